@@ -1,0 +1,47 @@
+# The two commands: `make run` (the local stack) and `make test` (the whole suite).
+# Both set everything up on a fresh machine: a .venv with the pinned tools, Azurite from npm.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+AZURITE := node_modules/azurite/package.json
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint typecheck bench infra install clean
+
+install: $(INSTALLED) $(AZURITE)
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (need Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+$(AZURITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: install
+	$(BIN)/python -m ascend_cli.stack
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy shared indexer lifecycle query producer api ascend_cli function_app.py
+
+bench: install
+	$(BIN)/python -m bench
+
+infra: install
+	$(BIN)/python -m infra.generate
+
+clean:
+	rm -rf $(VENV) node_modules .ascend .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,81 @@
+"""`make run`: the local stack in the foreground: Azurite, the container, the embedded index and
+the pipeline worker, until Ctrl-C stops everything it started."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ascend_cli.azurite import ROOT, Azurite, start_azurite
+from shared.adapters.azure_blob import AzureBlobStore
+from shared.adapters.sqlite_index import SqliteIndex
+from shared.settings import Settings
+
+STATE = ROOT / ".ascend"
+PORT = 10000
+
+
+def main() -> int:
+    settings = Settings()
+    azurite = _start_azurite(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        AzureBlobStore.from_settings(settings).ensure_container()
+        SqliteIndex(settings.index_path).ensure()
+        _print_banner(settings, azurite)
+        _run_worker(settings, stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if azurite is not None:
+            azurite.stop()
+        print("\nstopped: Azurite and the pipeline worker", file=sys.stderr)
+    return 0
+
+
+def _start_azurite(settings: Settings) -> Azurite | None:
+    if settings.storage_connection_string or settings.storage_account_url:
+        print("using the storage account from ASCEND_STORAGE_* (not starting Azurite)")
+        return None
+    try:
+        return start_azurite(STATE / "azurite", port=PORT)
+    except RuntimeError as exc:
+        sys.exit(f"make run: {exc} (is another Azurite already on port {PORT}?)")
+
+
+def _run_worker(settings: Settings, stop: threading.Event) -> None:
+    try:
+        from indexer.worker import run_forever
+    except ImportError:  # the worker arrives with the indexer
+        print("pipeline worker: not available in this build; Ctrl-C to stop")
+        stop.wait()
+        return
+    run_forever(settings, stop)
+
+
+def _print_banner(settings: Settings, azurite: Azurite | None) -> None:
+    where = f"Azurite on http://127.0.0.1:{PORT} (data in {Path('.ascend/azurite')})" if azurite else ""
+    print(
+        f"""
+ascend-index local stack
+  blob storage : {where or settings.storage_account_url or 'ASCEND_STORAGE_CONNECTION_STRING'}
+  container    : {settings.container}
+  index        : {settings.index_path} (SQLite)
+
+Try, in another terminal (source .venv/bin/activate first):
+  ascend demo seed --jobs 200          write 200 realistic jobs into storage
+  ascend jobs list                     your newest jobs (ASCEND_USER, ASCEND_ROLES=admin for all)
+  ascend search 'status:failed created:>=-7d'
+  ascend pipeline rejected             inputs the pipeline refused, and why
+
+Ctrl-C stops everything started here.
+""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

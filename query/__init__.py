@@ -1,0 +1,1 @@
+"""Query: the query language, compiled to SQL (embedded index) and OData (Azure AI Search)."""

@@ -1,0 +1,449 @@
+"""`BlobStore` over `azure-storage-blob`, for Azure Blob Storage and Azurite alike.
+
+Transient failures (timeouts, connection resets, 408/429/500/502/503/504) are retried here with
+tenacity, bounded and jittered; the SDK's own retry policy is switched off so that a request is
+never retried twice over. Everything else is translated at once, in `_translate`, into the
+`shared.errors` tree with the blob's name in the message.
+
+Integrity: uploads send an MD5 per request and store the whole blob's MD5 as Content-MD5; reads
+verify both. Azurite facts that shape this: the client pins `api_version` to one Azurite accepts,
+and an overwrite clears metadata and index tags, so every write sends them again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.storage.blob import (
+    BlobBlock,
+    BlobClient,
+    BlobProperties,
+    BlobSasPermissions,
+    BlobServiceClient,
+    ContainerClient,
+    ContentSettings,
+    generate_blob_sas,
+)
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from shared.errors import (
+    BlobArchived,
+    BlobExists,
+    BlobNotFound,
+    PreconditionFailed,
+    StorageError,
+    TransientError,
+)
+from shared.ports import Blob, BlobProps
+from shared.settings import Settings
+
+T = TypeVar("T")
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+COPY_BLOCK_SIZE = 64 << 20
+UPLOAD_BLOCK_SIZE = 8 << 20
+
+
+class RetryPolicy:
+    """How transient failures are retried: bounded attempts and time, jittered backoff."""
+
+    def __init__(self, attempts: int = 6, max_seconds: float = 60.0, base: float = 0.2,
+                 cap: float = 8.0) -> None:
+        self.attempts, self.max_seconds, self.base, self.cap = attempts, max_seconds, base, cap
+
+    def run(self, call: Callable[[], T]) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
+            wait=wait_random_exponential(multiplier=self.base, max=self.cap),
+            reraise=True,
+        )
+        return retrying(call)
+
+
+class AzureBlobStore:
+    """One container, through the real Azure SDK client."""
+
+    def __init__(self, container: ContainerClient, *, retry: RetryPolicy | None = None,
+                 account_key: str | None = None) -> None:
+        self.container = container
+        self.retry = retry or RetryPolicy()
+        self._account_key = account_key
+        self._delegation: tuple[Any, datetime] | None = None
+
+    # ---- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, retry: RetryPolicy | None = None,
+                      **client_options: Any) -> AzureBlobStore:
+        """Connect by connection string, or by account URL with `DefaultAzureCredential`."""
+        options: dict[str, Any] = {
+            "retry_total": 0,  # tenacity retries, once, here
+            "connection_timeout": 10,
+            "read_timeout": 60,
+            **client_options,
+        }
+        if settings.storage_api_version:
+            options["api_version"] = settings.storage_api_version
+        connection = settings.connection_string
+        if connection:
+            service = BlobServiceClient.from_connection_string(connection, **options)
+            key = service.credential.account_key if service.credential else None
+        else:
+            from azure.identity import DefaultAzureCredential
+
+            service = BlobServiceClient(
+                str(settings.storage_account_url), credential=DefaultAzureCredential(), **options
+            )
+            key = None
+        return cls(service.get_container_client(settings.container), retry=retry, account_key=key)
+
+    def ensure_container(self) -> None:
+        """Create the container if it is missing."""
+        def create() -> None:
+            try:
+                self.container.create_container()
+            except ResourceExistsError:
+                pass
+        self._call(self.container.container_name, create)
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def read(self, name: str, *, max_bytes: int | None = None) -> Blob:
+        def download() -> Blob:
+            blob = self._blob(name)
+            stream = blob.download_blob(
+                validate_content=True, max_concurrency=1,
+                **({"length": max_bytes + 1, "offset": 0} if max_bytes is not None else {}),
+            )
+            data = stream.readall()
+            props = _props(name, stream.properties)
+            if max_bytes is not None and (len(data) > max_bytes or props.size > max_bytes):
+                raise StorageError(name, f"is {props.size} bytes, more than the {max_bytes} allowed")
+            _verify_md5(name, data, props)
+            return Blob(data, props)
+        return self._call(name, download)
+
+    def read_chunks(self, name: str, *, offset: int = 0, length: int | None = None,
+                    chunk_size: int = 4 << 20) -> Iterator[bytes]:
+        # Range reads of at most 4 MiB carry a transactional MD5 each; each range is retried on
+        # its own, so a dropped connection resumes where it stopped instead of starting over.
+        chunk_size = min(chunk_size, 4 << 20)
+        props = self.props(name)
+        if props is None:
+            raise BlobNotFound(name, "does not exist")
+        end = props.size if length is None else min(props.size, offset + length)
+        position = offset
+        while position < end:
+            size = min(chunk_size, end - position)
+            start = position
+            data = self._call(name, lambda: self._blob(name).download_blob(
+                offset=start, length=size, validate_content=True, max_concurrency=1).readall())
+            if not data:
+                break
+            position += len(data)
+            yield data
+
+    def props(self, name: str, *, with_tags: bool = False) -> BlobProps | None:
+        def fetch() -> BlobProps | None:
+            blob = self._blob(name)
+            try:
+                raw = blob.get_blob_properties()
+            except ResourceNotFoundError:
+                return None
+            tags = blob.get_blob_tags() if with_tags else None
+            return _props(name, raw, tags)
+        return self._call(name, fetch)
+
+    def list(self, prefix: str, *, with_tags: bool = False) -> Iterator[BlobProps]:
+        include = ["metadata", "tags"] if with_tags else ["metadata"]
+        pages = self.container.list_blobs(name_starts_with=prefix, include=include).by_page()
+        yield from self._paged(prefix, pages, lambda b: _props(b.name, b, b.tags if with_tags else None))
+
+    def list_names(self, prefix: str) -> Iterator[str]:
+        pages = self.container.list_blob_names(name_starts_with=prefix).by_page()
+        yield from self._paged(prefix, pages, lambda n: n)
+
+    def walk(self, prefix: str, delimiter: str = "/") -> Iterator[str]:
+        pages = self.container.walk_blobs(name_starts_with=prefix, delimiter=delimiter).by_page()
+        yield from self._paged(prefix, pages, lambda item: item.name)
+
+    def find_by_tags(self, expression: str) -> Iterator[str]:
+        where = f"@container='{self.container.container_name}' AND {expression}"
+        pages = self.container.find_blobs_by_tags(where).by_page()
+        yield from self._paged(expression, pages, lambda b: b.name)
+
+    def get_tags(self, name: str) -> dict[str, str]:
+        return self._call(name, lambda: dict(self._blob(name).get_blob_tags()))
+
+    # ---- writing -----------------------------------------------------------------------------
+
+    def write(self, name: str, data: bytes | Iterable[bytes], *,
+              tags: Mapping[str, str] | None = None, metadata: Mapping[str, str] | None = None,
+              content_type: str | None = None, content_encoding: str | None = None,
+              if_etag: str | None = None, create_only: bool = False) -> BlobProps:
+        conditions = _conditions(if_etag, create_only)
+        if isinstance(data, bytes | bytearray | memoryview):
+            payload = bytes(data)
+            settings = ContentSettings(content_type=content_type, content_encoding=content_encoding,
+                                       content_md5=hashlib.md5(payload).digest())  # noqa: S324
+            self._call(name, lambda: self._blob(name).upload_blob(
+                payload, overwrite=not create_only, validate_content=True, max_concurrency=1,
+                content_settings=settings, metadata=dict(metadata or {}), tags=dict(tags or {}),
+                **conditions))
+        else:
+            self._upload_blocks(name, data, tags, metadata, content_type, content_encoding,
+                                conditions)
+        written = self.props(name)
+        if written is None:
+            raise StorageError(name, "vanished right after it was written")
+        return written
+
+    def _upload_blocks(self, name: str, chunks: Iterable[bytes], tags: Mapping[str, str] | None,
+                       metadata: Mapping[str, str] | None, content_type: str | None,
+                       content_encoding: str | None, conditions: dict[str, Any]) -> None:
+        """Stream chunks as staged blocks, then commit them with the whole blob's MD5."""
+        digest = hashlib.md5()  # noqa: S324 - Content-MD5 is what Azure stores and checks
+        blocks: list[BlobBlock] = []
+        for block in _rebuffer(chunks, UPLOAD_BLOCK_SIZE):
+            digest.update(block)
+            block_id = _block_id()
+            self._call(name, lambda b=block, i=block_id: self._blob(name).stage_block(
+                i, b, validate_content=True))
+            blocks.append(BlobBlock(block_id=block_id))
+        settings = ContentSettings(content_type=content_type, content_encoding=content_encoding,
+                                   content_md5=digest.digest())
+        self._call(name, lambda: self._blob(name).commit_block_list(
+            blocks, content_settings=settings, metadata=dict(metadata or {}),
+            tags=dict(tags or {}), **conditions))
+
+    def create_append(self, name: str, *, tags: Mapping[str, str] | None = None,
+                      metadata: Mapping[str, str] | None = None, content_type: str | None = None,
+                      create_only: bool = True) -> BlobProps:
+        extra = {"if_none_match": "*"} if create_only else {}
+        self._call(name, lambda: self._blob(name).create_append_blob(
+            content_settings=ContentSettings(content_type=content_type),
+            metadata=dict(metadata or {}), tags=dict(tags or {}), **extra))
+        created = self.props(name)
+        if created is None:
+            raise StorageError(name, "vanished right after it was created")
+        return created
+
+    def append(self, name: str, data: bytes, *, at_offset: int | None = None) -> int:
+        condition = {} if at_offset is None else {"appendpos_condition": at_offset}
+        result = self._call(name, lambda: self._blob(name).append_block(
+            data, validate_content=True, **condition))
+        return int(result["blob_append_offset"]) + len(data)
+
+    def delete(self, name: str, *, if_etag: str | None = None, if_tags: str | None = None) -> bool:
+        conditions = _conditions(if_etag, False)
+        if if_tags:
+            conditions["if_tags_match_condition"] = if_tags
+
+        def remove() -> bool:
+            try:
+                self._blob(name).delete_blob(delete_snapshots="include", **conditions)
+            except ResourceNotFoundError:
+                return False
+            return True
+        return self._call(name, remove)
+
+    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None) -> None:
+        extra = {"if_tags_match_condition": if_tags} if if_tags else {}
+        self._call(name, lambda: self._blob(name).set_standard_blob_tier(tier, **extra))
+
+    def set_tags(self, name: str, tags: Mapping[str, str], *, if_tags: str | None = None) -> None:
+        extra = {"if_tags_match_condition": if_tags} if if_tags else {}
+        self._call(name, lambda: self._blob(name).set_blob_tags(dict(tags), **extra))
+
+    def copy_to_block_blob(self, source: str, destination: str, *,
+                           tags: Mapping[str, str] | None = None,
+                           metadata: Mapping[str, str] | None = None,
+                           content_type: str | None = None,
+                           if_etag: str | None = None) -> BlobProps:
+        """Put Block From URL + Put Block List: a server-side copy into a *block* blob (Copy Blob
+        would keep an append blob an append blob, which can never be tiered). The source is read
+        with a short-lived SAS; its etag is checked before and after, so a source that changed
+        mid-copy fails with `PreconditionFailed` instead of committing a torn copy."""
+        before = self.props(source)
+        if before is None:
+            raise BlobNotFound(source, "does not exist")
+        if if_etag is not None and before.etag != if_etag.strip('"'):
+            raise PreconditionFailed(source, "changed since it was read")
+        url = self._sas_url(source)
+        blocks: list[BlobBlock] = []
+        for offset in range(0, before.size, COPY_BLOCK_SIZE):
+            block_id = _block_id()
+            length = min(COPY_BLOCK_SIZE, before.size - offset)
+            self._call(destination, lambda i=block_id, o=offset, n=length: self._blob(
+                destination).stage_block_from_url(i, url, source_offset=o, source_length=n))
+            blocks.append(BlobBlock(block_id=block_id))
+        after = self.props(source)
+        if after is None or after.etag != before.etag:
+            raise PreconditionFailed(source, "changed while it was being copied")
+        settings = ContentSettings(content_type=content_type or before.content_type,
+                                   content_encoding=before.content_encoding,
+                                   content_md5=before.content_md5)
+        self._call(destination, lambda: self._blob(destination).commit_block_list(
+            blocks, content_settings=settings, metadata=dict(metadata or {}),
+            tags=dict(tags or {})))
+        copied = self.props(destination)
+        if copied is None or copied.size != before.size:
+            raise StorageError(destination, "copy did not land with the source's size")
+        return copied
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _blob(self, name: str) -> BlobClient:
+        return self.container.get_blob_client(name)
+
+    def _call(self, name: str, call: Callable[[], T]) -> T:
+        def once() -> T:
+            try:
+                return call()
+            except AzureError as exc:
+                raise _translate(name, exc) from exc
+        return self.retry.run(once)
+
+    def _paged(self, what: str, pages: Iterator[Iterator[Any]], convert: Callable[[Any], T]
+               ) -> Iterator[T]:
+        # Each page fetch is retried; a page that fails for good raises with the prefix named.
+        iterator = iter(pages)
+        while True:
+            page = self._call(what, lambda: _next_page(iterator))
+            if page is None:
+                return
+            for item in page:
+                yield convert(item)
+
+    def _sas_url(self, name: str) -> str:
+        blob = self._blob(name)
+        now = datetime.now(UTC)
+        expiry = now + timedelta(hours=1)
+        credential: dict[str, Any]
+        if self._account_key:
+            credential = {"account_key": self._account_key}
+        else:
+            credential = {"user_delegation_key": self._delegation_key(now)}
+        sas = generate_blob_sas(
+            account_name=str(blob.account_name), container_name=blob.container_name,
+            blob_name=name, permission=BlobSasPermissions(read=True),
+            start=now - timedelta(minutes=5), expiry=expiry, **credential,
+        )
+        return f"{blob.url}?{sas}"
+
+    def _delegation_key(self, now: datetime) -> Any:
+        if self._delegation is None or self._delegation[1] < now + timedelta(minutes=70):
+            service = BlobServiceClient(
+                self.container.primary_endpoint.rsplit("/", 1)[0],
+                credential=self.container.credential,
+            )
+            expiry = now + timedelta(hours=6)
+            key = self._call("user delegation key", lambda: service.get_user_delegation_key(
+                now - timedelta(minutes=5), expiry))
+            self._delegation = (key, expiry)
+        return self._delegation[0]
+
+
+def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
+    try:
+        return list(next(iterator))
+    except StopIteration:
+        return None
+
+
+def _translate(name: str, exc: AzureError) -> Exception:
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return TransientError(f"{name}: {type(exc).__name__}: {_first_line(exc)}")
+    status = getattr(exc, "status_code", None)
+    code = str(getattr(exc, "error_code", "") or "")
+    if status in TRANSIENT_STATUS:
+        return TransientError(f"{name}: HTTP {status} {code}".rstrip())
+    if code == "BlobArchived":
+        return BlobArchived(name, "is archived and cannot be read until rehydrated")
+    if isinstance(exc, ResourceNotFoundError):
+        return BlobNotFound(name, f"does not exist ({code or status})")
+    if isinstance(exc, ResourceModifiedError) or status == 412 or code == "ConditionNotMet":
+        return PreconditionFailed(name, f"condition not met ({code or status})")
+    if isinstance(exc, ResourceExistsError) and code in {"BlobAlreadyExists", ""}:
+        return BlobExists(name, "already exists")
+    if isinstance(exc, HttpResponseError):
+        return StorageError(name, f"HTTP {status} {code}: {_first_line(exc)}")
+    return StorageError(name, f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "message", None) or exc)
+    return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
+
+
+def _conditions(if_etag: str | None, create_only: bool) -> dict[str, Any]:
+    if create_only:
+        return {"overwrite": False} if if_etag is None else {}
+    if if_etag is not None:
+        return {"etag": f'"{if_etag.strip(chr(34))}"', "match_condition": MatchConditions.IfNotModified}
+    return {}
+
+
+def _props(name: str, raw: BlobProperties, tags: Mapping[str, str] | None = None) -> BlobProps:
+    content = raw.content_settings
+    md5 = content.content_md5 if content else None
+    return BlobProps(
+        name=name,
+        size=int(raw.size or 0),
+        etag=str(raw.etag or "").strip('"'),
+        last_modified=raw.last_modified,
+        blob_type=str(getattr(raw.blob_type, "value", raw.blob_type) or "BlockBlob"),
+        tier=str(raw.blob_tier) if raw.blob_tier else None,
+        content_type=content.content_type if content else None,
+        content_encoding=content.content_encoding if content else None,
+        content_md5=bytes(md5) if md5 else None,
+        metadata=dict(raw.metadata or {}),
+        tags=dict(tags) if tags is not None else None,
+        created_at=raw.creation_time,
+        sealed=bool(getattr(raw, "is_append_blob_sealed", False)),
+    )
+
+
+def _verify_md5(name: str, data: bytes, props: BlobProps) -> None:
+    if props.content_md5 and props.size == len(data):
+        actual = hashlib.md5(data).digest()  # noqa: S324
+        if actual != props.content_md5:
+            raise StorageError(
+                name, f"checksum mismatch: stored MD5 {base64.b64encode(props.content_md5).decode()}"
+                f" but downloaded bytes hash to {base64.b64encode(actual).decode()}")
+
+
+def _rebuffer(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+def _block_id() -> str:
+    return base64.b64encode(uuid.uuid4().hex.encode()).decode()

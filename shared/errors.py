@@ -1,0 +1,75 @@
+"""The exceptions of ascend-index: one small tree, each named after its condition.
+
+Bad input (`InvalidInput` and its children) carries the thing it was about and the reason, and
+prints as one line. Failures of the world are `TransientError` (a retry may cure it) or
+`StorageError` / `IndexError_` (it will not). Adapters translate SDK exceptions into this tree
+in one place each.
+"""
+
+from __future__ import annotations
+
+
+class AscendError(Exception):
+    """Base of every exception raised on purpose by ascend-index."""
+
+
+class InvalidInput(AscendError, ValueError):  # noqa: N818 - the condition, not the error kind
+    """Input that can never be accepted: names the input and the reason in one line."""
+
+    def __init__(self, subject: str, reason: str) -> None:
+        self.subject = subject
+        self.reason = reason
+        super().__init__(f"{subject}: {reason}")
+
+
+class InvalidName(InvalidInput):
+    """A user, project, artifact type or extension that does not sanitize to a usable name."""
+
+
+class InvalidJobId(InvalidInput):
+    """Text that is not a job ID."""
+
+
+class InvalidBlobPath(InvalidInput):
+    """A blob name outside the storage layout."""
+
+
+class InvalidMetadata(InvalidInput):
+    """A metadata.json that does not validate."""
+
+
+class TransientError(AscendError):
+    """A failure a later retry may cure: timeouts, throttling, resets, 5xx."""
+
+
+class StorageError(AscendError):
+    """A permanent blob storage failure, naming the blob."""
+
+    def __init__(self, blob: str, reason: str) -> None:
+        self.blob = blob
+        self.reason = reason
+        super().__init__(f"{blob}: {reason}")
+
+
+class BlobNotFound(StorageError):
+    """The blob (or its container) does not exist."""
+
+
+class BlobExists(StorageError):
+    """A create-only write lost: the blob is already there."""
+
+
+class PreconditionFailed(StorageError):
+    """A conditional write or delete lost: etag, append position or tag condition did not match."""
+
+
+class BlobArchived(StorageError):
+    """The blob is in the Archive tier and cannot be read until it is rehydrated."""
+
+
+class SearchIndexError(AscendError):
+    """A permanent failure of the search index."""
+
+
+class AccessDenied(AscendError):
+    """The principal may not see or change what it asked for."""

@@ -1,0 +1,214 @@
+"""`metadata.json`: the pydantic models of the whole document, and its one-line validation errors.
+
+`parse_metadata` is the boundary: bytes in, a `JobMetadata` out, or `InvalidMetadata` naming the
+field and the reason (`execution.end_time: is before execution.start_time`). Beyond types it
+checks what matters for security and correctness: the job ID agrees with `user`, `project` and
+`created_at`, and `dependencies.hash` starts with the job ID's dep_hash.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from shared.errors import InvalidInput, InvalidMetadata
+from shared.jobid import JobId, parse_job_id
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+ALLOWED_TRANSITIONS = {
+    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
+    JobStatus.RUNNING: {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED},
+}
+
+TAG_KEY = r"^[A-Za-z0-9_.:+/=-]{1,128}$"
+Text = Annotated[str, Field(max_length=1024)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=False)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+class JobConfig(_Model):
+    cpu: Text | None = None
+    memory: Text | None = None
+    timeout: Annotated[int, Field(ge=0)] | None = None
+    node_type: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None
+
+
+class Dependencies(_Model):
+    hash: Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+    python_version: Annotated[str, Field(pattern=r"^\d+\.\d+(\.\d+)?$")]
+    packages: Annotated[list[Text], Field(max_length=2000)] = []
+    system_packages: Annotated[list[Text], Field(max_length=2000)] = []
+    use_gpu: bool = False
+
+
+class Execution(_Model):
+    start_time: AwareDatetime | None = None
+    end_time: AwareDatetime | None = None
+    duration_seconds: NonNegative | None = None
+    pod_name: Text | None = None
+    namespace: Text | None = None
+    node_name: Text | None = None
+    exit_code: int | None = None
+
+    _utc_times = field_validator("start_time", "end_time")(
+        lambda v: None if v is None else _utc(v)
+    )
+
+    @model_validator(mode="after")
+    def _end_not_before_start(self) -> Execution:
+        if self.start_time and self.end_time and self.end_time < self.start_time:
+            raise ValueError("end_time is before start_time")
+        return self
+
+
+class Resources(_Model):
+    cpu_requested: Text | None = None
+    memory_requested: Text | None = None
+    gpu_requested: Text | None = None
+    peak_memory_mb: NonNegative | None = None
+    avg_cpu_percent: NonNegative | None = None
+    avg_gpu_utilization_percent: NonNegative | None = None
+
+
+class Artifact(_Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")]
+    type: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    size_bytes: Annotated[int, Field(ge=0)]
+    created_at: AwareDatetime | None = None
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
+class JobMetadata(_Model):
+    """The whole metadata.json of a job."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    job_id: str
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    status: JobStatus
+    user: str
+    project: str
+    function_name: Annotated[str, Field(min_length=1, max_length=256)]
+    config: JobConfig = JobConfig()
+    dependencies: Dependencies
+    execution: Execution = Execution()
+    resources: Resources = Resources()
+    artifacts: Annotated[list[Artifact], Field(max_length=10_000)] = []
+    tags: dict[Annotated[str, Field(pattern=TAG_KEY)], Annotated[str, Field(max_length=256)]] = {}
+
+    _utc_times = field_validator("created_at", "updated_at")(_utc)
+
+    @property
+    def parsed_job_id(self) -> JobId:
+        return parse_job_id(self.job_id)
+
+    @property
+    def retain(self) -> bool:
+        """`retain=true` in the tags: the job is never deleted by retention."""
+        return self.tags.get("retain", "").strip().lower() == "true"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JobMetadata:
+        try:
+            job = parse_job_id(self.job_id)
+        except InvalidInput as exc:
+            raise ValueError(f"job_id {exc.reason}") from None
+        if job.user != self.user:
+            raise ValueError(f"user {self.user!r} does not match the job ID's user {job.user!r}")
+        if job.project != self.project:
+            raise ValueError(
+                f"project {self.project!r} does not match the job ID's project {job.project!r}"
+            )
+        if abs(self.created_at - job.created_at) >= timedelta(seconds=1):
+            raise ValueError(
+                f"created_at {self.created_at.isoformat()} does not match the job ID's "
+                f"timestamp {job.created_at:%Y%m%d-%H%M%S}"
+            )
+        if not self.dependencies.hash.startswith(job.dep_hash):
+            raise ValueError(
+                f"dependencies.hash {self.dependencies.hash!r} does not start with the job ID's "
+                f"dep_hash {job.dep_hash!r}"
+            )
+        if self.updated_at < self.created_at:
+            raise ValueError("updated_at is before created_at")
+        return self
+
+
+def parse_metadata(raw: bytes | str, *, source: str = "metadata.json") -> JobMetadata:
+    """Validate a metadata.json document, or raise `InvalidMetadata` with a one-line reason."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidMetadata(source, f"is not valid JSON ({_short(str(exc))})") from None
+    if not isinstance(data, dict):
+        raise InvalidMetadata(source, f"must be a JSON object, not {type(data).__name__}")
+    try:
+        return JobMetadata.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidMetadata(source, describe_validation_error(exc)) from None
+
+
+def dump_metadata(meta: JobMetadata) -> bytes:
+    """The document as compact JSON with timestamps in UTC `Z` form."""
+    return orjson.dumps(meta.model_dump(mode="json", exclude_none=True), option=orjson.OPT_UTC_Z)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first problem of a pydantic error as `field.path: reason`, plus a count of the rest."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = _short(_clean_message(first["msg"]))
+    line = f"{where}: {message}" if where else message
+    if len(errors) > 1:
+        line += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return line
+
+
+def _clean_message(message: str) -> str:
+    return re.sub(r"^(Value error|Assertion failed), ", "", message)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def metadata_as_dict(meta: JobMetadata) -> dict[str, Any]:
+    """JSON-ready dict of the document (for CLI and API output)."""
+    dumped: dict[str, Any] = orjson.loads(dump_metadata(meta))
+    return dumped

@@ -1,0 +1,148 @@
+"""The ports: what the handlers need from blob storage and from the search index.
+
+Adapters (`shared.adapters.*`) implement them over Azure Blob Storage / Azurite, SQLite and Azure
+AI Search; handlers take them as arguments and never import an SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from shared.documents import SearchDocument
+
+
+@dataclass(frozen=True, slots=True)
+class BlobProps:
+    """What storage says about one blob (from a listing, a read or a write)."""
+
+    name: str
+    size: int
+    etag: str  # without quotes
+    last_modified: datetime
+    blob_type: str = "BlockBlob"  # BlockBlob | AppendBlob | PageBlob
+    tier: str | None = None  # Hot | Cool | Cold | Archive (None: not reported)
+    content_type: str | None = None
+    content_encoding: str | None = None
+    content_md5: bytes | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] | None = None  # None: not fetched
+    created_at: datetime | None = None
+    sealed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """A blob's bytes with its properties."""
+
+    data: bytes
+    props: BlobProps
+
+
+class BlobStore(Protocol):
+    """One container of blob storage."""
+
+    def read(self, name: str, *, max_bytes: int | None = None) -> Blob:
+        """The whole blob, checksum-verified; `StorageError` if larger than `max_bytes`."""
+        ...
+
+    def read_chunks(
+        self, name: str, *, offset: int = 0, length: int | None = None, chunk_size: int = 4 << 20
+    ) -> Iterator[bytes]:
+        """The blob's bytes from `offset`, streamed in chunks (never loaded whole)."""
+        ...
+
+    def props(self, name: str, *, with_tags: bool = False) -> BlobProps | None:
+        """Properties (and tags if asked), or None when the blob does not exist."""
+        ...
+
+    def write(
+        self,
+        name: str,
+        data: bytes | Iterable[bytes],
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        content_encoding: str | None = None,
+        if_etag: str | None = None,
+        create_only: bool = False,
+    ) -> BlobProps:
+        """Upload a block blob with an MD5 checksum. `create_only` fails with `BlobExists` if
+        present; `if_etag` fails with `PreconditionFailed` if the blob changed."""
+        ...
+
+    def create_append(
+        self,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        create_only: bool = True,
+    ) -> BlobProps: ...
+
+    def append(self, name: str, data: bytes, *, at_offset: int | None = None) -> int:
+        """Append a block; `at_offset` makes it conditional. Returns the blob's new size."""
+        ...
+
+    def delete(self, name: str, *, if_etag: str | None = None, if_tags: str | None = None) -> bool:
+        """Delete the blob (and its snapshots); False if it was already gone."""
+        ...
+
+    def list(self, prefix: str, *, with_tags: bool = False) -> Iterator[BlobProps]: ...
+
+    def list_names(self, prefix: str) -> Iterator[str]: ...
+
+    def walk(self, prefix: str, delimiter: str = "/") -> Iterator[str]:
+        """Names of the blobs and virtual folders (ending in `/`) directly under `prefix`."""
+        ...
+
+    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None) -> None: ...
+
+    def get_tags(self, name: str) -> dict[str, str]: ...
+
+    def set_tags(self, name: str, tags: Mapping[str, str], *, if_tags: str | None = None) -> None: ...
+
+    def find_by_tags(self, expression: str) -> Iterator[str]:
+        """Names of the container's blobs whose index tags match (`"retain"='true' AND ...`)."""
+        ...
+
+    def copy_to_block_blob(
+        self,
+        source: str,
+        destination: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        if_etag: str | None = None,
+    ) -> BlobProps:
+        """Server-side copy of `source` (any blob type) into a block blob at `destination`.
+        `if_etag` makes it fail with `PreconditionFailed` if the source changed meanwhile."""
+        ...
+
+
+class SearchIndex(Protocol):
+    """The search index of job documents (embedded SQLite, or Azure AI Search)."""
+
+    def ensure(self) -> None:
+        """Create the index (schema) if it does not exist; idempotent."""
+        ...
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> list[str]:
+        """Insert or replace; a document only replaces one whose (updated_at, source_version) is
+        not newer. Returns the keys that were written (older ones are skipped)."""
+        ...
+
+    def get(self, job_id: str) -> SearchDocument | None: ...
+
+    def delete(self, job_ids: Sequence[str]) -> int: ...
+
+    def keys(self) -> Iterator[tuple[str, str | None, str | None]]:
+        """(job_id, updated_at, source_version) of every document."""
+        ...
+
+    def count(self) -> int: ...

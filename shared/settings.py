@@ -1,0 +1,84 @@
+"""Settings from the environment: the variables of the contract, named as the Function App's.
+
+Every variable is `ASCEND_*`. Defaults give the local stack: Azurite on 127.0.0.1:10000 and the
+embedded SQLite index under `.ascend/`.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The well-known development account of Azurite (public, documented by Microsoft).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def azurite_connection_string(host: str = "127.0.0.1", port: int = 10000) -> str:
+    """The connection string of an Azurite blob service on host:port."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://{host}:{port}/{AZURITE_ACCOUNT};"
+    )
+
+
+# Pay-as-you-go list prices (USD per node-hour) of the VM sizes behind Ascend's node types,
+# rounded; override with ASCEND_NODE_PRICES='{"gpu_small": 1.2, ...}'.
+DEFAULT_NODE_PRICES: dict[str, float] = {
+    "cpu_small": 0.096,  # D2s v5: 2 vCPU, 8 GiB
+    "cpu_medium": 0.192,  # D4s v5
+    "cpu_large": 0.768,  # D16s v5
+    "memory_large": 1.008,  # E16s v5
+    "gpu_small": 0.526,  # NC4as T4 v3
+    "gpu_medium": 3.67,  # NC24ads A100 v4
+    "gpu_large": 14.69,  # NC96ads A100 v4
+}
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    """ascend-index configuration (environment variables `ASCEND_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="ASCEND_", extra="ignore", frozen=True)
+
+    storage_connection_string: str | None = None
+    storage_account_url: str | None = None
+    container: str = "ascend-data"
+    search_endpoint: str | None = None
+    search_index: str = "ascend-jobs"
+    search_api_key: str | None = None
+    index_path: Path = Path(".ascend/index.sqlite3")
+    user: str = Field(default_factory=_login_name)
+    roles: Annotated[tuple[str, ...], NoDecode] = ()
+    node_prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_NODE_PRICES))
+    max_metadata_bytes: int = 1 << 20
+    storage_api_version: str | None = "2026-06-06"
+    pipeline_workers: int = 8
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(r.strip() for r in value.split(",") if r.strip())
+        return value
+
+    @property
+    def connection_string(self) -> str | None:
+        """The connection string to use: the configured one, or Azurite's when no URL is set."""
+        if self.storage_connection_string:
+            return self.storage_connection_string
+        if self.storage_account_url:
+            return None
+        return azurite_connection_string()

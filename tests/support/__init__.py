@@ -1,0 +1,1 @@
+"""Test support: builders of realistic test data, fault injection."""
