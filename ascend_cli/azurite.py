@@ -52,7 +52,7 @@ def start_azurite(location: Path, port: int | None = None, timeout: float = 30.0
     port = port or free_port()
     location.mkdir(parents=True, exist_ok=True)
     log = (location / "azurite.log").open("wb")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own node_modules, fixed arguments
         [
             shutil.which("node") or "node",
             str(AZURITE_BIN),
@@ -66,7 +66,8 @@ def start_azurite(location: Path, port: int | None = None, timeout: float = 30.0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"Azurite exited with {process.returncode}: see {location}/azurite.log")
+            raise RuntimeError(
+                f"Azurite exited with {process.returncode}: see {location}/azurite.log")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return Azurite("127.0.0.1", port, process, location)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from ascend_cli.azurite import ROOT, Azurite, start_azurite
 from shared.adapters.azure_blob import AzureBlobStore
@@ -57,7 +56,7 @@ def _run_worker(settings: Settings, stop: threading.Event) -> None:
 
 
 def _print_banner(settings: Settings, azurite: Azurite | None) -> None:
-    where = f"Azurite on http://127.0.0.1:{PORT} (data in {Path('.ascend/azurite')})" if azurite else ""
+    where = f"Azurite on http://127.0.0.1:{PORT} (data in .ascend/azurite)" if azurite else ""
     print(
         f"""
 ascend-index local stack

@@ -54,7 +54,8 @@ FIELDS: tuple[SearchField, ...] = (
     SearchField("job_id", _S, key=True, sortable=True, description="the job ID"),
     SearchField("created_at", _D, sortable=True, description="creation time (UTC)"),
     SearchField("updated_at", _D, sortable=True, description="last metadata update (UTC)"),
-    SearchField("status", _S, facetable=True, description="queued|running|completed|failed|cancelled"),
+    SearchField("status", _S, facetable=True,
+                description="queued|running|completed|failed|cancelled"),
     SearchField("user", _S, facetable=True, sortable=True, description="owner (sanitized)"),
     SearchField("project", _S, facetable=True, sortable=True, description="project (sanitized)"),
     SearchField("function_name", _S, facetable=True, searchable=True, description="function run"),
@@ -79,7 +80,7 @@ FIELDS: tuple[SearchField, ...] = (
     SearchField("tier", _S, facetable=True, description="access tier of the job's log"),
     SearchField("metrics_last", FieldType.METRICS, description="last value of each numeric metric"),
     SearchField("source_version", _S, filterable=False,
-                description="metadata.json version indexed: sequencer or etag (ordering of events)"),
+                description="metadata.json version indexed: sequencer or etag (event order)"),
 )
 
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
@@ -95,7 +96,8 @@ def empty_document(job_id: str) -> SearchDocument:
 
 
 def format_datetime(moment: datetime) -> str:
-    """The one text form of times in documents (UTC, milliseconds, `Z`): sorts as it compares."""
+    """The one text form of times in documents (UTC, milliseconds, `Z`): sorts as it compares.
+    """
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 

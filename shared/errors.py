@@ -13,7 +13,7 @@ class AscendError(Exception):
     """Base of every exception raised on purpose by ascend-index."""
 
 
-class InvalidInput(AscendError, ValueError):  # noqa: N818 - the condition, not the error kind
+class InvalidInput(AscendError, ValueError):
     """Input that can never be accepted: names the input and the reason in one line."""
 
     def __init__(self, subject: str, reason: str) -> None:

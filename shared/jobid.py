@@ -110,7 +110,8 @@ def parse_job_id(text: str) -> JobId:
     try:
         created = datetime.strptime(f"{match['date']}-{match['time']}", _TIMESTAMP_FORMAT)
     except ValueError:
-        raise InvalidJobId(f"job ID {text!r}", "timestamp is not a real UTC date and time") from None
+        reason = "timestamp is not a real UTC date and time"
+        raise InvalidJobId(f"job ID {text!r}", reason) from None
     return JobId(
         created_at=created.replace(tzinfo=UTC),
         user=match["user"],
@@ -154,7 +155,8 @@ def make_job_id(
     """Build a job ID from raw names and hashes, sanitizing and checking each part."""
     if created_at.tzinfo is None:
         raise InvalidJobId("created_at", "must be timezone-aware (UTC)")
-    if not re.fullmatch(f"{_HEX}{{{IMAGE_HASH_LENGTH}}}|{_HEX}{{{DEP_HASH_LENGTH}}}", dependency_hash):
+    hash_pattern = f"{_HEX}{{{IMAGE_HASH_LENGTH}}}|{_HEX}{{{DEP_HASH_LENGTH}}}"
+    if not re.fullmatch(hash_pattern, dependency_hash):
         raise InvalidJobId(f"dependency hash {dependency_hash!r}", "must be 8 or 12 hex digits")
     if not re.fullmatch(f"{_HEX}{{{RUN_HASH_LENGTH}}}", run_hash):
         raise InvalidJobId(f"run hash {run_hash!r}", "must be 8 hex digits")

@@ -195,7 +195,8 @@ def parse_blob_name(name: str) -> BlobRef:
         return BlobRef(name=name, kind=BlobKind.BASE_IMAGE)
     parts = name.split("/")
     if parts[0] != PROJECTS or len(parts) < 4:
-        raise InvalidBlobPath(_subject(name), "is not under projects/, shared/base-images/ or _ascend/")
+        raise InvalidBlobPath(
+            _subject(name), "is not under projects/, shared/base-images/ or _ascend/")
     project = parts[1]
     if not is_valid_name(project):
         raise InvalidBlobPath(_subject(name), f"project {project!r} is not a sanitized name")
@@ -252,18 +253,20 @@ def _parse_job_blob(name: str, project: str, user: str, rest: list[str]) -> Blob
 
 def _parse_by_date(name: str, project: str, rest: list[str]) -> BlobRef:
     if len(rest) != 4:
-        raise InvalidBlobPath(_subject(name), "by-date copies live at by-date/YYYY/MM/DD/{job}.log.jsonl")
+        raise InvalidBlobPath(
+            _subject(name), "by-date copies live at by-date/YYYY/MM/DD/{job}.log.jsonl")
     year, month, day, file = rest
-    for suffix, kind in ((".log.jsonl.gz", BlobKind.BY_DATE_ARCHIVED_LOG),
-                         (".log.jsonl", BlobKind.BY_DATE_LOG)):
-        if file.endswith(suffix):
-            job = _job_id_in(name, file[: -len(suffix)])
-            break
+    if file.endswith(".log.jsonl.gz"):
+        kind, stem = BlobKind.BY_DATE_ARCHIVED_LOG, file.removesuffix(".log.jsonl.gz")
+    elif file.endswith(".log.jsonl"):
+        kind, stem = BlobKind.BY_DATE_LOG, file.removesuffix(".log.jsonl")
     else:
         raise InvalidBlobPath(_subject(name), "a by-date copy must end in .log.jsonl")
+    job = _job_id_in(name, stem)
     created = job.created_at
     if (year, month, day) != (f"{created:%Y}", f"{created:%m}", f"{created:%d}"):
-        raise InvalidBlobPath(_subject(name), f"date folder does not match job {job}'s creation date")
+        raise InvalidBlobPath(
+            _subject(name), f"date folder does not match job {job}'s creation date")
     if job.project != project:
         raise InvalidBlobPath(_subject(name), f"job {job} is not in project {project!r}")
     return BlobRef(name, kind, project, job.user, job)

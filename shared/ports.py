@@ -104,7 +104,9 @@ class BlobStore(Protocol):
 
     def get_tags(self, name: str) -> dict[str, str]: ...
 
-    def set_tags(self, name: str, tags: Mapping[str, str], *, if_tags: str | None = None) -> None: ...
+    def set_tags(
+        self, name: str, tags: Mapping[str, str], *, if_tags: str | None = None
+    ) -> None: ...
 
     def find_by_tags(self, expression: str) -> Iterator[str]:
         """Names of the container's blobs whose index tags match (`"retain"='true' AND ...`)."""

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from ascend_cli.azurite import Azurite, start_azurite
 from shared.adapters.azure_blob import AzureBlobStore, RetryPolicy
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.services import Services
 from shared.settings import Settings
-from ascend_cli.azurite import Azurite, start_azurite
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 

@@ -13,6 +13,7 @@ and an overwrite clears metadata and index tags, so every write sends them again
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -121,10 +122,8 @@ class AzureBlobStore:
     def ensure_container(self) -> None:
         """Create the container if it is missing."""
         def create() -> None:
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 self.container.create_container()
-            except ResourceExistsError:
-                pass
         self._call(self.container.container_name, create)
 
     # ---- reading -----------------------------------------------------------------------------
@@ -139,7 +138,7 @@ class AzureBlobStore:
             data = stream.readall()
             props = _props(name, stream.properties)
             if max_bytes is not None and (len(data) > max_bytes or props.size > max_bytes):
-                raise StorageError(name, f"is {props.size} bytes, more than the {max_bytes} allowed")
+                raise StorageError(name, f"is {props.size} bytes, over the {max_bytes} allowed")
             _verify_md5(name, data, props)
             return Blob(data, props)
         return self._call(name, download)
@@ -156,9 +155,8 @@ class AzureBlobStore:
         position = offset
         while position < end:
             size = min(chunk_size, end - position)
-            start = position
-            data = self._call(name, lambda: self._blob(name).download_blob(
-                offset=start, length=size, validate_content=True, max_concurrency=1).readall())
+            data = self._call(name, lambda s=position, n=size: self._blob(name).download_blob(
+                offset=s, length=n, validate_content=True, max_concurrency=1).readall())
             if not data:
                 break
             position += len(data)
@@ -178,7 +176,8 @@ class AzureBlobStore:
     def list(self, prefix: str, *, with_tags: bool = False) -> Iterator[BlobProps]:
         include = ["metadata", "tags"] if with_tags else ["metadata"]
         pages = self.container.list_blobs(name_starts_with=prefix, include=include).by_page()
-        yield from self._paged(prefix, pages, lambda b: _props(b.name, b, b.tags if with_tags else None))
+        yield from self._paged(
+            prefix, pages, lambda b: _props(b.name, b, b.tags if with_tags else None))
 
     def list_names(self, prefix: str) -> Iterator[str]:
         pages = self.container.list_blob_names(name_starts_with=prefix).by_page()
@@ -212,16 +211,18 @@ class AzureBlobStore:
                 content_settings=settings, metadata=dict(metadata or {}), tags=dict(tags or {}),
                 **conditions))
         else:
-            self._upload_blocks(name, data, tags, metadata, content_type, content_encoding,
-                                conditions)
+            settings = ContentSettings(content_type=content_type,
+                                       content_encoding=content_encoding)
+            self._upload_blocks(name, data, tags=tags, metadata=metadata, settings=settings,
+                                conditions=conditions)
         written = self.props(name)
         if written is None:
             raise StorageError(name, "vanished right after it was written")
         return written
 
-    def _upload_blocks(self, name: str, chunks: Iterable[bytes], tags: Mapping[str, str] | None,
-                       metadata: Mapping[str, str] | None, content_type: str | None,
-                       content_encoding: str | None, conditions: dict[str, Any]) -> None:
+    def _upload_blocks(self, name: str, chunks: Iterable[bytes], *,
+                       tags: Mapping[str, str] | None, metadata: Mapping[str, str] | None,
+                       settings: ContentSettings, conditions: dict[str, Any]) -> None:
         """Stream chunks as staged blocks, then commit them with the whole blob's MD5."""
         digest = hashlib.md5()  # noqa: S324 - Content-MD5 is what Azure stores and checks
         blocks: list[BlobBlock] = []
@@ -231,8 +232,7 @@ class AzureBlobStore:
             self._call(name, lambda b=block, i=block_id: self._blob(name).stage_block(
                 i, b, validate_content=True))
             blocks.append(BlobBlock(block_id=block_id))
-        settings = ContentSettings(content_type=content_type, content_encoding=content_encoding,
-                                   content_md5=digest.digest())
+        settings.content_md5 = digest.digest()
         self._call(name, lambda: self._blob(name).commit_block_list(
             blocks, content_settings=settings, metadata=dict(metadata or {}),
             tags=dict(tags or {}), **conditions))
@@ -372,7 +372,7 @@ def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
         return None
 
 
-def _translate(name: str, exc: AzureError) -> Exception:
+def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one table of cases
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return TransientError(f"{name}: {type(exc).__name__}: {_first_line(exc)}")
     status = getattr(exc, "status_code", None)
@@ -401,7 +401,8 @@ def _conditions(if_etag: str | None, create_only: bool) -> dict[str, Any]:
     if create_only:
         return {"overwrite": False} if if_etag is None else {}
     if if_etag is not None:
-        return {"etag": f'"{if_etag.strip(chr(34))}"', "match_condition": MatchConditions.IfNotModified}
+        return {"etag": f'"{if_etag.strip(chr(34))}"',
+                "match_condition": MatchConditions.IfNotModified}
     return {}
 
 
@@ -430,7 +431,8 @@ def _verify_md5(name: str, data: bytes, props: BlobProps) -> None:
         actual = hashlib.md5(data).digest()  # noqa: S324
         if actual != props.content_md5:
             raise StorageError(
-                name, f"checksum mismatch: stored MD5 {base64.b64encode(props.content_md5).decode()}"
+                name,
+                f"checksum mismatch: stored MD5 {base64.b64encode(props.content_md5).decode()}"
                 f" but downloaded bytes hash to {base64.b64encode(actual).decode()}")
 
 

@@ -51,9 +51,11 @@ SCHEMA = (
     )
     + ");\n"
     + """
-CREATE TABLE IF NOT EXISTS job_packages (job_id TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS job_packages (
+    job_id TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS job_tags (job_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS job_metrics (job_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS job_metrics (
+    job_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_user_created ON jobs (user, created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_project_created ON jobs (project, created_at, job_id);
@@ -71,8 +73,9 @@ CREATE INDEX IF NOT EXISTS job_metrics_job ON job_metrics (job_id);
 """
 )
 
+# Column names come from FIELDS (code, not input); every value is a bound parameter.
 _UPSERT = (
-    f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
+    f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "  # noqa: S608
     "ON CONFLICT(job_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "job_id")
     + " WHERE (excluded.updated_at, coalesce(excluded.source_version, '')) >= "
