@@ -1,0 +1,235 @@
+"""Reading a job's log: a fast level filter over byte chunks, and the blob streams it reads.
+
+The filter is pure: byte chunks in, complete lines (or records) out, in order, holding at most one
+chunk plus one partial line. Its fast path never parses a line that cannot match: it searches each
+chunk for the quoted names of the wanted levels (`"ERROR"`, `"CRITICAL"`) with `bytes.find`,
+and confirms only those lines with `orjson`. Lines where a JSON escape (`\\u0045`...) could spell
+a level without its plain bytes are confirmed too, so the result is always exact.
+
+The streams around it: the stored log (`job.log.jsonl`, any blob type), the lifecycle's gzip copy
+(`job.log.jsonl.gz`, gunzipped as it streams) when the plain log is gone or archived, and a tail
+of a running job's append blob by range reads from the last offset.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from shared.errors import BlobArchived, BlobNotFound, InvalidInput, StorageError
+from shared.jobid import JobId
+from shared.layout import archived_log_path, log_path
+from shared.logrecords import LEVEL_RANK, LEVELS, MAX_LINE_BYTES
+from shared.ports import BlobStore
+
+Record = dict[str, Any]
+_ESCAPES = (b"\\u004", b"\\u005")
+
+
+def parse_level(text: str | None) -> str | None:
+    """A user's minimum level (any case), or None for no filter; `InvalidInput` if unknown."""
+    if text is None or not text.strip():
+        return None
+    level = text.strip().upper()
+    level = {"WARN": "WARNING", "FATAL": "CRITICAL"}.get(level, level)
+    if level not in LEVEL_RANK:
+        raise InvalidInput(f"level {text!r}", f"must be one of {', '.join(LEVELS)}")
+    return level
+
+
+@dataclass(frozen=True, slots=True)
+class LevelFilter:
+    """Which lines pass: records whose `level` ranks at least `minimum` (None: every line)."""
+
+    minimum: str | None = None
+
+    @property
+    def levels(self) -> frozenset[str]:
+        rank = LEVEL_RANK[self.minimum] if self.minimum else 0
+        return frozenset(name for name in LEVELS if LEVEL_RANK[name] >= rank)
+
+    @property
+    def tokens(self) -> tuple[bytes, ...]:
+        """The bytes every matching line holds, unless it spells its level with escapes."""
+        return tuple(b'"' + name.encode() + b'"' for name in sorted(self.levels))
+
+    def matches(self, line: bytes) -> Record | None:
+        """The record of `line` if it is a JSON object with a wanted level, else None."""
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if isinstance(record, dict) and record.get("level") in self.levels:
+            return record
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Whole lines `data[start:end]`, each ending in `\\n`: a view of a chunk, not a copy."""
+
+    data: bytes
+    start: int
+    end: int
+
+    def to_bytes(self) -> bytes:
+        return self.data[self.start : self.end]
+
+
+def whole_lines(chunks: Iterable[bytes], max_line: int = MAX_LINE_BYTES) -> Iterator[Lines]:
+    """The chunks as runs of whole lines. Only a line split between chunks is copied; a last
+    line without `\\n` gets one; a line longer than `max_line` is dropped (memory stays flat)."""
+    pending, dropping = b"", False
+    for chunk in chunks:
+        first = chunk.find(b"\n")
+        if first < 0:
+            dropping = dropping or len(pending) + len(chunk) > max_line
+            pending = b"" if dropping else pending + chunk
+            continue
+        start = 0
+        if pending or dropping:
+            if not dropping:
+                yield Lines(pending + chunk[: first + 1], 0, len(pending) + first + 1)
+            start, dropping = first + 1, False
+        end = chunk.rfind(b"\n") + 1
+        if start < end:
+            yield Lines(chunk, start, end)
+        dropping = len(chunk) - end > max_line
+        pending = b"" if dropping else chunk[end:]
+    if pending:
+        yield Lines(pending + b"\n", 0, len(pending) + 1)
+
+
+def matching_lines(lines: Lines, wanted: LevelFilter) -> Iterator[tuple[int, int, Record]]:
+    """(start, end, record) of each line of `lines` that passes, in order."""
+    if wanted.minimum is None or wanted.minimum == LEVELS[0]:
+        starts: Iterable[int] = _line_starts(lines)
+    else:
+        starts = sorted(_token_starts(lines, wanted.tokens) | _escape_starts(lines))
+    data = lines.data
+    for start in starts:
+        end = data.find(b"\n", start) + 1
+        record = wanted.matches(data[start:end])
+        if record is not None:
+            yield start, end, record
+
+
+def _line_starts(lines: Lines) -> Iterator[int]:
+    start = lines.start
+    while start < lines.end:
+        yield start
+        start = lines.data.find(b"\n", start) + 1
+
+
+def _token_starts(lines: Lines, tokens: tuple[bytes, ...]) -> set[int]:
+    data, end = lines.data, lines.end
+    starts: set[int] = set()
+    for token in tokens:
+        position = data.find(token, lines.start, end)
+        while position >= 0:
+            starts.add(data.rfind(b"\n", lines.start, position) + 1 or lines.start)
+            position = data.find(token, data.find(b"\n", position), end)
+    return starts
+
+
+def _escape_starts(lines: Lines) -> set[int]:
+    """Lines holding `\\u004X`/`\\u005X`: an uppercase letter spelled as a JSON escape, which
+    a level could be written with. Backslashes are found with memchr; they are rare in logs."""
+    data, end = lines.data, lines.end
+    starts: set[int] = set()
+    position = data.find(b"\\", lines.start, end)
+    while position >= 0:
+        if data.startswith(_ESCAPES, position):
+            starts.add(data.rfind(b"\n", lines.start, position) + 1 or lines.start)
+        position = data.find(b"\\", position + 2, end)
+    return starts
+
+
+def filter_raw(chunks: Iterable[bytes], minimum: str | None) -> Iterator[bytes]:
+    """Blocks of the stored lines, unchanged, whose level ranks at least `minimum`; with no
+    minimum every stored line passes through as it is (even one that is not a record)."""
+    wanted = LevelFilter(minimum)
+    for lines in whole_lines(chunks):
+        if minimum is None:
+            yield lines.to_bytes()
+            continue
+        data = lines.data
+        kept = b"".join(data[start:end] for start, end, _ in matching_lines(lines, wanted))
+        if kept:
+            yield kept
+
+
+def filter_records(chunks: Iterable[bytes], minimum: str | None) -> Iterator[Record]:
+    """The records (parsed) whose level ranks at least `minimum`; lines that are not records
+    with a known level are left out."""
+    wanted = LevelFilter(minimum)
+    for lines in whole_lines(chunks):
+        for _, _, record in matching_lines(lines, wanted):
+            yield record
+
+
+# ---- the streams ---------------------------------------------------------------------------
+
+
+def stored_log(blobs: BlobStore, job: JobId) -> Iterator[bytes]:
+    """The job's stored log as byte chunks: the plain log, else the gzip copy, gunzipped."""
+    plain = blobs.props(log_path(job))
+    if plain is not None and plain.tier != "Archive":
+        return blobs.read_chunks(plain.name)
+    packed = blobs.props(archived_log_path(job))
+    if packed is not None and packed.tier != "Archive":
+        return gunzip(blobs.read_chunks(packed.name), packed.name)
+    if plain is not None or packed is not None:
+        raise BlobArchived(f"log of job {job}", "is in the Archive tier: rehydrate it to read it")
+    raise BlobNotFound(f"log of job {job}", "does not exist (yet)")
+
+
+def gunzip(chunks: Iterable[bytes], name: str = "gzip log") -> Iterator[bytes]:
+    """Decompress a gzip stream chunk by chunk (concatenated members included); a corrupt or
+    truncated stream raises `StorageError` naming `name`."""
+    inflater = zlib.decompressobj(wbits=31)
+    started = False
+    for chunk in chunks:
+        data = chunk
+        while data:
+            started = True
+            try:
+                out = inflater.decompress(data)
+            except zlib.error as exc:
+                raise StorageError(name, f"is not valid gzip ({exc})") from None
+            if out:
+                yield out
+            if not inflater.eof:
+                break
+            data = inflater.unused_data
+            inflater, started = zlib.decompressobj(wbits=31), False
+    if started and not inflater.eof:
+        raise StorageError(name, "ends in the middle of its gzip stream")
+
+
+def follow_log(
+    blobs: BlobStore,
+    job: JobId,
+    is_final: Callable[[], bool],
+    *,
+    poll_seconds: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[bytes]:
+    """Tail the job's log by range reads from the last offset until `is_final()`, then drain."""
+    name = log_path(job)
+    offset = 0
+    while True:
+        final = is_final()  # asked before the drain: what was appended before it is read below
+        props = blobs.props(name)
+        if props is not None and props.size > offset:
+            for chunk in blobs.read_chunks(name, offset=offset, length=props.size - offset):
+                offset += len(chunk)
+                yield chunk
+        if final:
+            return
+        sleep(poll_seconds)
