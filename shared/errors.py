@@ -73,3 +73,20 @@ class SearchIndexError(AscendError):
 
 class AccessDenied(AscendError):
     """The principal may not see or change what it asked for."""
+
+
+class JobNotFound(AscendError):
+    """No job by that ID that the principal may see: never says whether another user's exists."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id}: not found")
+
+
+class JobFinished(AscendError):
+    """The job already reached a final status, so it can no longer change (e.g. be cancelled)."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        self.job_id = job_id
+        self.status = status
+        super().__init__(f"job {job_id}: is already {status} and cannot be cancelled")
