@@ -1,0 +1,557 @@
+"""`SearchIndex` over Azure AI Search (`azure-search-documents` 12.0.0).
+
+The index definition is generated from `shared.documents.FIELDS` (`index_definition`), so the
+embedded SQLite index and this one cannot drift apart. `metrics_last`, a `{name: number}` dict in
+documents, is a `Collection(Edm.ComplexType)` of `{name, value}` here; the adapter converts both
+ways, and times come back in the documents' one text form (`format_datetime`).
+
+Writes follow the service's limits: `mergeOrUpload` batches of at most 1000 documents and
+16 MB of JSON as the SDK serializes it; a 207 answer is read per key (409/422/503 retried, the
+rest reported by `DocumentsRejected`). Throttling (429/503, and other transient answers) is
+retried here with tenacity, honouring `Retry-After`; the SDK's own retries are off so nothing is
+retried twice over. Every SDK exception is translated in `_translate`, in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+from azure.core.credentials import AzureKeyCredential, TokenCredential
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.search.documents import SearchClient
+from azure.search.documents.indexes import SearchIndexClient
+from azure.search.documents.indexes.models import (
+    ComplexField,
+    SearchField,
+    SearchFieldDataType,
+    SearchIndex,
+    SimpleField,
+)
+from azure.search.documents.models import IndexDocumentsBatch
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from shared.documents import (
+    FIELD_BY_NAME,
+    FIELDS,
+    KEY_FIELD,
+    FieldType,
+    SearchDocument,
+    empty_document,
+    format_datetime,
+    parse_datetime,
+)
+from shared.errors import InvalidInput, SearchIndexError, TransientError
+from shared.settings import Settings
+
+T = TypeVar("T")
+
+API_VERSION = "2026-04-01"  # the SDK's default, pinned so an SDK upgrade cannot move it silently
+MAX_BATCH_DOCUMENTS = 1000
+MAX_BATCH_BYTES = 16_000_000  # "16 MB" per request, read as the smaller decimal megabytes
+MAX_PAGE = 1000  # results per search request
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+RETRYABLE_DOCUMENT_STATUS = frozenset({409, 422, 503})  # per-key statuses of a 207 worth retrying
+_KEY = re.compile(r"(?!_)[A-Za-z0-9_\-=]{1,1024}")
+_INDEX_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{0,126}[a-z0-9]|[a-z0-9]")
+_EDM = {
+    FieldType.STRING: SearchFieldDataType.STRING,
+    FieldType.DATETIME: SearchFieldDataType.DATE_TIME_OFFSET,
+    FieldType.BOOL: SearchFieldDataType.BOOLEAN,
+    FieldType.INT: SearchFieldDataType.INT64,
+    FieldType.FLOAT: SearchFieldDataType.DOUBLE,
+}
+_VERSION_FIELDS = [KEY_FIELD, "updated_at", "source_version"]
+_BAD_KEY = ("is not a valid Azure AI Search key (letters, digits, '-', '_', '=', not starting "
+            "with '_', at most 1024)")
+
+
+class DocumentsRejected(SearchIndexError):
+    """The service refused some documents for good; the others were written."""
+
+    def __init__(self, index: str, written: list[str], rejected: Mapping[str, str]) -> None:
+        self.written = written
+        self.rejected = dict(rejected)
+        first_key, first_reason = next(iter(self.rejected.items()))
+        super().__init__(
+            f"search index {index}: {len(self.rejected)} document(s) refused, e.g. "
+            f"{first_key}: {first_reason}")
+
+
+# ---- the index definition (pure) ------------------------------------------------------------
+
+
+def index_definition(name: str) -> SearchIndex:
+    """The Azure AI Search index of `FIELDS`, with only attribute combinations the service takes."""
+    return SearchIndex(name=check_index_name(name), fields=[_field(f) for f in FIELDS])
+
+
+def index_definition_body(name: str) -> dict[str, Any]:
+    """The index definition as the REST API's JSON body (Create or Update Index)."""
+    return dict(index_definition(name).as_dict())
+
+
+def check_index_name(name: str) -> str:
+    """`name` if the service accepts it as an index name, else `InvalidInput` saying why."""
+    if not _INDEX_NAME.fullmatch(name):
+        raise InvalidInput(f"search index name {name!r}", "must be 1-128 lowercase letters, "
+                           "digits or single dashes, starting and ending with a letter or digit")
+    return name
+
+
+def is_valid_key(key: object) -> bool:
+    """Whether the service takes `key` as a document key (letters, digits, `-_=`, no `_` first)."""
+    return isinstance(key, str) and bool(_KEY.fullmatch(key))
+
+
+def _field(spec: Any) -> SearchField:
+    if spec.type is FieldType.METRICS:
+        return ComplexField(name=spec.name, collection=True, fields=[
+            SimpleField(name="name", type=SearchFieldDataType.STRING, filterable=True),
+            SimpleField(name="value", type=SearchFieldDataType.DOUBLE, filterable=True),
+        ])
+    edm = _EDM.get(spec.type, SearchFieldDataType.STRING)
+    return SearchField(
+        name=spec.name,
+        type=f"Collection({edm.value})" if spec.is_collection else edm.value,
+        key=spec.key,
+        searchable=spec.searchable and edm is SearchFieldDataType.STRING,
+        filterable=spec.filterable or spec.key,
+        sortable=spec.sortable and not spec.is_collection,
+        facetable=spec.facetable,
+        retrievable=True,
+    )
+
+
+# ---- document conversion (pure) -------------------------------------------------------------
+
+
+def to_azure(doc: SearchDocument) -> dict[str, Any]:
+    """A full document as the service stores it: every field present, metrics as a collection."""
+    full = empty_document(doc[KEY_FIELD])
+    full.update({k: v for k, v in doc.items() if k in FIELD_BY_NAME})
+    for spec in FIELDS:
+        if spec.type is FieldType.STRINGS and full[spec.name] is None:
+            full[spec.name] = []
+    metrics = full.get("metrics_last") or {}
+    full["metrics_last"] = [{"name": str(k), "value": float(v)} for k, v in metrics.items()]
+    return full
+
+
+def from_azure(raw: Mapping[str, Any]) -> SearchDocument:
+    """A document as the port returns it, from a search result or lookup (`@search.*` dropped)."""
+    doc: SearchDocument = {}
+    for name, value in raw.items():
+        spec = FIELD_BY_NAME.get(name)
+        if spec is None:
+            continue
+        doc[name] = _value_from_azure(spec.type, value)
+    return doc
+
+
+def _value_from_azure(kind: FieldType, value: Any) -> Any:
+    if kind is FieldType.METRICS:
+        return {item["name"]: item["value"] for item in value or ()}
+    if kind is FieldType.STRINGS:
+        return list(value or ())
+    if kind is FieldType.DATETIME and value is not None:
+        return format_datetime(parse_datetime(str(value)))
+    return value
+
+
+def version_of(doc: Mapping[str, Any]) -> tuple[str, str]:
+    """(updated_at, source_version) in comparable text form: what "never older" compares."""
+    updated = doc.get("updated_at")
+    if updated:
+        try:
+            updated = format_datetime(parse_datetime(str(updated)))
+        except ValueError:
+            updated = str(updated)  # the service refuses it on write, per document
+    return (updated or "", doc.get("source_version") or "")
+
+
+def newest_per_key(docs: Sequence[SearchDocument]) -> dict[str, SearchDocument]:
+    """One document per key: the newest by `version_of` (the later one wins a tie)."""
+    latest: dict[str, SearchDocument] = {}
+    for doc in docs:
+        key = doc[KEY_FIELD]
+        if key not in latest or version_of(doc) >= version_of(latest[key]):
+            latest[key] = doc
+    return latest
+
+
+def action_size(action: Mapping[str, Any]) -> int:
+    """Bytes of one action in the request body. The SDK serializes with the standard library's
+    `json.dumps` (ASCII-escaped, `", "` separators), so that is what is measured, not orjson."""
+    return len(json.dumps(action)) + 2  # the ", " between actions
+
+
+def batches(actions: Sequence[dict[str, Any]], *, max_documents: int = MAX_BATCH_DOCUMENTS,
+            max_bytes: int = MAX_BATCH_BYTES) -> Iterator[list[dict[str, Any]]]:
+    """`actions` cut into requests within both limits, in order. An action too large on its own
+    is its own batch (the service then refuses that one document)."""
+    batch: list[dict[str, Any]] = []
+    size = len('{"value": []}')
+    for action in actions:
+        needed = action_size(action)
+        if batch and (len(batch) >= max_documents or size + needed > max_bytes):
+            yield batch
+            batch, size = [], len('{"value": []}')
+        batch.append(action)
+        size += needed
+    if batch:
+        yield batch
+
+
+def odata_string(value: str) -> str:
+    """An OData string literal: single quotes, a quote inside doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def keys_in_filter(keys: Sequence[str]) -> str:
+    """`search.in(job_id, 'a,b,c', ',')`: valid keys never hold a comma or a quote."""
+    return f"search.in({KEY_FIELD}, {odata_string(','.join(keys))}, ',')"
+
+
+# ---- retries --------------------------------------------------------------------------------
+
+
+class _Throttled(TransientError):
+    """A transient answer; `retry_after` is the service's Retry-After in seconds, if it sent one."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _TooLarge(SearchIndexError):
+    """413: one document alone is more than a request may carry (the SDK splits larger batches)."""
+
+
+class _KeysToRetry(TransientError):
+    """Some documents of a 207 answer failed with a retryable per-key status."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRetry:
+    """Bounded retries: attempts and total time; Retry-After honoured up to `max_retry_after`."""
+
+    attempts: int = 6
+    max_seconds: float = 120.0
+    base: float = 0.5
+    cap: float = 16.0
+    max_retry_after: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def run(self, call: Callable[[], T]) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
+            wait=self._wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(call)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        after = getattr(exc, "retry_after", None)
+        if after is not None:
+            return float(min(after, self.max_retry_after))
+        return float(wait_random_exponential(multiplier=self.base, max=self.cap)(state))
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from `retry-after-ms`, `x-ms-retry-after-ms` or `Retry-After` (seconds or
+    an HTTP date), or None when the answer carries none that parses."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        if name in lowered:
+            try:
+                return max(0.0, float(lowered[name]) / 1000)
+            except ValueError:
+                pass
+    text = lowered.get("retry-after")
+    if text is None:
+        return None
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(text).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _translate(what: str, exc: AzureError) -> Exception:
+    """The one place SDK exceptions become `shared.errors`."""
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return _Throttled(f"{what}: {type(exc).__name__}: {_first_line(exc)}", None)
+    status = getattr(exc, "status_code", None)
+    if status in TRANSIENT_STATUS:
+        response = getattr(exc, "response", None)
+        headers = dict(response.headers) if response is not None else {}
+        return _Throttled(f"{what}: HTTP {status}: {_first_line(exc)}",
+                          retry_after_seconds(headers))
+    if status == 413:
+        return _TooLarge(f"{what}: HTTP 413: {_first_line(exc)}")
+    if isinstance(exc, ClientAuthenticationError) or status in {401, 403}:
+        return SearchIndexError(f"{what}: not authorized (HTTP {status}): {_first_line(exc)}")
+    if isinstance(exc, HttpResponseError):
+        return SearchIndexError(f"{what}: HTTP {status}: {_first_line(exc)}")
+    return SearchIndexError(f"{what}: {type(exc).__name__}: {_first_line(exc)}")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip().removeprefix("()").strip()
+    return " ".join(text.splitlines()[0].split())[:300] if text else type(exc).__name__
+
+
+# ---- the adapter ----------------------------------------------------------------------------
+
+
+class AzureSearchIndex:
+    """The job documents in one Azure AI Search index. Connects to nothing until first used."""
+
+    def __init__(self, client: SearchClient, index_client: SearchIndexClient, *,
+                 retry: SearchRetry | None = None, max_batch_documents: int = MAX_BATCH_DOCUMENTS,
+                 max_batch_bytes: int = MAX_BATCH_BYTES) -> None:
+        self.client = client
+        self.index_client = index_client
+        # The SDK keeps the index name only in its configuration; it is read once, here.
+        self.name = check_index_name(str(client._config.index_name))
+        self.retry = retry or SearchRetry()
+        self.max_batch_documents = max_batch_documents
+        self.max_batch_bytes = max_batch_bytes
+
+    # ---- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, endpoint: str, index: str, credential: AzureKeyCredential | TokenCredential,
+                *, retry: SearchRetry | None = None, **client_options: Any) -> AzureSearchIndex:
+        """Both SDK clients on one endpoint; `client_options` go to both (e.g. `transport=`)."""
+        options: dict[str, Any] = {
+            "api_version": API_VERSION,
+            "retry_total": 0,  # retried here, with tenacity, once
+            "connection_timeout": 10,
+            "read_timeout": 60,
+            **client_options,
+        }
+        client = SearchClient(endpoint, check_index_name(index), credential, **options)
+        index_client = SearchIndexClient(endpoint, credential, **options)
+        return cls(client, index_client, retry=retry)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, retry: SearchRetry | None = None,
+                      **client_options: Any) -> AzureSearchIndex:
+        """From ASCEND_SEARCH_ENDPOINT, _INDEX and _API_KEY (else `DefaultAzureCredential`)."""
+        if not settings.search_endpoint:
+            raise InvalidInput("ASCEND_SEARCH_ENDPOINT", "is not set")
+        credential: AzureKeyCredential | TokenCredential
+        if settings.search_api_key:
+            credential = AzureKeyCredential(settings.search_api_key)
+        else:
+            from azure.identity import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+        return cls.connect(settings.search_endpoint, settings.search_index, credential,
+                           retry=retry, **client_options)
+
+    def close(self) -> None:
+        self.client.close()
+        self.index_client.close()
+
+    # ---- the port ----------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create or update the index from `FIELDS` (idempotent)."""
+        definition = index_definition(self.name)
+        self._call(f"index {self.name}",
+                   lambda: self.index_client.create_or_update_index(definition))
+
+    def upsert(self, documents: Sequence[SearchDocument]) -> list[str]:
+        """mergeOrUpload the documents that are not older than what the index holds.
+
+        Before writing, one filtered search (`search.in(job_id, ...)`) per batch reads the
+        current (updated_at, source_version) of its keys and drops older documents. A race remains:
+        AI Search has no conditional writes on documents, so a newer version written by another
+        worker between that read and this write can be overwritten by an older one. Delivery
+        is at least once, so the next event or `pipeline reconcile` repairs it.
+        Raises `DocumentsRejected` (after writing the rest) for documents refused for good.
+        """
+        latest = newest_per_key(documents)
+        rejected = {k: _BAD_KEY for k in latest if not is_valid_key(k)}
+        candidates = [d for k, d in latest.items() if k not in rejected]
+        written: list[str] = []
+        for chunk in _chunks(candidates, MAX_PAGE):
+            current = self._versions([d[KEY_FIELD] for d in chunk])
+            fresh = [d for d in chunk if version_of(d) >= current.get(d[KEY_FIELD], ("", ""))]
+            done, refused = self._write([_action("mergeOrUpload", to_azure(d)) for d in fresh])
+            written += done
+            rejected.update(refused)
+        if rejected:
+            raise DocumentsRejected(self.name, written, rejected)
+        return written
+
+    def get(self, job_id: str) -> SearchDocument | None:
+        if not is_valid_key(job_id):
+            return None
+        def lookup() -> SearchDocument | None:
+            try:
+                return from_azure(self.client.get_document(job_id))
+            except ResourceNotFoundError:
+                return None
+        return self._call(f"document {job_id}", lookup)
+
+    def delete(self, job_ids: Sequence[str]) -> int:
+        """Delete the documents that exist; returns how many there were."""
+        keys = sorted({k for k in job_ids if is_valid_key(k)})
+        deleted = 0
+        for chunk in _chunks(keys, MAX_PAGE):
+            present = list(self._versions(chunk))
+            done, refused = self._write([_action("delete", {KEY_FIELD: k}) for k in present])
+            if refused:
+                raise DocumentsRejected(self.name, done, refused)
+            deleted += len(done)
+        return deleted
+
+    def keys(self) -> Iterator[tuple[str, str | None, str | None]]:
+        """Every key in ascending order, paged by a range filter on the key (never `$skip`)."""
+        last: str | None = None
+        while True:
+            where = None if last is None else f"{KEY_FIELD} gt {odata_string(last)}"
+            page = self.search_odata(where, [f"{KEY_FIELD} asc"], MAX_PAGE, _VERSION_FIELDS)
+            for doc in page:
+                yield doc[KEY_FIELD], doc.get("updated_at"), doc.get("source_version")
+            if len(page) < MAX_PAGE:
+                return
+            last = page[-1][KEY_FIELD]
+
+    def count(self) -> int:
+        return int(self._call(f"index {self.name}", self.client.get_document_count))
+
+    # ---- for the query module (OData compiled there) -----------------------------------------
+
+    def search_odata(self, filter: str | None, order_by: Sequence[str], top: int,
+                     select: Sequence[str] | None = None) -> list[SearchDocument]:
+        """Up to `top` documents matching the OData `filter`, in `order_by` order."""
+        if top <= 0:
+            return []
+        def run() -> list[SearchDocument]:
+            results = self.client.search(
+                search_text="*", filter=filter, order_by=list(order_by) or None, top=top,
+                select=list(select) if select else None)
+            found: list[SearchDocument] = []
+            for raw in results:
+                found.append(from_azure(raw))
+                if len(found) >= top:
+                    break
+            return found
+        return self._call(f"search of index {self.name} ({filter or 'all'})", run)
+
+    def facet_values(self, field: str, filter: str | None = None,
+                     max_values: int = 1000) -> dict[str, int]:
+        """Counts of each value of a facetable field among the documents matching `filter`."""
+        spec = FIELD_BY_NAME.get(field)
+        if spec is None or not spec.facetable:
+            raise InvalidInput(f"facet field {field!r}", "is not a facetable field of the index")
+        def run() -> dict[str, int]:
+            results = self.client.search(search_text="*", filter=filter, top=0,
+                                         facets=[f"{field},count:{max_values}"])
+            buckets = (results.get_facets() or {}).get(field, [])
+            return {_facet_text(b["value"]): int(b["count"]) for b in buckets}
+        return self._call(f"facets of {field} in index {self.name}", run)
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _versions(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        if not keys:
+            return {}
+        found = self.search_odata(keys_in_filter(keys), [], len(keys), _VERSION_FIELDS)
+        return {d[KEY_FIELD]: version_of(d) for d in found}
+
+    def _write(self, actions: list[dict[str, Any]]) -> tuple[list[str], dict[str, str]]:
+        written: list[str] = []
+        refused: dict[str, str] = {}
+        for batch in batches(actions, max_documents=self.max_batch_documents,
+                             max_bytes=self.max_batch_bytes):
+            done, failed = self._write_batch(batch)
+            written += done
+            refused.update(failed)
+        return written, refused
+
+    def _write_batch(self, batch: list[dict[str, Any]]) -> tuple[list[str], dict[str, str]]:
+        pending = {a[KEY_FIELD]: a for a in batch}
+        written: list[str] = []
+        refused: dict[str, str] = {}
+
+        def attempt() -> None:
+            try:
+                results = self._index(list(pending.values()))
+            except _TooLarge:
+                if len(pending) > 1:
+                    raise
+                refused[next(iter(pending))] = "is larger than one request may carry (HTTP 413)"
+                pending.clear()
+                return
+            for result in results:
+                key = result.key
+                if result.succeeded:
+                    written.append(key)
+                    pending.pop(key, None)
+                elif result.status_code not in RETRYABLE_DOCUMENT_STATUS:
+                    refused[key] = f"HTTP {result.status_code}: {result.error_message or 'refused'}"
+                    pending.pop(key, None)
+            if pending:
+                raise _KeysToRetry(f"index {self.name}: {len(pending)} document(s) not written "
+                                   f"yet, e.g. {next(iter(pending))}")
+
+        self.retry.run(attempt)
+        return written, refused
+
+    def _index(self, actions: list[dict[str, Any]]) -> list[Any]:
+        batch = IndexDocumentsBatch(actions=actions)  # type: ignore[arg-type]
+        return self._call(f"index {self.name}", lambda: self.client.index_documents(batch))
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        def once() -> T:
+            try:
+                return call()
+            except AzureError as exc:
+                raise _translate(what, exc) from exc
+        return self.retry.run(once)
+
+
+def _action(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+    return {"@search.action": kind, **doc}
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _facet_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
