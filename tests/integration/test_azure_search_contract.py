@@ -1,0 +1,165 @@
+"""The `SearchIndex` port's contract, run against both adapters: the SQLite index (a real file) and
+the Azure AI Search adapter (the real SDK through the recording transport and fake service)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.core.credentials import AzureKeyCredential
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
+from shared.adapters.sqlite_index import SqliteIndex
+from shared.documents import FIELDS, FieldType, empty_document, format_datetime
+from shared.ports import SearchIndex
+from tests.support.search_transport import ENDPOINT, FakeSearchService
+
+
+def azure_index() -> AzureSearchIndex:
+    service = FakeSearchService("ascend-jobs")
+    index = AzureSearchIndex.connect(ENDPOINT, "ascend-jobs", AzureKeyCredential("k"),
+                                     transport=service.transport,
+                                     retry=SearchRetry(attempts=2, sleep=lambda s: None))
+    index.ensure()
+    return index
+
+
+def sqlite_index_at(path: Path) -> SqliteIndex:
+    index = SqliteIndex(path)
+    index.ensure()
+    return index
+
+
+@pytest.fixture(params=["sqlite", "azure"])
+def port(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
+    """Each adapter in turn, empty."""
+    if request.param == "sqlite":
+        index = sqlite_index_at(tmp_path / "index.sqlite3")
+        yield index
+        index.close()
+    else:
+        yield azure_index()
+
+
+def doc(n: int, updated: str = "2025-12-04T14:35:23.456Z", version: str = "v1",
+        **fields: Any) -> dict[str, Any]:
+    built = empty_document(f"20251204-143022-alice-demo-a3f5d2c8-{n:08x}")
+    built.update(created_at="2025-12-04T14:30:22.000Z", updated_at=updated,
+                 source_version=version, status="completed", user="alice", project="demo",
+                 packages=["numpy==1.24.0"], package_names=["numpy"], use_gpu=False,
+                 duration_seconds=12.5, exit_code=0, cost_usd=0.01, tags=["a=b"], retain=False,
+                 metrics_last={"loss": 0.125}, artifact_bytes=10, log_errors=1, log_lines=9)
+    built.update(fields)
+    return built
+
+
+def test_a_written_document_reads_back_equal(port: SearchIndex) -> None:
+    """upsert returns the key and get returns the same document."""
+    assert port.upsert([doc(1)]) == [doc(1)["job_id"]]
+    assert port.get(doc(1)["job_id"]) == doc(1)
+
+
+def test_an_older_document_never_replaces_a_newer_one(port: SearchIndex) -> None:
+    """A late event's older document is skipped; the newer one stays."""
+    port.upsert([doc(1, updated="2025-12-05T00:00:00.000Z", status="failed")])
+    assert port.upsert([doc(1, updated="2025-12-04T00:00:00.000Z", status="running")]) == []
+    assert port.get(doc(1)["job_id"])["status"] == "failed"
+
+
+def test_a_newer_document_replaces_the_older(port: SearchIndex) -> None:
+    """A later updated_at replaces every field, lists included."""
+    port.upsert([doc(1)])
+    newer = doc(1, updated="2025-12-06T00:00:00.000Z", tags=[], metrics_last={})
+    assert port.upsert([newer]) == [newer["job_id"]]
+    assert port.get(newer["job_id"]) == newer
+
+
+def test_a_duplicate_delivery_writes_again_harmlessly(port: SearchIndex) -> None:
+    """The same version again is accepted (idempotent) and leaves the document unchanged."""
+    port.upsert([doc(1)])
+    assert port.upsert([doc(1)]) == [doc(1)["job_id"]]
+    assert port.get(doc(1)["job_id"]) == doc(1)
+
+
+def test_in_one_batch_the_newest_version_of_a_key_wins(port: SearchIndex) -> None:
+    """Two versions of one job in a batch: the newer is written, once."""
+    old, new = doc(1, version="0001", status="running"), doc(1, version="0002")
+    assert port.upsert([new, old]) == [new["job_id"]]
+    assert port.get(new["job_id"]) == new
+    assert port.count() == 1
+
+
+def test_delete_counts_only_documents_that_existed(port: SearchIndex) -> None:
+    """delete() returns how many of the keys were present and removes them."""
+    port.upsert([doc(1), doc(2)])
+    assert port.delete([doc(1)["job_id"], doc(9)["job_id"]]) == 1
+    assert port.get(doc(1)["job_id"]) is None
+    assert port.count() == 1
+
+
+def test_keys_lists_every_document_in_key_order_with_its_version(port: SearchIndex) -> None:
+    """keys() yields (job_id, updated_at, source_version), sorted by job_id."""
+    port.upsert([doc(3), doc(1, version="v7"), doc(2)])
+    assert list(port.keys()) == [
+        (doc(1)["job_id"], "2025-12-04T14:35:23.456Z", "v7"),
+        (doc(2)["job_id"], "2025-12-04T14:35:23.456Z", "v1"),
+        (doc(3)["job_id"], "2025-12-04T14:35:23.456Z", "v1"),
+    ]
+
+
+def test_ensure_is_idempotent_and_keeps_documents(port: SearchIndex) -> None:
+    """ensure() again neither fails nor loses what is stored."""
+    port.upsert([doc(1)])
+    port.ensure()
+    assert port.count() == 1
+
+
+def test_a_missing_document_is_none(port: SearchIndex) -> None:
+    """get() of an unknown job is None, not an error."""
+    assert port.get(doc(5)["job_id"]) is None
+
+
+# ---- any document, both adapters ------------------------------------------------------------
+
+_text = st.text(max_size=40)
+_times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31),
+                      timezones=st.just(UTC)).map(format_datetime)
+_floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
+_key = st.from_regex(r"[A-Za-z0-9=\-][A-Za-z0-9_=\-]{0,60}", fullmatch=True)
+_VALUES: dict[FieldType, st.SearchStrategy[Any]] = {
+    FieldType.STRING: st.none() | _text,
+    FieldType.DATETIME: st.none() | _times,
+    FieldType.BOOL: st.none() | st.booleans(),
+    FieldType.INT: st.none() | st.integers(-(2**62), 2**62),
+    FieldType.FLOAT: st.none() | _floats,
+    FieldType.STRINGS: st.lists(_text, max_size=5),
+    FieldType.METRICS: st.dictionaries(st.text(min_size=1, max_size=20), _floats, max_size=4),
+}
+
+
+@st.composite
+def documents(draw: Callable[..., Any]) -> dict[str, Any]:
+    built = {f.name: draw(_VALUES[f.type]) for f in FIELDS}
+    built["job_id"] = draw(_key)
+    built["updated_at"] = draw(_times)
+    return built
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=documents())
+def test_any_document_reads_back_the_same_from_both_adapters(
+        document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Whatever the text, numbers, lists and metrics, both adapters return what was written."""
+    sqlite = sqlite_index_at(tmp_path_factory.mktemp("prop") / "index.sqlite3")
+    azure = azure_index()
+    try:
+        for index in (sqlite, azure):
+            assert index.upsert([document]) == [document["job_id"]]
+        assert azure.get(document["job_id"]) == sqlite.get(document["job_id"]) == document
+    finally:
+        sqlite.close()
