@@ -13,6 +13,8 @@ of a running job's append blob by range reads from the last offset.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -233,3 +235,40 @@ def follow_log(
         if final:
             return
         sleep(poll_seconds)
+
+
+def read_ahead(chunks: Iterable[bytes], depth: int = 2) -> Iterator[bytes]:
+    """The same chunks, fetched by a background thread up to `depth` ahead, so downloading the
+    next range overlaps with filtering this one. An error of the source is raised here, in
+    order; a consumer that stops early stops the thread."""
+    pipe: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for chunk in chunks:
+                if not _put(pipe, chunk, stop):
+                    return
+            _put(pipe, None, stop)
+        except BaseException as exc:  # handed to the consumer and raised there, in order
+            _put(pipe, exc, stop)
+
+    threading.Thread(target=pump, name="log-read-ahead", daemon=True).start()
+    try:
+        while (item := pipe.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def _put(pipe: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put `item` unless the consumer has stopped (then False)."""
+    while not stop.is_set():
+        try:
+            pipe.put(item, timeout=0.2)
+        except queue.Full:
+            continue
+        return True
+    return False

@@ -1,0 +1,254 @@
+"""The jobs use cases behind `ascend jobs` and the HTTP API: list, details, cancel, logs.
+
+Every use case runs for a principal. Visibility is decided from the job ID itself (it names the
+user and the project), before anything is read, and a job the principal may not see is reported
+exactly like one that does not exist (`JobNotFound`).
+
+Graceful degradation, as the design asks: when the index cannot answer, listing one user's jobs
+falls back to walking that user's folders in storage (the source of truth); a job's log is shown
+whether or not its metadata.json exists or validates.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from query.logs import follow_log, stored_log
+from shared.documents import SearchDocument, empty_document, format_datetime
+from shared.errors import (
+    BlobNotFound,
+    InvalidInput,
+    InvalidMetadata,
+    JobFinished,
+    JobNotFound,
+    SearchIndexError,
+    TransientError,
+)
+from shared.jobid import JobId, is_job_id, is_valid_name, parse_job_id, sanitize_name
+from shared.layout import PROJECTS, archived_log_path, log_path, metadata_path, user_jobs_prefix
+from shared.metadata import JobMetadata, JobStatus, metadata_as_dict, parse_metadata
+from shared.principal import Principal
+from shared.services import Services
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+# The index can fail as a port (SearchIndexError, TransientError) or, for the embedded index,
+# while its file is opened, before the adapter can translate anything (a corrupt or unreadable
+# file raises sqlite3.Error from `Services.index`).
+INDEX_FAILURES: tuple[type[Exception], ...] = (SearchIndexError, TransientError, sqlite3.Error)
+
+
+@dataclass(frozen=True, slots=True)
+class JobListing:
+    """A page of documents, newest first; `degraded` says why storage was listed instead."""
+
+    documents: list[SearchDocument]
+    next_cursor: str | None = None
+    degraded: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetails:
+    """Everything known about one job; either side may be missing, with the reason."""
+
+    job_id: str
+    metadata: dict[str, Any] | None
+    metadata_problem: str | None
+    document: SearchDocument | None
+    index_problem: str | None
+
+
+def visible_job(principal: Principal, job_id: str) -> JobId:
+    """The parsed job ID if `principal` may see it; else `JobNotFound` (no existence leak)."""
+    job = parse_job_id(job_id.strip())
+    if not principal.can_see(job.user, job.project):
+        raise JobNotFound(str(job))
+    return job
+
+
+# ---- list ----------------------------------------------------------------------------------
+
+
+def list_jobs(services: Services, principal: Principal, *, status: str | None = None,
+              project: str | None = None, user: str | None = None, limit: int = DEFAULT_LIMIT,
+              cursor: str | None = None) -> JobListing:
+    """Newest jobs first through the index; from storage, for one user, if the index fails.
+    `status` may list alternatives (`failed,cancelled`), as in the query language."""
+    from query import search, terms
+
+    filters = terms(status=status, project=project, user=user)  # checked before any I/O
+    limit = _limit(limit)
+    try:
+        page = search(services.index, principal, "", limit=limit, cursor=cursor,
+                      clock=services.clock, extra=filters)
+    except INDEX_FAILURES as exc:
+        owner = _name(user, "user") if user else principal.user
+        documents = jobs_in_storage(services, principal, owner, status=status, project=project,
+                                    limit=limit)
+        reason = f"index unavailable ({_one_line(exc)}); listed {owner}'s jobs from storage"
+        return JobListing(documents, None, reason)
+    return JobListing(list(page.documents), page.next_cursor)
+
+
+def search_jobs(services: Services, principal: Principal, text: str, *,
+                limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> JobListing:
+    """The jobs matching a query-language `text`, scoped to `principal`, one page."""
+    from query import search
+
+    page = search(services.index, principal, text, limit=_limit(limit), cursor=cursor,
+                  clock=services.clock)
+    return JobListing(list(page.documents), page.next_cursor)
+
+
+def jobs_in_storage(services: Services, principal: Principal, user: str, *,
+                    status: str | None = None, project: str | None = None,
+                    limit: int = DEFAULT_LIMIT) -> list[SearchDocument]:
+    """One user's newest jobs read straight from storage: walk the projects, then the user's
+    folder in each, newest job IDs first, reading metadata.json only until `limit` are found."""
+    wanted = {_status(s).value for s in status.split(",")} if status else None
+    documents: list[SearchDocument] = []
+    for job in sorted(_job_folders(services, principal, user, project),
+                      key=lambda j: (j.created_at, str(j)), reverse=True):
+        document = stored_document(services, job)
+        if wanted is None or document["status"] in wanted:
+            documents.append(document)
+            if len(documents) >= limit:
+                break
+    return documents
+
+
+def _job_folders(services: Services, principal: Principal, user: str,
+                 project: str | None) -> Iterator[JobId]:
+    blobs = services.blobs
+    projects = [_name(project, "project")] if project else [
+        name[len(PROJECTS) + 1 : -1] for name in blobs.walk(f"{PROJECTS}/") if name.endswith("/")]
+    for name in projects:
+        if not is_valid_name(name) or not principal.can_see(user, name):
+            continue
+        prefix = user_jobs_prefix(name, user)
+        for folder in blobs.walk(prefix):
+            job_text = folder[len(prefix) :].rstrip("/")
+            if folder.endswith("/") and is_job_id(job_text):
+                yield parse_job_id(job_text)
+
+
+def stored_document(services: Services, job: JobId) -> SearchDocument:
+    """The job's document built from its metadata.json; just the job ID's facts when the
+    metadata is missing or invalid (status None)."""
+    from indexer.document import build_document
+
+    try:
+        meta, etag = read_metadata(services, job)
+    except (BlobNotFound, InvalidMetadata):
+        return _document_of_id(job)
+    return build_document(meta, prices=services.settings.node_prices, source_version=etag)
+
+
+def _document_of_id(job: JobId) -> SearchDocument:
+    document = empty_document(str(job))
+    document.update(created_at=format_datetime(job.created_at), user=job.user,
+                    project=job.project, dep_hash=job.dep_hash)
+    return document
+
+
+# ---- one job -------------------------------------------------------------------------------
+
+
+def read_metadata(services: Services, job: JobId) -> tuple[JobMetadata, str]:
+    """The job's validated metadata and its etag; `BlobNotFound` or `InvalidMetadata`."""
+    blob = services.blobs.read(metadata_path(job), max_bytes=services.settings.max_metadata_bytes)
+    return parse_metadata(blob.data, source=f"metadata.json of {job}"), blob.props.etag
+
+
+def job_details(services: Services, principal: Principal, job_id: str) -> JobDetails:
+    """The job's metadata and its search document, each with the reason when unavailable."""
+    job = visible_job(principal, job_id)
+    metadata: dict[str, Any] | None = None
+    metadata_problem = document = index_problem = None
+    try:
+        metadata = metadata_as_dict(read_metadata(services, job)[0])
+    except BlobNotFound:
+        metadata_problem = "metadata.json does not exist"
+    except InvalidMetadata as exc:
+        metadata_problem = str(exc)
+    try:
+        document = services.index.get(str(job))
+    except INDEX_FAILURES as exc:
+        index_problem = f"index unavailable: {_one_line(exc)}"
+    if metadata is None and document is None and not _has_log(services, job):
+        raise JobNotFound(str(job))
+    return JobDetails(str(job), metadata, metadata_problem, document, index_problem)
+
+
+def _has_log(services: Services, job: JobId) -> bool:
+    return any(services.blobs.props(p) is not None for p in (log_path(job), archived_log_path(job)))
+
+
+def cancel_job(services: Services, principal: Principal, job_id: str) -> JobMetadata:
+    """Mark the job cancelled by a conditional write; a finished job raises `JobFinished`."""
+    from producer.jobs import update_metadata
+    from producer.transitions import transition
+
+    job = visible_job(principal, job_id)
+    now = services.clock.now()
+
+    def cancelled(meta: JobMetadata) -> JobMetadata:
+        if meta.status.is_final:
+            raise JobFinished(str(job), meta.status.value)
+        return transition(meta, JobStatus.CANCELLED, now)
+
+    try:
+        return update_metadata(services.blobs, job, cancelled)
+    except BlobNotFound:
+        raise JobNotFound(str(job)) from None
+
+
+def status_reader(services: Services, job: JobId) -> Callable[[], bool]:
+    """A check for `follow_log`: is the job's status final? A job whose metadata is missing or
+    invalid has no status that could ever change, so it counts as final (drain, then stop)."""
+    def is_final() -> bool:
+        try:
+            return read_metadata(services, job)[0].status.is_final
+        except (BlobNotFound, InvalidMetadata):
+            return True
+    return is_final
+
+
+def job_log(services: Services, principal: Principal, job_id: str, *, follow: bool = False,
+            poll_seconds: float = 1.0) -> Iterator[bytes]:
+    """The job's log as byte chunks: the stored log (plain or gzip copy), or with `follow` a
+    tail of the running job's log until its status is final. Needs no metadata to show a log."""
+    job = visible_job(principal, job_id)
+    if follow:
+        return follow_log(services.blobs, job, status_reader(services, job),
+                          poll_seconds=poll_seconds)
+    return stored_log(services.blobs, job)
+
+
+# ---- checks --------------------------------------------------------------------------------
+
+
+def _status(text: str) -> JobStatus:
+    try:
+        return JobStatus(text.strip().lower())
+    except ValueError:
+        names = ", ".join(s.value for s in JobStatus)
+        raise InvalidInput(f"status {text!r}", f"must be one of {names}") from None
+
+
+def _name(text: str, what: str) -> str:
+    """The name as storage spells it (`Fraud-Detect` is `fraud_detect`), as producers sanitize."""
+    return sanitize_name(text, what=what)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit {limit}", f"must be between 1 and {MAX_LIMIT}")
+    return limit
