@@ -2,7 +2,77 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from ascend_cli.common import fail, handle_errors, note, print_jsonl, services
 
 app = typer.Typer(help="The indexing pipeline: run it locally, reconcile, list rejected inputs.",
                   no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, nothing else.")]
+
+
+@app.command("run")
+@handle_errors
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Drain what is pending, then exit.")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64,
+                                                help="Threads handling events.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Watch the container and hand each new, changed or deleted blob to the indexer."""
+    from indexer.worker import run_once, watch
+
+    built = services()
+    if not once:
+        note(f"pipeline: watching container {built.settings.container!r}; Ctrl-C to stop")
+        watch(built, threading.Event())
+        return
+    summary = run_once(built, workers=workers).as_dict()
+    if json:
+        print_jsonl([summary])
+    else:
+        note("pipeline: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    if summary["failed"]:
+        raise fail(f"{summary['failed']} events failed transiently; run again to retry them")
+
+
+@app.command("reconcile")
+@handle_errors
+def reconcile(json: JsonOption = False) -> None:
+    """Re-derive the index from storage: index missing or stale jobs, drop vanished ones."""
+    from indexer.reconcile import reconcile as reconcile_index
+
+    summary = reconcile_index(services())
+    failed = summary.pop("failed", 0)
+    if json:
+        print_jsonl([summary])
+    else:
+        note("reconcile: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    if failed:
+        raise fail(f"{failed} jobs failed transiently; run reconcile again")
+
+
+@app.command("rejected")
+@handle_errors
+def rejected(json: JsonOption = False) -> None:
+    """Inputs the pipeline refused: blob, reason, event id, when."""
+    from indexer.rejected import list_rejections
+
+    rows = [r.model_dump(include={"blob", "reason", "event_id", "at"})
+            for r in list_rejections(services().blobs)]
+    if json:
+        print_jsonl(rows)
+        return
+    if not rows:
+        note("no rejected inputs")
+        return
+    table = Table("at", "blob", "reason", show_lines=False)
+    for row in rows:
+        table.add_row(row["at"], row["blob"], row["reason"])
+    Console(width=200).print(table)

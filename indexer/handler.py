@@ -1,0 +1,101 @@
+"""The one entry point for blob events, shared by the Event Grid function, `ascend pipeline run`
+and reconcile: route by what the blob is, return an outcome value.
+
+Contract with the callers: a `TransientError` that outlived the adapter's retries is raised (so
+Event Grid retries the event and finally dead-letters it); every other failure is an outcome.
+Invalid inputs are recorded under `_ascend/rejected/` and the blob itself is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from indexer.events import BlobEvent
+from indexer.images import record_image
+from indexer.job import index_job
+from indexer.outcomes import Indexed, Outcome, Rejected, Removed, Skipped
+from indexer.rejected import record_rejection
+from shared.errors import AscendError, InvalidBlobPath, TransientError
+from shared.layout import PROJECTS, BlobKind, BlobRef, parse_blob_name
+from shared.metadata import FINAL_STATUSES
+from shared.services import Services
+
+log = logging.getLogger("ascend.indexer")
+_FINAL = frozenset(s.value for s in FINAL_STATUSES)
+
+
+def handle(event: BlobEvent, services: Services) -> Outcome:
+    """Handle one blob event; raises only `TransientError`."""
+    try:
+        outcome = _route(event, services)
+    except TransientError:
+        raise
+    except AscendError as exc:
+        outcome = reject(services, event, str(exc))
+    except Exception as exc:
+        log.exception("unexpected failure on %s", event.blob)
+        outcome = reject(services, event, f"internal error: {type(exc).__name__}: {exc}")
+    log.info("%s %s%s", outcome.kind, event.blob,
+             f": {outcome.reason}" if isinstance(outcome, Skipped | Rejected) else "")
+    return outcome
+
+
+def reject(services: Services, event: BlobEvent, reason: str) -> Rejected:
+    """Record the rejection (once per blob version) and return it as an outcome."""
+    record_rejection(services.blobs, blob=event.blob, reason=reason, event_id=event.event_id,
+                     at=services.clock.now(), etag=event.etag)
+    return Rejected(event.blob, reason)
+
+
+def _route(event: BlobEvent, services: Services) -> Outcome:
+    if not (event.is_created or event.is_deleted):
+        return Skipped(event.blob, f"event type {event.event_type!r} is not handled")
+    if event.container != services.settings.container:
+        return Skipped(event.blob, f"container {event.container!r} is not ours")
+    ref = _parse(event, services)
+    if not isinstance(ref, BlobRef):
+        return ref
+    if ref.is_pipeline_output:
+        return Skipped(event.blob, "written by the pipeline itself")
+    if event.is_deleted:
+        return _on_deleted(ref, services)
+    return _on_created(ref, event, services)
+
+
+def _parse(event: BlobEvent, services: Services) -> BlobRef | Outcome:
+    """What the blob is; outside the layout it is rejected under projects/, skipped elsewhere."""
+    try:
+        return parse_blob_name(event.blob)
+    except InvalidBlobPath as exc:
+        if event.is_created and event.blob.startswith(f"{PROJECTS}/"):
+            return reject(services, event, str(exc))
+        return Skipped(event.blob, str(exc))
+
+
+def _on_created(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
+    if ref.kind is BlobKind.METADATA and ref.job_id is not None:
+        return index_job(services, ref.job_id, sequencer=event.sequencer, event_etag=event.etag)
+    if ref.kind is BlobKind.LOG and ref.job_id is not None:
+        return _on_log(ref, services)
+    if ref.kind is BlobKind.REQUIREMENTS:
+        recorded = record_image(services.blobs, ref)
+        return Indexed(ref.name) if recorded else Skipped(ref.name, "image already recorded")
+    return Skipped(ref.name, f"{ref.kind.value}: nothing to index (described by metadata.json)")
+
+
+def _on_log(ref: BlobRef, services: Services) -> Outcome:
+    """A log written (or rewritten) after its job became final refreshes the by-date copy."""
+    assert ref.job_id is not None
+    doc = services.index.get(str(ref.job_id))
+    if doc is None or doc.get("status") not in _FINAL:
+        return Skipped(ref.name, "log: read when its job's metadata says it is final")
+    return index_job(services, ref.job_id)
+
+
+def _on_deleted(ref: BlobRef, services: Services) -> Outcome:
+    if ref.kind is not BlobKind.METADATA or ref.job_id is None:
+        return Skipped(ref.name, f"deleted {ref.kind.value}: nothing to do")
+    if services.blobs.props(ref.name) is not None:
+        return Skipped(ref.name, "metadata.json exists again: the delete event is stale")
+    services.index.delete([str(ref.job_id)])
+    return Removed(ref.name, str(ref.job_id))

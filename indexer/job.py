@@ -1,0 +1,80 @@
+"""Indexing one job from storage: read and validate its metadata.json, finish its log when the
+job is final, keep its blobs' `retain` tags in step, and upsert its search document.
+
+Whatever event led here, the job is indexed from what storage holds *now*, so a late or
+duplicated event can only re-index the current state, and the index's (updated_at,
+source_version) guard keeps a slower worker from writing an older document over a newer one.
+"""
+
+from __future__ import annotations
+
+from indexer.document import LogFacts, build_document
+from indexer.events import content_version, is_version_of
+from indexer.finalize import finalize_log
+from indexer.images import image_packages
+from indexer.outcomes import Indexed, Outcome, Skipped
+from indexer.retag import retag_job_blobs
+from shared.documents import SearchDocument
+from shared.errors import BlobNotFound, InvalidMetadata
+from shared.jobid import JobId
+from shared.layout import job_prefix, log_path, metadata_path
+from shared.metadata import JobMetadata, parse_metadata
+from shared.ports import Blob, BlobProps
+from shared.services import Services
+
+
+def read_metadata(blob: Blob, job: JobId) -> JobMetadata:
+    """Validate the bytes of a job's metadata.json, or raise `InvalidMetadata` saying why."""
+    source = f"metadata.json of {job}"
+    try:
+        text = blob.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidMetadata(source, f"is not UTF-8 text (invalid byte at {exc.start})") from None
+    meta = parse_metadata(text, source=source)
+    if meta.job_id != str(job):
+        raise InvalidMetadata(source, f"job_id {meta.job_id!r} does not match its folder {job}")
+    return meta
+
+
+def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
+              event_etag: str | None = None) -> Outcome:
+    """Index `job` from storage; `sequencer` orders it when the event was about this content."""
+    name = metadata_path(job)
+    try:
+        blob = services.blobs.read(name, max_bytes=services.settings.max_metadata_bytes)
+    except BlobNotFound:
+        return Skipped(name, "metadata.json is gone (deleted after the event)")
+    meta = read_metadata(blob, job)
+    previous = services.index.get(str(job))
+    version = _version(blob.props, previous, sequencer if event_etag == blob.props.etag else None)
+    folder = list(services.blobs.list(job_prefix(job), with_tags=True))
+    facts = _log_facts(services, job, meta, folder, previous)
+    doc = build_document(meta, prices=services.settings.node_prices, source_version=version,
+                         log=facts, image_packages=_image_packages(services, meta))
+    retag_job_blobs(services.blobs, job, folder, retain=meta.retain)
+    if not services.index.upsert([doc]):
+        return Skipped(name, "the index already holds a newer version of this job")
+    return Indexed(name, str(job))
+
+
+def _version(props: BlobProps, previous: SearchDocument | None, sequencer: str | None) -> str:
+    """The event's sequencer orders this content; without one, the same content keeps the
+    version it was indexed under (so a re-index is never mistaken for an older event)."""
+    known = previous.get("source_version") if previous else None
+    if sequencer is None and isinstance(known, str) and is_version_of(known, props.etag):
+        return known
+    return content_version(props, sequencer)
+
+
+def _log_facts(services: Services, job: JobId, meta: JobMetadata, folder: list[BlobProps],
+               previous: SearchDocument | None) -> LogFacts:
+    log = next((p for p in folder if p.name == log_path(job)), None)
+    if meta.status.is_final:
+        return finalize_log(services.blobs, job, log, retain=meta.retain, previous=previous)
+    return LogFacts(tier=log.tier if log else None)
+
+
+def _image_packages(services: Services, meta: JobMetadata) -> list[str]:
+    if meta.dependencies.packages:
+        return []
+    return image_packages(services.blobs, meta.dependencies.hash)

@@ -1,0 +1,94 @@
+"""What a job's log says, in one streaming pass: record count, ERROR/CRITICAL count, the last
+error's message, and the last value of each numeric metric (`metrics_last`).
+
+`summarize` is pure (records in, `LogStats` out); `read_log_stats` streams a blob through it
+chunk by chunk, never holding more than one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from shared.logrecords import ERROR_LEVELS, BadLine, iter_log_lines
+from shared.ports import BlobStore
+
+MAX_ERROR_MESSAGE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LogStats:
+    """The log-derived fields of a search document."""
+
+    lines: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    metrics_last: dict[str, float] = field(default_factory=dict)
+    bad_lines: int = 0
+
+    def digest(self) -> str:
+        """A short fingerprint, stored with the by-date copy, to tell whether a document's log
+        fields were computed from that copy."""
+        return stats_digest(self.lines, self.errors, self.last_error, self.metrics_last)
+
+
+def stats_digest(lines: Any, errors: Any, last_error: Any, metrics: Any) -> str:
+    """The fingerprint of log-derived fields (from `LogStats` or from a stored document)."""
+    payload = orjson.dumps([lines, errors, last_error, metrics or {}],
+                           option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+class LogSummarizer:
+    """Folds log records (and bad lines) into `LogStats`, one record at a time."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.errors = 0
+        self.bad_lines = 0
+        self.last_error: str | None = None
+        self.metrics: dict[str, float] = {}
+
+    def add(self, record: dict[str, Any] | BadLine) -> None:
+        if isinstance(record, BadLine):
+            self.bad_lines += 1
+            return
+        self.lines += 1
+        if record.get("level") in ERROR_LEVELS:
+            self.errors += 1
+            self.last_error = str(record.get("message", ""))[:MAX_ERROR_MESSAGE]
+        metrics = record.get("metrics")
+        if isinstance(metrics, dict):
+            self.metrics.update(numeric_metrics(metrics))
+
+    def result(self) -> LogStats:
+        return LogStats(self.lines, self.errors, self.last_error, dict(self.metrics),
+                        self.bad_lines)
+
+
+def numeric_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """The finite numeric values of a record's `metrics` (booleans and text are not metrics)."""
+    return {
+        str(name): float(value)
+        for name, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        and math.isfinite(value)
+    }
+
+
+def summarize(records: Iterable[dict[str, Any] | BadLine]) -> LogStats:
+    """`LogStats` of a stream of records."""
+    summarizer = LogSummarizer()
+    for record in records:
+        summarizer.add(record)
+    return summarizer.result()
+
+
+def read_log_stats(blobs: BlobStore, name: str, *, length: int | None = None) -> LogStats:
+    """Stream the blob `name` (its first `length` bytes) once and summarize it."""
+    return summarize(iter_log_lines(blobs.read_chunks(name, length=length)))

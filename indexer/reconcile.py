@@ -1,0 +1,116 @@
+"""`ascend pipeline reconcile`: re-derive the index from storage, the source of truth.
+
+One listing of `projects/` (with metadata and tags) and the index's keys decide, job by job,
+without reading any metadata.json, whether the document is current: its `source_version` names
+the metadata's etag, a final job's by-date copy records the log's current etag, and the `retain`
+tags of the job's blobs agree with the document. Jobs that are missing or stale go through the
+same handler as events; documents whose metadata.json is gone are removed. The cure for lost
+events, and the rebuild after an index loss.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from indexer.events import event_from_dict, grid_event, is_version_of
+from indexer.finalize import CopyState
+from indexer.handler import handle
+from indexer.retag import stale_tags
+from shared.documents import SearchDocument
+from shared.errors import InvalidBlobPath, TransientError
+from shared.jobid import parse_job_id
+from shared.layout import PROJECTS, BlobKind, metadata_path, parse_blob_name
+from shared.metadata import FINAL_STATUSES
+from shared.ports import BlobProps
+from shared.services import Services
+
+_FINAL = frozenset(s.value for s in FINAL_STATUSES)
+KINDS = ("indexed", "updated", "removed", "unchanged", "rejected")
+
+
+@dataclass
+class JobState:
+    """What the listing says about one job: its folder's blobs and its by-date copy."""
+
+    folder: dict[str, BlobProps] = field(default_factory=dict)
+    copy: BlobProps | None = None
+
+
+def job_states(listing: Iterable[BlobProps]) -> dict[str, JobState]:
+    """The listing grouped by job ID (blobs outside job folders and by-date copies ignored)."""
+    states: dict[str, JobState] = defaultdict(JobState)
+    for props in listing:
+        try:
+            ref = parse_blob_name(props.name)
+        except InvalidBlobPath:
+            continue
+        if ref.job_id is None:
+            continue
+        if ref.kind is BlobKind.BY_DATE_LOG:
+            states[str(ref.job_id)].copy = props
+        elif ref.kind is not BlobKind.BY_DATE_ARCHIVED_LOG:
+            states[str(ref.job_id)].folder[props.name] = props
+    return dict(states)
+
+
+def is_current(doc: SearchDocument, state: JobState, metadata: BlobProps) -> bool:
+    """True when the document reflects this metadata, log copy and retain tags (pure)."""
+    if not is_version_of(doc.get("source_version"), metadata.etag):
+        return False
+    job_blobs = list(state.folder.values()) + ([state.copy] if state.copy else [])
+    if stale_tags(job_blobs, bool(doc.get("retain"))):
+        return False
+    if doc.get("status") not in _FINAL:
+        return True
+    log = next((p for n, p in state.folder.items() if n.endswith("/job.log.jsonl")), None)
+    if doc.get("log_lines") is None:
+        return False
+    return log is None or CopyState(state.copy).is_copy_of(log)
+
+
+def reconcile(services: Services, *, workers: int | None = None) -> dict[str, int]:
+    """Bring the index in line with storage; counts of indexed, updated, removed, unchanged,
+    rejected (and `failed`: transient failures left for the next run)."""
+    known = {job_id for job_id, _, _ in services.index.keys()}  # noqa: SIM118 - a port method
+    # read before the listing: a job created meanwhile is never a removal candidate
+    states = job_states(services.blobs.list(f"{PROJECTS}/", with_tags=True))
+    counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
+    todo: list[tuple[str, BlobProps]] = []
+    for job_id, state in states.items():
+        metadata = next((p for n, p in state.folder.items() if n.endswith("/metadata.json")), None)
+        if metadata is None:
+            continue
+        doc = services.index.get(job_id) if job_id in known else None
+        if doc is not None and is_current(doc, state, metadata):
+            counts["unchanged"] += 1
+        else:
+            todo.append((job_id, metadata))
+    with ThreadPoolExecutor(max_workers=workers or services.settings.pipeline_workers) as pool:
+        for kind in pool.map(lambda item: _reindex(services, item, known), todo):
+            counts[kind] += 1
+    counts["removed"] += _remove(services, known - set(states))
+    return dict(counts)
+
+
+def _reindex(services: Services, item: tuple[str, BlobProps], known: set[str]) -> str:
+    job_id, metadata = item
+    event = event_from_dict(grid_event(services.settings.container, metadata))
+    try:
+        outcome = handle(event, services)
+    except TransientError:
+        return "failed"
+    if outcome.kind == "indexed":
+        return "updated" if job_id in known else "indexed"
+    return "rejected" if outcome.kind == "rejected" else "unchanged"
+
+
+def _remove(services: Services, candidates: set[str]) -> int:
+    """Delete documents of jobs whose metadata.json is really gone (checked once more: a job
+    created after the keys were read is not among the candidates at all)."""
+    gone = [j for j in sorted(candidates)
+            if services.blobs.props(metadata_path(parse_job_id(j))) is None]
+    return services.index.delete(gone) if gone else 0
+

@@ -1,0 +1,217 @@
+"""`ascend pipeline run`: the local stand-in for Event Grid.
+
+Each pass lists the container (names, etags, last-modified), compares it with a checkpoint of
+what was already handled, turns every new or changed blob into the `BlobCreated` event Azure
+would send (and every vanished one into `BlobDeleted`), and hands the events to the same
+`indexer.handler.handle` as the Event Grid function, on a bounded pool of threads. Events of one
+job go to one thread, in order, so a job's events are never handled concurrently.
+
+The checkpoint is a local JSON file next to the embedded index
+(`{index dir}/pipeline-{container}.checkpoint.json`): it is the worker's own bookkeeping, like
+the index, and losing it only means every blob is offered once more (handling is idempotent).
+An event that failed transiently is left out of the checkpoint and offered again on the next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from indexer.events import event_from_dict, grid_event
+from indexer.handler import handle
+from shared.documents import parse_datetime
+from shared.errors import InvalidBlobPath, TransientError
+from shared.layout import SYSTEM_PREFIX, parse_blob_name
+from shared.ports import BlobProps
+from shared.services import Services, build_services
+from shared.settings import Settings
+
+log = logging.getLogger("ascend.pipeline")
+POLL_SECONDS = 1.5
+SAVE_EVERY_SECONDS = 10.0
+Seen = dict[str, list[str]]  # blob name -> [etag, last-modified ISO]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """One event to deliver: the blob, its listed version (None: deleted), the event payload."""
+
+    name: str
+    props: BlobProps | None
+    payload: dict[str, Any]
+
+
+@dataclass
+class RunSummary:
+    """What one pass (or a whole run) did, by outcome kind; `failed` were transient."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def events(self) -> int:
+        return sum(self.counts.values())
+
+    def as_dict(self) -> dict[str, int]:
+        kinds = ("indexed", "skipped", "rejected", "removed", "failed")
+        return {"events": self.events, **{k: self.counts.get(k, 0) for k in kinds}}
+
+
+# ---- the checkpoint ------------------------------------------------------------------------
+
+
+def checkpoint_path(settings: Settings) -> Path:
+    return Path(settings.index_path).parent / f"pipeline-{settings.container}.checkpoint.json"
+
+
+def load_checkpoint(path: Path) -> Seen:
+    """The saved checkpoint; a missing or unreadable one is empty (everything is offered)."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_checkpoint(path: Path, seen: Seen) -> None:
+    """Write atomically: a crash leaves the old checkpoint or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".tmp{os.getpid()}")
+    temporary.write_bytes(orjson.dumps(seen))
+    temporary.replace(path)
+
+
+# ---- what is pending (pure) ----------------------------------------------------------------
+
+
+def is_watched(name: str) -> bool:
+    """False for the pipeline's own writes, which an Event Grid subscription would filter out."""
+    if name.startswith(SYSTEM_PREFIX):
+        return False
+    try:
+        return not parse_blob_name(name).is_pipeline_output
+    except InvalidBlobPath:
+        return True  # outside the layout: the handler says why, and records it when it must
+
+
+def pending_events(container: str, listing: Iterable[BlobProps], seen: Mapping[str, list[str]],
+                   ) -> list[PendingEvent]:
+    """Events for blobs that are new or changed since `seen`, then for blobs that vanished."""
+    current: set[str] = set()
+    events: list[PendingEvent] = []
+    for props in listing:
+        if not is_watched(props.name):
+            continue
+        current.add(props.name)
+        known = seen.get(props.name)
+        if known is None or known[0] != props.etag:
+            events.append(PendingEvent(props.name, props, grid_event(container, props)))
+    for name, (etag, modified) in seen.items():
+        if name not in current:
+            gone = _gone(name, etag, modified)
+            events.append(PendingEvent(name, None, grid_event(container, gone, deleted=True)))
+    return events
+
+
+def group_by_job(events: Iterable[PendingEvent]) -> list[list[PendingEvent]]:
+    """Events grouped so that one job's events stay together and in order."""
+    groups: dict[str, list[PendingEvent]] = defaultdict(list)
+    for event in events:
+        groups[_job_key(event.name)].append(event)
+    return list(groups.values())
+
+
+def _job_key(name: str) -> str:
+    parts = name.split("/")
+    if len(parts) > 5 and parts[0] == "projects" and parts[4] == "jobs":
+        return parts[5]
+    return name
+
+
+def _gone(name: str, etag: str, modified: str) -> BlobProps:
+    return BlobProps(name=name, size=0, etag=etag, last_modified=parse_datetime(modified))
+
+
+# ---- running -------------------------------------------------------------------------------
+
+
+def run_once(services: Services, *, workers: int | None = None,
+             checkpoint: Path | None = None) -> RunSummary:
+    """One pass: deliver every pending event, update the checkpoint, return what happened."""
+    path = checkpoint or checkpoint_path(services.settings)
+    seen = load_checkpoint(path)
+    listing = services.blobs.list("")
+    groups = group_by_job(pending_events(services.settings.container, listing, seen))
+    summary = RunSummary()
+    if groups:
+        _deliver(services, groups, seen, summary, path,
+                 workers=workers or services.settings.pipeline_workers)
+        save_checkpoint(path, seen)
+    return summary
+
+
+def _deliver(services: Services, groups: list[list[PendingEvent]], seen: Seen,
+             summary: RunSummary, path: Path, *, workers: int) -> None:
+    last_save = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ascend") as pool:
+        running: set[Future[list[tuple[PendingEvent, str]]]] = {
+            pool.submit(_handle_group, services, group) for group in groups}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                for event, kind in future.result():
+                    _account(event, kind, seen, summary)
+            if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+                save_checkpoint(path, seen)
+                last_save = time.monotonic()
+
+
+def _handle_group(services: Services, group: list[PendingEvent]) -> list[tuple[PendingEvent, str]]:
+    results: list[tuple[PendingEvent, str]] = []
+    for event in group:
+        try:
+            outcome = handle(event_from_dict(event.payload), services)
+            results.append((event, outcome.kind))
+        except TransientError as exc:
+            log.warning("will retry %s: %s", event.name, exc)
+            results.append((event, "failed"))
+    return results
+
+
+def _account(event: PendingEvent, kind: str, seen: Seen, summary: RunSummary) -> None:
+    summary.counts[kind] += 1
+    if kind == "failed":
+        return
+    if event.props is None:
+        seen.pop(event.name, None)
+    else:
+        seen[event.name] = [event.props.etag, event.props.last_modified.isoformat()]
+
+
+def run_forever(settings: Settings, stop_event: threading.Event, *,
+                poll_seconds: float = POLL_SECONDS) -> None:
+    """Poll until `stop_event` is set (`make run`), printing a line for each busy pass."""
+    watch(build_services(settings), stop_event, poll_seconds=poll_seconds)
+
+
+def watch(services: Services, stop_event: threading.Event, *,
+          poll_seconds: float = POLL_SECONDS) -> None:
+    """Run passes every `poll_seconds` until `stop_event` is set."""
+    while not stop_event.is_set():
+        try:
+            summary = run_once(services)
+        except TransientError as exc:
+            log.warning("pipeline pass failed, retrying: %s", exc)
+            summary = RunSummary()
+        if summary.events:
+            print(f"pipeline: {summary.as_dict()}", flush=True)
+        stop_event.wait(poll_seconds)

@@ -1,0 +1,154 @@
+"""The indexer's handler against Azurite and a real SQLite index: metadata events become
+documents, final jobs get a by-date block-blob copy of their log, pipeline outputs never loop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from indexer.events import event_from_dict, grid_event
+from indexer.handler import handle
+from indexer.rejected import list_rejections
+from shared.layout import by_date_log_path, log_path, metadata_path
+from shared.services import Services
+from tests.support.events import (
+    deliver,
+    lines,
+    log_record,
+    make_metadata,
+    write_job,
+    write_metadata,
+)
+
+
+def test_a_metadata_event_indexes_the_job_with_its_derived_fields(services: Services) -> None:
+    """A completed job's metadata event yields a document with every derived field filled."""
+    job = write_job(services.blobs)
+    outcome = deliver(services, metadata_path(job))
+    assert outcome.kind == "indexed"
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert doc["status"] == "completed"
+    assert doc["dep_hash"] == "a3f5d2c8"
+    assert doc["image_hash"] == "a3f5d2c8e9b1"
+    assert doc["package_names"] == ["numpy", "scikit-learn", "torch"]
+    assert doc["cost_usd"] == 0.526
+    assert doc["tags"] == ["experiment=baseline"]
+    assert doc["retain"] is False
+    assert doc["artifact_names"] == ["model.pkl", "plot.png"]
+    assert doc["artifact_bytes"] == 1024
+    assert (doc["log_lines"], doc["log_errors"]) == (5, 2)
+    assert doc["log_last_error"] == "CUDA out of memory"
+    assert doc["metrics_last"] == {"loss": 0.4, "gpu_util": 80.0}
+    assert doc["tier"] == "Hot"
+
+
+def test_a_final_job_gets_a_tagged_block_blob_copy_of_its_log(services: Services) -> None:
+    """The by-date copy is a block blob with the log's bytes and the job's index tags."""
+    job = write_job(services.blobs)
+    deliver(services, metadata_path(job))
+    copy = services.blobs.props(by_date_log_path(job), with_tags=True)
+    assert copy is not None
+    assert copy.blob_type == "BlockBlob"
+    assert copy.tags is not None
+    assert copy.tags["retain"] == "false"
+    assert copy.tags["kind"] == "by_date_log"
+    assert b"".join(services.blobs.read_chunks(by_date_log_path(job))) == b"".join(
+        services.blobs.read_chunks(log_path(job)))
+
+
+def test_a_running_job_is_indexed_without_a_copy_or_log_fields(services: Services) -> None:
+    """Before a job is final there is no by-date copy and its log fields are unknown."""
+    job = write_job(services.blobs, make_metadata(status="running"))
+    assert deliver(services, metadata_path(job)).kind == "indexed"
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert doc["log_lines"] is None
+    assert doc["cost_usd"] is None
+    assert services.blobs.props(by_date_log_path(job)) is None
+
+
+def test_a_late_flush_after_the_copy_refreshes_it(services: Services) -> None:
+    """Log lines appended after finalization reach the copy and the document on the log's event."""
+    job = write_job(services.blobs)
+    deliver(services, metadata_path(job))
+    services.blobs.append(log_path(job), lines([log_record(str(job), "ERROR", "late")]))
+    assert deliver(services, log_path(job)).kind == "indexed"
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert (doc["log_lines"], doc["log_errors"], doc["log_last_error"]) == (6, 3, "late")
+    copy = b"".join(services.blobs.read_chunks(by_date_log_path(job)))
+    assert copy.endswith(b'"late"}\n')
+
+
+def test_a_changed_retain_tag_retags_every_blob_of_the_job(services: Services) -> None:
+    """Setting tags.retain=true in metadata re-tags the log and the by-date copy too."""
+    job = write_job(services.blobs)
+    deliver(services, metadata_path(job))
+    write_metadata(services.blobs, make_metadata(tags={"retain": "true"},
+                                                 updated=datetime(2026, 3, 11, tzinfo=UTC)))
+    deliver(services, metadata_path(job))
+    for name in (log_path(job), metadata_path(job), by_date_log_path(job)):
+        assert services.blobs.get_tags(name)["retain"] == "true", name
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert doc["retain"] is True
+
+
+def test_the_pipelines_own_writes_are_skipped(services: Services) -> None:
+    """Events for the by-date copy and the system's records are recognized and skipped."""
+    job = write_job(services.blobs)
+    deliver(services, metadata_path(job))
+    assert deliver(services, by_date_log_path(job)).kind == "skipped"
+    services.blobs.write("_ascend/rejected/x.json", b"{}")
+    assert deliver(services, "_ascend/rejected/x.json").kind == "skipped"
+
+
+def test_deleting_metadata_removes_the_document_only_when_it_is_gone(services: Services) -> None:
+    """A BlobDeleted event removes the document, unless the blob is back."""
+    job = write_job(services.blobs)
+    name = metadata_path(job)
+    deliver(services, name)
+    props = services.blobs.props(name)
+    assert props is not None
+    deleted = event_from_dict(grid_event(services.settings.container, props, deleted=True))
+    assert handle(deleted, services).kind == "skipped"
+    services.blobs.delete(name)
+    assert handle(deleted, services).kind == "removed"
+    assert services.index.get(str(job)) is None
+
+
+def test_a_rejected_event_is_recorded_once_however_often_it_arrives(services: Services) -> None:
+    """The same bad metadata delivered three times leaves one rejection record, blob untouched."""
+    meta = make_metadata()
+    name = write_metadata(services.blobs, b"{not json", meta["job_id"])
+    before = services.blobs.props(name)
+    for _ in range(3):
+        assert deliver(services, name).kind == "rejected"
+    records = list(list_rejections(services.blobs))
+    assert len(records) == 1
+    assert records[0].blob == name
+    assert "is not valid JSON" in records[0].reason
+    after = services.blobs.props(name)
+    assert before is not None
+    assert after is not None
+    assert after.etag == before.etag
+
+
+def test_an_image_requirements_file_is_recorded_and_fills_jobs_without_packages(
+        services: Services) -> None:
+    """requirements.txt is recorded once; a job whose metadata lists no packages gets them."""
+    name = "projects/frauddetect/users/alice/images/a3f5d2c8e9b1/requirements.txt"
+    services.blobs.write(name, b"# pinned\nTorch==2.1.0\nnumpy>=1.24\n\n--index-url x\n")
+    assert deliver(services, name).kind == "indexed"
+    assert deliver(services, name).kind == "skipped"
+    meta = make_metadata()
+    meta["dependencies"]["packages"] = []
+    job = write_job(services.blobs, meta)
+    deliver(services, metadata_path(job))
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert doc["package_names"] == ["torch", "numpy"]
+    assert orjson.loads(services.blobs.read("_ascend/images/a3f5d2c8e9b1.json").data)[
+        "packages"] == ["Torch==2.1.0", "numpy>=1.24"]

@@ -1,0 +1,77 @@
+"""The pure core of the indexer: metadata + log stats + prices → the search document."""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from indexer.document import LogFacts, build_document, job_cost, package_names
+from indexer.logstats import LogStats
+from shared.documents import FIELDS
+from shared.metadata import parse_metadata
+from shared.settings import DEFAULT_NODE_PRICES
+from tests.support.events import make_metadata
+
+
+def _doc(log: LogFacts | None = None, **overrides: object) -> dict[str, object]:
+    meta = parse_metadata(orjson.dumps(make_metadata(**overrides)))
+    return build_document(meta, prices=DEFAULT_NODE_PRICES, source_version="v1",
+                          log=log or LogFacts())
+
+
+def test_the_document_has_exactly_the_contract_fields() -> None:
+    """Every field of `FIELDS` is present, and nothing else."""
+    assert set(_doc()) == {f.name for f in FIELDS}
+
+
+def test_times_are_in_the_one_document_form() -> None:
+    """created_at and updated_at are UTC with milliseconds and a Z."""
+    doc = _doc(created_at="2026-03-10T10:30:00+01:00")
+    assert doc["created_at"] == "2026-03-10T09:30:00.000Z"
+    assert doc["updated_at"] == "2026-03-10T09:35:00.000Z"
+
+
+def test_cost_is_node_hours_times_the_hourly_price() -> None:
+    """One hour on gpu_small costs its hourly price; an unknown node type costs 0."""
+    assert _doc()["cost_usd"] == DEFAULT_NODE_PRICES["gpu_small"]
+    assert _doc(config={"node_type": "quantum_xl"})["cost_usd"] == 0.0
+    assert job_cost(None, "gpu_small", DEFAULT_NODE_PRICES) is None
+
+
+def test_duration_falls_back_to_end_minus_start() -> None:
+    """Without duration_seconds the duration is the execution's end minus its start."""
+    doc = _doc(execution={"start_time": "2026-03-10T09:30:00Z",
+                          "end_time": "2026-03-10T09:31:30Z"})
+    assert doc["duration_seconds"] == 90.0
+
+
+def test_retain_and_tags_come_from_the_metadata_tags() -> None:
+    """Tags become sorted key=value strings; retain=true (any case) sets retain."""
+    doc = _doc(tags={"retain": "True", "b": "2", "a": "1"})
+    assert doc["tags"] == ["a=1", "b=2", "retain=True"]
+    assert doc["retain"] is True
+
+
+def test_log_fields_are_unknown_until_the_log_was_read() -> None:
+    """Without stats the log fields are None; with them they are filled."""
+    assert _doc()["log_errors"] is None
+    stats = LogStats(lines=3, errors=1, last_error="boom", metrics_last={"loss": 0.1})
+    doc = _doc(LogFacts(stats=stats, tier="Cool"))
+    assert (doc["log_lines"], doc["log_errors"], doc["log_last_error"]) == (3, 1, "boom")
+    assert doc["metrics_last"] == {"loss": 0.1}
+    assert doc["tier"] == "Cool"
+
+
+def test_package_names_follow_pep_503() -> None:
+    """Names are normalized, repeats dropped, order kept, odd specs handled."""
+    specs = ["Scikit_Learn==1.3", "scikit-learn>=1", "Foo.Bar[extra]~=2.0", "weird name!!"]
+    assert package_names(specs) == ["scikit-learn", "foo-bar", "weird"]
+
+
+@given(st.lists(st.text(max_size=40), max_size=8))
+def test_package_names_never_fail_and_are_normalized(specs: list[str]) -> None:
+    """Any package text gives lowercase names without runs of separators, never an error."""
+    for name in package_names(specs):
+        assert name == name.lower()
+        assert not any(bad in name for bad in ("--", "_", "."))
