@@ -191,6 +191,25 @@ class SqliteIndex:
         with self._lock:
             return int(self.conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
 
+    def package_versions(self, name: str) -> list[str]:
+        """Distinct indexed version texts of package `name` (PEP 503), for `package:` specifiers.
+
+        A skip scan of the (name, version) index: one probe per distinct version, however many
+        jobs use the package.
+        """
+        sql = (
+            "WITH RECURSIVE v(version) AS ("
+            " SELECT min(version) FROM job_packages WHERE name = ?1"
+            " UNION ALL SELECT (SELECT min(version) FROM job_packages"
+            " WHERE name = ?1 AND version > v.version) FROM v WHERE v.version IS NOT NULL)"
+            " SELECT version FROM v WHERE version IS NOT NULL"
+        )
+        with self._lock:
+            try:
+                return [row[0] for row in self.conn.execute(sql, (name,))]
+            except sqlite3.Error as exc:
+                raise SearchIndexError(f"index query failed: {exc}") from exc
+
     # ---- internals ---------------------------------------------------------------------------
 
     def _transaction(self) -> _Transaction:

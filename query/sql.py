@@ -1,0 +1,166 @@
+"""Compile a query tree to SQL for the embedded index: a WHERE clause, its parameters, ORDER BY.
+
+Pure: every value is bound as `?`; the only names spliced into the text are document fields from
+the tree, which the parser takes from a fixed table (and which are checked here again). Tables
+are those of `shared.adapters.sqlite_index`: `jobs`, `job_packages`, `job_tags`, `job_metrics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from query.ast import (
+    After,
+    AllOf,
+    AnyOf,
+    Compare,
+    Equals,
+    IsTrue,
+    Metric,
+    Not,
+    Package,
+    Query,
+    Sort,
+    Tag,
+    Term,
+)
+from shared.documents import FIELD_BY_NAME, format_datetime
+
+_OPS = {"=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+_TIE = "(created_at, job_id)"
+
+
+@dataclass(frozen=True, slots=True)
+class SqlQuery:
+    where: str
+    params: tuple[Any, ...]
+    order_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Sql:
+    text: str
+    params: tuple[Any, ...] = ()
+
+
+def compile_sql(query: Query) -> SqlQuery:
+    """WHERE + params + ORDER BY of `query` (times bound, package versions resolved)."""
+    parts = [_compile(t) for t in query.terms]
+    where = " AND ".join(p.text for p in parts) or "1"
+    params = tuple(v for p in parts for v in p.params)
+    return SqlQuery(where, params, order_by(query.sort))
+
+
+def order_by(sort: Sort) -> str:
+    """ORDER BY text of `sort`, ties broken by created_at then job_id in the same direction."""
+    way = "DESC" if sort.descending else "ASC"
+    fields = [sort.field] if sort.field != "created_at" else []
+    return ", ".join(f"{_column(f)} {way}" for f in [*fields, "created_at", "job_id"])
+
+
+def _column(name: str) -> str:
+    if name not in FIELD_BY_NAME:
+        raise ValueError(f"not a document field: {name!r}")
+    return f'"{name}"'
+
+
+def _compile(term: Term) -> _Sql:
+    return _COMPILERS[type(term)](term)
+
+
+def _equals(term: Equals) -> _Sql:
+    if len(term.values) == 1:
+        return _Sql(f"{_column(term.field)} = ?", term.values)
+    marks = ", ".join("?" for _ in term.values)
+    return _Sql(f"{_column(term.field)} IN ({marks})", term.values)
+
+
+def _is_true(term: IsTrue) -> _Sql:
+    return _Sql(f"{_column(term.field)} = ?", (int(term.value),))
+
+
+def _bound(value: object) -> Any:
+    return format_datetime(value) if isinstance(value, datetime) else value
+
+
+def _compare(term: Compare) -> _Sql:
+    return _Sql(f"{_column(term.field)} {_OPS[term.op]} ?", (_bound(term.value),))
+
+
+def _exists(table: str, conditions: list[str], params: tuple[Any, ...]) -> _Sql:
+    where = " AND ".join(["s.job_id = jobs.job_id", *conditions])
+    # `table` is one of the three side tables named below; every value is a bound parameter.
+    return _Sql(f"EXISTS (SELECT 1 FROM {table} s WHERE {where})", params)  # noqa: S608
+
+
+def _package(term: Package) -> _Sql:
+    if not term.specifier:
+        return _exists("job_packages", ["s.name = ?"], (term.name,))
+    if term.versions is None:
+        raise ValueError(f"package {term.name}{term.specifier}: versions not resolved")
+    if not term.versions:
+        return _Sql("0")
+    marks = ", ".join("?" for _ in term.versions)
+    return _exists("job_packages", ["s.name = ?", f"s.version IN ({marks})"],
+                   (term.name, *term.versions))
+
+
+def _tag(term: Tag) -> _Sql:
+    if term.value is None:
+        return _exists("job_tags", ["s.key = ?"], (term.key,))
+    return _exists("job_tags", ["s.key = ?", "s.value = ?"], (term.key, term.value))
+
+
+def _metric(term: Metric) -> _Sql:
+    if term.op is None:
+        return _exists("job_metrics", ["s.name = ?"], (term.name,))
+    return _exists("job_metrics", ["s.name = ?", f"s.value {_OPS[term.op]} ?"],
+                   (term.name, term.value))
+
+
+def _after(term: After) -> _Sql:
+    """Keyset condition: rows strictly after the cursor's row in the sort (NULLs sort lowest)."""
+    less = "<" if term.sort.descending else ">"
+    tie = (term.created_at, term.job_id)
+    if term.sort.field == "created_at":
+        return _Sql(f"{_TIE} {less} (?, ?)", tie)
+    col = _column(term.sort.field)
+    value = _bound(term.value)
+    if value is None:
+        if term.sort.descending:
+            return _Sql(f"({col} IS NULL AND {_TIE} < (?, ?))", tie)
+        return _Sql(f"({col} IS NOT NULL OR {_TIE} > (?, ?))", tie)
+    beyond = f"{col} IS NULL OR " if term.sort.descending else ""
+    return _Sql(f"({beyond}{col} {less} ? OR ({col} = ? AND {_TIE} {less} (?, ?)))",
+                (value, value, *tie))
+
+
+def _join(word: str) -> Callable[[Any], _Sql]:
+    def build(term: AllOf | AnyOf) -> _Sql:
+        parts = [_compile(t) for t in term.terms]
+        text = f" {word} ".join(p.text for p in parts)
+        return _Sql(f"({text})", tuple(v for p in parts for v in p.params))
+
+    return build
+
+
+def _not(term: Not) -> _Sql:
+    inner = _compile(term.term)
+    return _Sql(f"({inner.text}) IS NOT 1", inner.params)
+
+
+_COMPILERS: dict[type, Callable[[Any], _Sql]] = {
+    Equals: _equals,
+    IsTrue: _is_true,
+    Compare: _compare,
+    Package: _package,
+    Tag: _tag,
+    Metric: _metric,
+    After: _after,
+    Not: _not,
+    AllOf: _join("AND"),
+    AnyOf: _join("OR"),
+}
