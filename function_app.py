@@ -12,3 +12,15 @@ import azure.functions as func
 
 app = func.FunctionApp()
 log = logging.getLogger("ascend.functions")
+
+
+@app.event_grid_trigger(arg_name="event")
+def on_blob_event(event: func.EventGridEvent) -> None:
+    """Index one BlobCreated/BlobDeleted event; a persistent TransientError raises (Event Grid
+    retries, then dead-letters), every other outcome returns normally."""
+    from indexer.events import event_from_function
+    from indexer.handler import handle
+    from shared.services import services
+
+    outcome = handle(event_from_function(event), services())
+    log.info("blob event handled", extra={"outcome": outcome.kind, "blob": outcome.blob})
