@@ -1,0 +1,202 @@
+"""Admin bulk operations over a query's jobs: delete them, or export their files.
+
+Both take the documents the query module found (`query.iter_all`, already scoped to what the
+principal may see) and act only on jobs of projects the principal administers (`admin`, or
+`admin:P` for project P). `retain=true` jobs are left alone unless `include_retained`. Work runs on
+a bounded thread pool; every blob deleted or exported is audited, and one job's failure never
+stops the others.
+
+- delete: every blob of the job folder and its by-date copies (guarded by `"retain" <> 'true'`
+  unless retained jobs are included), metadata.json last, then the search document.
+- export: every blob of the job folder into `DEST/{job_id}/...`, streamed to a temporary file,
+  checked against the blob's Content-MD5 and, for artifacts, the sha256 in metadata.json, then
+  renamed into place. Archived blobs are reported, not rehydrated.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lifecycle.audit import AuditLog, AuditRecord, now_text
+from shared.documents import SearchDocument
+from shared.errors import (
+    AccessDenied,
+    AscendError,
+    BlobArchived,
+    InvalidInput,
+    PreconditionFailed,
+    StorageError,
+)
+from shared.jobid import JobId, parse_job_id
+from shared.layout import METADATA_FILE, by_date_log_path, job_prefix, metadata_path
+from shared.metadata import parse_metadata
+from shared.ports import BlobStore, SearchIndex
+from shared.principal import Principal
+from shared.tags import retain_guard
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """A job the query found, and whether the bulk operation will act on it (and why not)."""
+
+    job_id: str
+    project: str
+    retain: bool
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """What happened to one job: blobs acted on, and `done` / `skipped: ...` / `failed: ...`."""
+
+    job_id: str
+    outcome: str
+    blobs: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "outcome": self.outcome, "blobs": self.blobs}
+
+
+def select_jobs(documents: Iterable[SearchDocument], who: Principal, *,
+                include_retained: bool) -> Iterator[Selected]:
+    """Each matched job with the reason it is skipped, if it is."""
+    if not who.is_any_admin:
+        raise AccessDenied(f"{who.user} may not run bulk operations: needs role admin or "
+                           "admin:PROJECT")
+    for doc in documents:
+        project, retain = str(doc.get("project")), bool(doc.get("retain"))
+        reason = None
+        if not who.can_administer(project):
+            reason = f"not an admin of project {project!r}"
+        elif retain and not include_retained:
+            reason = "retain=true (use --include-retained)"
+        yield Selected(doc["job_id"], project, retain, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkRunner:
+    """Runs one job operation over many jobs on a bounded pool, auditing as it goes."""
+
+    blobs: BlobStore
+    audit: AuditLog
+    who: Principal
+    workers: int = 8
+
+    def run(self, jobs: Iterable[Selected], operation: Callable[[Selected], JobOutcome],
+            progress: Callable[[JobOutcome], None] = lambda _: None) -> list[JobOutcome]:
+        def safe(job: Selected) -> JobOutcome:
+            try:
+                return operation(job)
+            except AscendError as exc:
+                return JobOutcome(job.job_id, f"failed: {exc}")
+            finally:
+                self.audit.flush()
+
+        outcomes = []
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            for outcome in pool.map(safe, jobs):
+                outcomes.append(outcome)
+                progress(outcome)
+        return outcomes
+
+    def record(self, action: str, blob: str, job_id: str, outcome: str, reason: str) -> None:
+        self.audit.record(AuditRecord(at=now_text(), who=self.who.user, action=action, blob=blob,
+                                      job_id=job_id, tier=None, outcome=outcome, reason=reason))
+
+
+def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: str
+               ) -> JobOutcome:
+    """Delete every blob of the job (metadata.json last), then its document."""
+    parsed = parse_job_id(job.job_id)
+    names = sorted(_job_blob_names(runner.blobs, parsed), key=lambda n: n.endswith(METADATA_FILE))
+    guard = None if job.retain else retain_guard()
+    count = 0
+    for name in names:
+        try:
+            deleted = runner.blobs.delete(name, if_tags=guard)
+        except PreconditionFailed:
+            runner.record("delete", name, job.job_id, "skipped: retain=true was set", query)
+            return JobOutcome(job.job_id, "skipped: retain=true was set meanwhile", count)
+        runner.record("delete", name, job.job_id, "done" if deleted else "skipped: already gone",
+                      f"admin delete: {query}")
+        count += deleted
+    index.delete([job.job_id])
+    return JobOutcome(job.job_id, "done", count)
+
+
+def export_job(runner: BulkRunner, job: Selected, destination: Path, *, query: str
+               ) -> JobOutcome:
+    """Download every blob of the job folder into `destination/{job_id}/`, verified."""
+    parsed = parse_job_id(job.job_id)
+    prefix = job_prefix(parsed)
+    sha256s = _artifact_sha256s(runner.blobs, parsed)
+    count, problems = 0, []
+    for props in runner.blobs.list(prefix):
+        relative = props.name[len(prefix):]
+        target = destination / job.job_id / relative
+        expected = sha256s.get(relative.removeprefix("artifacts/"))
+        try:
+            _check_relative(props.name, relative)
+            _download(runner.blobs, props.name, target, props.content_md5,
+                      expected if props.name.startswith(prefix + "artifacts/") else None)
+        except (BlobArchived, StorageError) as exc:
+            problems.append(str(exc))
+            runner.record("export", props.name, job.job_id, f"failed: {exc}", query)
+            continue
+        runner.record("export", props.name, job.job_id, "done", f"admin export: {query}")
+        count += 1
+    outcome = "done" if not problems else f"failed: {len(problems)} blob(s): {problems[0]}"
+    return JobOutcome(job.job_id, outcome, count)
+
+
+def _check_relative(name: str, relative: str) -> None:
+    """Refuse a blob name that would land outside the job's export folder."""
+    if any(part in {"", ".", ".."} for part in relative.split("/")) or "\\" in relative:
+        raise StorageError(name, "has an empty, '.' or '..' path segment: not exported")
+
+
+def _job_blob_names(blobs: BlobStore, job: JobId) -> list[str]:
+    return [*blobs.list_names(job_prefix(job)), *blobs.list_names(by_date_log_path(job))]
+
+
+def _artifact_sha256s(blobs: BlobStore, job: JobId) -> dict[str, str]:
+    try:
+        meta = parse_metadata(blobs.read(metadata_path(job), max_bytes=4 << 20).data)
+    except (InvalidInput, StorageError):
+        return {}
+    return {a.name: a.sha256 for a in meta.artifacts if a.sha256}
+
+
+def _download(blobs: BlobStore, name: str, target: Path, md5: bytes | None,
+              sha256: str | None) -> None:
+    """Stream `name` to `target` via a temporary file; rename only if the checksums agree."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    md5_digest, sha_digest = hashlib.md5(), hashlib.sha256()  # noqa: S324 - Azure's Content-MD5
+    with partial.open("wb") as out:
+        for chunk in blobs.read_chunks(name):
+            md5_digest.update(chunk)
+            sha_digest.update(chunk)
+            out.write(chunk)
+    problem = _checksum_problem(md5, md5_digest.digest(), sha256, sha_digest.hexdigest())
+    if problem:
+        partial.unlink()
+        raise StorageError(name, problem)
+    os.replace(partial, target)
+
+
+def _checksum_problem(md5: bytes | None, got_md5: bytes, sha256: str | None, got_sha: str
+                      ) -> str | None:
+    if md5 and md5 != got_md5:
+        return (f"MD5 {base64.b64encode(got_md5).decode()} does not match the stored "
+                f"{base64.b64encode(md5).decode()}")
+    if sha256 and sha256 != got_sha:
+        return f"sha256 {got_sha[:12]}... does not match metadata.json's {sha256[:12]}..."
+    return None

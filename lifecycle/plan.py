@@ -1,0 +1,192 @@
+"""The sweep's pure core: (a job's blobs, the policy, now) -> the actions to take.
+
+No I/O here. `plan_job` decides, blob by blob, from the state the inventory read:
+
+- past the job's delete age and not retained: `delete` every blob of the job (metadata.json
+  last) and then its search document; artifacts whose type has its own retention are deleted at
+  that age instead, and metadata.json stays as long as any blob of the job stays;
+- otherwise the blob moves to the coldest tier its kind allows at that age (`COLDEST`):
+  metadata.json and the compressed log stay readable (Cool at most), package, result, artifacts
+  and the by-date copy go to Archive, unless the blob would be deleted within Archive's 180-day
+  minimum (then it stays Cool, unless the policy accepts the charge);
+- the job's log (an append blob, which takes no tier) is gzip-compressed at the Archive age.
+
+Tiers only ever get colder: a blob already colder than its target is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from lifecycle.policy import RetentionPolicy, tier_rank
+from shared.jobid import JobId
+from shared.layout import BlobKind
+
+SET_TIER, COMPRESS, DELETE = "set_tier", "compress", "delete"
+SECONDS_PER_DAY = 86_400.0
+
+# The coldest tier each kind of block blob may reach: what the system must read stays readable.
+COLDEST: dict[BlobKind, str] = {
+    BlobKind.METADATA: "Cool",  # read by the indexer, jobs status, export: never archived
+    BlobKind.ARCHIVED_LOG: "Cool",  # what `ascend jobs logs` reads once the log is compressed
+    BlobKind.LOG: "Cool",  # only when written as a block blob; compressed at the Archive age
+    BlobKind.PACKAGE: "Archive",
+    BlobKind.RESULT: "Archive",
+    BlobKind.ARTIFACT: "Archive",
+    BlobKind.BY_DATE_LOG: "Archive",  # a duplicate of the job's log, kept for date listings
+    BlobKind.BY_DATE_ARCHIVED_LOG: "Archive",
+}
+COMPRESSED_KINDS = frozenset({BlobKind.LOG})
+
+
+@dataclass(frozen=True, slots=True)
+class BlobState:
+    """One blob of a job as the inventory found it."""
+
+    name: str
+    kind: BlobKind | None  # None: a file of the job folder outside the layout
+    blob_type: str = "BlockBlob"
+    tier: str | None = None
+    etag: str = ""
+    retain_tag: bool = False
+    artifact_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """A job: its ID, whether it is retained, its blobs, and its index entry's stage."""
+
+    job: JobId
+    retain: bool
+    blobs: tuple[BlobState, ...]
+    metadata_etag: str | None = None
+    doc_tier: str | None = None
+    indexed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One thing to do to one blob (the CLI's `--json` line)."""
+
+    job_id: str
+    blob: str
+    action: str  # set_tier | compress | delete
+    tier: str | None
+    reason: str
+    etag: str = ""
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"job_id": self.job_id, "blob": self.blob, "action": self.action,
+                "tier": self.tier, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """Every action for one job, then what to do to its search document."""
+
+    job_id: str
+    actions: tuple[Action, ...]
+    stage: str  # Hot | Cool | Archive: the document's `tier` once the actions are done
+    delete_document: bool
+    metadata_etag: str | None
+    doc_tier: str | None = None
+
+    @property
+    def indexed_change(self) -> bool:
+        return self.delete_document or self.stage != (self.doc_tier or "Hot")
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.actions and not self.indexed_change
+
+
+def age_days(job: JobId, now: datetime) -> float:
+    """The job's age in days (fractional) at `now`."""
+    return (now - job.created_at).total_seconds() / SECONDS_PER_DAY
+
+
+def reached(age: float, days: int | None) -> bool:
+    return days is not None and age >= days
+
+
+def stage_at(policy: RetentionPolicy, age: float) -> str:
+    """The policy's stage for a job of that age: Archive, Cool or Hot."""
+    if reached(age, policy.archive_after):
+        return "Archive"
+    return "Cool" if reached(age, policy.cool_after) else "Hot"
+
+
+def blob_delete_age(blob: BlobState, policy: RetentionPolicy) -> int | None:
+    """When this blob is deleted (days), None for never; metadata.json is handled per job."""
+    if blob.kind is BlobKind.ARTIFACT:
+        return policy.artifact_delete_age(blob.artifact_type)
+    return policy.delete_after
+
+
+def job_delete_age(blobs: Iterable[BlobState], policy: RetentionPolicy) -> int | None:
+    """The age at which the whole job (metadata.json, document) goes: when its last blob does."""
+    ages = [policy.delete_after] + [policy.artifact_delete_age(b.artifact_type)
+                                    for b in blobs if b.kind is BlobKind.ARTIFACT]
+    return None if any(a is None for a in ages) else max(a for a in ages if a is not None)
+
+
+def plan_job(state: JobState, policy: RetentionPolicy, now: datetime) -> JobPlan:
+    """The actions that bring `state` to what `policy` wants at `now`."""
+    age = age_days(state.job, now)
+    retained = state.retain or any(b.retain_tag for b in state.blobs)
+    whole = job_delete_age(state.blobs, policy)
+    job_goes = not retained and reached(age, whole)
+    ordered = sorted(state.blobs, key=lambda b: (b.kind is BlobKind.METADATA, b.name))
+    actions = [a for b in ordered
+               if (a := decide(b, state.job, policy, age, retained=retained, whole=whole))]
+    return JobPlan(
+        job_id=str(state.job),
+        actions=tuple(actions),
+        stage=stage_at(policy, age),
+        delete_document=job_goes and state.indexed,
+        metadata_etag=state.metadata_etag,
+        doc_tier=state.doc_tier,
+    )
+
+
+def decide(blob: BlobState, job: JobId, policy: RetentionPolicy, age: float, *,
+           retained: bool, whole: int | None) -> Action | None:
+    """The one action for `blob` of `job` at `age` days, or None."""
+    delete_age = whole if blob.kind is BlobKind.METADATA else blob_delete_age(blob, policy)
+    if not retained and reached(age, delete_age):
+        return _action(job, blob, DELETE, None, f"age {age:.0f} d >= delete at {delete_age} d")
+    if blob.kind in COMPRESSED_KINDS and reached(age, policy.archive_after):
+        return _action(job, blob, COMPRESS, "Cool",
+                       f"age {age:.0f} d >= Archive at {policy.archive_after} d: gzip the log, "
+                       "keep the .gz Cool (readable)")
+    return _tier_action(blob, job, policy, age, retained=retained, delete_age=delete_age)
+
+
+def _tier_action(blob: BlobState, job: JobId, policy: RetentionPolicy, age: float, *,
+                 retained: bool, delete_age: int | None) -> Action | None:
+    if blob.blob_type != "BlockBlob" or blob.kind not in COLDEST:
+        return None
+    target, why = _target_tier(blob.kind, policy, age, retained=retained, delete_age=delete_age)
+    if target is None or tier_rank(target) <= tier_rank(blob.tier):
+        return None
+    return _action(job, blob, SET_TIER, target, why)
+
+
+def _target_tier(kind: BlobKind, policy: RetentionPolicy, age: float, *, retained: bool,
+                 delete_age: int | None) -> tuple[str | None, str]:
+    coldest = COLDEST[kind]
+    if reached(age, policy.archive_after) and coldest == "Archive":
+        if policy.archive_allowed(delete_age, retained=retained):
+            return "Archive", f"age {age:.0f} d >= Archive at {policy.archive_after} d"
+        if reached(age, policy.cool_after) or policy.cool_after is None:
+            return "Cool", (f"age {age:.0f} d >= Archive at {policy.archive_after} d, kept Cool: "
+                            f"deleted at {delete_age} d, within Archive's 180-day minimum")
+    if reached(age, policy.cool_after) or reached(age, policy.archive_after):
+        return "Cool", f"age {age:.0f} d >= Cool at {policy.cool_after} d"
+    return None, ""
+
+
+def _action(job: JobId, blob: BlobState, action: str, tier: str | None, reason: str) -> Action:
+    return Action(str(job), blob.name, action, tier, reason, blob.etag)
