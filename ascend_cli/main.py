@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from ascend_cli import admin as admin_cli
 from ascend_cli import demo, pipeline
+from ascend_cli import retention as retention_cli
 
 app = typer.Typer(
     name="ascend",
@@ -15,6 +17,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(demo.app, name="demo")
+app.add_typer(retention_cli.app, name="retention")
+app.add_typer(admin_cli.app, name="admin")
 app.add_typer(pipeline.app, name="pipeline")
 
 
