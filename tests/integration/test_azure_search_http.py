@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from azure.core.credentials import AccessToken, AzureKeyCredential
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.adapters.azure_search import (
     API_VERSION,
@@ -15,6 +17,8 @@ from shared.adapters.azure_search import (
     DocumentsRejected,
     SearchRetry,
     index_definition_body,
+    odata_string,
+    retry_after_seconds,
 )
 from shared.documents import FIELDS, empty_document
 from shared.errors import InvalidInput, SearchIndexError, TransientError
@@ -374,3 +378,31 @@ def test_indexing_results_helper_speaks_207_when_any_key_failed() -> None:
     assert reply.status == 207
     assert reply.body["value"][1] == {"key": "b", "status": False, "errorMessage": "bad",
                                       "statusCode": 400}
+
+
+def test_a_filter_the_service_refuses_is_a_one_line_search_index_error(
+        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    """A 400 on a compiled filter surfaces as SearchIndexError carrying the service's reason."""
+    with pytest.raises(SearchIndexError, match="HTTP 400: Invalid expression") as caught:
+        index.search_odata("tags/any(t: t ne 'x')", [], 10)
+    assert "\n" not in str(caught.value)
+    assert len(service.transport.requests) == 1
+
+
+@given(text=st.text())
+def test_odata_string_literals_always_read_back_as_the_text(text: str) -> None:
+    """Any text, quotes included, becomes one literal whose content unescapes to the text."""
+    literal = odata_string(text)
+    inner = literal[1:-1]
+    assert literal[0] == literal[-1] == "'"
+    assert "'" not in inner.replace("''", "")
+    assert inner.replace("''", "'") == text
+
+
+@given(headers=st.dictionaries(st.sampled_from(["Retry-After", "retry-after-ms",
+                                                "x-ms-retry-after-ms", "Other"]), st.text()))
+def test_any_retry_after_header_gives_a_wait_or_none_never_an_error(
+        headers: dict[str, str]) -> None:
+    """Whatever a proxy puts in Retry-After, the adapter reads a non-negative wait or None."""
+    wait = retry_after_seconds(headers)
+    assert wait is None or wait >= 0
