@@ -37,11 +37,16 @@ def read_metadata(blob: Blob, job: JobId) -> JobMetadata:
 
 
 def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
-              event_etag: str | None = None) -> Outcome:
-    """Index `job` from storage; `sequencer` orders it when the event was about this content."""
+              event_etag: str | None = None, event_size: int | None = None) -> Outcome:
+    """Index `job` from storage; `sequencer` orders it when the event was about this content.
+    An event announcing more than `max_metadata_bytes` is refused without reading the blob."""
     name = metadata_path(job)
+    limit = services.settings.max_metadata_bytes
+    if event_size is not None and event_size > limit:
+        raise InvalidMetadata(f"metadata.json of {job}",
+                              f"is {event_size} bytes, over the limit of {limit}")
     try:
-        blob = services.blobs.read(name, max_bytes=services.settings.max_metadata_bytes)
+        blob = services.blobs.read(name, max_bytes=limit)
     except BlobNotFound:
         return Skipped(name, "metadata.json is gone (deleted after the event)")
     meta = read_metadata(blob, job)
