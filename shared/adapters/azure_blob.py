@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -138,7 +139,9 @@ class AzureBlobStore:
             data = stream.readall()
             props = _props(name, stream.properties)
             if max_bytes is not None and (len(data) > max_bytes or props.size > max_bytes):
-                raise StorageError(name, f"is {props.size} bytes, over the {max_bytes} allowed")
+                # A range read reports the range's size; the blob's is after the `/`.
+                total = _total_size(stream.properties, len(data))
+                raise StorageError(name, f"is {total} bytes, over the {max_bytes} allowed")
             _verify_md5(name, data, props)
             return Blob(data, props)
         return self._call(name, download)
@@ -215,48 +218,52 @@ class AzureBlobStore:
             payload = bytes(data)
             settings = ContentSettings(content_type=content_type, content_encoding=content_encoding,
                                        content_md5=hashlib.md5(payload).digest())  # noqa: S324
-            self._call(name, lambda: self._blob(name).upload_blob(
+            response = self._call(name, lambda: self._blob(name).upload_blob(
                 payload, overwrite=not create_only, validate_content=True, max_concurrency=1,
                 content_settings=settings, metadata=dict(metadata or {}), tags=dict(tags or {}),
                 **conditions))
+            size = len(payload)
         else:
             settings = ContentSettings(content_type=content_type,
                                        content_encoding=content_encoding)
-            self._upload_blocks(name, data, tags=tags, metadata=metadata, settings=settings,
-                                conditions=conditions)
-        written = self.props(name)
-        if written is None:
-            raise StorageError(name, "vanished right after it was written")
-        return written
+            response, size = self._upload_blocks(name, data, tags=tags, metadata=metadata,
+                                                 settings=settings, conditions=conditions)
+        # The props of *this* write, from its response: a second request could see another
+        # writer's etag, and a conditional update chained on it would overwrite that writer.
+        return _written_props(name, response, size, settings, metadata, tags)
 
     def _upload_blocks(self, name: str, chunks: Iterable[bytes], *,
                        tags: Mapping[str, str] | None, metadata: Mapping[str, str] | None,
-                       settings: ContentSettings, conditions: dict[str, Any]) -> None:
-        """Stream chunks as staged blocks, then commit them with the whole blob's MD5."""
+                       settings: ContentSettings, conditions: dict[str, Any]
+                       ) -> tuple[dict[str, Any], int]:
+        """Stream chunks as staged blocks, then commit them with the whole blob's MD5; the
+        commit's response and the blob's size."""
         digest = hashlib.md5()  # noqa: S324 - Content-MD5 is what Azure stores and checks
         blocks: list[BlobBlock] = []
+        size = 0
         for block in _rebuffer(chunks, UPLOAD_BLOCK_SIZE):
             digest.update(block)
+            size += len(block)
             block_id = _block_id()
             self._call(name, lambda b=block, i=block_id: self._blob(name).stage_block(
                 i, b, validate_content=True))
             blocks.append(BlobBlock(block_id=block_id))
         settings.content_md5 = digest.digest()
-        self._call(name, lambda: self._blob(name).commit_block_list(
+        response = self._call(name, lambda: self._blob(name).commit_block_list(
             blocks, content_settings=settings, metadata=dict(metadata or {}),
             tags=dict(tags or {}), **conditions))
+        return response, size
 
     def create_append(self, name: str, *, tags: Mapping[str, str] | None = None,
                       metadata: Mapping[str, str] | None = None, content_type: str | None = None,
                       create_only: bool = True) -> BlobProps:
         extra = {"if_none_match": "*"} if create_only else {}
-        self._call(name, lambda: self._blob(name).create_append_blob(
-            content_settings=ContentSettings(content_type=content_type),
-            metadata=dict(metadata or {}), tags=dict(tags or {}), **extra))
-        created = self.props(name)
-        if created is None:
-            raise StorageError(name, "vanished right after it was created")
-        return created
+        settings = ContentSettings(content_type=content_type)
+        response = self._call(name, lambda: self._blob(name).create_append_blob(
+            content_settings=settings, metadata=dict(metadata or {}), tags=dict(tags or {}),
+            **extra))
+        return replace(_written_props(name, response, 0, settings, metadata, tags),
+                       blob_type="AppendBlob")
 
     def append(self, name: str, data: bytes, *, at_offset: int | None = None) -> int:
         condition = {} if at_offset is None else {"appendpos_condition": at_offset}
@@ -408,7 +415,9 @@ def _first_line(exc: Exception) -> str:
 
 def _conditions(if_etag: str | None, create_only: bool) -> dict[str, Any]:
     if create_only:
-        return {"overwrite": False} if if_etag is None else {}
+        # If-None-Match: * (not overwrite=False): upload_blob gets `overwrite` on its own and
+        # commit_block_list takes no `overwrite` at all.
+        return {"if_none_match": "*"} if if_etag is None else {}
     if if_etag is not None:
         return {"etag": f'"{if_etag.strip(chr(34))}"',
                 "match_condition": MatchConditions.IfNotModified}
@@ -432,6 +441,28 @@ def _props(name: str, raw: BlobProperties, tags: Mapping[str, str] | None = None
         tags=dict(tags) if tags is not None else None,
         created_at=raw.creation_time,
         sealed=bool(getattr(raw, "is_append_blob_sealed", False)),
+    )
+
+
+def _total_size(raw: BlobProperties, fallback: int) -> int:
+    """The whole blob's size from a range response's `Content-Range: bytes 0-10/1000`."""
+    content_range = str(getattr(raw, "content_range", "") or "")
+    total = content_range.rpartition("/")[2]
+    return int(total) if total.isdigit() else fallback
+
+
+def _written_props(name: str, response: Mapping[str, Any], size: int, settings: ContentSettings,
+                   *written: Mapping[str, str] | None) -> BlobProps:
+    """What a write's own response says about the blob it wrote (tier and creation time are not
+    reported there: None)."""
+    metadata, tags = written
+    md5 = settings.content_md5
+    return BlobProps(
+        name=name, size=size, etag=str(response.get("etag") or "").strip('"'),
+        last_modified=response["last_modified"], blob_type="BlockBlob",
+        content_type=settings.content_type, content_encoding=settings.content_encoding,
+        content_md5=bytes(md5) if md5 else None, metadata=dict(metadata or {}),
+        tags=dict(tags or {}),
     )
 
 
