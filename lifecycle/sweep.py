@@ -64,7 +64,7 @@ def run_sweep(services: Services, now: datetime, *, project: str | None = None,
     summary = SweepSummary()
 
     def one(plan: JobPlan, policy: RetentionPolicy) -> list[Result]:
-        _, results = applier.apply_job(plan, lambda: _replan(services, plan.job_id, policy, now))
+        _, results = applier.apply_job(plan, lambda: replan_job(services, plan.job_id, policy, now))
         audit.flush()
         return results
 
@@ -79,7 +79,7 @@ def run_sweep(services: Services, now: datetime, *, project: str | None = None,
     return summary
 
 
-def _replan(services: Services, job_id: str, policy: RetentionPolicy, now: datetime) -> JobPlan:
+def replan_job(services: Services, job_id: str, policy: RetentionPolicy, now: datetime) -> JobPlan:
     doc = services.index.get(job_id)
     return plan_job(read_job_state(services.blobs, job_id, doc, policy, now), policy, now)
 
