@@ -79,10 +79,12 @@ def reconcile(services: Services, *, workers: int | None = None) -> dict[str, in
     states = job_states(services.blobs.list(f"{PROJECTS}/", with_tags=True))
     counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
     todo: list[tuple[str, BlobProps]] = []
+    present: set[str] = set()
     for job_id, state in states.items():
         metadata = next((p for n, p in state.folder.items() if n.endswith("/metadata.json")), None)
         if metadata is None:
             continue
+        present.add(job_id)
         doc = services.index.get(job_id) if job_id in known else None
         if doc is not None and is_current(doc, state, metadata):
             counts["unchanged"] += 1
@@ -91,7 +93,7 @@ def reconcile(services: Services, *, workers: int | None = None) -> dict[str, in
     with ThreadPoolExecutor(max_workers=workers or services.settings.pipeline_workers) as pool:
         for kind in pool.map(lambda item: _reindex(services, item, known), todo):
             counts[kind] += 1
-    counts["removed"] += _remove(services, known - set(states))
+    counts["removed"] += _remove(services, known - present)
     return dict(counts)
 
 

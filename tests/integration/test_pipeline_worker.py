@@ -1,0 +1,198 @@
+"""`pipeline run` and `reconcile` against Azurite and a real SQLite index: the checkpoint, changed
+and deleted blobs, out-of-order and duplicated delivery, and a rebuild after an index loss."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indexer.events import event_from_dict, grid_event
+from indexer.handler import handle
+from indexer.reconcile import reconcile
+from indexer.worker import load_checkpoint, run_once
+from shared.adapters.sqlite_index import SqliteIndex
+from shared.layout import by_date_log_path, log_path, metadata_path
+from shared.services import Services
+from tests.support.events import (
+    created_payload,
+    lines,
+    log_record,
+    make_metadata,
+    write_job,
+    write_metadata,
+)
+
+
+def _docs(index: SqliteIndex) -> dict[str, dict[str, object]]:
+    return {d["job_id"]: d for d in index.select()}
+
+
+def test_a_second_pass_finds_nothing_new(services: Services, tmp_path: Path) -> None:
+    """The checkpoint remembers what was handled: a second --once pass delivers no events."""
+    write_job(services.blobs)
+    first = run_once(services, checkpoint=tmp_path / "c.json")
+    assert first.counts["indexed"] == 1
+    assert run_once(services, checkpoint=tmp_path / "c.json").events == 0
+    assert len(load_checkpoint(tmp_path / "c.json")) == 2  # log + metadata, not the copy
+
+
+def test_a_changed_log_after_the_job_finished_refreshes_the_copy(services: Services,
+                                                                 tmp_path: Path) -> None:
+    """A late flush changes the log's etag; the next pass re-copies it and updates the stats."""
+    job = write_job(services.blobs)
+    run_once(services, checkpoint=tmp_path / "c.json")
+    services.blobs.append(log_path(job), lines([log_record(str(job), "ERROR", "late")]))
+    summary = run_once(services, checkpoint=tmp_path / "c.json")
+    assert summary.counts["indexed"] == 1
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert doc["log_errors"] == 3
+    copy = services.blobs.props(by_date_log_path(job))
+    log = services.blobs.props(log_path(job))
+    assert copy is not None
+    assert log is not None
+    assert copy.size == log.size
+
+
+def test_a_deleted_metadata_becomes_a_blob_deleted_event(services: Services,
+                                                         tmp_path: Path) -> None:
+    """A blob gone from the listing is delivered as BlobDeleted and its document removed."""
+    job = write_job(services.blobs)
+    run_once(services, checkpoint=tmp_path / "c.json")
+    services.blobs.delete(metadata_path(job))
+    assert run_once(services, checkpoint=tmp_path / "c.json").counts["removed"] == 1
+    assert services.index.count() == 0
+
+
+def test_running_then_completed_is_indexed_as_completed(services: Services,
+                                                        tmp_path: Path) -> None:
+    """A job seen running, then completed, ends completed with its by-date copy."""
+    job = write_job(services.blobs, make_metadata(status="running"))
+    run_once(services, checkpoint=tmp_path / "c.json")
+    write_metadata(services.blobs, make_metadata(updated=datetime(2026, 3, 10, 11, tzinfo=UTC)))
+    run_once(services, checkpoint=tmp_path / "c.json")
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert doc["status"] == "completed"
+    assert services.blobs.props(by_date_log_path(job)) is not None
+
+
+def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(services: Services,
+                                                                 tmp_path: Path) -> None:
+    """Delete the index file, reconcile: the same documents are back; a second run is a no-op."""
+    for run in ("00000001", "00000002", "00000003"):
+        write_job(services.blobs, make_metadata(run=run, status="failed"))
+    run_once(services, checkpoint=tmp_path / "c.json")
+    before = _docs(services.index)
+    services.index.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{services.settings.index_path}{suffix}").unlink(missing_ok=True)
+    fresh = SqliteIndex(services.settings.index_path)
+    fresh.ensure()
+    services.__dict__["index"] = fresh
+    assert reconcile(services)["indexed"] == 3
+    assert _docs(fresh) == before
+    assert reconcile(services) == {"indexed": 0, "updated": 0, "removed": 0, "unchanged": 3,
+                                   "rejected": 0}
+
+
+def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(services: Services,
+                                                                    tmp_path: Path) -> None:
+    """A job whose folder is gone is removed; a log grown without an event is re-copied."""
+    gone = write_job(services.blobs, make_metadata(run="00000001"))
+    grown = write_job(services.blobs, make_metadata(run="00000002"))
+    run_once(services, checkpoint=tmp_path / "c.json")
+    services.blobs.delete(metadata_path(gone))
+    services.blobs.append(log_path(grown), lines([log_record(str(grown), "INFO", "late")]))
+    summary = reconcile(services)
+    assert (summary["removed"], summary["updated"], summary["unchanged"]) == (1, 1, 0)
+    doc = services.index.get(str(grown))
+    assert doc is not None
+    assert doc["log_lines"] == 6
+
+
+def test_two_workers_on_the_same_job_leave_it_correct(services: Services, tmp_path: Path) -> None:
+    """Six threads handling the same event, each with its own index connection, agree."""
+    job = write_job(services.blobs)
+    payload = created_payload(services.blobs, services.settings.container, metadata_path(job))
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        own = Services(services.settings, clock=services.clock)
+        own.__dict__["blobs"] = services.blobs
+        own.__dict__["index"] = SqliteIndex(services.settings.index_path)
+        try:
+            assert handle(event_from_dict(payload), own).kind in {"indexed", "skipped"}
+        except BaseException as exc:  # collected for the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert (doc["log_lines"], doc["status"]) == (5, "completed")
+
+
+# ---- at least once, any order ----------------------------------------------------------------
+
+_STATE: dict[str, object] = {}
+
+
+def _history(services: Services) -> tuple[list[dict], dict[str, dict[str, object]]]:
+    """Three jobs with a past: versions, a deletion, a late flush. Returns every event Event
+    Grid may have sent, and the truth (each current job indexed once, in a fresh index)."""
+    c = services.settings.container
+    events: list[dict] = []
+    jobs = [write_job(services.blobs, make_metadata(run=r, status="running"))
+            for r in ("00000001", "00000002", "00000003")]
+    events += [created_payload(services.blobs, c, metadata_path(j)) for j in jobs]
+    events += [created_payload(services.blobs, c, log_path(j)) for j in jobs]
+    for j in jobs[:2]:
+        write_metadata(services.blobs, make_metadata(run=j.run_hash,
+                                                     updated=datetime(2026, 3, 10, 12, tzinfo=UTC)))
+        events.append(created_payload(services.blobs, c, metadata_path(j)))
+    services.blobs.append(log_path(jobs[0]), lines([log_record(str(jobs[0]), "ERROR", "late")]))
+    events.append(created_payload(services.blobs, c, log_path(jobs[0])))
+    gone = services.blobs.props(metadata_path(jobs[2]))
+    assert gone is not None
+    services.blobs.delete(metadata_path(jobs[2]))
+    events.append(grid_event(c, gone, deleted=True))
+    truth_index = SqliteIndex(Path(str(services.settings.index_path) + ".truth"))
+    truth_index.ensure()
+    truth = Services(services.settings, clock=services.clock)
+    truth.__dict__.update(blobs=services.blobs, index=truth_index)
+    for j in jobs[:2]:
+        handle(event_from_dict(created_payload(services.blobs, c, metadata_path(j))), truth)
+    return events, _docs(truth_index)
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), repeats=st.lists(st.integers(1, 3), min_size=9, max_size=9))
+def test_duplicated_and_shuffled_events_give_the_truth(services: Services, tmp_path: Path,
+                                                        seed: int, repeats: list[int]) -> None:
+    """Any order and any duplication of the events of a history leave the index equal to
+    indexing the current storage once."""
+    if _STATE.get("container") != services.settings.container:
+        _STATE.update(container=services.settings.container, history=_history(services))
+    events, truth = _STATE["history"]  # type: ignore[misc]
+    delivered = [e for e, n in zip(events, repeats, strict=False) for _ in range(n)]
+    delivered += events[len(repeats):]
+    random.Random(seed).shuffle(delivered)
+    index = SqliteIndex(tmp_path / f"shuffled-{seed}-{len(delivered)}.sqlite3")
+    index.ensure()
+    own = Services(services.settings, clock=services.clock)
+    own.__dict__.update(blobs=services.blobs, index=index)
+    for payload in delivered:
+        handle(event_from_dict(payload), own)
+    assert _docs(index) == truth
+    index.close()
