@@ -131,8 +131,10 @@ def _number(text: str) -> float:
 def _split_op(value: str) -> tuple[Op, str]:
     match = _OP_RE.fullmatch(_literal(value))
     assert match is not None  # the pattern matches every string
-    op = match.group(1) or "="
-    return op, match.group(2)  # type: ignore[return-value]
+    op, rest = match.group(1) or "=", match.group(2)
+    if rest[:1] in {"<", ">", "=", "!"}:
+        raise TermError(f"unknown operator in {value!r} (use =, >, >=, <, <=)")
+    return op, rest  # type: ignore[return-value]
 
 
 def _numeric(field: str) -> Builder:

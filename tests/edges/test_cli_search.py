@@ -125,3 +125,10 @@ def test_a_limit_out_of_range_is_a_usage_error(cli: SqliteIndex) -> None:
     """--limit 0 is refused by the option itself with exit 2."""
     code, _, _ = invoke("", "--limit", "0")
     assert code == 2
+
+
+def test_a_negated_first_term_follows_a_double_dash(cli: SqliteIndex) -> None:
+    """`ascend search --json -- -status:failed` passes the negation through to the query."""
+    code, out, _ = invoke("--json", "--", "-status:failed", "user:alice")
+    assert code == 0
+    assert [orjson.loads(line)["job_id"][-2:] for line in out.splitlines()] == ["02", "03"]
