@@ -21,6 +21,7 @@ from producer.streamer import LogStreamer
 from producer.transitions import transition, validated, with_artifacts
 from shared.clock import FixedClock
 from shared.errors import AscendError, BlobExists
+from shared.layout import metadata_path
 from shared.metadata import Artifact, JobMetadata, JobStatus, Resources
 from shared.ports import BlobStore
 
@@ -39,7 +40,10 @@ class SeedSummary:
 
 
 def write_plan(blobs: BlobStore, plan: JobPlan) -> int:
-    """Write one planned job; how many of its own blobs it created (image files not counted)."""
+    """Write one planned job; how many of its own blobs it created (image files not counted).
+    A job already in storage raises `BlobExists` (seeding the same seed twice adds nothing)."""
+    if blobs.props(metadata_path(plan.job)) is not None:
+        raise BlobExists(metadata_path(plan.job), "already exists")
     version = create_job(blobs, user=plan.user, project=plan.project,
                          function_name=plan.function_name, args_hash=plan.args_hash,
                          dependencies=plan.dependencies, config=plan.config, tags=plan.tags,

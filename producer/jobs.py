@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from producer.images import write_image_files
 from producer.transitions import transition, validated, with_artifacts
 from shared.clock import Clock, SystemClock
-from shared.errors import InvalidMetadata, PreconditionFailed
+from shared.errors import BlobExists, InvalidMetadata, PreconditionFailed
 from shared.jobid import DependencySet, JobId, compute_run_hash, make_job_id, parse_job_id
 from shared.layout import artifact_path, metadata_path, package_path, result_path
 from shared.metadata import (
@@ -71,15 +71,28 @@ def create_job(blobs: BlobStore, *, user: str, project: str | None, function_nam
                         args_hash=args_hash, dependencies=dependencies, config=config, tags=tags,
                         now=(clock or SystemClock()).now(), nonce=nonce)
     job = meta.parsed_job_id
-    written = blobs.write(metadata_path(job), dump_metadata(meta), create_only=True,
-                          content_type=METADATA_CONTENT_TYPE,
-                          tags=job_blob_tags(job, "metadata", retain=meta.retain))
+    document = dump_metadata(meta)
+    try:
+        etag = blobs.write(metadata_path(job), document, create_only=True,
+                           content_type=METADATA_CONTENT_TYPE,
+                           tags=job_blob_tags(job, "metadata", retain=meta.retain)).etag
+    except BlobExists:
+        etag = _own_write(blobs, job, document)
     payload = package if package is not None else pickle.dumps(
         {"function_name": function_name, "args_hash": args_hash})
     blobs.write(package_path(job), payload, content_type=BINARY_CONTENT_TYPE,
                 tags=job_blob_tags(job, "package", retain=meta.retain))
     write_image_files(blobs, job, dependencies)
-    return Versioned(meta, written.etag)
+    return Versioned(meta, etag)
+
+
+def _own_write(blobs: BlobStore, job: JobId, document: bytes) -> str:
+    """The etag of metadata.json if it holds exactly `document` (our own write, whose response
+    was lost and whose retry then found it); otherwise the job ID is taken: `BlobExists`."""
+    stored = blobs.read(metadata_path(job), max_bytes=MAX_METADATA_BYTES)
+    if stored.data != document:
+        raise BlobExists(metadata_path(job), "already exists (another job has this job ID)")
+    return stored.props.etag
 
 
 def new_metadata(*, user: str, project: str | None, function_name: str, args_hash: str,
@@ -137,8 +150,11 @@ def update_versioned(blobs: BlobStore, current: Versioned,
                                   tags=job_blob_tags(job, "metadata", retain=new.retain))
             return Versioned(new, written.etag)
         except PreconditionFailed:
+            meta, etag = read_metadata(blobs, job)
+            if dump_metadata(meta) == dump_metadata(new):
+                return Versioned(meta, etag)  # ours landed; only its response was lost
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # let the other writer finish
-            current = Versioned(*read_metadata(blobs, job))
+            current = Versioned(meta, etag)
     raise PreconditionFailed(metadata_path(job), f"changed by others {attempts} times in a row")
 
 
