@@ -24,3 +24,15 @@ def on_blob_event(event: func.EventGridEvent) -> None:
 
     outcome = handle(event_from_function(event), services())
     log.info("blob event handled", extra={"outcome": outcome.kind, "blob": outcome.blob})
+
+
+@app.timer_trigger(schedule="0 30 2 * * *", arg_name="timer", use_monitor=True)
+def retention_sweep(timer: func.TimerRequest) -> None:
+    """Daily at 02:30 UTC: the retention sweep (tiers, log compression, deletions), audited."""
+    from lifecycle.sweep import run_sweep
+    from shared.services import services
+
+    built = services()
+    summary = run_sweep(built, built.clock.now())
+    log.info("retention sweep done", extra={"summary": summary.line("did"),
+                                            "past_due": timer.past_due})
