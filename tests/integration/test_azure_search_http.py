@@ -145,7 +145,7 @@ def test_upsert_of_2500_documents_goes_in_batches_of_at_most_1000(
 def test_upsert_keeps_every_request_within_16_megabytes(
         index: AzureSearchIndex, service: FakeSearchService) -> None:
     """Twenty 1 MB documents are split so that no request body exceeds the 16 MB limit."""
-    big = "é" * 500_000  # 1 MB of UTF-8, 3 MB once the SDK escapes it as \\u00e9
+    big = "é" * 500_000  # 1 MB once encoded as UTF-8: the bytes on the wire are what count
     index.upsert([document(n, log_last_error=big) for n in range(20)])
     bodies = [len(r.body) for r in service.transport.of("index")]
     assert len(bodies) > 1
@@ -173,6 +173,18 @@ def test_a_document_larger_than_a_request_is_refused_and_the_others_written(
         index.upsert([small, huge])
     assert caught.value.written == [job_id(1)]
     assert list(caught.value.rejected) == [job_id(2)]
+
+
+def test_a_batch_the_service_finds_too_large_is_sent_again_in_halves(
+        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    """A 413 on three documents sends them again as 1 + 2, which fit; all three are written."""
+    original = service.answer
+    service.transport.responder = lambda request: (
+        error(413, "Request Entity Too Large") if len(request.body) > 8000 else original(request))
+    docs = [document(n, log_last_error="x" * 3000) for n in range(3)]
+    assert sorted(index.upsert(docs)) == [job_id(0), job_id(1), job_id(2)]
+    sizes = [len(r.json()["value"]) for r in service.transport.of("index")]
+    assert sizes == [3, 1, 2]
 
 
 def test_a_207_answer_retries_the_retryable_keys_and_reports_the_others(
