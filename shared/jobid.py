@@ -39,8 +39,9 @@ NAME_PATTERN = r"[a-z0-9](?:[a-z0-9_]{0,14}[a-z0-9])?"
 _NAME_RE = re.compile(NAME_PATTERN)
 _UNSAFE_RUN = re.compile(r"[^a-z0-9]+")
 _HEX = "[0-9a-f]"
+# ASCII digits only: `\d` would also match other scripts' digits (e.g. fullwidth ones).
 JOB_ID_PATTERN = (
-    rf"(?P<date>\d{{8}})-(?P<time>\d{{6}})-(?P<user>{NAME_PATTERN})-(?P<project>{NAME_PATTERN})"
+    rf"(?P<date>[0-9]{{8}})-(?P<time>[0-9]{{6}})-(?P<user>{NAME_PATTERN})-(?P<project>{NAME_PATTERN})"
     rf"-(?P<dep_hash>{_HEX}{{{DEP_HASH_LENGTH}}})-(?P<run_hash>{_HEX}{{{RUN_HASH_LENGTH}}})"
 )
 _JOB_ID_RE = re.compile(JOB_ID_PATTERN)
@@ -131,6 +132,8 @@ def is_job_id(text: str) -> bool:
 
 
 def _why_not_job_id(text: str) -> str:
+    if not text:
+        return "is empty"
     parts = text.split("-")
     if len(parts) != 6:
         return (
@@ -139,8 +142,8 @@ def _why_not_job_id(text: str) -> str:
         )
     date, time, user, project, dep, run = parts
     checks = [
-        (re.fullmatch(r"\d{8}", date), "date part must be YYYYMMDD"),
-        (re.fullmatch(r"\d{6}", time), "time part must be HHMMSS"),
+        (re.fullmatch(r"[0-9]{8}", date), "date part must be YYYYMMDD"),
+        (re.fullmatch(r"[0-9]{6}", time), "time part must be HHMMSS"),
         (is_valid_name(user), "user must be 1-16 of a-z, 0-9, _ (not at the ends)"),
         (is_valid_name(project), "project must be 1-16 of a-z, 0-9, _ (not at the ends)"),
         (re.fullmatch(f"{_HEX}{{8}}", dep), "dep_hash must be 8 lowercase hex digits"),

@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -62,13 +63,13 @@ def _utc(value: datetime) -> datetime:
 class JobConfig(_Model):
     cpu: Text | None = None
     memory: Text | None = None
-    timeout: Annotated[int, Field(ge=0)] | None = None
+    timeout: Annotated[StrictInt, Field(ge=0)] | None = None
     node_type: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None
 
 
 class Dependencies(_Model):
     hash: Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
-    python_version: Annotated[str, Field(pattern=r"^\d+\.\d+(\.\d+)?$")]
+    python_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")]
     packages: Annotated[list[Text], Field(max_length=2000)] = []
     system_packages: Annotated[list[Text], Field(max_length=2000)] = []
     use_gpu: bool = False
@@ -81,7 +82,7 @@ class Execution(_Model):
     pod_name: Text | None = None
     namespace: Text | None = None
     node_name: Text | None = None
-    exit_code: int | None = None
+    exit_code: StrictInt | None = None  # strict: `true` or "0" is not an exit code
 
     _utc_times = field_validator("start_time", "end_time")(
         lambda v: None if v is None else _utc(v)
@@ -106,7 +107,7 @@ class Resources(_Model):
 class Artifact(_Model):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")]
     type: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
-    size_bytes: Annotated[int, Field(ge=0)]
+    size_bytes: Annotated[StrictInt, Field(ge=0)]
     created_at: AwareDatetime | None = None
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
