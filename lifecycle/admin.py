@@ -180,16 +180,18 @@ def _download(blobs: BlobStore, name: str, target: Path, md5: bytes | None,
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     md5_digest, sha_digest = hashlib.md5(), hashlib.sha256()  # noqa: S324 - Azure's Content-MD5
-    with partial.open("wb") as out:
-        for chunk in blobs.read_chunks(name):
-            md5_digest.update(chunk)
-            sha_digest.update(chunk)
-            out.write(chunk)
-    problem = _checksum_problem(md5, md5_digest.digest(), sha256, sha_digest.hexdigest())
-    if problem:
-        partial.unlink()
-        raise StorageError(name, problem)
-    os.replace(partial, target)
+    try:
+        with partial.open("wb") as out:
+            for chunk in blobs.read_chunks(name):
+                md5_digest.update(chunk)
+                sha_digest.update(chunk)
+                out.write(chunk)
+        problem = _checksum_problem(md5, md5_digest.digest(), sha256, sha_digest.hexdigest())
+        if problem:
+            raise StorageError(name, problem)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _checksum_problem(md5: bytes | None, got_md5: bytes, sha256: str | None, got_sha: str

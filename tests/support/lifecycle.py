@@ -7,6 +7,7 @@ its search document into the index, so the sweep sees exactly what it sees in pr
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterable
 from datetime import datetime
@@ -29,6 +30,8 @@ from shared.ports import BlobStore
 from shared.tags import job_blob_tags
 
 DEP_HASH = "a3f5d2c8e9b1"
+ARTIFACT_BYTES = b"x" * 64
+ARTIFACT_SHA256 = hashlib.sha256(ARTIFACT_BYTES).hexdigest()
 _runs = itertools.count(1)
 
 
@@ -53,7 +56,8 @@ def seed_job(blobs: BlobStore, index: Any, created_at: datetime, *, user: str = 
         "job_id": str(job), "created_at": created_at, "updated_at": created_at,
         "status": "completed", "user": user, "project": project, "function_name": "train",
         "dependencies": {"hash": DEP_HASH, "python_version": "3.11", "packages": ["torch==2.0.0"]},
-        "artifacts": [{"name": n, "type": t, "size_bytes": 64} for n, t in artifacts],
+        "artifacts": [{"name": n, "type": t, "size_bytes": 64, "sha256": ARTIFACT_SHA256}
+                      for n, t in artifacts],
         "tags": {"retain": "true"} if retain else {"experiment": "baseline"},
     })
 
@@ -65,7 +69,7 @@ def seed_job(blobs: BlobStore, index: Any, created_at: datetime, *, user: str = 
     blobs.write(package_path(job), b"package-bytes", tags=tags("package"))
     blobs.write(result_path(job), b"result-bytes", tags=tags("result"))
     for name, _ in artifacts:
-        blobs.write(artifact_path(job, name), b"x" * 64, tags=tags("artifact"))
+        blobs.write(artifact_path(job, name), ARTIFACT_BYTES, tags=tags("artifact"))
     blobs.create_append(log_path(job), tags=tags("log"), content_type="application/x-ndjson")
     blobs.append(log_path(job), log_lines(job, lines))
     blobs.write(by_date_log_path(job), log_lines(job, lines), tags=tags("by_date_log"))

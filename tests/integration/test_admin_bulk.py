@@ -1,0 +1,108 @@
+"""Admin bulk delete and export over the query language, on Azurite and a real SQLite index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import query
+from lifecycle.admin import BulkRunner, delete_job, export_job, select_jobs
+from lifecycle.audit import AuditLog, read_audit
+from shared.errors import AccessDenied
+from shared.layout import artifact_path, by_date_log_path, job_prefix, metadata_path, package_path
+from shared.principal import Principal
+from shared.services import Services
+from tests.conftest import NOW
+from tests.support.lifecycle import ARTIFACT_BYTES, seed_job
+
+
+def bulk_delete(services: Services, who: Principal, text: str, *, include_retained: bool = False
+                ) -> dict[str, str]:
+    docs = query.iter_all(services.index, who, text, clock=services.clock)
+    selected = list(select_jobs(docs, who, include_retained=include_retained))
+    runner = BulkRunner(services.blobs, AuditLog(services.blobs), who, workers=4)
+    outcomes = runner.run([j for j in selected if not j.skip_reason],
+                          lambda j: delete_job(runner, services.index, j, query=text))
+    return {**{j.job_id: f"skipped: {j.skip_reason}" for j in selected if j.skip_reason},
+            **{o.job_id: o.outcome for o in outcomes}}
+
+
+def test_an_admin_deletes_every_matching_job_but_not_retained_ones(services: Services) -> None:
+    """Folder, by-date copy and document go; retain=true stays unless included; audited."""
+    gone = [seed_job(services.blobs, services.index, NOW - timedelta(days=d)) for d in (3, 4)]
+    kept = seed_job(services.blobs, services.index, NOW - timedelta(days=5), retain=True)
+    other = seed_job(services.blobs, services.index, NOW - timedelta(days=3), project="fraud")
+    admin = Principal.of("root", "admin")
+    outcomes = bulk_delete(services, admin, "project:vision")
+    assert outcomes == {str(gone[0]): "done", str(gone[1]): "done",
+                        str(kept): "skipped: retain=true (use --include-retained)"}
+    for job in gone:
+        assert list(services.blobs.list_names(job_prefix(job))) == []
+        assert services.blobs.props(by_date_log_path(job)) is None
+        assert services.index.get(str(job)) is None
+    assert services.blobs.props(metadata_path(kept)) is not None
+    assert services.blobs.props(metadata_path(other)) is not None
+    records = list(read_audit(services.blobs, datetime.now(UTC).date()))
+    assert len(records) == 2 * 7  # six files in each folder, and the by-date copy
+    assert {r["who"] for r in records} == {"root"}
+    assert bulk_delete(services, admin, "project:vision", include_retained=True) == {
+        str(kept): "done"}
+
+
+def test_a_project_admin_acts_only_on_that_projects_jobs(services: Services) -> None:
+    """admin:vision sees its own jobs elsewhere, but may not delete them."""
+    mine_elsewhere = seed_job(services.blobs, services.index, NOW - timedelta(days=1),
+                              user="carol", project="fraud")
+    theirs = seed_job(services.blobs, services.index, NOW - timedelta(days=1), project="vision")
+    outcomes = bulk_delete(services, Principal.of("carol", "admin:vision"), "created:>=-7d")
+    assert outcomes == {str(theirs): "done",
+                        str(mine_elsewhere): "skipped: not an admin of project 'fraud'"}
+    assert services.blobs.props(metadata_path(mine_elsewhere)) is not None
+
+
+def test_a_user_without_an_admin_role_is_refused_before_anything_happens(
+        services: Services) -> None:
+    """Bulk operations are for admins only."""
+    job = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
+    with pytest.raises(AccessDenied, match="admin"):
+        bulk_delete(services, Principal.of("alice"), "project:vision")
+    assert services.blobs.props(metadata_path(job)) is not None
+
+
+def test_export_downloads_every_file_of_each_job_verified(services: Services,
+                                                          tmp_path: Path) -> None:
+    """DEST/{job_id}/... holds each blob's bytes; MD5 and artifact sha256 were checked."""
+    job = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
+    admin = Principal.of("root", "admin")
+    runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
+    [selected] = select_jobs(query.iter_all(services.index, admin, "project:vision",
+                                            clock=services.clock), admin, include_retained=False)
+    outcome = export_job(runner, selected, tmp_path, query="project:vision")
+    assert (outcome.outcome, outcome.blobs) == ("done", 6)
+    folder = tmp_path / str(job)
+    assert (folder / "artifacts" / "model.pkl").read_bytes() == ARTIFACT_BYTES
+    assert (folder / "package.pkl").read_bytes() == b"package-bytes"
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert files == ["artifacts/model.pkl", "artifacts/plot.png", "job.log.jsonl",
+                     "metadata.json", "package.pkl", "result.pkl"]
+
+
+def test_an_artifact_that_does_not_match_its_sha256_is_not_exported(services: Services,
+                                                                    tmp_path: Path) -> None:
+    """Changed bytes under an unchanged metadata.json: that file fails, no partial file is left."""
+    job = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
+    services.blobs.write(artifact_path(job, "model.pkl"), b"tampered")
+    services.blobs.set_tier(package_path(job), "Archive")
+    admin = Principal.of("root", "admin")
+    runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
+    [selected] = select_jobs(query.iter_all(services.index, admin, "project:vision",
+                                            clock=services.clock), admin, include_retained=False)
+    outcome = export_job(runner, selected, tmp_path, query="project:vision")
+    assert outcome.outcome.startswith("failed: 2 blob(s)")
+    assert outcome.blobs == 4
+    files = {p.name for p in (tmp_path / str(job)).rglob("*") if p.is_file()}
+    assert "model.pkl" not in files
+    assert "package.pkl" not in files
+    assert not any(name.endswith(".partial") for name in files)
