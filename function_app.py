@@ -6,6 +6,7 @@ composition root builds the adapters on the first call.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import azure.functions as func
@@ -36,3 +37,16 @@ def retention_sweep(timer: func.TimerRequest) -> None:
     summary = run_sweep(built, built.clock.now())
     log.info("retention sweep done", extra={"summary": summary.line("did"),
                                             "past_due": timer.past_due})
+
+
+@app.route(route="{*path}", auth_level=func.AuthLevel.ANONYMOUS)
+async def http_api(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    """The query API (`api`) for every /api/... request; App Service auth stands in front."""
+    return await _query_api().handle_async(req, context)
+
+
+@functools.cache
+def _query_api() -> func.AsgiMiddleware:
+    from api import app as api_app
+
+    return func.AsgiMiddleware(api_app)

@@ -1,0 +1,136 @@
+"""The FastAPI app: jobs search, one job's details, one job's log (streamed as JSON Lines).
+
+`create_app(services_factory)` wires the routes to a composition root that is called on the first
+request, never at import; the module-level `app` of `api` uses the process-wide one. Errors of the
+project's tree become status codes in one place (`status_for`), with the one-line message as
+`detail`; a job the caller may not see is a 404 exactly like a job that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api.auth import HEADER, NotAuthenticated, principal_from_header
+from query import jobs as use_cases
+from query.logs import filter_raw, parse_level, read_ahead
+from shared.errors import (
+    AccessDenied,
+    AscendError,
+    BlobArchived,
+    BlobNotFound,
+    InvalidInput,
+    InvalidJobId,
+    JobFinished,
+    JobNotFound,
+    SearchIndexError,
+    StorageError,
+    TransientError,
+)
+from shared.principal import Principal
+from shared.services import Services
+
+NDJSON = "application/x-ndjson"
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (NotAuthenticated, 401),
+    (JobNotFound, 404),
+    (InvalidJobId, 404),
+    (BlobNotFound, 404),
+    (InvalidInput, 400),
+    (AccessDenied, 403),
+    (BlobArchived, 409),
+    (JobFinished, 409),
+    (StorageError, 502),
+    (TransientError, 503),
+    (SearchIndexError, 503),
+)
+
+
+def status_for(exc: Exception) -> int:
+    """The HTTP status of a project exception (500 for anything unexpected)."""
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+
+
+def create_app(services_factory: Callable[[], Services] | None = None, *,
+               anonymous_as: Principal | None = None) -> FastAPI:
+    """The API over the services `services_factory` builds (lazily, on the first request).
+    `anonymous_as` (for `ascend serve --as-cli-user` only) is the principal of requests that
+    carry no client principal header; by default they are refused with 401."""
+    from shared.services import services as process_services
+
+    factory = services_factory or process_services
+    api = FastAPI(title="ascend-index", version="0.1.0", openapi_url="/api/openapi.json",
+                  docs_url="/api/docs", redoc_url=None,
+                  description="Search Ascend jobs and read their logs. Every call runs as the "
+                  f"principal of the `{HEADER}` header (App Service authentication).")
+    api.state.anonymous_as = anonymous_as
+    api.add_exception_handler(AscendError, _project_error)
+    api.add_exception_handler(RequestValidationError, _bad_parameter)
+    _routes(api, factory)
+    return api
+
+
+def _caller(request: Request,
+            x_ms_client_principal: Annotated[str | None, Header()] = None) -> Principal:
+    anonymous: Principal | None = request.app.state.anonymous_as
+    if x_ms_client_principal is None and anonymous is not None:
+        return anonymous
+    return principal_from_header(x_ms_client_principal)
+
+
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
+    @api.get("/api/jobs", summary="Search jobs (the query language; newest first by default)")
+    def search_jobs(
+        caller: Caller,
+        q: Annotated[str, Query(max_length=4000, description="query text")] = "",
+        limit: Annotated[int, Query(ge=1, le=use_cases.MAX_LIMIT)] = use_cases.DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Query(max_length=4000)] = None,
+    ) -> dict[str, Any]:
+        page = use_cases.search_jobs(services(), caller, q, limit=limit, cursor=cursor)
+        return {"documents": page.documents, "next_cursor": page.next_cursor}
+
+    @api.get("/api/jobs/{job_id}", summary="One job: its metadata and its search document")
+    def get_job(job_id: str, caller: Caller) -> dict[str, Any]:
+        details = use_cases.job_details(services(), caller, job_id)
+        problems = [p for p in (details.metadata_problem, details.index_problem) if p]
+        return {"job_id": details.job_id, "metadata": details.metadata,
+                "document": details.document, "problems": problems}
+
+    @api.get("/api/jobs/{job_id}/logs", summary="The job's log records as JSON Lines, streamed",
+             response_class=StreamingResponse, responses={200: {"content": {NDJSON: {}}}})
+    def get_logs(
+        job_id: str,
+        caller: Caller,
+        request: Request,
+        level: Annotated[str | None, Query(description="minimum level")] = None,
+        follow: Annotated[bool, Query(description="tail until the job is final")] = False,
+    ) -> StreamingResponse:
+        minimum = parse_level(level)
+        if follow and "azure_functions.invocation_id" in request.scope:
+            raise InvalidInput("follow", "the Functions host buffers whole responses, so it "
+                               "cannot tail a log; use `ascend serve` or poll without follow")
+        chunks = use_cases.job_log(services(), caller, job_id, follow=follow)
+        # Errors found before the first byte (not visible, no log, archived) get their status
+        # code; the status line is sent before streaming, so a later failure ends the body early.
+        return StreamingResponse(filter_raw(read_ahead(chunks), minimum), media_type=NDJSON)
+
+
+async def _project_error(request: Request, exc: Exception) -> JSONResponse:
+    code = status_for(exc)
+    headers = {"WWW-Authenticate": "AppServiceAuthentication"} if code == 401 else None
+    detail = str(exc) if code != 500 else f"internal error: {type(exc).__name__}"
+    return JSONResponse({"detail": " ".join(detail.split())}, status_code=code, headers=headers)
+
+
+async def _bad_parameter(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0]
+    where = " ".join(str(p) for p in first.get("loc", ()))
+    return JSONResponse({"detail": f"{where}: {first.get('msg', 'is invalid')}"}, status_code=400)

@@ -1,0 +1,214 @@
+"""`ascend jobs ...`: list, inspect, cancel and read the logs of jobs (a thin skin over
+`query.jobs` and `query.logs`, printing rich tables and panels or JSON Lines)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
+from query import jobs as use_cases
+from query.logs import filter_raw, filter_records, parse_level, read_ahead
+from shared.logrecords import BadLine, iter_log_lines
+
+app = typer.Typer(help="Your jobs: list, status, logs, cancel.", no_args_is_help=True)
+
+LEVEL_STYLES = {"DEBUG": "dim", "INFO": "cyan", "WARNING": "yellow", "ERROR": "bold red",
+                "CRITICAL": "bold white on red"}
+STATUS_STYLES = {"queued": "dim", "running": "cyan", "completed": "green", "failed": "red",
+                 "cancelled": "yellow"}
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, nothing else.")]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+@app.command("list")
+@handle_errors
+def list_jobs(
+    status: Annotated[str | None, typer.Option(help="queued|running|completed|failed|cancelled")]
+    = None,
+    project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
+    user: Annotated[str | None, typer.Option(help="Only this user's jobs.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=use_cases.MAX_LIMIT, help="How many.")] = 20,
+    json: JsonOption = False,
+) -> None:
+    """Recent jobs, newest first."""
+    listing = use_cases.list_jobs(services(), principal(), status=status, project=project,
+                                  user=user, limit=limit)
+    if listing.degraded:
+        note(f"warning: {listing.degraded}")
+    if json:
+        print_jsonl(listing.documents)
+        return
+    _console().print(jobs_table(listing.documents))
+
+
+def jobs_table(documents: Iterable[Mapping[str, Any]]) -> Table:
+    """The rich table of `jobs list`."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("JOB ID", "STATUS", "FUNCTION", "NODE", "CREATED", "DURATION", "COST", "ERRORS"):
+        table.add_column(column, no_wrap=column == "JOB ID")
+    for doc in documents:
+        status = doc.get("status") or "unknown"
+        table.add_row(
+            doc["job_id"], Text(status, style=STATUS_STYLES.get(status, "")),
+            doc.get("function_name") or "", doc.get("node_type") or "",
+            (doc.get("created_at") or "")[:19].replace("T", " "),
+            _duration(doc.get("duration_seconds")), _money(doc.get("cost_usd")),
+            "" if doc.get("log_errors") is None else str(doc["log_errors"]),
+        )
+    return table
+
+
+@app.command("status")
+@handle_errors
+def status(job_id: str, json: JsonOption = False) -> None:
+    """Full details of one job: metadata and the index's derived fields."""
+    details = use_cases.job_details(services(), principal(), job_id)
+    problems = [p for p in (details.metadata_problem, details.index_problem) if p]
+    for problem in problems:
+        note(f"warning: {problem}")
+    if json:
+        document = details.document or {"job_id": details.job_id}
+        print_jsonl([{**document, "metadata": details.metadata, "problems": problems}])
+        return
+    _console().print(status_panels(details))
+
+
+def status_panels(details: use_cases.JobDetails) -> Group:
+    """Rich panels: overview, config, dependencies, execution, resources, artifacts, tags, index."""
+    meta = details.metadata or {}
+    doc = details.document or {}
+    keys = ("job_id", "status", "user", "project", "function_name", "created_at", "updated_at")
+    overview = {key: meta.get(key, doc.get(key)) for key in keys}
+    overview["job_id"] = details.job_id
+    panels = [_panel("Job", overview)]
+    for key in ("config", "dependencies", "execution", "resources"):
+        if meta.get(key):
+            panels.append(_panel(key.capitalize(), meta[key]))
+    if meta.get("artifacts"):
+        panels.append(Panel(_artifacts_table(meta["artifacts"]), title="Artifacts",
+                            title_align="left"))
+    if meta.get("tags"):
+        panels.append(_panel("Tags", meta["tags"]))
+    derived = ("dep_hash", "image_hash", "package_names", "cost_usd", "artifact_bytes",
+               "log_lines", "log_errors", "log_last_error", "tier", "retain")
+    if doc:
+        panels.append(_panel("Index", {k: doc.get(k) for k in derived}))
+    for problem in (details.metadata_problem, details.index_problem):
+        if problem:
+            panels.append(Panel(Text(problem, style="yellow"), title="Problem", title_align="left"))
+    return Group(*panels)
+
+
+def _panel(title: str, values: Mapping[str, Any]) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for key, value in values.items():
+        if value is None or value in ([], {}):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        style = STATUS_STYLES.get(shown, "") if key == "status" else ""
+        grid.add_row(key, Text(shown, style=style))
+    return Panel(grid, title=title, title_align="left")
+
+
+def _artifacts_table(artifacts: list[Mapping[str, Any]]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for column in ("NAME", "TYPE", "SIZE", "CREATED"):
+        table.add_column(column)
+    for item in artifacts:
+        table.add_row(str(item.get("name")), str(item.get("type")),
+                      _size(item.get("size_bytes")), str(item.get("created_at") or ""))
+    return table
+
+
+@app.command("cancel")
+@handle_errors
+def cancel(job_id: str) -> None:
+    """Mark a queued or running job cancelled (a finished job cannot be)."""
+    meta = use_cases.cancel_job(services(), principal(), job_id)
+    typer.echo(f"job {meta.job_id}: {meta.status.value}")
+
+
+@app.command("logs")
+@handle_errors
+def logs(
+    job_id: str,
+    level: Annotated[str | None, typer.Option(help="Minimum level: DEBUG..CRITICAL.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Tail until the job ends.")]
+    = False,
+    json: Annotated[bool, typer.Option("--json", help="The stored lines, unchanged.")] = False,
+) -> None:
+    """The job's stored log, streamed; `--follow` tails a running job until it finishes."""
+    minimum = parse_level(level)
+    chunks = read_ahead(use_cases.job_log(services(), principal(), job_id, follow=follow))
+    if json:
+        out = sys.stdout.buffer
+        for block in filter_raw(chunks, minimum):
+            out.write(block)
+            if follow:
+                out.flush()
+        out.flush()
+        return
+    console = _console()
+    for item in _records(chunks, minimum):
+        console.print(render_record(item) if isinstance(item, dict) else _bad(item))
+
+
+def _records(chunks: Iterator[bytes], minimum: str | None) -> Iterator[dict[str, Any] | BadLine]:
+    if minimum is None:
+        return iter_log_lines(chunks)
+    return filter_records(chunks, minimum)
+
+
+def render_record(record: Mapping[str, Any]) -> Text:
+    """One record as a colored line (and its exception's stack trace, dimmed, below)."""
+    level = str(record.get("level"))
+    text = Text.assemble(
+        (str(record.get("timestamp", ""))[:23].replace("T", " "), "dim"), " ",
+        (f"{level:<8}", LEVEL_STYLES.get(level, "")), " ",
+        (str(record.get("logger", "")), "blue"), " ",
+        str(record.get("message", "")),
+    )
+    exception = record.get("exception")
+    if isinstance(exception, Mapping) and exception.get("stacktrace"):
+        text.append("\n" + str(exception["stacktrace"]).rstrip(), style="dim")
+    return text
+
+
+def _bad(line: BadLine) -> Text:
+    return Text(f"line {line.line_number}: not a log record ({line.reason})", style="dim yellow")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _money(value: float | None) -> str:
+    return "" if value is None else f"${value:,.2f}"
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return ""
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return str(value)

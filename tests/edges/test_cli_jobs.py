@@ -1,0 +1,197 @@
+"""`ascend jobs ...` through its runner, on Azurite and a real index file, as a user types it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+import ascend_cli.common
+from ascend_cli.main import app
+from producer.jobs import set_status
+from shared.clock import FixedClock
+from shared.layout import log_path
+from shared.services import Services
+from tests.support.jobs_data import NOW, log_lines, seed_job
+
+
+@pytest.fixture
+def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """A runner whose environment points at the test's Azurite container and index, as alice."""
+    settings = services.settings
+    for name, value in {
+        "ASCEND_STORAGE_CONNECTION_STRING": settings.storage_connection_string,
+        "ASCEND_CONTAINER": settings.container, "ASCEND_INDEX_PATH": str(settings.index_path),
+        "ASCEND_USER": "alice", "ASCEND_ROLES": "", "COLUMNS": "200",
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    yield CliRunner()
+    monkeypatch.setattr(ascend_cli.common, "_services", None)
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = cli.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def jsonl(text: str) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in text.splitlines()]
+
+
+def test_list_json_prints_the_users_documents_newest_first(services: Services,
+                                                           cli: CliRunner) -> None:
+    """`jobs list --json` is JSON Lines of alice's search documents only, newest first."""
+    old = seed_job(services, when=NOW - timedelta(days=1))
+    new = seed_job(services, status="failed", when=NOW - timedelta(hours=1))
+    seed_job(services, user="bob")
+    code, out, err = run(cli, "jobs", "list", "--json")
+    assert (code, err) == (0, "")
+    documents = jsonl(out)
+    assert [d["job_id"] for d in documents] == [new.job_id, old.job_id]
+    assert documents[0]["status"] == "failed"
+
+
+def test_list_prints_a_readable_table(services: Services, cli: CliRunner) -> None:
+    """Without --json the list is a table with the job ID, status and function."""
+    meta = seed_job(services, status="failed")
+    code, out, _ = run(cli, "jobs", "list", "--status", "failed")
+    assert code == 0
+    assert "JOB ID" in out
+    assert meta.job_id in out
+    assert "failed" in out
+    assert "train_model" in out
+
+
+def test_list_falls_back_to_storage_when_the_index_file_is_unreadable(
+        services: Services, cli: CliRunner, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A corrupt index does not stop `jobs list`: it reads storage and says so on stderr."""
+    meta = seed_job(services, index=False)
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"garbage" * 1000)
+    monkeypatch.setenv("ASCEND_INDEX_PATH", str(broken))
+    code, out, err = run(cli, "jobs", "list", "--json")
+    assert code == 0
+    assert [d["job_id"] for d in jsonl(out)] == [meta.job_id]
+    assert "index unavailable" in err
+    assert "from storage" in err
+
+
+def test_a_bad_status_is_a_usage_error_with_one_line(cli: CliRunner) -> None:
+    """An unknown --status exits 2 with one line naming the option and the reason."""
+    code, out, err = run(cli, "jobs", "list", "--status", "exploded")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "exploded" in err
+
+
+def test_status_json_has_the_document_and_the_whole_metadata(services: Services,
+                                                             cli: CliRunner) -> None:
+    """`jobs status --json` prints one object: the search document plus `metadata`."""
+    meta = seed_job(services, levels=["INFO", "ERROR"])
+    code, out, _ = run(cli, "jobs", "status", meta.job_id, "--json")
+    assert code == 0
+    [shown] = jsonl(out)
+    assert shown["job_id"] == meta.job_id
+    assert shown["dep_hash"] == meta.parsed_job_id.dep_hash
+    assert shown["metadata"]["dependencies"]["packages"] == ["torch==2.0.0", "numpy==1.24.0"]
+
+
+def test_status_shows_panels_of_every_part_of_the_metadata(services: Services,
+                                                           cli: CliRunner) -> None:
+    """The readable status has panels for config, dependencies, execution, tags and the index."""
+    meta = seed_job(services)
+    code, out, _ = run(cli, "jobs", "status", meta.job_id)
+    assert code == 0
+    for title in ("Job", "Config", "Dependencies", "Execution", "Tags", "Index"):
+        assert title in out
+    assert "gpu_small" in out
+    assert "torch==2.0.0" in out
+
+
+def test_status_of_another_users_job_is_not_found(services: Services, cli: CliRunner) -> None:
+    """Alice asking for Bob's job gets exit 1 and 'not found', nothing about the job."""
+    meta = seed_job(services, user="bob")
+    code, out, err = run(cli, "jobs", "status", meta.job_id)
+    assert (code, out) == (1, "")
+    assert "not found" in err
+    assert "train_model" not in err
+
+
+def test_a_malformed_job_id_is_a_usage_error(cli: CliRunner) -> None:
+    """Text that is not a job ID exits 2 and says what is wrong with it."""
+    code, _, err = run(cli, "jobs", "status", "not-a-job")
+    assert code == 2
+    assert "job ID" in err
+
+
+def test_cancel_marks_a_running_job_and_refuses_a_finished_one(services: Services,
+                                                               cli: CliRunner) -> None:
+    """Cancelling a running job succeeds; cancelling it again fails with the reason."""
+    meta = seed_job(services, status="running", when=NOW - timedelta(hours=1))
+    code, out, _ = run(cli, "jobs", "cancel", meta.job_id)
+    assert code == 0
+    assert "cancelled" in out
+    code, _, err = run(cli, "jobs", "cancel", meta.job_id)
+    assert code == 1
+    assert "already cancelled" in err
+
+
+def test_logs_json_with_a_level_prints_the_stored_lines_unchanged(services: Services,
+                                                                  cli: CliRunner) -> None:
+    """`jobs logs --json --level ERROR` prints exactly the stored ERROR/CRITICAL lines."""
+    levels = ["INFO", "ERROR", "DEBUG", "CRITICAL", "WARNING"]
+    meta = seed_job(services, levels=levels)
+    lines = log_lines(meta, levels).splitlines(keepends=True)
+    code, out, _ = run(cli, "jobs", "logs", meta.job_id, "--level", "error", "--json")
+    assert code == 0
+    assert out.encode() == lines[1] + lines[3]
+    code, out, _ = run(cli, "jobs", "logs", meta.job_id, "--json")
+    assert out.encode() == b"".join(lines)
+
+
+def test_logs_are_shown_readably_one_record_per_line(services: Services, cli: CliRunner) -> None:
+    """Without --json each record is a line with its time, level, logger and message."""
+    meta = seed_job(services, levels=["INFO", "WARNING"])
+    code, out, _ = run(cli, "jobs", "logs", meta.job_id)
+    assert code == 0
+    assert "WARNING" in out
+    assert "ascend.runner" in out
+    assert "message 1" in out
+
+
+def test_an_unknown_level_is_a_usage_error(services: Services, cli: CliRunner) -> None:
+    """`--level LOUD` exits 2 naming the allowed levels."""
+    meta = seed_job(services, levels=["INFO"])
+    code, _, err = run(cli, "jobs", "logs", meta.job_id, "--level", "LOUD")
+    assert code == 2
+    assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in err
+
+
+def test_follow_streams_a_running_job_and_exits_zero_when_it_completes(
+        services: Services, cli: CliRunner) -> None:
+    """`--follow --json` prints lines as they are appended and ends once the job is final."""
+    meta = seed_job(services, status="running", levels=["INFO"], when=NOW - timedelta(hours=1))
+    job = meta.parsed_job_id
+    lines = log_lines(meta, ["INFO", "ERROR", "INFO"]).splitlines(keepends=True)
+
+    def writer() -> None:
+        for line in lines[1:]:
+            time.sleep(0.2)
+            services.blobs.append(log_path(job), line)
+        set_status(services.blobs, job, "completed", FixedClock(NOW))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    code, out, _ = run(cli, "jobs", "logs", meta.job_id, "--follow", "--json")
+    thread.join()
+    assert code == 0
+    assert out.encode() == b"".join(lines)
