@@ -208,7 +208,9 @@ def newest_per_key(docs: Sequence[SearchDocument]) -> dict[str, SearchDocument]:
     """One document per key: the newest by `version_of` (the later one wins a tie)."""
     latest: dict[str, SearchDocument] = {}
     for doc in docs:
-        key = doc[KEY_FIELD]
+        key = doc.get(KEY_FIELD)
+        if not isinstance(key, str):
+            continue  # counted as refused by the caller
         if key not in latest or version_of(doc) >= version_of(latest[key]):
             latest[key] = doc
     return latest
@@ -431,14 +433,18 @@ class AzureSearchIndex:
         """
         latest = newest_per_key(documents)
         rejected = {k: _BAD_KEY for k in latest if not is_valid_key(k)}
+        keyless = sum(1 for d in documents if not isinstance(d.get(KEY_FIELD), str))
+        if keyless:
+            rejected["(no job_id)"] = f"{keyless} document(s) without a string job_id"
         candidates = [d for k, d in latest.items() if k not in rejected]
         written: list[str] = []
         for chunk in _chunks(candidates, MAX_PAGE):
             current = self._versions([d[KEY_FIELD] for d in chunk])
             fresh = [d for d in chunk if version_of(d) >= current.get(d[KEY_FIELD], ("", ""))]
-            done, refused = self._write([Action.of("mergeOrUpload", to_azure(d)) for d in fresh])
+            actions, unencodable = _encode_all(fresh)
+            done, refused = self._write(actions)
             written += done
-            rejected.update(refused)
+            rejected.update(unencodable | refused)
         if rejected:
             raise DocumentsRejected(self.name, written, rejected)
         return written
@@ -587,6 +593,18 @@ class AzureSearchIndex:
             except AzureError as exc:
                 raise _translate(what, exc) from exc
         return self.retry.run(once)
+
+
+def _encode_all(docs: Sequence[SearchDocument]) -> tuple[list[Action], dict[str, str]]:
+    """The mergeOrUpload actions of `docs`, and the reason of each that cannot be encoded."""
+    actions: list[Action] = []
+    refused: dict[str, str] = {}
+    for doc in docs:
+        try:
+            actions.append(Action.of("mergeOrUpload", to_azure(doc)))
+        except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
+            refused[doc[KEY_FIELD]] = f"cannot be sent as JSON: {exc}"
+    return actions, refused
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

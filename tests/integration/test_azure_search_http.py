@@ -418,3 +418,20 @@ def test_any_retry_after_header_gives_a_wait_or_none_never_an_error(
     """Whatever a proxy puts in Retry-After, the adapter reads a non-negative wait or None."""
     wait = retry_after_seconds(headers)
     assert wait is None or wait >= 0
+
+
+def test_a_document_that_is_not_json_is_refused_and_the_others_written(
+        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    """A metric that is not a number is refused by key with the reason; no crash, no loss."""
+    with pytest.raises(DocumentsRejected, match="cannot be sent as JSON") as caught:
+        index.upsert([document(1, metrics_last={"loss": "high"}), document(2)])
+    assert caught.value.written == [job_id(2)]
+    assert list(caught.value.rejected) == [job_id(1)]
+
+
+def test_a_document_without_a_key_is_refused_by_the_key_rule(index: AzureSearchIndex) -> None:
+    """A document missing job_id is refused by saying so, not with a KeyError."""
+    keyless = document(1)
+    del keyless["job_id"]
+    with pytest.raises(DocumentsRejected, match="without a string job_id"):
+        index.upsert([keyless])
