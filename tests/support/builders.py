@@ -57,15 +57,19 @@ def make_job_id(*, user: str = "alice", project: str | None = "frauddetect",
 
 def make_metadata(*, job: JobId | None = None, user: str | None = None,
                   project: str | None = None, created_at: datetime | str | None = None,
-                  status: str = "completed", dependencies: DependencySet = DEPENDENCIES,
+                  status: str = "completed",
+                  dependencies: DependencySet | Mapping[str, Any] = DEPENDENCIES,
                   drop: Iterable[str] = (), **overrides: Any) -> dict[str, Any]:
     """A metadata.json document as a JSON-ready dict, valid unless asked otherwise.
 
     Without `job`, `user`, `project` and `created_at` choose the job ID. With `job`, they
     override the document's fields instead (to build mismatches). Other overrides are merged in
-    (nested dicts key by key: `execution={"exit_code": 1}`); `drop` removes dotted paths
-    (`"execution.end_time"`).
+    (nested dicts key by key: `execution={"exit_code": 1}`; `dependencies` may be a
+    `DependencySet` or such a dict); `drop` removes dotted paths (`"execution.end_time"`).
     """
+    if not isinstance(dependencies, DependencySet):  # a dict: fields of the document's block
+        overrides["dependencies"] = dependencies
+        dependencies = DEPENDENCIES
     identity = {"user": user, "project": project, "created_at": created_at}
     chosen = {k: v for k, v in identity.items() if v is not None}
     if job is None:
