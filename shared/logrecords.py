@@ -101,7 +101,8 @@ class JobLogFormatter(logging.Formatter):
         self.job = job
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.to_line(record).decode()
+        # Without the newline, as `logging.Formatter.format` is: stream handlers add their own.
+        return self.to_line(record).decode().removesuffix("\n")
 
     def to_record(self, record: logging.LogRecord) -> dict[str, Any]:
         extra = {
@@ -208,8 +209,9 @@ def parse_line(line: bytes, line_number: int) -> dict[str, Any] | BadLine:
     missing = [name for name in REQUIRED_FIELDS if name not in record]
     if missing:
         return BadLine(line_number, f"missing {', '.join(missing)}", line[:200])
-    if record["level"] not in LEVEL_RANK:
-        return BadLine(line_number, f"unknown level {record['level']!r}", line[:200])
+    level = record["level"]
+    if not isinstance(level, str) or level not in LEVEL_RANK:  # a list or dict is unhashable
+        return BadLine(line_number, f"unknown level {str(level)[:40]!r}", line[:200])
     return record
 
 
