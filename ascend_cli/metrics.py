@@ -15,7 +15,7 @@ object, or a record logged with `metrics`). The log is streamed; only the metric
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +84,7 @@ class Collected:
         return len(self.points)
 
 
-def collect(records: Iterable[Mapping[str, Any]], limit: int) -> Collected:
+def collect(records: Iterable[dict[str, Any]], limit: int) -> Collected:
     """One pass: the last `limit` records, and per record only what a plot uses (numbers kept,
     other values as None so the X-axis ladder still sees them)."""
     collected = Collected(newest=deque(maxlen=limit))
@@ -192,8 +192,9 @@ def draw_plot(series: Sequence[Series], axis: XAxis, path: Path, *, title: str) 
         panel.grid(alpha=0.3)
         panel.legend(loc="best")
         if axis.key is None:
-            locator = AutoDateLocator()
+            locator = AutoDateLocator()  # type: ignore[no-untyped-call]
             panel.xaxis.set_major_locator(locator)
-            panel.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+            formatter = ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+            panel.xaxis.set_major_formatter(formatter)
     figure.suptitle(f"{title}\nmetrics by {x_label}", fontsize=11)
     figure.savefig(path, format="png", dpi=100)

@@ -19,7 +19,7 @@ MAX_LINE_CHARS = 64 * 1024
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _INCOMPLETE_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]{0,256})?\Z")
 _CONTROL = re.compile(r"([\r\b])")
-_SPECIAL = ("\r", "\b", "\x1b")
+_SPECIAL = re.compile(r"[\r\b\x1b]")
 
 
 class ConsoleRenderer:
@@ -50,7 +50,7 @@ class ConsoleRenderer:
     def _write(self, part: str, finished: list[str]) -> None:
         if self._held:
             part, self._held = self._held + part, ""
-        if self._cursor == len(self._line) and not any(c in part for c in _SPECIAL):
+        if self._cursor == len(self._line) and _SPECIAL.search(part) is None:
             self._line += part  # the hot path: plain text appended at the end
             self._cursor = len(self._line)
         else:
