@@ -114,13 +114,10 @@ class OutputRouter:
     def log(self, record: logging.LogRecord) -> None:
         """A record of one of the job's loggers; never raises."""
         try:
-            stored = self._formatter.to_record(record)
-            stored["message"] = mask_text(stored["message"])
-            if "exception" in stored:
-                stored["exception"] = {k: mask_text(v) for k, v in stored["exception"].items()}
+            stored = _masked(self._formatter.to_record(record))
+            kind = Kind.METRICS if stored.get("metrics") else Kind.OUTPUT
             with self._lock:
-                self._keep(stored, Kind.OUTPUT, f"{stored['level']} {record.name}: "
-                           f"{stored['message']}")
+                self._keep(stored, kind, f"{stored['level']} {record.name}: {stored['message']}")
         except Exception:
             self.internal_errors += 1
 
@@ -223,6 +220,19 @@ class OutputRouter:
         self.records += 1
         self.tail.append(text)
         self.emit(record)
+
+
+def _masked(value: Any) -> Any:
+    """`value` with secrets masked in every string inside it (a whole logging record)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return mask_text(str(value))  # stored as its text anyway: mask that text
 
 
 # ---- the context manager ---------------------------------------------------------------------

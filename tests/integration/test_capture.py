@@ -145,6 +145,30 @@ def test_logging_configuration_sets_the_starting_mode(
     assert messages[2].startswith("output captured: 4 lines, 2 records")
 
 
+def test_logged_records_are_masked_everywhere_and_their_metrics_kept_in_metadata_mode(
+        streamer: LogStreamer, blob_store: AzureBlobStore) -> None:
+    """Secrets in a logging record's message, extra and exception are masked; a record with
+    `metrics` counts as metrics, so mode metadata keeps it."""
+    log = logging.getLogger("ascend.job")
+    with capture_job_output(streamer, config_yaml="mode: metadata"):
+        log.info("plain info is dropped in metadata mode")
+        log.info("epoch done", extra={"metrics": {"epoch": 1, "loss": 0.3}})
+        print('/LOGCOMMAND {"mode":"enabled"}')
+        try:
+            raise ConnectionError(f"AccountKey={ACCOUNT_KEY}")
+        except ConnectionError:
+            log.exception("upload with Bearer abcdefghijklmnop failed",
+                          extra={"url": "https://x/y?sv=1&sig=SECRETSIG", "conn": object()})
+    streamer.close()
+    records = stored_records(blob_store, JOB)
+    assert [r["message"] for r in records[:3]] == [
+        "epoch done", '/LOGCOMMAND {"mode":"enabled"}', "upload with Bearer *** failed"]
+    assert records[0]["metrics"] == {"epoch": 1, "loss": 0.3}
+    assert records[2]["extra"]["url"] == "https://x/y?sv=1&sig=***"
+    assert "AccountKey=***" in records[2]["exception"]["message"]
+    assert ACCOUNT_KEY not in blob_store.read(log_path(JOB)).data.decode()
+
+
 def test_a_bad_logging_configuration_starts_disabled_and_says_why(
         streamer: LogStreamer, blob_store: AzureBlobStore) -> None:
     """A typo in the configuration never logs everything: it warns and keeps only commands."""
