@@ -7,11 +7,14 @@ embedded SQLite index under `.ascend/`.
 from __future__ import annotations
 
 import getpass
+import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from shared.errors import InvalidInput
 
 # The well-known development account of Azurite (public, documented by Microsoft).
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -82,3 +85,20 @@ class Settings(BaseSettings):
         if self.storage_account_url:
             return None
         return azurite_connection_string()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """`Settings()` from the environment, or `InvalidInput` naming the variable in one line
+    (pydantic's own error spans several lines and names the field, not the variable)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        more = len(exc.errors()) - 1
+        reason = " ".join(str(first["msg"]).split()) + (f" (and {more} more)" if more else "")
+        raise InvalidInput(f"ASCEND_{field.upper()}", reason) from None
+    except SettingsError as exc:  # a structured value (dict, list) that is not JSON
+        named = re.search(r'field "(\w+)"', str(exc))
+        field = named[1] if named else "settings"
+        raise InvalidInput(f"ASCEND_{field.upper()}", "is not valid JSON") from None
