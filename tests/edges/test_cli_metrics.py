@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,18 @@ def test_table_shows_metrics_newest_first(services: Services, cli: CliRunner) ->
     assert header == ["TIME", "epoch", "loss", "acc", "phase"]
     assert [row[2] for row in rows] == ["3", "2", "1"]
     assert rows[0][3:] == ["0.333", "0.8", "train"]
+
+
+def test_in_a_terminal_each_series_gets_a_sparkline(services: Services, cli: CliRunner,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a terminal, each series but the X axis is drawn, oldest to newest, after the table."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+    captured_training(services.blobs, ALICE_JOB)
+    code, out, _ = run(cli, "jobs", "metrics", str(ALICE_JOB))
+    assert code == 0
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert plain.splitlines()[-2:] == ["             acc ▁▄█  0.8", "            loss █▂▁  0.333"]
 
 
 def test_limit_keeps_the_newest_rows_and_says_so(services: Services, cli: CliRunner) -> None:
