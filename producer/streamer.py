@@ -71,7 +71,9 @@ class LogStreamer:
     def write(self, line: bytes) -> None:
         """Buffer one line (a newline is added if missing); never raises."""
         try:
-            data = bytes(line) if line.endswith(b"\n") else bytes(line) + b"\n"
+            data = line if line.endswith(b"\n") else line + b"\n"
+            if type(data) is not bytes:
+                data = bytes(data)  # a bytearray or memoryview the caller may reuse
             with self._lock:
                 if self._closed.is_set():
                     self.unwritten += 1
