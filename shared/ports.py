@@ -49,9 +49,12 @@ class BlobStore(Protocol):
         ...
 
     def read_chunks(
-        self, name: str, *, offset: int = 0, length: int | None = None, chunk_size: int = 4 << 20
+        self, name: str, *, offset: int = 0, length: int | None = None, chunk_size: int = 4 << 20,
+        verify_ranges: bool = True,
     ) -> Iterator[bytes]:
-        """The blob's bytes from `offset`, streamed in chunks (never loaded whole)."""
+        """The blob's bytes from `offset`, streamed in chunks (never loaded whole).
+        `verify_ranges=False`: bigger ranges without a per-range MD5 (a whole read is still
+        checked against Content-MD5)."""
         ...
 
     def props(self, name: str, *, with_tags: bool = False) -> BlobProps | None:
