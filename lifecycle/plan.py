@@ -135,14 +135,15 @@ def job_delete_age(blobs: Iterable[BlobState], policy: RetentionPolicy) -> int |
 def plan_job(state: JobState, policy: RetentionPolicy, now: datetime) -> JobPlan:
     """The actions that bring `state` to what `policy` wants at `now`."""
     age = age_days(state.job, now)
+    job_id = str(state.job)
     retained = state.retain or any(b.retain_tag for b in state.blobs)
     whole = job_delete_age(state.blobs, policy)
     job_goes = not retained and reached(age, whole)
     ordered = sorted(state.blobs, key=lambda b: (b.kind is BlobKind.METADATA, b.name))
     actions = [a for b in ordered
-               if (a := decide(b, state.job, policy, age, retained=retained, whole=whole))]
+               if (a := decide(b, job_id, policy, age, retained=retained, whole=whole))]
     return JobPlan(
-        job_id=str(state.job),
+        job_id=job_id,
         actions=tuple(actions),
         stage=stage_at(policy, age),
         delete_document=job_goes and state.indexed,
@@ -151,9 +152,9 @@ def plan_job(state: JobState, policy: RetentionPolicy, now: datetime) -> JobPlan
     )
 
 
-def decide(blob: BlobState, job: JobId, policy: RetentionPolicy, age: float, *,
+def decide(blob: BlobState, job: str, policy: RetentionPolicy, age: float, *,
            retained: bool, whole: int | None) -> Action | None:
-    """The one action for `blob` of `job` at `age` days, or None."""
+    """The one action for `blob` of job `job` at `age` days, or None."""
     delete_age = whole if blob.kind is BlobKind.METADATA else blob_delete_age(blob, policy)
     if not retained and reached(age, delete_age):
         return _action(job, blob, DELETE, None, f"age {age:.0f} d >= delete at {delete_age} d")
@@ -164,7 +165,7 @@ def decide(blob: BlobState, job: JobId, policy: RetentionPolicy, age: float, *,
     return _tier_action(blob, job, policy, age, retained=retained, delete_age=delete_age)
 
 
-def _tier_action(blob: BlobState, job: JobId, policy: RetentionPolicy, age: float, *,
+def _tier_action(blob: BlobState, job: str, policy: RetentionPolicy, age: float, *,
                  retained: bool, delete_age: int | None) -> Action | None:
     if blob.blob_type != "BlockBlob" or blob.kind not in COLDEST:
         return None
@@ -188,5 +189,5 @@ def _target_tier(kind: BlobKind, policy: RetentionPolicy, age: float, *, retaine
     return None, ""
 
 
-def _action(job: JobId, blob: BlobState, action: str, tier: str | None, reason: str) -> Action:
-    return Action(str(job), blob.name, action, tier, reason, blob.etag)
+def _action(job: str, blob: BlobState, action: str, tier: str | None, reason: str) -> Action:
+    return Action(job, blob.name, action, tier, reason, blob.etag)
