@@ -64,6 +64,8 @@ CREATE INDEX IF NOT EXISTS jobs_dep_hash ON jobs (dep_hash, created_at);
 CREATE INDEX IF NOT EXISTS jobs_image ON jobs (image_hash, user);
 CREATE INDEX IF NOT EXISTS jobs_gpu_cost ON jobs (use_gpu, cost_usd);
 CREATE INDEX IF NOT EXISTS jobs_cost ON jobs (cost_usd);
+CREATE INDEX IF NOT EXISTS jobs_tier_created ON jobs (tier, created_at);
+CREATE INDEX IF NOT EXISTS jobs_retain_created ON jobs (retain, created_at);
 CREATE INDEX IF NOT EXISTS job_packages_name ON job_packages (name, version, job_id);
 CREATE INDEX IF NOT EXISTS job_packages_job ON job_packages (job_id);
 CREATE INDEX IF NOT EXISTS job_tags_kv ON job_tags (key, value, job_id);
