@@ -98,30 +98,38 @@ def _finish(plan: JobPlan, artifacts: list[Artifact]) -> Callable[[JobMetadata],
 
 def seed_demo(blobs: BlobStore, *, jobs: int, seed: int, now: datetime, workers: int = 8,
               progress: Callable[[int], None] | None = None) -> SeedSummary:
-    """Write `jobs` demo jobs on `workers` threads; jobs already present are skipped."""
+    """Write `jobs` demo jobs on `workers` threads; jobs already present are skipped. Each
+    worker plans its own job, so memory stays small however many jobs are seeded."""
     summary, started = SeedSummary(), time.monotonic()
-    plans = [plan_job(seed, i, now) for i in range(jobs)]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for plan, outcome in zip(plans, pool.map(lambda p: _try_plan(blobs, p), plans),
-                                 strict=True):
-            _count(summary, plan, outcome)
+        outcomes = pool.map(lambda i: _try_plan(blobs, plan_job(seed, i, now)), range(jobs))
+        for done, (status, project, outcome) in enumerate(outcomes, start=1):
+            _count(summary, status, project, outcome)
             if progress:
-                progress(summary.jobs + summary.skipped + len(summary.failures))
+                progress(done)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _try_plan(blobs: BlobStore, plan: JobPlan) -> int | str | None:
-    """Blobs written, None when the job already existed, or the reason it failed."""
+Outcome = tuple[str, str, int | str | None]
+
+
+def _try_plan(blobs: BlobStore, plan: JobPlan) -> Outcome:
+    """(status, project, outcome): blobs written, None when the job already existed, or the
+    reason it failed (one line; a failed job never stops the others)."""
+    job = plan.job
     try:
-        return write_plan(blobs, plan)
+        outcome: int | str | None = write_plan(blobs, plan)
     except BlobExists:
-        return None
+        outcome = None
     except AscendError as exc:
-        return f"{plan.job}: {exc}"
+        outcome = f"{job}: {exc}"
+    except Exception as exc:  # an unexpected failure of one job is reported, not fatal
+        outcome = f"{job}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    return plan.status.value, job.project, outcome
 
 
-def _count(summary: SeedSummary, plan: JobPlan, outcome: int | str | None) -> None:
+def _count(summary: SeedSummary, status: str, project: str, outcome: int | str | None) -> None:
     if outcome is None:
         summary.skipped += 1
     elif isinstance(outcome, str):
@@ -129,5 +137,5 @@ def _count(summary: SeedSummary, plan: JobPlan, outcome: int | str | None) -> No
     else:
         summary.jobs += 1
         summary.blobs_written += outcome
-        summary.by_status[plan.status.value] += 1
-        summary.by_project[plan.job.project] += 1
+        summary.by_status[status] += 1
+        summary.by_project[project] += 1

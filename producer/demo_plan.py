@@ -14,6 +14,7 @@ import pickle
 import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -81,7 +82,7 @@ class JobPlan:
     artifacts: tuple[tuple[str, str, bytes], ...] = ()  # (file name, type, bytes)
     result: bytes | None = None
 
-    @property
+    @cached_property
     def job(self) -> JobId:
         """The job ID this plan produces (the same one `start_job` computes)."""
         return make_job_id(user=self.user, project=self.project, created_at=self.created_at,
