@@ -3,7 +3,8 @@
 A bounded, thread-safe buffer (default 1000 lines) takes lines from any thread; a background
 thread flushes it every `flush_interval` seconds into the job's `job.log.jsonl` append blob, in
 blocks of at most 4 MiB. When the buffer is full the oldest unflushed lines are dropped and
-counted (`dropped`); lines that could not be stored when the streamer closed are counted in
+counted (`dropped`, which also counts lines over the reader's 1 MiB limit); a failed flush puts
+its lines back for the next one; lines that could not be stored by `close()` are counted in
 `unwritten`. Logging never raises into the job: every failure becomes a counter.
 
 Appends are conditional on the blob's known size (`appendpos`), so an append whose response was
