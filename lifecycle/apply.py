@@ -126,3 +126,7 @@ def update_document(index: SearchIndex, plan: JobPlan) -> None:
         setter = getattr(index, "set_field", None)
         if setter is not None:
             setter(plan.job_id, "tier", plan.stage)
+            return
+        doc = index.get(plan.job_id)  # an index without in-place updates (Azure AI Search):
+        if doc is not None:  # the same version again; a newer one meanwhile wins (never older)
+            index.upsert([{**doc, "tier": plan.stage}])

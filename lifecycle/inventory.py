@@ -47,7 +47,7 @@ def candidate_queries(policy: RetentionPolicy, now: datetime) -> list[Query]:
     deletes = [d for d in (policy.delete_after, *policy.artifact_rules.values()) if d is not None]
     if deletes:
         cut = _cutoff(now, min(deletes))
-        queries += [("retain = ? AND created_at <= ?", [0, cut]),
+        queries += [("retain = ? AND created_at <= ?", [False, cut]),
                     ("retain IS NULL AND created_at <= ?", [cut])]
     return queries
 
@@ -68,15 +68,76 @@ def scoped_queries(book: PolicyBook, now: datetime, project: str | None = None
             yield policy, (f"{where} AND {scope}", [*params, *scope_params])
 
 
-def candidate_documents(index: SelectableIndex, book: PolicyBook, now: datetime,
-                        project: str | None = None) -> Iterator[SearchDocument]:
-    """Search documents of the jobs that may need work at `now`, each once, oldest first."""
+def candidate_documents(index: SelectableIndex | ODataSearchable, book: PolicyBook,
+                        now: datetime, project: str | None = None) -> Iterator[SearchDocument]:
+    """Search documents of the jobs that may need work at `now`, each once, oldest first: by SQL
+    on the embedded index, by OData filters on Azure AI Search."""
+    if hasattr(index, "select"):
+        pages = (index.select(where, params, order_by="created_at, job_id")
+                 for _, (where, params) in scoped_queries(book, now, project))
+    else:
+        pages = (odata_pages(index, odata) for odata in scoped_odata(book, now, project))
     seen: set[str] = set()
-    for _, (where, params) in scoped_queries(book, now, project):
-        for doc in index.select(where, params, order_by="created_at, job_id"):
+    for page in pages:
+        for doc in page:
             if doc["job_id"] not in seen:
                 seen.add(doc["job_id"])
                 yield doc
+
+
+def candidate_odata(policy: RetentionPolicy, now: datetime) -> list[str]:
+    """The same candidate queries as OData filters (Azure AI Search)."""
+    sql_to_odata = []
+    for where, params in candidate_queries(policy, now):
+        text = where.replace(" IS NULL", " eq null").replace(" = ?", " eq ?").replace(
+            "<= ?", "le ?").replace(" AND ", " and ")
+        for value in params:
+            head, _, rest = text.partition("?")
+            literal = str(value) if head.endswith("le ") else _odata_literal(value)
+            text = head + literal + rest
+        sql_to_odata.append(text)
+    return sql_to_odata
+
+
+def scoped_odata(book: PolicyBook, now: datetime, project: str | None = None) -> Iterator[str]:
+    """Each OData candidate filter with its project scope."""
+    if project is not None:
+        scopes = [(book.for_project(project), f"project eq {_odata_literal(project)}")]
+    else:
+        others = ",".join(book.overridden)
+        default = f"not search.in(project, {_odata_literal(others)}, ',')" if others else ""
+        scopes = [(book.default, default)] + [
+            (policy, f"project eq {_odata_literal(name)}") for name, policy in book.overrides]
+    for policy, scope in scopes:
+        for odata in candidate_odata(policy, now):
+            yield f"{odata} and {scope}" if scope else odata
+
+
+class ODataSearchable(Protocol):
+    """The part of the Azure AI Search adapter the sweep queries."""
+
+    def search_odata(self, filter: str | None, order_by: Sequence[str], top: int,
+                     select: Sequence[str] | None = None) -> list[SearchDocument]: ...
+
+
+def odata_pages(index: ODataSearchable, odata: str, page: int = 1000
+                 ) -> Iterator[SearchDocument]:
+    """All matches of `odata`, paged by (created_at, job_id) keyset ($skip stops at 100,000)."""
+    after = ""
+    while True:
+        docs = index.search_odata(f"({odata}){after}", ["created_at asc", "job_id asc"], page)
+        yield from docs
+        if len(docs) < page:
+            return
+        last = docs[-1]
+        stamp, key = last["created_at"], _odata_literal(last["job_id"])
+        after = f" and (created_at gt {stamp} or (created_at eq {stamp} and job_id gt {key}))"
+
+
+def _odata_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def read_job_state(blobs: BlobStore, job_id: str, doc: SearchDocument | None,
