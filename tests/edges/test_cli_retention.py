@@ -167,3 +167,23 @@ def test_setting_another_projects_policy_needs_its_admin_role(
     code, _, err = run("retention", "policy", "set", "fraud", "--cool", "7")
     assert code == 1
     assert "access denied" in err
+
+
+def test_jobs_logs_still_reads_a_log_the_sweep_compressed(services: Services,
+                                                          env: pytest.MonkeyPatch) -> None:
+    """After the Archive-age sweep the owner's `jobs logs --json` prints the same records."""
+    job = seed_job(services.blobs, services.index, CREATED, lines=40)
+    env.setenv("ASCEND_USER", "alice")
+    env.setenv("ASCEND_ROLES", "")
+    _, before, _ = run("jobs", "logs", str(job), "--json")
+    env.setenv("ASCEND_USER", "root")
+    env.setenv("ASCEND_ROLES", "admin")
+    code, _, err = run("retention", "apply", "--now", (CREATED + timedelta(days=100)).isoformat())
+    assert code == 0, err
+    assert services.blobs.props(job_prefix(job) + "job.log.jsonl") is None
+    env.setenv("ASCEND_USER", "alice")
+    env.setenv("ASCEND_ROLES", "")
+    code, after, err = run("jobs", "logs", str(job), "--json")
+    assert code == 0, err
+    assert len(jsonl(after)) == 40
+    assert after == before
