@@ -9,13 +9,20 @@ Schema, generated from `shared.documents.FIELDS`:
 - `job_tags(job_id, key, value)`: one row per tag.
 - `job_metrics(job_id, name, value)`: one row per numeric metric of `metrics_last`.
 
+The side tables are WITHOUT ROWID tables keyed by (job_id, ...): the correlated `EXISTS` of the
+query module and the deletes of a replaced document seek the key directly, and each side row
+costs two B-trees (key + the (name, ...) index) instead of three.
+
 Upserts go in one transaction per batch, and only replace a row whose
 (updated_at, source_version) is not newer than the incoming document's: a late or duplicated
-event can never make the index older.
+event can never make the index older. Tuning for ingest (see `bench/ingest.py`): requirement
+parsing is cached, rows go in key order, new keys skip the side-table deletes, column
+converters are chosen once, and new files use 16 KiB pages.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -51,11 +58,12 @@ SCHEMA = (
     )
     + ");\n"
     + """
-CREATE TABLE IF NOT EXISTS job_packages (
-    job_id TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS job_tags (job_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS job_metrics (
-    job_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS job_packages (job_id TEXT NOT NULL, name TEXT NOT NULL,
+    version TEXT NOT NULL, PRIMARY KEY (job_id, name, version)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS job_tags (job_id TEXT NOT NULL, key TEXT NOT NULL,
+    value TEXT NOT NULL, PRIMARY KEY (job_id, key, value)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS job_metrics (job_id TEXT NOT NULL, name TEXT NOT NULL,
+    value REAL NOT NULL, PRIMARY KEY (job_id, name)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_user_created ON jobs (user, created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_project_created ON jobs (project, created_at, job_id);
@@ -67,11 +75,8 @@ CREATE INDEX IF NOT EXISTS jobs_cost ON jobs (cost_usd);
 CREATE INDEX IF NOT EXISTS jobs_tier_created ON jobs (tier, created_at);
 CREATE INDEX IF NOT EXISTS jobs_retain_created ON jobs (retain, created_at);
 CREATE INDEX IF NOT EXISTS job_packages_name ON job_packages (name, version, job_id);
-CREATE INDEX IF NOT EXISTS job_packages_job ON job_packages (job_id);
 CREATE INDEX IF NOT EXISTS job_tags_kv ON job_tags (key, value, job_id);
-CREATE INDEX IF NOT EXISTS job_tags_job ON job_tags (job_id);
 CREATE INDEX IF NOT EXISTS job_metrics_nv ON job_metrics (name, value, job_id);
-CREATE INDEX IF NOT EXISTS job_metrics_job ON job_metrics (job_id);
 """
 )
 
@@ -85,6 +90,7 @@ _UPSERT = (
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def split_package(spec: str) -> tuple[str, str]:
     """(PEP 503 name, pinned version or '') of a requirement string like `torch==2.0.0`."""
     try:
@@ -110,6 +116,7 @@ class SqliteIndex:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA page_size=16384")  # new files only: fewer splits, ~10% faster
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")
@@ -135,14 +142,19 @@ class SqliteIndex:
         latest = _newest_per_key(documents)
         with self._lock, self._transaction() as conn:
             current = self._versions(conn, list(latest))
-            winners = [d for k, d in latest.items() if _not_older(d, current.get(k))]
+            # Key order keeps each B-tree's inserts local: fewer pages touched per batch.
+            winners = sorted((d for k, d in latest.items() if _not_older(d, current.get(k))),
+                             key=lambda d: d["job_id"])
             keys = [d["job_id"] for d in winners]
             conn.executemany(_UPSERT, [_row(d) for d in winners])
-            for table in ("job_packages", "job_tags", "job_metrics"):
-                conn.executemany(f"DELETE FROM {table} WHERE job_id = ?", [(k,) for k in keys])  # noqa: S608
-            conn.executemany("INSERT INTO job_packages VALUES (?, ?, ?)", _package_rows(winners))
-            conn.executemany("INSERT INTO job_tags VALUES (?, ?, ?)", _tag_rows(winners))
-            conn.executemany("INSERT INTO job_metrics VALUES (?, ?, ?)", _metric_rows(winners))
+            replaced = [(k,) for k in keys if k in current]  # new keys have no side rows yet
+            for table in ("job_packages", "job_tags", "job_metrics") if replaced else ():
+                conn.executemany(f"DELETE FROM {table} WHERE job_id = ?", replaced)  # noqa: S608
+            conn.executemany("INSERT OR IGNORE INTO job_packages VALUES (?, ?, ?)",
+                             _package_rows(winners))
+            conn.executemany("INSERT OR IGNORE INTO job_tags VALUES (?, ?, ?)", _tag_rows(winners))
+            conn.executemany("INSERT OR IGNORE INTO job_metrics VALUES (?, ?, ?)",
+                             _metric_rows(winners))
         return keys
 
     def delete(self, job_ids: Sequence[str]) -> int:
@@ -262,14 +274,30 @@ def _newest_per_key(documents: Sequence[SearchDocument]) -> dict[str, SearchDocu
     return latest
 
 
+def _json_column(value: Any, empty: Any) -> str:
+    return orjson.dumps(value or empty).decode()
+
+
+def _bool_column(value: Any, _: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _plain_column(value: Any, _: Any) -> Any:
+    return value
+
+
+# One converter per column, chosen once: the hot loop of `upsert` does no field-type tests.
+_CONVERTERS = tuple(
+    (c, _json_column, {} if c == "metrics_last" else []) if c in _JSON_FIELDS
+    else (c, _bool_column, None) if c in _BOOL_FIELDS
+    else (c, _plain_column, None)
+    for c in COLUMNS
+)
+
+
 def _row(doc: SearchDocument) -> tuple[Any, ...]:
-    return tuple(
-        orjson.dumps(doc.get(c) or ([] if c != "metrics_last" else {})).decode()
-        if c in _JSON_FIELDS
-        else (None if doc.get(c) is None else int(doc[c])) if c in _BOOL_FIELDS
-        else doc.get(c)
-        for c in COLUMNS
-    )
+    get = doc.get
+    return tuple(convert(get(c), empty) for c, convert, empty in _CONVERTERS)
 
 
 def row_to_document(row: Sequence[Any]) -> SearchDocument:

@@ -1,0 +1,220 @@
+"""Benchmark: ingest, from the embedded index alone to the whole local pipeline.
+
+    .venv/bin/python -m bench.ingest [--docs 50000] [--batch 1000] [--repeat 5]
+                                     [--jobs 10000] [--workers 8] [--skip-e2e]
+
+(a) documents/s upserted into a fresh SQLite index file (`SqliteIndex.upsert` in batches of
+    `--batch`, realistic documents built by `indexer.document.build_document`), `--repeat` runs.
+(b) events/s of `pipeline run --once` (`indexer.worker.run_once`) over `--jobs` seeded jobs
+    (metadata.json, an append-blob job.log.jsonl, package.pkl, result.pkl: four blobs, four
+    events) against a fresh Azurite the benchmark starts itself. Seeding uses a direct writer.
+(c) the ceiling, measured in the same run on the same Azurite: raw GETs/s of the seeded
+    metadata blobs with the same number of threads; the ratio (b)/(c) is reported.
+Prints a readable table and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from ascend_cli.azurite import start_azurite
+from indexer.document import LogFacts, build_document
+from indexer.logstats import LogStats
+from indexer.worker import run_once
+from shared.adapters.azure_blob import AzureBlobStore
+from shared.adapters.sqlite_index import SqliteIndex
+from shared.layout import log_path, metadata_path, package_path, result_path
+from shared.metadata import JobMetadata
+from shared.services import Services
+from shared.settings import DEFAULT_NODE_PRICES, Settings
+from shared.tags import job_blob_tags
+
+T = TypeVar("T")
+NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
+PACKAGES = ("torch==2.0.0", "torch==2.1.0", "numpy==1.24.0", "numpy==1.26.4", "pandas==2.0.0",
+            "scikit-learn==1.3.0", "transformers==4.30.0", "scipy==1.11.4", "Pillow==10.0.1")
+STATUSES = ("completed",) * 7 + ("failed", "cancelled", "running")
+
+
+# ---- synthetic jobs -------------------------------------------------------------------------
+
+
+def synthetic_metadata(count: int, seed: int = 11) -> Iterator[dict[str, Any]]:
+    """`count` valid metadata.json documents, oldest first (as jobs arrive), deterministic."""
+    rng = random.Random(seed)
+    ages = sorted((rng.randrange(90 * 86400) for _ in range(count)), reverse=True)
+    for n, age in enumerate(ages):
+        user, project = f"user{rng.randrange(50):02d}", f"proj{rng.randrange(8)}"
+        packages = rng.sample(PACKAGES, 5)
+        hash12 = hashlib.sha256(repr(sorted(packages)).encode()).hexdigest()[:12]
+        created = NOW - timedelta(seconds=age)
+        start, duration = created + timedelta(seconds=20), round(rng.expovariate(1 / 1800), 3)
+        status = rng.choice(STATUSES)
+        yield {
+            "job_id": f"{created:%Y%m%d-%H%M%S}-{user}-{project}-{hash12[:8]}-{n:08x}",
+            "created_at": created.isoformat(), "updated_at": (start + timedelta(
+                seconds=duration)).isoformat(), "status": status, "user": user,
+            "project": project, "function_name": rng.choice(("train", "evaluate", "predict")),
+            "config": {"node_type": rng.choice(tuple(DEFAULT_NODE_PRICES))},
+            "dependencies": {"hash": hash12, "python_version": "3.11", "packages": packages,
+                             "use_gpu": rng.random() < 0.4},
+            "execution": {} if status == "running" else {
+                "start_time": start.isoformat(), "duration_seconds": duration, "exit_code": 0},
+            "artifacts": [{"name": "model.pkl", "type": "model", "size_bytes": 1 << 20}],
+            "tags": {"experiment": rng.choice(("baseline", "wide", "deep")),
+                     "retain": rng.choice(("true", "false"))},
+        }
+
+
+def log_bytes(meta: dict[str, Any], lines: int = 20) -> bytes:
+    """A small JSON Lines log for the job, with metrics and an error."""
+    base = {"timestamp": meta["created_at"], "logger": "ascend.runner", "job_id": meta["job_id"],
+            "user": meta["user"], "project": meta["project"]}
+    records = [{**base, "level": "INFO", "message": f"step {i}", "metrics": {"loss": 1 / (i + 1)}}
+               for i in range(lines - 1)]
+    records.append({**base, "level": "ERROR", "message": "Failed to upload artifact"})
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+def documents(count: int) -> list[dict[str, Any]]:
+    stats = LogStats(lines=20, errors=1, last_error="boom", metrics_last={"loss": 0.05, "acc": 0.9})
+    return [build_document(JobMetadata.model_validate(m), prices=DEFAULT_NODE_PRICES,
+                           source_version=f"v{n}", log=LogFacts(stats=stats))
+            for n, m in enumerate(synthetic_metadata(count))]
+
+
+# ---- (a) the embedded index alone ------------------------------------------------------------
+
+
+def bench_upsert(docs: list[dict[str, Any]], batch: int, repeat: int, folder: Path
+                 ) -> list[float]:
+    """documents/s of each run, each into a fresh index file."""
+    rates = []
+    for run in range(repeat):
+        index = SqliteIndex(folder / f"upsert-{run}.sqlite3")
+        index.ensure()
+        started = time.perf_counter()
+        for start in range(0, len(docs), batch):
+            index.upsert(docs[start:start + batch])
+        rates.append(len(docs) / (time.perf_counter() - started))
+        index.close()
+    return rates
+
+
+# ---- (b) and (c): against Azurite -----------------------------------------------------------
+
+
+def seed(blobs: AzureBlobStore, metas: list[dict[str, Any]], workers: int) -> float:
+    """Write the jobs directly (four blobs each); returns seconds taken."""
+    def write(meta: dict[str, Any]) -> None:
+        job = JobMetadata.model_validate(meta).parsed_job_id
+        retain = meta["tags"]["retain"] == "true"
+        blobs.create_append(log_path(job), tags=job_blob_tags(job, "log", retain=retain),
+                            create_only=False)
+        blobs.append(log_path(job), log_bytes(meta))
+        for path, kind, data in ((package_path(job), "package", b"p" * 256),
+                                 (result_path(job), "result", b"r" * 512),
+                                 (metadata_path(job), "metadata", orjson.dumps(meta))):
+            blobs.write(path, data, tags=job_blob_tags(job, kind, retain=retain))
+    return _timed(lambda: _parallel(write, metas, workers))
+
+
+def raw_gets(blobs: AzureBlobStore, names: list[str], workers: int) -> float:
+    """GETs/s of whole small blobs, `workers` at a time: the ceiling of anything that reads."""
+    seconds = _timed(lambda: _parallel(lambda n: blobs.container.get_blob_client(n)
+                                       .download_blob().readall(), names, workers))
+    return len(names) / seconds
+
+
+def bench_e2e(jobs: int, workers: int, folder: Path) -> dict[str, Any]:
+    azurite = start_azurite(folder / "azurite")
+    try:
+        settings = Settings(storage_connection_string=azurite.connection_string,
+                            container="bench", index_path=folder / "e2e.sqlite3",
+                            pipeline_workers=workers)
+        blobs = AzureBlobStore.from_settings(settings)
+        blobs.ensure_container()
+        metas = list(synthetic_metadata(jobs))
+        seed_seconds = seed(blobs, metas, workers)
+        names = [metadata_path(JobMetadata.model_validate(m).parsed_job_id) for m in metas]
+        gets = raw_gets(blobs, names, workers)
+        services = Services(settings)
+        services.__dict__["blobs"] = blobs
+        started = time.perf_counter()
+        summary = run_once(services, workers=workers, checkpoint=folder / "checkpoint.json")
+        seconds = time.perf_counter() - started
+        indexed = services.index.count()
+    finally:
+        azurite.stop()
+    events = summary.events
+    return {"jobs": jobs, "workers": workers, "seed_seconds": round(seed_seconds, 1),
+            "events": events, "outcomes": summary.as_dict(), "documents": indexed,
+            "run_seconds": round(seconds, 2), "events_per_s": round(events / seconds, 1),
+            "raw_get_per_s": round(gets, 1), "ratio": round(events / seconds / gets, 3)}
+
+
+# ---- helpers and output ---------------------------------------------------------------------
+
+
+def _parallel(work: Callable[[T], object], items: Iterable[T], workers: int) -> None:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(work, items):
+            pass
+
+
+def _timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--skip-e2e", action="store_true")
+    args = parser.parse_args()
+    result: dict[str, Any] = {"bench": "ingest"}
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        docs = documents(args.docs)
+        rates = bench_upsert(docs, args.batch, args.repeat, Path(tmp))
+        result["upsert"] = {"docs": args.docs, "batch": args.batch, "repeat": args.repeat,
+                            "median_docs_per_s": round(statistics.median(rates)),
+                            "p95_docs_per_s": round(_p95(rates)), "target": 20_000}
+        print(f"(a) upsert into SQLite: {args.docs} docs, batches of {args.batch}, "
+              f"{args.repeat} runs: median {statistics.median(rates):,.0f} docs/s "
+              f"(slowest {min(rates):,.0f}; target 20,000)")
+        if not args.skip_e2e:
+            e2e = bench_e2e(args.jobs, args.workers, Path(tmp))
+            result["e2e"] = e2e
+            print(f"(b) pipeline run --once: {e2e['jobs']} jobs, {e2e['events']} events in "
+                  f"{e2e['run_seconds']} s = {e2e['events_per_s']} events/s "
+                  f"({e2e['documents']} documents; {e2e['outcomes']})")
+            print(f"(c) Azurite raw GET ceiling ({args.workers} threads): "
+                  f"{e2e['raw_get_per_s']} GET/s; ratio (b)/(c) = {e2e['ratio']} (aim >= 0.5)")
+            print(f"    seeding ({4 * e2e['jobs']} blobs, direct writer): {e2e['seed_seconds']} s")
+    print(orjson.dumps(result).decode())
+
+
+if __name__ == "__main__":
+    main()
