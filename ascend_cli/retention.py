@@ -7,15 +7,18 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
 from lifecycle.apply import Result
+from lifecycle.native import native_policy_document
 from lifecycle.overrides import load_policy_book, reset_override, set_override
 from lifecycle.plan import Action
 from lifecycle.policy import RetentionPolicy, policy_from_json
@@ -85,6 +88,16 @@ def policy_show(project: ProjectOption = None, as_json: JsonOption = False) -> N
         return
     for obj in objects:
         _policy_table(obj)
+
+
+@policy_app.command("native")
+@handle_errors
+def policy_native() -> None:
+    """Print the Azure lifecycle management policy for the default and the stored overrides
+    (what `infra/` deploys is generated for the default alone)."""
+    document = native_policy_document(load_policy_book(services().blobs),
+                                      container=services().settings.container)
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 @policy_app.command("set")

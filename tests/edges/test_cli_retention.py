@@ -187,3 +187,15 @@ def test_jobs_logs_still_reads_a_log_the_sweep_compressed(services: Services,
     assert code == 0, err
     assert len(jsonl(after)) == 40
     assert after == before
+
+
+def test_policy_native_prints_the_lifecycle_policy_with_the_stored_overrides(
+        services: Services, env: pytest.MonkeyPatch) -> None:
+    """After an override is set, the printed policy has that project's rule set and days."""
+    assert run("retention", "policy", "set", "fraud", "--cool", "7")[0] == 0
+    code, out, err = run("retention", "policy", "native")
+    assert code == 0, err
+    rules = {r["name"]: r["definition"] for r in orjson.loads(out)["rules"]}
+    cool = rules["project-fraud-cool"]
+    assert cool["actions"]["baseBlob"]["tierToCool"]["daysAfterCreationGreaterThan"] == 7
+    assert cool["filters"]["prefixMatch"] == [f"{services.settings.container}/projects/fraud/"]
