@@ -147,7 +147,7 @@ def read_job_state(blobs: BlobStore, job_id: str, doc: SearchDocument | None,
     listed = [*blobs.list(job_prefix(job), with_tags=True),
               *blobs.list(by_date_log_path(job), with_tags=True)]
     meta = next((p for p in listed if p.name == metadata_path(job)), None)
-    retain, types = bool(doc and doc.get("retain")), {}
+    retain, types = bool(doc and doc.get("retain")), dict[str, str]()
     near_deletion = any(reached(age_days(job, now), d)
                         for d in (policy.delete_after, *policy.artifact_rules.values()))
     if meta is not None and near_deletion:
