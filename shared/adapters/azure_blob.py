@@ -162,7 +162,9 @@ class AzureBlobStore:
         # The SDK cannot validate ranges of a Content-Encoding blob (it hashes the decoded body):
         # such blobs are read as stored and checked against the whole blob's MD5 at the end.
         encoded = bool(props.content_encoding) or not verify_ranges
-        whole = hashlib.md5() if encoded and offset == 0 and end == props.size else None  # noqa: S324
+        complete = offset == 0 and end == props.size
+        # Hash only when there is a stored MD5 to compare with (append blobs have none).
+        whole = hashlib.md5() if encoded and complete and props.content_md5 else None  # noqa: S324
         position = offset
         while position < end:
             size = min(chunk_size, end - position)
