@@ -73,3 +73,41 @@ def test_archive_is_skipped_when_deletion_would_come_within_180_days() -> None:
     assert DEFAULT_POLICY.archive_allowed(365, retained=False)
     accepting = RetentionPolicy(archive_after=90, delete_after=200, accept_early_deletion=True)
     assert accepting.archive_allowed(200, retained=False)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=20), children, max_size=4),
+    max_leaves=12,
+)
+KEYS = st.sampled_from(["cool_after", "archive_after", "delete_after", "artifact_delete_after",
+                        "accept_early_deletion"])
+
+
+@given(st.dictionaries(KEYS | st.text(max_size=12), JSON, max_size=6))
+def test_any_json_document_gives_a_policy_or_one_line_refusal(document: dict) -> None:
+    """Whatever an admin or a hand-edited file holds: a valid policy, or InvalidPolicy in one
+    line naming the policy, never another exception."""
+    result = parse_or_reason(document, "policy for project 'p'")
+    if isinstance(result, str):
+        assert result.startswith("policy for project 'p': ")
+        assert "\n" not in result
+    else:
+        assert policy_from_json(result.as_json(), subject="again") == result
+
+
+@given(st.binary(max_size=200))
+def test_any_stored_bytes_give_a_policy_or_one_line_refusal(raw: bytes) -> None:
+    """A corrupted policy file is refused with a reason, not a traceback."""
+    result = parse_or_reason(raw, "stored policy x")
+    assert isinstance(result, RetentionPolicy) or "\n" not in result
+
+
+def parse_or_reason(data: dict | bytes, subject: str) -> RetentionPolicy | str:
+    """The policy, or the refusal's message."""
+    try:
+        return policy_from_json(data, subject=subject)
+    except InvalidPolicy as exc:
+        return str(exc)
