@@ -63,7 +63,8 @@ class LogStreamer:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._offset: int | None = None  # size of the blob as we know it; None: not created yet
-        self._closed = threading.Event()
+        self._closing = False  # set once by close(): later lines are counted unwritten
+        self._closed = threading.Event()  # wakes and stops the flush thread
         self._thread = threading.Thread(target=self._run, name=f"log-{job}", daemon=True)
         self._thread.start()
 
@@ -74,17 +75,18 @@ class LogStreamer:
         try:
             data = line if line.endswith(b"\n") else line + b"\n"
             if type(data) is not bytes:
-                data = bytes(data)  # a bytearray or memoryview the caller may reuse
+                data = bytes(data)  # a bytearray the caller may reuse
             with self._lock:
-                if self._closed.is_set():
+                if self._closing:
                     self.unwritten += 1
-                    return
-                if len(data) > MAX_LINE_BYTES:
+                elif len(data) > MAX_LINE_BYTES:
                     self.dropped += 1  # readers refuse such lines anyway
-                    return
-                self._buffer.append(data)
-                self._tail.append(data)
-                self._trim()
+                else:
+                    self._buffer.append(data)
+                    self._tail.append(data)
+                    if len(self._buffer) > self.capacity:
+                        self._buffer.popleft()
+                        self.dropped += 1
         except Exception:
             _log.debug("log line refused", exc_info=True)
             with self._lock:
@@ -131,8 +133,10 @@ class LogStreamer:
 
     def close(self) -> None:
         """Flush what is buffered and stop the flush thread; idempotent, never raises."""
-        if self._closed.is_set():
-            return
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
         self._closed.set()
         self._thread.join()
         self.flush()
