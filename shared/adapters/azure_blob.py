@@ -398,7 +398,9 @@ def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one 
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return TransientError(f"{name}: {type(exc).__name__}: {_first_line(exc)}")
     status = getattr(exc, "status_code", None)
-    code = str(getattr(exc, "error_code", "") or "")
+    raw_code = getattr(exc, "error_code", "") or ""
+    # The SDK gives a plain string or a StorageErrorCode, whose str() is "StorageErrorCode.X".
+    code = str(getattr(raw_code, "value", raw_code))
     if status in TRANSIENT_STATUS:
         return TransientError(f"{name}: HTTP {status} {code}".rstrip())
     if code == "BlobArchived":

@@ -206,8 +206,10 @@ def test_an_append_blob_copies_to_a_block_blob_that_can_be_tiered(store: BlobSto
     """copy_to_block_blob makes a BlockBlob with the same bytes and tags; it can go Cool."""
     store.create_append("log")
     store.append("log", b"line 1\nline 2\n")
-    with pytest.raises(StorageError):
+    with pytest.raises(StorageError) as refused:
         store.set_tier("log", "Cool")  # tiers apply to block blobs only
+    assert str(refused.value).startswith("log: HTTP 400 ")
+    assert "StorageErrorCode" not in str(refused.value)
     copied = store.copy_to_block_blob("log", "copy.jsonl", tags={"kind": "copy"})
     assert (copied.blob_type, copied.size) == ("BlockBlob", 14)
     assert store.read("copy.jsonl").data == b"line 1\nline 2\n"
