@@ -6,6 +6,7 @@ import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -207,3 +208,38 @@ def test_no_principal_ever_sees_a_job_it_may_not_see(world: World, user: str, gr
             assert answer.status_code == (200 if allowed else 404)
             if not allowed:
                 assert answer.json() == {"detail": f"job {meta.job_id}: not found"}
+
+
+printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=80)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(job_id=(printable | st.text(max_size=40)).filter(lambda t: t not in {"", ".", ".."}))
+def test_any_job_id_text_is_answered_cleanly(world: World, job_id: str) -> None:
+    """Whatever text is asked for as a job ID, the API answers 404 or 400, never an error."""
+    path = quote(job_id, safe="")
+    for url in (f"/api/jobs/{path}", f"/api/jobs/{path}/logs"):
+        response = world.client.get(url, headers=ALICE)
+        assert response.status_code in {400, 404, 405}, (url, response.text)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=printable | printable.map(lambda t: base64.b64encode(t.encode()).decode()))
+def test_any_principal_header_is_either_a_user_or_a_401(world: World, header: str) -> None:
+    """Garbage in X-MS-CLIENT-PRINCIPAL is a 401; it never crashes the API or widens access."""
+    response = world.client.get("/api/jobs", headers={HEADER: header})
+    assert response.status_code in {200, 401}
+    if response.status_code == 200:
+        assert {d["user"] for d in response.json()["documents"]} <= {"alice", "bob", "carol"}
+
+
+def test_serve_as_cli_user_answers_anonymous_requests_as_that_user(world: World) -> None:
+    """`ascend serve --as-cli-user`: no header acts as the CLI's user; a header still wins."""
+    app = create_app(lambda: world.services, anonymous_as=Principal.of("bob"))
+    with TestClient(app) as client:
+        anonymous = client.get("/api/jobs").json()["documents"]
+        assert [d["job_id"] for d in anonymous] == [world.jobs["bob"].job_id]
+        signed = client.get("/api/jobs", headers=ALICE).json()["documents"]
+        assert {d["user"] for d in signed} == {"alice"}
