@@ -83,7 +83,22 @@ def test_audit_records_are_json_lines_in_the_days_blob(blob_store: AzureBlobStor
     records = list(read_audit(blob_store, datetime(2026, 3, 14).date()))
     assert [r["blob"] for r in records] == ["projects/p/x0", "projects/p/x1", "projects/p/x2"]
     assert records[0]["who"] == "system:sweep"
-    assert blob_store.props("_ascend/audit/2026/03/14.jsonl") is not None
+    [name] = blob_store.list_names("_ascend/audit/2026/03/14/")
+    assert name == f"_ascend/audit/2026/03/14/{audit.writer}-001.jsonl"
+
+
+def test_a_writer_moves_to_a_new_part_before_the_append_blob_limit(
+        blob_store: AzureBlobStore) -> None:
+    """With room for 2 blocks per blob, 5 flushes land in 3 parts, every record readable."""
+    audit = AuditLog(blob_store, max_blocks=2)
+    for i in range(5):
+        audit.record(AuditRecord(at="2026-03-14T02:30:00.000Z", who="w", action="delete",
+                                 blob=f"b{i}", job_id=None, tier=None, outcome="done", reason=""))
+        audit.flush()
+    names = list(blob_store.list_names("_ascend/audit/2026/03/14/"))
+    assert len(names) == 3
+    records = list(read_audit(blob_store, datetime(2026, 3, 14).date()))
+    assert [r["blob"] for r in records] == ["b0", "b1", "b2", "b3", "b4"]
 
 
 def test_candidates_are_only_the_jobs_crossing_a_threshold(sqlite_index: SqliteIndex) -> None:
