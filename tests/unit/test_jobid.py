@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import assume, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from shared.errors import InvalidJobId, InvalidName
@@ -107,6 +108,7 @@ def test_a_huge_job_id_is_reported_shortened() -> None:
     assert len(message) < 300
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(moment=moments, user=names, project=names, dep=hex8, run=hex8)
 def test_every_valid_job_id_round_trips_through_text(
         moment: datetime, user: str, project: str, dep: str, run: str) -> None:
@@ -116,6 +118,7 @@ def test_every_valid_job_id_round_trips_through_text(
     assert str(parse_job_id(str(job))) == str(job)
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.text(max_size=80))
 def test_random_text_is_never_mistaken_for_a_job_id(text: str) -> None:
     """Arbitrary text either is a canonical job ID or raises InvalidJobId, never anything else."""
@@ -125,6 +128,7 @@ def test_random_text_is_never_mistaken_for_a_job_id(text: str) -> None:
         assert "\n" not in one_line_error(parse_job_id, text)
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.text(alphabet=string.ascii_lowercase + string.digits + "-_", min_size=40, max_size=70))
 def test_near_misses_are_refused_or_round_trip(text: str) -> None:
     """Text made of job-ID characters parses only when it is exactly canonical."""
@@ -175,6 +179,7 @@ def test_collisions_between_raw_names_are_found() -> None:
     assert find_collision("carol", ["alice", "bob"]) is None
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.text(max_size=40))
 def test_sanitizing_is_idempotent_and_yields_valid_names_or_refuses(raw: str) -> None:
     """Any text sanitizes to a valid name that sanitizes to itself, or raises InvalidName."""
@@ -273,6 +278,7 @@ def test_bad_artifact_types_and_extensions_are_refused(kind: str, extension: str
     assert one_line_error(artifact_name, EXAMPLE, kind, extension) == message
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.text(max_size=60))
 def test_parsing_random_artifact_names_only_raises_invalid_input(text: str) -> None:
     """Any text is an artifact name or an InvalidJobId/InvalidName, never a crash."""

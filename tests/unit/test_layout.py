@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from shared.errors import InvalidBlobPath
@@ -182,6 +183,7 @@ def test_building_a_path_from_unsafe_parts_is_refused(build: object, message: st
     assert str(caught.value) == message
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(job=jobs, artifact=artifact_names)
 def test_every_path_kind_round_trips_through_the_parser(job: JobId, artifact: str) -> None:
     """Paths built for any valid job parse back to the same job and kind."""
@@ -200,6 +202,7 @@ def test_every_path_kind_round_trips_through_the_parser(job: JobId, artifact: st
         assert (ref.kind, ref.job_id, ref.project, ref.user) == (kind, job, job.project, job.user)
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(project=names, user=names, hash12=st.text("0123456789abcdef", min_size=12, max_size=12))
 def test_image_paths_round_trip(project: str, user: str, hash12: str) -> None:
     """Image file paths parse back to their project, user and hash."""
@@ -209,6 +212,7 @@ def test_image_paths_round_trip(project: str, user: str, hash12: str) -> None:
         assert (ref.kind, ref.project, ref.user, ref.dep_hash12) == (kind, project, user, hash12)
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.text(max_size=300))
 def test_random_blob_names_never_crash_the_parser(name: str) -> None:
     """Any text parses or raises InvalidBlobPath with a one-line message."""
@@ -218,6 +222,7 @@ def test_random_blob_names_never_crash_the_parser(name: str) -> None:
         assert "\n" not in str(exc)  # noqa: PT017 - hypothesis: any text, two outcomes
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.lists(st.sampled_from(["projects", "frauddetect", "users", "alice", "jobs", J, "..",
                                  ".", "", "metadata.json", "artifacts", "logs", "by-date",
                                  "2025", "12", "04", f"{J}.log.jsonl", "images", "%2e"]),

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from shared.errors import InvalidMetadata
@@ -186,6 +187,7 @@ json_values = st.recursive(
     max_leaves=20)
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.dictionaries(st.sampled_from(["job_id", "status", "user", "created_at", "execution",
                                         "dependencies", "tags", "artifacts", "x"]),
                        json_values, max_size=6))
@@ -198,6 +200,7 @@ def test_arbitrary_json_never_crashes_the_validator(changes: dict[str, Any]) -> 
         assert "\n" not in str(exc)  # noqa: PT017 - hypothesis: any input, two outcomes
 
 
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_never_crash_the_validator(raw: bytes) -> None:
     """Random bytes are refused with one line (they are never a valid document)."""
