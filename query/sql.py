@@ -91,7 +91,10 @@ def _compare(term: Compare) -> _Sql:
 
 
 def _exists(table: str, conditions: list[str], params: tuple[Any, ...]) -> _Sql:
-    where = " AND ".join(["s.job_id = jobs.job_id", *conditions])
+    """A correlated probe of a side table by job_id. The unary `+` keeps SQLite off the
+    (name, value, job_id) indexes, which it would otherwise pick without statistics and then
+    read every row of that name per job: the job's own few rows are always the cheap way."""
+    where = " AND ".join(["s.job_id = jobs.job_id", *(f"+{c}" for c in conditions)])
     # `table` is one of the three side tables named below; every value is a bound parameter.
     return _Sql(f"EXISTS (SELECT 1 FROM {table} s WHERE {where})", params)  # noqa: S608
 

@@ -68,6 +68,7 @@ CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_user_created ON jobs (user, created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_project_created ON jobs (project, created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at, job_id);
+CREATE INDEX IF NOT EXISTS jobs_function_created ON jobs (function_name, created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_dep_hash ON jobs (dep_hash, created_at);
 CREATE INDEX IF NOT EXISTS jobs_image ON jobs (image_hash, user);
 CREATE INDEX IF NOT EXISTS jobs_gpu_cost ON jobs (use_gpu, cost_usd);
