@@ -107,7 +107,8 @@ def build(path: Path, count: int) -> None:
 
 
 def questions() -> dict[str, str]:
-    """The five README questions as queries (the image and user exist in the synthetic data)."""
+    """The five README questions as queries (the image and user exist in the synthetic data),
+    and two selective side-table terms, which scan newest first and probe by job_id."""
     rng = random.Random(7)
     images = {u: dependency_sets(rng, u) for u in range(200)}
     image = images[42][0][0]
@@ -119,6 +120,8 @@ def questions() -> dict[str, str]:
         "jobs using an image": f"image:user042-{image}",
         "a user's jobs in a date range": (
             f"user:user042 created:>={week} created:<{week + timedelta(days=7)}"),
+        "(extra) a tag on 1% of jobs": "tag:retain",
+        "(extra) a metric bound, 1% of jobs": "metric:loss<0.02",
     }
 
 
