@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any
@@ -49,6 +50,9 @@ def list_jobs(
     if json:
         print_jsonl(listing.documents)
         return
+    if not listing.documents:
+        note("no jobs found")
+        return
     _console().print(jobs_table(listing.documents))
 
 
@@ -75,9 +79,9 @@ def status(job_id: str, json: JsonOption = False) -> None:
     """Full details of one job: metadata and the index's derived fields."""
     details = use_cases.job_details(services(), principal(), job_id)
     problems = [p for p in (details.metadata_problem, details.index_problem) if p]
-    for problem in problems:
-        note(f"warning: {problem}")
     if json:
+        for problem in problems:
+            note(f"warning: {problem}")
         document = details.document or {"job_id": details.job_id}
         print_jsonl([{**document, "metadata": details.metadata, "problems": problems}])
         return
@@ -153,17 +157,25 @@ def logs(
     """The job's stored log, streamed; `--follow` tails a running job until it finishes."""
     minimum = parse_level(level)
     chunks = read_ahead(use_cases.job_log(services(), principal(), job_id, follow=follow))
-    if json:
-        out = sys.stdout.buffer
-        for block in filter_raw(chunks, minimum):
-            out.write(block)
-            if follow:
-                out.flush()
-        out.flush()
-        return
-    console = _console()
-    for item in _records(chunks, minimum):
-        console.print(render_record(item) if isinstance(item, dict) else _bad(item))
+    try:
+        if json:
+            _write_raw(filter_raw(chunks, minimum), flush_each=follow)
+        else:
+            console = _console()
+            for item in _records(chunks, minimum):
+                console.print(render_record(item) if isinstance(item, dict) else _bad(item))
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as cat and grep do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _write_raw(blocks: Iterator[bytes], *, flush_each: bool) -> None:
+    out = sys.stdout.buffer
+    for block in blocks:
+        out.write(block)
+        if flush_each:
+            out.flush()
+    out.flush()
 
 
 def _records(chunks: Iterator[bytes], minimum: str | None) -> Iterator[dict[str, Any] | BadLine]:

@@ -25,6 +25,7 @@ from shared.errors import (
     JobFinished,
     JobNotFound,
     SearchIndexError,
+    StorageError,
     TransientError,
 )
 from shared.jobid import JobId, is_job_id, is_valid_name, parse_job_id, sanitize_name
@@ -204,6 +205,8 @@ def cancel_job(services: Services, principal: Principal, job_id: str) -> JobMeta
         return update_metadata(services.blobs, job, cancelled)
     except BlobNotFound:
         raise JobNotFound(str(job)) from None
+    except InvalidMetadata as exc:  # what is stored is broken: a failure, not the caller's input
+        raise StorageError(metadata_path(job), f"cannot be cancelled: {exc.reason}") from None
 
 
 def status_reader(services: Services, job: JobId) -> Callable[[], bool]:
