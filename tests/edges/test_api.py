@@ -243,3 +243,12 @@ def test_serve_as_cli_user_answers_anonymous_requests_as_that_user(world: World)
         assert [d["job_id"] for d in anonymous] == [world.jobs["bob"].job_id]
         signed = client.get("/api/jobs", headers=ALICE).json()["documents"]
         assert {d["user"] for d in signed} == {"alice"}
+
+
+def test_follow_on_a_finished_job_returns_its_whole_log_and_ends(world: World) -> None:
+    """`follow=true` on a job that is already final drains the log once and closes the stream."""
+    job = world.jobs["alice_failed"]
+    response = world.client.get(f"/api/jobs/{job.job_id}/logs", headers=ALICE,
+                                params={"follow": "true"})
+    assert response.status_code == 200
+    assert response.content == log_lines(job, LEVELS)

@@ -10,15 +10,20 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import ascend_cli.common
+from ascend_cli.azurite import Azurite
 from ascend_cli.main import app
 from producer.jobs import set_status
 from shared.clock import FixedClock
 from shared.layout import log_path
+from shared.metadata import JobMetadata
+from shared.principal import Principal
 from shared.services import Services
-from tests.support.jobs_data import NOW, log_lines, seed_job
+from tests.support.jobs_data import NOW, log_lines, make_services, seed_job
 
 
 @pytest.fixture
@@ -195,3 +200,49 @@ def test_follow_streams_a_running_job_and_exits_zero_when_it_completes(
     thread.join()
     assert code == 0
     assert out.encode() == b"".join(lines)
+
+
+@pytest.fixture(scope="module")
+def shared_world(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
+                 ) -> tuple[Services, list[JobMetadata]]:
+    """Jobs of alice and bob in frauddetect and of carol in vision, indexed, with logs."""
+    services = make_services(azurite, tmp_path_factory.mktemp("cli"))
+    jobs = [seed_job(services, user=user, project=project, levels=["INFO", "ERROR"])
+            for user, project in (("alice", "frauddetect"), ("bob", "frauddetect"),
+                                  ("carol", "vision"))]
+    return services, jobs
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(user=st.sampled_from(["alice", "bob", "carol", "dave"]),
+       roles=st.lists(st.sampled_from(["admin:frauddetect", "admin:vision", "admin:x"]),
+                      max_size=2, unique=True))
+def test_no_caller_ever_sees_a_job_its_roles_do_not_allow(
+        shared_world: tuple[Services, list[JobMetadata]], user: str, roles: list[str]) -> None:
+    """Whoever runs the CLI, list, status and logs show exactly the jobs their roles allow."""
+    services, jobs = shared_world
+    caller = Principal.of(user, tuple(roles))
+    settings_ = services.settings
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "ASCEND_STORAGE_CONNECTION_STRING": str(settings_.storage_connection_string),
+            "ASCEND_CONTAINER": settings_.container, "ASCEND_INDEX_PATH": str(settings_.index_path),
+            "ASCEND_USER": user, "ASCEND_ROLES": ",".join(roles),
+        }.items():
+            patch.setenv(name, value)
+        runner = CliRunner()
+        patch.setattr(ascend_cli.common, "_services", None)
+        code, out, _ = run(runner, "jobs", "list", "--json", "--limit", "100")
+        assert code == 0
+        assert {d["job_id"] for d in jsonl(out)} == {
+            m.job_id for m in jobs if caller.can_see(m.user, m.project)}
+        for meta in jobs:
+            allowed = caller.can_see(meta.user, meta.project)
+            for command in (("status", meta.job_id, "--json"), ("logs", meta.job_id, "--json")):
+                patch.setattr(ascend_cli.common, "_services", None)
+                code, out, err = run(runner, "jobs", *command)
+                assert ("not found" in err) == (not allowed)
+                assert code == (0 if allowed else 1)
+                assert (out != "") == allowed
+        patch.setattr(ascend_cli.common, "_services", None)
