@@ -17,7 +17,7 @@ import typer
 from shared.errors import AccessDenied, AscendError, InvalidInput
 from shared.principal import Principal
 from shared.services import Services, build_services
-from shared.settings import Settings
+from shared.settings import load_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,7 +32,7 @@ def services() -> Services:
     """The CLI's composition root, from the environment, built on first use."""
     global _services  # noqa: PLW0603 - one composition root per process
     if _services is None:
-        _services = build_services(Settings())
+        _services = build_services(load_settings())
     return _services
 
 

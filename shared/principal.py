@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.errors import InvalidInput
-from shared.jobid import is_valid_name, sanitize_project, sanitize_user
+from shared.jobid import sanitize_name, sanitize_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,10 @@ def _role(raw: str) -> str:
     if role == "admin":
         return role
     if role.startswith("admin:"):
-        project = sanitize_project(role.split(":", 1)[1])
-        if is_valid_name(project):
-            return f"admin:{project}"
+        # Project names are sanitized as everywhere else, but a blank one is refused: unlike a
+        # job's project, a grant must never fall back to `default` (a silent widening).
+        project = role.split(":", 1)[1]
+        if project.strip():
+            return f"admin:{sanitize_name(project, what='project in role')}"
+        raise InvalidInput(f"role {raw.strip()!r}", "admin:PROJECT needs a project name")
     raise InvalidInput(f"role {raw.strip()!r}", "must be 'admin' or 'admin:PROJECT'")

@@ -58,8 +58,6 @@ def test_a_user_that_sanitizes_to_nothing_is_refused() -> None:
         Principal.of("!!!")
 
 
-@pytest.mark.xfail(strict=True, reason="shared/principal.py: 'admin:' with no project becomes "
-                   "admin of the 'default' project instead of being refused (reported)")
 def test_an_admin_role_without_a_project_is_refused() -> None:
     """`admin:` names no project and must not silently grant admin of `default`."""
     with pytest.raises(InvalidInput):
