@@ -6,8 +6,9 @@
 (a) documents/s upserted into a fresh SQLite index file (`SqliteIndex.upsert` in batches of
     `--batch`, realistic documents built by `indexer.document.build_document`), `--repeat` runs.
 (b) events/s of `pipeline run --once` (`indexer.worker.run_once`) over `--jobs` seeded jobs
-    (metadata.json, an append-blob job.log.jsonl, package.pkl, result.pkl: four blobs, four
-    events) against a fresh Azurite the benchmark starts itself. Seeding uses a direct writer.
+    (metadata.json, an append-blob job.log.jsonl of 20 records, package.pkl, result.pkl and the
+    two artifacts of the design's example, model.pkl and plot.png: six blobs, six events) against
+    a fresh Azurite the benchmark starts itself. Seeding uses a direct writer.
 (c) the ceiling, measured in the same run on the same Azurite: raw GETs/s of the seeded
     metadata blobs with the same number of threads; the ratio (b)/(c) is reported.
 Prints a readable table and one JSON line.
@@ -35,7 +36,7 @@ from indexer.logstats import LogStats
 from indexer.worker import run_once
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.adapters.sqlite_index import SqliteIndex
-from shared.layout import log_path, metadata_path, package_path, result_path
+from shared.layout import artifact_path, log_path, metadata_path, package_path, result_path
 from shared.metadata import JobMetadata
 from shared.services import Services
 from shared.settings import DEFAULT_NODE_PRICES, Settings
@@ -46,6 +47,8 @@ NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 PACKAGES = ("torch==2.0.0", "torch==2.1.0", "numpy==1.24.0", "numpy==1.26.4", "pandas==2.0.0",
             "scikit-learn==1.3.0", "transformers==4.30.0", "scipy==1.11.4", "Pillow==10.0.1")
 STATUSES = ("completed",) * 7 + ("failed", "cancelled", "running")
+ARTIFACTS = (("model.pkl", "model", 4096), ("plot.png", "visualization", 1024))
+BLOBS_PER_JOB = 4 + len(ARTIFACTS)
 
 
 # ---- synthetic jobs -------------------------------------------------------------------------
@@ -72,7 +75,8 @@ def synthetic_metadata(count: int, seed: int = 11) -> Iterator[dict[str, Any]]:
                              "use_gpu": rng.random() < 0.4},
             "execution": {} if status == "running" else {
                 "start_time": start.isoformat(), "duration_seconds": duration, "exit_code": 0},
-            "artifacts": [{"name": "model.pkl", "type": "model", "size_bytes": 1 << 20}],
+            "artifacts": [{"name": name, "type": kind, "size_bytes": size}
+                          for name, kind, size in ARTIFACTS],
             "tags": {"experiment": rng.choice(("baseline", "wide", "deep")),
                      "retain": rng.choice(("true", "false"))},
         }
@@ -117,16 +121,18 @@ def bench_upsert(docs: list[dict[str, Any]], batch: int, repeat: int, folder: Pa
 
 
 def seed(blobs: AzureBlobStore, metas: list[dict[str, Any]], workers: int) -> float:
-    """Write the jobs directly (four blobs each); returns seconds taken."""
+    """Write the jobs directly (`BLOBS_PER_JOB` blobs each); returns seconds taken."""
     def write(meta: dict[str, Any]) -> None:
         job = JobMetadata.model_validate(meta).parsed_job_id
         retain = meta["tags"]["retain"] == "true"
         blobs.create_append(log_path(job), tags=job_blob_tags(job, "log", retain=retain),
                             create_only=False)
         blobs.append(log_path(job), log_bytes(meta))
-        for path, kind, data in ((package_path(job), "package", b"p" * 256),
-                                 (result_path(job), "result", b"r" * 512),
-                                 (metadata_path(job), "metadata", orjson.dumps(meta))):
+        files = [(package_path(job), "package", b"p" * 256),
+                 (result_path(job), "result", b"r" * 512)]
+        files += [(artifact_path(job, name), "artifact", b"a" * size)
+                  for name, _, size in ARTIFACTS]
+        for path, kind, data in [*files, (metadata_path(job), "metadata", orjson.dumps(meta))]:
             blobs.write(path, data, tags=job_blob_tags(job, kind, retain=retain))
     return _timed(lambda: _parallel(write, metas, workers))
 
@@ -212,7 +218,8 @@ def main() -> None:
                   f"({e2e['documents']} documents; {e2e['outcomes']})")
             print(f"(c) Azurite raw GET ceiling ({args.workers} threads): "
                   f"{e2e['raw_get_per_s']} GET/s; ratio (b)/(c) = {e2e['ratio']} (aim >= 0.5)")
-            print(f"    seeding ({4 * e2e['jobs']} blobs, direct writer): {e2e['seed_seconds']} s")
+            print(f"    seeding ({BLOBS_PER_JOB * e2e['jobs']} blobs, direct writer): "
+                  f"{e2e['seed_seconds']} s")
     print(orjson.dumps(result).decode())
 
 

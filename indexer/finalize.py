@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from indexer.document import LogFacts, stats_from_document
-from indexer.logstats import LogStats, read_log_stats
+from indexer.logstats import LogStats, read_listed_log_stats, read_log_stats
 from shared.errors import (
     BlobArchived,
     BlobNotFound,
@@ -72,7 +72,9 @@ def finalize_log(blobs: BlobStore, job: JobId, log: BlobProps | None, *, retain:
 
 def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool,
                    kept: LogStats | None, previous: Mapping[str, object] | None) -> LogFacts:
-    state = copy_state(blobs, job)
+    # A job the index has never seen has no copy worth checking (after an index loss the copy
+    # is made again): one listing request saved on the common path.
+    state = copy_state(blobs, job) if previous is not None else CopyState(None)
     tier = _tier(log, previous)
     if state.is_copy_of(log):
         _retag(blobs, state.props, job, retain)
@@ -80,7 +82,7 @@ def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool
             return LogFacts(stats=kept, tier=tier)
         return LogFacts(stats=_stats_or(blobs, by_date_log_path(job), None, kept), tier=tier)
     try:
-        stats = read_log_stats(blobs, log.name, length=log.size)
+        stats = read_listed_log_stats(blobs, log)
     except BlobArchived:
         return LogFacts(stats=kept, tier=log.tier or tier)  # cannot be read, nor copied
     _copy(blobs, job, log, stats, retain)

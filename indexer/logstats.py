@@ -15,10 +15,12 @@ from typing import Any
 
 import orjson
 
+from shared.errors import BlobArchived, BlobNotFound, PreconditionFailed, StorageError
 from shared.logrecords import ERROR_LEVELS, BadLine, iter_log_lines
-from shared.ports import BlobStore
+from shared.ports import BlobProps, BlobStore
 
 MAX_ERROR_MESSAGE = 1024
+ONE_REQUEST_BYTES = (4 << 20) - 1  # the largest range the SDK reads with an MD5 check
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +94,20 @@ def summarize(records: Iterable[dict[str, Any] | BadLine]) -> LogStats:
 def read_log_stats(blobs: BlobStore, name: str, *, length: int | None = None) -> LogStats:
     """Stream the blob `name` (its first `length` bytes) once and summarize it."""
     return summarize(iter_log_lines(blobs.read_chunks(name, length=length)))
+
+
+def read_listed_log_stats(blobs: BlobStore, log: BlobProps) -> LogStats:
+    """Stats of exactly the version of the log that was listed (`PreconditionFailed` if it has
+    changed since). A log that fits in one chunk is read in one request, with the same memory
+    bound as one chunk of the stream; a larger one is streamed chunk by chunk."""
+    if log.size > ONE_REQUEST_BYTES:
+        return read_log_stats(blobs, log.name, length=log.size)
+    try:
+        blob = blobs.read(log.name, max_bytes=ONE_REQUEST_BYTES)
+    except (BlobArchived, BlobNotFound):
+        raise
+    except StorageError as exc:  # grew past one request since it was listed
+        raise PreconditionFailed(log.name, f"changed since it was listed ({exc.reason})") from exc
+    if blob.props.etag != log.etag:
+        raise PreconditionFailed(log.name, "changed since it was listed")
+    return summarize(iter_log_lines([blob.data]))
