@@ -1,11 +1,12 @@
 """`LogStreamer`: a job's JSON Lines log, buffered in memory and appended to its append blob.
 
 A bounded, thread-safe buffer (default 1000 lines) takes lines from any thread; a background
-thread flushes it every `flush_interval` seconds into the job's `job.log.jsonl` append blob, in
-blocks of at most 4 MiB. When the buffer is full the oldest unflushed lines are dropped and
-counted (`dropped`, which also counts lines over the reader's 1 MiB limit); a failed flush puts
-its lines back for the next one; lines that could not be stored by `close()` are counted in
-`unwritten`. Logging never raises into the job: every failure becomes a counter.
+thread flushes it every `flush_interval` seconds, or as soon as it is half full, into the job's
+`job.log.jsonl` append blob, in blocks of at most 4 MiB. When the buffer is full the oldest
+unflushed lines are dropped and counted (`dropped`, which also counts lines over the reader's
+1 MiB limit); a failed flush puts its lines back for the next one; lines that could not be
+stored by `close()` are counted in `unwritten`. Logging never raises into the job: every
+failure becomes a counter.
 
 Appends are conditional on the blob's known size (`appendpos`), so an append whose response was
 lost and then retried is recognized instead of being stored twice. One streamer is the only
@@ -51,12 +52,14 @@ class LogStreamer:
     """Streams one job's log lines into its append blob; see the module docstring."""
 
     def __init__(self, blobs: BlobStore, job: JobId, *, retain: bool = False,
-                 capacity: int = 1000, flush_interval: float = 1.0, tail_size: int = 1000) -> None:
+                 capacity: int = 1000, flush_interval: float = 1.0, tail_size: int = 1000,
+                 flush_early: bool = True) -> None:
         if capacity < 1 or tail_size < 0 or flush_interval <= 0:
             raise ValueError("capacity >= 1, tail_size >= 0 and flush_interval > 0 are required")
         self.blobs, self.job, self.retain = blobs, job, retain
         self.path = log_path(job)
         self.capacity, self.flush_interval = capacity, flush_interval
+        self._early_at = max(1, capacity // 2) if flush_early else -1
         self.dropped = self.failed_flushes = self.unwritten = self.stored = 0
         self._buffer: deque[bytes] = deque()
         self._tail: deque[bytes] = deque(maxlen=tail_size)
@@ -64,7 +67,8 @@ class LogStreamer:
         self._flush_lock = threading.Lock()
         self._offset: int | None = None  # size of the blob as we know it; None: not created yet
         self._closing = False  # set once by close(): later lines are counted unwritten
-        self._closed = threading.Event()  # wakes and stops the flush thread
+        self._closed = threading.Event()  # stops the flush thread
+        self._wake = threading.Event()  # set when the buffer is half full, or on close
         self._thread = threading.Thread(target=self._run, name=f"log-{job}", daemon=True)
         self._thread.start()
 
@@ -87,6 +91,8 @@ class LogStreamer:
                     if len(self._buffer) > self.capacity:
                         self._buffer.popleft()
                         self.dropped += 1
+                    elif len(self._buffer) == self._early_at:
+                        self._wake.set()
         except Exception:
             _log.debug("log line refused", exc_info=True)
             with self._lock:
@@ -138,6 +144,7 @@ class LogStreamer:
                 return
             self._closing = True
         self._closed.set()
+        self._wake.set()
         self._thread.join()
         self.flush()
         with self._lock:
@@ -152,8 +159,13 @@ class LogStreamer:
         self.close()
 
     def _run(self) -> None:
-        while not self._closed.wait(self.flush_interval):
-            self.flush()
+        # Every `flush_interval`, or at once when the buffer is half full: a chatty job is then
+        # limited by storage throughput, not by capacity / interval.
+        while not self._closed.is_set():
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            if not self._closed.is_set():
+                self.flush()
 
     def _store(self, lines: list[bytes]) -> int:
         """Append `lines` block by block; how many lines were stored before a failure."""

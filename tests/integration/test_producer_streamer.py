@@ -61,11 +61,24 @@ def test_the_log_is_an_append_blob_with_the_jobs_tags_and_ndjson_type(
 
 def test_lines_beyond_capacity_drop_the_oldest_and_are_counted(blob_store: AzureBlobStore) -> None:
     """With room for 10 lines and no flush in between, 25 writes keep the newest 10."""
-    with LogStreamer(blob_store, JOB, capacity=10, flush_interval=3600) as streamer:
+    with LogStreamer(blob_store, JOB, capacity=10, flush_interval=3600,
+                     flush_early=False) as streamer:
         for i in range(25):
             streamer.write(f"line {i}".encode())
         assert streamer.dropped == 15
     assert stored_lines(blob_store) == [f"line {i}".encode() for i in range(15, 25)]
+
+
+def test_a_half_full_buffer_is_flushed_before_the_interval(blob_store: AzureBlobStore) -> None:
+    """A burst that fills half the buffer is stored at once, not an hour later."""
+    with LogStreamer(blob_store, JOB, capacity=100, flush_interval=3600) as streamer:
+        for i in range(50):
+            streamer.write(f"line {i}".encode())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and streamer.stored < 50:
+            time.sleep(0.05)
+        assert streamer.stored == 50
+        assert streamer.dropped == 0
 
 
 def test_storage_that_is_down_never_raises_into_the_job() -> None:
