@@ -1,0 +1,103 @@
+"""`ascend pipeline run|reconcile|rejected` through the CLI runner, against the tests' Azurite
+and a real index file: exit codes, JSON Lines on stdout, one-line messages on stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+import ascend_cli.common
+from ascend_cli.main import app
+from shared.adapters.sqlite_index import SqliteIndex
+from shared.services import Services
+from shared.settings import Settings
+from tests.support.events import make_metadata, write_job, write_metadata
+
+
+@pytest.fixture
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """A CLI runner whose environment points at the test's Azurite container and index."""
+    monkeypatch.setenv("ASCEND_STORAGE_CONNECTION_STRING", str(settings.storage_connection_string))
+    monkeypatch.setenv("ASCEND_CONTAINER", settings.container)
+    monkeypatch.setenv("ASCEND_INDEX_PATH", str(settings.index_path))
+    monkeypatch.setenv("ASCEND_USER", "alice")
+    monkeypatch.setenv("ASCEND_ROLES", "admin")
+    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    yield CliRunner()
+    monkeypatch.setattr(ascend_cli.common, "_services", None)
+
+
+def _lines(stdout: str) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in stdout.splitlines()]
+
+
+def test_run_once_indexes_pending_jobs_and_prints_one_summary(
+        runner: CliRunner, services: Services, settings: Settings) -> None:
+    """`pipeline run --once --json` drains, exits 0 and prints one JSON summary, nothing else."""
+    job = write_job(services.blobs)
+    result = runner.invoke(app, ["pipeline", "run", "--once", "--workers", "2", "--json"])
+    assert result.exit_code == 0, result.stderr
+    [summary] = _lines(result.stdout)
+    assert summary["indexed"] == 1
+    assert summary["failed"] == 0
+    assert SqliteIndex(settings.index_path).get(str(job)) is not None
+
+
+def test_run_once_without_json_reports_on_stderr(runner: CliRunner, services: Services) -> None:
+    """Without --json stdout stays empty and the counts go to stderr."""
+    write_job(services.blobs)
+    result = runner.invoke(app, ["pipeline", "run", "--once"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "indexed 1" in result.stderr
+
+
+def test_a_missing_container_fails_with_one_line(runner: CliRunner) -> None:
+    """Listing a container that does not exist exits 1 with a one-line reason."""
+    result = runner.invoke(app, ["pipeline", "rejected", "--json"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_worker_count_is_a_usage_error(runner: CliRunner) -> None:
+    """--workers 0 exits 2 with the reason on stderr."""
+    result = runner.invoke(app, ["pipeline", "run", "--once", "--workers", "0"])
+    assert result.exit_code == 2
+    assert "workers" in result.stderr
+
+
+def test_rejected_lists_each_rejection_as_one_json_line(runner: CliRunner,
+                                                        services: Services) -> None:
+    """`pipeline rejected --json` prints blob, reason, event_id and at for each rejected input."""
+    meta = make_metadata()
+    meta["tags"] = {"bad key!": "x"}
+    name = write_metadata(services.blobs, meta)
+    assert runner.invoke(app, ["pipeline", "run", "--once"]).exit_code == 0
+    result = runner.invoke(app, ["pipeline", "rejected", "--json"])
+    assert result.exit_code == 0, result.stderr
+    [row] = _lines(result.stdout)
+    assert set(row) == {"blob", "reason", "event_id", "at"}
+    assert row["blob"] == name
+    assert "tags" in str(row["reason"])
+
+
+def test_rejected_says_so_when_there_is_nothing(runner: CliRunner, services: Services) -> None:
+    """With nothing rejected the human form says so on stderr and exits 0."""
+    result = runner.invoke(app, ["pipeline", "rejected"])
+    assert result.exit_code == 0
+    assert "no rejected inputs" in result.stderr
+
+
+def test_reconcile_prints_one_summary_object(runner: CliRunner, services: Services) -> None:
+    """`pipeline reconcile --json` prints the five counts; a second run finds all unchanged."""
+    write_job(services.blobs)
+    first = runner.invoke(app, ["pipeline", "reconcile", "--json"])
+    assert first.exit_code == 0, first.stderr
+    assert _lines(first.stdout) == [{"indexed": 1, "updated": 0, "removed": 0, "unchanged": 0,
+                                     "rejected": 0}]
+    second = runner.invoke(app, ["pipeline", "reconcile", "--json"])
+    assert _lines(second.stdout)[0]["unchanged"] == 1
