@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from shared.documents import FIELDS, FieldType, SearchDocument
-from shared.errors import SearchIndexError
+from shared.errors import SearchIndexError, TransientError
 
 _SQL_TYPES = {
     FieldType.STRING: "TEXT",
@@ -245,17 +245,37 @@ class SqliteIndex:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error. SQLite's errors leave as the
+    project's: a busy or locked file is a `TransientError` (the event is retried), anything
+    else a `SearchIndexError`."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
         return self.conn
 
     def __exit__(self, kind: object, value: object, tb: object) -> None:
-        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error as exc:
+                value = exc
+        self.conn.execute("ROLLBACK")
+        if isinstance(value, sqlite3.Error):
+            raise _translate(value) from value
+
+
+def _translate(exc: sqlite3.Error) -> Exception:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return TransientError(f"index: {exc}")
+    return SearchIndexError(f"index write failed: {exc}")
 
 
 def _version(doc: SearchDocument) -> tuple[str, str]:
@@ -288,7 +308,7 @@ def _plain_column(value: Any, _: Any) -> Any:
 
 
 # One converter per column, chosen once: the hot loop of `upsert` does no field-type tests.
-_CONVERTERS = tuple(
+_CONVERTERS: tuple[tuple[str, Callable[[Any, Any], Any], Any], ...] = tuple(
     (c, _json_column, {} if c == "metrics_last" else []) if c in _JSON_FIELDS
     else (c, _bool_column, None) if c in _BOOL_FIELDS
     else (c, _plain_column, None)

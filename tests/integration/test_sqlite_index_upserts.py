@@ -7,11 +7,13 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import empty_document
+from shared.errors import TransientError
 
 JOB = "20260310-093000-alice-frauddetect-a3f5d2c8-7b9e4f1a"
 
@@ -119,3 +121,18 @@ def test_any_delivery_order_ends_with_the_greatest_version(tmp_path: Path,
     assert doc is not None
     assert doc["status"] == f"{hour}{version}"
     index.close()
+
+
+def test_a_locked_file_is_a_transient_failure(tmp_path: Path) -> None:
+    """While another connection holds the write lock past the busy timeout, upsert raises
+    TransientError (the event is retried), and the document lands once the lock is gone."""
+    path = tmp_path / "locked.sqlite3"
+    index = SqliteIndex(path)
+    index.ensure()
+    index.conn.execute("PRAGMA busy_timeout=50")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    with pytest.raises(TransientError):
+        index.upsert([_doc("2026-03-10T10:00:00.000Z")])
+    holder.execute("ROLLBACK")
+    assert index.upsert([_doc("2026-03-10T10:00:00.000Z")]) == [JOB]
