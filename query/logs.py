@@ -17,7 +17,9 @@ import queue
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,7 @@ from shared.errors import BlobArchived, BlobNotFound, InvalidInput, StorageError
 from shared.jobid import JobId
 from shared.layout import archived_log_path, log_path
 from shared.logrecords import LEVEL_RANK, LEVELS, MAX_LINE_BYTES
-from shared.ports import BlobStore
+from shared.ports import BlobProps, BlobStore
 
 Record = dict[str, Any]
 BULK_RANGE = 16 << 20
@@ -185,19 +187,42 @@ def stored_log(blobs: BlobStore, job: JobId) -> Iterator[bytes]:
     """The job's stored log as byte chunks: the plain log, else the gzip copy, gunzipped."""
     plain = blobs.props(log_path(job))
     if plain is not None and plain.tier != "Archive":
-        return _bulk(blobs, plain.name)
+        return _bulk(blobs, plain)
     packed = blobs.props(archived_log_path(job))
     if packed is not None and packed.tier != "Archive":
-        return gunzip(_bulk(blobs, packed.name), packed.name)
+        return gunzip(_bulk(blobs, packed), packed.name)
     if plain is not None or packed is not None:
         raise BlobArchived(f"log of job {job}", "is in the Archive tier: rehydrate it to read it")
     raise BlobNotFound(f"log of job {job}", "does not exist (yet)")
 
 
-def _bulk(blobs: BlobStore, name: str) -> Iterator[bytes]:
-    # Big ranges without a per-range MD5 read several times faster (measured in bench.logs);
-    # the whole read is still checked against the blob's Content-MD5 when it has one.
-    return blobs.read_chunks(name, chunk_size=BULK_RANGE, verify_ranges=False)
+def _bulk(blobs: BlobStore, props: BlobProps) -> Iterator[bytes]:
+    # Big ranges without a per-range MD5 read several times faster than 4 MiB verified ones
+    # (bench.logs). A blob with a Content-MD5 (a block blob copy) is read in order so the
+    # adapter can check the whole of it; an append blob (the usual log) has no MD5 to check,
+    # so its ranges are fetched two at a time, which beats one streamed download.
+    if props.content_md5:
+        return blobs.read_chunks(props.name, chunk_size=BULK_RANGE, verify_ranges=False)
+    return parallel_ranges(blobs, props.name, props.size, range_size=BULK_RANGE)
+
+
+def parallel_ranges(blobs: BlobStore, name: str, size: int, *, range_size: int = BULK_RANGE,
+                    workers: int = 2) -> Iterator[bytes]:
+    """The first `size` bytes of a blob as ranges fetched `workers` at a time, yielded in
+    order; at most `workers + 1` ranges are held at once."""
+    def fetch(offset: int) -> bytes:
+        length = min(range_size, size - offset)
+        return b"".join(blobs.read_chunks(name, offset=offset, length=length,
+                                          chunk_size=length, verify_ranges=False))
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="log-range") as pool:
+        window: deque[Future[bytes]] = deque()
+        for offset in range(0, size, range_size):
+            window.append(pool.submit(fetch, offset))
+            if len(window) > workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def gunzip(chunks: Iterable[bytes], name: str = "gzip log") -> Iterator[bytes]:

@@ -225,3 +225,15 @@ def test_a_log_bigger_than_one_range_streams_back_byte_for_byte(services: Servic
     chunks = list(job_log(services, ALICE, meta.job_id))
     assert len(chunks) > 10
     assert b"".join(chunks) == data
+
+
+def test_an_append_blob_log_read_in_parallel_ranges_keeps_its_order(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A running job's append-blob log, fetched two ranges at a time, comes back in order."""
+    monkeypatch.setattr("query.logs.BULK_RANGE", 1000)
+    meta = seed_job(services, levels=["INFO"])
+    more = log_lines(meta, ["DEBUG", "ERROR", "WARNING"] * 100)
+    services.blobs.append(log_path(meta.parsed_job_id), more)
+    chunks = list(job_log(services, ALICE, meta.job_id))
+    assert len(chunks) > 20
+    assert b"".join(chunks) == log_lines(meta, ["INFO"]) + more
