@@ -11,8 +11,8 @@ messages mention errors) into DIR (the temp dir by default) and reuses it. Then,
   at two sizes (a quarter of the file and all of it) to show memory stays flat;
 - `ascend jobs logs JOB --level ERROR --json` (a fresh process) reading the log from a fresh
   Azurite, where it is an append blob as jobs write it, next to Azurite's raw download rate of
-  the same blob (one streamed GET through the SDK, no checks); the CLI's start-up time (`ascend
-  --help`) is reported too, as it is part of the CLI's time.
+  the same blob (one streamed GET through the SDK, no checks); the CLI's fixed cost (the same
+  command on a one-line log: start-up, imports, first requests) is reported too.
 
 Every tool's output is checked to be exactly the expected records. Prints a table of MB/s medians
 and the ratios the issue asks for, then one JSON line.
@@ -38,6 +38,7 @@ import orjson
 
 CHUNK = 4 << 20
 JOB = "20260314-120000-alice-frauddetect-a3f5d2c8-7b9e4f1a"
+TINY_JOB = "20260314-120000-alice-frauddetect-a3f5d2c8-00000000"
 LEVELS = ("DEBUG",) * 10 + ("INFO",) * 80 + ("WARNING",) * 6 + ("ERROR",) * 3 + ("CRITICAL",)
 WANTED = (b'"level":"ERROR"', b'"level":"CRITICAL"')
 JQ_FILTER = 'select(.level=="ERROR" or .level=="CRITICAL")'
@@ -168,6 +169,10 @@ def with_azurite(log: Path, work: Path, repeat: int, expected: int) -> dict[str,
         store.ensure_container()
         name = log_path(parse_job_id(JOB))
         upload_as_append_blob(store, name, log)
+        tiny = work / "tiny.jsonl"
+        with log.open("rb") as handle:
+            tiny.write_bytes(handle.readline())
+        upload_as_append_blob(store, log_path(parse_job_id(TINY_JOB)), tiny)
         env = {**os.environ, "ASCEND_STORAGE_CONNECTION_STRING": server.connection_string,
                "ASCEND_CONTAINER": "bench-logs", "ASCEND_INDEX_PATH": str(settings.index_path),
                "ASCEND_USER": "alice", "ASCEND_ROLES": ""}
@@ -179,8 +184,9 @@ def with_azurite(log: Path, work: Path, repeat: int, expected: int) -> dict[str,
             times["download"].append(raw_download(store, name))
             times["cli"].append(timed(command, out, env))
             check(out, expected, "ascend jobs logs")
-            times["startup"].append(timed([sys.executable, "-m", "ascend_cli.main", "--help"],
-                                          work / "help.out", env))
+            # The fixed cost: start-up, imports (the Azure SDK too) and the first requests.
+            times["startup"].append(timed([*command[:5], TINY_JOB, *command[6:]],
+                                          work / "tiny.out", env))
         return times
     finally:
         server.stop()
@@ -245,6 +251,9 @@ def report(size: int, times: dict[str, list[float]], rss: dict[int, int]) -> Non
         "grep_vs_core": rate["grep"] / rate["core"],
         "cli_vs_download": rate["cli"] / rate["download"] if "cli" in rate else None,
     }
+    if "cli" in rate:
+        streaming = statistics.median(times["cli"]) - statistics.median(times["startup"])
+        ratios["cli_without_fixed_cost_vs_download"] = mb / streaming / rate["download"]
     print(f"\nfilter ERROR+ records of a {mb:,.0f} MB JSON Lines log "
           f"(median of {len(times['core'])} runs)")
     print(f"{'contender':<28}{'MB/s':>10}{'median s':>10}")
@@ -254,15 +263,17 @@ def report(size: int, times: dict[str, list[float]], rss: dict[int, int]) -> Non
         if name in rate:
             print(f"{label:<28}{rate[name]:>10,.0f}{statistics.median(times[name]):>10.2f}")
     if "startup" in times:
-        print(f"{'(CLI start-up, in cli)':<28}{'':>10}{statistics.median(times['startup']):>10.2f}")
-    aims = {"core_vs_jq": ">= 8", "grep_vs_core": "<= 4", "cli_vs_download": ">= 0.8"}
+        fixed = statistics.median(times["startup"])
+        print(f"{'(CLI on a 1-line log)':<28}{'':>10}{fixed:>10.2f}")
+    aims = {"core_vs_jq": ">= 8", "grep_vs_core": "<= 4", "cli_vs_download": ">= 0.8",
+            "cli_without_fixed_cost_vs_download": "(for reading)"}
     for name, value in ratios.items():
         if value is not None:
-            print(f"{name:<28}{value:>10.2f}  (aim {aims[name]})")
+            print(f"{name:<36}{value:>6.2f}  (aim {aims[name]})")
     for mbytes, kib in sorted(rss.items()):
         print(f"{'core peak RSS at ' + str(mbytes) + ' MB':<28}{kib / 1024:>10.1f} MiB")
     print(orjson.dumps({"bench": "logs", "mb": round(mb), "mb_per_s": rate, "ratios": ratios,
-                        "cli_startup_s": statistics.median(times["startup"])
+                        "cli_fixed_s": statistics.median(times["startup"])
                         if "startup" in times else None,
                         "core_peak_rss_mib": {str(k): round(v / 1024, 1) for k, v in rss.items()}
                         }).decode())
