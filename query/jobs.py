@@ -99,8 +99,11 @@ def search_jobs(services: Services, principal: Principal, text: str, *,
     """The jobs matching a query-language `text`, scoped to `principal`, one page."""
     from query import search
 
-    page = search(services.index, principal, text, limit=_limit(limit), cursor=cursor,
-                  clock=services.clock)
+    try:
+        page = search(services.index, principal, text, limit=_limit(limit), cursor=cursor,
+                      clock=services.clock)
+    except sqlite3.Error as exc:  # the embedded index's file could not even be opened
+        raise SearchIndexError(f"index unavailable: {_one_line(exc)}") from exc
     return JobListing(list(page.documents), page.next_cursor)
 
 

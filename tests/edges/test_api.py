@@ -252,3 +252,20 @@ def test_follow_on_a_finished_job_returns_its_whole_log_and_ends(world: World) -
                                 params={"follow": "true"})
     assert response.status_code == 200
     assert response.content == log_lines(job, LEVELS)
+
+
+def test_an_unreadable_index_is_a_503_that_says_so(
+        world: World, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A corrupt index file makes the search answer 503 with the reason, not a crash."""
+    broken = tmp_path_factory.mktemp("broken") / "index.sqlite3"
+    broken.write_bytes(b"not a database" * 100)
+    degraded = Services(world.services.settings.model_copy(update={"index_path": broken}))
+    degraded.__dict__["blobs"] = world.services.blobs
+    with TestClient(create_app(lambda: degraded)) as client:
+        response = client.get("/api/jobs", headers=ALICE)
+        assert response.status_code == 503
+        assert "index unavailable" in response.json()["detail"]
+        job = world.jobs["alice_old"]
+        details = client.get(f"/api/jobs/{job.job_id}", headers=ALICE).json()
+        assert details["metadata"]["job_id"] == job.job_id
+        assert details["problems"][0].startswith("index unavailable")
