@@ -2,17 +2,19 @@
 
 `plan_sweep` only reads; `run_sweep` also acts. Both derive everything from the current state of
 storage and index, so a sweep that was killed half-way and is run again finishes the work and
-repeats nothing, and a second run right after a complete one does nothing. Jobs are applied on a
-bounded thread pool; the audit log is flushed after every job and when the sweep stops.
+repeats nothing, and a second run right after a complete one does nothing. Each candidate job is
+listed, planned and applied on a bounded thread pool (storage round trips dominate); the audit
+log is flushed after every job and when the sweep stops.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from lifecycle.apply import Applier, Result
 from lifecycle.audit import SYSTEM_SWEEP, AuditLog
@@ -20,7 +22,11 @@ from lifecycle.inventory import candidate_documents, read_job_state
 from lifecycle.overrides import load_policy_book
 from lifecycle.plan import JobPlan, plan_job
 from lifecycle.policy import PolicyBook, RetentionPolicy
+from shared.documents import SearchDocument
 from shared.services import Services
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -44,13 +50,18 @@ class SweepSummary:
 
 
 def plan_sweep(services: Services, now: datetime, *, project: str | None = None,
-               book: PolicyBook | None = None) -> Iterator[tuple[JobPlan, RetentionPolicy]]:
-    """The plan of every job with something to do at `now`, one job at a time."""
+               book: PolicyBook | None = None, workers: int = 4
+               ) -> Iterator[tuple[JobPlan, RetentionPolicy]]:
+    """The plan of every job with something to do at `now`; jobs' blobs are listed in parallel."""
     book = book or load_policy_book(services.blobs)
-    for doc in candidate_documents(services.index, book, now, project):  # type: ignore[arg-type]
+
+    def plan_of(doc: SearchDocument) -> tuple[JobPlan, RetentionPolicy]:
         policy = book.for_project(doc["project"])
         state = read_job_state(services.blobs, doc["job_id"], doc, policy, now)
-        plan = plan_job(state, policy, now)
+        return plan_job(state, policy, now), policy
+
+    candidates = candidate_documents(services.index, book, now, project)  # type: ignore[arg-type]
+    for plan, policy in _bounded(plan_of, candidates, workers):
         if not plan.is_empty:
             yield plan, policy
 
@@ -58,19 +69,27 @@ def plan_sweep(services: Services, now: datetime, *, project: str | None = None,
 def run_sweep(services: Services, now: datetime, *, project: str | None = None,
               who: str = SYSTEM_SWEEP, on_result: Callable[[Result], None] | None = None,
               workers: int = 4) -> SweepSummary:
-    """Plan and apply; `on_result` sees every result as it happens."""
+    """Plan and apply, each job on the pool; `on_result` sees every result as it happens."""
     audit = AuditLog(services.blobs)
     applier = Applier(services.blobs, services.index, audit, who, now)
+    book = load_policy_book(services.blobs)
     summary = SweepSummary()
 
-    def one(plan: JobPlan, policy: RetentionPolicy) -> list[Result]:
+    def one(doc: SearchDocument) -> list[Result]:
+        policy = book.for_project(doc["project"])
+        plan = plan_job(read_job_state(services.blobs, doc["job_id"], doc, policy, now),
+                        policy, now)
+        if plan.is_empty:
+            return []
         _, results = applier.apply_job(plan, lambda: replan_job(services, plan.job_id, policy, now))
         audit.flush()
         return results
 
+    candidates = candidate_documents(services.index, book, now, project)  # type: ignore[arg-type]
     try:
-        for results in _bounded(one, plan_sweep(services, now, project=project), workers):
-            summary.add(results)
+        for results in _bounded(one, candidates, workers):
+            if results:
+                summary.add(results)
             for result in results:
                 if on_result is not None:
                     on_result(result)
@@ -80,27 +99,22 @@ def run_sweep(services: Services, now: datetime, *, project: str | None = None,
 
 
 def replan_job(services: Services, job_id: str, policy: RetentionPolicy, now: datetime) -> JobPlan:
+    """The plan of one job from its current state (the re-check of a job that changed)."""
     doc = services.index.get(job_id)
     return plan_job(read_job_state(services.blobs, job_id, doc, policy, now), policy, now)
 
 
-def _bounded(work: Callable[[JobPlan, RetentionPolicy], list[Result]],
-             items: Iterator[tuple[JobPlan, RetentionPolicy]], workers: int
-             ) -> Iterator[list[Result]]:
-    """`work` over `items` with at most `workers` running and `2 * workers` queued."""
+def _bounded(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """`work` over `items` with at most `workers` running and `2 * workers` submitted."""
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        running: set[Future[list[Result]]] = set()
-        for plan, policy in items:
-            running.add(pool.submit(work, plan, policy))
+        running: set[Future[R]] = set()
+        for item in items:
+            running.add(pool.submit(work, item))
             if len(running) >= 2 * workers:
-                done, running = _settle(running)
+                done, pending = wait(running, return_when=FIRST_COMPLETED)
+                running = set(pending)
                 yield from (f.result() for f in done)
         while running:
-            done, running = _settle(running)
+            done, pending = wait(running, return_when=FIRST_COMPLETED)
+            running = set(pending)
             yield from (f.result() for f in done)
-
-
-def _settle(running: set[Future[list[Result]]]
-            ) -> tuple[set[Future[list[Result]]], set[Future[list[Result]]]]:
-    done, pending = wait(running, return_when=FIRST_COMPLETED)
-    return done, set(pending)
