@@ -108,13 +108,15 @@ def parse_job_id(text: str) -> JobId:
     match = _JOB_ID_RE.fullmatch(text)
     if match is None:
         raise InvalidJobId(f"job ID {text[:120]!r}", _why_not_job_id(text))
-    try:
-        created = datetime.strptime(f"{match['date']}-{match['time']}", _TIMESTAMP_FORMAT)
+    date, time = match["date"], match["time"]
+    try:  # int slicing: several times faster than strptime, and the sweep parses every ID
+        created = datetime(int(date[:4]), int(date[4:6]), int(date[6:]),
+                           int(time[:2]), int(time[2:4]), int(time[4:]), tzinfo=UTC)
     except ValueError:
         reason = "timestamp is not a real UTC date and time"
         raise InvalidJobId(f"job ID {text!r}", reason) from None
     return JobId(
-        created_at=created.replace(tzinfo=UTC),
+        created_at=created,
         user=match["user"],
         project=match["project"],
         dep_hash=match["dep_hash"],

@@ -131,9 +131,13 @@ class AzureBlobStore:
 
     def read(self, name: str, *, max_bytes: int | None = None) -> Blob:
         def download() -> Blob:
+            # The bytes as stored, checked against the whole blob's Content-MD5 (every block blob
+            # we write has one). Not the SDK's per-request MD5: the HTTP layer decodes a
+            # `Content-Encoding: gzip` body before the SDK hashes it, so that check fails on
+            # compressed logs, and with `decompress=False` it returns no bytes at all.
             blob = self._blob(name)
             stream = blob.download_blob(
-                validate_content=True, max_concurrency=1,
+                validate_content=False, decompress=False, max_concurrency=1,
                 **({"length": max_bytes + 1, "offset": 0} if max_bytes is not None else {}),
             )
             data = stream.readall()
