@@ -94,7 +94,8 @@ def _copy(blobs: BlobStore, job: JobId, log: BlobProps, stats: LogStats, retain:
     metadata = {SOURCE_ETAG: log.etag, SOURCE_SIZE: str(log.size), STATS_DIGEST: stats.digest()}
     try:
         blobs.copy_to_block_blob(log.name, destination, if_etag=log.etag, metadata=metadata,
-                                 tags=job_blob_tags(job, BlobKind.BY_DATE_LOG, retain=retain))
+                                 tags=job_blob_tags(job, BlobKind.BY_DATE_LOG, retain=retain),
+                                 source_props=log)
     except (PreconditionFailed, BlobNotFound):
         raise
     except StorageError as exc:

@@ -124,9 +124,11 @@ class BlobStore(Protocol):
         metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
         if_etag: str | None = None,
+        source_props: BlobProps | None = None,
     ) -> BlobProps:
         """Server-side copy of `source` (any blob type) into a block blob at `destination`.
-        `if_etag` makes it fail with `PreconditionFailed` if the source changed meanwhile."""
+        `if_etag` makes it fail with `PreconditionFailed` if the source changed meanwhile;
+        `source_props` (the source as the caller just listed it) spares a request."""
         ...
 
 

@@ -306,12 +306,15 @@ class AzureBlobStore:
                            tags: Mapping[str, str] | None = None,
                            metadata: Mapping[str, str] | None = None,
                            content_type: str | None = None,
-                           if_etag: str | None = None) -> BlobProps:
+                           if_etag: str | None = None,
+                           source_props: BlobProps | None = None) -> BlobProps:
         """Put Block From URL + Put Block List: a server-side copy into a *block* blob (Copy Blob
         would keep an append blob an append blob, which can never be tiered). The source is read
         with a short-lived SAS; its etag is checked before and after, so a source that changed
-        mid-copy fails with `PreconditionFailed` instead of committing a torn copy."""
-        before = self.props(source)
+        mid-copy fails with `PreconditionFailed` instead of committing a torn copy.
+        `source_props` (the source as just listed) saves the first HEAD; the check after the
+        copy still compares against its etag."""
+        before = source_props if source_props is not None else self.props(source)
         if before is None:
             raise BlobNotFound(source, "does not exist")
         if if_etag is not None and before.etag != if_etag.strip('"'):
