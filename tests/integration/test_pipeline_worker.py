@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.reconcile import reconcile
-from indexer.worker import load_checkpoint, run_once
+from indexer.worker import load_checkpoint, run_forever, run_once
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.layout import by_date_log_path, log_path, metadata_path
 from shared.services import Services
@@ -196,3 +197,22 @@ def test_duplicated_and_shuffled_events_give_the_truth(services: Services, tmp_p
         handle(event_from_dict(payload), own)
     assert _docs(index) == truth
     index.close()
+
+
+def test_the_forever_worker_indexes_new_jobs_until_stopped(services: Services) -> None:
+    """`run_forever` (what `make run` starts) picks up a job written while it polls, and stops
+    when its stop event is set."""
+    stop = threading.Event()
+    worker = threading.Thread(target=run_forever, args=(services.settings, stop),
+                              kwargs={"poll_seconds": 0.2})
+    worker.start()
+    try:
+        job = write_job(services.blobs)
+        deadline = time.monotonic() + 30
+        while SqliteIndex(services.settings.index_path).get(str(job)) is None:
+            assert time.monotonic() < deadline, "the job was not indexed within 30 s"
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
