@@ -1,0 +1,23 @@
+"""`python -m bench` (`make bench`): list the benchmarks and how to run each."""
+
+from __future__ import annotations
+
+BENCHES = {
+    "ingest": "documents/s into the embedded index; pipeline run --once events/s vs Azurite GETs",
+    "query": "median/p95 of the five README questions on 1,000,000 jobs in the embedded index",
+    "logs": "filtering a 500 MB log by level: jq, grep, our filter, ascend jobs logs vs raw GET",
+    "retention": "plan time on 1,000,000 jobs as the number crossing a threshold grows",
+    "capture": "lines/s through capture into Azurite; overhead vs printing to /dev/null",
+    "seed": "producer: seeding jobs/s, LogStreamer.write and flush rates",
+    "azure_search": "Azure AI Search adapter upserts through the SDK pipeline (fake service)",
+}
+
+
+def main() -> None:
+    print("Benchmarks (each starts its own Azurite where it needs one; --help for sizes):")
+    for name, what in BENCHES.items():
+        print(f"  .venv/bin/python -m bench.{name:<13} {what}")
+
+
+if __name__ == "__main__":
+    main()
