@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
+from ascend_cli.tables import STATUS_STYLES, console, jobs_table
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
 from shared.logrecords import BadLine, iter_log_lines
@@ -23,13 +24,7 @@ app = typer.Typer(help="Your jobs: list, status, logs, cancel.", no_args_is_help
 
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "cyan", "WARNING": "yellow", "ERROR": "bold red",
                 "CRITICAL": "bold white on red"}
-STATUS_STYLES = {"queued": "dim", "running": "cyan", "completed": "green", "failed": "red",
-                 "cancelled": "yellow"}
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, nothing else.")]
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
 
 
 @app.command("list")
@@ -53,24 +48,7 @@ def list_jobs(
     if not listing.documents:
         note("no jobs found")
         return
-    _console().print(jobs_table(listing.documents))
-
-
-def jobs_table(documents: Iterable[Mapping[str, Any]]) -> Table:
-    """The rich table of `jobs list`."""
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("JOB ID", "STATUS", "FUNCTION", "NODE", "CREATED", "DURATION", "COST", "ERRORS"):
-        table.add_column(column, no_wrap=column == "JOB ID")
-    for doc in documents:
-        status = doc.get("status") or "unknown"
-        table.add_row(
-            doc["job_id"], Text(status, style=STATUS_STYLES.get(status, "")),
-            doc.get("function_name") or "", doc.get("node_type") or "",
-            (doc.get("created_at") or "")[:19].replace("T", " "),
-            _duration(doc.get("duration_seconds")), _money(doc.get("cost_usd")),
-            "" if doc.get("log_errors") is None else str(doc["log_errors"]),
-        )
-    return table
+    console().print(jobs_table(listing.documents))
 
 
 @app.command("status")
@@ -85,7 +63,7 @@ def status(job_id: str, json: JsonOption = False) -> None:
         document = details.document or {"job_id": details.job_id}
         print_jsonl([{**document, "metadata": details.metadata, "problems": problems}])
         return
-    _console().print(status_panels(details))
+    console().print(status_panels(details))
 
 
 def status_panels(details: use_cases.JobDetails) -> Group:
@@ -161,9 +139,9 @@ def logs(
         if json:
             _write_raw(filter_raw(chunks, minimum), flush_each=follow)
         else:
-            console = _console()
+            out = console()
             for item in _records(chunks, minimum):
-                console.print(render_record(item) if isinstance(item, dict) else _bad(item))
+                out.print(render_record(item) if isinstance(item, dict) else _bad(item))
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as cat and grep do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -201,18 +179,6 @@ def render_record(record: Mapping[str, Any]) -> Text:
 
 def _bad(line: BadLine) -> Text:
     return Text(f"line {line.line_number}: not a log record ({line.reason})", style="dim yellow")
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-def _money(value: float | None) -> str:
-    return "" if value is None else f"${value:,.2f}"
 
 
 def _size(value: int | None) -> str:
