@@ -16,9 +16,9 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (need Python 3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
+$(INSTALLED): $(BIN)/python requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
