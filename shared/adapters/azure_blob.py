@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -137,8 +138,9 @@ class AzureBlobStore:
             # compressed logs, and with `decompress=False` it returns no bytes at all.
             blob = self._blob(name)
             stream = blob.download_blob(
+                offset=None if max_bytes is None else 0,
+                length=None if max_bytes is None else max_bytes + 1,
                 validate_content=False, decompress=False, max_concurrency=1,
-                **({"length": max_bytes + 1, "offset": 0} if max_bytes is not None else {}),
             )
             data = stream.readall()
             props = _props(name, stream.properties)
@@ -169,12 +171,15 @@ class AzureBlobStore:
         complete = offset == 0 and end == props.size
         # Hash only when there is a stored MD5 to compare with (append blobs have none).
         whole = hashlib.md5() if encoded and complete and props.content_md5 else None  # noqa: S324
+        def fetch(start: int, size: int) -> bytes:
+            return self._blob(name).download_blob(
+                offset=start, length=size, validate_content=not encoded,
+                decompress=not encoded, max_concurrency=1).readall()
+
         position = offset
         while position < end:
             size = min(chunk_size, end - position)
-            data = self._call(name, lambda s=position, n=size: self._blob(name).download_blob(
-                offset=s, length=n, validate_content=not encoded, max_concurrency=1,
-                **({"decompress": False} if encoded else {})).readall())
+            data = self._call(name, functools.partial(fetch, position, size))
             if not data:
                 break
             position += len(data)
@@ -226,8 +231,9 @@ class AzureBlobStore:
         conditions = _conditions(if_etag, create_only)
         if isinstance(data, bytes | bytearray | memoryview):
             payload = bytes(data)
-            settings = ContentSettings(content_type=content_type, content_encoding=content_encoding,
-                                       content_md5=hashlib.md5(payload).digest())  # noqa: S324
+            settings = ContentSettings(
+                content_type=content_type, content_encoding=content_encoding,
+                content_md5=bytearray(hashlib.md5(payload).digest()))  # noqa: S324
             response = self._call(name, lambda: self._blob(name).upload_blob(
                 payload, overwrite=not create_only, validate_content=True, max_concurrency=1,
                 content_settings=settings, metadata=dict(metadata or {}), tags=dict(tags or {}),
@@ -255,10 +261,10 @@ class AzureBlobStore:
             digest.update(block)
             size += len(block)
             block_id = _block_id()
-            self._call(name, lambda b=block, i=block_id: self._blob(name).stage_block(
-                i, b, validate_content=True))
+            self._call(name, functools.partial(
+                self._blob(name).stage_block, block_id, block, validate_content=True))
             blocks.append(BlobBlock(block_id=block_id))
-        settings.content_md5 = digest.digest()
+        settings.content_md5 = bytearray(digest.digest())
         response = self._call(name, lambda: self._blob(name).commit_block_list(
             blocks, content_settings=settings, metadata=dict(metadata or {}),
             tags=dict(tags or {}), **conditions))
@@ -267,19 +273,17 @@ class AzureBlobStore:
     def create_append(self, name: str, *, tags: Mapping[str, str] | None = None,
                       metadata: Mapping[str, str] | None = None, content_type: str | None = None,
                       create_only: bool = True) -> BlobProps:
-        extra = {"if_none_match": "*"} if create_only else {}
         settings = ContentSettings(content_type=content_type)
         response = self._call(name, lambda: self._blob(name).create_append_blob(
             content_settings=settings, metadata=dict(metadata or {}), tags=dict(tags or {}),
-            **extra))
+            if_none_match="*" if create_only else None))
         return replace(_written_props(name, response, 0, settings, metadata, tags),
                        blob_type="AppendBlob")
 
     def append(self, name: str, data: bytes, *, at_offset: int | None = None) -> int:
-        condition = {} if at_offset is None else {"appendpos_condition": at_offset}
         result = self._call(name, lambda: self._blob(name).append_block(
-            data, validate_content=True, **condition))
-        return int(result["blob_append_offset"]) + len(data)
+            data, validate_content=True, appendpos_condition=at_offset))
+        return int(str(result["blob_append_offset"])) + len(data)
 
     def delete(self, name: str, *, if_etag: str | None = None, if_tags: str | None = None) -> bool:
         conditions = _conditions(if_etag, False)
@@ -295,12 +299,12 @@ class AzureBlobStore:
         return self._call(name, remove)
 
     def set_tier(self, name: str, tier: str, *, if_tags: str | None = None) -> None:
-        extra = {"if_tags_match_condition": if_tags} if if_tags else {}
-        self._call(name, lambda: self._blob(name).set_standard_blob_tier(tier, **extra))
+        self._call(name, lambda: self._blob(name).set_standard_blob_tier(
+            tier, if_tags_match_condition=if_tags or None))
 
     def set_tags(self, name: str, tags: Mapping[str, str], *, if_tags: str | None = None) -> None:
-        extra = {"if_tags_match_condition": if_tags} if if_tags else {}
-        self._call(name, lambda: self._blob(name).set_blob_tags(dict(tags), **extra))
+        self._call(name, lambda: self._blob(name).set_blob_tags(
+            dict(tags), if_tags_match_condition=if_tags or None))
 
     def copy_to_block_blob(self, source: str, destination: str, *,
                            tags: Mapping[str, str] | None = None,
@@ -324,15 +328,16 @@ class AzureBlobStore:
         for offset in range(0, before.size, COPY_BLOCK_SIZE):
             block_id = _block_id()
             length = min(COPY_BLOCK_SIZE, before.size - offset)
-            self._call(destination, lambda i=block_id, o=offset, n=length: self._blob(
-                destination).stage_block_from_url(i, url, source_offset=o, source_length=n))
+            self._call(destination, functools.partial(
+                self._blob(destination).stage_block_from_url,
+                block_id, url, source_offset=offset, source_length=length))
             blocks.append(BlobBlock(block_id=block_id))
         after = self.props(source)
         if after is None or after.etag != before.etag:
             raise PreconditionFailed(source, "changed while it was being copied")
         settings = ContentSettings(content_type=content_type or before.content_type,
                                    content_encoding=before.content_encoding,
-                                   content_md5=before.content_md5)
+                                   content_md5=bytearray(before.content_md5 or b"") or None)
         self._call(destination, lambda: self._blob(destination).commit_block_list(
             blocks, content_settings=settings, metadata=dict(metadata or {}),
             tags=dict(tags or {})))
