@@ -5,8 +5,6 @@ issue's 500-job run is the same commands with `--jobs 500`; the suite uses fewer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 import pytest
 from typer.testing import CliRunner
@@ -21,21 +19,16 @@ from shared.layout import by_date_log_path, log_path
 from shared.logrecords import iter_log_lines
 from shared.metadata import parse_metadata
 from shared.settings import Settings
+from tests.support.cli import point_cli_at
 
 JOBS = 40
 
 
 @pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A CLI runner whose environment points at the test's Azurite container and index."""
-    monkeypatch.setenv("ASCEND_STORAGE_CONNECTION_STRING", str(settings.storage_connection_string))
-    monkeypatch.setenv("ASCEND_CONTAINER", settings.container)
-    monkeypatch.setenv("ASCEND_INDEX_PATH", str(settings.index_path))
-    monkeypatch.setenv("ASCEND_USER", "alice")
-    monkeypatch.setenv("ASCEND_ROLES", "admin")
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
-    yield CliRunner()
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    point_cli_at(settings, monkeypatch, roles="admin")
+    return CliRunner()
 
 
 def _invoke(runner: CliRunner, *args: str) -> str:

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 import pytest
 from typer.testing import CliRunner
 
-import ascend_cli.common
 from ascend_cli.main import app
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.layout import parse_blob_name
 from shared.metadata import parse_metadata
 from shared.settings import Settings
+from tests.support.cli import point_cli_at
 
 
 @pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A CLI runner whose environment points at the test's Azurite container and index."""
-    monkeypatch.setenv("ASCEND_STORAGE_CONNECTION_STRING", str(settings.storage_connection_string))
-    monkeypatch.setenv("ASCEND_CONTAINER", settings.container)
-    monkeypatch.setenv("ASCEND_INDEX_PATH", str(settings.index_path))
-    monkeypatch.setenv("ASCEND_USER", "alice")
-    monkeypatch.setenv("ASCEND_ROLES", "admin")
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
-    yield CliRunner()
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    point_cli_at(settings, monkeypatch, roles="admin")
+    return CliRunner()
 
 
 def test_seeding_20_jobs_writes_valid_jobs_and_a_summary_on_stderr(

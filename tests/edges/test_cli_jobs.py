@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,22 +22,15 @@ from shared.layout import log_path
 from shared.metadata import JobMetadata
 from shared.principal import Principal
 from shared.services import Services
+from tests.support.cli import point_cli_at
 from tests.support.jobs_data import NOW, log_lines, make_services, seed_job
 
 
 @pytest.fixture
-def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A runner whose environment points at the test's Azurite container and index, as alice."""
-    settings = services.settings
-    for name, value in {
-        "ASCEND_STORAGE_CONNECTION_STRING": settings.storage_connection_string,
-        "ASCEND_CONTAINER": settings.container, "ASCEND_INDEX_PATH": str(settings.index_path),
-        "ASCEND_USER": "alice", "ASCEND_ROLES": "", "COLUMNS": "200",
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
-    yield CliRunner()
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    point_cli_at(services.settings, monkeypatch)
+    return CliRunner()
 
 
 def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from hypothesis import strategies as st
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
-import ascend_cli.common
 from ascend_cli.main import app
 from ascend_cli.metrics import sparkline
 from producer.capture import capture_job_output
@@ -25,6 +23,7 @@ from producer.streamer import LogStreamer
 from shared.jobid import JobId, parse_job_id
 from shared.ports import BlobStore
 from shared.services import Services
+from tests.support.cli import point_cli_at
 
 ALICE_JOB = parse_job_id("20260310-093000-alice-frauddetect-a3f5d2c8-7b9e4f1a")
 BOB_JOB = parse_job_id("20260310-093000-bob-frauddetect-a3f5d2c8-7b9e4f1a")
@@ -32,18 +31,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A runner whose environment points at the test's Azurite container and index, as alice."""
-    settings_ = services.settings
-    for name, value in {
-        "ASCEND_STORAGE_CONNECTION_STRING": settings_.storage_connection_string,
-        "ASCEND_CONTAINER": settings_.container, "ASCEND_INDEX_PATH": str(settings_.index_path),
-        "ASCEND_USER": "alice", "ASCEND_ROLES": "", "COLUMNS": "200",
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
-    yield CliRunner()
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    point_cli_at(services.settings, monkeypatch)
+    return CliRunner()
 
 
 def run(cli: CliRunner, *args: str) -> tuple[int, str, str]:

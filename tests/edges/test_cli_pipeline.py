@@ -3,31 +3,23 @@ and a real index file: exit codes, JSON Lines on stdout, one-line messages on st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 import pytest
 from typer.testing import CliRunner
 
-import ascend_cli.common
 from ascend_cli.main import app
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.services import Services
 from shared.settings import Settings
+from tests.support.cli import point_cli_at
 from tests.support.events import make_metadata, write_job, write_metadata
 
 
 @pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A CLI runner whose environment points at the test's Azurite container and index."""
-    monkeypatch.setenv("ASCEND_STORAGE_CONNECTION_STRING", str(settings.storage_connection_string))
-    monkeypatch.setenv("ASCEND_CONTAINER", settings.container)
-    monkeypatch.setenv("ASCEND_INDEX_PATH", str(settings.index_path))
-    monkeypatch.setenv("ASCEND_USER", "alice")
-    monkeypatch.setenv("ASCEND_ROLES", "admin")
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
-    yield CliRunner()
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    point_cli_at(settings, monkeypatch, roles="admin")
+    return CliRunner()
 
 
 def _lines(stdout: str) -> list[dict[str, object]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -14,6 +13,7 @@ from ascend_cli.main import app
 from shared.jobid import JobId
 from shared.layout import job_prefix, metadata_path
 from shared.services import Services
+from tests.support.cli import point_cli_at
 from tests.support.lifecycle import seed_job
 
 CREATED = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -21,18 +21,10 @@ BLOCK_FILES = ("metadata.json", "package.pkl", "result.pkl", "model.pkl", "plot.
 
 
 @pytest.fixture
-def env(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+def env(services: Services, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """The environment of an admin whose CLI points at the test's Azurite container and index."""
-    settings = services.settings
-    for name, value in {
-        "ASCEND_STORAGE_CONNECTION_STRING": settings.storage_connection_string,
-        "ASCEND_CONTAINER": settings.container, "ASCEND_INDEX_PATH": str(settings.index_path),
-        "ASCEND_USER": "root", "ASCEND_ROLES": "admin", "COLUMNS": "200",
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
-    yield monkeypatch
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    point_cli_at(services.settings, monkeypatch, user="root", roles="admin")
+    return monkeypatch
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -12,19 +12,14 @@ import ascend_cli.common
 from ascend_cli.main import app
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.settings import Settings
+from tests.support.cli import point_cli_at
 from tests.support.query import job
 
 
 @pytest.fixture
 def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqliteIndex]:
     """Environment pointing the CLI at the test's Azurite and index, with five indexed jobs."""
-    assert settings.connection_string is not None
-    env = {"ASCEND_STORAGE_CONNECTION_STRING": settings.connection_string,
-           "ASCEND_CONTAINER": settings.container, "ASCEND_INDEX_PATH": str(settings.index_path),
-           "ASCEND_USER": "alice", "ASCEND_ROLES": ""}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    point_cli_at(settings, monkeypatch)
     index = SqliteIndex(settings.index_path)
     index.ensure()
     index.upsert([

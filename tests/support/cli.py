@@ -1,0 +1,25 @@
+"""Pointing the `ascend` CLI at a test's Azurite container and index, as a given caller."""
+
+from __future__ import annotations
+
+import pytest
+
+import ascend_cli.common
+from shared.settings import Settings
+
+
+def point_cli_at(settings: Settings, monkeypatch: pytest.MonkeyPatch, *, user: str = "alice",
+                 roles: str = "") -> None:
+    """Set the environment a real `ascend` process would read, and drop the cached services
+    (each command is a new process in real life; monkeypatch undoes it all after the test)."""
+    env = {
+        "ASCEND_STORAGE_CONNECTION_STRING": str(settings.storage_connection_string),
+        "ASCEND_CONTAINER": settings.container,
+        "ASCEND_INDEX_PATH": str(settings.index_path),
+        "ASCEND_USER": user,
+        "ASCEND_ROLES": roles,
+        "COLUMNS": "200",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(ascend_cli.common, "_services", None)
