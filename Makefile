@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 AZURITE := node_modules/azurite/package.json
 PYTEST_WORKERS ?= 2
+TYPED := shared indexer lifecycle query producer api ascend_cli function_app.py infra
 
 .PHONY: run test lint typecheck bench infra install clean
 
@@ -31,11 +32,12 @@ run: install
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy $(TYPED)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy shared indexer lifecycle query producer api ascend_cli function_app.py
+	$(BIN)/mypy $(TYPED)
 
 bench: install
 	$(BIN)/python -m bench
