@@ -59,14 +59,14 @@ def finalize_log(blobs: BlobStore, job: JobId, log: BlobProps | None, *, retain:
     """Make sure the by-date copy is a current copy of the log; return the log's stats and tier."""
     kept = stats_from_document(previous) if previous else None
     if log is None:
-        return LogFacts(stats=kept or LogStats(), tier=_tier(None, previous))
+        return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous))
     for _ in range(COPY_ATTEMPTS):
         try:
             return _finalize_once(blobs, job, log, retain=retain, kept=kept, previous=previous)
         except (PreconditionFailed, BlobNotFound):
             log = blobs.props(log.name)  # a late flush landed mid-copy: start again from it
             if log is None:
-                return LogFacts(stats=kept or LogStats(), tier=_tier(None, previous))
+                return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous))
     raise TransientError(f"{log.name}: kept changing while it was being copied")
 
 
@@ -75,7 +75,7 @@ def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool
     # A job the index has never seen has no copy worth checking (after an index loss the copy
     # is made again): one listing request saved on the common path.
     state = copy_state(blobs, job) if previous is not None else CopyState(None)
-    tier = _tier(log, previous)
+    tier = job_tier(log, previous)
     if state.is_copy_of(log):
         _retag(blobs, state.props, job, retain)
         if kept is not None and kept.digest() == state.stats_digest():
@@ -119,9 +119,9 @@ def _stats_or(blobs: BlobStore, name: str, length: int | None, kept: LogStats | 
         return kept
 
 
-def _tier(log: BlobProps | None, previous: Mapping[str, object] | None) -> str | None:
-    if log is not None and log.tier:
-        return log.tier
-    if log is None and previous and isinstance(previous.get("tier"), str):
+def job_tier(log: BlobProps | None, previous: Mapping[str, object] | None) -> str | None:
+    """The job's `tier`: once indexed, the lifecycle owns it (the stage its sweep completed), so a
+    re-index keeps it; a new job starts at its log's tier."""
+    if previous and isinstance(previous.get("tier"), str):
         return str(previous["tier"])
-    return None
+    return log.tier if log is not None and log.tier else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from indexer.document import LogFacts, build_document
 from indexer.events import content_version, is_version_of
-from indexer.finalize import finalize_log
+from indexer.finalize import finalize_log, job_tier
 from indexer.images import image_packages
 from indexer.outcomes import Indexed, Outcome, Skipped
 from indexer.retag import retag_job_blobs
@@ -76,7 +76,7 @@ def _log_facts(services: Services, job: JobId, meta: JobMetadata, folder: list[B
     log = next((p for p in folder if p.name == log_path(job)), None)
     if meta.status.is_final:
         return finalize_log(services.blobs, job, log, retain=meta.retain, previous=previous)
-    return LogFacts(tier=log.tier if log else None)
+    return LogFacts(tier=job_tier(log, previous))
 
 
 def _image_packages(services: Services, meta: JobMetadata) -> list[str]:

@@ -152,3 +152,15 @@ def test_an_image_requirements_file_is_recorded_and_fills_jobs_without_packages(
     assert doc["package_names"] == ["torch", "numpy"]
     assert orjson.loads(services.blobs.read("_ascend/images/a3f5d2c8e9b1.json").data)[
         "packages"] == ["Torch==2.1.0", "numpy>=1.24"]
+
+
+def test_a_reindex_keeps_the_tier_the_lifecycle_recorded(services: Services) -> None:
+    """Once the sweep moved a job to Cool, a later metadata event does not reset it to Hot."""
+    job = write_job(services.blobs)
+    deliver(services, metadata_path(job))
+    services.index.set_field(str(job), "tier", "Cool")  # what the sweep records
+    services.index.set_field(str(job), "updated_at", "2000-01-01T00:00:00.000Z")  # re-index wins
+    deliver(services, metadata_path(job))
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert doc["tier"] == "Cool"
