@@ -192,12 +192,19 @@ def describe_validation_error(exc: ValidationError) -> str:
     """The first problem of a pydantic error as `field.path: reason`, plus a count of the rest."""
     errors = exc.errors(include_url=False)
     first = errors[0]
-    where = ".".join(str(p) for p in first["loc"])
+    where = ".".join(_location_part(p) for p in first["loc"])
     message = _short(_clean_message(first["msg"]))
     line = f"{where}: {message}" if where else message
     if len(errors) > 1:
         line += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return line
+
+
+def _location_part(part: str | int) -> str:
+    # Keys come from the document: one with a newline, a dot or a quote is shown quoted, so the
+    # message stays one unambiguous line.
+    text = str(part)
+    return text if re.fullmatch(r"[A-Za-z0-9_\[\]-]+", text) else repr(text)
 
 
 def _clean_message(message: str) -> str:

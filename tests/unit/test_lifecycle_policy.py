@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lifecycle.policy import DEFAULT_POLICY, InvalidPolicy, RetentionPolicy, policy_from_json
@@ -87,6 +87,7 @@ KEYS = st.sampled_from(["cool_after", "archive_after", "delete_after", "artifact
 
 
 @given(st.dictionaries(KEYS | st.text(max_size=12), JSON, max_size=6))
+@example(document={"\n": None})  # a key with a newline once split the refusal
 def test_any_json_document_gives_a_policy_or_one_line_refusal(document: dict) -> None:
     """Whatever an admin or a hand-edited file holds: a valid policy, or InvalidPolicy in one
     line naming the policy, never another exception."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -191,6 +191,7 @@ json_values = st.recursive(
 @given(st.dictionaries(st.sampled_from(["job_id", "status", "user", "created_at", "execution",
                                         "dependencies", "tags", "artifacts", "x"]),
                        json_values, max_size=6))
+@example(changes={"tags": {"\n": None}})  # a key with a newline once split the message
 def test_arbitrary_json_never_crashes_the_validator(changes: dict[str, Any]) -> None:
     """Any JSON values in any fields give a valid model or a one-line InvalidMetadata."""
     doc = {**make_metadata(), **changes}
