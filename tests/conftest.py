@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from ascend_cli.azurite import Azurite, start_azurite
 from shared.adapters.azure_blob import AzureBlobStore, RetryPolicy
@@ -17,6 +20,14 @@ from shared.services import Services
 from shared.settings import Settings
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
+
+# CI explores the same examples every run (a red CI must be reproducible, and it is run on a
+# loaded 2-core machine); locally hypothesis keeps exploring new ones.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
