@@ -213,5 +213,6 @@ def watch(services: Services, stop_event: threading.Event, *,
             log.warning("pipeline pass failed, retrying: %s", exc)
             summary = RunSummary()
         if summary.events:
-            print(f"pipeline: {summary.as_dict()}", flush=True)
+            counts = ", ".join(f"{k} {v}" for k, v in summary.as_dict().items() if v)
+            print(f"pipeline: {counts}", flush=True)
         stop_event.wait(poll_seconds)
