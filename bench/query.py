@@ -12,7 +12,6 @@ p95, ratio of medians to the baseline) and one JSON line.
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import random
 import statistics
@@ -26,7 +25,6 @@ from typing import Any
 import orjson
 
 from query import search
-from shared.adapters import sqlite_index
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.documents import empty_document, format_datetime
@@ -89,9 +87,6 @@ def _document(rng: random.Random, n: int, *, user: str, project: str, created: d
 
 def build(path: Path, count: int) -> None:
     """Write `count` synthetic jobs into a new index at `path`, in batches."""
-    # The adapter parses every package text with packaging (~0.3 ms each); the synthetic data
-    # has a dozen distinct texts, so memoize for the build (same results, 3x faster).
-    sqlite_index.split_package = functools.lru_cache(maxsize=None)(sqlite_index.split_package)
     index = SqliteIndex(path)
     index.ensure()
     started, batch = time.perf_counter(), []

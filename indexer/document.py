@@ -12,12 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from indexer.logstats import LogStats
 from shared.documents import SearchDocument, empty_document, format_datetime
 from shared.metadata import JobMetadata
+from shared.packages import split_requirement
 
 DEFAULT_TIER = "Hot"
 
@@ -115,10 +113,4 @@ def package_names(packages: Sequence[str]) -> list[str]:
 
 def package_name(spec: str) -> str:
     """The PEP 503 name of one requirement string (best effort for ones that do not parse)."""
-    try:
-        return canonicalize_name(Requirement(spec).name)
-    except InvalidRequirement:
-        head = spec.split(";", 1)[0]
-        for stop in "=<>!~[ @":
-            head = head.split(stop, 1)[0]
-        return canonicalize_name(head.strip())
+    return split_requirement(spec)[0]

@@ -27,8 +27,9 @@ from query.ast import (
     Tag,
     Term,
 )
-from query.resolve import split_requirement, version_matches
+from query.resolve import version_matches
 from shared.documents import parse_datetime
+from shared.packages import split_requirement
 
 Document = Mapping[str, Any]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {

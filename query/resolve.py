@@ -11,12 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from query.ast import AllOf, AnyOf, Compare, Not, Package, Query, Relative, Tag, Term
+from shared.packages import split_requirement
 
 
 def map_terms(query: Query, change: Callable[[Term], Term]) -> Query:
@@ -62,17 +61,6 @@ def bind_times(query: Query, now: datetime) -> Query:
 def to_millis(moment: datetime) -> datetime:
     """`moment` cut to whole milliseconds: the precision of the documents' times."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def split_requirement(text: str) -> tuple[str, str]:
-    """(PEP 503 name, pinned version or '') of an indexed package text like `torch==2.0.0`."""
-    try:
-        req = Requirement(text)
-    except InvalidRequirement:
-        name, _, version = text.partition("==")
-        return canonicalize_name(name.strip()), version.strip()
-    pins = [s.version for s in req.specifier if s.operator in {"==", "==="}]
-    return canonicalize_name(req.name), (pins[0] if len(pins) == 1 else "")
 
 
 def version_matches(specifier: str, version: str) -> bool:

@@ -22,7 +22,6 @@ converters are chosen once, and new files use 16 KiB pages.
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -30,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from shared.documents import FIELDS, FieldType, SearchDocument
 from shared.errors import SearchIndexError, TransientError
+from shared.packages import split_requirement
 
 _SQL_TYPES = {
     FieldType.STRING: "TEXT",
@@ -89,18 +87,6 @@ _UPSERT = (
     + " WHERE (excluded.updated_at, coalesce(excluded.source_version, '')) >= "
     "(jobs.updated_at, coalesce(jobs.source_version, ''))"
 )
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def split_package(spec: str) -> tuple[str, str]:
-    """(PEP 503 name, pinned version or '') of a requirement string like `torch==2.0.0`."""
-    try:
-        req = Requirement(spec)
-    except InvalidRequirement:
-        name, _, version = spec.partition("==")
-        return canonicalize_name(name.strip()), version.strip()
-    pins = [s.version for s in req.specifier if s.operator in {"==", "==="}]
-    return canonicalize_name(req.name), (pins[0] if len(pins) == 1 else "")
 
 
 class SqliteIndex:
@@ -334,7 +320,7 @@ def row_to_document(row: Sequence[Any]) -> SearchDocument:
 def _package_rows(docs: Sequence[SearchDocument]) -> Iterator[tuple[str, str, str]]:
     for doc in docs:
         for spec in doc.get("packages") or ():
-            name, version = split_package(spec)
+            name, version = split_requirement(spec)
             yield doc["job_id"], name, version
 
 
