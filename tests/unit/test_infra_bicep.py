@@ -143,6 +143,8 @@ def imported_modules(path: Path) -> set[str]:
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
+            # `from query import jobs` imports the submodule query/jobs.py
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
     return found
 
 
