@@ -10,6 +10,7 @@ BENCHES = {
     "capture": "lines/s through capture into Azurite; overhead vs printing to /dev/null",
     "seed": "producer: seeding jobs/s, LogStreamer.write and flush rates",
     "azure_search": "Azure AI Search adapter upserts through the SDK pipeline (fake service)",
+    "azurite_listing": "Azurite prefix-listing vs HEAD latency as the container grows",
 }
 
 
