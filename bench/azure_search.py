@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import orjson
 from azure.core.credentials import AzureKeyCredential
 
+from bench._timing import timed_runs
 from shared.adapters.azure_search import Action, AzureSearchIndex, request_body, to_azure
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import empty_document
@@ -49,14 +49,6 @@ def documents(count: int) -> list[dict[str, Any]]:
         docs.append(doc)
     return docs
 
-
-def time_runs(run: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def encode_only(docs: list[dict[str, Any]]) -> None:
@@ -103,10 +95,10 @@ def main() -> None:
     docs = documents(args.docs)
     with tempfile.TemporaryDirectory() as tmp:
         runs = {
-            "encode the bodies once (baseline)": time_runs(lambda: encode_only(docs),
+            "encode the bodies once (baseline)": timed_runs(lambda: encode_only(docs),
                                                            args.repeat),
-            "AzureSearchIndex.upsert (SDK + fake)": time_runs(through_adapter(docs), args.repeat),
-            "SqliteIndex.upsert (real file)": time_runs(into_sqlite(docs, Path(tmp)),
+            "AzureSearchIndex.upsert (SDK + fake)": timed_runs(through_adapter(docs), args.repeat),
+            "SqliteIndex.upsert (real file)": timed_runs(into_sqlite(docs, Path(tmp)),
                                                         args.repeat),
         }
     baseline = statistics.median(next(iter(runs.values())))

@@ -22,7 +22,6 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import orjson
 
 from ascend_cli.azurite import start_azurite
+from bench._timing import timed_runs
 from producer.demo import seed_demo
 from producer.streamer import LogStreamer, pack_blocks
 from shared.adapters.azure_blob import AzureBlobStore
@@ -69,14 +69,6 @@ def fresh_store(connection: str) -> AzureBlobStore:
     store.ensure_container()
     return store
 
-
-def timed(run: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def bench_seed(connection: str, jobs: int, workers: int, repeat: int) -> dict[str, float]:
@@ -132,8 +124,8 @@ def bench_flush(connection: str, repeat: int, megabytes: int = 8) -> tuple[float
         for block in pack_blocks([LINE] * count):
             client.append_block(b"".join(block), validate_content=True)
     size = count * len(LINE) / (1 << 20)
-    return (size / statistics.median(timed(with_streamer, repeat)),
-            size / statistics.median(timed(raw_sdk, repeat)))
+    return (size / statistics.median(timed_runs(with_streamer, repeat)),
+            size / statistics.median(timed_runs(raw_sdk, repeat)))
 
 
 def main() -> None:

@@ -6,13 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
-import ascend_cli.common
-from ascend_cli.main import app
 from shared.jobid import JobId
 from shared.layout import job_prefix, metadata_path
 from shared.services import Services
+from tests.support.cli import invoke_cli as run
 from tests.support.cli import point_cli_at
 from tests.support.lifecycle import seed_job
 
@@ -26,11 +24,6 @@ def env(services: Services, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPat
     point_cli_at(services.settings, monkeypatch, user="root", roles="admin")
     return monkeypatch
 
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    ascend_cli.common._services = None
-    return result.exit_code, result.stdout, result.stderr
 
 
 def jsonl(text: str) -> list[dict[str, object]]:

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
-import ascend_cli.common
-from ascend_cli.main import app
 from shared.layout import metadata_path
 from shared.services import Services
 from tests.conftest import NOW
+from tests.support.cli import invoke_cli as run
 from tests.support.cli import point_cli_at
 from tests.support.lifecycle import seed_job
 
@@ -24,11 +22,6 @@ def env(services: Services, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPat
     point_cli_at(services.settings, monkeypatch, user="root", roles="admin")
     return monkeypatch
 
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    ascend_cli.common._services = None
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_delete_is_a_dry_run_until_yes(services: Services, env: pytest.MonkeyPatch) -> None:

@@ -23,3 +23,14 @@ def point_cli_at(settings: Settings, monkeypatch: pytest.MonkeyPatch, *, user: s
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(ascend_cli.common, "_services", None)
+
+
+def invoke_cli(*args: str) -> tuple[int, str, str]:
+    """Run one `ascend` command in-process: (exit code, stdout, stderr), as a new process would."""
+    from typer.testing import CliRunner
+
+    from ascend_cli.main import app
+
+    result = CliRunner().invoke(app, list(args))
+    ascend_cli.common._services = None
+    return result.exit_code, result.stdout, result.stderr
