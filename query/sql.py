@@ -1,8 +1,9 @@
 """Compile a query tree to SQL for the embedded index: a WHERE clause, its parameters, ORDER BY.
 
 Pure: every value is bound as `?`; the only names spliced into the text are document fields from
-the tree, which the parser takes from a fixed table (and which are checked here again). Tables
-are those of `shared.adapters.sqlite_index`: `jobs`, `job_packages`, `job_tags`, `job_metrics`.
+the tree, which the parser takes from a fixed table (and which are checked here again). The
+table is `jobs` of `shared.adapters.sqlite_index`; `package:`, `tag:` and `metric:` terms read
+its JSON columns `package_pins`, `tags` and `metrics_last` with `json_each`.
 """
 
 from __future__ import annotations
@@ -90,38 +91,45 @@ def _compare(term: Compare) -> _Sql:
     return _Sql(f"{_column(term.field)} {_OPS[term.op]} ?", (_bound(term.value),))
 
 
-def _exists(table: str, conditions: list[str], params: tuple[Any, ...]) -> _Sql:
-    """A correlated probe of a side table by job_id. The unary `+` keeps SQLite off the
-    (name, value, job_id) indexes, which it would otherwise pick without statistics and then
-    read every row of that name per job: the job's own few rows are always the cheap way."""
-    where = " AND ".join(["s.job_id = jobs.job_id", *(f"+{c}" for c in conditions)])
-    # `table` is one of the three side tables named below; every value is a bound parameter.
-    return _Sql(f"EXISTS (SELECT 1 FROM {table} s WHERE {where})", params)  # noqa: S608
+def _any_element(column: str, condition: str, params: tuple[Any, ...]) -> _Sql:
+    """True when an element `j` of the job's JSON column `column` meets `condition`: a
+    correlated read of the candidate row's own value, like any other condition on it."""
+    # `column` is one of the three JSON columns named below; every value is a bound parameter.
+    return _Sql(f"EXISTS (SELECT 1 FROM json_each(jobs.{column}) j WHERE {condition})",  # noqa: S608
+                params)
 
 
 def _package(term: Package) -> _Sql:
+    """Against `package_pins`: one `"{name} {version}"` text per requirement."""
     if not term.specifier:
-        return _exists("job_packages", ["s.name = ?"], (term.name,))
+        prefix = f"{term.name} "
+        return _any_element("package_pins", "substr(j.value, 1, ?) = ?", (len(prefix), prefix))
     if term.versions is None:
         raise ValueError(f"package {term.name}{term.specifier}: versions not resolved")
     if not term.versions:
         return _Sql("0")
     marks = ", ".join("?" for _ in term.versions)
-    return _exists("job_packages", ["s.name = ?", f"s.version IN ({marks})"],
-                   (term.name, *term.versions))
+    return _any_element("package_pins", f"j.value IN ({marks})",
+                        tuple(f"{term.name} {v}" for v in term.versions))
 
 
 def _tag(term: Tag) -> _Sql:
+    """Against `tags`: `key=value` texts, split at the first `=` (a text without one is a key
+    with an empty value)."""
     if term.value is None:
-        return _exists("job_tags", ["s.key = ?"], (term.key,))
-    return _exists("job_tags", ["s.key = ?", "s.value = ?"], (term.key, term.value))
+        prefix = f"{term.key}="
+        return _any_element("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)",
+                            (term.key, len(prefix), prefix))
+    if term.value == "":
+        return _any_element("tags", "j.value IN (?, ?)", (term.key, f"{term.key}="))
+    return _any_element("tags", "j.value = ?", (f"{term.key}={term.value}",))
 
 
 def _metric(term: Metric) -> _Sql:
     if term.op is None:
-        return _exists("job_metrics", ["s.name = ?"], (term.name,))
-    return _exists("job_metrics", ["s.name = ?", f"s.value {_OPS[term.op]} ?"],
-                   (term.name, term.value))
+        return _any_element("metrics_last", "j.key = ? AND j.value IS NOT NULL", (term.name,))
+    return _any_element("metrics_last", f"j.key = ? AND j.value {_OPS[term.op]} ?",
+                        (term.name, term.value))
 
 
 def _after(term: After) -> _Sql:

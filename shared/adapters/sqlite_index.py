@@ -3,28 +3,34 @@
 Schema, generated from `shared.documents.FIELDS`:
 
 - `jobs`: one row per document, one column per field; list and metrics fields are JSON text,
-  booleans 0/1, times the documents' sortable text (`2025-12-04T14:30:22.000Z`).
-- `job_packages(job_id, name, version)`: one row per package (PEP 503 name, version text as
-  pinned, '' when unpinned), for `package:` queries with PEP 440 specifiers.
-- `job_tags(job_id, key, value)`: one row per tag.
-- `job_metrics(job_id, name, value)`: one row per numeric metric of `metrics_last`.
+  booleans 0/1, times the documents' sortable text (`2025-12-04T14:30:22.000Z`). One more
+  column, `package_pins`, holds the JSON list of `"{PEP 503 name} {pinned version}"` texts of
+  the job's requirements (`"torch 2.1.0"`, `"numpy "` when unpinned), for `package:` queries.
+- `package_versions(name, version)`: every (name, version) ever indexed, so that a PEP 440
+  specifier resolves to version texts without reading the jobs (stale pairs of deleted jobs
+  only add versions that match no job).
 
-The side tables are WITHOUT ROWID tables keyed by (job_id, ...): the correlated `EXISTS` of the
-query module and the deletes of a replaced document seek the key directly, and each side row
-costs two B-trees (key + the (name, ...) index) instead of three.
+`package:`, `tag:` and `metric:` terms read the job's own JSON columns (`json_each`), probed
+per candidate row like any other condition. Earlier files kept one side-table row per
+package, tag and metric instead: about nine more B-tree inserts per job, for no faster query
+(measured on 1M jobs); `ensure()` migrates such a file in place.
 
 Upserts go in one transaction per batch, and only replace a row whose
 (updated_at, source_version) is not newer than the incoming document's: a late or duplicated
 event can never make the index older. Tuning for ingest (see `bench/ingest.py`): requirement
-parsing is cached, rows go in key order, new keys skip the side-table deletes, column
-converters are chosen once, and new files use 16 KiB pages.
+parsing is cached, rows go in key order, rows are built by position, new files use 16 KiB
+pages, and checkpoints run on a thread of their own (`_Checkpointer`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import operator
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,42 +54,41 @@ _JSON_FIELDS = frozenset(f.name for f in FIELDS if f.is_collection)
 _BOOL_FIELDS = frozenset(f.name for f in FIELDS if f.type is FieldType.BOOL)
 _MAX_VARIABLES = 900
 
+SCHEMA_VERSION = 2
+_PINS = "package_pins"
+_PACKAGE_VERSIONS = """CREATE TABLE IF NOT EXISTS package_versions (name TEXT NOT NULL,
+    version TEXT NOT NULL, PRIMARY KEY (name, version)) WITHOUT ROWID;
+"""
+
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS jobs ("
     + ", ".join(
         f'"{f.name}" {_SQL_TYPES[f.type]}' + (" PRIMARY KEY NOT NULL" if f.key else "")
         for f in FIELDS
     )
-    + ");\n"
+    + f", {_PINS} TEXT);\n"
+    + _PACKAGE_VERSIONS
     + """
-CREATE TABLE IF NOT EXISTS job_packages (job_id TEXT NOT NULL, name TEXT NOT NULL,
-    version TEXT NOT NULL, PRIMARY KEY (job_id, name, version)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS job_tags (job_id TEXT NOT NULL, key TEXT NOT NULL,
-    value TEXT NOT NULL, PRIMARY KEY (job_id, key, value)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS job_metrics (job_id TEXT NOT NULL, name TEXT NOT NULL,
-    value REAL NOT NULL, PRIMARY KEY (job_id, name)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at, job_id);
-CREATE INDEX IF NOT EXISTS jobs_user_created ON jobs (user, created_at, job_id);
-CREATE INDEX IF NOT EXISTS jobs_project_created ON jobs (project, created_at, job_id);
-CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at, job_id);
-CREATE INDEX IF NOT EXISTS jobs_function_created ON jobs (function_name, created_at, job_id);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
+CREATE INDEX IF NOT EXISTS jobs_user_created ON jobs (user, created_at);
+CREATE INDEX IF NOT EXISTS jobs_project_created ON jobs (project, created_at);
+CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS jobs_function_created ON jobs (function_name, created_at);
 CREATE INDEX IF NOT EXISTS jobs_dep_hash ON jobs (dep_hash, created_at);
-CREATE INDEX IF NOT EXISTS jobs_image ON jobs (image_hash, user);
 CREATE INDEX IF NOT EXISTS jobs_gpu_cost ON jobs (use_gpu, cost_usd);
 CREATE INDEX IF NOT EXISTS jobs_cost ON jobs (cost_usd);
 CREATE INDEX IF NOT EXISTS jobs_tier_created ON jobs (tier, created_at);
 CREATE INDEX IF NOT EXISTS jobs_retain_created ON jobs (retain, created_at);
-CREATE INDEX IF NOT EXISTS job_packages_name ON job_packages (name, version, job_id);
-CREATE INDEX IF NOT EXISTS job_tags_kv ON job_tags (key, value, job_id);
-CREATE INDEX IF NOT EXISTS job_metrics_nv ON job_metrics (name, value, job_id);
 """
 )
+_SIDE_TABLES_OF_VERSION_1 = ("job_packages", "job_tags", "job_metrics")
 
 # Column names come from FIELDS (code, not input); every value is a bound parameter.
+_WRITTEN = (*COLUMNS, _PINS)
 _UPSERT = (
-    f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "  # noqa: S608
+    f"INSERT INTO jobs ({', '.join(_WRITTEN)}) VALUES ({', '.join('?' for _ in _WRITTEN)}) "  # noqa: S608
     "ON CONFLICT(job_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "job_id")
+    + ", ".join(f"{c} = excluded.{c}" for c in _WRITTEN if c != "job_id")
     + " WHERE (excluded.updated_at, coalesce(excluded.source_version, '')) >= "
     "(jobs.updated_at, coalesce(jobs.source_version, ''))"
 )
@@ -96,6 +101,7 @@ class SqliteIndex:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._checkpointer: _Checkpointer | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -108,18 +114,53 @@ class SqliteIndex:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("PRAGMA cache_size=-65536")
+            # Writers leave checkpoints (and their fsyncs) to `_Checkpointer`'s thread, up to
+            # 256 MiB of WAL, when they do one themselves.
+            conn.execute("PRAGMA wal_autocheckpoint=16384")
+            conn.execute("PRAGMA journal_size_limit=67108864")
             self._conn = conn
         return self._conn
 
     def close(self) -> None:
         with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+                self._checkpointer = None
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
 
     def ensure(self) -> None:
+        """Create the schema, or bring an older file up to `SCHEMA_VERSION` in place."""
         with self._lock:
-            self.conn.executescript(SCHEMA)
+            conn = self.conn
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if found and version < SCHEMA_VERSION:
+                self._migrate(conn)
+            conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """From version 1: `package_pins` filled from each job's packages, the side tables
+        dropped, and the query indexes dropped (`SCHEMA` re-creates them as they are now)."""
+        with self._transaction():
+            if _PINS not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
+                conn.execute(f"ALTER TABLE jobs ADD COLUMN {_PINS} TEXT")
+            conn.execute(_PACKAGE_VERSIONS)
+            rows = conn.execute("SELECT job_id, packages FROM jobs").fetchall()
+            pairs: set[tuple[str, str]] = set()
+            for job_id, packages in rows:
+                pins, found = _pins(tuple(orjson.loads(packages or "[]")))
+                pairs.update(found)
+                conn.execute(f"UPDATE jobs SET {_PINS} = ? WHERE job_id = ?", (pins, job_id))  # noqa: S608
+            conn.executemany("INSERT OR IGNORE INTO package_versions VALUES (?, ?)", pairs)
+            for table in _SIDE_TABLES_OF_VERSION_1:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            indexes = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                                   "tbl_name = 'jobs' AND sql IS NOT NULL").fetchall()
+            for (name,) in indexes:
+                conn.execute(f'DROP INDEX "{name}"')
 
     # ---- writing -----------------------------------------------------------------------------
 
@@ -133,24 +174,16 @@ class SqliteIndex:
             winners = sorted((d for k, d in latest.items() if _not_older(d, current.get(k))),
                              key=lambda d: d["job_id"])
             keys = [d["job_id"] for d in winners]
-            conn.executemany(_UPSERT, [_row(d) for d in winners])
-            replaced = [(k,) for k in keys if k in current]  # new keys have no side rows yet
-            for table in ("job_packages", "job_tags", "job_metrics") if replaced else ():
-                conn.executemany(f"DELETE FROM {table} WHERE job_id = ?", replaced)  # noqa: S608
-            conn.executemany("INSERT OR IGNORE INTO job_packages VALUES (?, ?, ?)",
-                             _package_rows(winners))
-            conn.executemany("INSERT OR IGNORE INTO job_tags VALUES (?, ?, ?)", _tag_rows(winners))
-            conn.executemany("INSERT OR IGNORE INTO job_metrics VALUES (?, ?, ?)",
-                             _metric_rows(winners))
+            package_lists: set[tuple[str, ...]] = set()
+            conn.executemany(_UPSERT, [_row(d, package_lists) for d in winners])
+            conn.executemany("INSERT OR IGNORE INTO package_versions VALUES (?, ?)",
+                             {pair for packages in package_lists for pair in _pins(packages)[1]})
         return keys
 
     def delete(self, job_ids: Sequence[str]) -> int:
         with self._lock, self._transaction() as conn:
-            params = [(k,) for k in job_ids]
-            for table in ("job_packages", "job_tags", "job_metrics"):
-                conn.executemany(f"DELETE FROM {table} WHERE job_id = ?", params)  # noqa: S608
             before = conn.total_changes
-            conn.executemany("DELETE FROM jobs WHERE job_id = ?", params)
+            conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(k,) for k in job_ids])
             return conn.total_changes - before
 
     def set_field(self, job_id: str, name: str, value: Any) -> None:
@@ -195,16 +228,8 @@ class SqliteIndex:
     def package_versions(self, name: str) -> list[str]:
         """Distinct indexed version texts of package `name` (PEP 503), for `package:` specifiers.
 
-        A skip scan of the (name, version) index: one probe per distinct version, however many
-        jobs use the package.
         """
-        sql = (
-            "WITH RECURSIVE v(version) AS ("
-            " SELECT min(version) FROM job_packages WHERE name = ?1"
-            " UNION ALL SELECT (SELECT min(version) FROM job_packages"
-            " WHERE name = ?1 AND version > v.version) FROM v WHERE v.version IS NOT NULL)"
-            " SELECT version FROM v WHERE version IS NOT NULL"
-        )
+        sql = "SELECT version FROM package_versions WHERE name = ? ORDER BY version"
         with self._lock:
             try:
                 return [row[0] for row in self.conn.execute(sql, (name,))]
@@ -214,6 +239,8 @@ class SqliteIndex:
     # ---- internals ---------------------------------------------------------------------------
 
     def _transaction(self) -> _Transaction:
+        if self._checkpointer is None and str(self.path) != ":memory:":
+            self._checkpointer = _Checkpointer(self)
         return _Transaction(self.conn)
 
     @staticmethod
@@ -228,6 +255,38 @@ class SqliteIndex:
             ):
                 found[key] = (updated or "", version or "")
         return found
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database from a thread and connection of its own, started
+    by the first write. With `synchronous=NORMAL` a commit does not wait for the disk, but a
+    checkpoint does (two fsyncs): run here, that wait overlaps the writer's next batches instead
+    of stalling one of them (about 10% more upserts/s in `bench/ingest.py`). PASSIVE never
+    blocks a writer or a reader; what it cannot copy now is copied on a later turn or by
+    `close()`."""
+
+    INTERVAL_SECONDS = 0.25
+
+    def __init__(self, owner: SqliteIndex) -> None:
+        self.path = owner.path
+        self._owner = weakref.ref(owner)  # an index dropped without close() ends the thread
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"checkpoint {self.path.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            while not self._stopped.wait(self.INTERVAL_SECONDS) and self._owner() is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
 
 
 class _Transaction:
@@ -281,30 +340,36 @@ def _newest_per_key(documents: Sequence[SearchDocument]) -> dict[str, SearchDocu
     return latest
 
 
-def _json_column(value: Any, empty: Any) -> str:
-    return orjson.dumps(value or empty).decode()
+_JSON_AT: tuple[tuple[int, Any], ...] = tuple(
+    (i, {} if c == "metrics_last" else []) for i, c in enumerate(COLUMNS) if c in _JSON_FIELDS)
+_BOOL_AT = tuple(i for i, c in enumerate(COLUMNS) if c in _BOOL_FIELDS)
+_ALL_COLUMNS = operator.itemgetter(*COLUMNS)
 
 
-def _bool_column(value: Any, _: Any) -> int | None:
-    return None if value is None else int(value)
+def _row(doc: SearchDocument, package_lists: set[tuple[str, ...]]) -> list[Any]:
+    """The `_WRITTEN` values of `doc`, by position (the hot loop of `upsert`); adds the
+    document's requirement list to `package_lists`."""
+    try:
+        row = list(_ALL_COLUMNS(doc))
+    except KeyError:  # a partial document: missing fields are NULL
+        row = list(map(doc.get, COLUMNS))
+    for at, empty in _JSON_AT:
+        row[at] = orjson.dumps(row[at] or empty).decode()
+    for at in _BOOL_AT:
+        if row[at] is not None:
+            row[at] = int(row[at])
+    packages = tuple(sorted(doc.get("packages") or ()))
+    package_lists.add(packages)
+    row.append(_pins(packages)[0])
+    return row
 
 
-def _plain_column(value: Any, _: Any) -> Any:
-    return value
-
-
-# One converter per column, chosen once: the hot loop of `upsert` does no field-type tests.
-_CONVERTERS: tuple[tuple[str, Callable[[Any, Any], Any], Any], ...] = tuple(
-    (c, _json_column, {} if c == "metrics_last" else []) if c in _JSON_FIELDS
-    else (c, _bool_column, None) if c in _BOOL_FIELDS
-    else (c, _plain_column, None)
-    for c in COLUMNS
-)
-
-
-def _row(doc: SearchDocument) -> tuple[Any, ...]:
-    get = doc.get
-    return tuple(convert(get(c), empty) for c, convert, empty in _CONVERTERS)
+@functools.lru_cache(maxsize=1 << 12)  # jobs share few requirement sets (one per image)
+def _pins(packages: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """`package_pins` JSON text of requirement texts (in any order: the key is sorted), and
+    their (name, version) pairs."""
+    found = tuple(split_requirement(text) for text in packages)
+    return orjson.dumps([f"{name} {version}" for name, version in found]).decode(), found
 
 
 def row_to_document(row: Sequence[Any]) -> SearchDocument:
@@ -315,23 +380,3 @@ def row_to_document(row: Sequence[Any]) -> SearchDocument:
         if doc[name] is not None:
             doc[name] = bool(doc[name])
     return doc
-
-
-def _package_rows(docs: Sequence[SearchDocument]) -> Iterator[tuple[str, str, str]]:
-    for doc in docs:
-        for spec in doc.get("packages") or ():
-            name, version = split_requirement(spec)
-            yield doc["job_id"], name, version
-
-
-def _tag_rows(docs: Sequence[SearchDocument]) -> Iterator[tuple[str, str, str]]:
-    for doc in docs:
-        for tag in doc.get("tags") or ():
-            key, _, value = tag.partition("=")
-            yield doc["job_id"], key, value
-
-
-def _metric_rows(docs: Sequence[SearchDocument]) -> Iterator[tuple[str, str, float]]:
-    for doc in docs:
-        for name, value in (doc.get("metrics_last") or {}).items():
-            yield doc["job_id"], name, float(value)

@@ -1,5 +1,6 @@
-"""The embedded index's write guarantees on a real SQLite file: never older, side tables in step,
-batches in one transaction, concurrent writers on one job."""
+"""The embedded index's write guarantees on a real SQLite file: never older, package/tag/metric
+terms in step with the current document, batches in one transaction, concurrent writers on one
+job, and files of the earlier schema migrated in place."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.adapters.sqlite_index import SqliteIndex
+from query import search
+from shared.adapters.sqlite_index import SCHEMA_VERSION, SqliteIndex
+from shared.clock import SystemClock
 from shared.documents import empty_document
 from shared.errors import TransientError
+from shared.principal import Principal
 
 JOB = "20260310-093000-alice-frauddetect-a3f5d2c8-7b9e4f1a"
+ADMIN = Principal.of("root", "admin")
 
 
 def _doc(updated: str, version: str = "v", job: str = JOB, **fields: object) -> dict[str, object]:
@@ -26,8 +31,9 @@ def _doc(updated: str, version: str = "v", job: str = JOB, **fields: object) -> 
     return doc
 
 
-def _side_rows(index: SqliteIndex, table: str) -> list[tuple[object, ...]]:
-    return sorted(index.conn.execute(f"SELECT * FROM {table}").fetchall())  # noqa: S608
+def _hits(index: SqliteIndex, text: str) -> list[str]:
+    """Job IDs an admin finds with query `text`."""
+    return [d["job_id"] for d in search(index, ADMIN, text, clock=SystemClock()).documents]
 
 
 def test_an_older_document_never_replaces_a_newer_one(sqlite_index: SqliteIndex) -> None:
@@ -42,20 +48,23 @@ def test_an_older_document_never_replaces_a_newer_one(sqlite_index: SqliteIndex)
 
 def test_a_replaced_document_replaces_its_packages_tags_and_metrics(
         sqlite_index: SqliteIndex) -> None:
-    """Side rows follow the current document only: nothing of the old version lingers."""
+    """Queries follow the current document only: nothing of the old version lingers."""
     sqlite_index.upsert([_doc("2026-03-10T10:00:00.000Z", packages=["Torch==2.0.0", "numpy"],
                               tags=["a=1", "b=2"], metrics_last={"loss": 1.0})])
+    assert _hits(sqlite_index, 'package:"torch==2.0.0" package:numpy tag:a=1 metric:loss') == [JOB]
     sqlite_index.upsert([_doc("2026-03-10T11:00:00.000Z", packages=["torch==2.1.0"],
                               tags=["a=3"], metrics_last={"acc": 0.5})])
-    assert _side_rows(sqlite_index, "job_packages") == [(JOB, "torch", "2.1.0")]
-    assert _side_rows(sqlite_index, "job_tags") == [(JOB, "a", "3")]
-    assert _side_rows(sqlite_index, "job_metrics") == [(JOB, "acc", 0.5)]
+    for gone in ('package:"torch==2.0.0"', "package:numpy", "tag:a=1", "tag:b", "metric:loss"):
+        assert _hits(sqlite_index, gone) == [], gone
+    for present in ('package:"torch>=2.1"', "tag:a=3", "tag:a", "metric:acc<=0.5"):
+        assert _hits(sqlite_index, present) == [JOB], present
 
 
-def test_repeated_packages_in_one_document_are_stored_once(sqlite_index: SqliteIndex) -> None:
-    """The same requirement twice in a document does not fail the batch."""
+def test_repeated_packages_in_one_document_are_harmless(sqlite_index: SqliteIndex) -> None:
+    """The same requirement twice in a document neither fails the batch nor doubles a hit."""
     sqlite_index.upsert([_doc("2026-03-10T10:00:00.000Z", packages=["numpy==1", "NumPy==1"])])
-    assert _side_rows(sqlite_index, "job_packages") == [(JOB, "numpy", "1")]
+    assert _hits(sqlite_index, 'package:"numpy==1"') == [JOB]
+    assert sqlite_index.package_versions("numpy") == ["1"]
 
 
 def test_a_batch_with_many_versions_of_a_job_keeps_the_newest(sqlite_index: SqliteIndex) -> None:
@@ -68,14 +77,14 @@ def test_a_batch_with_many_versions_of_a_job_keeps_the_newest(sqlite_index: Sqli
     assert doc["status"] == "completed"
 
 
-def test_deleting_removes_the_document_and_its_side_rows(sqlite_index: SqliteIndex) -> None:
-    """delete() leaves no trace of the job in any table."""
+def test_deleting_removes_the_document_from_every_query(sqlite_index: SqliteIndex) -> None:
+    """delete() leaves no trace of the job in any query."""
     sqlite_index.upsert([_doc("2026-03-10T10:00:00.000Z", packages=["a==1"], tags=["t=1"],
                               metrics_last={"m": 1})])
     assert sqlite_index.delete([JOB, "absent"]) == 1
     assert sqlite_index.count() == 0
-    for table in ("job_packages", "job_tags", "job_metrics"):
-        assert _side_rows(sqlite_index, table) == []
+    for text in ("", "package:a", "tag:t", "metric:m"):
+        assert _hits(sqlite_index, text) == [], text
 
 
 def test_two_connections_writing_one_job_keep_the_newest(tmp_path: Path) -> None:
@@ -136,3 +145,48 @@ def test_a_locked_file_is_a_transient_failure(tmp_path: Path) -> None:
         index.upsert([_doc("2026-03-10T10:00:00.000Z")])
     holder.execute("ROLLBACK")
     assert index.upsert([_doc("2026-03-10T10:00:00.000Z")]) == [JOB]
+
+
+def test_a_file_of_the_first_schema_is_migrated_in_place(tmp_path: Path) -> None:
+    """A file written before `package_pins` (side tables per package/tag/metric, user_version
+    0) keeps its documents, answers package queries after `ensure()`, and loses the old tables."""
+    path = tmp_path / "v1.sqlite3"
+    index = SqliteIndex(path)
+    index.ensure()
+    index.upsert([_doc("2026-03-10T10:00:00.000Z", packages=["Torch==2.0.0"], tags=["a=1"])])
+    index.close()
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript("""
+        ALTER TABLE jobs DROP COLUMN package_pins; DROP TABLE package_versions;
+        CREATE TABLE job_packages (job_id TEXT, name TEXT, version TEXT,
+            PRIMARY KEY (job_id, name, version)) WITHOUT ROWID;
+        CREATE TABLE job_tags (job_id TEXT, key TEXT, value TEXT,
+            PRIMARY KEY (job_id, key, value)) WITHOUT ROWID;
+        PRAGMA user_version = 0;""")
+    old.close()
+
+    index = SqliteIndex(path)
+    index.ensure()
+    assert _hits(index, 'package:"torch>=2" tag:a=1') == [JOB]
+    assert index.package_versions("torch") == ["2.0.0"]
+    tables = {r[0] for r in index.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == {"jobs", "package_versions"}
+    assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    index.close()
+
+
+def test_close_folds_the_wal_into_the_file_and_stops_the_checkpoint_thread(
+        tmp_path: Path) -> None:
+    """Writes are checkpointed from a thread of the index's own; after close() no such thread
+    is left and the database file alone (no WAL) holds every document."""
+    path = tmp_path / "wal.sqlite3"
+    index = SqliteIndex(path)
+    index.ensure()
+    index.upsert([_doc("2026-03-10T10:00:00.000Z", job=f"{JOB[:-1]}{n}") for n in range(10)])
+    assert any(t.name == f"checkpoint {path.name}" for t in threading.enumerate())
+    index.close()
+    assert not any(t.name == f"checkpoint {path.name}" for t in threading.enumerate())
+    wal = tmp_path / "wal.sqlite3-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    only_the_file = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    assert only_the_file.execute("SELECT count(*) FROM jobs").fetchone()[0] == 10

@@ -23,7 +23,7 @@ from query.sql import compile_sql
 from query.sql import order_by as sql_order_by
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
-EXISTS = "EXISTS (SELECT 1 FROM {} s WHERE s.job_id = jobs.job_id AND "
+EACH = "EXISTS (SELECT 1 FROM json_each(jobs.{}) j WHERE {})"
 
 CASES: list[tuple[str, str, tuple[Any, ...], str]] = [
     ("status:failed", '"status" = ?', ("failed",), "status eq 'failed'"),
@@ -40,16 +40,17 @@ CASES: list[tuple[str, str, tuple[Any, ...], str]] = [
     ("dep:a3f5d2c8", '"dep_hash" = ?', ("a3f5d2c8",), "dep_hash eq 'a3f5d2c8'"),
     ("image:alice-a3f5d2c8e9b1", '("user" = ? AND "image_hash" = ?)', ("alice", "a3f5d2c8e9b1"),
      "(user eq 'alice' and image_hash eq 'a3f5d2c8e9b1')"),
-    ("package:torch", EXISTS.format("job_packages") + "+s.name = ?)", ("torch",),
+    ("package:torch", EACH.format("package_pins", "substr(j.value, 1, ?) = ?"), (6, "torch "),
      "package_names/any(p: p eq 'torch')"),
     ('package:"torch>=2.0.0"',
-     EXISTS.format("job_packages") + "+s.name = ? AND +s.version IN (?, ?, ?))",
-     ("torch", "2.0.0", "2.1.0+cu118", "2.2.0rc1"),
+     EACH.format("package_pins", "j.value IN (?, ?, ?)"),
+     ("torch 2.0.0", "torch 2.1.0+cu118", "torch 2.2.0rc1"),
      "packages/any(p: search.in(p, 'torch==2.0.0,torch==2.1.0+cu118', ','))"),
     ('package:"torch>=9"', "0", (), "false"),
-    ("tag:experiment=baseline", EXISTS.format("job_tags") + "+s.key = ? AND +s.value = ?)",
-     ("experiment", "baseline"), "tags/any(t: t eq 'experiment=baseline')"),
-    ("tag:experiment", EXISTS.format("job_tags") + "+s.key = ?)", ("experiment",),
+    ("tag:experiment=baseline", EACH.format("tags", "j.value = ?"),
+     ("experiment=baseline",), "tags/any(t: t eq 'experiment=baseline')"),
+    ("tag:experiment", EACH.format("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)"),
+     ("experiment", 11, "experiment="),
      "tags/any(t: search.in(t, 'experiment=ablation,experiment=baseline', ','))"),
     ("gpu:true", '"use_gpu" = ?', (1,), "use_gpu eq true"),
     ("gpu:false", '"use_gpu" = ?', (0,), "use_gpu eq false"),
@@ -65,12 +66,14 @@ CASES: list[tuple[str, str, tuple[Any, ...], str]] = [
     ("cost:>=10", '"cost_usd" >= ?', (10.0,), "cost_usd ge 10.0"),
     ("cost:=0.5", '"cost_usd" = ?', (0.5,), "cost_usd eq 0.5"),
     ("cost:<=1", '"cost_usd" <= ?', (1.0,), "cost_usd le 1.0"),
-    ("metric:loss<0.5", EXISTS.format("job_metrics") + "+s.name = ? AND +s.value < ?)",
+    ("metric:loss<0.5", EACH.format("metrics_last", "j.key = ? AND j.value < ?"),
      ("loss", 0.5), "metrics_last/any(m: m/name eq 'loss' and m/value lt 0.5)"),
-    ("metric:acc", EXISTS.format("job_metrics") + "+s.name = ?)", ("acc",),
+    ("metric:acc", EACH.format("metrics_last", "j.key = ? AND j.value IS NOT NULL"), ("acc",),
      "metrics_last/any(m: m/name eq 'acc')"),
     ("-status:failed", '("status" = ?) IS NOT 1', ("failed",), "not (status eq 'failed')"),
-    ("-tag:retain", "(" + EXISTS.format("job_tags") + "+s.key = ?)) IS NOT 1", ("retain",),
+    ("-tag:retain",
+     "(" + EACH.format("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)") + ") IS NOT 1",
+     ("retain", 7, "retain="),
      "not (tags/any(t: t eq 'retain=true'))"),
     ("", "1", (), ""),
 ]
