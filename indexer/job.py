@@ -4,6 +4,16 @@ job is final, keep its blobs' `retain` tags in step, and upsert its search docum
 Whatever event led here, the job is indexed from what storage holds *now*, so a late or
 duplicated event can only re-index the current state, and the index's (updated_at,
 source_version) guard keeps a slower worker from writing an older document over a newer one.
+
+`retain` tags: the producer tags every blob with the `retain` of the metadata version it holds,
+so a blob's tag can only be stale after `retain` changed. The job's folder is listed (and its
+stale tags fixed) when there is a sign of that: the document in the index has another `retain`
+than the metadata, or, for a job indexed for the first time, its log (created when the job
+started) carries another tag. Otherwise the log alone is looked at. A change undone before the
+indexer saw it can leave a blob written in between with the other tag; `pipeline reconcile`
+compares every blob's tag with the documents and fixes those. (Listing every job's folder on
+every event made Azurite, which scans the whole container for a prefix listing, the bottleneck
+of the pipeline: `bench/azurite_listing.py`.)
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from indexer.events import content_version, is_version_of
 from indexer.finalize import finalize_log, job_tier
 from indexer.images import image_packages
 from indexer.outcomes import Indexed, Outcome, Skipped
-from indexer.retag import retag_job_blobs
+from indexer.retag import retag_job_blobs, stale_tags
 from shared.documents import SearchDocument
 from shared.errors import BlobNotFound, InvalidMetadata
 from shared.jobid import JobId
@@ -52,11 +62,12 @@ def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
     meta = read_metadata(blob, job)
     previous = services.index.get(str(job))
     version = _version(blob.props, previous, sequencer if event_etag == blob.props.etag else None)
-    folder = list(services.blobs.list(job_prefix(job), with_tags=True))
-    facts = _log_facts(services, job, meta, folder, previous)
+    log, folder = _log_and_folder(services, job, meta, previous)
+    facts = _log_facts(services, job, meta, log, previous)
     doc = build_document(meta, prices=services.settings.node_prices, source_version=version,
                          log=facts, image_packages=_image_packages(services, meta))
-    retag_job_blobs(services.blobs, job, folder, retain=meta.retain)
+    if folder is not None:
+        retag_job_blobs(services.blobs, job, folder, retain=meta.retain)
     if not services.index.upsert([doc]):
         return Skipped(name, "the index already holds a newer version of this job")
     return Indexed(name, str(job))
@@ -71,9 +82,23 @@ def _version(props: BlobProps, previous: SearchDocument | None, sequencer: str |
     return content_version(props, sequencer)
 
 
-def _log_facts(services: Services, job: JobId, meta: JobMetadata, folder: list[BlobProps],
+def _log_and_folder(services: Services, job: JobId, meta: JobMetadata,
+                    previous: SearchDocument | None
+                    ) -> tuple[BlobProps | None, list[BlobProps] | None]:
+    """The job's log, and its whole folder (with tags) when its `retain` tags may be stale."""
+    name = log_path(job)
+    if previous is not None and bool(previous.get("retain")) == meta.retain:
+        return services.blobs.props(name), None
+    if previous is None:
+        log = services.blobs.props(name, with_tags=True)
+        if log is None or not stale_tags([log], meta.retain):
+            return log, None
+    folder = list(services.blobs.list(job_prefix(job), with_tags=True))
+    return next((p for p in folder if p.name == name), None), folder
+
+
+def _log_facts(services: Services, job: JobId, meta: JobMetadata, log: BlobProps | None,
                previous: SearchDocument | None) -> LogFacts:
-    log = next((p for p in folder if p.name == log_path(job)), None)
     if meta.status.is_final:
         return finalize_log(services.blobs, job, log, retain=meta.retain, previous=previous)
     return LogFacts(tier=job_tier(log, previous))

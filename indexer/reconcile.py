@@ -4,8 +4,11 @@ One listing of `projects/` (with metadata and tags) and the index's keys decide,
 without reading any metadata.json, whether the document is current: its `source_version` names
 the metadata's etag, a final job's by-date copy records the log's current etag, and the `retain`
 tags of the job's blobs agree with the document. Jobs that are missing or stale go through the
-same handler as events; documents whose metadata.json is gone are removed. The cure for lost
-events, and the rebuild after an index loss.
+same handler as events; documents whose metadata.json is gone are removed. Blobs whose `retain`
+tag disagrees with the (re-derived) document are re-tagged from the same listing: the events'
+handler only lists a job's folder when it sees a sign of a changed `retain` (`indexer.job`), so
+this is where a change undone between two events is caught. The cure for lost events, and the
+rebuild after an index loss.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from indexer.events import event_from_dict, grid_event, is_version_of
 from indexer.finalize import CopyState
 from indexer.handler import handle
-from indexer.retag import stale_tags
+from indexer.retag import retag_job_blobs, stale_tags
 from shared.documents import SearchDocument
 from shared.errors import InvalidBlobPath, TransientError
 from shared.jobid import parse_job_id
@@ -78,7 +81,7 @@ def reconcile(services: Services, *, workers: int | None = None) -> dict[str, in
     # read before the listing: a job created meanwhile is never a removal candidate
     states = job_states(services.blobs.list(f"{PROJECTS}/", with_tags=True))
     counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
-    todo: list[tuple[str, BlobProps]] = []
+    todo: list[tuple[str, JobState, BlobProps]] = []
     present: set[str] = set()
     for job_id, state in states.items():
         metadata = next((p for n, p in state.folder.items() if n.endswith("/metadata.json")), None)
@@ -89,7 +92,7 @@ def reconcile(services: Services, *, workers: int | None = None) -> dict[str, in
         if doc is not None and is_current(doc, state, metadata):
             counts["unchanged"] += 1
         else:
-            todo.append((job_id, metadata))
+            todo.append((job_id, state, metadata))
     with ThreadPoolExecutor(max_workers=workers or services.settings.pipeline_workers) as pool:
         for kind in pool.map(lambda item: _reindex(services, item, known), todo):
             counts[kind] += 1
@@ -97,16 +100,27 @@ def reconcile(services: Services, *, workers: int | None = None) -> dict[str, in
     return dict(counts)
 
 
-def _reindex(services: Services, item: tuple[str, BlobProps], known: set[str]) -> str:
-    job_id, metadata = item
+def _reindex(services: Services, item: tuple[str, JobState, BlobProps], known: set[str]) -> str:
+    job_id, state, metadata = item
     event = event_from_dict(grid_event(services.settings.container, metadata))
     try:
         outcome = handle(event, services)
+        retagged = _retag_from_listing(services, job_id, state)
     except TransientError:
         return "failed"
-    if outcome.kind == "indexed":
+    if outcome.kind == "indexed" or retagged:
         return "updated" if job_id in known else "indexed"
     return "rejected" if outcome.kind == "rejected" else "unchanged"
+
+
+def _retag_from_listing(services: Services, job_id: str, state: JobState) -> int:
+    """Re-tag the listed blobs of the job whose `retain` tag disagrees with its document."""
+    doc = services.index.get(job_id)
+    if doc is None:
+        return 0
+    blobs = [*state.folder.values(), *([state.copy] if state.copy else [])]
+    return retag_job_blobs(services.blobs, parse_job_id(job_id), blobs,
+                           retain=bool(doc.get("retain")))
 
 
 def _remove(services: Services, candidates: set[str]) -> int:

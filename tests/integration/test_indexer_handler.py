@@ -10,14 +10,18 @@ import orjson
 from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.rejected import list_rejections
-from shared.layout import by_date_log_path, log_path, metadata_path
+from shared.jobid import parse_job_id
+from shared.layout import artifact_path, by_date_log_path, log_path, metadata_path
 from shared.services import Services
+from shared.tags import job_blob_tags
 from tests.support.events import (
+    default_log,
     deliver,
     lines,
     log_record,
     make_metadata,
     write_job,
+    write_log,
     write_metadata,
 )
 
@@ -94,6 +98,20 @@ def test_a_changed_retain_tag_retags_every_blob_of_the_job(services: Services) -
     doc = services.index.get(str(job))
     assert doc is not None
     assert doc["retain"] is True
+
+
+def test_retain_changed_before_the_first_index_retags_every_blob(services: Services) -> None:
+    """The log was tagged when the job started; metadata.json says otherwise by the time the job
+    is first indexed: every blob of the job, the by-date copy included, ends up retained."""
+    meta = make_metadata(tags={"retain": "true"})
+    write_log(services.blobs, meta["job_id"], default_log(meta["job_id"]), retain=False)
+    job = parse_job_id(meta["job_id"])
+    services.blobs.write(artifact_path(job, "model.pkl"), b"m",
+                         tags=job_blob_tags(job, "artifact", retain=False))
+    write_metadata(services.blobs, meta)
+    assert deliver(services, metadata_path(job)).kind == "indexed"
+    for name in (log_path(job), artifact_path(job, "model.pkl"), by_date_log_path(job)):
+        assert services.blobs.get_tags(name)["retain"] == "true", name
 
 
 def test_the_pipelines_own_writes_are_skipped(services: Services) -> None:

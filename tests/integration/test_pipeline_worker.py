@@ -17,8 +17,9 @@ from indexer.handler import handle
 from indexer.reconcile import reconcile
 from indexer.worker import load_checkpoint, run_forever, run_once
 from shared.adapters.sqlite_index import SqliteIndex
-from shared.layout import by_date_log_path, log_path, metadata_path
+from shared.layout import artifact_path, by_date_log_path, log_path, metadata_path
 from shared.services import Services
+from shared.tags import job_blob_tags
 from tests.support.events import (
     created_payload,
     lines,
@@ -115,6 +116,21 @@ def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(services: Se
     doc = services.index.get(str(grown))
     assert doc is not None
     assert doc["log_lines"] == 6
+
+
+def test_reconcile_retags_a_blob_left_with_another_retain(services: Services,
+                                                          tmp_path: Path) -> None:
+    """An artifact written while `retain` was briefly true (a change undone before any event was
+    handled) keeps that tag through the events; reconcile puts it back in step."""
+    job = write_job(services.blobs)
+    run_once(services, checkpoint=tmp_path / "c.json")
+    name = artifact_path(job, "model.pkl")
+    services.blobs.write(name, b"m", tags=job_blob_tags(job, "artifact", retain=True))
+    run_once(services, checkpoint=tmp_path / "c.json")
+    summary = reconcile(services)
+    assert (summary["updated"], summary["unchanged"]) == (1, 0)
+    assert services.blobs.get_tags(name)["retain"] == "false"
+    assert reconcile(services)["unchanged"] == 1
 
 
 def test_two_workers_on_the_same_job_leave_it_correct(services: Services, tmp_path: Path) -> None:
