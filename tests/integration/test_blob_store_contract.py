@@ -248,3 +248,13 @@ def test_a_stored_checksum_that_does_not_match_the_bytes_is_detected(
     client.set_http_headers(ContentSettings(content_md5=hashlib.md5(b"other").digest()))  # noqa: S324
     with pytest.raises(StorageError, match=r"^tampered: .*(MD5|checksum) mismatch"):
         blob_store.read("tampered")
+
+
+def test_a_copy_whose_source_changed_after_it_was_read_is_refused(store: BlobStore) -> None:
+    """Given the source's props as read earlier, a source rewritten since fails the block reads
+    (the source must still have that etag), leaving no copy behind."""
+    first = store.write("src", b"first version")
+    store.write("src", b"second version, longer")
+    with pytest.raises(PreconditionFailed):
+        store.copy_to_block_blob("src", "dst", source_props=first)
+    assert store.props("dst") is None
