@@ -45,8 +45,10 @@ class Azurite:
                 self.process.wait()
 
 
-def start_azurite(location: Path, port: int | None = None, timeout: float = 30.0) -> Azurite:
-    """Start Azurite's blob service with its data in `location`; wait until it answers."""
+def start_azurite(location: Path, port: int | None = None, timeout: float = 30.0, *,
+                  in_memory: bool = False) -> Azurite:
+    """Start Azurite's blob service with its data in `location`; wait until it answers.
+    `in_memory`: data only in the process (`--inMemoryPersistence`), `location` holds the log."""
     if not AZURITE_BIN.exists():
         raise RuntimeError(f"{AZURITE_BIN} is missing: run 'npm ci' (make run and make test do)")
     port = port or free_port()
@@ -56,7 +58,8 @@ def start_azurite(location: Path, port: int | None = None, timeout: float = 30.0
         [
             shutil.which("node") or "node",
             str(AZURITE_BIN),
-            "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(location),
+            "--blobHost", "127.0.0.1", "--blobPort", str(port),
+            *(["--inMemoryPersistence"] if in_memory else ["--location", str(location)]),
             "--silent", "--disableTelemetry", "--loose",
         ],
         stdout=log,

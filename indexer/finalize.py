@@ -11,10 +11,16 @@ stats of the stored document be reused without reading the log again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from indexer.document import LogFacts, stats_from_document
-from indexer.logstats import LogStats, read_listed_log_stats, read_log_stats
+from indexer.logstats import (
+    ONE_REQUEST_BYTES,
+    LogStats,
+    read_listed_log_stats,
+    read_log_stats,
+    stats_of,
+)
 from shared.errors import (
     BlobArchived,
     BlobNotFound,
@@ -54,16 +60,47 @@ def copy_state(blobs: BlobStore, job: JobId) -> CopyState:
     return CopyState(found)
 
 
+@dataclass(frozen=True, slots=True)
+class LogRead:
+    """A job's log as one request saw it (None: there is none), with its stats when that
+    request read the whole log."""
+
+    props: BlobProps | None
+    stats: LogStats | None = None
+
+
+def read_log(blobs: BlobStore, name: str) -> LogRead:
+    """The log's props and stats from one GET when it fits in one request; a larger or archived
+    log is only HEADed (`finalize_log` streams it). A GET does not report the access tier: a
+    block blob log (an append log has none) is HEADed for it."""
+    try:
+        blob = blobs.read(name, max_bytes=ONE_REQUEST_BYTES)
+    except BlobNotFound:
+        return LogRead(None)
+    except StorageError:  # archived, or larger than one request
+        return LogRead(blobs.props(name))
+    props = blob.props
+    if props.blob_type == "BlockBlob":
+        head = blobs.props(name)
+        if head is not None and head.etag == props.etag:
+            props = replace(props, tier=head.tier)
+    return LogRead(props, stats_of(blob.data))
+
+
 def finalize_log(blobs: BlobStore, job: JobId, log: BlobProps | None, *, retain: bool,
-                 previous: Mapping[str, object] | None) -> LogFacts:
-    """Make sure the by-date copy is a current copy of the log; return the log's stats and tier."""
+                 previous: Mapping[str, object] | None, stats: LogStats | None = None
+                 ) -> LogFacts:
+    """Make sure the by-date copy is a current copy of the log; return the log's stats and tier.
+    `stats`: of exactly the version `log` describes, when the caller already read it."""
     kept = stats_from_document(previous) if previous else None
     if log is None:
         return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous))
     for _ in range(COPY_ATTEMPTS):
         try:
-            return _finalize_once(blobs, job, log, retain=retain, kept=kept, previous=previous)
+            return _finalize_once(blobs, job, log, retain=retain, kept=kept, previous=previous,
+                                  fresh=stats)
         except (PreconditionFailed, BlobNotFound):
+            stats = None
             log = blobs.props(log.name)  # a late flush landed mid-copy: start again from it
             if log is None:
                 return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous))
@@ -71,7 +108,8 @@ def finalize_log(blobs: BlobStore, job: JobId, log: BlobProps | None, *, retain:
 
 
 def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool,
-                   kept: LogStats | None, previous: Mapping[str, object] | None) -> LogFacts:
+                   kept: LogStats | None, previous: Mapping[str, object] | None,
+                   fresh: LogStats | None) -> LogFacts:
     # A job the index has never seen has no copy worth checking (after an index loss the copy
     # is made again): one listing request saved on the common path.
     state = copy_state(blobs, job) if previous is not None else CopyState(None)
@@ -82,7 +120,7 @@ def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool
             return LogFacts(stats=kept, tier=tier)
         return LogFacts(stats=_stats_or(blobs, by_date_log_path(job), None, kept), tier=tier)
     try:
-        stats = read_listed_log_stats(blobs, log)
+        stats = fresh if fresh is not None else read_listed_log_stats(blobs, log)
     except BlobArchived:
         return LogFacts(stats=kept, tier=log.tier or tier)  # cannot be read, nor copied
     _copy(blobs, job, log, stats, retain)

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from indexer.document import LogFacts, build_document
 from indexer.events import content_version, is_version_of
-from indexer.finalize import finalize_log, job_tier
+from indexer.finalize import LogRead, finalize_log, job_tier, read_log
 from indexer.images import image_packages
 from indexer.outcomes import Indexed, Outcome, Skipped
-from indexer.retag import retag_job_blobs, stale_tags
+from indexer.retag import retag_job_blobs
 from shared.documents import SearchDocument
 from shared.errors import BlobNotFound, InvalidMetadata
 from shared.jobid import JobId
@@ -31,6 +31,7 @@ from shared.layout import job_prefix, log_path, metadata_path
 from shared.metadata import JobMetadata, parse_metadata
 from shared.ports import Blob, BlobProps
 from shared.services import Services
+from shared.tags import RETAIN
 
 
 def read_metadata(blob: Blob, job: JobId) -> JobMetadata:
@@ -83,25 +84,35 @@ def _version(props: BlobProps, previous: SearchDocument | None, sequencer: str |
 
 
 def _log_and_folder(services: Services, job: JobId, meta: JobMetadata,
-                    previous: SearchDocument | None
-                    ) -> tuple[BlobProps | None, list[BlobProps] | None]:
-    """The job's log, and its whole folder (with tags) when its `retain` tags may be stale."""
+                    previous: SearchDocument | None) -> tuple[LogRead, list[BlobProps] | None]:
+    """The job's log as far as it is needed, and its whole folder (with tags) when its `retain`
+    tags may be stale."""
     name = log_path(job)
-    if previous is not None and bool(previous.get("retain")) == meta.retain:
-        return services.blobs.props(name), None
-    if previous is None:
-        log = services.blobs.props(name, with_tags=True)
-        if log is None or not stale_tags([log], meta.retain):
-            return log, None
+    if previous is not None:
+        if bool(previous.get("retain")) == meta.retain:
+            return LogRead(services.blobs.props(name)), None
+    elif not _log_tag_differs(services, name, meta.retain):
+        # First index: a final job's log is read whole anyway (stats), in the same request
+        # as its props; a job still running needs nothing of it (its tier is the default).
+        return (read_log(services.blobs, name) if meta.status.is_final else LogRead(None)), None
     folder = list(services.blobs.list(job_prefix(job), with_tags=True))
-    return next((p for p in folder if p.name == name), None), folder
+    return LogRead(next((p for p in folder if p.name == name), None)), folder
 
 
-def _log_facts(services: Services, job: JobId, meta: JobMetadata, log: BlobProps | None,
+def _log_tag_differs(services: Services, name: str, retain: bool) -> bool:
+    try:
+        tags = services.blobs.get_tags(name)
+    except BlobNotFound:
+        return False
+    return tags.get(RETAIN) != ("true" if retain else "false")
+
+
+def _log_facts(services: Services, job: JobId, meta: JobMetadata, log: LogRead,
                previous: SearchDocument | None) -> LogFacts:
     if meta.status.is_final:
-        return finalize_log(services.blobs, job, log, retain=meta.retain, previous=previous)
-    return LogFacts(tier=job_tier(log, previous))
+        return finalize_log(services.blobs, job, log.props, retain=meta.retain,
+                            previous=previous, stats=log.stats)
+    return LogFacts(tier=job_tier(log.props, previous))
 
 
 def _image_packages(services: Services, meta: JobMetadata) -> list[str]:

@@ -110,4 +110,9 @@ def read_listed_log_stats(blobs: BlobStore, log: BlobProps) -> LogStats:
         raise PreconditionFailed(log.name, f"changed since it was listed ({exc.reason})") from exc
     if blob.props.etag != log.etag:
         raise PreconditionFailed(log.name, "changed since it was listed")
-    return summarize(iter_log_lines([blob.data]))
+    return stats_of(blob.data)
+
+
+def stats_of(data: bytes) -> LogStats:
+    """Stats of a whole log already in memory."""
+    return summarize(iter_log_lines([data]))

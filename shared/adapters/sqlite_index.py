@@ -15,6 +15,10 @@ per candidate row like any other condition. Earlier files kept one side-table ro
 package, tag and metric instead: about nine more B-tree inserts per job, for no faster query
 (measured on 1M jobs); `ensure()` migrates such a file in place.
 
+Query indexes: (x, created_at) for the filters that come with a newest-first listing (the
+job_id tie-break is a partial sort of equal times), cost, GPU by cost, and the lifecycle's
+(tier, created_at) and (retain, created_at). Each index costs about 5% of the upsert rate.
+
 Upserts go in one transaction per batch, and only replace a row whose
 (updated_at, source_version) is not newer than the incoming document's: a late or duplicated
 event can never make the index older. Tuning for ingest (see `bench/ingest.py`): requirement

@@ -182,3 +182,22 @@ def test_a_reindex_keeps_the_tier_the_lifecycle_recorded(services: Services) -> 
     doc = services.index.get(str(job))
     assert doc is not None
     assert doc["tier"] == "Cool"
+
+
+def test_a_log_larger_than_one_request_is_streamed_and_copied_whole(services: Services) -> None:
+    """A final job indexed for the first time with a log over 4 MiB: its stats count every line
+    and its by-date copy has the log's bytes."""
+    meta = make_metadata()
+    records = [log_record(meta["job_id"], "INFO", f"step {n} " + "x" * 120) for n in range(36000)]
+    records[-1] = log_record(meta["job_id"], "ERROR", "the last error")
+    name = write_log(services.blobs, meta["job_id"], records[:18000])
+    services.blobs.append(name, lines(records[18000:]))
+    job = parse_job_id(meta["job_id"])
+    write_metadata(services.blobs, meta)
+    assert services.blobs.props(name).size > 4 << 20  # type: ignore[union-attr]
+    assert deliver(services, metadata_path(job)).kind == "indexed"
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert (doc["log_lines"], doc["log_errors"], doc["log_last_error"]) == (
+        36000, 1, "the last error")
+    assert services.blobs.read(by_date_log_path(job)).data == services.blobs.read(name).data
