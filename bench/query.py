@@ -103,7 +103,7 @@ def build(path: Path, count: int) -> None:
 
 def questions() -> dict[str, str]:
     """The five README questions as queries (the image and user exist in the synthetic data),
-    and two selective side-table terms, which scan newest first and probe by job_id."""
+    and two selective JSON-column terms, which scan newest first and read each row's own JSON."""
     rng = random.Random(7)
     images = {u: dependency_sets(rng, u) for u in range(200)}
     image = images[42][0][0]
