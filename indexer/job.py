@@ -88,15 +88,16 @@ def _log_and_folder(services: Services, job: JobId, meta: JobMetadata,
     """The job's log as far as it is needed, and its whole folder (with tags) when its `retain`
     tags may be stale."""
     name = log_path(job)
+    changed = (_log_tag_differs(services, name, meta.retain) if previous is None
+               else bool(previous.get("retain")) != meta.retain)
+    if changed:
+        folder = list(services.blobs.list(job_prefix(job), with_tags=True))
+        return LogRead(next((p for p in folder if p.name == name), None)), folder
     if previous is not None:
-        if bool(previous.get("retain")) == meta.retain:
-            return LogRead(services.blobs.props(name)), None
-    elif not _log_tag_differs(services, name, meta.retain):
-        # First index: a final job's log is read whole anyway (stats), in the same request
-        # as its props; a job still running needs nothing of it (its tier is the default).
-        return (read_log(services.blobs, name) if meta.status.is_final else LogRead(None)), None
-    folder = list(services.blobs.list(job_prefix(job), with_tags=True))
-    return LogRead(next((p for p in folder if p.name == name), None)), folder
+        return LogRead(services.blobs.props(name)), None
+    # First index: a final job's log is read whole anyway (stats), in the same request as its
+    # props; a job still running needs nothing of it (its tier is the default).
+    return (read_log(services.blobs, name) if meta.status.is_final else LogRead(None)), None
 
 
 def _log_tag_differs(services: Services, name: str, retain: bool) -> bool:

@@ -34,7 +34,7 @@ import operator
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,13 +152,12 @@ class SqliteIndex:
             if _PINS not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
                 conn.execute(f"ALTER TABLE jobs ADD COLUMN {_PINS} TEXT")
             conn.execute(_PACKAGE_VERSIONS)
-            rows = conn.execute("SELECT job_id, packages FROM jobs").fetchall()
-            pairs: set[tuple[str, str]] = set()
-            for job_id, packages in rows:
-                pins, found = _pins(tuple(orjson.loads(packages or "[]")))
-                pairs.update(found)
-                conn.execute(f"UPDATE jobs SET {_PINS} = ? WHERE job_id = ?", (pins, job_id))  # noqa: S608
-            conn.executemany("INSERT OR IGNORE INTO package_versions VALUES (?, ?)", pairs)
+            pins = {job_id: _pins(_package_key(orjson.loads(packages or "[]")))
+                    for job_id, packages in conn.execute("SELECT job_id, packages FROM jobs")}
+            conn.executemany(f"UPDATE jobs SET {_PINS} = ? WHERE job_id = ?",  # noqa: S608
+                             [(text, job_id) for job_id, (text, _) in pins.items()])
+            conn.executemany("INSERT OR IGNORE INTO package_versions VALUES (?, ?)",
+                             {pair for _, found in pins.values() for pair in found})
             for table in _SIDE_TABLES_OF_VERSION_1:
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
             indexes = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND "
@@ -230,9 +229,7 @@ class SqliteIndex:
             return int(self.conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
 
     def package_versions(self, name: str) -> list[str]:
-        """Distinct indexed version texts of package `name` (PEP 503), for `package:` specifiers.
-
-        """
+        """Distinct indexed version texts of package `name` (PEP 503), for `package:` specifiers."""
         sql = "SELECT version FROM package_versions WHERE name = ? ORDER BY version"
         with self._lock:
             try:
@@ -362,10 +359,15 @@ def _row(doc: SearchDocument, package_lists: set[tuple[str, ...]]) -> list[Any]:
     for at in _BOOL_AT:
         if row[at] is not None:
             row[at] = int(row[at])
-    packages = tuple(sorted(doc.get("packages") or ()))
+    packages = _package_key(doc.get("packages") or ())
     package_lists.add(packages)
     row.append(_pins(packages)[0])
     return row
+
+
+def _package_key(packages: Iterable[str]) -> tuple[str, ...]:
+    """A requirement list as the cache key of `_pins`: the order of a job's list is not kept."""
+    return tuple(sorted(packages))
 
 
 @functools.lru_cache(maxsize=1 << 12)  # jobs share few requirement sets (one per image)
