@@ -14,6 +14,7 @@ An event that failed transiently is left out of the checkpoint and offered again
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -161,15 +162,25 @@ def run_once(services: Services, *, workers: int | None = None,
 
 def _deliver(services: Services, groups: list[list[PendingEvent]], seen: Seen,
              summary: RunSummary, path: Path, *, workers: int) -> None:
+    """Hand the groups to `workers` threads, keeping only a few more groups in flight than
+    there are workers: waiting on every submitted future at each completion would cost time in
+    proportion to the backlog, per group (quadratic in a large first pass)."""
     last_save = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ascend") as pool:
-        running: set[Future[list[tuple[PendingEvent, str]]]] = {
-            pool.submit(_handle_group, services, group) for group in groups}
+    workers = max(1, workers)
+    waiting = iter(groups)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend") as pool:
+
+        def submit(count: int) -> set[Future[list[tuple[PendingEvent, str]]]]:
+            return {pool.submit(_handle_group, services, group)
+                    for group in itertools.islice(waiting, count)}
+
+        running = submit(2 * workers)
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 for event, kind in future.result():
                     _account(event, kind, seen, summary)
+            running |= submit(len(done))
             if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
                 save_checkpoint(path, seen)
                 last_save = time.monotonic()

@@ -43,6 +43,17 @@ def test_a_second_pass_finds_nothing_new(services: Services, tmp_path: Path) -> 
     assert len(load_checkpoint(tmp_path / "c.json")) == 2  # log + metadata, not the copy
 
 
+
+def test_a_backlog_larger_than_the_jobs_in_flight_is_all_delivered(services: Services,
+                                                                    tmp_path: Path) -> None:
+    """One worker keeps two jobs in flight: the other five are handed out as those finish, and
+    every event is delivered once."""
+    jobs = [write_job(services.blobs, make_metadata(run=f"0000000{n}")) for n in range(7)]
+    summary = run_once(services, workers=1, checkpoint=tmp_path / "c.json")
+    assert summary.as_dict() == {"events": 14, "indexed": 7, "skipped": 7, "rejected": 0,
+                                 "removed": 0, "failed": 0}
+    assert set(_docs(services.index)) == {str(job) for job in jobs}
+
 def test_a_changed_log_after_the_job_finished_refreshes_the_copy(services: Services,
                                                                  tmp_path: Path) -> None:
     """A late flush changes the log's etag; the next pass re-copies it and updates the stats."""
