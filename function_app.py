@@ -27,6 +27,22 @@ def on_blob_event(event: func.EventGridEvent) -> None:
     log.info("blob event handled", extra={"outcome": outcome.kind, "blob": outcome.blob})
 
 
+@app.timer_trigger(schedule="0 30 1 * * *", arg_name="timer", use_monitor=True)
+def index_reconcile(timer: func.TimerRequest) -> None:
+    """Daily at 01:30 UTC, an hour before the sweep plans from the index: re-derive the index
+    from storage (lost or dead-lettered events) and put stale `retain` tags back in step, which
+    the events cannot always do and the native lifecycle policy deletes by. Jobs that failed
+    transiently fail the invocation, so that it shows; the next night retries them."""
+    from indexer.reconcile import reconcile
+    from shared.services import services
+
+    summary = reconcile(services())
+    failed = summary.pop("failed", 0)
+    log.info("reconcile done", extra={"summary": summary, "past_due": timer.past_due})
+    if failed:
+        raise RuntimeError(f"reconcile: {failed} jobs failed transiently; the next run retries")
+
+
 @app.timer_trigger(schedule="0 30 2 * * *", arg_name="timer", use_monitor=True)
 def retention_sweep(timer: func.TimerRequest) -> None:
     """Daily at 02:30 UTC: the retention sweep (tiers, log compression, deletions), audited."""

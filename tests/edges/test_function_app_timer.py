@@ -1,5 +1,6 @@
-"""The daily retention timer of `function_app.py`, through `app.get_functions()` and a real
-`azure.functions.timer.TimerRequest`, against Azurite and a real index file."""
+"""The daily timers of `function_app.py` (reconcile, then the retention sweep), through
+`app.get_functions()` and a real `azure.functions.timer.TimerRequest`, against Azurite and a real
+index file."""
 
 from __future__ import annotations
 
@@ -14,25 +15,39 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 import shared.services
-from shared.layout import job_prefix, metadata_path, package_path
+from ascend_cli.azurite import Azurite
+from indexer.worker import run_once
+from shared.adapters.azure_blob import AzureBlobStore, RetryPolicy
+from shared.layout import artifact_path, by_date_log_path, job_prefix, metadata_path, package_path
 from shared.services import Services
+from shared.settings import azurite_connection_string
+from shared.tags import job_blob_tags
 from tests.conftest import NOW
+from tests.support.events import make_metadata, write_job
+from tests.support.faultproxy import FOREVER, FaultProxy
 from tests.support.lifecycle import seed_job
 
 APP_FILE = Path(__file__).resolve().parents[2] / "function_app.py"
 
 
 @functools.cache
-def sweep_function() -> Any:
+def app_functions() -> dict[str, Any]:
     """function_app.py loaded as the host loads it, in a fresh module (`get_functions()` may be
-    called once per app), and its timer function."""
+    called once per app), and its functions by name."""
     spec = importlib.util.spec_from_file_location("function_app_timer_under_test", APP_FILE)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    functions = {f.get_function_name(): f for f in module.app.get_functions()}
-    return functions["retention_sweep"]
+    return {f.get_function_name(): f for f in module.app.get_functions()}
+
+
+def sweep_function() -> Any:
+    return app_functions()["retention_sweep"]
+
+
+def reconcile_function() -> Any:
+    return app_functions()["index_reconcile"]
 
 
 @pytest.fixture
@@ -47,6 +62,48 @@ def test_the_sweep_runs_daily_on_a_literal_schedule() -> None:
     bindings = [orjson.loads(b) for b in sweep_function().get_raw_bindings()]
     assert bindings == [{"direction": "IN", "type": "timerTrigger", "name": "timer",
                          "schedule": "0 30 2 * * *", "useMonitor": True}]
+
+
+def test_reconcile_runs_daily_an_hour_before_the_sweep() -> None:
+    """01:30 UTC: the sweep, which plans from the index, finds it re-derived from storage."""
+    bindings = [orjson.loads(b) for b in reconcile_function().get_raw_bindings()]
+    assert bindings == [{"direction": "IN", "type": "timerTrigger", "name": "timer",
+                         "schedule": "0 30 1 * * *", "useMonitor": True}]
+
+
+def test_a_reconcile_tick_indexes_lost_events_and_fixes_stale_retain_tags(
+        composition_root: Services, tmp_path: Path) -> None:
+    """A job whose events were lost is indexed; a blob left tagged `retain=true` on a job that
+    is not retained (the native policy deletes by that tag) is tagged back."""
+    blobs, index = composition_root.blobs, composition_root.index
+    seen = write_job(blobs, make_metadata(run="00000001"))
+    run_once(composition_root, checkpoint=tmp_path / "checkpoint.json")
+    stale = artifact_path(seen, "model.pkl")
+    blobs.write(stale, b"m", tags=job_blob_tags(seen, "artifact", retain=True))
+    lost = write_job(blobs, make_metadata(run="00000002"))  # no event delivered for it
+    reconcile_function().get_user_function()(TimerRequest(past_due=False))
+    doc = index.get(str(lost))
+    assert doc is not None
+    assert (doc["status"], doc["log_lines"]) == ("completed", 5)
+    assert blobs.props(by_date_log_path(lost)) is not None
+    assert blobs.get_tags(stale)["retain"] == "false"
+
+
+def test_a_reconcile_tick_with_transient_failures_fails_the_invocation(
+        composition_root: Services, azurite: Azurite) -> None:
+    """Storage that stops answering after the listing: the job is left for the next night, the
+    invocation fails with the count (so that it shows in the Functions' monitoring), and the
+    index is not touched."""
+    job = write_job(composition_root.blobs, make_metadata(run="00000003"))
+    with FaultProxy(azurite.port) as proxy:
+        via_proxy = composition_root.settings.model_copy(update={
+            "storage_connection_string": azurite_connection_string(port=proxy.port)})
+        composition_root.__dict__["blobs"] = AzureBlobStore.from_settings(
+            via_proxy, retry=RetryPolicy(2, 20, 0.01, 0.02))
+        proxy.inject("drop", times=FOREVER, after=1)  # the listing gets through, nothing else
+        with pytest.raises(RuntimeError, match="1 jobs failed transiently"):
+            reconcile_function().get_user_function()(TimerRequest(past_due=True))
+    assert composition_root.index.get(str(job)) is None
 
 
 def test_a_timer_tick_sweeps_storage_as_of_the_clock(composition_root: Services) -> None:
