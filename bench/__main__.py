@@ -11,6 +11,7 @@ BENCHES = {
     "seed": "producer: seeding jobs/s, LogStreamer.write and flush rates",
     "azure_search": "Azure AI Search adapter upserts through the SDK pipeline (fake service)",
     "azurite_listing": "Azurite prefix-listing vs HEAD latency as the container grows",
+    "azurite_ops": "Azurite's own CPU per request kind the indexer makes, in GETs",
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def timed_runs(run: Callable[[], object], repeat: int) -> list[float]:
@@ -14,3 +16,10 @@ def timed_runs(run: Callable[[], object], repeat: int) -> list[float]:
         run()
         times.append(time.perf_counter() - start)
     return times
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux `/proc`): how much of the
+    machine another process (Azurite) used during a measurement."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
