@@ -23,6 +23,9 @@ def run(
     once: Annotated[bool, typer.Option("--once", help="Drain what is pending, then exit.")] = False,
     workers: Annotated[int | None, typer.Option("--workers", min=1, max=64,
                                                 help="Threads handling events.")] = None,
+    processes: Annotated[int | None, typer.Option(
+        "--processes", min=1, max=64,
+        help="Processes (of --workers threads each) for a large pass.")] = None,
     json: JsonOption = False,
 ) -> None:
     """Watch the container and hand each new, changed or deleted blob to the indexer."""
@@ -33,7 +36,7 @@ def run(
         note(f"pipeline: watching container {built.settings.container!r}; Ctrl-C to stop")
         watch(built, threading.Event())
         return
-    summary = run_once(built, workers=workers).as_dict()
+    summary = run_once(built, workers=workers, processes=processes).as_dict()
     if json:
         print_jsonl([summary])
     else:

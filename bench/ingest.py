@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.ingest [--docs 50000] [--batch 1000] [--repeat 5]
                                      [--jobs 10000] [--workers 8] [--skip-e2e] [--azurite-disk]
-                                     [--get-processes 2]
+                                     [--processes 1] [--get-processes 2]
 
 (a) documents/s upserted into a fresh SQLite index file (`SqliteIndex.upsert` in batches of
     `--batch`, realistic documents built by `indexer.document.build_document`), `--repeat` runs,
@@ -32,6 +32,7 @@ import http.client
 import multiprocessing
 import os
 import random
+import resource
 import sqlite3
 import statistics
 import tempfile
@@ -243,7 +244,7 @@ def _lean_gets(chunk: tuple[str, str, str, list[str], int]) -> tuple[float, floa
 
 
 def bench_e2e(jobs: int, workers: int, folder: Path, *, disk: bool = False,
-              get_processes: int = 2) -> dict[str, Any]:
+              get_processes: int = 2, processes: int = 1) -> dict[str, Any]:
     azurite = start_azurite(folder / "azurite", in_memory=not disk)
     try:
         settings = Settings(storage_connection_string=azurite.connection_string,
@@ -261,16 +262,19 @@ def bench_e2e(jobs: int, workers: int, folder: Path, *, disk: bool = False,
         services.__dict__["blobs"] = blobs
         azurite_cpu, own_cpu = process_cpu_seconds(azurite.process.pid), time.process_time()
         started = time.perf_counter()
-        summary = run_once(services, workers=workers, checkpoint=folder / "checkpoint.json")
+        children = _children_cpu_seconds()
+        summary = run_once(services, workers=workers, processes=processes,
+                           checkpoint=folder / "checkpoint.json")
         seconds = time.perf_counter() - started
         azurite_cpu = process_cpu_seconds(azurite.process.pid) - azurite_cpu
-        own_cpu = time.process_time() - own_cpu
+        own_cpu = time.process_time() - own_cpu + _children_cpu_seconds() - children
         indexed = services.index.count()
     finally:
         azurite.stop()
     events = summary.events
     cpu_per_get_ms = get_cpu / len(names) * 1000
-    return {"jobs": jobs, "workers": workers, "azurite": "disk" if disk else "memory",
+    return {"jobs": jobs, "workers": workers, "processes": processes,
+            "azurite": "disk" if disk else "memory",
             "seed_seconds": round(seed_seconds, 1),
             "events": events, "outcomes": summary.as_dict(), "documents": indexed,
             "run_seconds": round(seconds, 2), "events_per_s": round(events / seconds, 1),
@@ -288,6 +292,12 @@ def bench_e2e(jobs: int, workers: int, folder: Path, *, disk: bool = False,
 
 
 # ---- helpers and output ---------------------------------------------------------------------
+
+
+def _children_cpu_seconds() -> float:
+    """CPU seconds of this process's ended children (the pipeline's processes, once joined)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _parallel(work: Callable[[T], object], items: Iterable[T], workers: int) -> None:
@@ -315,6 +325,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="processes of the pipeline in (b) (ASCEND_PIPELINE_PROCESSES)")
     parser.add_argument("--get-processes", type=int, default=2,
                         help="processes of the lean client measuring Azurite's GET rate")
     parser.add_argument("--azurite-disk", action="store_true",
@@ -341,9 +353,10 @@ def main() -> None:
               f"ratio {statistics.median(rates) / floor:.2f}")
         if not args.skip_e2e:
             e2e = bench_e2e(args.jobs, args.workers, Path(tmp), disk=args.azurite_disk,
-                            get_processes=args.get_processes)
+                            get_processes=args.get_processes, processes=args.processes)
             result["e2e"] = e2e
-            print(f"(b) pipeline run --once: {e2e['jobs']} jobs, {e2e['events']} events in "
+            print(f"(b) pipeline run --once ({e2e['processes']} process(es) x {args.workers} "
+                  f"threads): {e2e['jobs']} jobs, {e2e['events']} events in "
                   f"{e2e['run_seconds']} s = {e2e['events_per_s']} events/s "
                   f"({e2e['documents']} documents; {e2e['outcomes']})")
             print(f"(c) Azurite ({e2e['azurite']}) raw GET rate (lean client, "

@@ -3,8 +3,10 @@
 Each pass lists the container (names, etags, last-modified), compares it with a checkpoint of
 what was already handled, turns every new or changed blob into the `BlobCreated` event Azure
 would send (and every vanished one into `BlobDeleted`), and hands the events to the same
-`indexer.handler.handle` as the Event Grid function, on a bounded pool of threads. Events of one
-job go to one thread, in order, so a job's events are never handled concurrently.
+`indexer.handler.handle` as the Event Grid function, on a bounded pool of threads (and, for a
+large pass with `pipeline_processes` > 1, of processes: the SDK's requests cost CPU, and one
+process's Python uses one core at a time). Events of one job go to one thread, in order, so a
+job's events are never handled concurrently.
 
 The checkpoint is a local JSON file next to the embedded index
 (`{index dir}/pipeline-{container}.checkpoint.json`): it is the worker's own bookkeeping, like
@@ -14,22 +16,32 @@ An event that failed transiently is left out of the checkpoint and offered again
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+import multiprocessing
 import os
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
+from shared.clock import Clock
 from shared.documents import parse_datetime
 from shared.errors import InvalidBlobPath, TransientError
 from shared.layout import SYSTEM_PREFIX, parse_blob_name
@@ -40,6 +52,9 @@ from shared.settings import Settings
 log = logging.getLogger("ascend.pipeline")
 POLL_SECONDS = 1.5
 SAVE_EVERY_SECONDS = 10.0
+MIN_GROUPS_PER_PROCESS = 200  # a smaller pass is done sooner than processes start (~2 s each)
+BATCH_GROUPS_PER_THREAD = 8  # job groups per thread in one batch sent to a process
+T = TypeVar("T")
 Seen = dict[str, list[str]]  # blob name -> [etag, last-modified ISO]
 
 
@@ -145,49 +160,75 @@ def _gone(name: str, etag: str, modified: str) -> BlobProps:
 # ---- running -------------------------------------------------------------------------------
 
 
-def run_once(services: Services, *, workers: int | None = None,
+def run_once(services: Services, *, workers: int | None = None, processes: int | None = None,
              checkpoint: Path | None = None) -> RunSummary:
-    """One pass: deliver every pending event, update the checkpoint, return what happened."""
+    """One pass: deliver every pending event, update the checkpoint, return what happened.
+    `processes` > 1 spreads a large pass over that many processes of `workers` threads each."""
     path = checkpoint or checkpoint_path(services.settings)
     seen = load_checkpoint(path)
     listing = services.blobs.list("")
     groups = group_by_job(pending_events(services.settings.container, listing, seen))
     summary = RunSummary()
+    workers = max(1, workers or services.settings.pipeline_workers)
+    processes = max(1, processes or services.settings.pipeline_processes)
+    if processes > 1 and len(groups) >= MIN_GROUPS_PER_PROCESS * processes:
+        _deliver_in_processes(services, groups, seen, summary, path, workers=workers,
+                              processes=processes)
+    elif groups:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend") as pool:
+            task = functools.partial(_handle_group, services)
+            _drain(pool, task, groups, window=2 * workers, seen=seen, summary=summary, path=path)
     if groups:
-        _deliver(services, groups, seen, summary, path,
-                 workers=workers or services.settings.pipeline_workers)
         save_checkpoint(path, seen)
     return summary
 
 
-def _deliver(services: Services, groups: list[list[PendingEvent]], seen: Seen,
-             summary: RunSummary, path: Path, *, workers: int) -> None:
-    """Hand the groups to `workers` threads, keeping only a few more groups in flight than
-    there are workers: waiting on every submitted future at each completion would cost time in
-    proportion to the backlog, per group (quadratic in a large first pass)."""
+def _deliver_in_processes(services: Services, groups: list[list[PendingEvent]], seen: Seen,
+                          summary: RunSummary, path: Path, *, workers: int,
+                          processes: int) -> None:
+    """Batches of job groups to `processes` fresh processes (each with its own adapters and
+    `workers` threads): one process's Python runs on one core at a time (the GIL), and the SDK's
+    requests cost CPU. The events, their order within a job and the checkpoint stay with this
+    process; a batch comes back as (event, outcome kind) pairs."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    size = workers * BATCH_GROUPS_PER_THREAD
+    batches = (groups[start:start + size] for start in range(0, len(groups), size))
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context,
+                             initializer=_start_process,
+                             initargs=(services.settings, services.clock, workers)) as pool:
+        _drain(pool, _handle_batch, batches, window=2 * processes, seen=seen, summary=summary,
+               path=path)
+
+
+Handled = list[tuple[PendingEvent, str]]
+
+
+def _drain(pool: Executor, task: Callable[[T], Handled], batches: Iterable[T], *, window: int,
+           seen: Seen, summary: RunSummary, path: Path) -> None:
+    """Run `task` on each batch in `pool`, at most `window` at a time, accounting each result
+    as it comes and saving the checkpoint now and then. (Submitting everything at once and
+    waiting on all of it at each completion would cost time in proportion to the backlog, per
+    batch: quadratic in a large first pass.)"""
     last_save = time.monotonic()
-    workers = max(1, workers)
-    waiting = iter(groups)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend") as pool:
+    waiting = iter(batches)
 
-        def submit(count: int) -> set[Future[list[tuple[PendingEvent, str]]]]:
-            return {pool.submit(_handle_group, services, group)
-                    for group in itertools.islice(waiting, count)}
+    def submit(count: int) -> set[Future[Handled]]:
+        return {pool.submit(task, batch) for batch in itertools.islice(waiting, count)}
 
-        running = submit(2 * workers)
-        while running:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                for event, kind in future.result():
-                    _account(event, kind, seen, summary)
-            running |= submit(len(done))
-            if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
-                save_checkpoint(path, seen)
-                last_save = time.monotonic()
+    running = submit(window)
+    while running:
+        done, running = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            for event, kind in future.result():
+                _account(event, kind, seen, summary)
+        running |= submit(len(done))
+        if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+            save_checkpoint(path, seen)
+            last_save = time.monotonic()
 
 
-def _handle_group(services: Services, group: list[PendingEvent]) -> list[tuple[PendingEvent, str]]:
-    results: list[tuple[PendingEvent, str]] = []
+def _handle_group(services: Services, group: list[PendingEvent]) -> Handled:
+    results: Handled = []
     for event in group:
         try:
             outcome = handle(event_from_dict(event.payload), services)
@@ -196,6 +237,24 @@ def _handle_group(services: Services, group: list[PendingEvent]) -> list[tuple[P
             log.warning("will retry %s: %s", event.name, exc)
             results.append((event, "failed"))
     return results
+
+
+# ---- in a pipeline process -----------------------------------------------------------------
+
+_process: tuple[Services, ThreadPoolExecutor] | None = None
+
+
+def _start_process(settings: Settings, clock: Clock, workers: int) -> None:
+    global _process  # noqa: PLW0603 - one set of adapters per pipeline process
+    _process = (Services(settings, clock=clock),
+                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend"))
+
+
+def _handle_batch(groups: list[list[PendingEvent]]) -> Handled:
+    assert _process is not None, "_start_process runs first in every pipeline process"
+    services, threads = _process
+    handled = threads.map(functools.partial(_handle_group, services), groups)
+    return [pair for results in handled for pair in results]
 
 
 def _account(event: PendingEvent, kind: str, seen: Seen, summary: RunSummary) -> None:

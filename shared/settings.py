@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     max_metadata_bytes: int = 1 << 20
     storage_api_version: str | None = "2026-06-06"
     pipeline_workers: int = 8
+    pipeline_processes: int = 1
 
     @field_validator("roles", mode="before")
     @classmethod

@@ -28,9 +28,11 @@ def _lines(stdout: str) -> list[dict[str, object]]:
 
 def test_run_once_indexes_pending_jobs_and_prints_one_summary(
         runner: CliRunner, services: Services, settings: Settings) -> None:
-    """`pipeline run --once --json` drains, exits 0 and prints one JSON summary, nothing else."""
+    """`pipeline run --once --json` drains, exits 0 and prints one JSON summary, nothing else
+    (a pass this small stays in this process, whatever `--processes` says)."""
     job = write_job(services.blobs)
-    result = runner.invoke(app, ["pipeline", "run", "--once", "--workers", "2", "--json"])
+    result = runner.invoke(app, ["pipeline", "run", "--once", "--workers", "2", "--processes", "2",
+                                 "--json"])
     assert result.exit_code == 0, result.stderr
     [summary] = _lines(result.stdout)
     assert summary["indexed"] == 1
@@ -55,11 +57,12 @@ def test_a_missing_container_fails_with_one_line(runner: CliRunner) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_bad_worker_count_is_a_usage_error(runner: CliRunner) -> None:
-    """--workers 0 exits 2 with the reason on stderr."""
-    result = runner.invoke(app, ["pipeline", "run", "--once", "--workers", "0"])
+@pytest.mark.parametrize("option", ["--workers", "--processes"])
+def test_a_bad_worker_count_is_a_usage_error(runner: CliRunner, option: str) -> None:
+    """--workers 0 or --processes 0 exits 2 with the reason on stderr."""
+    result = runner.invoke(app, ["pipeline", "run", "--once", option, "0"])
     assert result.exit_code == 2
-    assert "workers" in result.stderr
+    assert option.strip("-") in result.stderr
 
 
 def test_rejected_lists_each_rejection_as_one_json_line(runner: CliRunner,

@@ -6,22 +6,30 @@ from __future__ import annotations
 import random
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from indexer import worker
 from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.reconcile import reconcile
+from indexer.rejected import list_rejections
 from indexer.worker import load_checkpoint, run_forever, run_once
 from shared.adapters.sqlite_index import SqliteIndex
+from shared.documents import parse_datetime
 from shared.layout import artifact_path, by_date_log_path, log_path, metadata_path
 from shared.services import Services
 from shared.tags import job_blob_tags
+from tests.conftest import NOW
 from tests.support.events import (
     created_payload,
+    job_id,
     lines,
     log_record,
     make_metadata,
@@ -53,6 +61,37 @@ def test_a_backlog_larger_than_the_jobs_in_flight_is_all_delivered(services: Ser
     assert summary.as_dict() == {"events": 14, "indexed": 7, "skipped": 7, "rejected": 0,
                                  "removed": 0, "failed": 0}
     assert set(_docs(services.index)) == {str(job) for job in jobs}
+
+def test_a_pass_spread_over_processes_indexes_what_threads_do(
+        services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two pipeline processes (spawned, each with its own adapters) give the index, copies and
+    rejections that one process's threads give; the parent's clock reaches them."""
+    for n, status in enumerate(["completed", "failed", "running", "cancelled"] * 3):
+        write_job(services.blobs, make_metadata(run=f"000000{n:02d}", status=status))
+    write_metadata(services.blobs, b"{not json", str(job_id(run="000000ff")))
+    monkeypatch.setattr(worker, "MIN_GROUPS_PER_PROCESS", 1)
+    pools: list[int] = []
+
+    class Recorded(ProcessPoolExecutor):
+        def __init__(self, *, max_workers: int, **options: Any) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers=max_workers, **options)
+
+    monkeypatch.setattr(worker, "ProcessPoolExecutor", Recorded)
+    spread = run_once(services, workers=2, processes=2, checkpoint=tmp_path / "spread.json")
+    assert pools == [2]
+    assert spread.as_dict() == {"events": 25, "indexed": 12, "skipped": 12, "rejected": 1,
+                                "removed": 0, "failed": 0}
+    [rejection] = list_rejections(services.blobs)
+    assert parse_datetime(rejection.at) == NOW
+    in_processes = _docs(services.index)
+    threads_only = SqliteIndex(tmp_path / "threads.sqlite3")
+    threads_only.ensure()
+    services.__dict__["index"] = threads_only
+    run_once(services, workers=2, processes=1, checkpoint=tmp_path / "threads.json")
+    assert _docs(threads_only) == in_processes
+    assert len(in_processes) == 12
+
 
 def test_a_changed_log_after_the_job_finished_refreshes_the_copy(services: Services,
                                                                  tmp_path: Path) -> None:
