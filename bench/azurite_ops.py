@@ -23,12 +23,9 @@ import orjson
 
 from ascend_cli.azurite import start_azurite
 from bench._timing import process_cpu_seconds
+from bench.azurite_listing import folder
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.settings import Settings
-
-
-def folder(i: int) -> str:
-    return f"projects/p/users/u/jobs/job{i:06d}/"
 
 
 def main() -> None:

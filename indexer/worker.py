@@ -67,6 +67,9 @@ class PendingEvent:
     payload: dict[str, Any]
 
 
+Handled = list[tuple[PendingEvent, str]]  # what a batch of events came to: (event, outcome kind)
+
+
 @dataclass
 class RunSummary:
     """What one pass (or a whole run) did, by outcome kind; `failed` were transient."""
@@ -198,9 +201,6 @@ def _deliver_in_processes(services: Services, groups: list[list[PendingEvent]], 
                              initargs=(services.settings, services.clock, workers)) as pool:
         _drain(pool, _handle_batch, batches, window=2 * processes, seen=seen, summary=summary,
                path=path)
-
-
-Handled = list[tuple[PendingEvent, str]]
 
 
 def _drain(pool: Executor, task: Callable[[T], Handled], batches: Iterable[T], *, window: int,
