@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.auth import HEADER, NotAuthenticated, principal_from_header
+from api.auth import HEADER, IdentityRules, NotAuthenticated, resolve_principal
 from query import jobs as use_cases
 from query.logs import filter_raw, parse_level, read_ahead
 from shared.errors import (
@@ -68,6 +68,7 @@ def create_app(services_factory: Callable[[], Services] | None = None, *,
                   description="Search Ascend jobs and read their logs. Every call runs as the "
                   f"principal of the `{HEADER}` header (App Service authentication).")
     api.state.anonymous_as = anonymous_as
+    api.state.services = factory
     api.add_exception_handler(AscendError, _project_error)
     api.add_exception_handler(RequestValidationError, _bad_parameter)
     _routes(api, factory)
@@ -79,7 +80,8 @@ def _caller(request: Request,
     anonymous: Principal | None = request.app.state.anonymous_as
     if x_ms_client_principal is None and anonymous is not None:
         return anonymous
-    return principal_from_header(x_ms_client_principal)
+    rules = IdentityRules.from_settings(request.app.state.services().settings)
+    return resolve_principal(x_ms_client_principal, rules)
 
 
 Caller = Annotated[Principal, Depends(_caller)]

@@ -37,6 +37,15 @@ param searchIndex string
 @description('Application Insights connection string.')
 param insightsConnectionString string
 
+@description('Application (client) ID of the Entra ID app registration that signs callers in.')
+param authClientId string
+
+@description('Tenant ID of that app registration.')
+param authTenantId string = subscription().tenantId
+
+@description('E-mail domain whose users map to Ascend users by name (ASCEND_USER_DOMAIN); empty for none.')
+param userDomain string = ''
+
 @description('Resource tags.')
 param tags object = {}
 
@@ -125,10 +134,53 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ASCEND_CONTAINER', value: dataContainer }
         { name: 'ASCEND_SEARCH_ENDPOINT', value: searchEndpoint }
         { name: 'ASCEND_SEARCH_INDEX', value: searchIndex }
+        { name: 'ASCEND_AUTH_PROVIDER', value: 'aad' }
+        { name: 'ASCEND_USER_DOMAIN', value: userDomain }
       ]
     }
   }
   dependsOn: [packageBlobContainer]
+}
+
+// App Service authentication ("Easy Auth"): what makes X-MS-CLIENT-PRINCIPAL trustworthy (the
+// platform strips client-sent copies only when it is on). Entra ID is the only provider; every
+// request without a valid token gets 401, except Event Grid's webhook, which carries the
+// function's system key instead.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/runtime/webhooks/EventGrid'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+            authClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
 }
 
 @description('Name of the Function App.')

@@ -40,6 +40,15 @@ param principalId string = ''
 @description('Optional per-user read access to their own blobs: [{ principalId: "...", user: "alice" }].')
 param userReaders array = []
 
+@description('Application (client) ID of the Entra ID app registration callers sign in to (README: "Deploying to Azure").')
+param authClientId string
+
+@description('Tenant ID of that app registration.')
+param authTenantId string = subscription().tenantId
+
+@description('E-mail domain whose users map to Ascend users by name (ASCEND_USER_DOMAIN); empty for none.')
+param userDomain string = ''
+
 @description('Tags put on every resource.')
 param tags object = {}
 
@@ -100,6 +109,9 @@ module functions 'functions.bicep' = {
     searchEndpoint: search.outputs.endpoint
     searchIndex: search.outputs.indexName
     insightsConnectionString: monitoring.outputs.insightsConnectionString
+    authClientId: authClientId
+    authTenantId: authTenantId
+    userDomain: userDomain
     tags: tags
   }
 }

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from shared.errors import InvalidInput
+from shared.jobid import is_valid_name
 
 # The well-known development account of Azurite (public, documented by Microsoft).
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -70,12 +71,30 @@ class Settings(BaseSettings):
     storage_api_version: str | None = "2026-06-06"
     pipeline_workers: int = 8
     pipeline_processes: int = 1
+    # Who calls the API (api/auth.py): the identity provider App Service must report, the claim
+    # that names the user, the e-mail domain the rule accepts, and explicit identity -> user maps.
+    auth_provider: str = "aad"
+    user_claim: str = "preferred_username"
+    user_domain: str | None = None
+    user_map: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("roles", mode="before")
     @classmethod
     def _split_roles(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(r.strip() for r in value.split(",") if r.strip())
+        return value
+
+    @field_validator("user_map")
+    @classmethod
+    def _one_identity_per_user(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for identity, user in value.items():
+            if not is_valid_name(user):
+                raise ValueError(f"{user!r} (for {identity!r}) is not an Ascend user name")
+            if user in seen:
+                raise ValueError(f"{identity!r} and {seen[user]!r} both map to {user!r}")
+            seen[user] = identity
         return value
 
     @property

@@ -1,0 +1,87 @@
+"""Finding 2: an identity maps to exactly one user (a configured claim, an explicit map or the
+documented rule); look-alike names, other domains and collisions are refused, never folded."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.auth import IdentityRules, NotAuthenticated, encode_client_principal, principal_from_header
+from shared.errors import InvalidInput
+from shared.jobid import is_valid_name
+from shared.settings import load_settings
+
+CONTOSO = IdentityRules(domain="contoso.com")
+
+
+def user_of(identity: str, rules: IdentityRules = CONTOSO) -> str:
+    return principal_from_header(encode_client_principal(identity), rules).user
+
+
+def test_dave_of_the_configured_domain_is_dave() -> None:
+    """`dave@contoso.com` (in any ASCII case: UPNs are case-insensitive) is dave."""
+    assert user_of("dave@contoso.com") == "dave"
+    assert user_of("Dave@Contoso.com") == "dave"
+
+
+@pytest.mark.parametrize("identity", ["dave@evil.example", "ｄａｖｅ@contoso.com", "ｄａｖｅ",
+                                      "Dåve@contoso.com", "d.ave@contoso.com", "da-ve",
+                                      "dave@contoso.com.evil.example", "dave@"])
+def test_look_alikes_and_other_domains_never_become_dave(identity: str) -> None:
+    """Another domain, full-width letters, accents or punctuation are refused, never folded."""
+    with pytest.raises(NotAuthenticated):
+        user_of(identity)
+
+
+def test_without_a_configured_domain_an_email_is_refused() -> None:
+    """No ASCEND_USER_DOMAIN: only a bare Ascend user name is accepted by the rule."""
+    with pytest.raises(NotAuthenticated, match="domain"):
+        user_of("dave@contoso.com", IdentityRules())
+    assert user_of("dave", IdentityRules()) == "dave"
+
+
+def test_the_explicit_map_wins_and_its_users_are_reachable_only_through_it() -> None:
+    """A mapped user signs in only through the mapped identity (e.g. an object ID)."""
+    rules = IdentityRules(claim="http://schemas.microsoft.com/identity/claims/objectidentifier",
+                          mapping={"0f1e-oid": "dave"})
+    header = encode_client_principal("x", object_id="0f1e-oid")
+    assert principal_from_header(header, rules).user == "dave"
+    assert principal_from_header(encode_client_principal("x", object_id="other"),
+                                 IdentityRules(mapping={"0f1e-oid": "dave"})).user == "x"
+    with pytest.raises(NotAuthenticated, match="another identity"):
+        principal_from_header(encode_client_principal("dave"),
+                              IdentityRules(mapping={"oid": "dave"}))
+
+
+def test_a_map_with_two_identities_for_one_user_is_refused_at_startup() -> None:
+    """ASCEND_USER_MAP with a collision is a configuration error naming both identities."""
+    with pytest.raises(InvalidInput, match="ASCEND_USER_MAP"):
+        load_settings(user_map={"oid-1": "dave", "oid-2": "dave"})
+    with pytest.raises(InvalidInput, match="ASCEND_USER_MAP"):
+        load_settings(user_map={"oid-1": "Dåve"})
+
+
+def test_a_principal_with_two_different_user_claims_is_refused() -> None:
+    """Two values of the configured claim are ambiguous: refused, not the first one taken."""
+    import base64
+
+    import orjson
+
+    doc = {"auth_typ": "aad", "claims": [{"typ": "preferred_username", "val": "dave"},
+                                         {"typ": "preferred_username", "val": "alice"}]}
+    with pytest.raises(NotAuthenticated, match="exactly one"):
+        principal_from_header(base64.b64encode(orjson.dumps(doc)).decode())
+
+
+@given(st.text(max_size=40))
+def test_any_identity_text_is_one_exact_user_or_refused(identity: str) -> None:
+    """Whatever the claim holds, the user is its exact lower-case ASCII form or it is refused."""
+    try:
+        user = user_of(identity)
+    except NotAuthenticated:
+        return
+    local = identity.strip().partition("@")[0]
+    assert is_valid_name(user)
+    assert local.isascii()
+    assert user == local.lower()
