@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
-from ascend_cli.tables import STATUS_STYLES, console, jobs_table
+from ascend_cli.tables import STATUS_STYLES, console, new_table, print_jobs, print_table
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
 from shared.logrecords import BadLine, iter_log_lines
@@ -48,7 +48,7 @@ def list_jobs(
     if not listing.documents:
         note("no jobs found")
         return
-    console().print(jobs_table(listing.documents))
+    print_jobs(listing.documents)
 
 
 @app.command("status")
@@ -63,7 +63,7 @@ def status(job_id: str, json: JsonOption = False) -> None:
         document = details.document or {"job_id": details.job_id}
         print_jsonl([{**document, "metadata": details.metadata, "problems": problems}])
         return
-    console().print(status_panels(details))
+    print_table(status_panels(details))
 
 
 def status_panels(details: use_cases.JobDetails) -> Group:
@@ -106,11 +106,9 @@ def _panel(title: str, values: Mapping[str, Any]) -> Panel:
 
 
 def _artifacts_table(artifacts: list[Mapping[str, Any]]) -> Table:
-    table = Table(box=None, header_style="bold")
-    for column in ("NAME", "TYPE", "SIZE", "CREATED"):
-        table.add_column(column)
+    table = new_table("NAME", "TYPE", "SIZE", "CREATED", right=("SIZE",), fold=("NAME",))
     for item in artifacts:
-        table.add_row(str(item.get("name")), str(item.get("type")),
+        table.add_row(Text(str(item.get("name"))), Text(str(item.get("type"))),
                       _size(item.get("size_bytes")), str(item.get("created_at") or ""))
     return table
 

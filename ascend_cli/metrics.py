@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ascend_cli import tables
 from ascend_cli.common import fail, handle_errors, note, principal, print_jsonl, services
 from producer.metrics import Series, XAxis, choose_x_axis, is_number, numeric_series
 from query.jobs import job_log
@@ -111,8 +111,8 @@ def _show(job_id: str, collected: Collected) -> None:
     if not collected.count:
         note(f"job {job_id} has no metrics records")
         return
-    console = Console(highlight=False, soft_wrap=True)
-    console.print(metrics_table(collected))
+    console = tables.console()
+    tables.print_table(metrics_table(collected), console)
     if collected.count > len(collected.newest):
         note(f"showing the newest {len(collected.newest)} of {collected.count} metrics records "
              "(--limit)")
@@ -126,10 +126,7 @@ def _show(job_id: str, collected: Collected) -> None:
 
 def metrics_table(collected: Collected) -> Table:
     """The rich table: time and every metric key, newest record first."""
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("TIME", no_wrap=True)
-    for key in collected.keys:
-        table.add_column(key, justify="right")
+    table = tables.new_table("TIME", *collected.keys, right=collected.keys)
     for record in reversed(collected.newest):
         values = record["metrics"]
         table.add_row(str(record.get("timestamp", ""))[:23].replace("T", " "),

@@ -6,10 +6,10 @@ import threading
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from ascend_cli.common import fail, handle_errors, note, print_jsonl, services
+from ascend_cli.tables import new_table, print_table
 
 app = typer.Typer(help="The indexing pipeline: run it locally, reconcile, list rejected inputs.",
                   no_args_is_help=True)
@@ -75,7 +75,7 @@ def rejected(json: JsonOption = False) -> None:
     if not rows:
         note("no rejected inputs")
         return
-    table = Table("at", "blob", "reason", show_lines=False)
+    table = new_table("AT", "BLOB", "REASON", fold=("BLOB", "REASON"))
     for row in rows:
-        table.add_row(row["at"], row["blob"], row["reason"])
-    Console(width=200).print(table)
+        table.add_row(Text(str(row["at"])), Text(row["blob"]), Text(row["reason"]))
+    print_table(table)

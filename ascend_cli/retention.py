@@ -14,9 +14,9 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
+from ascend_cli.tables import new_table, print_table
 from lifecycle.apply import Result
 from lifecycle.native import native_policy_document
 from lifecycle.overrides import load_policy_book, reset_override, set_override
@@ -197,13 +197,12 @@ def _emit(objects: list[dict[str, Any]], as_json: bool) -> None:
 
 def _policy_table(obj: dict[str, Any]) -> None:
     title = f"project {obj['project']} ({obj['source']})" if obj["project"] else "default policy"
-    table = Table(title=title)
-    for column in ("stage", "from day", "until day"):
-        table.add_column(column)
+    typer.echo(title)
+    table = new_table("STAGE", "FROM DAY", "UNTIL DAY", right=("FROM DAY", "UNTIL DAY"))
     for row in obj["table"]:
         table.add_row(row["stage"], str(row["from_days"]),
                       "-" if row["until_days"] is None else str(row["until_days"]))
-    Console().print(table)
+    print_table(table)
     rules = obj["artifact_delete_after"]
     if rules:
         typer.echo("artifact retention: " + ", ".join(

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
-from ascend_cli.tables import console, jobs_table
+from ascend_cli.tables import print_jobs
 
 
 @handle_errors
@@ -34,7 +34,7 @@ def search(
     if json:
         print_jsonl(page.documents)
     elif page.documents:
-        console().print(jobs_table(page.documents))
+        print_jobs(page.documents)
     else:
         note("no jobs match")
     if page.next_cursor:

@@ -1,46 +1,158 @@
-"""How jobs look in a terminal: the one jobs table (`jobs list`, `search`) and its cell formats."""
+"""How things look in a terminal: one table style for every command, the jobs table (`jobs list`,
+`search`) laid out for the terminal's width, and the cell formats.
+
+Every table goes through `new_table` and is printed by `print_table`, the one rendering path.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 STATUS_STYLES = {"queued": "dim", "running": "cyan", "completed": "green", "failed": "red",
                  "cancelled": "yellow"}
-# The job ID already shows the creation time, user and project; these columns add the rest.
-COLUMNS = ("JOB ID", "STATUS", "FUNCTION", "NODE", "DURATION", "COST", "ERRORS")
-_RIGHT = frozenset({"DURATION", "COST", "ERRORS"})
 PIPE_WIDTH = 200
+GAP = 2  # spaces between two columns (rich's padding (0, 1) on each side)
+JOB_ID_MIN = 24  # narrower than this, a job ID wraps into too many lines to read
 
 
-def console() -> Console:
-    """stdout for humans: the terminal's width, or wide enough for whole rows when piped."""
-    out = Console(highlight=False, soft_wrap=True)
+@dataclass(frozen=True)
+class Column:
+    """A column of the jobs table: its header, how to fill a cell, and its alignment."""
+
+    header: str
+    right: bool = False
+
+
+# The job ID already shows the creation time, user and project. STATUS and AGE always show;
+# the others join, in this order, while the row fits the terminal without cutting anything.
+REQUIRED = (Column("JOB ID"), Column("STATUS"), Column("AGE", right=True))
+OPTIONAL = (Column("FUNCTION"), Column("DURATION", right=True), Column("COST", right=True),
+            Column("NODE"), Column("ERRORS", right=True))
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console for humans: the terminal's width, or wide enough for whole rows when piped."""
+    out = Console(highlight=False, soft_wrap=True, stderr=stderr)
     if not out.is_terminal:
         out.width = max(out.width, PIPE_WIDTH)
     return out
 
 
-def jobs_table(documents: Iterable[Mapping[str, Any]]) -> Table:
-    """One row per search document."""
+def new_table(*headers: str, right: Iterable[str] = (), fold: Iterable[str] = ()) -> Table:
+    """The one table style: bold headers, no box. Columns in `fold` wrap inside a word
+    (blob paths) rather than being cut with an ellipsis; every other column is never cut."""
+    right, fold = set(right), set(fold)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in COLUMNS:
-        table.add_column(column, no_wrap=column == "JOB ID",
-                         justify="right" if column in _RIGHT else "left")
-    for doc in documents:
-        status = doc.get("status") or "unknown"
-        cells = (doc["job_id"], status, doc.get("function_name"), doc.get("node_type"),
-                 duration(doc.get("duration_seconds")), money(doc.get("cost_usd")),
-                 doc.get("log_errors"))
-        # Text, not markup: values come from job metadata and may contain '[' or ']'.
-        row = [Text("" if c is None else str(c)) for c in cells]
-        row[1].stylize(STATUS_STYLES.get(status, ""))
-        table.add_row(*row)
+    for header in headers:
+        table.add_column(header, justify="right" if header in right else "left",
+                         overflow="fold" if header in fold else "ellipsis",
+                         no_wrap=header not in fold)
     return table
+
+
+def print_table(table: RenderableType, out: Console | None = None) -> None:
+    """Print a table (or any renderable): the one place terminal output of tables goes through."""
+    (out or console()).print(table)
+
+
+def print_jobs(documents: Iterable[Mapping[str, Any]], now: datetime | None = None) -> None:
+    """The jobs table at the terminal's width."""
+    out = console()
+    print_table(jobs_table(documents, width=out.width, now=now), out)
+
+
+def jobs_table(documents: Iterable[Mapping[str, Any]], *, width: int,
+               now: datetime | None = None) -> Table:
+    """One row per search document, with the columns that fit `width` characters."""
+    moment = now or datetime.now(UTC)
+    rows = [_cells(doc, moment) for doc in documents]
+    columns, id_width = choose_columns(rows, width)
+    table = new_table(*(c.header for c in columns), right=(c.header for c in columns if c.right))
+    table.columns[0].width = id_width
+    for row in rows:
+        cells = [Text(row[c.header]) for c in columns]
+        cells[0] = Text(wrap_job_id(row["JOB ID"], id_width))
+        cells[1].stylize(STATUS_STYLES.get(row["STATUS"], ""))
+        table.add_row(*cells)
+    return table
+
+
+def choose_columns(rows: Sequence[Mapping[str, str]], width: int) -> tuple[list[Column], int]:
+    """The columns to show and the job ID's width: the required ones always; each optional one
+    while the whole job ID still fits beside it; a job ID too long for the rest wraps at '-'."""
+    natural = {c.header: max([len(c.header), *(len(r[c.header]) for r in rows)])
+               for c in (*REQUIRED, *OPTIONAL)}
+    columns = list(REQUIRED)
+    used = sum(natural[c.header] for c in columns) + GAP * (len(columns) - 1)
+    if used <= width:
+        for column in OPTIONAL:
+            if not any(r[column.header] for r in rows):
+                continue  # a column empty on every row says nothing
+            extra = natural[column.header] + GAP
+            if used + extra <= width:
+                columns.append(column)
+                used += extra
+        return columns, natural["JOB ID"]
+    rest = used - natural["JOB ID"]
+    return columns, max(JOB_ID_MIN, width - rest)
+
+
+def wrap_job_id(job_id: str, width: int) -> str:
+    """The job ID in lines of at most `width` characters, broken after a '-' (so each line is
+    a whole part of it); a part longer than a line is folded."""
+    parts = job_id.split("-")
+    tokens = [part + "-" for part in parts[:-1]] + parts[-1:]
+    lines: list[str] = []
+    line = ""
+    for token in tokens:
+        if line and len(line) + len(token) > width:
+            lines.append(line)
+            line = ""
+        line += token
+    lines.append(line)
+    return "\n".join(chunk[i:i + width] for chunk in lines for i in range(0, len(chunk), width))
+
+
+def _cells(doc: Mapping[str, Any], now: datetime) -> dict[str, str]:
+    values = {
+        "JOB ID": doc["job_id"], "STATUS": doc.get("status") or "unknown",
+        "AGE": age(doc.get("created_at"), now), "FUNCTION": doc.get("function_name"),
+        "DURATION": duration(doc.get("duration_seconds")), "COST": money(doc.get("cost_usd")),
+        "NODE": doc.get("node_type"), "ERRORS": doc.get("log_errors"),
+    }
+    return {key: "" if value is None else str(value) for key, value in values.items()}
+
+
+def age(created: Any, now: datetime) -> str:
+    """How long ago, in the largest whole unit: 45s, 12m, 5h, 3d, 8w."""
+    moment = _as_time(created)
+    if moment is None:
+        return ""
+    seconds = max(0, int((now - moment).total_seconds()))
+    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size * (2 if unit == "w" else 1):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _as_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def duration(seconds: float | None) -> str:
