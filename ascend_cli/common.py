@@ -42,6 +42,15 @@ def principal() -> Principal:
     return Principal.of(settings.user, settings.roles)
 
 
+def require_admin(command: str, project: str | None = None) -> Principal:
+    """The caller, if it may run an admin `command` (on `project` when given), else AccessDenied."""
+    who = principal()
+    if who.is_admin or (project is not None and who.can_administer(project)):
+        return who
+    needed = f"admin or admin:{project}" if project else "admin"
+    raise AccessDenied(f"{who.user} may not run {command}: needs role {needed}")
+
+
 def fail(message: str, code: int = FAILURE) -> typer.Exit:
     """Print a one-line reason on stderr and return the Exit to raise."""
     sys.stderr.write(f"error: {' '.join(str(message).split())}\n")

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from ascend_cli.common import fail, handle_errors, note, print_jsonl, services
+from ascend_cli.common import (
+    fail,
+    handle_errors,
+    note,
+    principal,
+    print_jsonl,
+    require_admin,
+    services,
+)
 from ascend_cli.tables import new_table, print_table
 
 app = typer.Typer(help="The indexing pipeline: run it locally, reconcile, list rejected inputs.",
@@ -31,6 +39,7 @@ def run(
     """Watch the container and hand each new, changed or deleted blob to the indexer."""
     from indexer.worker import run_once, watch
 
+    require_admin("pipeline run")
     built = services()
     if not once:
         note(f"pipeline: watching container {built.settings.container!r}; Ctrl-C to stop")
@@ -51,6 +60,7 @@ def reconcile(json: JsonOption = False) -> None:
     """Re-derive the index from storage: index missing or stale jobs, drop vanished ones."""
     from indexer.reconcile import reconcile as reconcile_index
 
+    require_admin("pipeline reconcile")
     summary = reconcile_index(services())
     failed = summary.pop("failed", 0)
     if json:
@@ -64,11 +74,12 @@ def reconcile(json: JsonOption = False) -> None:
 @app.command("rejected")
 @handle_errors
 def rejected(json: JsonOption = False) -> None:
-    """Inputs the pipeline refused: blob, reason, event id, when."""
-    from indexer.rejected import list_rejections
+    """Inputs the pipeline refused: blob, reason, event id, when (your own unless an admin)."""
+    from indexer.rejected import list_rejections, visible_to
 
+    who = principal()
     rows = [r.model_dump(include={"blob", "reason", "event_id", "at"})
-            for r in list_rejections(services().blobs)]
+            for r in list_rejections(services().blobs) if visible_to(who, r)]
     if json:
         print_jsonl(rows)
         return

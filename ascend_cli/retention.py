@@ -15,7 +15,14 @@ import orjson
 import typer
 from rich.console import Console
 
-from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
+from ascend_cli.common import (
+    handle_errors,
+    note,
+    principal,
+    print_jsonl,
+    require_admin,
+    services,
+)
 from ascend_cli.tables import new_table, print_table
 from lifecycle.apply import Result
 from lifecycle.native import native_policy_document
@@ -75,8 +82,9 @@ def apply_command(now: NowOption = None, project: ProjectOption = None,
 @handle_errors
 def policy_show(project: ProjectOption = None, as_json: JsonOption = False) -> None:
     """Show the default policy and every override (or the policy that applies to one project)."""
-    book = load_policy_book(services().blobs)
     scope = checked_project(project)
+    require_admin("retention policy show", scope)  # admin information: admin, or admin:P for P
+    book = load_policy_book(services().blobs)
     rows: list[tuple[str | None, str, RetentionPolicy]] = (
         [(scope, "override" if scope in book.overridden else "default", book.for_project(scope))]
         if scope else
@@ -95,6 +103,7 @@ def policy_show(project: ProjectOption = None, as_json: JsonOption = False) -> N
 def policy_native() -> None:
     """Print the Azure lifecycle management policy for the default and the stored overrides
     (what `infra/` deploys is generated for the default alone)."""
+    require_admin("retention policy native")
     document = native_policy_document(load_policy_book(services().blobs),
                                       container=services().settings.container)
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -19,6 +19,7 @@ from shared.documents import format_datetime
 from shared.errors import BlobExists, BlobNotFound
 from shared.layout import system_path
 from shared.ports import BlobStore
+from shared.principal import Principal
 
 FOLDER = "rejected"
 
@@ -57,6 +58,24 @@ def list_rejections(blobs: BlobStore) -> Iterator[Rejection]:
     names = list(blobs.list_names(system_path(FOLDER) + "/"))
     records = [_read(blobs, name) for name in names]
     yield from sorted((r for r in records if r is not None), key=lambda r: (r.at, r.blob))
+
+
+def rejection_owner(rejection: Rejection) -> tuple[str, str] | None:
+    """(project, user) of the rejected blob when its name is under a user's tree, else None.
+    Read from the raw name (a rejected blob may not parse): `projects/P/users/U/...`."""
+    parts = rejection.blob.split("/")
+    if len(parts) > 4 and parts[0] == "projects" and parts[2] == "users":
+        return parts[1], parts[3]
+    return None
+
+
+def visible_to(who: Principal, rejection: Rejection) -> bool:
+    """A user sees the rejections of blobs in their own tree; the rest only an admin (of its
+    project, or of everything for blobs outside any project)."""
+    owner = rejection_owner(rejection)
+    if owner is None:
+        return who.is_admin
+    return who.can_see(owner[1], owner[0])
 
 
 def _read(blobs: BlobStore, name: str) -> Rejection | None:

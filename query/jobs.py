@@ -135,8 +135,13 @@ def _job_folders(services: Services, principal: Principal, user: str,
         prefix = user_jobs_prefix(name, user)
         for folder in blobs.walk(prefix):
             job_text = folder[len(prefix) :].rstrip("/")
-            if folder.endswith("/") and is_job_id(job_text):
-                yield parse_job_id(job_text)
+            if not (folder.endswith("/") and is_job_id(job_text)):
+                continue
+            job = parse_job_id(job_text)
+            # A folder name is the uploader's word: a job ID naming another user or project
+            # (placed in this tree to borrow that job's metadata) is not listed at all.
+            if job.user == user and job.project == name and principal.can_see(job.user, name):
+                yield job
 
 
 def stored_document(services: Services, job: JobId) -> SearchDocument:
