@@ -7,9 +7,11 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 AZURITE := node_modules/azurite/package.json
 PYTEST_WORKERS ?= 2
-TYPED := shared indexer lifecycle query producer api ascend_cli function_app.py infra
+TYPED := shared indexer lifecycle query producer api dashboard ascend_cli function_app.py infra
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck bench infra install clean
+.PHONY: run test lint typecheck bench infra install clean vendor
 
 install: $(INSTALLED) $(AZURITE)
 
@@ -30,7 +32,10 @@ $(AZURITE): package.json package-lock.json
 run: install
 	$(BIN)/python -m ascend_cli.stack
 
-test: install
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: install $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(TYPED)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
@@ -41,6 +46,10 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Copy the dashboard's front-end files out of node_modules after a package.json change.
+vendor: $(AZURITE)
+	$(BIN)/python -m dashboard.assets
 
 infra: install
 	$(BIN)/python -m infra.generate

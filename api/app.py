@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from api.auth import HEADER, IdentityRules, NotAuthenticated, resolve_principal
 from query import jobs as use_cases
@@ -64,7 +64,7 @@ def create_app(services_factory: Callable[[], Services] | None = None, *,
 
     factory = services_factory or process_services
     api = FastAPI(title="ascend-index", version="0.1.0", openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None,
+                  docs_url=None, redoc_url=None,
                   description="Search Ascend jobs and read their logs. Every call runs as the "
                   f"principal of the `{HEADER}` header (App Service authentication).")
     api.state.anonymous_as = anonymous_as
@@ -72,7 +72,24 @@ def create_app(services_factory: Callable[[], Services] | None = None, *,
     api.add_exception_handler(AscendError, _project_error)
     api.add_exception_handler(RequestValidationError, _bad_parameter)
     _routes(api, factory)
+    _docs(api)
+    from dashboard.routes import mount
+
+    mount(api, factory)
     return api
+
+
+def _docs(api: FastAPI) -> None:
+    """Swagger UI from the app's own vendored files (no CDN: it works offline)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    @api.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json", title="ascend-index API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png")
 
 
 def _caller(request: Request,
@@ -124,15 +141,25 @@ def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
         return StreamingResponse(filter_raw(read_ahead(chunks), minimum), media_type=NDJSON)
 
 
-async def _project_error(request: Request, exc: Exception) -> JSONResponse:
+async def _project_error(request: Request, exc: Exception) -> Response:
     code = status_for(exc)
     headers = {"WWW-Authenticate": "AppServiceAuthentication"} if code == 401 else None
     detail = str(exc) if code != 500 else f"internal error: {type(exc).__name__}"
-    return JSONResponse({"detail": " ".join(detail.split())}, status_code=code, headers=headers)
+    return _error(request, code, " ".join(detail.split()), headers)
 
 
-async def _bad_parameter(request: Request, exc: Exception) -> JSONResponse:
+async def _bad_parameter(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
     where = " ".join(str(p) for p in first.get("loc", ()))
-    return JSONResponse({"detail": f"{where}: {first.get('msg', 'is invalid')}"}, status_code=400)
+    return _error(request, 400, f"{where}: {first.get('msg', 'is invalid')}", None)
+
+
+def _error(request: Request, code: int, detail: str, headers: dict[str, str] | None) -> Response:
+    """JSON for the API, an HTML page for the dashboard's pages (the same for a job the caller
+    may not see as for a missing one: only the status and the one-line reason)."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": detail}, status_code=code, headers=headers)
+    from dashboard.routes import error_page
+
+    return error_page(request, code, detail, headers)

@@ -1,0 +1,104 @@
+"""The dashboard's pure cores: log pages by offset and filter, chart downsampling, CSV, the
+vendored front-end files."""
+
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dashboard import metrics
+from dashboard.assets import VENDOR, VENDORED
+from dashboard.logview import LogFilter, scan
+from dashboard.views import narrowed
+
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+
+
+def _log(levels: list[str]) -> bytes:
+    return b"".join(orjson.dumps({"timestamp": f"2026-01-01T00:00:{i:02d}Z", "level": level,
+                                  "logger": "x", "message": f"message {i}"}) + b"\n"
+                    for i, level in enumerate(levels))
+
+
+def _chunks(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def test_pages_read_in_turn_number_every_line_once() -> None:
+    """Paging by next_offset/next_line shows each line once, numbered from 1, in order."""
+    data = _log(["INFO"] * 25)
+    offset, line, seen = 0, 0, []
+    while True:
+        page = scan(_chunks(data[offset:], 7), offset=offset, line=line, wanted=LogFilter(),
+                    limit=10)
+        seen += [(ln.number, ln.message) for ln in page.lines]
+        offset, line = page.next_offset, page.next_line
+        if page.end:
+            break
+    assert seen == [(i + 1, f"message {i}") for i in range(25)]
+
+
+def test_a_level_and_text_filter_keep_only_matching_lines() -> None:
+    """`level=ERROR` keeps ERROR and CRITICAL; the text filter is case-insensitive."""
+    data = _log(["INFO", "ERROR", "WARNING", "CRITICAL", "ERROR"])
+    page = scan([data], offset=0, line=0, wanted=LogFilter.of("error", None))
+    assert [(ln.number, ln.level) for ln in page.lines] == [(2, "ERROR"), (4, "CRITICAL"),
+                                                          (5, "ERROR")]
+    page = scan([data], offset=0, line=0, wanted=LogFilter.of(None, "MESSAGE 3"))
+    assert [ln.number for ln in page.lines] == [4]
+
+
+def test_a_partial_last_line_waits_for_its_newline() -> None:
+    """A line still being written is not shown, and the next page starts at it."""
+    data = _log(["INFO", "INFO"])
+    page = scan([data + b'{"level":"INFO","mes'], offset=0, line=0, wanted=LogFilter())
+    assert (len(page.lines), page.next_offset, page.next_line) == (2, len(data), 2)
+
+
+@given(st.lists(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+                max_size=40), st.integers(1, 50), st.sampled_from([None, "WARNING", "ERROR"]))
+def test_the_fast_byte_check_never_drops_a_matching_line(levels: list[str], size: int,
+                                                         level: str | None) -> None:
+    """Whatever the chunking, the filtered page equals filtering every parsed line."""
+    data = _log(levels)
+    wanted = LogFilter.of(level, None)
+    page = scan(_chunks(data, size), offset=0, line=0, wanted=wanted, limit=1000)
+    expected = [i + 1 for i, name in enumerate(levels) if name in wanted.levels]
+    assert [ln.number for ln in page.lines] == expected
+
+
+def test_downsampling_keeps_each_buckets_extremes() -> None:
+    """100,000 points become at most 2 per bucket, and a single spike survives."""
+    rows = [(float(i), {"y": 1.0}) for i in range(100_000)]
+    rows[54_321] = (54_321.0, {"y": 99.0})
+    out = metrics.downsample(rows, ["y"], 500)
+    assert len(out) <= 1000
+    assert max(v["y"] for _, v in out if "y" in v) == 99.0
+    assert [x for x, _ in out] == sorted(x for x, _ in out)
+
+
+def test_csv_keeps_every_record_and_neutralises_formulas() -> None:
+    """Every record is a row; a text value starting with = stays text."""
+    records = [{"timestamp": "t1", "metrics": {"loss": 1.5, "note": "=cmd()"}},
+               {"timestamp": "t2", "metrics": {"loss": 0.5}}]
+    assert metrics.csv_text(records).splitlines() == ["timestamp,loss,note", "t1,1.5,'=cmd()",
+                                                      "t2,0.5,"]
+
+
+def test_a_facet_click_adds_a_quoted_term_once() -> None:
+    """Narrowing adds `field:value` (quoted when needed), never twice."""
+    assert narrowed("status:failed", "project", "fraud") == "status:failed project:fraud"
+    assert narrowed("project:fraud", "project", "fraud") == "project:fraud"
+    assert narrowed("", "node_type", "gpu small") == 'node:"gpu small"'
+
+
+@pytest.mark.skipif(not NODE_MODULES.is_dir(), reason="node_modules not installed")
+@pytest.mark.parametrize(("destination", "source"), sorted(VENDORED.items()))
+def test_vendored_files_equal_their_npm_package(destination: str, source: str) -> None:
+    """Each file under dashboard/static/vendor is the locked npm package's (make vendor)."""
+    assert filecmp.cmp(VENDOR / destination, NODE_MODULES / source, shallow=False)
