@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import orjson
 import typer
@@ -21,6 +21,9 @@ from shared.settings import load_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+JobIdArg = Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's ID (from jobs list).",
+                                         show_default=False)]
 
 USAGE_ERROR = 2
 FAILURE = 1

@@ -14,13 +14,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
+from ascend_cli.common import JobIdArg, handle_errors, note, principal, print_jsonl, services
 from ascend_cli.tables import STATUS_STYLES, console, new_table, print_jobs, print_table
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
 from shared.logrecords import BadLine, iter_log_lines
 
-app = typer.Typer(help="Your jobs: list, status, logs, cancel.", no_args_is_help=True)
+app = typer.Typer(help="Your jobs: list, status, logs, metrics, cancel.", no_args_is_help=True)
 
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "cyan", "WARNING": "yellow", "ERROR": "bold red",
                 "CRITICAL": "bold white on red"}
@@ -53,7 +53,7 @@ def list_jobs(
 
 @app.command("status")
 @handle_errors
-def status(job_id: str, json: JsonOption = False) -> None:
+def status(job_id: JobIdArg, json: JsonOption = False) -> None:
     """Full details of one job: metadata and the index's derived fields."""
     details = use_cases.job_details(services(), principal(), job_id)
     problems = [p for p in (details.metadata_problem, details.index_problem) if p]
@@ -115,7 +115,7 @@ def _artifacts_table(artifacts: list[Mapping[str, Any]]) -> Table:
 
 @app.command("cancel")
 @handle_errors
-def cancel(job_id: str) -> None:
+def cancel(job_id: JobIdArg) -> None:
     """Mark a queued or running job cancelled (a finished job cannot be)."""
     meta = use_cases.cancel_job(services(), principal(), job_id)
     typer.echo(f"job {meta.job_id}: {meta.status.value}")
@@ -124,7 +124,7 @@ def cancel(job_id: str) -> None:
 @app.command("logs")
 @handle_errors
 def logs(
-    job_id: str,
+    job_id: JobIdArg,
     level: Annotated[str | None, typer.Option(help="Minimum level: DEBUG..CRITICAL.")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Tail until the job ends.")]
     = False,

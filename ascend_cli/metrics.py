@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ascend_cli import tables
-from ascend_cli.common import fail, handle_errors, note, principal, print_jsonl, services
+from ascend_cli.common import JobIdArg, fail, handle_errors, note, principal, print_jsonl, services
 from producer.metrics import Series, XAxis, choose_x_axis, is_number, numeric_series
 from query.jobs import job_log
 from shared.errors import InvalidInput
@@ -42,7 +42,7 @@ def register(jobs_app: typer.Typer) -> None:
 
 @handle_errors
 def metrics(
-    job_id: str,
+    job_id: JobIdArg,
     json: Annotated[bool, typer.Option("--json", help="The metrics records, one JSON per line.")]
     = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw the series into FILE.png.",

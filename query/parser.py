@@ -87,7 +87,7 @@ def _read_term(text: str, start: int) -> tuple[RawTerm, int]:
     pos = start + 1 if negated else start
     match = _KEY_RE.match(text, pos)
     if match is None or match.end() >= len(text) or text[match.end()] != ":":
-        raise QueryError(pos, "expected KEY:VALUE (e.g. status:failed)")
+        raise QueryError(pos, _expected_term(text, pos))
     key = match.group().lower()
     value_pos = match.end() + 1
     if value_pos < len(text) and text[value_pos] == '"':
@@ -95,6 +95,24 @@ def _read_term(text: str, start: int) -> tuple[RawTerm, int]:
         return RawTerm(negated, key, value, True, start, value_pos), end
     value, end = _read_bare(text, value_pos)
     return RawTerm(negated, key, value, False, start, value_pos), end
+
+
+_OPERATOR_HINTS = {
+    "or": "there is no OR: for any of several values write KEY:A,B (e.g. status:failed,cancelled)",
+    "and": "terms are AND-ed already: leave out AND",
+    "not": "there is no NOT: put '-' before a term (e.g. -status:failed)",
+}
+
+
+def _expected_term(text: str, pos: int) -> str:
+    """Why the text at `pos` is not a term, with a hint for what people coming from other query
+    languages type."""
+    word = text[pos:].split(maxsplit=1)[0] if text[pos:].strip() else ""
+    if word.lower() in _OPERATOR_HINTS:
+        return _OPERATOR_HINTS[word.lower()]
+    if word.startswith('"'):
+        return 'a quote may only start a value: write KEY:"VALUE"'
+    return "expected KEY:VALUE (e.g. status:failed)"
 
 
 def _read_quoted(text: str, start: int) -> tuple[str, int]:
