@@ -123,10 +123,4 @@ def update_document(index: SearchIndex, plan: JobPlan) -> None:
     if plan.delete_document:
         index.delete([plan.job_id])
     elif plan.stage != (plan.doc_tier or "Hot"):
-        setter = getattr(index, "set_field", None)
-        if setter is not None:
-            setter(plan.job_id, "tier", plan.stage)
-            return
-        doc = index.get(plan.job_id)  # an index without in-place updates (Azure AI Search):
-        if doc is not None:  # the same version again; a newer one meanwhile wins (never older)
-            index.upsert([{**doc, "tier": plan.stage}])
+        index.set_tier([plan.job_id], plan.stage)

@@ -9,135 +9,65 @@ its job folder and its by-date copy (two prefix listings, tags included).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from lifecycle.plan import BlobState, JobState, age_days, reached
 from lifecycle.policy import PolicyBook, RetentionPolicy
-from shared.documents import SearchDocument, format_datetime
+from shared.documents import SearchDocument
 from shared.errors import InvalidInput, StorageError
 from shared.jobid import parse_artifact_name, parse_job_id
 from shared.layout import BlobKind, by_date_log_path, job_prefix, metadata_path, parse_blob_name
 from shared.metadata import parse_metadata
-from shared.ports import BlobProps, BlobStore
+from shared.paging import find_all
+from shared.ports import BlobProps, BlobStore, SearchIndex
+from shared.querytree import Compare, Equals, IsTrue, Missing, Not, Query, Sort, Term
 from shared.tags import RETAIN
 
-Query = tuple[str, list[Any]]
-
-
-class SelectableIndex(Protocol):
-    """The part of the embedded index the sweep queries (values bound as parameters)."""
-
-    def select(self, where: str = "1", params: Sequence[Any] = (), *, order_by: str = ...,
-               limit: int | None = None) -> list[SearchDocument]: ...
+OLDEST_FIRST = Sort("created_at", descending=False)
 
 
 def candidate_queries(policy: RetentionPolicy, now: datetime) -> list[Query]:
-    """WHERE clauses (with their parameters) that find the jobs `policy` has work for at `now`."""
-    queries: list[Query] = []
+    """The queries that find the jobs `policy` has work for at `now`, oldest first."""
+    queries: list[tuple[Term, ...]] = []
     first_tier = policy.cool_after if policy.cool_after is not None else policy.archive_after
     if first_tier is not None:
-        cut = _cutoff(now, first_tier)
-        queries += [("tier IS NULL AND created_at <= ?", [cut]),
-                    ("tier = ? AND created_at <= ?", ["Hot", cut])]
+        cut = _created_by(now, first_tier)
+        queries += [(Missing("tier"), cut), (Equals("tier", ("Hot",)), cut)]
     if policy.archive_after is not None and policy.cool_after is not None:
-        cut = _cutoff(now, policy.archive_after)
-        queries.append(("tier = ? AND created_at <= ?", ["Cool", cut]))
+        queries.append((Equals("tier", ("Cool",)), _created_by(now, policy.archive_after)))
     deletes = [d for d in (policy.delete_after, *policy.artifact_rules.values()) if d is not None]
     if deletes:
-        cut = _cutoff(now, min(deletes))
-        queries += [("retain = ? AND created_at <= ?", [False, cut]),
-                    ("retain IS NULL AND created_at <= ?", [cut])]
-    return queries
+        cut = _created_by(now, min(deletes))
+        queries += [(IsTrue("retain", False), cut), (Missing("retain"), cut)]
+    return [Query(terms, OLDEST_FIRST) for terms in queries]
 
 
 def scoped_queries(book: PolicyBook, now: datetime, project: str | None = None
                    ) -> Iterator[tuple[RetentionPolicy, Query]]:
     """Each candidate query with its project scope: overrides by project, the default elsewhere."""
-    scopes: list[tuple[RetentionPolicy, str, list[Any]]] = []
+    scopes: list[tuple[RetentionPolicy, Term | None]] = []
     if project is not None:
-        scopes.append((book.for_project(project), "project = ?", [project]))
+        scopes.append((book.for_project(project), Equals("project", (project,))))
     else:
-        others = book.overridden
-        marks = ", ".join("?" for _ in others)
-        scopes.append((book.default, f"project NOT IN ({marks})" if others else "1", list(others)))
-        scopes += [(policy, "project = ?", [name]) for name, policy in book.overrides]
-    for policy, scope, scope_params in scopes:
-        for where, params in candidate_queries(policy, now):
-            yield policy, (f"{where} AND {scope}", [*params, *scope_params])
+        others = tuple(book.overridden)
+        scopes.append((book.default, Not(Equals("project", others)) if others else None))
+        scopes += [(policy, Equals("project", (name,))) for name, policy in book.overrides]
+    for policy, scope in scopes:
+        for query in candidate_queries(policy, now):
+            yield policy, query.where(scope)
 
 
-def candidate_documents(index: SelectableIndex | ODataSearchable, book: PolicyBook,
-                        now: datetime, project: str | None = None) -> Iterator[SearchDocument]:
-    """Search documents of the jobs that may need work at `now`, each once, oldest first: by SQL
-    on the embedded index, by OData filters on Azure AI Search."""
-    if hasattr(index, "select"):
-        pages = (index.select(where, params, order_by="created_at, job_id")
-                 for _, (where, params) in scoped_queries(book, now, project))
-    else:
-        pages = (odata_pages(index, odata) for odata in scoped_odata(book, now, project))
+def candidate_documents(index: SearchIndex, book: PolicyBook, now: datetime,
+                        project: str | None = None) -> Iterator[SearchDocument]:
+    """Search documents of the jobs that may need work at `now`, each once, oldest first per
+    query; whichever index is configured compiles the queries."""
     seen: set[str] = set()
-    for page in pages:
-        for doc in page:
+    for _, query in scoped_queries(book, now, project):
+        for doc in find_all(index, query):
             if doc["job_id"] not in seen:
                 seen.add(doc["job_id"])
                 yield doc
-
-
-def candidate_odata(policy: RetentionPolicy, now: datetime) -> list[str]:
-    """The same candidate queries as OData filters (Azure AI Search)."""
-    sql_to_odata = []
-    for where, params in candidate_queries(policy, now):
-        text = where.replace(" IS NULL", " eq null").replace(" = ?", " eq ?").replace(
-            "<= ?", "le ?").replace(" AND ", " and ")
-        for value in params:
-            head, _, rest = text.partition("?")
-            literal = str(value) if head.endswith("le ") else _odata_literal(value)
-            text = head + literal + rest
-        sql_to_odata.append(text)
-    return sql_to_odata
-
-
-def scoped_odata(book: PolicyBook, now: datetime, project: str | None = None) -> Iterator[str]:
-    """Each OData candidate filter with its project scope."""
-    if project is not None:
-        scopes = [(book.for_project(project), f"project eq {_odata_literal(project)}")]
-    else:
-        others = ",".join(book.overridden)
-        default = f"not search.in(project, {_odata_literal(others)}, ',')" if others else ""
-        scopes = [(book.default, default)] + [
-            (policy, f"project eq {_odata_literal(name)}") for name, policy in book.overrides]
-    for policy, scope in scopes:
-        for odata in candidate_odata(policy, now):
-            yield f"{odata} and {scope}" if scope else odata
-
-
-class ODataSearchable(Protocol):
-    """The part of the Azure AI Search adapter the sweep queries."""
-
-    def search_odata(self, filter: str | None, order_by: Sequence[str], top: int,
-                     select: Sequence[str] | None = None) -> list[SearchDocument]: ...
-
-
-def odata_pages(index: ODataSearchable, odata: str, page: int = 1000
-                 ) -> Iterator[SearchDocument]:
-    """All matches of `odata`, paged by (created_at, job_id) keyset ($skip stops at 100,000)."""
-    after = ""
-    while True:
-        docs = index.search_odata(f"({odata}){after}", ["created_at asc", "job_id asc"], page)
-        yield from docs
-        if len(docs) < page:
-            return
-        last = docs[-1]
-        stamp, key = last["created_at"], _odata_literal(last["job_id"])
-        after = f" and (created_at gt {stamp} or (created_at eq {stamp} and job_id gt {key}))"
-
-
-def _odata_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def read_job_state(blobs: BlobStore, job_id: str, doc: SearchDocument | None,
@@ -202,5 +132,6 @@ def _metadata_facts(blobs: BlobStore, name: str) -> tuple[bool, dict[str, str]]:
     return meta.retain, {a.name: a.type for a in meta.artifacts}
 
 
-def _cutoff(now: datetime, days: int) -> str:
-    return format_datetime(now - timedelta(days=days))
+def _created_by(now: datetime, days: int) -> Compare:
+    """Jobs created at least `days` before `now`."""
+    return Compare("created_at", "<=", now - timedelta(days=days))

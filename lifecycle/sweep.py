@@ -60,7 +60,7 @@ def plan_sweep(services: Services, now: datetime, *, project: str | None = None,
         state = read_job_state(services.blobs, doc["job_id"], doc, policy, now)
         return plan_job(state, policy, now), policy
 
-    candidates = candidate_documents(services.index, book, now, project)  # type: ignore[arg-type]
+    candidates = candidate_documents(services.index, book, now, project)
     for plan, policy in _bounded(plan_of, candidates, workers):
         if not plan.is_empty:
             yield plan, policy
@@ -85,7 +85,7 @@ def run_sweep(services: Services, now: datetime, *, project: str | None = None,
         audit.flush()
         return results
 
-    candidates = candidate_documents(services.index, book, now, project)  # type: ignore[arg-type]
+    candidates = candidate_documents(services.index, book, now, project)
     try:
         for results in _bounded(one, candidates, workers):
             if results:

@@ -1,13 +1,14 @@
-"""Query: the query language, compiled to SQL (embedded index) and OData (Azure AI Search).
+"""Query: the query language, parsed into the tree every `SearchIndex` takes, always scoped.
 
-Public surface: `parse_query`, `search`, `iter_all`, `terms` (structured filters for `extra`),
-`Page`, `Query`, `QueryError`. Compilers (`query.sql`, `query.odata`) and the evaluator
-(`query.evaluate`) are pure and importable on their own.
+Public surface: `parse_query`, `search`, `run`, `iter_all`, `count`, `facets`, `aggregate`,
+`terms` (structured filters for `extra`), `Page`, `Query`, `Measure`, `QueryError`. The tree
+(`query.ast`, from `shared.querytree`) and the evaluator (`query.evaluate`) are pure and
+importable on their own; each index adapter compiles the tree (SQL, OData).
 """
 
-from query.ast import Query, Sort
+from query.ast import Measure, Query, Sort
 from query.parser import QueryError, parse_query, terms
-from query.service import Page, iter_all, run, search
+from query.service import Page, aggregate, count, facets, iter_all, run, search
 
-__all__ = ["Page", "Query", "QueryError", "Sort", "iter_all", "parse_query", "run", "search",
-           "terms"]
+__all__ = ["Measure", "Page", "Query", "QueryError", "Sort", "aggregate", "count", "facets",
+           "iter_all", "parse_query", "run", "search", "terms"]

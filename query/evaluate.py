@@ -20,6 +20,7 @@ from query.ast import (
     Equals,
     IsTrue,
     Metric,
+    Missing,
     Not,
     Package,
     Query,
@@ -27,9 +28,8 @@ from query.ast import (
     Tag,
     Term,
 )
-from query.resolve import version_matches
 from shared.documents import parse_datetime
-from shared.packages import split_requirement
+from shared.packages import split_requirement, version_matches
 
 Document = Mapping[str, Any]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -111,6 +111,7 @@ _MATCHERS: dict[type, Callable[[Any, Document], bool]] = {
     Tag: _tag,
     Metric: _metric,
     After: _after,
+    Missing: lambda term, doc: doc.get(term.field) is None,
     Not: lambda term, doc: not matches(term.term, doc),
     AllOf: lambda term, doc: all(matches(t, doc) for t in term.terms),
     AnyOf: lambda term, doc: any(matches(t, doc) for t in term.terms),

@@ -95,6 +95,13 @@ def empty_document(job_id: str) -> SearchDocument:
     return doc
 
 
+def value_text(value: object) -> str:
+    """A field value as a facet shows it: booleans `true`/`false`, the rest as `str`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def format_datetime(moment: datetime) -> str:
     """The one text form of times in documents (UTC, milliseconds, `Z`): sorts as it compares.
     """

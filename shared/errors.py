@@ -71,6 +71,11 @@ class SearchIndexError(AscendError):
     """A permanent failure of the search index."""
 
 
+class Unsupported(SearchIndexError):
+    """The configured search index cannot answer this kind of question (e.g. sums on Azure AI
+    Search, whose facets only count)."""
+
+
 class AccessDenied(AscendError):
     """The principal may not see or change what it asked for."""
 

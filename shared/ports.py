@@ -1,7 +1,8 @@
 """The ports: what the handlers need from blob storage and from the search index.
 
 Adapters (`shared.adapters.*`) implement them over Azure Blob Storage / Azurite, SQLite and Azure
-AI Search; handlers take them as arguments and never import an SDK.
+AI Search; handlers take them as arguments and never import an SDK. The search index is asked in
+one language, the query tree of `shared.querytree`; each adapter compiles it its own way.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.documents import SearchDocument
+from shared.querytree import Measure, Query
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,12 @@ class BlobStore(Protocol):
 
 
 class SearchIndex(Protocol):
-    """The search index of job documents (embedded SQLite, or Azure AI Search)."""
+    """The search index of job documents (embedded SQLite, or Azure AI Search).
+
+    Queries are trees (`shared.querytree.Query`), with times already bound (no `Relative`).
+    Facet values are texts (`"true"`, `"3.11"`); a collection field (`tags`, `packages`)
+    counts each job once under each of its values.
+    """
 
     def ensure(self) -> None:
         """Create the index (schema) if it does not exist; idempotent."""
@@ -152,4 +159,28 @@ class SearchIndex(Protocol):
         """(job_id, updated_at, source_version) of every document."""
         ...
 
-    def count(self) -> int: ...
+    def find(self, query: Query, *, limit: int) -> list[SearchDocument]:
+        """Up to `limit` documents matching `query`, in its sort (ties: created_at, job_id);
+        the next page is asked with an `After` term (`shared.querytree.after_document`)."""
+        ...
+
+    def count(self, query: Query | None = None) -> int:
+        """How many documents match `query` (all of them when None)."""
+        ...
+
+    def facets(self, query: Query, fields: Sequence[str], *, limit: int = 100
+               ) -> dict[str, dict[str, int]]:
+        """`{field: {value: jobs}}` among the documents matching `query`: at most `limit`
+        values per field, most jobs first. Fields must be facetable."""
+        ...
+
+    def aggregate(self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
+                  ) -> list[dict[str, Any]]:
+        """One row per group of `group_by` values among the documents matching `query`: the
+        group's field values, `count` (jobs) and each measure under `Measure.name`; most jobs
+        first. `Unsupported` when the backend cannot compute a measure."""
+        ...
+
+    def set_tier(self, job_ids: Sequence[str], tier: str) -> int:
+        """Record the access tier a job's log has reached; returns the documents changed."""
+        ...

@@ -10,6 +10,11 @@ Writes follow the service's limits: `mergeOrUpload` batches of at most 1000 docu
 rest reported by `DocumentsRejected`). Throttling (429/503, and other transient answers) is
 retried here with tenacity, honouring `Retry-After`; the SDK's own retries are off so nothing is
 retried twice over. Every SDK exception is translated in `_translate`, in one place.
+
+Queries arrive as trees and are compiled by `shared.adapters.odata_query`. What a tree needs
+from the index first (the `packages` texts inside a PEP 440 specifier, the `tags` texts of
+`tag:key`) is read with a facet. Facets only count: `aggregate` answers counts per value of one
+field, and raises `Unsupported` for measures (sums) and for several group fields.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -50,6 +55,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from shared.adapters.odata_query import compile_odata, quote
 from shared.documents import (
     FIELD_BY_NAME,
     FIELDS,
@@ -59,8 +65,20 @@ from shared.documents import (
     empty_document,
     format_datetime,
     parse_datetime,
+    value_text,
 )
-from shared.errors import InvalidInput, SearchIndexError, TransientError
+from shared.errors import InvalidInput, SearchIndexError, TransientError, Unsupported
+from shared.packages import matching_package_texts
+from shared.querytree import (
+    Measure,
+    Package,
+    Query,
+    Tag,
+    Term,
+    check_group_fields,
+    map_terms,
+    matching_tag_texts,
+)
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -69,6 +87,7 @@ API_VERSION = "2026-04-01"  # the SDK's default, pinned so an SDK upgrade cannot
 MAX_BATCH_DOCUMENTS = 1000
 MAX_BATCH_BYTES = 16_000_000  # "16 MB" per request, read as the smaller decimal megabytes
 MAX_PAGE = 1000  # results per search request
+MAX_FACET_VALUES = 10_000  # values read to resolve a specifier or `tag:key`
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 RETRYABLE_DOCUMENT_STATUS = frozenset({409, 422, 503})  # per-key statuses of a 207 worth retrying
 _KEY = re.compile(r"(?!_)[A-Za-z0-9_\-=]{1,1024}")
@@ -254,14 +273,9 @@ def batches(actions: Sequence[Action], *, max_documents: int = MAX_BATCH_DOCUMEN
         yield batch
 
 
-def odata_string(value: str) -> str:
-    """An OData string literal: single quotes, a quote inside doubled."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def keys_in_filter(keys: Sequence[str]) -> str:
     """`search.in(job_id, 'a,b,c', ',')`: valid keys never hold a comma or a quote."""
-    return f"search.in({KEY_FIELD}, {odata_string(','.join(keys))}, ',')"
+    return f"search.in({KEY_FIELD}, {quote(','.join(keys))}, ',')"
 
 
 # ---- retries --------------------------------------------------------------------------------
@@ -475,21 +489,93 @@ class AzureSearchIndex:
         """Every key in ascending order, paged by a range filter on the key (never `$skip`)."""
         last: str | None = None
         while True:
-            where = None if last is None else f"{KEY_FIELD} gt {odata_string(last)}"
-            page = self.search_odata(where, [f"{KEY_FIELD} asc"], MAX_PAGE, _VERSION_FIELDS)
+            where = None if last is None else f"{KEY_FIELD} gt {quote(last)}"
+            page = self._search(where, [f"{KEY_FIELD} asc"], MAX_PAGE, _VERSION_FIELDS)
             for doc in page:
                 yield doc[KEY_FIELD], doc.get("updated_at"), doc.get("source_version")
             if len(page) < MAX_PAGE:
                 return
             last = page[-1][KEY_FIELD]
 
-    def count(self) -> int:
-        return int(self._call(f"index {self.name}", self.client.get_document_count))
+    def find(self, query: Query, *, limit: int) -> list[SearchDocument]:
+        odata = compile_odata(self._resolved(query))
+        return self._search(odata.filter, odata.order_by, limit)
 
-    # ---- for the query module (OData compiled there) -----------------------------------------
+    def count(self, query: Query | None = None) -> int:
+        if query is None or not query.terms:
+            return int(self._call(f"index {self.name}", self.client.get_document_count))
+        odata = compile_odata(self._resolved(query))
 
-    def search_odata(self, filter: str | None, order_by: Sequence[str], top: int,
-                     select: Sequence[str] | None = None) -> list[SearchDocument]:
+        def run() -> int:
+            results = self.client.search(search_text="*", filter=odata.filter, top=0,
+                                         include_total_count=True)
+            return int(results.get_count() or 0)
+        return self._call(f"count in index {self.name} ({odata.filter})", run)
+
+    def facets(self, query: Query, fields: Sequence[str], *, limit: int = 100
+               ) -> dict[str, dict[str, int]]:
+        check_group_fields(fields)
+        odata = compile_odata(self._resolved(query))
+        buckets = self._facet_buckets(odata.filter, fields, limit)
+        return {field: {value_text(v): n for v, n in buckets[field]} for field in fields}
+
+    def aggregate(self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
+                  ) -> list[dict[str, Any]]:
+        """Counts per value of one field, from a facet; `Unsupported` for measures or several
+        group fields (facets count documents, they do not sum fields)."""
+        check_group_fields(group_by)
+        if measures:
+            raise Unsupported(f"search index {self.name}: Azure AI Search facets count jobs "
+                              f"but cannot compute {', '.join(m.name for m in measures)}")
+        if len(group_by) > 1:
+            raise Unsupported(f"search index {self.name}: Azure AI Search facets group by one "
+                              f"field, not {', '.join(group_by)}")
+        if not group_by:
+            return [{"count": self.count(query)}]
+        field = group_by[0]
+        odata = compile_odata(self._resolved(query))
+        buckets = self._facet_buckets(odata.filter, [field], MAX_FACET_VALUES)[field]
+        return [{field: value, "count": n} for value, n in buckets]
+
+    def set_tier(self, job_ids: Sequence[str], tier: str) -> int:
+        """`merge` of `tier` alone: the rest of each document (and its version) is untouched;
+        a document deleted meanwhile stays deleted (404 is not an error here)."""
+        keys = sorted({k for k in job_ids if is_valid_key(k)})
+        actions = [Action.of("merge", {KEY_FIELD: k, "tier": tier}) for k in keys]
+        done, refused = self._write(actions)
+        refused = {k: why for k, why in refused.items() if not why.startswith("HTTP 404")}
+        if refused:
+            raise DocumentsRejected(self.name, done, refused)
+        return len(done)
+
+    # ---- compiling trees ---------------------------------------------------------------------
+
+    def _resolved(self, query: Query) -> Query:
+        """`query` with package specifiers and `tag:key` turned into the indexed texts they
+        stand for, read with facets."""
+
+        def resolve(term: Term) -> Term:
+            if isinstance(term, Package) and term.specifier and term.texts is None:
+                texts = self._all_values(Query((Package(term.name),)), "packages")
+                return replace(term, texts=matching_package_texts(term.name, term.specifier,
+                                                                  texts))
+            if isinstance(term, Tag) and term.value is None and term.texts is None:
+                return replace(term, texts=matching_tag_texts(term.key,
+                                                              self._all_values(Query(), "tags")))
+            return term
+
+        return map_terms(query, resolve)
+
+    def _all_values(self, query: Query, field: str) -> list[str]:
+        odata = compile_odata(query)
+        values = self._facet_buckets(odata.filter, [field], MAX_FACET_VALUES)[field]
+        if len(values) >= MAX_FACET_VALUES:
+            raise SearchIndexError(f"{field}: more than {MAX_FACET_VALUES} distinct values to "
+                                   "resolve; narrow the query")
+        return [value_text(v) for v, _ in values]
+
+    def _search(self, filter: str | None, order_by: Sequence[str], top: int,
+                select: Sequence[str] | None = None) -> list[SearchDocument]:
         """Up to `top` documents matching the OData `filter`, in `order_by` order."""
         if top <= 0:
             return []
@@ -505,25 +591,23 @@ class AzureSearchIndex:
             return found
         return self._call(f"search of index {self.name} ({filter or 'all'})", run)
 
-    def facet_values(self, field: str, filter: str | None = None,
-                     max_values: int = 1000) -> dict[str, int]:
-        """Counts of each value of a facetable field among the documents matching `filter`."""
-        spec = FIELD_BY_NAME.get(field)
-        if spec is None or not spec.facetable:
-            raise InvalidInput(f"facet field {field!r}", "is not a facetable field of the index")
-        def run() -> dict[str, int]:
+    def _facet_buckets(self, filter: str | None, fields: Sequence[str], limit: int
+                       ) -> dict[str, list[tuple[Any, int]]]:
+        """(value, count) of each facetable field among the documents matching `filter`, most
+        first, as the service returns them (one request for all fields)."""
+        def run() -> dict[str, list[tuple[Any, int]]]:
             results = self.client.search(search_text="*", filter=filter, top=0,
-                                         facets=[f"{field},count:{max_values}"])
-            buckets = (results.get_facets() or {}).get(field, [])
-            return {_facet_text(b["value"]): int(b["count"]) for b in buckets}
-        return self._call(f"facets of {field} in index {self.name}", run)
+                                         facets=[f"{f},count:{limit}" for f in fields])
+            found = results.get_facets() or {}
+            return {f: [(b["value"], int(b["count"])) for b in found.get(f, [])] for f in fields}
+        return self._call(f"facets of {', '.join(fields)} in index {self.name}", run)
 
     # ---- internals ---------------------------------------------------------------------------
 
     def _versions(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
         if not keys:
             return {}
-        found = self.search_odata(keys_in_filter(keys), [], len(keys), _VERSION_FIELDS)
+        found = self._search(keys_in_filter(keys), [], len(keys), _VERSION_FIELDS)
         return {d[KEY_FIELD]: version_of(d) for d in found}
 
     def _write(self, actions: list[Action]) -> tuple[list[str], dict[str, str]]:
@@ -611,8 +695,3 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
-
-def _facet_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -35,14 +35,23 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from shared.documents import FIELDS, FieldType, SearchDocument
+from shared.adapters.sql_query import (
+    SqlSelect,
+    aggregate_sql,
+    compile_sql,
+    count_sql,
+    facet_sql,
+)
+from shared.documents import FIELD_BY_NAME, FIELDS, FieldType, SearchDocument, value_text
 from shared.errors import SearchIndexError, TransientError
-from shared.packages import split_requirement
+from shared.packages import matching_versions, split_requirement
+from shared.querytree import Measure, Package, Query, Term, check_group_fields, map_terms
 
 _SQL_TYPES = {
     FieldType.STRING: "TEXT",
@@ -189,6 +198,14 @@ class SqliteIndex:
             conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(k,) for k in job_ids])
             return conn.total_changes - before
 
+    def set_tier(self, job_ids: Sequence[str], tier: str) -> int:
+        """Record `tier` in the documents of `job_ids` in place (their version unchanged)."""
+        with self._lock, self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany("UPDATE jobs SET tier = ? WHERE job_id = ?",
+                             [(tier, k) for k in job_ids])
+            return conn.total_changes - before
+
     def set_field(self, job_id: str, name: str, value: Any) -> None:
         """Change one scalar field in place (e.g. `tier` after a lifecycle move)."""
         if name not in COLUMNS or name in _JSON_FIELDS or name == "job_id":
@@ -201,6 +218,30 @@ class SqliteIndex:
     def get(self, job_id: str) -> SearchDocument | None:
         rows = self.select("job_id = ?", (job_id,), limit=1)
         return rows[0] if rows else None
+
+    def find(self, query: Query, *, limit: int) -> list[SearchDocument]:
+        compiled = compile_sql(self._resolved(query))
+        return self.select(compiled.where, compiled.params, order_by=compiled.order_by,
+                           limit=limit)
+
+    def count(self, query: Query | None = None) -> int:
+        rows = self._rows(count_sql(self._resolved(query or Query())))
+        return int(rows[0][0])
+
+    def facets(self, query: Query, fields: Sequence[str], *, limit: int = 100
+               ) -> dict[str, dict[str, int]]:
+        check_group_fields(fields)
+        resolved = self._resolved(query)
+        return {field: {value_text(_typed(field, value)): int(n)
+                        for value, n in self._rows(facet_sql(resolved, field, limit))}
+                for field in fields}
+
+    def aggregate(self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
+                  ) -> list[dict[str, Any]]:
+        check_group_fields(group_by)
+        names = [*group_by, "count", *(m.name for m in measures)]
+        rows = self._rows(aggregate_sql(self._resolved(query), group_by, measures))
+        return [_typed_group(dict(zip(names, row, strict=True)), group_by) for row in rows]
 
     def select(self, where: str = "1", params: Sequence[Any] = (), *,
                order_by: str = "created_at DESC, job_id DESC", limit: int | None = None
@@ -224,10 +265,6 @@ class SqliteIndex:
                 "SELECT job_id, updated_at, source_version FROM jobs ORDER BY job_id").fetchall()
         yield from rows
 
-    def count(self) -> int:
-        with self._lock:
-            return int(self.conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
-
     def package_versions(self, name: str) -> list[str]:
         """Distinct indexed version texts of package `name` (PEP 503), for `package:` specifiers."""
         sql = "SELECT version FROM package_versions WHERE name = ? ORDER BY version"
@@ -238,6 +275,24 @@ class SqliteIndex:
                 raise SearchIndexError(f"index query failed: {exc}") from exc
 
     # ---- internals ---------------------------------------------------------------------------
+
+    def _resolved(self, query: Query) -> Query:
+        """`query` with each package specifier turned into the indexed versions inside it."""
+
+        def resolve(term: Term) -> Term:
+            if isinstance(term, Package) and term.specifier and term.versions is None:
+                found = matching_versions(term.specifier, self.package_versions(term.name))
+                return replace(term, versions=found)
+            return term
+
+        return map_terms(query, resolve)
+
+    def _rows(self, select: SqlSelect) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self.conn.execute(select.text, select.params).fetchall()
+            except sqlite3.Error as exc:
+                raise SearchIndexError(f"index query failed: {exc}") from exc
 
     def _transaction(self) -> _Transaction:
         if self._checkpointer is None and str(self.path) != ":memory:":
@@ -376,6 +431,17 @@ def _pins(packages: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
     their (name, version) pairs."""
     found = tuple(split_requirement(text) for text in packages)
     return orjson.dumps([f"{name} {version}" for name, version in found]).decode(), found
+
+
+def _typed(field: str, value: Any) -> Any:
+    """A value read from column `field`, booleans as booleans (SQLite keeps them as 0/1)."""
+    if FIELD_BY_NAME[field].type is FieldType.BOOL and value is not None:
+        return bool(value)
+    return value
+
+
+def _typed_group(row: dict[str, Any], group_by: Sequence[str]) -> dict[str, Any]:
+    return {k: _typed(k, v) if k in group_by else v for k, v in row.items()}
 
 
 def row_to_document(row: Sequence[Any]) -> SearchDocument:

@@ -17,6 +17,7 @@ from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import FIELDS, FieldType, empty_document, format_datetime
 from shared.ports import SearchIndex
+from shared.querytree import Equals, Query, Sort
 from tests.support.search_transport import ENDPOINT, FakeSearchService
 
 
@@ -122,6 +123,27 @@ def test_ensure_is_idempotent_and_keeps_documents(port: SearchIndex) -> None:
 def test_a_missing_document_is_none(port: SearchIndex) -> None:
     """get() of an unknown job is None, not an error."""
     assert port.get(doc(5)["job_id"]) is None
+
+
+def test_find_count_facets_and_aggregate_answer_the_same_query_alike(port: SearchIndex) -> None:
+    """One tree, both adapters: the same documents, count, facet and per-status counts."""
+    port.upsert([doc(1, status="failed", tags=["a=b", "x=y"]), doc(2, status="failed"),
+                 doc(3), doc(4, user="bob")])
+    alice = Query((Equals("user", ("alice",)),), Sort("created_at", descending=False))
+    assert [d["job_id"] for d in port.find(alice, limit=2)] == [doc(1)["job_id"], doc(2)["job_id"]]
+    assert port.count(alice) == 3
+    assert port.facets(alice, ["status", "tags"]) == {
+        "status": {"failed": 2, "completed": 1}, "tags": {"a=b": 3, "x=y": 1}}
+    assert port.aggregate(alice, ["status"]) == [{"status": "failed", "count": 2},
+                                                 {"status": "completed", "count": 1}]
+
+
+def test_set_tier_records_the_stage_and_keeps_the_version(port: SearchIndex) -> None:
+    """set_tier changes `tier` only; a job without a document is skipped, not an error."""
+    port.upsert([doc(1)])
+    assert port.set_tier([doc(1)["job_id"], doc(9)["job_id"]], "Cool") == 1
+    assert port.get(doc(1)["job_id"]) == {**doc(1), "tier": "Cool"}
+    assert port.upsert([doc(1)]) == [doc(1)["job_id"]]  # the same version is still "not older"
 
 
 # ---- any document, both adapters ------------------------------------------------------------

@@ -17,11 +17,12 @@ from shared.adapters.azure_search import (
     DocumentsRejected,
     SearchRetry,
     index_definition_body,
-    odata_string,
     retry_after_seconds,
 )
+from shared.adapters.odata_query import quote
 from shared.documents import FIELDS, empty_document
 from shared.errors import InvalidInput, SearchIndexError, TransientError
+from shared.querytree import Equals, Query, Sort, Tag
 from shared.settings import Settings
 from tests.support.search_transport import (
     ENDPOINT,
@@ -275,38 +276,40 @@ def test_the_same_update_time_is_ordered_by_source_version(index: AzureSearchInd
     assert index.upsert([document(1, version="0003")]) == [job_id(1)]
 
 
-def test_search_odata_sends_the_compiled_query_and_converts_the_hits(
+def test_find_sends_the_compiled_query_and_converts_the_hits(
         index: AzureSearchIndex, service: FakeSearchService) -> None:
-    """filter, orderby, top and select reach the body; hits lose @search.*, metrics become dicts."""
+    """filter, orderby and top reach the body; hits lose @search.*, metrics become dicts."""
     hit = {"job_id": job_id(1), "created_at": "2025-12-04T14:30:22Z",
            "metrics_last": [{"name": "loss", "value": 0.5}]}
     service.script = [search_results(INDEX, [hit], count=1)]
-    docs = index.search_odata("status eq 'failed'", ["cost_usd desc", "job_id desc"], 20,
-                              ["job_id", "created_at", "metrics_last"])
+    docs = index.find(Query((Equals("status", ("failed",)),), Sort("cost_usd")), limit=20)
     body = service.transport.requests[0].json()
     assert body == {"search": "*", "filter": "status eq 'failed'",
-                    "orderby": "cost_usd desc,job_id desc", "top": 20,
-                    "select": "job_id,created_at,metrics_last"}
+                    "orderby": "cost_usd desc,created_at desc,job_id desc", "top": 20}
     assert docs == [{"job_id": job_id(1), "created_at": "2025-12-04T14:30:22.000Z",
                      "metrics_last": {"loss": 0.5}}]
 
 
-def test_search_odata_follows_the_service_paging_past_1000(
+def test_find_follows_the_service_paging_past_1000(
         index: AzureSearchIndex, service: FakeSearchService) -> None:
-    """top=1500 is served as 1000 + 500 through @search.nextPageParameters."""
+    """limit=1500 is served as 1000 + 500 through @search.nextPageParameters."""
     index.upsert([document(n) for n in range(1600)])
-    docs = index.search_odata(None, ["job_id asc"], 1500, ["job_id"])
+    docs = index.find(Query(sort=Sort("created_at", descending=False)), limit=1500)
     assert [d["job_id"] for d in docs] == [job_id(n) for n in range(1500)]
 
 
-def test_facet_values_asks_for_a_facet_and_reads_its_buckets(
+def test_facets_ask_for_every_field_in_one_request_and_read_the_buckets(
         index: AzureSearchIndex, service: FakeSearchService) -> None:
-    """facet_values sends `field,count:N` with top 0 and returns value → count."""
-    service.script = [search_results(INDEX, [], facets={"use_gpu": [
-        {"value": True, "count": 7}, {"value": False, "count": 2}]})]
-    assert index.facet_values("use_gpu", "user eq 'alice'", 50) == {"true": 7, "false": 2}
-    body = service.transport.requests[0].json()
-    assert body["facets"] == ["use_gpu,count:50"]
+    """facets sends `field,count:N` per field with top 0 and returns value text → count."""
+    service.script = [search_results(INDEX, [], facets={
+        "use_gpu": [{"value": True, "count": 7}, {"value": False, "count": 2}],
+        "tags": [{"value": "experiment=baseline", "count": 5}]})]
+    query = Query((Equals("user", ("alice",)),))
+    assert index.facets(query, ["use_gpu", "tags"], limit=50) == {
+        "use_gpu": {"true": 7, "false": 2}, "tags": {"experiment=baseline": 5}}
+    (request,) = service.transport.requests
+    body = request.json()
+    assert body["facets"] == ["use_gpu,count:50", "tags,count:50"]
     assert body["top"] == 0
     assert body["filter"] == "user eq 'alice'"
 
@@ -314,8 +317,8 @@ def test_facet_values_asks_for_a_facet_and_reads_its_buckets(
 def test_facets_of_a_field_that_is_not_facetable_are_a_usage_error(
         index: AzureSearchIndex, service: FakeSearchService) -> None:
     """Asking facets of job_id fails before any request, naming the field."""
-    with pytest.raises(InvalidInput, match="facet field 'job_id'"):
-        index.facet_values("job_id")
+    with pytest.raises(InvalidInput, match="field 'job_id'"):
+        index.facets(Query(), ["job_id"])
     assert service.transport.requests == []
 
 
@@ -396,7 +399,7 @@ def test_a_filter_the_service_refuses_is_a_one_line_search_index_error(
         index: AzureSearchIndex, service: FakeSearchService) -> None:
     """A 400 on a compiled filter surfaces as SearchIndexError carrying the service's reason."""
     with pytest.raises(SearchIndexError, match="HTTP 400: Invalid expression") as caught:
-        index.search_odata("tags/any(t: t ne 'x')", [], 10)
+        index.find(Query((Tag("x", "y"),)), limit=10)
     assert "\n" not in str(caught.value)
     assert len(service.transport.requests) == 1
 
@@ -404,7 +407,7 @@ def test_a_filter_the_service_refuses_is_a_one_line_search_index_error(
 @given(text=st.text())
 def test_odata_string_literals_always_read_back_as_the_text(text: str) -> None:
     """Any text, quotes included, becomes one literal whose content unescapes to the text."""
-    literal = odata_string(text)
+    literal = quote(text)
     inner = literal[1:-1]
     assert literal[0] == literal[-1] == "'"
     assert "'" not in inner.replace("''", "")

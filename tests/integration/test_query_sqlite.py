@@ -12,14 +12,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from query import QueryError, iter_all, parse_query, run, search, terms
+from query import (
+    QueryError,
+    aggregate,
+    count,
+    facets,
+    iter_all,
+    parse_query,
+    run,
+    search,
+    terms,
+)
 from query.evaluate import evaluate
 from query.resolve import bind_times
 from query.scope import scope_term
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
+from shared.documents import value_text
 from shared.errors import InvalidInput
 from shared.principal import Principal
+from shared.querytree import Equals, Measure, Query
 from tests.support.query import NOW, PROJECTS, USERS, documents, job, query_texts
 
 CLOCK = FixedClock(NOW)
@@ -46,7 +58,7 @@ def fresh_index(docs: list[dict[str, Any]]) -> Iterator[SqliteIndex]:
 
 
 def all_documents(index: SqliteIndex) -> list[dict[str, Any]]:
-    return index.select("1", limit=None)
+    return index.find(Query(), limit=10_000)
 
 
 def expected(principal: Principal, text: str, docs: list[dict[str, Any]]) -> list[str]:
@@ -262,3 +274,71 @@ def test_arbitrary_text_in_any_field_never_widens_a_result(
         return
     assert {d["user"] for d in got} <= {"bob"}
     assert ids(got) == expected(Principal.of("bob"), text, docs)
+
+
+def oracle_groups(docs: list[dict[str, Any]], field: str) -> dict[Any, list[dict[str, Any]]]:
+    """The matching documents per value of `field` (each value of a list field)."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for doc in docs:
+        value = doc.get(field)
+        for one in value if isinstance(value, list) else [value]:
+            groups.setdefault(one, []).append(doc)
+    return groups
+
+
+@HYPOTHESIS
+@given(st.lists(st.integers(0, 10_000), max_size=25, unique=True).flatmap(
+    lambda ns: st.tuples(*[documents(n) for n in ns])), query_texts(),
+    st.sampled_from(["user", "status", "node_type", "use_gpu", "tags", "packages"]))
+def test_count_facets_and_aggregates_agree_with_the_python_oracle(
+        docs: tuple[dict[str, Any], ...], text: str, field: str) -> None:
+    """count, facets and sums per group over the SQL backend equal the oracle's arithmetic."""
+    matching = evaluate(bind_times(parse_query(text), NOW), list(docs))
+    groups = oracle_groups(matching, field)
+    with fresh_index(list(docs)) as index:
+        assert count(index, ADMIN, text, clock=CLOCK) == len(matching)
+        found = facets(index, ADMIN, text, [field], clock=CLOCK, limit=1000)[field]
+        rows = aggregate(index, ADMIN, text, [field], [Measure("sum", "cost_usd")], clock=CLOCK)
+    assert found == {value_text(v): len(g) for v, g in groups.items() if v is not None}
+    assert list(found.values()) == sorted(found.values(), reverse=True)
+    by_group = {r[field]: (r["count"], r["sum_cost_usd"]) for r in rows}
+    assert by_group.keys() == groups.keys()
+    for value, group in groups.items():
+        costs = [d["cost_usd"] for d in group if d["cost_usd"] is not None]
+        assert by_group[value][0] == len(group)
+        assert by_group[value][1] == (pytest.approx(sum(costs)) if costs else None)
+
+
+def test_a_scoped_aggregate_sums_only_what_the_principal_may_see(
+        readme_jobs: SqliteIndex) -> None:
+    """bob's cost report by user has one row, his, whatever the query asks."""
+    rows = aggregate(readme_jobs, Principal.of("bob"), "", ["user"],
+                     [Measure("sum", "cost_usd"), Measure("max", "duration_seconds")],
+                     clock=CLOCK)
+    assert rows == [{"user": "bob", "count": 2, "sum_cost_usd": None,
+                     "max_duration_seconds": None}]
+
+
+def test_an_aggregate_without_groups_is_one_total_row(readme_jobs: SqliteIndex) -> None:
+    """No group_by: one row with the number of jobs and the sum over all of them."""
+    rows = aggregate(readme_jobs, ADMIN, "gpu:true", [], [Measure("sum", "cost_usd")],
+                     clock=CLOCK)
+    assert rows == [{"count": 2, "sum_cost_usd": 52.5}]
+
+
+def test_grouping_by_a_field_that_is_not_facetable_is_a_usage_error(
+        readme_jobs: SqliteIndex) -> None:
+    """job_id is not a group: the error names it; a sum of a text field is refused too."""
+    with pytest.raises(InvalidInput, match="field 'job_id'"):
+        aggregate(readme_jobs, ADMIN, "", ["job_id"], clock=CLOCK)
+    with pytest.raises(InvalidInput, match="sum of 'user'"):
+        Measure("sum", "user")
+
+
+def test_set_tier_changes_the_tier_and_nothing_else(readme_jobs: SqliteIndex) -> None:
+    """set_tier records the stage of two jobs; their version and other fields stay."""
+    first, second = (search(readme_jobs, ADMIN, "", clock=CLOCK).documents[i] for i in (0, 1))
+    assert readme_jobs.set_tier([first["job_id"], second["job_id"], "missing"], "Cool") == 2
+    after = readme_jobs.get(first["job_id"])
+    assert after == {**first, "tier": "Cool"}
+    assert count(readme_jobs, ADMIN, Query((Equals("tier", ("Cool",)),)), clock=CLOCK) == 2

@@ -9,18 +9,13 @@ from typing import Any
 import pytest
 
 from query import parse_query
-from query.ast import After, Package, Query, Sort, Tag
-from query.odata import any_of, compile_odata, quote
-from query.odata import order_by as odata_order_by
-from query.resolve import (
-    bind_times,
-    map_terms,
-    matching_package_texts,
-    matching_tag_texts,
-    matching_versions,
-)
-from query.sql import compile_sql
-from query.sql import order_by as sql_order_by
+from query.resolve import bind_times
+from shared.adapters.odata_query import any_of, compile_odata, quote
+from shared.adapters.odata_query import order_by as odata_order_by
+from shared.adapters.sql_query import compile_sql
+from shared.adapters.sql_query import order_by as sql_order_by
+from shared.packages import matching_package_texts, matching_versions
+from shared.querytree import After, Package, Query, Sort, Tag, map_terms, matching_tag_texts
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 EACH = "EXISTS (SELECT 1 FROM json_each(jobs.{}) j WHERE {})"

@@ -1,26 +1,31 @@
-"""Compile a query tree to SQL for the embedded index: a WHERE clause, its parameters, ORDER BY.
+"""Compile a query tree to SQL for the embedded index: WHERE + parameters + ORDER BY, and the
+SELECTs of counts, facets and aggregates.
 
 Pure: every value is bound as `?`; the only names spliced into the text are document fields from
 the tree, which the parser takes from a fixed table (and which are checked here again). The
 table is `jobs` of `shared.adapters.sqlite_index`; `package:`, `tag:` and `metric:` terms read
-its JSON columns `package_pins`, `tags` and `metrics_last` with `json_each`.
+its JSON columns `package_pins`, `tags` and `metrics_last` with `json_each`. This is the one
+place the embedded index's SQL is written from a tree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from query.ast import (
+from shared.documents import FIELD_BY_NAME, format_datetime
+from shared.querytree import (
     After,
     AllOf,
     AnyOf,
     Compare,
     Equals,
     IsTrue,
+    Measure,
     Metric,
+    Missing,
     Not,
     Package,
     Query,
@@ -28,7 +33,6 @@ from query.ast import (
     Tag,
     Term,
 )
-from shared.documents import FIELD_BY_NAME, format_datetime
 
 _OPS = {"=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _TIE = "(created_at, job_id)"
@@ -62,6 +66,11 @@ def order_by(sort: Sort) -> str:
     return ", ".join(f"{_column(f)} {way}" for f in [*fields, "created_at", "job_id"])
 
 
+def column(name: str) -> str:
+    """A document field as a quoted column name (checked against the field list)."""
+    return _column(name)
+
+
 def _column(name: str) -> str:
     if name not in FIELD_BY_NAME:
         raise ValueError(f"not a document field: {name!r}")
@@ -89,6 +98,10 @@ def _bound(value: object) -> Any:
 
 def _compare(term: Compare) -> _Sql:
     return _Sql(f"{_column(term.field)} {_OPS[term.op]} ?", (_bound(term.value),))
+
+
+def _missing(term: Missing) -> _Sql:
+    return _Sql(f"{_column(term.field)} IS NULL")
 
 
 def _any_element(column: str, condition: str, params: tuple[Any, ...]) -> _Sql:
@@ -170,8 +183,65 @@ _COMPILERS: dict[type, Callable[[Any], _Sql]] = {
     Package: _package,
     Tag: _tag,
     Metric: _metric,
+    Missing: _missing,
     After: _after,
     Not: _not,
     AllOf: _join("AND"),
     AnyOf: _join("OR"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SqlSelect:
+    """A whole SELECT statement and its parameters."""
+
+    text: str
+    params: tuple[Any, ...]
+
+
+_FROM = "FROM jobs"
+
+
+def count_sql(query: Query) -> SqlSelect:
+    """`SELECT count(*)` of the rows `query` matches."""
+    where = compile_sql(query)
+    return SqlSelect(f"SELECT count(*) {_FROM} WHERE {where.where}", where.params)
+
+
+def _grouped_source(fields: Sequence[str]) -> tuple[str, list[str]]:
+    """FROM clause and one value expression per field: a collection field is joined with
+    `json_each`, so a job counts once in the group of each of its values."""
+    sources, values = [_FROM], []
+    for n, name in enumerate(fields):
+        if FIELD_BY_NAME[name].is_collection:
+            sources.append(f"json_each(jobs.{_column(name)}) g{n}")
+            values.append(f"g{n}.value")
+        else:
+            values.append(_column(name))
+    return ", ".join(sources), values
+
+
+def facet_sql(query: Query, field: str, limit: int) -> SqlSelect:
+    """(value, jobs) of `field` among the rows `query` matches, most jobs first, at most
+    `limit` values (nulls are not a value)."""
+    where = compile_sql(query)
+    source, (value,) = _grouped_source([field])
+    text = (f"SELECT {value}, count(DISTINCT jobs.job_id) AS n {source} "
+            f"WHERE ({where.where}) AND {value} IS NOT NULL "
+            f"GROUP BY {value} ORDER BY n DESC, {value} LIMIT ?")
+    return SqlSelect(text, (*where.params, limit))
+
+
+def aggregate_sql(query: Query, group_by: Sequence[str], measures: Sequence[Measure]
+                  ) -> SqlSelect:
+    """One row per group of `group_by` values among the rows `query` matches: the group's
+    values, its number of jobs, then one value per measure; most jobs first."""
+    where = compile_sql(query)
+    source, values = _grouped_source(group_by)
+    numbers = [f"{m.op}(jobs.{_column(m.field)})" for m in measures]
+    selected = ", ".join([*values, "count(*)", *numbers])
+    grouping = f" GROUP BY {', '.join(values)}" if values else ""
+    ordering = ", ".join(["count(*) DESC", *values])
+    text = (f"SELECT {selected} {source} WHERE {where.where}{grouping} "
+            f"ORDER BY {ordering}")
+    return SqlSelect(text, where.params)

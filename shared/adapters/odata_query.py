@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from query.ast import (
+from shared.documents import FIELD_BY_NAME, FieldType, format_datetime, parse_datetime
+from shared.querytree import (
     After,
     AllOf,
     AnyOf,
@@ -21,6 +22,7 @@ from query.ast import (
     Equals,
     IsTrue,
     Metric,
+    Missing,
     Not,
     Package,
     Query,
@@ -28,7 +30,6 @@ from query.ast import (
     Tag,
     Term,
 )
-from shared.documents import FIELD_BY_NAME, FieldType, format_datetime, parse_datetime
 
 _OPS = {"=": "eq", ">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
 _DELIMITERS = ",|;~^#"
@@ -167,6 +168,7 @@ _COMPILERS: dict[type, Callable[[Any], str]] = {
     Package: _package,
     Tag: _tag,
     Metric: _metric,
+    Missing: lambda term: f"{_field(term.field)} eq null",
     After: _after,
     Not: lambda term: f"not ({compile_term(term.term)})",
     AllOf: _join("and"),
