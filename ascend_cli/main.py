@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from ascend_cli import admin as admin_cli
 from ascend_cli import demo, pipeline
+from ascend_cli import index as index_cli
 from ascend_cli import jobs as jobs_cli
 from ascend_cli import metrics as metrics_cli
 from ascend_cli import retention as retention_cli
@@ -23,7 +24,7 @@ from ascend_cli.serve import serve
 
 DISTRIBUTION = "ascend-index"
 # The order `ascend --help` lists commands in: what a user reaches for first, operators' last.
-ORDER = ("jobs", "search", "report", "serve", "demo", "pipeline", "retention", "admin")
+ORDER = ("jobs", "search", "report", "serve", "demo", "pipeline", "index", "retention", "admin")
 
 
 class OneLineErrors(TyperGroup):
@@ -102,6 +103,7 @@ app.command("search", context_settings={"ignore_unknown_options": True})(search_
 app.command("serve")(serve)
 app.add_typer(demo.app, name="demo")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(index_cli.app, name="index")
 app.add_typer(retention_cli.app, name="retention")
 app.add_typer(admin_cli.app, name="admin")
 
