@@ -11,7 +11,7 @@ TYPED := shared indexer lifecycle query producer api dashboard ascend_cli functi
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck bench infra install clean vendor
+.PHONY: run test lint typecheck bench bench-peer infra install clean vendor
 
 install: $(INSTALLED) $(AZURITE)
 
@@ -51,8 +51,18 @@ bench: install
 vendor: $(AZURITE)
 	$(BIN)/python -m dashboard.assets
 
+# MLflow for `python -m bench.peer`, in a virtual environment of its own: a benchmark-only
+# dependency, kept out of .venv (its ~90 packages would otherwise meet the project's pins).
+PEER_VENV := .venv-peer
+bench-peer: install $(PEER_VENV)/.installed
+
+$(PEER_VENV)/.installed: bench/requirements-peer.txt
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet -r bench/requirements-peer.txt
+	@touch $@
+
 infra: install
 	$(BIN)/python -m infra.generate
 
 clean:
-	rm -rf $(VENV) node_modules .ascend .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(PEER_VENV) node_modules .ascend .pytest_cache .ruff_cache .mypy_cache
