@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
+from ascend_cli.common import handle_errors, note, principal, print_jsonl, say, services
 from lifecycle.admin import BulkRunner, JobOutcome, Selected, delete_job, export_job, select_jobs
 from lifecycle.audit import AuditLog
 
@@ -89,7 +89,7 @@ def _report(outcomes: list[JobOutcome], as_json: bool) -> None:
         print_jsonl(o.as_json() for o in outcomes)
         return
     for o in outcomes:
-        typer.echo(f"{o.job_id}  {o.outcome}" + (f"  ({o.blobs} blobs)" if o.blobs else ""))
+        say(f"{o.job_id}  {o.outcome}" + (f"  ({o.blobs} blobs)" if o.blobs else ""))
 
 
 def _finish(outcomes: list[JobOutcome], skipped: list[JobOutcome], as_json: bool,

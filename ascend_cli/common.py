@@ -14,6 +14,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import orjson
 import typer
 
+from ascend_cli.visible import visible, visible_line
 from shared.errors import AccessDenied, AscendError, InvalidInput
 from shared.principal import Principal
 from shared.services import Services, build_services
@@ -56,13 +57,19 @@ def require_admin(command: str, project: str | None = None) -> Principal:
 
 def fail(message: str, code: int = FAILURE) -> typer.Exit:
     """Print a one-line reason on stderr and return the Exit to raise."""
-    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    sys.stderr.write(f"error: {visible_line(' '.join(str(message).split()))}\n")
     return typer.Exit(code)
 
 
 def note(message: str) -> None:
-    """A line for the human on stderr (keeps stdout clean for --json)."""
-    sys.stderr.write(f"{message}\n")
+    """A line for the human on stderr (keeps stdout clean for --json); control characters in it
+    (from a job's name, a blob's name, an exception) are shown, not obeyed."""
+    sys.stderr.write(f"{visible(message)}\n")
+
+
+def say(message: str) -> None:
+    """A line for the human on stdout, its control characters shown, not obeyed."""
+    typer.echo(visible(message))
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ascend_cli.common import JobIdArg, handle_errors, note, principal, print_jsonl, services
+from ascend_cli.common import JobIdArg, handle_errors, note, principal, print_jsonl, say, services
 from ascend_cli.tables import STATUS_STYLES, console, new_table, print_jobs, print_table
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
@@ -118,7 +118,7 @@ def _artifacts_table(artifacts: list[Mapping[str, Any]]) -> Table:
 def cancel(job_id: JobIdArg) -> None:
     """Mark a queued or running job cancelled (a finished job cannot be)."""
     meta = use_cases.cancel_job(services(), principal(), job_id)
-    typer.echo(f"job {meta.job_id}: {meta.status.value}")
+    say(f"job {meta.job_id}: {meta.status.value}")
 
 
 @app.command("logs")

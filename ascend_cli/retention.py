@@ -21,6 +21,7 @@ from ascend_cli.common import (
     principal,
     print_jsonl,
     require_admin,
+    say,
     services,
 )
 from ascend_cli.tables import new_table, print_table
@@ -200,13 +201,13 @@ def _emit(objects: list[dict[str, Any]], as_json: bool) -> None:
         return
     for obj in objects:
         outcome = f" [{obj['outcome']}]" if "outcome" in obj else ""
-        typer.echo(f"{obj['action']:<8} {obj['tier'] or '-':<7} {obj['blob']}  "
+        say(f"{obj['action']:<8} {obj['tier'] or '-':<7} {obj['blob']}  "
                    f"({obj['reason']}){outcome}")
 
 
 def _policy_table(obj: dict[str, Any]) -> None:
     title = f"project {obj['project']} ({obj['source']})" if obj["project"] else "default policy"
-    typer.echo(title)
+    say(title)
     table = new_table("STAGE", "FROM DAY", "UNTIL DAY", right=("FROM DAY", "UNTIL DAY"))
     for row in obj["table"]:
         table.add_row(row["stage"], str(row["from_days"]),
@@ -214,10 +215,10 @@ def _policy_table(obj: dict[str, Any]) -> None:
     print_table(table)
     rules = obj["artifact_delete_after"]
     if rules:
-        typer.echo("artifact retention: " + ", ".join(
+        say("artifact retention: " + ", ".join(
             f"{k}={'never' if v is None else f'{v} d'}" for k, v in sorted(rules.items())))
     if obj["accept_early_deletion"]:
-        typer.echo("accepts Archive's early-deletion charge")
+        say("accepts Archive's early-deletion charge")
 
 
 __all__ = ["Action", "app"]

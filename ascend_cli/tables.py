@@ -15,6 +15,8 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ascend_cli.visible import safe_console
+
 STATUS_STYLES = {"queued": "dim", "running": "cyan", "completed": "green", "failed": "red",
                  "cancelled": "yellow"}
 PIPE_WIDTH = 200
@@ -42,7 +44,7 @@ def console(*, stderr: bool = False) -> Console:
     out = Console(highlight=False, soft_wrap=True, stderr=stderr)
     if not out.is_terminal:
         out.width = max(out.width, PIPE_WIDTH)
-    return out
+    return safe_console(out)  # what jobs write never reaches the terminal as control codes
 
 
 def new_table(*headers: str, right: Iterable[str] = (), fold: Iterable[str] = ()) -> Table:
@@ -58,7 +60,8 @@ def new_table(*headers: str, right: Iterable[str] = (), fold: Iterable[str] = ()
 
 
 def print_table(table: RenderableType, out: Console | None = None) -> None:
-    """Print a table (or any renderable): the one place terminal output of tables goes through."""
+    """Print a table (or any renderable): the one place terminal output of tables goes through
+    (`console()` makes its text visible: control characters never reach the terminal raw)."""
     (out or console()).print(table)
 
 
