@@ -1,0 +1,271 @@
+"""The dashboard in real headless Chromium (Playwright driving Debian's `chromium`) against
+`ascend serve --as-cli-user` on a free port, with jobs seeded into Azurite. One server and one
+browser for the module; every test also checks that no request left 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.error import URLError
+from urllib.parse import urlencode
+from urllib.request import urlopen
+
+import orjson
+import pytest
+
+from ascend_cli.azurite import Azurite
+from shared.layout import log_path
+from shared.logrecords import JobContext, dump_record, make_record
+from shared.metadata import JobMetadata
+from shared.services import Services
+from tests.support.dashboard_data import X_CASES, error_records, job_with_artifact, job_with_log
+from tests.support.jobs_data import NOW, make_services, seed_job
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+BIG_LOG_BYTES = 100 << 20
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
+
+
+@dataclass
+class Site:
+    base: str
+    services: Services
+    env: dict[str, str]
+    jobs: dict[str, JobMetadata] = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _big_log(services: Services) -> JobMetadata:
+    """A finished job whose log is 100 MB of INFO lines with an error near the end."""
+    meta = seed_job(services, when=NOW - timedelta(hours=2))
+    job = JobContext(meta.job_id, meta.user, meta.project)
+    block = b"".join(dump_record(make_record(job, level="INFO", logger="ascend.user",
+                                             message=f"step {i} " + "x" * 120,
+                                             when=meta.created_at)) for i in range(20_000))
+    name = log_path(meta.parsed_job_id)
+    services.blobs.create_append(name, content_type="application/x-ndjson")
+    written = 0
+    while written < BIG_LOG_BYTES:
+        for start in range(0, len(block), 4 << 20):
+            services.blobs.append(name, block[start : start + (4 << 20)])
+        written += len(block)
+    return meta
+
+
+@pytest.fixture(scope="module")
+def site(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """`ascend serve --as-cli-user` as alice over seeded jobs (hers and bob's)."""
+    services = make_services(azurite, tmp_path_factory.mktemp("web"))
+    jobs = {name: job_with_log(services, rows=rows,
+                               when=NOW - timedelta(hours=3 + i))
+            for i, (name, (rows, _)) in enumerate(X_CASES.items())}
+    errors = job_with_log(services, [], when=NOW - timedelta(hours=1))
+    jobs["errors"] = job_with_log(services, error_records(errors), when=NOW - timedelta(hours=1))
+    jobs["failed"] = job_with_log(services, status="failed", when=NOW - timedelta(days=2),
+                                  project="vision")
+    jobs["big"] = _big_log(services)
+    jobs["bob"] = job_with_log(services, rows=X_CASES["epoch"][0], user="bob")
+    jobs["bob_artifact"] = job_with_artifact(services, user="bob")
+    settings = services.settings
+    env = os.environ | {"ASCEND_STORAGE_CONNECTION_STRING": str(settings.storage_connection_string),
+                        "ASCEND_CONTAINER": settings.container,
+                        "ASCEND_INDEX_PATH": str(settings.index_path), "ASCEND_USER": "alice",
+                        "ASCEND_ROLES": "", "NO_COLOR": "1"}
+    port = _free_port()
+    ascend = str(Path(sys.executable).parent / "ascend")
+    server = subprocess.Popen([ascend, "serve", "--as-cli-user", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, server)
+        yield Site(base, services, env, jobs)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            reason = server.stderr.read() if server.stderr else b""
+            raise RuntimeError(f"ascend serve exited: {reason!r}")
+        try:
+            with urlopen(base + "/static/dashboard.css", timeout=1):  # noqa: S310 - local
+                return
+        except (URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError("ascend serve did not start in 30 s")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the module: no sandbox, no background networking."""
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: object, site: Site) -> Iterator[object]:
+    """A fresh page; after the test, every request it made went to the local server."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+    strays = [url for url in requests if not url.startswith(site.base + "/")]
+    assert requests
+    assert strays == [], f"requests left 127.0.0.1: {strays}"
+
+
+def _ids(page: object) -> list[str]:
+    return page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "tr[data-job-id]", "rows => rows.map(r => r.dataset.jobId)")
+
+
+def _cli_search(site: Site, query: str) -> list[str]:
+    ascend = str(Path(sys.executable).parent / "ascend")
+    words = query.split() or ["sort:-created"]  # the CLI wants a query; this is the default
+    out = subprocess.run([ascend, "search", "--json", "--limit", "1000", "--", *words],
+                         env=site.env, capture_output=True, check=True).stdout
+    return [orjson.loads(line)["job_id"] for line in out.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("query", ["", "status:completed", "project:vision", "sort:created"])
+def test_the_jobs_table_shows_what_ascend_search_returns(page: object, site: Site,
+                                                         query: str) -> None:
+    """The table's rows, in order, are the job IDs `ascend search --json` prints as alice."""
+    page.goto(site.base + "/?" + urlencode({"q": query, "limit": "200"}))  # type: ignore[attr-defined]
+    assert _ids(page) == _cli_search(site, query)
+
+
+def test_paging_reaches_every_job_once(page: object, site: Site) -> None:
+    """Following "Next page" three rows at a time visits each of alice's jobs exactly once."""
+    page.goto(site.base + "/?limit=3")  # type: ignore[attr-defined]
+    seen = _ids(page)
+    while page.locator("[data-next-page]").count():  # type: ignore[attr-defined]
+        page.click("[data-next-page]")  # type: ignore[attr-defined]
+        seen += _ids(page)
+    assert sorted(seen) == sorted(_cli_search(site, ""))
+    assert len(seen) == len(set(seen))
+
+
+def test_a_facet_click_narrows_the_table(page: object, site: Site) -> None:
+    """Clicking the `vision` project facet leaves only vision jobs and puts it in the URL."""
+    page.goto(site.base + "/")  # type: ignore[attr-defined]
+    if not page.locator("[data-facet=project]").count():  # type: ignore[attr-defined]
+        pytest.skip("facet counts need query.service.facets (the widened index port)")
+    page.click("[data-facet=project] [data-facet-value=vision]")  # type: ignore[attr-defined]
+    assert "project%3Avision" in page.url  # type: ignore[attr-defined]
+    assert _ids(page) == _cli_search(site, "project:vision")
+
+
+@pytest.mark.parametrize("case", list(X_CASES))
+def test_the_chart_x_axis_follows_the_seeds_rule(page: object, site: Site, case: str) -> None:
+    """progress, then epoch, then increasing integers, increasing numbers, any numbers; time
+    when fewer than two keys are numeric."""
+    page.goto(f"{site.base}/jobs/{site.jobs[case].job_id}")  # type: ignore[attr-defined]
+    figure = page.wait_for_selector("figure[data-chart]")  # type: ignore[attr-defined]
+    assert figure.get_attribute("data-x") == X_CASES[case][1]
+    rows = page.locator("[data-metrics-row]")  # type: ignore[attr-defined]
+    assert rows.count() == 20
+    assert rows.first.locator("td").first.inner_text() > rows.last.locator("td").first.inner_text()
+
+
+def _drawn(page: object) -> dict[str, tuple[str, bool]]:
+    return page.evaluate(  # type: ignore[attr-defined, no-any-return]
+        """() => { const f = document.querySelector('figure[data-chart]');
+        const out = {}; f.querySelectorAll('[data-series]').forEach((b, i) => {
+          out[b.dataset.series] = [b.getAttribute('aria-pressed'), f.uplot.series[i + 1].show];
+        }); return out; }""")
+
+
+def test_legend_clicks_isolate_restore_and_toggle_series(page: object, site: Site) -> None:
+    """A click leaves only that series drawn, a second click draws all, Ctrl+click toggles one
+    (aria-pressed and uPlot's own series state agree)."""
+    page.goto(f"{site.base}/jobs/{site.jobs['epoch'].job_id}")  # type: ignore[attr-defined]
+    page.wait_for_selector("figure[data-chart] [data-series=loss]")  # type: ignore[attr-defined]
+    assert _drawn(page) == {s: ["true", True] for s in ("acc", "loss", "step")}
+    page.click("[data-series=loss]")  # type: ignore[attr-defined]
+    assert _drawn(page) == {"acc": ["false", False], "loss": ["true", True],
+                            "step": ["false", False]}
+    page.click("[data-series=loss]")  # type: ignore[attr-defined]
+    assert _drawn(page) == {s: ["true", True] for s in ("acc", "loss", "step")}
+    page.click("[data-series=acc]", modifiers=["Control"])  # type: ignore[attr-defined]
+    assert _drawn(page) == {"acc": ["false", False], "loss": ["true", True],
+                            "step": ["true", True]}
+    page.click("[data-series=acc]", modifiers=["Control"])  # type: ignore[attr-defined]
+    assert _drawn(page)["acc"] == ["true", True]
+
+
+def test_the_log_filters_by_level_and_by_text(page: object, site: Site) -> None:
+    """Level ERROR shows only ERROR and CRITICAL lines; a text filter only lines with it."""
+    url = f"{site.base}/jobs/{site.jobs['errors'].job_id}"
+    page.goto(url)  # type: ignore[attr-defined]
+    page.select_option("select[name=level]", "ERROR")  # type: ignore[attr-defined]
+    page.click("#log-filter button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url("**level=ERROR**")  # type: ignore[attr-defined]
+    levels = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "[data-section=logs] [data-level]", "ls => ls.map(l => l.dataset.level)")
+    assert levels == ["ERROR", "CRITICAL"]
+    page.goto(url + "?text=LOW+DISK")  # type: ignore[attr-defined]
+    texts = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "[data-section=logs] [data-level] .msg", "ls => ls.map(l => l.textContent)")
+    assert texts == ["low disk"]
+
+
+def test_a_100_mb_logs_page_paints_its_first_lines_quickly(page: object, site: Site) -> None:
+    """The job page of a 100 MB log shows its first lines within 5 s on a loaded 2-core
+    machine (the server reads one page, not the log; bench.dashboard measures it)."""
+    started = time.monotonic()
+    page.goto(f"{site.base}/jobs/{site.jobs['big'].job_id}", wait_until="domcontentloaded")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-section=logs] [data-level]")  # type: ignore[attr-defined]
+    elapsed = time.monotonic() - started
+    print(f"100 MB log: first lines painted after {elapsed * 1000:.0f} ms")
+    assert elapsed < 5
+    assert page.locator("[data-section=logs] [data-level]").count() == 500  # type: ignore[attr-defined]
+    page.click("#log-more")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-line='1000']")  # type: ignore[attr-defined]
+
+
+def test_another_users_job_is_a_404_everywhere(page: object, site: Site) -> None:
+    """alice gets 404 for bob's job page, its log stream, its artifact and a compare with it."""
+    bob, art = site.jobs["bob"].job_id, site.jobs["bob_artifact"].job_id
+    response = page.goto(f"{site.base}/jobs/{bob}")  # type: ignore[attr-defined]
+    assert response.status == 404
+    mine = site.jobs["epoch"].job_id
+    for path in (f"/jobs/{bob}/log/stream", f"/jobs/{bob}/log", f"/jobs/{art}/artifacts/model.bin",
+                 f"/compare?jobs={mine},{bob}", f"/jobs/{bob}/metrics.csv"):
+        assert page.request.get(site.base + path).status == 404, path  # type: ignore[attr-defined]
+
+
+def test_compare_overlays_each_metric_across_jobs(page: object, site: Site) -> None:
+    """Comparing two jobs draws one chart per metric with one series per job, and marks the
+    metric values that differ."""
+    a, b = site.jobs["epoch"].job_id, site.jobs["progress"].job_id
+    page.goto(f"{site.base}/compare?jobs={a},{b}")  # type: ignore[attr-defined]
+    page.wait_for_selector("figure[data-chart='loss']")  # type: ignore[attr-defined]
+    series = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "figure[data-chart='loss'] [data-series]", "bs => bs.map(b => b.dataset.series)")
+    assert series == [a, b]
+    assert page.locator("[data-compare='last metric values'] tr[data-differs]").count() >= 1  # type: ignore[attr-defined]
