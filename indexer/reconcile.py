@@ -94,13 +94,15 @@ def reconcile(services: Services, *, workers: int | None = None) -> dict[str, in
         else:
             todo.append((job_id, state, metadata))
     with ThreadPoolExecutor(max_workers=workers or services.settings.pipeline_workers) as pool:
-        for kind in pool.map(lambda item: _reindex(services, item, known), todo):
+        for kind in pool.map(lambda item: reindex_job(services, item, item[0] in known), todo):
             counts[kind] += 1
     counts["removed"] += _remove(services, known - present)
     return dict(counts)
 
 
-def _reindex(services: Services, item: tuple[str, JobState, BlobProps], known: set[str]) -> str:
+def reindex_job(services: Services, item: tuple[str, JobState, BlobProps], known: bool) -> str:
+    """Index one missing or stale job through the events' handler and re-tag its listed blobs;
+    the outcome kind (`failed` for a transient failure, left for the next run)."""
     job_id, state, metadata = item
     event = event_from_dict(grid_event(services.settings.container, metadata))
     try:
@@ -109,7 +111,7 @@ def _reindex(services: Services, item: tuple[str, JobState, BlobProps], known: s
     except TransientError:
         return "failed"
     if outcome.kind == "indexed" or retagged:
-        return "updated" if job_id in known else "indexed"
+        return "updated" if known else "indexed"
     return "rejected" if outcome.kind == "rejected" else "unchanged"
 
 

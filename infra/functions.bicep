@@ -77,6 +77,21 @@ resource packageBlobContainer 'Microsoft.Storage/storageAccounts/blobServices/co
   name: packageContainer
 }
 
+// The partitions of the daily reconcile and sweep: the timers fill it, `work_partition` drains it
+// (one partition per message, re-queued while unfinished; five failed tries go to the poison
+// queue the host creates beside it). In the host's account: it is the app's own machinery.
+var partitionQueue = 'ascend-partitions'
+
+resource hostQueueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: hostStorage
+  name: 'default'
+}
+
+resource partitionsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: hostQueueService
+  name: partitionQueue
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -136,10 +151,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ASCEND_SEARCH_INDEX', value: searchIndex }
         { name: 'ASCEND_AUTH_PROVIDER', value: 'aad' }
         { name: 'ASCEND_USER_DOMAIN', value: userDomain }
+        { name: 'AscendQueue__queueServiceUri', value: hostStorage.properties.primaryEndpoints.queue }
       ]
     }
   }
-  dependsOn: [packageBlobContainer]
+  dependsOn: [packageBlobContainer, partitionsQueue]
 }
 
 // App Service authentication ("Easy Auth"): what makes X-MS-CLIENT-PRINCIPAL trustworthy (the

@@ -10,7 +10,7 @@ its job folder and its by-date copy (two prefix listings, tags included).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from lifecycle.plan import BlobState, JobState, age_days, reached
 from lifecycle.policy import PolicyBook, RetentionPolicy
@@ -20,6 +20,7 @@ from shared.jobid import parse_artifact_name, parse_job_id
 from shared.layout import BlobKind, by_date_log_path, job_prefix, metadata_path, parse_blob_name
 from shared.metadata import parse_metadata
 from shared.paging import find_all
+from shared.partitions import created_on
 from shared.ports import BlobProps, BlobStore, SearchIndex
 from shared.querytree import Compare, Equals, IsTrue, Missing, Not, Query, Sort, Term
 from shared.tags import RETAIN
@@ -43,9 +44,10 @@ def candidate_queries(policy: RetentionPolicy, now: datetime) -> list[Query]:
     return [Query(terms, OLDEST_FIRST) for terms in queries]
 
 
-def scoped_queries(book: PolicyBook, now: datetime, project: str | None = None
-                   ) -> Iterator[tuple[RetentionPolicy, Query]]:
-    """Each candidate query with its project scope: overrides by project, the default elsewhere."""
+def scoped_queries(book: PolicyBook, now: datetime, project: str | None = None,
+                   day: date | None = None) -> Iterator[tuple[RetentionPolicy, Query]]:
+    """Each candidate query with its project scope: overrides by project, the default elsewhere;
+    `day` keeps the jobs created on that day (UTC), one partition of the sweep."""
     scopes: list[tuple[RetentionPolicy, Term | None]] = []
     if project is not None:
         scopes.append((book.for_project(project), Equals("project", (project,))))
@@ -53,17 +55,19 @@ def scoped_queries(book: PolicyBook, now: datetime, project: str | None = None
         others = tuple(book.overridden)
         scopes.append((book.default, Not(Equals("project", others)) if others else None))
         scopes += [(policy, Equals("project", (name,))) for name, policy in book.overrides]
+    days = created_on(day) if day is not None else ()
     for policy, scope in scopes:
         for query in candidate_queries(policy, now):
-            yield policy, query.where(scope)
+            yield policy, query.where(scope, *days)
 
 
 def candidate_documents(index: SearchIndex, book: PolicyBook, now: datetime,
-                        project: str | None = None) -> Iterator[SearchDocument]:
+                        project: str | None = None, day: date | None = None
+                        ) -> Iterator[SearchDocument]:
     """Search documents of the jobs that may need work at `now`, each once, oldest first per
-    query; whichever index is configured compiles the queries."""
+    query; whichever index is configured compiles the queries. `day`: those created that day."""
     seen: set[str] = set()
-    for _, query in scoped_queries(book, now, project):
+    for _, query in scoped_queries(book, now, project, day):
         for doc in find_all(index, query):
             if doc["job_id"] not in seen:
                 seen.add(doc["job_id"])

@@ -23,6 +23,8 @@ from lifecycle.overrides import load_policy_book
 from lifecycle.plan import JobPlan, plan_job
 from lifecycle.policy import PolicyBook, RetentionPolicy
 from shared.documents import SearchDocument
+from shared.jobid import parse_job_id
+from shared.partitions import Budget, Partition, Progress, work_through
 from shared.services import Services
 
 T = TypeVar("T")
@@ -66,36 +68,77 @@ def plan_sweep(services: Services, now: datetime, *, project: str | None = None,
             yield plan, policy
 
 
+@dataclass
+class JobSweeper:
+    """Plans and applies one candidate job at a time (the audit flushed after each job)."""
+
+    services: Services
+    now: datetime
+    who: str = SYSTEM_SWEEP
+    audit: AuditLog = field(init=False)
+    applier: Applier = field(init=False)
+    book: PolicyBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audit = AuditLog(self.services.blobs)
+        self.applier = Applier(self.services.blobs, self.services.index, self.audit, self.who,
+                               self.now)
+        self.book = load_policy_book(self.services.blobs)
+
+    def __call__(self, doc: SearchDocument) -> list[Result]:
+        policy = self.book.for_project(doc["project"])
+        state = read_job_state(self.services.blobs, doc["job_id"], doc, policy, self.now)
+        plan = plan_job(state, policy, self.now)
+        if plan.is_empty:
+            return []
+        _, results = self.applier.apply_job(
+            plan, lambda: replan_job(self.services, plan.job_id, policy, self.now))
+        self.audit.flush()
+        return results
+
+
 def run_sweep(services: Services, now: datetime, *, project: str | None = None,
               who: str = SYSTEM_SWEEP, on_result: Callable[[Result], None] | None = None,
               workers: int = 4) -> SweepSummary:
     """Plan and apply, each job on the pool; `on_result` sees every result as it happens."""
-    audit = AuditLog(services.blobs)
-    applier = Applier(services.blobs, services.index, audit, who, now)
-    book = load_policy_book(services.blobs)
+    sweeper = JobSweeper(services, now, who)
     summary = SweepSummary()
-
-    def one(doc: SearchDocument) -> list[Result]:
-        policy = book.for_project(doc["project"])
-        plan = plan_job(read_job_state(services.blobs, doc["job_id"], doc, policy, now),
-                        policy, now)
-        if plan.is_empty:
-            return []
-        _, results = applier.apply_job(plan, lambda: replan_job(services, plan.job_id, policy, now))
-        audit.flush()
-        return results
-
-    candidates = candidate_documents(services.index, book, now, project)
+    candidates = candidate_documents(services.index, sweeper.book, now, project)
     try:
-        for results in _bounded(one, candidates, workers):
+        for results in _bounded(sweeper, candidates, workers):
             if results:
                 summary.add(results)
             for result in results:
                 if on_result is not None:
                     on_result(result)
     finally:
-        audit.flush()
+        sweeper.audit.flush()
     return summary
+
+
+def sweep_partitions(services: Services, now: datetime, run: str) -> list[Partition]:
+    """The (project, creation day) partitions that hold candidate jobs at `now`."""
+    book = load_policy_book(services.blobs)
+    found = {(doc["project"], parse_job_id(doc["job_id"]).created_at.date())
+             for doc in candidate_documents(services.index, book, now)}
+    return [Partition("sweep", run, project, day) for project, day in sorted(found)]
+
+
+def sweep_partition(services: Services, now: datetime, part: Partition, budget: Budget, *,
+                    workers: int = 4, slice_size: int = 16) -> Progress:
+    """Sweep one partition's candidates in job-ID order until done or the budget is spent."""
+    sweeper = JobSweeper(services, now)
+    docs = sorted(candidate_documents(services.index, sweeper.book, now, part.project, part.day),
+                  key=lambda d: d["job_id"])
+
+    def work(batch: list[SearchDocument]) -> list[str]:
+        outcomes: list[str] = []
+        for results in _bounded(sweeper, batch, workers):
+            outcomes += [f"{r.action.action} {r.outcome.split(':', 1)[0]}" for r in results]
+        return outcomes
+
+    return work_through(services.blobs, part, ((d["job_id"], d) for d in docs), work, budget,
+                        slice_size=slice_size)
 
 
 def replan_job(services: Services, job_id: str, policy: RetentionPolicy, now: datetime) -> JobPlan:

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     user_claim: str = "preferred_username"
     user_domain: str | None = None
     user_map: dict[str, str] = Field(default_factory=dict)
+    partition_budget_seconds: float = Field(default=420.0, gt=0)
+    reconcile_lookback_days: int = Field(default=3, ge=0, le=366)
 
     @field_validator("roles", mode="before")
     @classmethod

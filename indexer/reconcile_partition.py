@@ -1,0 +1,148 @@
+"""Reconcile one partition (a project's jobs of one creation day) within a time budget.
+
+The daily reconcile in Azure cannot list a container of millions of blobs in one invocation
+(`host.json` gives 10 minutes), so it is split: `changed_partitions` finds the (project, day)
+partitions with blobs created since the last run (Find Blobs by Tags on the `created` tag, cost
+growing with what is new, not with history), and `reconcile_partition` does one of them: a
+listing of each of the project's users' jobs of that day and of the day's by-date copies, the
+index's documents of that day in one query, and then job by job the same decisions as the full
+`indexer.reconcile` (`is_current`, re-index, re-tag), with a progress marker (`shared.partitions`)
+so that the next invocation continues where a spent budget stopped this one. Documents of the
+partition whose metadata.json is gone are removed when its last slice is done.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+
+from indexer.reconcile import JobState, is_current, job_states, reindex_job
+from shared.documents import SearchDocument
+from shared.errors import InvalidBlobPath, TransientError
+from shared.jobid import parse_job_id
+from shared.layout import (
+    PROJECTS,
+    BlobKind,
+    by_date_prefix,
+    metadata_path,
+    parse_blob_name,
+    user_jobs_prefix,
+)
+from shared.paging import find_all
+from shared.partitions import (
+    Budget,
+    Partition,
+    Progress,
+    RunRecord,
+    created_on,
+    days_between,
+    read_last_run,
+    run_finished,
+    run_id,
+    run_time,
+    work_through,
+    write_last_run,
+)
+from shared.ports import BlobProps, BlobStore, SearchIndex
+from shared.querytree import Equals, Query, Sort
+from shared.services import Services
+from shared.tags import CREATED, KIND
+
+
+def changed_partitions(blobs: BlobStore, run: str, since: date, today: date) -> list[Partition]:
+    """The (project, day) partitions with a metadata.json created from `since` to `today`, found
+    by their `created` and `kind` tags (eventually consistent in Azure: minutes, not days)."""
+    expression = (f"\"{KIND}\" = 'metadata' AND \"{CREATED}\" >= '{since:%Y%m%d}' "
+                  f"AND \"{CREATED}\" <= '{today:%Y%m%d}'")
+    found: set[tuple[str, date]] = set()
+    for name in blobs.find_by_tags(expression):
+        try:
+            ref = parse_blob_name(name)
+        except InvalidBlobPath:
+            continue
+        if ref.job_id is not None and ref.kind is BlobKind.METADATA:
+            found.add((ref.job_id.project, ref.job_id.created_at.date()))
+    return [Partition("reconcile", run, project, day) for project, day in sorted(found)]
+
+
+def all_partitions(blobs: BlobStore, run: str, first: date, last: date) -> list[Partition]:
+    """Every (project, day) from `first` to `last` for every project in storage (a rebuild)."""
+    projects = [p.rstrip("/").rsplit("/", 1)[-1] for p in blobs.walk(f"{PROJECTS}/")
+                if p.endswith("/")]
+    return [Partition("reconcile", run, project, day)
+            for project in sorted(projects) for day in days_between(first, last)]
+
+
+def partition_listing(blobs: BlobStore, project: str, day: date) -> Iterator[BlobProps]:
+    """The partition's blobs, tags included: each user's job folders of that day (job IDs start
+    with the day), then the day's by-date copies."""
+    users = [u.rstrip("/").rsplit("/", 1)[-1]
+             for u in blobs.walk(f"{PROJECTS}/{project}/users/") if u.endswith("/")]
+    for user in sorted(users):
+        yield from blobs.list(f"{user_jobs_prefix(project, user)}{day:%Y%m%d}-", with_tags=True)
+    yield from blobs.list(by_date_prefix(project, day), with_tags=True)
+
+
+def partition_documents(index: SearchIndex, project: str, day: date
+                        ) -> dict[str, SearchDocument]:
+    """The index's documents of the partition, by job ID (keyset pages of 1000)."""
+    query = Query((Equals("project", (project,)), *created_on(day)), Sort("created_at", False))
+    return {doc["job_id"]: doc for doc in find_all(index, query)}
+
+
+def reconcile_partition(services: Services, part: Partition, budget: Budget, *,
+                        slice_size: int = 16) -> Progress:
+    """Work through the partition's jobs after its marker until done or the budget is spent."""
+    states = job_states(partition_listing(services.blobs, part.project, part.day))
+    docs = partition_documents(services.index, part.project, part.day)
+    present = {job_id for job_id, state in states.items() if _metadata(state) is not None}
+
+    def work(items: list[tuple[str, JobState]]) -> list[str]:
+        kinds = list(pool.map(lambda item: _one(services, item[0], item[1], docs.get(item[0])),
+                              items))
+        if "failed" in kinds:  # the marker stays before this slice: it is worked again
+            raise TransientError(f"reconcile of {part.project} {part.day}: "
+                                 f"{kinds.count('failed')} jobs failed transiently")
+        return kinds
+
+    def finish() -> Counter[str]:
+        gone = [j for j in sorted(set(docs) - present)
+                if services.blobs.props(metadata_path(parse_job_id(j))) is None]
+        return Counter({"removed": services.index.delete(gone) if gone else 0})
+
+    jobs = ((job_id, (job_id, states[job_id])) for job_id in sorted(present))
+    with ThreadPoolExecutor(max_workers=services.settings.pipeline_workers) as pool:
+        return work_through(services.blobs, part, jobs, work, budget, finish=finish,
+                            slice_size=slice_size)
+
+
+def _one(services: Services, job_id: str, state: JobState, doc: SearchDocument | None) -> str:
+    metadata = _metadata(state)
+    assert metadata is not None  # only jobs with a metadata.json are worked
+    if doc is not None and is_current(doc, state, metadata):
+        return "unchanged"
+    return reindex_job(services, (job_id, state, metadata), known=doc is not None)
+
+
+def _metadata(state: JobState) -> BlobProps | None:
+    return next((p for n, p in state.folder.items() if n.endswith("/metadata.json")), None)
+
+
+def schedule_reconcile(services: Services, now: datetime) -> list[Partition]:
+    """The partitions of today's reconcile: those with jobs created since the last finished run
+    (less `reconcile_lookback_days`, for jobs still running then); while a run is unfinished the
+    next one keeps its window. Records the run in `_ascend/progress/reconcile/last.json`."""
+    blobs, run, today = services.blobs, run_id(now), now.astimezone(UTC).date()
+    lookback = timedelta(days=services.settings.reconcile_lookback_days)
+    previous = read_last_run(blobs, "reconcile")
+    if previous is None:
+        since = today - lookback
+    elif run_finished(blobs, "reconcile", previous):
+        since = run_time(previous.run).date() - lookback
+    else:
+        since = previous.since
+    parts = changed_partitions(blobs, run, since, today)
+    write_last_run(blobs, "reconcile", RunRecord(run, since, len(parts)))
+    return parts
