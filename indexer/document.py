@@ -4,7 +4,8 @@ Derived fields: `dep_hash` from the job ID, `image_hash` = dependencies.hash, `p
 PEP 503 normalized, `cost_usd` = duration_seconds / 3600 x the node type's hourly price (0 for a
 node type the price table does not know; None while the duration is unknown), `tags` as
 `key=value`, `retain` from tags, artifact names and total bytes, and the log fields from
-`LogStats` (None until the job is final and its log has been read).
+`LogStats` (None until the job is final and its log has been read), with the error's masked
+`error_pattern` and its fingerprint `error_signature` (`shared.signatures`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from indexer.logstats import LogStats
 from shared.documents import SearchDocument, empty_document, format_datetime
 from shared.metadata import JobMetadata
 from shared.packages import split_requirement
+from shared.signatures import error_signature
 
 DEFAULT_TIER = "Hot"
 
@@ -68,9 +70,12 @@ def build_document(meta: JobMetadata, *, prices: Mapping[str, float], source_ver
 def log_fields(stats: LogStats | None) -> dict[str, object]:
     """The document's log fields (all None when the log has not been read)."""
     if stats is None:
-        return {"log_lines": None, "log_errors": None, "log_last_error": None, "metrics_last": {}}
+        return {"log_lines": None, "log_errors": None, "log_last_error": None, "metrics_last": {},
+                "error_pattern": None, "error_signature": None}
     return {"log_lines": stats.lines, "log_errors": stats.errors,
-            "log_last_error": stats.last_error, "metrics_last": dict(stats.metrics_last)}
+            "log_last_error": stats.last_error, "metrics_last": dict(stats.metrics_last),
+            "error_pattern": stats.error_pattern,
+            "error_signature": error_signature(stats.error_pattern)}
 
 
 def stats_from_document(doc: Mapping[str, object]) -> LogStats | None:
@@ -79,9 +84,10 @@ def stats_from_document(doc: Mapping[str, object]) -> LogStats | None:
     if not isinstance(lines, int) or not isinstance(errors, int):
         return None
     metrics = doc.get("metrics_last")
-    last_error = doc.get("log_last_error")
+    last_error, pattern = doc.get("log_last_error"), doc.get("error_pattern")
     return LogStats(lines, errors, last_error if isinstance(last_error, str) else None,
-                    dict(metrics) if isinstance(metrics, dict) else {})
+                    dict(metrics) if isinstance(metrics, dict) else {},
+                    error_pattern=pattern if isinstance(pattern, str) else None)
 
 
 def job_duration(meta: JobMetadata) -> float | None:

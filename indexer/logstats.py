@@ -1,5 +1,6 @@
 """What a job's log says, in one streaming pass: record count, ERROR/CRITICAL count, the last
-error's message, and the last value of each numeric metric (`metrics_last`).
+error's message, the masked pattern of what went wrong (`shared.signatures`), and the last
+value of each numeric metric (`metrics_last`).
 
 `summarize` is pure (records in, `LogStats` out); `read_log_stats` streams a blob through it
 chunk by chunk, never holding more than one line.
@@ -18,6 +19,7 @@ import orjson
 from shared.errors import BlobArchived, BlobNotFound, PreconditionFailed, StorageError
 from shared.logrecords import ERROR_LEVELS, BadLine, iter_log_lines
 from shared.ports import BlobProps, BlobStore
+from shared.signatures import error_pattern
 
 MAX_ERROR_MESSAGE = 1024
 ONE_REQUEST_BYTES = (4 << 20) - 1  # the largest range the SDK reads with an MD5 check
@@ -32,16 +34,21 @@ class LogStats:
     last_error: str | None = None
     metrics_last: dict[str, float] = field(default_factory=dict)
     bad_lines: int = 0
+    error_pattern: str | None = None
 
     def digest(self) -> str:
         """A short fingerprint, stored with the by-date copy, to tell whether a document's log
         fields were computed from that copy."""
-        return stats_digest(self.lines, self.errors, self.last_error, self.metrics_last)
+        return stats_digest(self.lines, self.errors, self.last_error, self.metrics_last,
+                            self.error_pattern)
 
 
-def stats_digest(lines: Any, errors: Any, last_error: Any, metrics: Any) -> str:
-    """The fingerprint of log-derived fields (from `LogStats` or from a stored document)."""
-    payload = orjson.dumps([lines, errors, last_error, metrics or {}],
+def stats_digest(lines: Any, errors: Any, last_error: Any, metrics: Any,
+                 error_pattern: Any = None) -> str:
+    """The fingerprint of log-derived fields (from `LogStats` or from a stored document). The
+    error pattern is part of it, so a document indexed before signatures existed is read again.
+    """
+    payload = orjson.dumps([lines, errors, last_error, metrics or {}, error_pattern],
                            option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(payload).hexdigest()[:16]
 
@@ -54,6 +61,7 @@ class LogSummarizer:
         self.errors = 0
         self.bad_lines = 0
         self.last_error: str | None = None
+        self.last_exception: tuple[str, str] | None = None
         self.metrics: dict[str, float] = {}
 
     def add(self, record: dict[str, Any] | BadLine) -> None:
@@ -64,13 +72,27 @@ class LogSummarizer:
         if record.get("level") in ERROR_LEVELS:
             self.errors += 1
             self.last_error = str(record.get("message", ""))[:MAX_ERROR_MESSAGE]
+            self._note_exception(record.get("exception"))
         metrics = record.get("metrics")
         if isinstance(metrics, dict):
             self.metrics.update(numeric_metrics(metrics))
 
+    def _note_exception(self, exception: Any) -> None:
+        if isinstance(exception, dict) and exception.get("type"):
+            self.last_exception = (str(exception["type"]),
+                                   str(exception.get("message", ""))[:MAX_ERROR_MESSAGE])
+
     def result(self) -> LogStats:
         return LogStats(self.lines, self.errors, self.last_error, dict(self.metrics),
-                        self.bad_lines)
+                        self.bad_lines, self._error_pattern())
+
+    def _error_pattern(self) -> str | None:
+        """What went wrong, masked: the last exception an ERROR/CRITICAL record carried (a
+        crash is usually followed by a bare "Function crashed"), else the last error message.
+        """
+        if self.last_exception is not None:
+            return error_pattern(*self.last_exception)
+        return error_pattern(None, self.last_error) if self.errors else None
 
 
 def numeric_metrics(metrics: dict[str, Any]) -> dict[str, float]:

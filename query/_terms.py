@@ -39,6 +39,7 @@ _METRIC_RE = re.compile(r"(?P<name>[^<>=]+)(?:(?P<op><=|>=|=|<|>)(?P<value>.*))?
 _RELATIVE_RE = re.compile(r"-(\d{1,6})([wdh])")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HEX8_RE = re.compile(r"[0-9a-f]{8}")
+_HEX12_RE = re.compile(r"[0-9a-f]{12}")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours"}
 
 
@@ -87,6 +88,13 @@ def _name(kind: str) -> Callable[[str], str]:
 def _dep_hash(value: str) -> str:
     if not _HEX8_RE.fullmatch(value.lower()):
         raise TermError(f"{value!r} is not 8 hex digits (image: takes user-<12 hex digits>)")
+    return value.lower()
+
+
+def _signature(value: str) -> str:
+    if not _HEX12_RE.fullmatch(value.lower()):
+        raise TermError(f"{value!r} is not an error signature (12 hex digits, from "
+                        "`ascend report failures`)")
     return value.lower()
 
 
@@ -195,6 +203,7 @@ BUILDERS: dict[str, Builder] = {
     "python": _equality("python_version"),
     "dep": _equality("dep_hash", _dep_hash),
     "image": _image,
+    "signature": _equality("error_signature", _signature),
     "package": _package,
     "tag": _tag,
     "gpu": _gpu,

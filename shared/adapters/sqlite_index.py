@@ -17,7 +17,8 @@ package, tag and metric instead: about nine more B-tree inserts per job, for no 
 
 Query indexes: (x, created_at) for the filters that come with a newest-first listing (the
 job_id tie-break is a partial sort of equal times), cost, GPU by cost, and the lifecycle's
-(tier, created_at) and (retain, created_at). Each index costs about 5% of the upsert rate.
+(tier, created_at) and (retain, created_at), and (error_signature, created_at) for `signature:`
+and the failures report. Each index costs about 5% of the upsert rate.
 
 Upserts go in one transaction per batch, and only replace a row whose
 (updated_at, source_version) is not newer than the incoming document's: a late or duplicated
@@ -67,7 +68,7 @@ _JSON_FIELDS = frozenset(f.name for f in FIELDS if f.is_collection)
 _BOOL_FIELDS = frozenset(f.name for f in FIELDS if f.type is FieldType.BOOL)
 _MAX_VARIABLES = 900
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _PINS = "package_pins"
 _PACKAGE_VERSIONS = """CREATE TABLE IF NOT EXISTS package_versions (name TEXT NOT NULL,
     version TEXT NOT NULL, PRIMARY KEY (name, version)) WITHOUT ROWID;
@@ -92,6 +93,7 @@ CREATE INDEX IF NOT EXISTS jobs_gpu_cost ON jobs (use_gpu, cost_usd);
 CREATE INDEX IF NOT EXISTS jobs_cost ON jobs (cost_usd);
 CREATE INDEX IF NOT EXISTS jobs_tier_created ON jobs (tier, created_at);
 CREATE INDEX IF NOT EXISTS jobs_retain_created ON jobs (retain, created_at);
+CREATE INDEX IF NOT EXISTS jobs_signature_created ON jobs (error_signature, created_at);
 """
 )
 _SIDE_TABLES_OF_VERSION_1 = ("job_packages", "job_tags", "job_metrics")
@@ -149,10 +151,21 @@ class SqliteIndex:
             conn = self.conn
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone()
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if found and version < SCHEMA_VERSION:
+            if found and version < 2:
                 self._migrate(conn)
+            if found:
+                self._add_new_columns(conn)
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _add_new_columns(conn: sqlite3.Connection) -> None:
+        """Fields added to `FIELDS` since the file was made become NULL columns (version 3:
+        `error_signature`, `error_pattern`); `pipeline reconcile` fills them from the logs."""
+        present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+        for f in FIELDS:
+            if f.name not in present:
+                conn.execute(f'ALTER TABLE jobs ADD COLUMN "{f.name}" {_SQL_TYPES[f.type]}')
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """From version 1: `package_pins` filled from each job's packages, the side tables

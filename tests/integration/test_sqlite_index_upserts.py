@@ -190,3 +190,28 @@ def test_close_folds_the_wal_into_the_file_and_stops_the_checkpoint_thread(
     assert not wal.exists() or wal.stat().st_size == 0
     only_the_file = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     assert only_the_file.execute("SELECT count(*) FROM jobs").fetchone()[0] == 10
+
+
+def test_a_file_without_error_signatures_gains_the_columns_and_answers_signature(
+        tmp_path: Path) -> None:
+    """A version-2 file (before `error_signature`) keeps its jobs, gains the new columns, and
+    answers `signature:` once a job is indexed with one."""
+    path = tmp_path / "v2.sqlite3"
+    index = SqliteIndex(path)
+    index.ensure()
+    index.upsert([_doc("2026-03-10T10:00:00.000Z")])
+    index.close()
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript("""DROP INDEX jobs_signature_created;
+        ALTER TABLE jobs DROP COLUMN error_signature; ALTER TABLE jobs DROP COLUMN error_pattern;
+        PRAGMA user_version = 2;""")
+    old.close()
+
+    index = SqliteIndex(path)
+    index.ensure()
+    assert _hits(index, "status:completed") == [JOB]
+    index.upsert([_doc("2026-03-10T11:00:00.000Z", status="failed", error_signature="0123456789ab",
+                       error_pattern="RuntimeError: boom <n>")])
+    assert _hits(index, "signature:0123456789ab") == [JOB]
+    assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    index.close()

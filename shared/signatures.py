@@ -1,0 +1,66 @@
+"""Error signatures: what is the same about failures that differ only in their varying parts.
+
+`error_pattern("RuntimeError", "CUDA out of memory. Tried to allocate 2.00 GiB")` is
+`RuntimeError: CUDA out of memory. Tried to allocate <size>`, and `error_signature(pattern)` is
+its 12-hex fingerprint. Masked: quoted values, URLs and e-mail addresses, job IDs, UUIDs,
+paths, IP addresses (with a port), memory addresses and other hex IDs (6+ hex digits, digits
+and letters mixed), sizes with a unit (`2.00 GiB`, `512 bytes`), and every other number. Words
+stay: two messages with different words, or different exception types, are different errors.
+
+The indexer computes this once per job with an error, so it is built for speed (see
+`bench/reports.py`): each mask is one regular expression that starts with a character class (the
+engine then skips to candidate characters in C) and replaces with a constant, and the rarer ones
+run only when their tell-tale character is in the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+MAX_PATTERN_CHARS = 300
+MAX_MESSAGE_CHARS = 2000
+SIGNATURE_HEX = 12
+
+_H = "[0-9a-fA-F]"
+_NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+# (tell-tale characters, or "" for always; pattern; mask), applied in this order.
+_STEPS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("'\"", re.compile(r"""'(?<!\w')[^'\n]{0,400}'(?!\w)|"[^"\n]{0,400}\""""), "'<str>'"),
+    (":", re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>()]+"), "<url>"),
+    ("@", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    ("-", re.compile(r"\d{8}-\d{6}-[a-z0-9_]{1,16}-[a-z0-9_]{1,16}-[0-9a-f]{8}-[0-9a-f]{8}\b"),
+     "<job>"),
+    ("-", re.compile(rf"{_H}(?<!\w{_H}){_H}{{7}}-(?:{_H}{{4}}-){{3}}{_H}{{12}}\b"), "<uuid>"),
+    ("/\\~", re.compile(r"[/~\\](?<![\w.\-/~\\][/~\\])[^\s'\"(),;:\[\]<>]+"), "<path>"),
+    (".", re.compile(r"\d(?<!\w\d)\d{0,2}(?:\.\d{1,3}){3}(?::\d{1,5})?\b"), "<ip>"),
+    ("xX", re.compile(r"0(?<!\w0)[xX][0-9a-fA-F]+\b"), "<hex>"),
+    ("", re.compile(rf"{_H}(?<!\w{_H})(?=\d*[a-fA-F])(?=[a-fA-F]*\d){_H}{{5,}}\b"), "<hex>"),
+    ("Bb", re.compile(rf"{_NUMBER}\s?(?:[KMGTP]i?B|bytes?|B)\b"), "<size>"),
+    ("", re.compile(_NUMBER), "<n>"),
+)
+
+
+def mask_message(message: str) -> str:
+    """`message` with its varying parts masked and its white space collapsed."""
+    text = message[:MAX_MESSAGE_CHARS]
+    for tells, pattern, mask in _STEPS:
+        if not tells or any(c in text for c in tells):
+            text = pattern.sub(mask, text)
+    return " ".join(text.split())[:MAX_PATTERN_CHARS]
+
+
+def error_pattern(kind: str | None, message: str | None) -> str | None:
+    """`Type: masked message` (just the masked message without a type); None for no error."""
+    kind = " ".join((kind or "").split())[:100]
+    masked = mask_message(message or "")
+    if kind and masked:
+        return f"{kind}: {masked}"
+    return kind or masked or None
+
+
+def error_signature(pattern: str | None) -> str | None:
+    """The 12-hex fingerprint of an error pattern (None for None)."""
+    if pattern is None:
+        return None
+    return hashlib.sha256(pattern.encode()).hexdigest()[:SIGNATURE_HEX]
