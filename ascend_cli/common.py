@@ -7,8 +7,10 @@ a one-line reason on stderr. `--json` output is one JSON object per line on stdo
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import orjson
@@ -18,7 +20,7 @@ from ascend_cli.visible import visible, visible_line
 from shared.errors import AccessDenied, AscendError, InvalidInput
 from shared.principal import Principal
 from shared.services import Services, build_services
-from shared.settings import load_settings
+from shared.settings import Settings, load_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,8 +38,34 @@ def services() -> Services:
     """The CLI's composition root, from the environment, built on first use."""
     global _services  # noqa: PLW0603 - one composition root per process
     if _services is None:
-        _services = build_services(load_settings())
+        # azure.identity logs every credential it tried as a warning: the one-line error says it
+        logging.getLogger("azure").setLevel(logging.ERROR)
+        from ascend_cli.profile import profile_settings
+
+        settings = load_settings(**profile_settings())
+        _warn_if_new_index(settings)
+        _services = build_services(settings)
     return _services
+
+
+_missing_index: Path | None = None
+
+
+def _warn_if_new_index(settings: Settings) -> None:
+    """Remember a missing embedded index: if the command creates it (empty), say so and where,
+    since an empty listing otherwise looks like 'no jobs' (a mistyped ASCEND_INDEX_PATH, say)."""
+    global _missing_index  # noqa: PLW0603 - belongs to the one composition root above
+    if not settings.search_endpoint and not settings.index_path.exists():
+        _missing_index = settings.index_path
+
+
+def announce_new_index() -> None:
+    """The warning, once, after a command created the index it found missing."""
+    global _missing_index  # noqa: PLW0603
+    if _missing_index is not None and _missing_index.exists():
+        note(f"warning: there was no index at {_missing_index}: created an empty one; "
+             "`ascend pipeline run --once` (or `make run`) fills it from storage")
+    _missing_index = None
 
 
 def principal() -> Principal:
@@ -87,6 +115,8 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(str(exc), FAILURE) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
+        finally:
+            announce_new_index()
 
     return wrapper
 

@@ -17,6 +17,7 @@ from ascend_cli.common import (
     require_admin,
     services,
 )
+from ascend_cli.lock import worker_lock
 from ascend_cli.tables import new_table, print_table
 
 app = typer.Typer(help="The indexing pipeline: run it locally, reconcile, list rejected inputs.",
@@ -42,8 +43,9 @@ def run(
     require_admin("pipeline run")
     built = services()
     if not once:
-        note(f"pipeline: watching container {built.settings.container!r}; Ctrl-C to stop")
-        watch(built, threading.Event())
+        with worker_lock(built.settings.index_path):
+            note(f"pipeline: watching container {built.settings.container!r}; Ctrl-C to stop")
+            watch(built, threading.Event())
         return
     summary = run_once(built, workers=workers, processes=processes).as_dict()
     if json:

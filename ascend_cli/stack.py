@@ -8,16 +8,27 @@ import sys
 import threading
 
 from ascend_cli.azurite import ROOT, Azurite, start_azurite
+from ascend_cli.lock import worker_lock
+from ascend_cli.profile import profile_settings
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.adapters.sqlite_index import SqliteIndex
-from shared.settings import Settings
+from shared.errors import AscendError
+from shared.settings import Settings, load_settings
 
 STATE = ROOT / ".ascend"
 PORT = 10000
 
 
 def main() -> int:
-    settings = Settings()
+    try:
+        settings = load_settings(**profile_settings())  # the settings `ascend` uses
+        with worker_lock(settings.index_path):
+            return _run(settings)
+    except AscendError as exc:
+        sys.exit(f"make run: {exc}")
+
+
+def _run(settings: Settings) -> int:
     azurite = _start_azurite(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -62,7 +73,7 @@ def _print_banner(settings: Settings, azurite: Azurite | None) -> None:
 ascend-index local stack
   blob storage : {where or settings.storage_account_url or 'ASCEND_STORAGE_CONNECTION_STRING'}
   container    : {settings.container}
-  index        : {settings.index_path} (SQLite)
+  index        : {settings.index_path} (SQLite; ASCEND_INDEX_PATH to move it)
 
 Try, in another terminal (source .venv/bin/activate first):
   ascend demo seed --jobs 200          write 200 realistic jobs into storage

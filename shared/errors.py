@@ -42,6 +42,10 @@ class TransientError(AscendError):
     """A failure a later retry may cure: timeouts, throttling, resets, 5xx."""
 
 
+class StorageUnreachable(TransientError):
+    """Blob storage did not answer at all (connection refused, no such host)."""
+
+
 class StorageError(AscendError):
     """A permanent blob storage failure, naming the blob."""
 
@@ -49,6 +53,10 @@ class StorageError(AscendError):
         self.blob = blob
         self.reason = reason
         super().__init__(f"{blob}: {reason}")
+
+
+class NotSignedIn(StorageError):
+    """No credential for the storage account: nobody is signed in to Azure."""
 
 
 class BlobNotFound(StorageError):

@@ -1,15 +1,17 @@
 """Settings from the environment: the variables of the contract, named as the Function App's.
 
 Every variable is `ASCEND_*`. Defaults give the local stack: Azurite on 127.0.0.1:10000 and the
-embedded SQLite index under `.ascend/`.
+embedded SQLite index in the user's data folder (the same file from any working folder).
 """
 
 from __future__ import annotations
 
 import getpass
+import os
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -45,6 +47,13 @@ DEFAULT_NODE_PRICES: dict[str, float] = {
 }
 
 
+def default_index_path() -> Path:
+    """The embedded index's fixed home: `$XDG_DATA_HOME/ascend/index.sqlite3`
+    (`~/.local/share/ascend/index.sqlite3`), whatever the current folder is."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ascend" / "index.sqlite3"
+
+
 def _login_name() -> str:
     try:
         return getpass.getuser()
@@ -63,14 +72,39 @@ class Settings(BaseSettings):
     search_endpoint: str | None = None
     search_index: str = "ascend-jobs"
     search_api_key: str | None = None
-    index_path: Path = Path(".ascend/index.sqlite3")
+    index_path: Path = Field(default_factory=default_index_path)
     user: str = Field(default_factory=_login_name)
     roles: Annotated[tuple[str, ...], NoDecode] = ()
     node_prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_NODE_PRICES))
     max_metadata_bytes: int = 1 << 20
     storage_api_version: str | None = "2026-06-06"
-    pipeline_workers: int = 8
-    pipeline_processes: int = 1
+    pipeline_workers: int = Field(default=8, ge=1, le=64)
+    pipeline_processes: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("storage_connection_string")
+    @classmethod
+    def _check_connection_string(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        parts = [p for p in value.strip().split(";") if p.strip()]
+        bad = [p for p in parts if "=" not in p or not p.split("=", 1)[0].strip()]
+        if bad or not parts:
+            raise ValueError("is not a connection string: expected KEY=VALUE pairs separated by "
+                             "';' (e.g. AccountName=...;AccountKey=...;BlobEndpoint=...)")
+        keys = {p.split("=", 1)[0].strip().lower() for p in parts}
+        if not keys & {"accountname", "blobendpoint", "usedevelopmentstorage"}:
+            raise ValueError("names no account: it needs AccountName (or BlobEndpoint)")
+        return value
+
+    @field_validator("storage_account_url")
+    @classmethod
+    def _check_account_url(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        url = urlsplit(value.strip())
+        if url.scheme not in {"https", "http"} or not url.hostname:
+            raise ValueError("is not an account URL like https://ACCOUNT.blob.core.windows.net")
+        return value.strip()
     # Who calls the API (api/auth.py): the identity provider App Service must report, the claim
     # that names the user, the e-mail domain the rule accepts, and explicit identity -> user maps.
     auth_provider: str = "aad"
@@ -118,7 +152,8 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors(include_url=False)[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"
         more = len(exc.errors()) - 1
-        reason = " ".join(str(first["msg"]).split()) + (f" (and {more} more)" if more else "")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        reason = " ".join(message.split()) + (f" (and {more} more)" if more else "")
         raise InvalidInput(f"ASCEND_{field.upper()}", reason) from None
     except SettingsError as exc:  # a structured value (dict, list) that is not JSON
         named = re.search(r'field "(\w+)"', str(exc))

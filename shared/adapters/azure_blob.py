@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
+    ClientAuthenticationError,
     HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
@@ -58,8 +59,11 @@ from shared.errors import (
     BlobArchived,
     BlobExists,
     BlobNotFound,
+    InvalidInput,
+    NotSignedIn,
     PreconditionFailed,
     StorageError,
+    StorageUnreachable,
     TransientError,
 )
 from shared.ports import Blob, BlobProps
@@ -112,17 +116,7 @@ class AzureBlobStore:
         }
         if settings.storage_api_version:
             options["api_version"] = settings.storage_api_version
-        connection = settings.connection_string
-        if connection:
-            service = BlobServiceClient.from_connection_string(connection, **options)
-            key = service.credential.account_key if service.credential else None
-        else:
-            from azure.identity import DefaultAzureCredential
-
-            service = BlobServiceClient(
-                str(settings.storage_account_url), credential=DefaultAzureCredential(), **options
-            )
-            key = None
+        service, key = _service_client(settings, options)
         return cls(service.get_container_client(settings.container), retry=retry, account_key=key)
 
     def ensure_container(self) -> None:
@@ -400,6 +394,30 @@ class AzureBlobStore:
         return self._delegation[0]
 
 
+def _service_client(settings: Settings, options: dict[str, Any]
+                    ) -> tuple[BlobServiceClient, str | None]:
+    """The SDK's client, or `InvalidInput` naming the setting the SDK refused (it raises a bare
+    ValueError for a malformed connection string and for an API version it does not know)."""
+    connection = settings.connection_string
+    try:
+        if connection:
+            service = BlobServiceClient.from_connection_string(connection, **options)
+            return service, service.credential.account_key if service.credential else None
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+        return BlobServiceClient(str(settings.storage_account_url), credential=credential,
+                                 **options), None
+    except ValueError as exc:
+        text = str(exc)
+        if "api version" in text.lower():
+            raise InvalidInput("ASCEND_STORAGE_API_VERSION", f"{settings.storage_api_version!r} "
+                               "is not an API version the storage SDK knows "
+                               "(unset it to use the default)") from None
+        raise InvalidInput("ASCEND_STORAGE_CONNECTION_STRING",
+                           f"refused by the storage SDK: {_first_line(exc)}") from None
+
+
 def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
     try:
         return list(next(iterator))
@@ -408,6 +426,15 @@ def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
 
 
 def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one table of cases
+    if type(exc).__name__ == "AzureSigningError":  # the SDK could not sign with the key
+        return StorageError(name, "cannot sign requests: the AccountKey of "
+                            "ASCEND_STORAGE_CONNECTION_STRING is not a valid key")
+    if isinstance(exc, ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
+        return NotSignedIn(name, "no Azure credential: not signed in (run `az login`), or "
+                           "ASCEND_STORAGE_ACCOUNT_URL is wrong")
+    if isinstance(exc, ServiceRequestError) and "connect" in str(exc).lower():
+        return StorageUnreachable(f"{name}: blob storage is not reachable ({_first_line(exc)}); "
+                                  "is `make run` running, or ASCEND_STORAGE_* set right?")
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return TransientError(f"{name}: {type(exc).__name__}: {_first_line(exc)}")
     status = getattr(exc, "status_code", None)

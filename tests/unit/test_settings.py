@@ -17,7 +17,7 @@ from shared.settings import (
 
 VARIABLES = ("STORAGE_CONNECTION_STRING", "STORAGE_ACCOUNT_URL", "CONTAINER", "SEARCH_ENDPOINT",
              "SEARCH_INDEX", "SEARCH_API_KEY", "INDEX_PATH", "USER", "ROLES", "NODE_PRICES",
-             "PIPELINE_WORKERS")
+             "PIPELINE_WORKERS", "PIPELINE_PROCESSES", "STORAGE_API_VERSION", "CONFIG", "PROFILE")
 
 
 @pytest.fixture(autouse=True)
@@ -27,12 +27,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(f"ASCEND_{name}", raising=False)
 
 
-def test_the_defaults_are_the_contracts_local_stack() -> None:
-    """Without variables: Azurite on 127.0.0.1:10000, container ascend-data, .ascend index."""
+def test_the_defaults_are_the_contracts_local_stack(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """Without variables: Azurite on 127.0.0.1:10000, container ascend-data, the index in the
+    user's data folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     settings = Settings()
     assert settings.container == "ascend-data"
     assert settings.search_index == "ascend-jobs"
-    assert settings.index_path == Path(".ascend/index.sqlite3")
+    assert settings.index_path == tmp_path / "data" / "ascend" / "index.sqlite3"
     assert settings.connection_string == azurite_connection_string()
     assert f"BlobEndpoint=http://127.0.0.1:10000/{AZURITE_ACCOUNT};" in settings.connection_string
     assert settings.roles == ()
@@ -68,7 +71,27 @@ def test_an_account_url_means_no_connection_string(monkeypatch: pytest.MonkeyPat
     assert Settings().connection_string is None
 
 
+def test_the_default_index_is_the_same_file_from_any_folder(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    """Two working folders, one index: the default does not depend on the current folder."""
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    here = Settings().index_path
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert Settings().index_path == here
+    assert here.is_absolute()
+    assert here == Path.home() / ".local" / "share" / "ascend" / "index.sqlite3"
+
+
 @pytest.mark.parametrize(("name", "value", "message"), [
+    ("PIPELINE_WORKERS", "0", "ASCEND_PIPELINE_WORKERS: Input should be greater than or equal"),
+    ("PIPELINE_WORKERS", "-3", "ASCEND_PIPELINE_WORKERS: Input should be greater than or equal"),
+    ("PIPELINE_PROCESSES", "-1", "ASCEND_PIPELINE_PROCESSES: Input should be greater than or"),
+    ("STORAGE_CONNECTION_STRING", "garbage",
+     "ASCEND_STORAGE_CONNECTION_STRING: is not a connection string"),
+    ("STORAGE_CONNECTION_STRING", "AccountKey=abc", "ASCEND_STORAGE_CONNECTION_STRING: names no"),
+    ("STORAGE_ACCOUNT_URL", "myaccount", "ASCEND_STORAGE_ACCOUNT_URL: is not an account URL"),
     ("PIPELINE_WORKERS", "abc",
      "ASCEND_PIPELINE_WORKERS: Input should be a valid integer, unable to parse string as an "
      "integer"),
