@@ -46,6 +46,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(duration=views.duration, money=views.money, size=views.size)
 TEMPLATES.env.globals.update(query_url=views.query_url, narrowed=views.narrowed)
 MAX_COMPARE = 10
+FACET_VALUES = 12
 TAIL_SECONDS = 600
 ServicesFactory = Callable[[], Services]
 
@@ -198,17 +199,14 @@ def _read_page(built: Services, job: JobId, where: tuple[int, int], wanted: LogF
 
 
 def facet_counts(built: Services, caller: Principal, text: str) -> dict[str, dict[str, int]]:
-    """Counts per value of the facet fields over the jobs the query matches for `caller`."""
-    from query import service
+    """Jobs per value of the facet fields (most first) over what the query matches for
+    `caller`: the same scope as the table, through the index port's facets."""
+    from query.service import facets
 
-    facets = getattr(service, "facets", None)
-    if facets is None:
-        return {}
-    from query.parser import parse_query
-
-    counted: dict[str, dict[str, int]] = facets(built.index, caller, parse_query(text),
-                                                list(views.FACET_FIELDS), clock=built.clock)
-    return counted
+    counted = facets(built.index, caller, text, list(views.FACET_FIELDS), clock=built.clock,
+                     limit=FACET_VALUES)
+    return {field: {v: n for v, n in values.items() if v not in ("", "null", "None")}
+            for field, values in counted.items()}
 
 
 # ---- the log -------------------------------------------------------------------------------
