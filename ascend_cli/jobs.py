@@ -6,21 +6,43 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Group
+from rich.console import Console, Group
 from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from ascend_cli.common import JobIdArg, handle_errors, note, principal, print_jsonl, say, services
+from ascend_cli.common import (
+    JobIdArg,
+    fail,
+    handle_errors,
+    note,
+    principal,
+    print_jsonl,
+    say,
+    services,
+)
 from ascend_cli.tables import STATUS_STYLES, console, new_table, print_jobs, print_table
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
+from shared.errors import AscendError
 from shared.logrecords import BadLine, iter_log_lines
 
-app = typer.Typer(help="Your jobs: list, status, logs, metrics, cancel.", no_args_is_help=True)
+app = typer.Typer(help="Your jobs: list, status, logs, metrics, artifacts, download, cancel.",
+                  no_args_is_help=True)
 
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "cyan", "WARNING": "yellow", "ERROR": "bold red",
                 "CRITICAL": "bold white on red"}
@@ -188,3 +210,71 @@ def _size(value: int | None) -> str:
             return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
         size /= 1024
     return str(value)
+
+
+# ---- artifacts -------------------------------------------------------------------------------
+
+
+@app.command("artifacts")
+@handle_errors
+def artifacts(job_id: JobIdArg, json: JsonOption = False) -> None:
+    """A job's artifacts (owner and admins): name, size, tier, sha256."""
+    from query.artifacts import list_artifacts
+
+    files = list_artifacts(services().blobs, principal(), job_id)
+    if json:
+        print_jsonl(f.as_json() for f in files)
+        return
+    if not files:
+        note(f"job {job_id} has no artifacts")
+        return
+    table = new_table("NAME", "SIZE", "TIER", "SHA256", right=("SIZE",), fold=("NAME",))
+    for f in files:
+        table.add_row(Text(f.name), _size(f.size), f.tier or "", (f.sha256 or "")[:12])
+    print_table(table)
+
+
+@app.command("download")
+@handle_errors
+def download(
+    job_id: JobIdArg,
+    names: Annotated[list[str] | None, typer.Argument(
+        metavar="[NAME]...", help="Artifacts to fetch (default: all).", show_default=False)]
+    = None,
+    dest: Annotated[Path | None, typer.Option(
+        "--dest", file_okay=False, help="Folder to write into (default: ./JOB_ID).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="One line per file: name, path, outcome.")]
+    = False,
+) -> None:
+    """Download a job's artifacts (owner and admins): streamed, resumable, checksum-verified."""
+    from query.artifacts import choose, list_artifacts
+    from query.artifacts import download as fetch
+
+    blobs = services().blobs
+    files = choose(list_artifacts(blobs, principal(), job_id), names or [])
+    folder = dest or Path(job_id.strip())
+    err = console(stderr=True)
+    results, failures = [], []
+    with _bytes_progress(err, sum(f.size for f in files)) as (bar, task):
+        for f in files:
+            try:
+                outcome = fetch(blobs, f, folder, lambda n: bar.advance(task, n))
+            except AscendError as exc:
+                failures.append(str(exc))
+                outcome = f"failed: {exc}"
+            results.append({"name": f.name, "path": str(folder / f.name), "outcome": outcome})
+    if json:
+        print_jsonl(results)
+    else:
+        for row in results:
+            note(f"{row['outcome']:<10} {row['path']}")
+    if failures:
+        raise fail(f"{len(failures)} of {len(files)} artifacts failed; first: {failures[0]}")
+
+
+@contextmanager
+def _bytes_progress(out: Console, total: int) -> Iterator[tuple[Progress, TaskID]]:
+    columns = (TextColumn("downloading"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=out, transient=True, disable=not out.is_terminal) as bar:
+        yield bar, bar.add_task("download", total=total)
