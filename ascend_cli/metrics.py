@@ -43,13 +43,15 @@ def register(jobs_app: typer.Typer) -> None:
 @handle_errors
 def metrics(
     job_id: JobIdArg,
-    json: Annotated[bool, typer.Option("--json", help="The metrics records, one JSON per line.")]
-    = False,
+    json: Annotated[bool, typer.Option(
+        "--json", help="The metrics records as stored, one JSON per line, oldest first (log "
+                       "order; the table is newest first).")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Draw the series into FILE.png.",
                                               metavar="FILE.png")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Table rows (newest first).")] = 20,
 ) -> None:
-    """A job's metrics: a table newest first, `--json` records, or a `--plot` PNG."""
+    """A job's metrics: a table newest first, `--json` records oldest first (log order), or a
+    `--plot` PNG."""
     if plot is not None and plot.suffix.lower() != ".png":
         raise InvalidInput(f"--plot {str(plot)!r}", "must name a .png file")
     records = metrics_records(job_log(services(), principal(), job_id))

@@ -94,6 +94,15 @@ def test_json_prints_the_metrics_records_unchanged(services: Services, cli: CliR
     assert records[0]["message"] == ('{"epoch": 1, "loss": 1.0, "acc": 0.6, "phase": "train"}')
 
 
+def test_help_says_which_order_the_table_and_the_json_have(cli: CliRunner) -> None:
+    """`--help` tells the table is newest first and `--json` oldest first (they differ)."""
+    code, out, _ = run(cli, "jobs", "metrics", "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    assert "newest first" in text
+    assert "oldest first" in text
+
+
 def test_plot_of_a_seeded_job_is_a_readable_png(services: Services, cli: CliRunner,
                                                 tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
