@@ -13,6 +13,7 @@ BENCHES = {
     "azure_search": "Azure AI Search adapter upserts through the SDK pipeline (fake service)",
     "azurite_listing": "Azurite prefix-listing vs HEAD latency as the container grows",
     "azurite_ops": "Azurite's own CPU per request kind the indexer makes, in GETs",
+    "tagging": "storage requests per indexed job: producer-tagged vs bare-SDK untagged jobs",
 }
 
 

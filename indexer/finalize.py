@@ -21,6 +21,7 @@ from indexer.logstats import (
     read_log_stats,
     stats_of,
 )
+from indexer.retag import retag_blob
 from shared.errors import (
     BlobArchived,
     BlobNotFound,
@@ -31,7 +32,7 @@ from shared.errors import (
 from shared.jobid import JobId
 from shared.layout import BlobKind, by_date_log_path
 from shared.ports import BlobProps, BlobStore
-from shared.tags import RETAIN, job_blob_tags
+from shared.tags import job_blob_tags
 
 SOURCE_ETAG = "source_etag"
 SOURCE_SIZE = "source_size"
@@ -115,7 +116,7 @@ def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool
     state = copy_state(blobs, job) if previous is not None else CopyState(None)
     tier = job_tier(log, previous)
     if state.is_copy_of(log):
-        _retag(blobs, state.props, job, retain)
+        _retag(blobs, state.props, retain)
         if kept is not None and kept.digest() == state.stats_digest():
             return LogFacts(stats=kept, tier=tier)
         return LogFacts(stats=_stats_or(blobs, by_date_log_path(job), None, kept), tier=tier)
@@ -143,10 +144,9 @@ def _copy(blobs: BlobStore, job: JobId, log: BlobProps, stats: LogStats, retain:
             raise TransientError(f"{destination}: copy failed ({exc.reason})") from exc
 
 
-def _retag(blobs: BlobStore, copy: BlobProps | None, job: JobId, retain: bool) -> None:
-    wanted = "true" if retain else "false"
-    if copy is not None and (copy.tags or {}).get(RETAIN) != wanted:
-        blobs.set_tags(copy.name, job_blob_tags(job, BlobKind.BY_DATE_LOG, retain=retain))
+def _retag(blobs: BlobStore, copy: BlobProps | None, retain: bool) -> None:
+    if copy is not None:
+        retag_blob(blobs, copy.name, copy.tags or {}, retain)
 
 
 def _stats_or(blobs: BlobStore, name: str, length: int | None, kept: LogStats | None

@@ -15,7 +15,9 @@ from indexer.images import record_image
 from indexer.job import index_job
 from indexer.outcomes import Indexed, Outcome, Rejected, Removed, Skipped
 from indexer.rejected import record_rejection
-from shared.errors import AscendError, InvalidBlobPath, TransientError
+from indexer.retag import retag_blob
+from shared.documents import SearchDocument
+from shared.errors import AscendError, BlobNotFound, InvalidBlobPath, TransientError
 from shared.layout import PROJECTS, BlobKind, BlobRef, parse_blob_name
 from shared.metadata import FINAL_STATUSES
 from shared.services import Services
@@ -81,16 +83,34 @@ def _on_created(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
     if ref.kind is BlobKind.REQUIREMENTS:
         recorded = record_image(services.blobs, ref)
         return Indexed(ref.name) if recorded else Skipped(ref.name, "image already recorded")
-    return Skipped(ref.name, f"{ref.kind.value}: nothing to index (described by metadata.json)")
+    what = f"{ref.kind.value}: nothing to index (described by metadata.json)"
+    if ref.job_id is not None and _tag_job_blob(ref, services.index.get(str(ref.job_id)),
+                                                services):
+        what = f"{ref.kind.value}: tagged; nothing else to index (described by metadata.json)"
+    return Skipped(ref.name, what)
 
 
 def _on_log(ref: BlobRef, services: Services) -> Outcome:
     """A log written (or rewritten) after its job became final refreshes the by-date copy."""
     assert ref.job_id is not None
     doc = services.index.get(str(ref.job_id))
+    _tag_job_blob(ref, doc, services)
     if doc is None or doc.get("status") not in _FINAL:
         return Skipped(ref.name, "log: read when its job's metadata says it is final")
     return index_job(services, ref.job_id)
+
+
+def _tag_job_blob(ref: BlobRef, doc: SearchDocument | None, services: Services) -> bool:
+    """A blob of an indexed job, written after its first index, gets the job's tags once, when
+    its event arrives (one Get Blob Tags, and a Set Blob Tags if they are missing). A job not yet
+    indexed is tagged by its first index, which lists its folder when its writer does not tag."""
+    if doc is None:
+        return False
+    try:
+        current = services.blobs.get_tags(ref.name)
+    except BlobNotFound:
+        return False
+    return retag_blob(services.blobs, ref.name, current, bool(doc.get("retain")))
 
 
 def _on_deleted(ref: BlobRef, services: Services) -> Outcome:

@@ -5,15 +5,18 @@ Whatever event led here, the job is indexed from what storage holds *now*, so a 
 duplicated event can only re-index the current state, and the index's (updated_at,
 source_version) guard keeps a slower worker from writing an older document over a newer one.
 
-`retain` tags: the producer tags every blob with the `retain` of the metadata version it holds,
-so a blob's tag can only be stale after `retain` changed. The job's folder is listed (and its
-stale tags fixed) when there is a sign of that: the document in the index has another `retain`
-than the metadata, or, for a job indexed for the first time, its log (created when the job
-started) carries another tag. Otherwise the log alone is looked at. A change undone before the
-indexer saw it can leave a blob written in between with the other tag; `pipeline reconcile`
-compares every blob's tag with the documents and fixes those. (Listing every job's folder on
-every event made Azurite, which scans the whole container for a prefix listing, the bottleneck
-of the pipeline: `bench/azurite_listing.py`.)
+Index tags (`indexer.retag`): every blob of the job must carry the job's tags, whoever wrote it.
+The producer tags every blob with the `retain` of the metadata version it holds; a writer using the
+bare SDK tags nothing. The job's folder is listed (with tags) and its stale blobs tagged when there
+is a sign of either: on a first index, metadata.json has fewer tags than ours (its read reports
+the count, at no cost) or the log (created when the job started) carries another `retain`; on a
+later index, the document has another `retain` than the metadata. Otherwise only metadata.json
+itself is tagged when it lacks the tags (a bare writer's update clears them), and each blob written
+later is tagged once, when its own event arrives (`indexer.handler`). A change undone before the
+indexer saw it, or a bare writer's blob whose event came before the job was first indexed and
+whose metadata carries tags, is caught by `pipeline reconcile`, which compares every blob's tags.
+(Listing every job's folder on every event made Azurite, which scans the whole container for a
+prefix listing, the bottleneck of the pipeline: `bench/azurite_listing.py`.)
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from indexer.events import content_version, is_version_of
 from indexer.finalize import LogRead, finalize_log, job_tier, read_log
 from indexer.images import image_packages
 from indexer.outcomes import Indexed, Outcome, Skipped
-from indexer.retag import retag_job_blobs
+from indexer.retag import JOB_TAG_COUNT, retag_blob, retag_job_blobs
 from shared.documents import SearchDocument
 from shared.errors import BlobNotFound, InvalidMetadata
 from shared.jobid import JobId
@@ -63,12 +66,15 @@ def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
     meta = read_metadata(blob, job)
     previous = services.index.get(str(job))
     version = _version(blob.props, previous, sequencer if event_etag == blob.props.etag else None)
-    log, folder = _log_and_folder(services, job, meta, previous)
+    untagged = _untagged(blob.props)
+    log, folder = _log_and_folder(services, job, meta, previous, untagged=untagged)
     facts = _log_facts(services, job, meta, log, previous)
     doc = build_document(meta, prices=services.settings.node_prices, source_version=version,
                          log=facts, image_packages=_image_packages(services, meta))
     if folder is not None:
-        retag_job_blobs(services.blobs, job, folder, retain=meta.retain)
+        retag_job_blobs(services.blobs, folder, retain=meta.retain)
+    elif untagged:
+        _tag_metadata(services, blob.props, meta.retain)
     if not services.index.upsert([doc]):
         return Skipped(name, "the index already holds a newer version of this job")
     return Indexed(name, str(job))
@@ -83,13 +89,26 @@ def _version(props: BlobProps, previous: SearchDocument | None, sequencer: str |
     return content_version(props, sequencer)
 
 
+def _untagged(props: BlobProps) -> bool:
+    """metadata.json lacks (some of) the job's tags: written by a writer that does not tag."""
+    return props.tag_count is not None and props.tag_count < JOB_TAG_COUNT
+
+
+def _tag_metadata(services: Services, props: BlobProps, retain: bool) -> None:
+    current = services.blobs.get_tags(props.name) if props.tag_count else {}
+    retag_blob(services.blobs, props.name, current, retain)
+
+
 def _log_and_folder(services: Services, job: JobId, meta: JobMetadata,
-                    previous: SearchDocument | None) -> tuple[LogRead, list[BlobProps] | None]:
-    """The job's log as far as it is needed, and its whole folder (with tags) when its `retain`
-    tags may be stale."""
+                    previous: SearchDocument | None, *, untagged: bool
+                    ) -> tuple[LogRead, list[BlobProps] | None]:
+    """The job's log as far as it is needed, and its whole folder (with tags) when its blobs'
+    tags may be stale or missing."""
     name = log_path(job)
-    changed = (_log_tag_differs(services, name, meta.retain) if previous is None
-               else bool(previous.get("retain")) != meta.retain)
+    if previous is None:
+        changed = untagged or _log_tag_differs(services, name, meta.retain)
+    else:
+        changed = bool(previous.get("retain")) != meta.retain
     if changed:
         folder = list(services.blobs.list(job_prefix(job), with_tags=True))
         return LogRead(next((p for p in folder if p.name == name), None)), folder

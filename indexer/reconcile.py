@@ -121,8 +121,7 @@ def _retag_from_listing(services: Services, job_id: str, state: JobState) -> int
     if doc is None:
         return 0
     blobs = [*state.folder.values(), *([state.copy] if state.copy else [])]
-    return retag_job_blobs(services.blobs, parse_job_id(job_id), blobs,
-                           retain=bool(doc.get("retain")))
+    return retag_job_blobs(services.blobs, blobs, retain=bool(doc.get("retain")))
 
 
 def _remove(services: Services, candidates: set[str]) -> int:

@@ -31,6 +31,7 @@ class BlobProps:
     content_md5: bytes | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] | None = None  # None: not fetched
+    tag_count: int | None = None  # index tags on the blob, as a read reports it (None: unknown)
     created_at: datetime | None = None
     sealed: bool = False
 

@@ -135,11 +135,18 @@ class AzureBlobStore:
             # `Content-Encoding: gzip` body before the SDK hashes it, so that check fails on
             # compressed logs, and with `decompress=False` it returns no bytes at all.
             blob = self._blob(name)
-            stream = blob.download_blob(
-                offset=None if max_bytes is None else 0,
-                length=None if max_bytes is None else max_bytes + 1,
-                validate_content=False, decompress=False, max_concurrency=1,
-            )
+            length = None if max_bytes is None else max_bytes + 1
+            ranged = length is not None
+            try:
+                stream = blob.download_blob(
+                    offset=0 if ranged else None, length=length,
+                    validate_content=False, decompress=False, max_concurrency=1)
+            except HttpResponseError as exc:
+                if not ranged or exc.status_code != 416:
+                    raise
+                # An empty blob has no byte 0 to range over: read it whole (it is empty).
+                stream = blob.download_blob(validate_content=False, decompress=False,
+                                            max_concurrency=1)
             data = stream.readall()
             props = _props(name, stream.properties)
             if max_bytes is not None and (len(data) > max_bytes or props.size > max_bytes):
@@ -202,7 +209,7 @@ class AzureBlobStore:
         include = ["metadata", "tags"] if with_tags else ["metadata"]
         pages = self.container.list_blobs(name_starts_with=prefix, include=include).by_page()
         yield from self._paged(
-            prefix, pages, lambda b: _props(b.name, b, b.tags if with_tags else None))
+            prefix, pages, lambda b: _props(b.name, b, (b.tags or {}) if with_tags else None))
 
     def list_names(self, prefix: str) -> Iterator[str]:
         pages = self.container.list_blob_names(name_starts_with=prefix).by_page()
@@ -487,6 +494,8 @@ def _props(name: str, raw: BlobProperties, tags: Mapping[str, str] | None = None
         content_md5=bytes(md5) if md5 else None,
         metadata=dict(raw.metadata or {}),
         tags=dict(tags) if tags is not None else None,
+        # Storage sends x-ms-tag-count only for a tagged blob: absent means none.
+        tag_count=int(getattr(raw, "tag_count", None) or 0),
         created_at=raw.creation_time,
         sealed=bool(getattr(raw, "is_append_blob_sealed", False)),
     )
@@ -510,7 +519,7 @@ def _written_props(name: str, response: Mapping[str, Any], size: int, settings: 
         last_modified=response["last_modified"], blob_type="BlockBlob",
         content_type=settings.content_type, content_encoding=settings.content_encoding,
         content_md5=bytes(md5) if md5 else None, metadata=dict(metadata or {}),
-        tags=dict(tags or {}),
+        tags=dict(tags or {}), tag_count=len(tags or {}),
     )
 
 

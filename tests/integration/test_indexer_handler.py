@@ -11,9 +11,16 @@ from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.rejected import list_rejections
 from shared.jobid import parse_job_id
-from shared.layout import artifact_path, by_date_log_path, log_path, metadata_path
+from shared.layout import (
+    artifact_path,
+    by_date_log_path,
+    log_path,
+    metadata_path,
+    parse_blob_name,
+)
 from shared.services import Services
 from shared.tags import job_blob_tags
+from tests.support.bare import bare_job, bare_metadata, container_of
 from tests.support.events import (
     default_log,
     deliver,
@@ -201,3 +208,67 @@ def test_a_log_larger_than_one_request_is_streamed_and_copied_whole(services: Se
     assert (doc["log_lines"], doc["log_errors"], doc["log_last_error"]) == (
         36000, 1, "the last error")
     assert services.blobs.read(by_date_log_path(job)).data == services.blobs.read(name).data
+
+
+def test_a_job_written_untagged_gets_the_job_tags_on_every_blob_at_its_first_index(
+        services: Services) -> None:
+    """Bare-SDK blobs (no tags) all carry retain, project, user, job, kind, created afterwards."""
+    meta = make_metadata()
+    names = bare_job(container_of(services.blobs), meta, lines(default_log(meta["job_id"])))
+    job = parse_job_id(meta["job_id"])
+    assert deliver(services, metadata_path(job)).kind == "indexed"
+    for name in [*names, by_date_log_path(job)]:
+        kind = parse_blob_name(name).kind.value
+        assert services.blobs.get_tags(name) == job_blob_tags(job, kind, retain=False), name
+
+
+def test_a_blob_written_after_the_first_index_is_tagged_when_its_event_arrives(
+        services: Services) -> None:
+    """An artifact uploaded untagged after the metadata was indexed gets the job's tags."""
+    meta = make_metadata(tags={"retain": "true"})
+    bare_job(container_of(services.blobs), meta, b"", artifacts=())
+    job = parse_job_id(meta["job_id"])
+    deliver(services, metadata_path(job))
+    late = artifact_path(job, "late.bin")
+    container_of(services.blobs).upload_blob(late, b"late")
+    outcome = deliver(services, late)
+    assert (outcome.kind, "tagged" in getattr(outcome, "reason", "")) == ("skipped", True)
+    assert services.blobs.get_tags(late) == job_blob_tags(job, "artifact", retain=True)
+    assert "tagged" not in getattr(deliver(services, late), "reason", "")
+
+
+def test_a_writers_own_tags_are_kept_next_to_the_job_tags(services: Services) -> None:
+    """A blob that carries its writer's tag keeps it when the indexer adds the job's tags."""
+    meta = make_metadata()
+    bare_job(container_of(services.blobs), meta, b"", artifacts=())
+    job = parse_job_id(meta["job_id"])
+    deliver(services, metadata_path(job))
+    name = artifact_path(job, "model.pkl")
+    container_of(services.blobs).upload_blob(name, b"m", tags={"owner": "team-a"})
+    deliver(services, name)
+    assert services.blobs.get_tags(name) == {**job_blob_tags(job, "artifact", retain=False),
+                                             "owner": "team-a"}
+
+
+def test_metadata_rewritten_untagged_by_its_writer_is_tagged_again(services: Services) -> None:
+    """A bare writer's status update clears metadata.json's tags; the next index restores them."""
+    meta = make_metadata(status="running")
+    container = container_of(services.blobs)
+    bare_job(container, meta, b"", artifacts=())
+    job = parse_job_id(meta["job_id"])
+    deliver(services, metadata_path(job))
+    bare_metadata(container, make_metadata(updated=datetime(2026, 3, 11, tzinfo=UTC)))
+    assert services.blobs.get_tags(metadata_path(job)) == {}
+    assert deliver(services, metadata_path(job)).kind == "indexed"
+    assert services.blobs.get_tags(metadata_path(job)) == job_blob_tags(job, "metadata",
+                                                                        retain=False)
+
+
+def test_a_final_job_whose_log_is_empty_is_indexed_with_zero_lines(services: Services) -> None:
+    """An append log created but never written to (0 bytes) is read, copied and counted."""
+    job = write_job(services.blobs, records=[])
+    assert deliver(services, metadata_path(job)).kind == "indexed"
+    doc = services.index.get(str(job))
+    assert doc is not None
+    assert doc["log_lines"] == 0
+    assert services.blobs.props(by_date_log_path(job)) is not None

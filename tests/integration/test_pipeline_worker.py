@@ -168,18 +168,33 @@ def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(services: Se
     assert doc["log_lines"] == 6
 
 
-def test_reconcile_retags_a_blob_left_with_another_retain(services: Services,
-                                                          tmp_path: Path) -> None:
+def test_a_blob_written_later_with_another_retain_is_retagged_by_its_event(
+        services: Services, tmp_path: Path) -> None:
     """An artifact written while `retain` was briefly true (a change undone before any event was
-    handled) keeps that tag through the events; reconcile puts it back in step."""
+    handled) is put back in step when its own event arrives; reconcile then finds nothing."""
     job = write_job(services.blobs)
     run_once(services, checkpoint=tmp_path / "c.json")
     name = artifact_path(job, "model.pkl")
     services.blobs.write(name, b"m", tags=job_blob_tags(job, "artifact", retain=True))
     run_once(services, checkpoint=tmp_path / "c.json")
+    assert services.blobs.get_tags(name)["retain"] == "false"
+    assert reconcile(services)["unchanged"] == 1
+
+
+def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services,
+                                                      tmp_path: Path) -> None:
+    """A blob with another `retain`, or none of the tags, whose event never came: reconcile
+    judges it stale and tags it like the rest of the job."""
+    job = write_job(services.blobs)
+    run_once(services, checkpoint=tmp_path / "c.json")
+    other = artifact_path(job, "model.pkl")
+    services.blobs.write(other, b"m", tags=job_blob_tags(job, "artifact", retain=True))
+    bare = artifact_path(job, "plot.png")
+    services.blobs.write(bare, b"p")
     summary = reconcile(services)
     assert (summary["updated"], summary["unchanged"]) == (1, 0)
-    assert services.blobs.get_tags(name)["retain"] == "false"
+    assert services.blobs.get_tags(other)["retain"] == "false"
+    assert services.blobs.get_tags(bare) == job_blob_tags(job, "artifact", retain=False)
     assert reconcile(services)["unchanged"] == 1
 
 
