@@ -14,6 +14,7 @@ BENCHES = {
     "azurite_listing": "Azurite prefix-listing vs HEAD latency as the container grows",
     "azurite_ops": "Azurite's own CPU per request kind the indexer makes, in GETs",
     "tagging": "storage requests per indexed job: producer-tagged vs bare-SDK untagged jobs",
+    "dashboard": "server time: jobs page on 1,000,000 jobs with facets; a 100 MB log's job page",
 }
 
 

@@ -73,6 +73,9 @@ def mount(app: FastAPI, services: ServicesFactory) -> None:
     _pages(app, services)
     _log_routes(app, services)
     _data_routes(app, services)
+    from dashboard.admin import mount_admin
+
+    mount_admin(app, services)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.auth import HEADER, encode_client_principal
 from ascend_cli.azurite import Azurite
+from shared.layout import metadata_path
 from shared.metadata import JobMetadata
 from shared.services import Services
 from tests.support.dashboard_data import (
@@ -21,7 +23,7 @@ from tests.support.dashboard_data import (
     job_with_artifact,
     job_with_log,
 )
-from tests.support.jobs_data import make_services
+from tests.support.jobs_data import NOW, make_services
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,27 @@ def test_pages_and_api_docs_load_nothing_from_another_host(world: World) -> None
                  "/api/docs"):
         html = world.client.get(path).text
         assert not re.search(r'(src|href)=["\'](https?:)?//', html), path
+
+
+def test_the_admin_page_previews_the_sweep_and_shows_each_caller_their_rejections(
+        world: World) -> None:
+    """An admin sees the next sweep's actions for an old job, and nothing is changed by
+    looking; alice sees only her own rejected inputs and no sweep."""
+    from indexer.rejected import record_rejection
+
+    old = job_with_log(world.services, rows=X_CASES["step"][0],
+                       when=NOW - timedelta(days=800))
+    blobs = world.services.blobs
+    before = {p.name: (p.etag, p.tier) for p in blobs.list("projects/frauddetect/")}
+    for user, job in (("alice", world.mine), ("bob", world.bobs)):
+        record_rejection(blobs, blob=metadata_path(job.parsed_job_id), at=NOW, etag="e1",
+                         reason=f"{user}'s bad metadata", event_id=f"e-{user}")
+    admin = {HEADER: encode_client_principal("root", ("admin",))}
+    html = world.client.get("/admin", headers=admin).text
+    assert f'<a href="/jobs/{old.job_id}">' in html
+    assert "data-sweep-action" in html
+    assert {p.name: (p.etag, p.tier) for p in blobs.list("projects/frauddetect/")} == before
+    mine = world.client.get("/admin").text
+    assert "alice&#39;s bad metadata" in mine
+    assert "bob&#39;s bad metadata" not in mine
+    assert "data-sweep-action" not in mine
