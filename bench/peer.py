@@ -275,10 +275,14 @@ def main() -> None:
         help="jobs loaded into MLflow through its client (the rest: its schema)",
     )
     parser.add_argument("--peer-python", type=Path, default=PEER_PYTHON)
+    parser.add_argument("--prepare-only", action="store_true", help="build the stores, then stop")
     args = parser.parse_args()
     mlflow = MlflowSide(args.peer_python)
     try:
         folder, facts = prepare(args.jobs, args.client_slice, mlflow)
+        if args.prepare_only:
+            print(orjson.dumps(facts).decode())
+            return
         index = SqliteIndex(folder / "ours.sqlite3")
         conn = sqlite3.connect(folder / "plain.sqlite3")
         results = {q.name: rounds(q, args.pairs, index, conn, mlflow) for q in questions(args.jobs)}

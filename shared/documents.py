@@ -109,7 +109,8 @@ def value_text(value: object) -> str:
 def format_datetime(moment: datetime) -> str:
     """The one text form of times in documents (UTC, milliseconds, `Z`): sorts as it compares.
     """
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # isoformat is several times faster than strftime (ingest formats two times per job).
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_datetime(text: str) -> datetime:

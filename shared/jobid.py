@@ -16,6 +16,7 @@ against existing names (`find_collision`) before handing a new name out.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -105,6 +106,11 @@ def parse_job_id(text: str) -> JobId:
     """Parse a job ID, or raise `InvalidJobId` saying what is wrong with it."""
     if not isinstance(text, str):
         raise InvalidJobId(f"job ID {text!r}", "is not text")
+    return _parse_job_id_text(text)
+
+
+@functools.lru_cache(maxsize=1 << 12)  # ingest parses each ID twice: validation, then document
+def _parse_job_id_text(text: str) -> JobId:
     match = _JOB_ID_RE.fullmatch(text)
     if match is None:
         raise InvalidJobId(f"job ID {text[:120]!r}", _why_not_job_id(text))

@@ -70,8 +70,9 @@ class JobConfig(_Model):
 class Dependencies(_Model):
     hash: Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
     python_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")]
-    packages: Annotated[list[Text], Field(max_length=2000)] = []
-    system_packages: Annotated[list[Text], Field(max_length=2000)] = []
+    # default_factory, not `= []`: pydantic deep-copies a mutable default for every document.
+    packages: Annotated[list[Text], Field(max_length=2000, default_factory=list)]
+    system_packages: Annotated[list[Text], Field(max_length=2000, default_factory=list)]
     use_gpu: bool = False
 
 
@@ -128,8 +129,9 @@ class JobMetadata(_Model):
     dependencies: Dependencies
     execution: Execution = Execution()
     resources: Resources = Resources()
-    artifacts: Annotated[list[Artifact], Field(max_length=10_000)] = []
-    tags: dict[Annotated[str, Field(pattern=TAG_KEY)], Annotated[str, Field(max_length=256)]] = {}
+    artifacts: Annotated[list[Artifact], Field(max_length=10_000, default_factory=list)]
+    tags: Annotated[dict[Annotated[str, Field(pattern=TAG_KEY)],
+                         Annotated[str, Field(max_length=256)]], Field(default_factory=dict)]
 
     _utc_times = field_validator("created_at", "updated_at")(_utc)
 
