@@ -3,7 +3,8 @@
 Derived fields: `dep_hash` from the job ID, `image_hash` = dependencies.hash, `package_names`
 PEP 503 normalized, `cost_usd` = duration_seconds / 3600 x the node type's hourly price (0 for a
 node type the price table does not know; None while the duration is unknown), `tags` as
-`key=value`, `retain` from tags, artifact names and total bytes, and the log fields from
+`key=value`, `retain` from tags, artifact names and total bytes, the log's size, the creation
+week (its Monday) and month for reports, and the log fields from
 `LogStats` (None until the job is final and its log has been read), with the error's masked
 `error_pattern` and its fingerprint `error_signature` (`shared.signatures`).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from indexer.logstats import LogStats
 from shared.documents import SearchDocument, empty_document, format_datetime
@@ -24,10 +26,12 @@ DEFAULT_TIER = "Hot"
 
 @dataclass(frozen=True, slots=True)
 class LogFacts:
-    """What the indexer learned about the job's log: its stats (None: not read) and tier."""
+    """What the indexer learned about the job's log: its stats (None: not read), tier and
+    size in bytes (None: not looked at)."""
 
     stats: LogStats | None = None
     tier: str | None = None
+    size: int | None = None
 
 
 def build_document(meta: JobMetadata, *, prices: Mapping[str, float], source_version: str,
@@ -61,6 +65,9 @@ def build_document(meta: JobMetadata, *, prices: Mapping[str, float], source_ver
         artifact_names=[a.name for a in meta.artifacts],
         artifact_bytes=sum(a.size_bytes for a in meta.artifacts),
         tier=log.tier or DEFAULT_TIER,
+        log_bytes=log.size,
+        created_week=week_of(meta.created_at),
+        created_month=f"{meta.created_at:%Y-%m}",
         source_version=source_version,
     )
     doc.update(log_fields(log.stats))
@@ -88,6 +95,12 @@ def stats_from_document(doc: Mapping[str, object]) -> LogStats | None:
     return LogStats(lines, errors, last_error if isinstance(last_error, str) else None,
                     dict(metrics) if isinstance(metrics, dict) else {},
                     error_pattern=pattern if isinstance(pattern, str) else None)
+
+
+def week_of(moment: datetime) -> str:
+    """The Monday (UTC) that starts the week of `moment`, as YYYY-MM-DD: the `--by week` key."""
+    day = moment.astimezone(UTC).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
 
 
 def job_duration(meta: JobMetadata) -> float | None:

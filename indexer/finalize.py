@@ -95,7 +95,8 @@ def finalize_log(blobs: BlobStore, job: JobId, log: BlobProps | None, *, retain:
     `stats`: of exactly the version `log` describes, when the caller already read it."""
     kept = stats_from_document(previous) if previous else None
     if log is None:
-        return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous))
+        return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous),
+                        size=kept_size(previous))
     for _ in range(COPY_ATTEMPTS):
         try:
             return _finalize_once(blobs, job, log, retain=retain, kept=kept, previous=previous,
@@ -104,7 +105,8 @@ def finalize_log(blobs: BlobStore, job: JobId, log: BlobProps | None, *, retain:
             stats = None
             log = blobs.props(log.name)  # a late flush landed mid-copy: start again from it
             if log is None:
-                return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous))
+                return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous),
+                                size=kept_size(previous))
     raise TransientError(f"{log.name}: kept changing while it was being copied")
 
 
@@ -118,14 +120,16 @@ def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool
     if state.is_copy_of(log):
         _retag(blobs, state.props, retain)
         if kept is not None and kept.digest() == state.stats_digest():
-            return LogFacts(stats=kept, tier=tier)
-        return LogFacts(stats=_stats_or(blobs, by_date_log_path(job), None, kept), tier=tier)
+            return LogFacts(stats=kept, tier=tier, size=log.size)
+        return LogFacts(stats=_stats_or(blobs, by_date_log_path(job), None, kept), tier=tier,
+                        size=log.size)
     try:
         stats = fresh if fresh is not None else read_listed_log_stats(blobs, log)
     except BlobArchived:
-        return LogFacts(stats=kept, tier=log.tier or tier)  # cannot be read, nor copied
+        return LogFacts(stats=kept, tier=log.tier or tier,  # cannot be read, nor copied
+                        size=log.size)
     _copy(blobs, job, log, stats, retain)
-    return LogFacts(stats=stats, tier=tier)
+    return LogFacts(stats=stats, tier=tier, size=log.size)
 
 
 def _copy(blobs: BlobStore, job: JobId, log: BlobProps, stats: LogStats, retain: bool) -> None:
@@ -155,6 +159,12 @@ def _stats_or(blobs: BlobStore, name: str, length: int | None, kept: LogStats | 
         return read_log_stats(blobs, name, length=length)
     except (BlobArchived, BlobNotFound):
         return kept
+
+
+def kept_size(previous: Mapping[str, object] | None) -> int | None:
+    """The log size a stored document carries (its log is gone or not looked at now)."""
+    size = previous.get("log_bytes") if previous else None
+    return size if isinstance(size, int) else None
 
 
 def job_tier(log: BlobProps | None, previous: Mapping[str, object] | None) -> str | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from indexer.document import LogFacts, build_document
 from indexer.events import content_version, is_version_of
-from indexer.finalize import LogRead, finalize_log, job_tier, read_log
+from indexer.finalize import LogRead, finalize_log, job_tier, kept_size, read_log
 from indexer.images import image_packages
 from indexer.outcomes import Indexed, Outcome, Skipped
 from indexer.retag import JOB_TAG_COUNT, retag_blob, retag_job_blobs
@@ -132,7 +132,8 @@ def _log_facts(services: Services, job: JobId, meta: JobMetadata, log: LogRead,
     if meta.status.is_final:
         return finalize_log(services.blobs, job, log.props, retain=meta.retain,
                             previous=previous, stats=log.stats)
-    return LogFacts(tier=job_tier(log.props, previous))
+    size = log.props.size if log.props is not None else kept_size(previous)
+    return LogFacts(tier=job_tier(log.props, previous), size=size)
 
 
 def _image_packages(services: Services, meta: JobMetadata) -> list[str]:

@@ -184,8 +184,9 @@ def _leaves(term: Term) -> Iterator[Term]:
 
 @dataclass(frozen=True, slots=True)
 class Measure:
-    """One number per group of `SearchIndex.aggregate`: `Measure("sum", "cost_usd")`, read back
-    from each row under `name` (`sum_cost_usd`)."""
+    """One value per group of `SearchIndex.aggregate`: `Measure("sum", "cost_usd")`, read back
+    from each row under `name` (`sum_cost_usd`). sum/avg take numeric fields; min/max also any
+    sortable scalar field (`Measure("max", "created_at")`: when the group was last seen)."""
 
     op: MeasureOp
     field: str
@@ -194,6 +195,9 @@ class Measure:
         if self.op not in {"sum", "avg", "min", "max"}:
             raise InvalidInput(f"measure {self.op!r}", "is not one of sum, avg, min, max")
         spec = FIELD_BY_NAME.get(self.field)
+        ordered = spec is not None and spec.sortable and not spec.is_collection
+        if self.op in {"min", "max"} and ordered:
+            return  # the first/last time, job ID, ... of a group (`created_at` sorts as text)
         if spec is None or spec.type not in _NUMERIC:
             raise InvalidInput(f"measure {self.op} of {self.field!r}",
                                "is not a numeric field of the search document")

@@ -161,11 +161,16 @@ class SqliteIndex:
     @staticmethod
     def _add_new_columns(conn: sqlite3.Connection) -> None:
         """Fields added to `FIELDS` since the file was made become NULL columns (version 3:
-        `error_signature`, `error_pattern`); `pipeline reconcile` fills them from the logs."""
+        `error_signature`, `error_pattern`, `log_bytes`, filled from the logs by `pipeline
+        reconcile`; `created_week`, `created_month`, filled here from `created_at`)."""
         present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
         for f in FIELDS:
             if f.name not in present:
                 conn.execute(f'ALTER TABLE jobs ADD COLUMN "{f.name}" {_SQL_TYPES[f.type]}')
+        if "created_week" not in present:  # derived from created_at: filled here, at once
+            conn.execute("UPDATE jobs SET created_month = substr(created_at, 1, 7), "
+                         "created_week = date(substr(created_at, 1, 10), '-6 days', "
+                         "'weekday 1')")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """From version 1: `package_pins` filled from each job's packages, the side tables

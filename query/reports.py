@@ -1,0 +1,228 @@
+"""The reports as use cases: failures, cost, storage and images over the jobs a principal may
+see, each a handful of `query.service.aggregate` calls (scoped there, like every query) folded
+by `query.report_rows`.
+
+A report takes query text in the query language and a window (`since`/`until`: `7d`, `12h`,
+`2w` back from now, or an ISO date/time) on the jobs' creation time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from query import service
+from query.parser import parse_query
+from query.report_rows import (
+    COST_KEYS,
+    STORAGE_KEYS,
+    Row,
+    fold_cost,
+    fold_failures,
+    fold_images,
+    fold_packages,
+    fold_storage,
+    group_fields,
+    new_signatures,
+    with_sweep,
+)
+from shared.clock import Clock
+from shared.documents import format_datetime
+from shared.errors import InvalidInput
+from shared.ports import SearchIndex
+from shared.principal import Principal
+from shared.querytree import AllOf, Compare, Equals, IsTrue, Measure, Not, Query, Term
+
+# The design's tier prices, USD per GB-month (ASCEND_TIER_PRICES overrides them).
+DEFAULT_TIER_PRICES: dict[str, float] = {"Hot": 0.018, "Cool": 0.010, "Archive": 0.002}
+_AGO = re.compile(r"(\d{1,6})([hdw])")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Creation times a report covers: [since, until), either side open when None."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def terms(self) -> tuple[Term, ...]:
+        since = (Compare("created_at", ">=", self.since),) if self.since else ()
+        return (*since, *((Compare("created_at", "<", self.until),) if self.until else ()))
+
+
+def parse_window(since: str | None, until: str | None, now: datetime) -> Window:
+    """`--since`/`--until` texts as a window; `InvalidInput` naming the option otherwise."""
+    window = Window(_moment("--since", since, now), _moment("--until", until, now))
+    if window.since and window.until and window.since >= window.until:
+        raise InvalidInput(f"--since {since}", f"is not before --until {until}")
+    return window
+
+
+def _moment(option: str, text: str | None, now: datetime) -> datetime | None:
+    if text is None or not text.strip():
+        return None
+    value = text.strip().lstrip("-")
+    if match := _AGO.fullmatch(value):
+        return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{option} {text!r}", "is not 7d, 12h, 2w or an ISO date/time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """Who asks, about which jobs: the caller, the query text, the window and the clock."""
+
+    index: SearchIndex
+    principal: Principal
+    text: str = ""
+    window: Window = Window()
+    clock: Clock | None = None
+
+    def aggregate(self, group_by: Sequence[str], measures: Sequence[Measure] = (),
+                  *more: Term, window: Window | None = None) -> list[Row]:
+        """Scoped `aggregate` of the request's jobs, with `more` terms AND-ed."""
+        assert self.clock is not None
+        query = parse_query(self.text)
+        extra = Query((*(window or self.window).terms(), *more))
+        return service.aggregate(self.index, self.principal, query, group_by, measures,
+                                 clock=self.clock, extra=extra)
+
+    @property
+    def now(self) -> datetime:
+        assert self.clock is not None
+        return self.clock.now()
+
+
+def _keys(by: Sequence[str], allowed: Mapping[str, tuple[str, ...]]) -> list[str]:
+    for key in by:
+        if key not in allowed:
+            raise InvalidInput(f"--by {key}", f"is not one of {', '.join(allowed)}")
+    if len(set(by)) != len(by):
+        raise InvalidInput(f"--by {','.join(by)}", "names a key twice")
+    return list(by)
+
+
+# ---- failures -----------------------------------------------------------------------------
+
+FAILED = Equals("status", ("failed",))
+_FAILURE_MEASURES = (Measure("min", "created_at"), Measure("max", "created_at"),
+                     Measure("max", "job_id"))
+
+
+def failures(request: ReportRequest, *, limit: int = 50) -> list[Row]:
+    """Failed jobs by error signature, most first: count, users, projects, images, first and
+    last seen, the newest job as an example, the error pattern, and whether the signature is
+    new (seen in the 7 days before `until`, not in the 7 days before those)."""
+    rows = request.aggregate(["error_signature", "user", "project", "image_hash"],
+                             _FAILURE_MEASURES, FAILED)
+    report = fold_failures(rows)[:limit]
+    end = request.window.until or request.now
+    week, day = timedelta(days=7), timedelta()
+    this, before = (request.aggregate(["error_signature"], (), FAILED,
+                                      window=Window(end - week - back, end - back))
+                    for back in (day, week))
+    new = new_signatures(this, before)
+    return [row | {"pattern": _pattern(request, row), "new": row["signature"] in new}
+            for row in report]
+
+
+def _pattern(request: ReportRequest, row: Row) -> str | None:
+    """The masked error of a signature, read from its example job (within the caller's scope:
+    the example came from the scoped aggregate)."""
+    if row["signature"] is None:
+        return "(no error in the log)"
+    doc = request.index.get(row["example"]) if row["example"] else None
+    return doc.get("error_pattern") if doc else None
+
+
+# ---- cost ---------------------------------------------------------------------------------
+
+_COST_MEASURES = (Measure("sum", "duration_seconds"), Measure("sum", "cost_usd"))
+
+
+def cost(request: ReportRequest, by: Sequence[str]) -> list[Row]:
+    """Jobs, GPU and CPU node-hours, cost, failure rate and the cost of failed jobs per group
+    of the `--by` keys (nested in their order)."""
+    keys = _keys(by, COST_KEYS)
+    rows = request.aggregate([*group_fields(keys, COST_KEYS), "use_gpu", "status"],
+                             _COST_MEASURES)
+    return fold_cost(rows, keys)
+
+
+# ---- storage ------------------------------------------------------------------------------
+
+_STORAGE_MEASURES = (Measure("sum", "log_bytes"), Measure("sum", "artifact_bytes"))
+
+
+@dataclass(frozen=True, slots=True)
+class StageAges:
+    """Days after creation when the sweep moves a job to Cool, to Archive, and deletes it."""
+
+    cool: int | None = 30
+    archive: int | None = 90
+    delete: int | None = 365
+
+
+def storage(request: ReportRequest, by: Sequence[str], *,
+            prices: Mapping[str, float] = DEFAULT_TIER_PRICES,
+            ages: StageAges = StageAges()) -> list[Row]:
+    """Bytes of logs, by-date copies and artifacts per group, per tier, their monthly cost at
+    `prices`, the retained jobs and their bytes, and what the next sweep changes (at `ages`)."""
+    keys = _keys(by, STORAGE_KEYS)
+    fields = [*group_fields(keys, STORAGE_KEYS), "tier", "retain", "status"]
+    fields = list(dict.fromkeys(fields))
+    report = fold_storage(request.aggregate(fields, _STORAGE_MEASURES), keys, prices)
+    moves = [(row, stage) for stage, terms in _sweep_terms(request.now, ages)
+             for row in request.aggregate(fields, _STORAGE_MEASURES, *terms)]
+    return with_sweep(report, moves, keys, prices)
+
+
+def _sweep_terms(now: datetime, ages: StageAges) -> list[tuple[str | None, tuple[Term, ...]]]:
+    """(stage, the terms of the jobs the next sweep takes there; None: deletes) per stage."""
+    def older(days: int) -> Compare:
+        return Compare("created_at", "<", now - timedelta(days=days))
+
+    stages: list[tuple[str | None, tuple[Term, ...]]] = []
+    deleted: tuple[Term, ...] = ()
+    if ages.delete is not None:
+        deleted = (older(ages.delete), Not(IsTrue("retain", True)))
+        stages.append((None, deleted))
+    spared = (Not(AllOf(deleted)),) if deleted else ()
+    if ages.archive is not None:
+        stages.append(("Archive", (older(ages.archive), Not(Equals("tier", ("Archive",))),
+                                   *spared)))
+    if ages.cool is not None:
+        younger = (Not(older(ages.archive)),) if ages.archive is not None else ()
+        stages.append(("Cool", (older(ages.cool), Equals("tier", ("Hot",)), *younger, *spared)))
+    return stages
+
+
+# ---- images -------------------------------------------------------------------------------
+
+
+def images(request: ReportRequest, *, unused_days: int = 30) -> list[Row]:
+    """Each dependency image (`user-hash12`): jobs, failures, last use, packages, and whether
+    it went unused for `unused_days` (a candidate to prune)."""
+    if unused_days < 0:
+        raise InvalidInput(f"--unused-days {unused_days}", "must not be negative")
+    rows = request.aggregate(["user", "image_hash", "status"], (Measure("max", "created_at"),))
+    packages = request.aggregate(["user", "image_hash", "packages"])
+    cutoff = format_datetime(request.now - timedelta(days=unused_days))
+    return fold_images(rows, packages, unused_before=cutoff)
+
+
+def packages(request: ReportRequest) -> list[Row]:
+    """Each pinned package (`name==version`) by how many distinct images carry it."""
+    return fold_packages(request.aggregate(["user", "image_hash", "packages"]))
+
+
+def describe(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A one-line summary of a report (for logs and empty results)."""
+    return f"{len(rows)} groups, {sum(int(r.get('count', 0)) for r in rows)} jobs"

@@ -1,0 +1,255 @@
+"""The reports on a real SQLite index: every number equals a reference computed independently
+from the seeded jobs' metadata, and a principal's report never counts a job it may not see."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from query import count, reports
+from query.reports import ReportRequest, Window, parse_window
+from shared.adapters.sqlite_index import SqliteIndex
+from shared.clock import FixedClock
+from shared.documents import format_datetime, parse_datetime
+from shared.errors import InvalidInput
+from shared.principal import Principal
+from tests.support.builders import NOW
+from tests.support.reports import USERS, SeededJob, seeded_jobs
+
+ADMIN = Principal.of("root", "admin")
+CLOCK = FixedClock(NOW)
+JOBS = seeded_jobs(400)
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> SqliteIndex:
+    built = SqliteIndex(tmp_path_factory.mktemp("reports") / "index.sqlite3")
+    built.ensure()
+    built.upsert([j.document for j in JOBS])
+    return built
+
+
+def _request(index: SqliteIndex, principal: Principal = ADMIN, text: str = "",
+             window: Window | None = None) -> ReportRequest:
+    return ReportRequest(index, principal, text, window or Window(), CLOCK)
+
+
+def _visible(principal: Principal) -> Callable[[SeededJob], bool]:
+    if "admin" in principal.roles:
+        return lambda j: True
+    projects = {r.split(":", 1)[1] for r in principal.roles if r.startswith("admin:")}
+    return lambda j: j.meta["user"] == principal.user or j.meta["project"] in projects
+
+
+def test_failures_group_each_crash_kind_into_one_signature(index: SqliteIndex) -> None:
+    """Failed jobs fall into one row per crash (whatever its sizes, names and addresses), with
+    the count, users, projects, images, first/last seen and an example of the metadata."""
+    rows = reports.failures(_request(index))
+    failed = [j for j in JOBS if j.crash]
+    expected = Counter(j.crash for j in failed)
+    assert sorted(r["count"] for r in rows) == sorted(expected.values())
+    for row in rows:
+        kind = str(row["pattern"]).split(":")[0]
+        mine = [j for j in failed if j.crash == kind]
+        assert row["count"] == len(mine)
+        assert row["users"] == sorted({j.meta["user"] for j in mine})
+        assert row["projects"] == sorted({j.meta["project"] for j in mine})
+        assert row["images"] == sorted({j.image for j in mine})
+        assert row["first_seen"] == min(j.document["created_at"] for j in mine)
+        assert row["last_seen"] == max(j.document["created_at"] for j in mine)
+        assert row["example"] in {j.meta["job_id"] for j in mine}
+    assert [r["count"] for r in rows] == sorted((r["count"] for r in rows), reverse=True)
+
+
+def test_a_signature_is_new_when_absent_the_week_before(index: SqliteIndex) -> None:
+    """`new` marks signatures failing in the last 7 days and not in the 7 days before."""
+    now = NOW
+    def seen(kind: str, start: int, end: int) -> bool:
+        return any(j.crash == kind and now - timedelta(days=end) <= _created(j)
+                   < now - timedelta(days=start) for j in JOBS)
+    for row in reports.failures(_request(index)):
+        kind = str(row["pattern"]).split(":")[0]
+        assert row["new"] == (seen(kind, 0, 7) and not seen(kind, 7, 14))
+
+
+def test_the_signature_of_a_row_finds_its_jobs(index: SqliteIndex) -> None:
+    """`signature:HASH` (the report's first column) finds exactly that row's failed jobs."""
+    for row in reports.failures(_request(index)):
+        assert count(index, ADMIN, f"signature:{row['signature']} status:failed",
+                     clock=CLOCK) == row["count"]
+
+
+@pytest.mark.parametrize("by", [["project"], ["user"], ["node"], ["function"], ["image"],
+                                ["month"], ["week"], ["project", "user"], ["user", "node"]])
+def test_cost_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]) -> None:
+    """Jobs, GPU/CPU hours, cost, failure rate and failed cost per group, nested --by keys."""
+    rows = reports.cost(_request(index), by)
+    groups: dict[tuple[str, ...], list[SeededJob]] = defaultdict(list)
+    for job in JOBS:
+        groups[tuple(_cost_key(job, b) for b in by)].append(job)
+    assert len(rows) == len(groups)
+    for row in rows:
+        mine = groups[tuple(row[b] for b in by)]
+        failed = [j for j in mine if j.meta["status"] == "failed"]
+        assert row["count"] == len(mine)
+        assert row["gpu_hours"] == pytest.approx(sum(j.duration for j in mine if j.gpu) / 3600,
+                                                 abs=1e-3)
+        assert row["cpu_hours"] == pytest.approx(
+            sum(j.duration for j in mine if not j.gpu) / 3600, abs=1e-3)
+        assert row["cost_usd"] == pytest.approx(sum(j.cost for j in mine), abs=1e-3)
+        assert row["failed"] == len(failed)
+        assert row["failure_rate"] == pytest.approx(len(failed) / len(mine), abs=1e-4)
+        assert row["failed_cost_usd"] == pytest.approx(sum(j.cost for j in failed), abs=1e-3)
+
+
+def _cost_key(job: SeededJob, by: str) -> str:
+    created = _created(job)
+    return {"project": job.meta["project"], "user": job.meta["user"],
+            "node": job.meta["config"]["node_type"], "function": job.meta["function_name"],
+            "image": job.image, "month": f"{created:%Y-%m}",
+            "week": (created - timedelta(days=created.weekday())).date().isoformat()}[by]
+
+
+def _created(job: SeededJob) -> datetime:
+    return parse_datetime(job.meta["created_at"])
+
+
+GIB = 1024**3
+PRICES = {"Hot": 0.018, "Cool": 0.010, "Archive": 0.002}
+
+
+@pytest.mark.parametrize("by", [["project"], ["user"], ["tier"]])
+def test_storage_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]) -> None:
+    """Bytes of logs, copies (final jobs) and artifacts, per tier, the monthly bill at the
+    design's prices, and the retained jobs, per group."""
+    rows = reports.storage(_request(index), by)
+    groups: dict[tuple[str, ...], list[SeededJob]] = defaultdict(list)
+    for job in JOBS:
+        groups[tuple({"tier": job.tier}.get(b) or job.meta[b] for b in by)].append(job)
+    assert len(rows) == len(groups)
+    for row in rows:
+        mine = groups[tuple(row[b] for b in by)]
+        tiers = Counter[str]()
+        for job in mine:
+            for part, size in _parts(job).items():
+                tiers[_where(job.tier, part)] += size
+        assert row["count"] == len(mine)
+        assert row["log_bytes"] == sum(j.log_bytes for j in mine)
+        assert row["copy_bytes"] == sum(_parts(j)["copy"] for j in mine)
+        assert row["artifact_bytes"] == sum(j.artifact_bytes for j in mine)
+        assert (row["hot_bytes"], row["cool_bytes"], row["archive_bytes"]) == (
+            tiers["Hot"], tiers["Cool"], tiers["Archive"])
+        assert row["monthly_usd"] == pytest.approx(
+            sum(tiers[t] / GIB * PRICES[t] for t in PRICES), abs=1e-3)
+        retained = [j for j in mine if j.meta["tags"].get("retain") == "true"]
+        assert row["retained"] == len(retained)
+        assert row["retained_bytes"] == sum(sum(_parts(j).values()) for j in retained)
+
+
+def test_storage_says_what_the_next_sweep_changes(index: SqliteIndex) -> None:
+    """Moves (Hot past 30 days to Cool, past 90 to Archive) and deletes (past 365, not
+    retained), and the bytes deletes free, as the default policy would do them now."""
+    rows = reports.storage(_request(index), [])
+    (row,) = rows
+    deleted = [j for j in JOBS if _age(j) > 365 and j.meta["tags"].get("retain") != "true"]
+    archived = [j for j in JOBS if _age(j) > 90 and j.tier != "Archive" and j not in deleted]
+    cooled = [j for j in JOBS if 30 < _age(j) <= 90 and j.tier == "Hot"]
+    assert row["sweep_deletes"] == len(deleted)
+    assert row["sweep_moves"] == len(archived) + len(cooled)
+    assert row["sweep_freed_bytes"] == sum(sum(_parts(j).values()) for j in deleted)
+
+
+def _age(job: SeededJob) -> float:
+    return (NOW - _created(job)).total_seconds() / 86400
+
+
+def _parts(job: SeededJob) -> dict[str, int]:
+    final = job.meta["status"] in {"completed", "failed", "cancelled"}
+    return {"log": job.log_bytes, "copy": job.log_bytes if final else 0,
+            "artifact": job.artifact_bytes}
+
+
+def _where(tier: str, part: str) -> str:
+    return "Cool" if tier == "Archive" and part == "log" else tier
+
+
+def test_images_report_uses_failures_last_use_and_packages(index: SqliteIndex) -> None:
+    """Per image: jobs, failure rate, last use, packages, unused for 30 days."""
+    rows = reports.images(_request(index), unused_days=30)
+    by_image: dict[str, list[SeededJob]] = defaultdict(list)
+    for job in JOBS:
+        by_image[job.image].append(job)
+    assert {r["image"] for r in rows} == set(by_image)
+    cutoff = format_datetime(NOW - timedelta(days=30))
+    for row in rows:
+        mine = by_image[row["image"]]
+        failed = sum(j.meta["status"] == "failed" for j in mine)
+        last = max(j.document["created_at"] for j in mine)
+        assert (row["count"], row["failure_rate"], row["last_used"]) == (
+            len(mine), round(failed / len(mine), 4), last)
+        assert row["packages"] == sorted(mine[0].meta["dependencies"]["packages"])
+        assert row["unused"] == (last < cutoff)
+
+
+def test_packages_are_counted_by_distinct_images(index: SqliteIndex) -> None:
+    """Each pinned package with the number of distinct images carrying it."""
+    rows = reports.packages(_request(index))
+    images: dict[str, set[str]] = defaultdict(set)
+    for job in JOBS:
+        for package in job.meta["dependencies"]["packages"]:
+            images[package].add(job.image)
+    assert {r["package"]: r["images"] for r in rows} == {p: len(i) for p, i in images.items()}
+
+
+def test_the_window_limits_every_report_to_its_creation_times(index: SqliteIndex) -> None:
+    """--since 7d counts only the jobs created in the last 7 days."""
+    window = parse_window("7d", None, NOW)
+    rows = reports.cost(_request(index, window=window), [])
+    assert rows[0]["count"] == sum(_age(j) <= 7 for j in JOBS)
+
+
+def test_bad_options_are_one_line_errors() -> None:
+    """A window that is not a time, or an unknown --by key, names the option and why."""
+    with pytest.raises(InvalidInput, match="--since"):
+        parse_window("yesterday", None, NOW)
+    with pytest.raises(InvalidInput, match="--by colour"):
+        reports.cost(_request(SqliteIndex(":memory:")), ["colour"])
+
+
+def _matches(job: SeededJob, text: str) -> bool:
+    return {"": True, "status:failed": job.meta["status"] == "failed", "gpu:true": job.gpu,
+            "user:alice": job.meta["user"] == "alice"}[text]
+
+
+PRINCIPALS = st.builds(
+    Principal.of, st.sampled_from(["alice", "bob", "carol", "mallory"]),
+    st.lists(st.sampled_from(["admin:fraud", "admin:nlp", "admin:vision"]),
+             max_size=2).map(tuple))
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(PRINCIPALS, st.sampled_from(["", "status:failed", "gpu:true", "user:alice"]))
+def test_a_report_never_counts_a_job_its_reader_may_not_see(
+        index: SqliteIndex, principal: Principal, text: str) -> None:
+    """Every report, for any principal and query, counts only the jobs the principal may see."""
+    visible = [j for j in JOBS if _visible(principal)(j) and _matches(j, text)]
+    request = _request(index, principal, text)
+    seen = len(visible)
+    assert sum(r["count"] for r in reports.cost(request, ["project"])) == seen
+    assert sum(r["count"] for r in reports.storage(request, ["user"])) == seen
+    assert {r["project"] for r in reports.cost(request, ["project"])} <= {
+        j.meta["project"] for j in visible}
+    assert {r["user"] for r in reports.storage(request, ["user"])} <= {
+        j.meta["user"] for j in visible}
+    for row in reports.failures(request):
+        assert set(row["users"]) <= {j.meta["user"] for j in visible}
+        assert row["example"] in {j.meta["job_id"] for j in visible}
+    images = {j.image for j in visible}
+    assert {r["image"] for r in reports.images(request)} <= images
+    assert {r["user"] for r in reports.cost(request, ["user"])} <= set(USERS)
