@@ -24,7 +24,8 @@ from shared.ports import BlobStore
 
 PAGE_LINES = 500
 PAGE_BUDGET = 8 << 20
-READ_CHUNK = 1 << 20
+READ_CHUNK = 4 << 20
+FIRST_RANGE = 256 << 10
 _ESCAPE = b"\\u00"
 
 
@@ -168,17 +169,25 @@ def log_chunks(blobs: BlobStore, job: JobId, offset: int, length: int) -> Iterat
     the gzip copy streamed and skipped up to `offset` when the plain log is gone."""
     plain = blobs.props(log_path(job))
     if plain is not None and plain.tier != "Archive":
-        if offset >= plain.size:
-            return iter(())
-        return blobs.read_chunks(plain.name, offset=offset,
-                                 length=min(length, plain.size - offset),
-                                 chunk_size=READ_CHUNK, verify_ranges=False)
+        return _growing_ranges(blobs, plain.name, offset, min(offset + length, plain.size))
     packed = blobs.props(archived_log_path(job))
     if packed is not None and packed.tier != "Archive":
         return _skip(gunzip(blobs.read_chunks(packed.name), packed.name), offset)
     if plain is not None or packed is not None:
         raise BlobArchived(f"log of job {job}", "is in the Archive tier: rehydrate it to read it")
     raise BlobNotFound(f"log of job {job}", "does not exist (yet)")
+
+
+def _growing_ranges(blobs: BlobStore, name: str, start: int, end: int) -> Iterator[bytes]:
+    """Bytes [start, end) as range reads of 256 KiB, then doubling up to 4 MiB: a first page
+    (500 lines are ~100 KB) costs one small GET, a long scan few large ones."""
+    size, position = FIRST_RANGE, start
+    while position < end:
+        length = min(size, end - position)
+        yield from blobs.read_chunks(name, offset=position, length=length, chunk_size=length,
+                                     verify_ranges=False)
+        position += length
+        size = min(size * 2, READ_CHUNK)
 
 
 def _skip(chunks: Iterable[bytes], offset: int) -> Iterator[bytes]:

@@ -107,16 +107,23 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
                   limit: Annotated[int, Query(ge=1, le=200)] = 50) -> HTMLResponse:
         built = services()
         error: QueryError | InvalidInput | None = None
-        listing, facets = None, {}
+        listing = None
         try:
             listing = use_cases.search_jobs(built, caller, q, limit=limit, cursor=cursor)
-            facets = facet_counts(built, caller, q)
         except InvalidInput as exc:
             error = exc
         return render(request, "jobs.html", caller=caller, q=q, error=error, limit=limit,
-                      column=getattr(error, "position", None), facets=facets,
+                      column=getattr(error, "position", None),
                       rows=[_row(d, built) for d in (listing.documents if listing else [])],
                       next_cursor=listing.next_cursor if listing else None, cursor=cursor)
+
+    @app.get("/facets", response_class=HTMLResponse, include_in_schema=False)
+    def facets_fragment(request: Request, caller: Caller,
+                        q: Annotated[str, Query(max_length=4000)] = "") -> HTMLResponse:
+        """The facet counts of the jobs page, fetched once the table has painted: counting
+        every match of a broad query takes longer than one page of it."""
+        return render(request, "facets.html", q=q,
+                      facets=facet_counts(services(), caller, q))
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
     def job_page(request: Request, job_id: str, caller: Caller,

@@ -171,8 +171,10 @@ def test_paging_reaches_every_job_once(page: object, site: Site) -> None:
 
 
 def test_a_facet_click_narrows_the_table(page: object, site: Site) -> None:
-    """Clicking the `vision` project facet leaves only vision jobs and puts it in the URL."""
+    """The project facet counts what `ascend search` finds per project; clicking `vision`
+    leaves only vision jobs (and only that facet value) and puts it in the URL."""
     page.goto(site.base + "/")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-facets-src][data-loaded]")  # type: ignore[attr-defined]
     counts = page.eval_on_selector_all(  # type: ignore[attr-defined]
         "[data-facet=project] a",
         "as => as.map(a => [a.dataset.facetValue, +a.querySelector('.count').textContent])")
@@ -180,6 +182,8 @@ def test_a_facet_click_narrows_the_table(page: object, site: Site) -> None:
                             "vision": len(_cli_search(site, "project:vision"))}
     page.click("[data-facet=project] [data-facet-value=vision]")  # type: ignore[attr-defined]
     assert "project%3Avision" in page.url  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-facets-src][data-loaded]")  # type: ignore[attr-defined]
+    assert page.locator("[data-facet=project] a").count() == 1  # type: ignore[attr-defined]
     assert _ids(page) == _cli_search(site, "project:vision")
 
 
