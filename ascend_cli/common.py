@@ -17,9 +17,10 @@ import orjson
 import typer
 
 from ascend_cli.visible import visible, visible_line
+from shared import services as composition
 from shared.errors import AccessDenied, AscendError, InvalidInput
 from shared.principal import Principal
-from shared.services import Services, build_services
+from shared.services import Services
 from shared.settings import Settings, load_settings
 
 P = ParamSpec("P")
@@ -31,21 +32,22 @@ JobIdArg = Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's ID (f
 USAGE_ERROR = 2
 FAILURE = 1
 
-_services: Services | None = None
-
 
 def services() -> Services:
-    """The CLI's composition root, from the environment, built on first use."""
-    global _services  # noqa: PLW0603 - one composition root per process
-    if _services is None:
-        # azure.identity logs every credential it tried as a warning: the one-line error says it
-        logging.getLogger("azure").setLevel(logging.ERROR)
-        from ascend_cli.profile import profile_settings
+    """The process's composition root (`shared.services.services`), built on first use from
+    the environment and the config profile."""
+    return composition.services(_cli_settings)
 
-        settings = load_settings(**profile_settings())
-        _warn_if_new_index(settings)
-        _services = build_services(settings)
-    return _services
+
+def _cli_settings() -> Settings:
+    """The environment over the config profile (one line naming the variable when wrong)."""
+    # azure.identity logs every credential it tried as a warning: the one-line error says it
+    logging.getLogger("azure").setLevel(logging.ERROR)
+    from ascend_cli.profile import profile_settings
+
+    settings = load_settings(**profile_settings())
+    _warn_if_new_index(settings)
+    return settings
 
 
 _missing_index: Path | None = None

@@ -258,8 +258,7 @@ def bench_e2e(jobs: int, workers: int, folder: Path, *, disk: bool = False,
         sdk = sdk_gets(blobs, names, workers)
         gets, get_cpu, get_wall = azurite_gets(azurite, settings.container, names,
                                                threads=workers, processes=get_processes)
-        services = Services(settings)
-        services.__dict__["blobs"] = blobs
+        services = Services(settings, blobs=blobs)
         azurite_cpu, own_cpu = process_cpu_seconds(azurite.process.pid), time.process_time()
         started = time.perf_counter()
         children = _children_cpu_seconds()

@@ -46,7 +46,7 @@ from shared.documents import parse_datetime
 from shared.errors import InvalidBlobPath, TransientError
 from shared.layout import SYSTEM_PREFIX, parse_blob_name
 from shared.ports import BlobProps
-from shared.services import Services, build_services
+from shared.services import Services
 from shared.settings import Settings
 
 log = logging.getLogger("ascend.pipeline")
@@ -270,7 +270,7 @@ def _account(event: PendingEvent, kind: str, seen: Seen, summary: RunSummary) ->
 def run_forever(settings: Settings, stop_event: threading.Event, *,
                 poll_seconds: float = POLL_SECONDS) -> None:
     """Poll until `stop_event` is set (`make run`), printing a line for each busy pass."""
-    watch(build_services(settings), stop_event, poll_seconds=poll_seconds)
+    watch(Services(settings), stop_event, poll_seconds=poll_seconds)
 
 
 def watch(services: Services, stop_event: threading.Event, *,

@@ -1,57 +1,101 @@
-"""The composition root: builds the adapters from settings, once, when first asked.
+"""The composition root: the ports of one process, given or built from settings on first use.
 
-Only the edges (`function_app.py`, the CLI, the API) call `build_services`; handlers receive the
-ports. Nothing connects at import time: the Functions host imports `function_app.py` to discover
-its functions.
+`Services(settings, clock, blobs=None, index=None)`: adapters passed in are used as they are (a
+test's Azurite store, an in-memory double); the others are built from `settings` the first time
+they are asked for, never at construction. Nothing connects at import time: the Functions host
+imports `function_app.py` to discover its functions.
+
+One process has one root, `services()`, built once from the environment by `load_settings`, so a
+bad setting reads the same one-line error in the CLI, the API and the Functions app. Tests hand in
+theirs with `install(...)` and drop it with `reset()`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+import threading
+from collections.abc import Callable
 
 from shared.clock import Clock, SystemClock
 from shared.ports import BlobStore, SearchIndex
-from shared.settings import Settings
+from shared.settings import Settings, load_settings
 
 
-@dataclass
 class Services:
-    """The ports of one process, built lazily from `settings`."""
+    """The ports of one process: `blobs` and `index` as given, else built lazily from `settings`."""
 
-    settings: Settings
-    clock: Clock = field(default_factory=SystemClock)
+    def __init__(self, settings: Settings, clock: Clock | None = None, *,
+                 blobs: BlobStore | None = None, index: SearchIndex | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._blobs = blobs
+        self._index = index
+        self._lock = threading.Lock()
 
-    @cached_property
+    @property
     def blobs(self) -> BlobStore:
-        from shared.adapters.azure_blob import AzureBlobStore
+        with self._lock:
+            if self._blobs is None:
+                from shared.adapters.azure_blob import AzureBlobStore
 
-        return AzureBlobStore.from_settings(self.settings)
+                self._blobs = AzureBlobStore.from_settings(self.settings)
+            return self._blobs
 
-    @cached_property
+    @property
     def index(self) -> SearchIndex:
-        if self.settings.search_endpoint:
-            from shared.adapters.azure_search import AzureSearchIndex
+        with self._lock:
+            if self._index is None:
+                self._index = _index_of(self.settings)
+            return self._index
 
-            return AzureSearchIndex.from_settings(self.settings)
-        from shared.adapters.sqlite_index import SqliteIndex
+    def using(self, *, blobs: BlobStore | None = None, index: SearchIndex | None = None,
+              settings: Settings | None = None) -> Services:
+        """These services with some ports swapped; the rest are shared (or built as needed)."""
+        return Services(settings or self.settings, self.clock,
+                        blobs=blobs or self._blobs, index=index or self._index)
 
-        index = SqliteIndex(self.settings.index_path)
-        index.ensure()
-        return index
-
-
-_services: Services | None = None
-
-
-def build_services(settings: Settings | None = None) -> Services:
-    """A new `Services` for `settings` (from the environment when not given)."""
-    return Services(settings or Settings())
+    def __repr__(self) -> str:
+        return f"Services(container={self.settings.container!r}, clock={self.clock!r})"
 
 
-def services() -> Services:
-    """The process-wide `Services`, built on first use."""
-    global _services  # noqa: PLW0603 - one composition root per process, built lazily
-    if _services is None:
-        _services = build_services()
-    return _services
+def _index_of(settings: Settings) -> SearchIndex:
+    """Azure AI Search when an endpoint is configured, else the embedded SQLite file."""
+    if settings.search_endpoint:
+        from shared.adapters.azure_search import AzureSearchIndex
+
+        return AzureSearchIndex.from_settings(settings)
+    from shared.adapters.sqlite_index import SqliteIndex
+
+    index = SqliteIndex(settings.index_path)
+    index.ensure()
+    return index
+
+
+_root: Services | None = None
+_root_lock = threading.Lock()
+
+
+def services(settings: Callable[[], Settings] = load_settings) -> Services:
+    """The process's `Services`, built on first use from `settings()` (by default the
+    environment by `load_settings`: `InvalidInput` naming the variable in one line when a
+    setting is wrong; the CLI adds its config profile)."""
+    global _root  # noqa: PLW0603 - one composition root per process, built lazily
+    with _root_lock:
+        if _root is None:
+            _root = Services(settings())
+        return _root
+
+
+def install(root: Services) -> Services:
+    """Make `root` the process's `Services` (a test's adapters); returns it."""
+    global _root  # noqa: PLW0603
+    with _root_lock:
+        _root = root
+    return root
+
+
+def reset() -> None:
+    """Forget the process's `Services`: the next `services()` reads the environment again (in
+    tests, as if each command were a new process)."""
+    global _root  # noqa: PLW0603
+    with _root_lock:
+        _root = None

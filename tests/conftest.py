@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+import shared.services
 from ascend_cli.azurite import Azurite, start_azurite
 from shared.adapters.azure_blob import AzureBlobStore, RetryPolicy
 from shared.adapters.sqlite_index import SqliteIndex
@@ -28,6 +29,14 @@ hypothesis_settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow])
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _no_composition_root_outlives_a_test() -> Iterator[None]:
+    """Each test starts and ends without a process `Services` (as each process would)."""
+    shared.services.reset()
+    yield
+    shared.services.reset()
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +97,4 @@ def clock() -> FixedClock:
 def services(settings: Settings, blob_store: AzureBlobStore, sqlite_index: SqliteIndex,
              clock: FixedClock) -> Services:
     """The composition root with the real adapters of the test (Azurite, SQLite, fixed clock)."""
-    built = Services(settings, clock=clock)
-    built.__dict__["blobs"] = blob_store
-    built.__dict__["index"] = sqlite_index
-    return built
+    return Services(settings, clock, blobs=blob_store, index=sqlite_index)

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-import ascend_cli.common
+import shared.services
 from ascend_cli.main import app
 from indexer.document import package_names
 from shared.adapters.azure_blob import AzureBlobStore
@@ -34,7 +34,7 @@ def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def _invoke(runner: CliRunner, *args: str) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.stderr
-    ascend_cli.common._services = None  # each command is a new process in real life
+    shared.services.reset()  # each command is a new process in real life
     return result.stdout
 
 

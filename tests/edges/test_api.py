@@ -259,8 +259,8 @@ def test_an_unreadable_index_is_a_503_that_says_so(
     """A corrupt index file makes the search answer 503 with the reason, not a crash."""
     broken = tmp_path_factory.mktemp("broken") / "index.sqlite3"
     broken.write_bytes(b"not a database" * 100)
-    degraded = Services(world.services.settings.model_copy(update={"index_path": broken}))
-    degraded.__dict__["blobs"] = world.services.blobs
+    degraded = Services(world.services.settings.model_copy(update={"index_path": broken}),
+                        blobs=world.services.blobs)
     with TestClient(create_app(lambda: degraded)) as client:
         response = client.get("/api/jobs", headers=ALICE)
         assert response.status_code == 503

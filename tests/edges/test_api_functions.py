@@ -41,9 +41,9 @@ def http_api(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[ob
     monkeypatch.setenv("ASCEND_STORAGE_CONNECTION_STRING", str(settings.storage_connection_string))
     monkeypatch.setenv("ASCEND_CONTAINER", settings.container)
     monkeypatch.setenv("ASCEND_INDEX_PATH", str(settings.index_path))
-    monkeypatch.setattr(shared.services, "_services", None)
+    shared.services.reset()
     yield http_function().get_user_function()
-    monkeypatch.setattr(shared.services, "_services", None)
+    shared.services.reset()
 
 
 def call(http_api: object, path: str, user: str = "alice", **params: str) -> func.HttpResponse:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import ascend_cli.common
+import shared.services
 from ascend_cli.azurite import Azurite
 from ascend_cli.main import app
 from producer.jobs import set_status
@@ -224,7 +224,7 @@ def test_no_caller_ever_sees_a_job_its_roles_do_not_allow(
         }.items():
             patch.setenv(name, value)
         runner = CliRunner()
-        patch.setattr(ascend_cli.common, "_services", None)
+        shared.services.reset()
         code, out, _ = run(runner, "jobs", "list", "--json", "--limit", "100")
         assert code == 0
         assert {d["job_id"] for d in jsonl(out)} == {
@@ -232,9 +232,9 @@ def test_no_caller_ever_sees_a_job_its_roles_do_not_allow(
         for meta in jobs:
             allowed = caller.can_see(meta.user, meta.project)
             for command in (("status", meta.job_id, "--json"), ("logs", meta.job_id, "--json")):
-                patch.setattr(ascend_cli.common, "_services", None)
+                shared.services.reset()
                 code, out, err = run(runner, "jobs", *command)
                 assert ("not found" in err) == (not allowed)
                 assert code == (0 if allowed else 1)
                 assert (out != "") == allowed
-        patch.setattr(ascend_cli.common, "_services", None)
+    shared.services.reset()

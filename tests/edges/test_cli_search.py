@@ -8,7 +8,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-import ascend_cli.common
+import shared.services
 from ascend_cli.main import app
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.settings import Settings
@@ -32,9 +32,7 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqliteI
     ])
     yield index
     index.close()
-    services = ascend_cli.common._services
-    if services is not None and "index" in services.__dict__:
-        services.index.close()  # type: ignore[attr-defined]
+    shared.services.reset()
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

@@ -49,8 +49,7 @@ APP_FILE = Path(__file__).resolve().parents[2] / "function_app.py"
 @pytest.fixture
 def wired(services: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
     """The function app's composition root replaced by the test's real adapters."""
-    monkeypatch.setattr(shared.services, "_services", services)
-    return services
+    return shared.services.install(services)
 
 
 def test_a_metadata_event_indexes_the_job(wired: Services) -> None:
@@ -99,10 +98,7 @@ def test_a_persistent_transient_fault_raises_so_event_grid_retries(
     payload = created_payload(services.blobs, settings.container, metadata_path(job))
     dead = settings.model_copy(update={
         "storage_connection_string": azurite_connection_string(port=free_port())})
-    broken = Services(dead, clock=services.clock)
-    broken.__dict__["blobs"] = AzureBlobStore.from_settings(
-        dead, retry=RetryPolicy(attempts=3, max_seconds=5, base=0.01, cap=0.02))
-    broken.__dict__["index"] = services.index
-    monkeypatch.setattr(shared.services, "_services", broken)
+    shared.services.install(services.using(blobs=AzureBlobStore.from_settings(
+        dead, retry=RetryPolicy(attempts=3, max_seconds=5, base=0.01, cap=0.02))))
     with pytest.raises(TransientError):
         _user_function()(function_event(payload))

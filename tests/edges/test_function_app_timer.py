@@ -18,7 +18,7 @@ import shared.services
 from ascend_cli.azurite import Azurite
 from indexer.worker import run_once
 from shared.adapters.azure_blob import AzureBlobStore, RetryPolicy
-from shared.errors import TransientError
+from shared.errors import InvalidInput, TransientError
 from shared.layout import artifact_path, by_date_log_path, job_prefix, metadata_path, package_path
 from shared.partitions import PROGRESS
 from shared.services import Services
@@ -70,8 +70,7 @@ def tick(function: Any, host: QueueHost, *, past_due: bool = False) -> int:
 @pytest.fixture
 def composition_root(services: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
     """The Functions' composition root answers with the test's services (fixed clock)."""
-    monkeypatch.setattr(shared.services, "_services", services)
-    return services
+    return shared.services.install(services)
 
 
 def with_settings(root: Services, **update: Any) -> Services:
@@ -160,18 +159,17 @@ def test_a_reconcile_partition_with_transient_failures_is_retried_then_poisoned(
     assert partitions.value is not None
     host = partition_host()
     host.put(partitions.value)
-    good = composition_root.blobs
     with FaultProxy(azurite.port) as proxy:
         via_proxy = composition_root.settings.model_copy(update={
             "storage_connection_string": azurite_connection_string(port=proxy.port)})
-        composition_root.__dict__["blobs"] = AzureBlobStore.from_settings(
-            via_proxy, retry=RetryPolicy(2, 20, 0.01, 0.02))
+        shared.services.install(composition_root.using(blobs=AzureBlobStore.from_settings(
+            via_proxy, retry=RetryPolicy(2, 20, 0.01, 0.02))))
         proxy.inject("drop", times=FOREVER, after=3)  # walk + two listings, nothing else
         assert host.drain() == 5
     assert len(host.poison) == 1
     assert all(isinstance(e, TransientError) for e in host.errors)
     assert composition_root.index.get(str(job)) is None
-    composition_root.__dict__["blobs"] = good
+    shared.services.install(composition_root)
     host.put(host.poison.pop())
     host.drain()
     assert composition_root.index.get(str(job)) is not None
@@ -224,3 +222,14 @@ def test_a_sweep_stopped_by_its_budget_acts_on_every_blob_exactly_once(
     acted = [(r["blob"], r["action"]) for r in records]
     assert len(acted) == len(set(acted))
     assert {r["job_id"] for r in records} == {str(j) for j in jobs}
+
+
+def test_a_bad_setting_fails_the_function_with_the_clis_one_line_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Functions app reads settings through the same root as the CLI: a wrong app setting
+    is one line naming the variable, not pydantic's multi-line report."""
+    monkeypatch.setenv("ASCEND_PIPELINE_WORKERS", "many")
+    with pytest.raises(InvalidInput) as caught:
+        sweep_function().get_user_function()(TimerRequest(past_due=False), Binding())
+    assert str(caught.value).startswith("ASCEND_PIPELINE_WORKERS: Input should be a valid integer")
+    assert "\n" not in str(caught.value)

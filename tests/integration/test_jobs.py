@@ -29,10 +29,8 @@ def without_index(services: Services, tmp_path: Path) -> Services:
     """The same storage, but the index file is unreadable garbage."""
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(b"this is not a database" * 100)
-    degraded = Services(services.settings.model_copy(update={"index_path": broken}),
-                        clock=services.clock)
-    degraded.__dict__["blobs"] = services.blobs
-    return degraded
+    return Services(services.settings.model_copy(update={"index_path": broken}),
+                    services.clock, blobs=services.blobs)
 
 
 def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(

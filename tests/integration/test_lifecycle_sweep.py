@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -98,9 +97,7 @@ def test_a_sweep_killed_mid_way_is_completed_by_the_next_without_repeating_work(
         services: Services, changes_before_kill: int) -> None:
     """Kill after k changes, run again: the end state is complete and no action was done twice."""
     jobs = seed_two_years(services)
-    dying = replace(services)
-    dying.__dict__["blobs"] = DyingBlobStore(services.blobs, changes_before_kill)
-    dying.__dict__["index"] = services.index
+    dying = services.using(blobs=DyingBlobStore(services.blobs, changes_before_kill))
     with pytest.raises(Killed):
         run_sweep(dying, NOW, workers=1)
     run_sweep(services, NOW, workers=1)

@@ -44,12 +44,11 @@ def test_a_partition_killed_mid_slice_is_finished_by_the_next_invocation(
     with FaultProxy(azurite.port) as proxy:
         via = services.settings.model_copy(update={
             "storage_connection_string": azurite_connection_string(port=proxy.port)})
-        services.__dict__["blobs"] = AzureBlobStore.from_settings(
-            via, retry=RetryPolicy(2, 20, 0.01, 0.02))
+        dying = services.using(blobs=AzureBlobStore.from_settings(
+            via, retry=RetryPolicy(2, 20, 0.01, 0.02)))
         proxy.inject("drop", times=FOREVER, after=60)  # the listings and a few jobs' work
         with pytest.raises(TransientError):
-            reconcile_partition(services, part, Budget.start(600))
-    services.__dict__["blobs"] = good
+            reconcile_partition(dying, part, Budget.start(600))
     before = {str(j) for j in jobs if services.index.get(str(j)) is not None}
     assert 0 < len(before) < 20
     killed = read_progress(good, part)

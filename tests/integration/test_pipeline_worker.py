@@ -87,8 +87,8 @@ def test_a_pass_spread_over_processes_indexes_what_threads_do(
     in_processes = _docs(services.index)
     threads_only = SqliteIndex(tmp_path / "threads.sqlite3")
     threads_only.ensure()
-    services.__dict__["index"] = threads_only
-    run_once(services, workers=2, processes=1, checkpoint=tmp_path / "threads.json")
+    run_once(services.using(index=threads_only), workers=2, processes=1,
+             checkpoint=tmp_path / "threads.json")
     assert _docs(threads_only) == in_processes
     assert len(in_processes) == 12
 
@@ -146,7 +146,7 @@ def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(services: Servi
         Path(f"{services.settings.index_path}{suffix}").unlink(missing_ok=True)
     fresh = SqliteIndex(services.settings.index_path)
     fresh.ensure()
-    services.__dict__["index"] = fresh
+    services = services.using(index=fresh)
     assert reconcile(services)["indexed"] == 3
     assert _docs(fresh) == before
     assert reconcile(services) == {"indexed": 0, "updated": 0, "removed": 0, "unchanged": 3,
@@ -205,9 +205,7 @@ def test_two_workers_on_the_same_job_leave_it_correct(services: Services, tmp_pa
     errors: list[BaseException] = []
 
     def work() -> None:
-        own = Services(services.settings, clock=services.clock)
-        own.__dict__["blobs"] = services.blobs
-        own.__dict__["index"] = SqliteIndex(services.settings.index_path)
+        own = services.using(index=SqliteIndex(services.settings.index_path))
         try:
             assert handle(event_from_dict(payload), own).kind in {"indexed", "skipped"}
         except BaseException as exc:  # collected for the main thread
@@ -250,8 +248,7 @@ def _history(services: Services) -> tuple[list[dict], dict[str, dict[str, object
     events.append(grid_event(c, gone, deleted=True))
     truth_index = SqliteIndex(Path(str(services.settings.index_path) + ".truth"))
     truth_index.ensure()
-    truth = Services(services.settings, clock=services.clock)
-    truth.__dict__.update(blobs=services.blobs, index=truth_index)
+    truth = services.using(index=truth_index)
     for j in jobs[:2]:
         handle(event_from_dict(created_payload(services.blobs, c, metadata_path(j))), truth)
     return events, _docs(truth_index)
@@ -272,8 +269,7 @@ def test_duplicated_and_shuffled_events_give_the_truth(services: Services, tmp_p
     random.Random(seed).shuffle(delivered)
     index = SqliteIndex(tmp_path / f"shuffled-{seed}-{len(delivered)}.sqlite3")
     index.ensure()
-    own = Services(services.settings, clock=services.clock)
-    own.__dict__.update(blobs=services.blobs, index=index)
+    own = services.using(index=index)
     for payload in delivered:
         handle(event_from_dict(payload), own)
     assert _docs(index) == truth

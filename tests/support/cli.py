@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import ascend_cli.common
+import shared.services
 from shared.settings import Settings
 
 
@@ -22,7 +22,7 @@ def point_cli_at(settings: Settings, monkeypatch: pytest.MonkeyPatch, *, user: s
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(ascend_cli.common, "_services", None)
+    shared.services.reset()
 
 
 def invoke_cli(*args: str) -> tuple[int, str, str]:
@@ -32,5 +32,5 @@ def invoke_cli(*args: str) -> tuple[int, str, str]:
     from ascend_cli.main import app
 
     result = CliRunner().invoke(app, list(args))
-    ascend_cli.common._services = None
+    shared.services.reset()
     return result.exit_code, result.stdout, result.stderr

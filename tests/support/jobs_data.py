@@ -36,10 +36,7 @@ def make_services(azurite: Azurite, directory: Path, *, user: str = "alice",
     blobs.ensure_container()
     index = SqliteIndex(settings.index_path)
     index.ensure()
-    built = Services(settings, clock=FixedClock(NOW))
-    built.__dict__["blobs"] = blobs
-    built.__dict__["index"] = index
-    return built
+    return Services(settings, FixedClock(NOW), blobs=blobs, index=index)
 
 
 def log_lines(meta: JobMetadata, levels: Iterable[str]) -> bytes:
