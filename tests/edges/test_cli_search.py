@@ -74,8 +74,8 @@ def test_a_bad_query_is_a_usage_error_saying_where(cli: SqliteIndex) -> None:
     assert code == 2
     assert out == ""
     assert err == "error: query at column 15: unknown key 'colour' (known: cost, created, dep, " \
-        "duration, function, gpu, image, metric, node, package, project, python, sort, " \
-        "status, tag, user)\n"
+        "duration, function, gpu, image, metric, node, package, project, python, signature, " \
+        "sort, status, tag, user)\n"
 
 
 def test_the_next_cursor_goes_to_stderr_and_continues_the_listing(cli: SqliteIndex) -> None:
