@@ -38,7 +38,8 @@ from ascend_cli.common import (
 from ascend_cli.tables import STATUS_STYLES, console, new_table, print_jobs, print_table
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
-from shared.errors import AscendError
+from query.logselect import Line, select, selection
+from shared.errors import AscendError, InvalidInput
 from shared.logrecords import BadLine, iter_log_lines
 
 app = typer.Typer(help="Your jobs: list, status, logs, metrics, artifacts, download, cancel.",
@@ -143,28 +144,93 @@ def cancel(job_id: JobIdArg) -> None:
     say(f"job {meta.job_id}: {meta.status.value}")
 
 
+OutputOption = Annotated[str | None, typer.Option(
+    "--output", "-o", metavar="pretty|raw|json",
+    help="pretty: colored lines (default); raw: the messages only; json: the stored lines.")]
+
+
 @app.command("logs")
 @handle_errors
-def logs(
+def logs(  # noqa: PLR0917 - one parameter per option, as logcli has them
     job_id: JobIdArg,
     level: Annotated[str | None, typer.Option(help="Minimum level: DEBUG..CRITICAL.")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Tail until the job ends.")]
     = False,
-    json: Annotated[bool, typer.Option("--json", help="The stored lines, unchanged.")] = False,
+    tail: Annotated[int | None, typer.Option(
+        "--tail", "-n", min=1, help="Only the last N lines (after the other filters).")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Lines from this long ago (30s, 15m, 1h, 2d, 1w) or this ISO time on.")] = None,
+    start: Annotated[str | None, typer.Option(
+        "--from", help="Lines at or after this ISO time.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Lines before this ISO time.")] = None,
+    grep: Annotated[str | None, typer.Option(help="Lines whose message contains TEXT.")] = None,
+    regex: Annotated[bool, typer.Option("--regex", help="--grep is a regular expression.")]
+    = False,
+    ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i", help="--grep ignores case.")]
+    = False,
+    stream: Annotated[str | None, typer.Option(
+        metavar="stdout|stderr", help="Only what the job wrote to this stream.")] = None,
+    output: OutputOption = None,
+    json: Annotated[bool, typer.Option("--json", help="The stored lines, unchanged (-o json).")]
+    = False,
 ) -> None:
-    """The job's stored log, streamed; `--follow` tails a running job until it finishes."""
-    minimum = parse_level(level)
-    chunks = read_ahead(use_cases.job_log(services(), principal(), job_id, follow=follow))
+    """The job's log (stdout, stderr and logging, in order), streamed; `--follow` tails a running
+    job until it finishes. Filters combine like logcli's."""
+    mode = _output_mode(output, json)
+    if tail is not None and follow:
+        raise InvalidInput("--tail", "cannot be combined with --follow yet; use one of them")
+    built = services()
+    wanted = selection(minimum=parse_level(level), since=since, start=start, end=end, grep=grep,
+                       regex=regex, ignore_case=ignore_case, stream=stream, tail=tail,
+                       now=built.clock.now())
+    if follow:
+        _say_if_waiting(built, job_id)
+    chunks = read_ahead(use_cases.job_log(built, principal(), job_id, follow=follow))
     try:
-        if json:
-            _write_raw(filter_raw(chunks, minimum), flush_each=follow)
-        else:
+        if mode == "json" and not wanted.filters:
+            _write_raw(filter_raw(chunks, wanted.minimum), flush_each=follow)
+        elif not wanted.filters and mode == "pretty":
             out = console()
-            for item in _records(chunks, minimum):
+            for item in _records(chunks, wanted.minimum):
                 out.print(render_record(item) if isinstance(item, dict) else _bad(item))
+        else:
+            _print_selected(select(chunks, wanted), mode, flush_each=follow)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as cat and grep do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _output_mode(output: str | None, json: bool) -> str:
+    mode = (output or ("json" if json else "pretty")).lower()
+    if mode not in {"pretty", "raw", "json"}:
+        raise InvalidInput(f"--output {output!r}", "must be pretty, raw or json")
+    if json and mode != "json":
+        raise InvalidInput("--json", f"contradicts --output {mode}")
+    return mode
+
+
+def _say_if_waiting(built: Any, job_id: str) -> None:
+    """`--follow` on a job that has not started says so instead of waiting silently."""
+    try:
+        status = use_cases.read_metadata(built, use_cases.visible_job(principal(), job_id))[0]
+    except AscendError:
+        return
+    if status.status.value == "queued":
+        note(f"job {status.job_id} is queued: waiting for it to start (Ctrl-C to stop)")
+
+
+def _print_selected(lines: Iterator[Line], mode: str, *, flush_each: bool) -> None:
+    if mode == "json":
+        _write_raw((line.raw + b"\n" for line in lines), flush_each=flush_each)
+    elif mode == "raw":
+        _write_raw((str((line.record or {}).get("message", "")).encode() + b"\n"
+                    if line.record else line.raw + b"\n" for line in lines),
+                   flush_each=flush_each)
+    else:
+        out = console()
+        for line in lines:
+            out.print(render_record(line.record) if line.record else Text(
+                line.raw.decode("utf-8", "replace"), style="dim yellow"))
 
 
 def _write_raw(blocks: Iterator[bytes], *, flush_each: bool) -> None:

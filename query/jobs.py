@@ -234,9 +234,17 @@ def job_log(services: Services, principal: Principal, job_id: str, *, follow: bo
     tail of the running job's log until its status is final. Needs no metadata to show a log."""
     job = visible_job(principal, job_id)
     if follow:
+        if services.blobs.props(metadata_path(job)) is None and not _has_log(services, job):
+            raise JobNotFound(str(job))
         return follow_log(services.blobs, job, status_reader(services, job),
                           poll_seconds=poll_seconds)
-    return stored_log(services.blobs, job)
+    try:
+        return stored_log(services.blobs, job)
+    except BlobNotFound:
+        # No log and no job at all is the same "not found" as `jobs status` says.
+        if services.blobs.props(metadata_path(job)) is None:
+            raise JobNotFound(str(job)) from None
+        raise
 
 
 # ---- checks --------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -238,3 +238,35 @@ def test_no_caller_ever_sees_a_job_its_roles_do_not_allow(
                 assert code == (0 if allowed else 1)
                 assert (out != "") == allowed
     shared.services.reset()
+
+
+def test_logs_tail_grep_and_raw_output_like_logcli(services: Services, cli: CliRunner) -> None:
+    """`--tail 2 -o raw` prints the last two messages only; `--grep` keeps the matching lines
+    unchanged with -o json."""
+    levels = ["INFO", "ERROR", "DEBUG", "CRITICAL", "WARNING"]
+    meta = seed_job(services, levels=levels)
+    lines = log_lines(meta, levels).splitlines(keepends=True)
+    code, out, _ = run(cli, "jobs", "logs", meta.job_id, "--tail", "2", "-o", "raw")
+    assert code == 0
+    assert out.splitlines() == [orjson.loads(line)["message"] for line in lines[-2:]]
+    message = orjson.loads(lines[1])["message"]
+    code, out, _ = run(cli, "jobs", "logs", meta.job_id, "--grep", message, "-o", "json")
+    assert out.encode() == lines[1]
+
+
+def test_logs_since_counts_back_from_now(services: Services, cli: CliRunner) -> None:
+    """A job logged 6 hours ago has nothing in the last hour and everything in the last day
+    (the CLI's clock is the real one, as for a user)."""
+    real_now = datetime.now(UTC)
+    meta = seed_job(services, levels=["INFO", "WARNING"], when=real_now - timedelta(hours=6))
+    _, recent, _ = run(cli, "jobs", "logs", meta.job_id, "--since", "1h", "--json")
+    _, today, _ = run(cli, "jobs", "logs", meta.job_id, "--since", "1d", "--json")
+    assert (len(recent.splitlines()), len(today.splitlines())) == (0, 2)
+
+
+def test_logs_and_metrics_of_a_missing_job_say_not_found_like_status(cli: CliRunner) -> None:
+    """A job that does not exist is 'not found' in logs and metrics, as in status."""
+    missing = "20260301-120000-alice-frauddetect-a3f5d2c8-00000000"
+    for command in ("status", "logs", "metrics"):
+        code, _, err = run(cli, "jobs", command, missing)
+        assert (code, err) == (1, f"error: job {missing}: not found\n"), command
