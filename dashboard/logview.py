@@ -15,8 +15,9 @@ from typing import Any
 
 import orjson
 
-from query.logs import gunzip, parse_level
-from shared.errors import BlobArchived, BlobNotFound
+from query.logs import parse_level
+from shared.errors import BlobArchived, BlobNotFound, StorageError
+from shared.gunzip import gunzip, written_by_pipeline
 from shared.jobid import JobId
 from shared.layout import archived_log_path, log_path
 from shared.logrecords import LEVEL_RANK, LEVELS
@@ -172,6 +173,8 @@ def log_chunks(blobs: BlobStore, job: JobId, offset: int, length: int) -> Iterat
         return _growing_ranges(blobs, plain.name, offset, min(offset + length, plain.size))
     packed = blobs.props(archived_log_path(job))
     if packed is not None and packed.tier != "Archive":
+        if not written_by_pipeline(packed):
+            raise StorageError(packed.name, "was not written by the pipeline: not read")
         return _skip(gunzip(blobs.read_chunks(packed.name), packed.name), offset)
     if plain is not None or packed is not None:
         raise BlobArchived(f"log of job {job}", "is in the Archive tier: rehydrate it to read it")

@@ -18,6 +18,7 @@ from indexer.rejected import record_rejection
 from indexer.retag import retag_blob
 from shared.documents import SearchDocument
 from shared.errors import AscendError, BlobNotFound, InvalidBlobPath, TransientError
+from shared.gunzip import written_by_pipeline
 from shared.layout import PROJECTS, BlobKind, BlobRef, parse_blob_name
 from shared.metadata import FINAL_STATUSES
 from shared.services import Services
@@ -57,7 +58,8 @@ def _route(event: BlobEvent, services: Services) -> Outcome:
     ref = _parse(event, services)
     if not isinstance(ref, BlobRef):
         return ref
-    if ref.is_pipeline_output:
+    gzip_log = ref.kind is BlobKind.ARCHIVED_LOG and event.is_created  # checked, not trusted
+    if ref.is_pipeline_output and not gzip_log:
         return Skipped(event.blob, "written by the pipeline itself")
     if event.is_deleted:
         return _on_deleted(ref, services)
@@ -74,12 +76,26 @@ def _parse(event: BlobEvent, services: Services) -> BlobRef | Outcome:
         return Skipped(event.blob, str(exc))
 
 
+def _on_gzip_log(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
+    """The lifecycle's `.gz` of a log is its own output; a `.gz` anyone else wrote is refused
+    (readers will not inflate it: it may be a gzip bomb)."""
+    props = services.blobs.props(ref.name)
+    if props is None:
+        return Skipped(ref.name, "gone before it was handled")
+    if written_by_pipeline(props):
+        return Skipped(ref.name, "written by the pipeline itself")
+    return reject(services, event, f"{ref.name}: a .gz log the pipeline did not write "
+                  "(no source_etag, or not Content-Encoding gzip): never read")
+
+
 def _on_created(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
     if ref.kind is BlobKind.METADATA and ref.job_id is not None:
         return index_job(services, ref.job_id, sequencer=event.sequencer, event_etag=event.etag,
                          event_size=event.content_length)
     if ref.kind is BlobKind.LOG and ref.job_id is not None:
         return _on_log(ref, services)
+    if ref.kind is BlobKind.ARCHIVED_LOG:
+        return _on_gzip_log(ref, event, services)
     if ref.kind is BlobKind.REQUIREMENTS:
         recorded = record_image(services.blobs, ref)
         return Indexed(ref.name) if recorded else Skipped(ref.name, "image already recorded")

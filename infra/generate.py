@@ -32,8 +32,9 @@ SUBJECT_PREFIX = f"/blobServices/default/containers/{CONTAINER}/blobs/"
 # Storage APIs that raise BlobCreated (PutBlob, PutBlockList, CopyBlob; FlushWithClose on
 # hierarchical-namespace accounts) and BlobDeleted (DeleteBlob; DeleteFile with a namespace).
 EVENT_APIS = ["PutBlob", "PutBlockList", "CopyBlob", "FlushWithClose", "DeleteBlob", "DeleteFile"]
-# Blobs the indexer never reads: pickles, Dockerfiles and the lifecycle's compressed logs.
-NEVER_INDEXED_SUFFIXES = ["/package.pkl", "/result.pkl", "/Dockerfile", ".jsonl.gz"]
+# Blobs the indexer never reads: pickles and Dockerfiles. A job's `.gz` log does come through:
+# the handler refuses one the lifecycle did not write (it may be a gzip bomb).
+NEVER_INDEXED_SUFFIXES = ["/package.pkl", "/result.pkl", "/Dockerfile"]
 
 
 def search_index() -> dict[str, Any]:

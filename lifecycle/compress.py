@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from shared.errors import BlobNotFound, StorageError
+from shared.gunzip import GZIP_WBITS, SOURCE_ETAG, gunzip
 from shared.ports import BlobStore
 from shared.tags import KIND
 
-GZIP_WBITS = 31  # zlib's gzip container
 LOG_CONTENT_TYPE = "application/x-ndjson"
 
 
@@ -45,20 +45,15 @@ def gzip_stream(chunks: Iterable[bytes], digest: hashlib._Hash) -> Iterator[byte
     yield compressor.flush()
 
 
-def gunzip_digest(chunks: Iterable[bytes]) -> tuple[str, int]:
-    """(SHA-256 hex, size) of the decompressed content of a gzip stream."""
-    decompressor = zlib.decompressobj(GZIP_WBITS)
+def gunzip_digest(chunks: Iterable[bytes], *, expected_size: int | None = None,
+                  name: str = "gzip stream") -> tuple[str, int]:
+    """(SHA-256 hex, size) of the decompressed content of a gzip stream, inflated in bounded
+    steps; past `expected_size` (the original's) it stops with `StorageError`."""
     digest, size = hashlib.sha256(), 0
-    try:
-        for chunk in chunks:
-            data = decompressor.decompress(chunk)
-            digest.update(data)
-            size += len(data)
-        tail = decompressor.flush()
-    except zlib.error as exc:
-        raise StorageError("gzip stream", f"is not valid gzip: {exc}") from None
-    digest.update(tail)
-    return digest.hexdigest(), size + len(tail)
+    for data in gunzip(chunks, name, max_bytes=expected_size):
+        digest.update(data)
+        size += len(data)
+    return digest.hexdigest(), size
 
 
 def compress_log(blobs: BlobStore, source: str, *, tier: str = "Cool") -> Compressed:
@@ -72,7 +67,7 @@ def compress_log(blobs: BlobStore, source: str, *, tier: str = "Cool") -> Compre
         digest = hashlib.sha256()
         tags = {**(props.tags or {}), KIND: "archived_log"} if props.tags else None
         written = blobs.write(destination, gzip_stream(blobs.read_chunks(source), digest),
-                              tags=tags, metadata={"source_etag": props.etag},
+                              tags=tags, metadata={SOURCE_ETAG: props.etag},
                               content_type=LOG_CONTENT_TYPE, content_encoding="gzip")
         sha = digest.hexdigest()
         _verify(blobs, destination, sha, props.size)
@@ -85,7 +80,8 @@ def compress_log(blobs: BlobStore, source: str, *, tier: str = "Cool") -> Compre
 
 
 def _verify(blobs: BlobStore, destination: str, sha: str, size: int) -> None:
-    actual, actual_size = gunzip_digest(blobs.read_chunks(destination))
+    actual, actual_size = gunzip_digest(blobs.read_chunks(destination), expected_size=size,
+                                        name=destination)
     if (actual, actual_size) != (sha, size):
         raise StorageError(destination, f"does not decompress to the original log (SHA-256 "
                            f"{actual[:12]}... of {actual_size} bytes, expected {sha[:12]}... of "
@@ -96,10 +92,15 @@ def _verified_existing(blobs: BlobStore, source: str, destination: str, etag: st
                        ) -> tuple[str, int] | None:
     """(sha, size) of a `.gz` left by an interrupted sweep for this very version, if it checks."""
     existing = blobs.props(destination)
-    if existing is None or existing.metadata.get("source_etag") != etag:
+    if existing is None or existing.metadata.get(SOURCE_ETAG) != etag:
         return None
-    original = hashlib.sha256()
+    original, size = hashlib.sha256(), 0
     for chunk in blobs.read_chunks(source):
         original.update(chunk)
-    actual, _ = gunzip_digest(blobs.read_chunks(destination))
+        size += len(chunk)
+    try:
+        actual, _ = gunzip_digest(blobs.read_chunks(destination), expected_size=size,
+                                  name=destination)
+    except StorageError:
+        return None  # not a copy of this log: written again below
     return (actual, existing.size) if actual == original.hexdigest() else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +25,7 @@ from typing import Any
 import orjson
 
 from shared.errors import BlobArchived, BlobNotFound, InvalidInput, StorageError
+from shared.gunzip import gunzip, written_by_pipeline
 from shared.jobid import JobId
 from shared.layout import archived_log_path, log_path
 from shared.logrecords import LEVEL_RANK, LEVELS, MAX_LINE_BYTES
@@ -190,6 +190,8 @@ def stored_log(blobs: BlobStore, job: JobId) -> Iterator[bytes]:
         return _bulk(blobs, plain)
     packed = blobs.props(archived_log_path(job))
     if packed is not None and packed.tier != "Archive":
+        if not written_by_pipeline(packed):
+            raise StorageError(packed.name, "was not written by the pipeline: not read")
         return gunzip(_bulk(blobs, packed), packed.name)
     if plain is not None or packed is not None:
         raise BlobArchived(f"log of job {job}", "is in the Archive tier: rehydrate it to read it")
@@ -223,29 +225,6 @@ def parallel_ranges(blobs: BlobStore, name: str, size: int, *, range_size: int =
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
-
-
-def gunzip(chunks: Iterable[bytes], name: str = "gzip log") -> Iterator[bytes]:
-    """Decompress a gzip stream chunk by chunk (concatenated members included); a corrupt or
-    truncated stream raises `StorageError` naming `name`."""
-    inflater = zlib.decompressobj(wbits=31)
-    started = False
-    for chunk in chunks:
-        data = chunk
-        while data:
-            started = True
-            try:
-                out = inflater.decompress(data)
-            except zlib.error as exc:
-                raise StorageError(name, f"is not valid gzip ({exc})") from None
-            if out:
-                yield out
-            if not inflater.eof:
-                break
-            data = inflater.unused_data
-            inflater, started = zlib.decompressobj(wbits=31), False
-    if started and not inflater.eof:
-        raise StorageError(name, "ends in the middle of its gzip stream")
 
 
 def follow_log(

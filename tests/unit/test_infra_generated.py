@@ -317,7 +317,8 @@ JOB = "projects/frauddetect/users/alice/jobs/20251204-143022-alice-frauddetect-a
      "20251204-143022-alice-frauddetect-a3f5d2c8-7b9e4f1a.log.jsonl", "PutBlockList", False),
     ("Microsoft.Storage.BlobCreated", "_ascend/rejected/x.json", "PutBlob", False),
     ("Microsoft.Storage.BlobCreated", f"{JOB}/package.pkl", "PutBlob", False),
-    ("Microsoft.Storage.BlobCreated", f"{JOB}/job.log.jsonl.gz", "PutBlob", False),
+    # a job's .gz log is delivered: the handler refuses one the lifecycle did not write
+    ("Microsoft.Storage.BlobCreated", f"{JOB}/job.log.jsonl.gz", "PutBlockList", True),
     ("Microsoft.Storage.BlobCreated", "shared/base-images/python311", "PutBlob", False),
     ("Microsoft.Storage.BlobTierChanged", f"{JOB}/metadata.json", "SetBlobTier", False),
 ])

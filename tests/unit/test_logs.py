@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from query.logs import filter_raw, filter_records, gunzip, parse_level, whole_lines
+from query.logs import filter_raw, filter_records, parse_level, whole_lines
 from shared.errors import InvalidInput, StorageError
+from shared.gunzip import gunzip
 from shared.logrecords import LEVEL_RANK, LEVELS
 
 JOB = "20251204-143022-alice-frauddetect-a3f5d2c8-7b9e4f1a"
