@@ -99,7 +99,8 @@ def work_partition(message: func.QueueMessage, again: func.Out[str]) -> None:
 
 @app.route(route="{*path}", auth_level=func.AuthLevel.ANONYMOUS)
 async def http_api(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    """The query API (`api`) for every /api/... request; App Service auth stands in front."""
+    """The ASGI app for every request (host.json routePrefix ""): the API under /api/ and the
+    dashboard's pages; App Service auth stands in front."""
     response: func.HttpResponse = await _query_api().handle_async(req, context)
     return response
 

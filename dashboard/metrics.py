@@ -69,11 +69,11 @@ def numeric_keys(records: Sequence[Record]) -> list[str]:
     return sorted({k for r in records for k, v in r["metrics"].items() if is_number(v)})
 
 
-def x_axis(records: Sequence[Record], chosen: str | None) -> XAxis:
-    """The seed's X axis, or the one the reader chose (`time` or a numeric key)."""
+def x_axis(records: Sequence[Record], chosen: str | None, keys: Sequence[str]) -> XAxis:
+    """The seed's X axis, or the one the reader chose (`time` or one of the numeric `keys`)."""
     if chosen == TIME:
         return XAxis(None)
-    if chosen and chosen in numeric_keys(records):
+    if chosen and chosen in keys:
         return XAxis(chosen)
     return choose_x_axis(r["metrics"] for r in records)
 
@@ -148,8 +148,9 @@ def table(records: Sequence[Record], limit: int = TABLE_ROWS) -> dict[str, Any]:
 
 def payload(records: Sequence[Record], chosen: str | None = None) -> dict[str, Any]:
     """What the job page's metrics section draws: the chart, the X choices, the table."""
-    axis = x_axis(records, chosen)
-    return {"x": axis.label, "x_reason": axis.reason, "x_choices": [TIME, *numeric_keys(records)],
+    keys = numeric_keys(records)
+    axis = x_axis(records, chosen, keys)
+    return {"x": axis.label, "x_reason": axis.reason, "x_choices": [TIME, *keys],
             "points": len(records), "chart": chart(records, axis).as_json(),
             "table": table(records)}
 

@@ -44,7 +44,8 @@ from shared.services import Services
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(duration=views.duration, money=views.money, size=views.size)
-TEMPLATES.env.globals.update(query_url=views.query_url, narrowed=views.narrowed)
+TEMPLATES.env.globals.update(query_url=views.query_url, narrowed=views.narrowed,
+                             sorted_by=views.sorted_by)
 MAX_COMPARE = 10
 FACET_VALUES = 12
 TAIL_SECONDS = 600

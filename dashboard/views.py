@@ -82,6 +82,12 @@ def narrowed(query: str, field: str, value: str) -> str:
     return query if term in query.split() else f"{query} {term}".strip()
 
 
+def sorted_by(query: str, key: str) -> str:
+    """The query with its `sort:` term replaced by `sort:KEY`."""
+    kept = [word for word in query.split(" ") if word and not word.startswith("sort:")]
+    return " ".join([*kept, f"sort:{key}"])
+
+
 def _quoted(value: str) -> str:
     plain = value and all(c.isalnum() or c in "_.-=" for c in value)
     return value if plain else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -132,3 +132,21 @@ def test_the_admin_page_previews_the_sweep_and_shows_each_caller_their_rejection
     assert "alice&#39;s bad metadata" in mine
     assert "bob&#39;s bad metadata" not in mine
     assert "data-sweep-action" not in mine
+
+
+def test_a_long_series_is_downsampled_for_drawing_and_whole_in_the_downloads(
+        world: World) -> None:
+    """20,000 metrics records draw as at most 2,000 points (a spike kept); the CSV and JSON
+    downloads carry all 20,000 (bench.dashboard times 100,000)."""
+    rows = [{"step": i, "loss": 99.0 if i == 7_777 else 1.0 / (1 + i)} for i in range(20_000)]
+    job = job_with_log(world.services, rows=rows).job_id
+    data = world.client.get(f"/jobs/{job}/metrics.json").json()
+    assert (data["x"], data["points"]) == ("step", 20_000)
+    xs, losses = data["chart"]["data"]
+    assert len(xs) <= 2000
+    assert max(v for v in losses if v is not None) == 99.0
+    assert len(data["table"]["rows"]) == 500
+    assert data["table"]["rows"][0]["values"] == [19_999, 1.0 / 20_000]
+    csv_lines = world.client.get(f"/jobs/{job}/metrics.csv").text.splitlines()
+    assert len(csv_lines) == 20_001
+    assert len(world.client.get(f"/jobs/{job}/metrics.jsonl").text.splitlines()) == 20_000

@@ -102,3 +102,11 @@ def test_a_facet_click_adds_a_quoted_term_once() -> None:
 def test_vendored_files_equal_their_npm_package(destination: str, source: str) -> None:
     """Each file under dashboard/static/vendor is the locked npm package's (make vendor)."""
     assert filecmp.cmp(VENDOR / destination, NODE_MODULES / source, shallow=False)
+
+
+def test_a_sort_header_replaces_the_querys_sort() -> None:
+    """Sorting from a column header keeps the terms and swaps the one `sort:` term."""
+    from dashboard.views import sorted_by
+
+    assert sorted_by("status:failed sort:-cost", "created") == "status:failed sort:created"
+    assert sorted_by("", "-cost") == "sort:-cost"
