@@ -54,6 +54,7 @@ class BlobEvent:
     blob_type: str | None = None
     sequencer: str | None = None
     url: str | None = None
+    recheck: bool = False  # from reconcile, which found the job stale: never a mere repeat
 
     @property
     def is_created(self) -> bool:

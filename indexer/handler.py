@@ -91,7 +91,7 @@ def _on_gzip_log(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
 def _on_created(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
     if ref.kind is BlobKind.METADATA and ref.job_id is not None:
         return index_job(services, ref.job_id, sequencer=event.sequencer, event_etag=event.etag,
-                         event_size=event.content_length)
+                         event_size=event.content_length, recheck=event.recheck)
     if ref.kind is BlobKind.LOG and ref.job_id is not None:
         return _on_log(ref, services)
     if ref.kind is BlobKind.ARCHIVED_LOG:

@@ -31,10 +31,12 @@ from shared.documents import SearchDocument
 from shared.errors import BlobNotFound, InvalidMetadata
 from shared.jobid import JobId
 from shared.layout import job_prefix, log_path, metadata_path
-from shared.metadata import JobMetadata, parse_metadata
+from shared.metadata import FINAL_STATUSES, JobMetadata, parse_metadata
 from shared.ports import Blob, BlobProps
 from shared.services import Services
 from shared.tags import RETAIN
+
+_FINAL = frozenset(s.value for s in FINAL_STATUSES)
 
 
 def read_metadata(blob: Blob, job: JobId) -> JobMetadata:
@@ -51,20 +53,25 @@ def read_metadata(blob: Blob, job: JobId) -> JobMetadata:
 
 
 def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
-              event_etag: str | None = None, event_size: int | None = None) -> Outcome:
+              event_etag: str | None = None, event_size: int | None = None,
+              recheck: bool = False) -> Outcome:
     """Index `job` from storage; `sequencer` orders it when the event was about this content.
-    An event announcing more than `max_metadata_bytes` is refused without reading the blob."""
+    An event announcing more than `max_metadata_bytes` is refused without reading the blob; an
+    event about the content the document was made from (a duplicate: Event Grid delivers at
+    least once) costs no storage request, unless `recheck` (reconcile found the job stale)."""
     name = metadata_path(job)
     limit = services.settings.max_metadata_bytes
     if event_size is not None and event_size > limit:
         raise InvalidMetadata(f"metadata.json of {job}",
                               f"is {event_size} bytes, over the limit of {limit}")
+    previous = services.index.get(str(job))
+    if not recheck and _indexed_from(previous, event_etag, sequencer):
+        return Skipped(name, "already indexed from this content (a repeated event)")
     try:
         blob = services.blobs.read(name, max_bytes=limit)
     except BlobNotFound:
         return Skipped(name, "metadata.json is gone (deleted after the event)")
     meta = read_metadata(blob, job)
-    previous = services.index.get(str(job))
     version = _version(blob.props, previous, sequencer if event_etag == blob.props.etag else None)
     untagged = _untagged(blob.props)
     log, folder = _log_and_folder(services, job, meta, previous, untagged=untagged)
@@ -78,6 +85,18 @@ def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
     if not services.index.upsert([doc]):
         return Skipped(name, "the index already holds a newer version of this job")
     return Indexed(name, str(job))
+
+
+def _indexed_from(previous: SearchDocument | None, etag: str | None,
+                  sequencer: str | None) -> bool:
+    """The document was made on an event with this sequencer about the metadata content with
+    `etag` (this is a repeat of it), and has everything it will get from it (a final job's log
+    facts; a late flush into the log comes as the log's own event)."""
+    if previous is None or etag is None:
+        return False
+    if not str(previous.get("source_version") or "").endswith(f"-{sequencer or ''}-{etag}"):
+        return False
+    return previous.get("status") not in _FINAL or previous.get("log_lines") is not None
 
 
 def _version(props: BlobProps, previous: SearchDocument | None, sequencer: str | None) -> str:

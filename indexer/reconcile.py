@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from indexer.events import event_from_dict, grid_event, is_version_of
 from indexer.finalize import CopyState
@@ -104,7 +104,8 @@ def reindex_job(services: Services, item: tuple[str, JobState, BlobProps], known
     """Index one missing or stale job through the events' handler and re-tag its listed blobs;
     the outcome kind (`failed` for a transient failure, left for the next run)."""
     job_id, state, metadata = item
-    event = event_from_dict(grid_event(services.settings.container, metadata))
+    event = replace(event_from_dict(grid_event(services.settings.container, metadata)),
+                    recheck=True)
     try:
         outcome = handle(event, services)
         retagged = _retag_from_listing(services, job_id, state)

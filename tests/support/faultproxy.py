@@ -46,6 +46,7 @@ class FaultProxy:
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.requests = 0
+        self.request_lines: list[str] = []  # "PUT /account/container/blob?comp=tags", in order
         self.connections = 0
         self.faults_applied = 0
         self._plans: deque[_Plan] = deque()
@@ -86,10 +87,12 @@ class FaultProxy:
 
     # ---- plumbing ------------------------------------------------------------------------------
 
-    def _next_fault(self) -> _Plan | None:
+    def _next_fault(self, first: bytes = b"") -> _Plan | None:
         """Count one request; the fault that applies to it, if any."""
         with self._lock:
             self.requests += 1
+            self.request_lines.append(first.split(b"\r\n", 1)[0].rsplit(b" ", 1)[0].decode(
+                "latin-1"))
             if not self._plans:
                 return None
             plan = self._plans[0]
@@ -153,7 +156,7 @@ class _Pump:
     def _from_client(self, data: bytes) -> bool:
         if self.awaiting_request:
             self.awaiting_request = False
-            plan = self.proxy._next_fault()
+            plan = self.proxy._next_fault(data)
             if plan is not None and plan.fault == "drop":
                 _reset(self.client)
                 return False
