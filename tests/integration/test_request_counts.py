@@ -40,11 +40,13 @@ BUDGET = {
     # the document was made from this content: nothing to read
     "metadata.json, final job, again (a duplicate)": 0,
     "metadata.json, running job, again (a duplicate)": 0,
-    # a job's log is created when it starts: nothing to do until its metadata says final
-    "job.log.jsonl created, job running": 0,
-    # GET metadata.json, HEAD of the log, the by-date copy's listing (is it of this log?)
-    "job.log.jsonl created again, job final (a late re-creation)": 3,
-    "artifact created": 0,
+    # a job's log is created when it starts: Get Blob Tags (does it carry the job's six tags?
+    # a blob written by a bare SDK gets them here), nothing else until its metadata says final
+    "job.log.jsonl created, job running": 1,
+    # Get Blob Tags, GET metadata.json, HEAD of the log, the by-date copy's listing (of this log?)
+    "job.log.jsonl created again, job final (a late re-creation)": 4,
+    # Get Blob Tags (plus Set Blob Tags when the writer left them out)
+    "artifact created": 1,
     # HEAD of the image record, GET requirements.txt, PUT the record
     "requirements.txt of a new image": 3,
     "by-date copy created (the pipeline's own)": 0,
