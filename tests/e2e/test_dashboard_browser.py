@@ -77,6 +77,8 @@ def site(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     jobs["failed"] = job_with_log(services, status="failed", when=NOW - timedelta(days=2),
                                   project="vision")
     jobs["big"] = _big_log(services)
+    jobs["live"] = seed_job(services, status="running", levels=["INFO", "INFO"],
+                            when=NOW - timedelta(minutes=10))
     jobs["bob"] = job_with_log(services, rows=X_CASES["epoch"][0], user="bob")
     jobs["bob_artifact"] = job_with_artifact(services, user="bob")
     settings = services.settings
@@ -94,7 +96,11 @@ def site(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield Site(base, services, env, jobs)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
@@ -276,3 +282,25 @@ def test_compare_overlays_each_metric_across_jobs(page: object, site: Site) -> N
         "figure[data-chart='loss'] [data-series]", "bs => bs.map(b => b.dataset.series)")
     assert series == [a, b]
     assert page.locator("[data-compare='last metric values'] tr[data-differs]").count() >= 1  # type: ignore[attr-defined]
+
+
+def test_live_tail_shows_new_lines_until_the_job_finishes(page: object, site: Site) -> None:
+    """A running job's page receives appended lines over server-sent events, and the tail
+    ends once the job's status is final."""
+    from producer.jobs import set_status
+    from shared.clock import FixedClock
+    from tests.support.jobs_data import log_lines
+
+    meta = site.jobs["live"]
+    page.goto(f"{site.base}/jobs/{meta.job_id}")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-section=logs] [data-line='2']")  # type: ignore[attr-defined]
+    assert page.locator("#live-tail").is_checked()  # type: ignore[attr-defined]
+    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    appended = log_lines(meta, ["INFO", "INFO", "ERROR"]).splitlines(True)[2:]
+    site.services.blobs.append(log_path(meta.parsed_job_id), b"".join(appended))
+    line = page.wait_for_selector("[data-section=logs] [data-line='3']")  # type: ignore[attr-defined]
+    assert line.get_attribute("data-level") == "ERROR"
+    set_status(site.services.blobs, meta.parsed_job_id, "completed",
+               FixedClock(NOW), exit_code=0)
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.getElementById('log-state').textContent === 'job finished'")
