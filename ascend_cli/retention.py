@@ -25,7 +25,7 @@ from ascend_cli.common import (
     services,
 )
 from ascend_cli.tables import new_table, print_table
-from lifecycle.apply import Result
+from lifecycle.apply import PLANNED, Result
 from lifecycle.native import native_policy_document
 from lifecycle.overrides import load_policy_book, reset_override, set_override
 from lifecycle.plan import Action
@@ -61,7 +61,7 @@ def plan_command(now: NowOption = None, project: ProjectOption = None,
     summary = SweepSummary()
     for job_plan, _ in plan_sweep(services(), moment, project=scope):
         _emit([a.as_json() for a in job_plan.actions], as_json)
-        summary.add([Result(a, "planned") for a in job_plan.actions])
+        summary.add([Result(a, PLANNED) for a in job_plan.actions])
     note(summary.line(f"as of {moment:%Y-%m-%dT%H:%M:%SZ}: would do"))
 
 

@@ -12,33 +12,63 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from lifecycle.audit import AuditLog, AuditRecord, now_text
 from lifecycle.compress import compress_log
-from lifecycle.plan import COMPRESS, DELETE, SET_TIER, Action, JobPlan
+from lifecycle.plan import Action, ActionKind, JobPlan
 from shared.documents import format_datetime
 from shared.errors import AscendError, BlobNotFound, PreconditionFailed
 from shared.jobid import parse_job_id
 from shared.layout import METADATA_FILE, metadata_path
 from shared.ports import BlobStore, SearchIndex
 from shared.tags import retain_guard
+from shared.tiers import Tier
 
-DONE = "done"
-GONE = "skipped: already gone"
+
+class OutcomeKind(StrEnum):
+    """How an action ended: done, skipped (nothing to do, or not safe now), or failed; or that
+    it is only planned (`retention plan`)."""
+
+    PLANNED = "planned"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What came of one action: its kind and, unless done, why (`skipped: already gone`)."""
+
+    kind: OutcomeKind
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}" if self.reason else str(self.kind)
+
+
+DONE = Outcome(OutcomeKind.DONE)
+GONE = Outcome(OutcomeKind.SKIPPED, "already gone")
+PLANNED = Outcome(OutcomeKind.PLANNED)
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """An action and what came of it (`done`, `skipped: ...`, `failed: ...`)."""
+    """An action and what came of it."""
 
     action: Action
-    outcome: str
+    result: Outcome
+
+    @property
+    def outcome(self) -> str:
+        """The outcome as the audit log and `--json` print it (`done`, `skipped: ...`)."""
+        return str(self.result)
 
     @property
     def settled(self) -> bool:
         """Nothing is left to do for this blob."""
-        return self.outcome in {DONE, GONE}
+        return self.result in {DONE, GONE}
 
     def as_json(self) -> dict[str, Any]:
         return {**self.action.as_json(), "outcome": self.outcome}
@@ -63,7 +93,7 @@ class Applier:
             result = Result(action, carry_out(self.blobs, action))
             self._record(result)
             results.append(result)
-            if not result.settled and action.action == DELETE:
+            if not result.settled and action.action is ActionKind.DELETE:
                 break  # a refused delete (retain set, job changed) stops the job's deletion
         if len(results) == len(plan.actions) and all(r.settled for r in results):
             update_document(self.index, plan)
@@ -88,33 +118,33 @@ class Applier:
             as_of=format_datetime(self.now)))
 
 
-def carry_out(blobs: BlobStore, action: Action) -> str:
-    """Do one action; the outcome as text. Failures of the world become `failed: ...`."""
+def carry_out(blobs: BlobStore, action: Action) -> Outcome:
+    """Do one action. Failures of the world become a `failed` outcome with the reason."""
     try:
-        if action.action == SET_TIER:
-            blobs.set_tier(action.blob, action.tier or "Cool")
-        elif action.action == COMPRESS:
-            compress_log(blobs, action.blob, tier=action.tier or "Cool")
-        elif action.action == DELETE:
-            return _delete(blobs, action)
+        if action.action is ActionKind.SET_TIER:
+            blobs.set_tier(action.blob, action.tier or Tier.COOL)
+        elif action.action is ActionKind.COMPRESS:
+            compress_log(blobs, action.blob, tier=action.tier or Tier.COOL)
         else:
-            return f"failed: unknown action {action.action!r}"
+            return _delete(blobs, action)
     except BlobNotFound:
         return GONE
     except PreconditionFailed:
-        return "skipped: the blob changed while it was being processed; the next sweep retries"
+        return Outcome(OutcomeKind.SKIPPED, "the blob changed while it was being processed; "
+                       "the next sweep retries")
     except AscendError as exc:
-        return f"failed: {exc}"
+        return Outcome(OutcomeKind.FAILED, str(exc))
     return DONE
 
 
-def _delete(blobs: BlobStore, action: Action) -> str:
+def _delete(blobs: BlobStore, action: Action) -> Outcome:
     is_metadata = action.blob.endswith("/" + METADATA_FILE)
     try:
         deleted = blobs.delete(action.blob, if_tags=retain_guard(),
                                if_etag=action.etag if is_metadata and action.etag else None)
     except PreconditionFailed:
-        return "skipped: retain=true was set or the job changed since planning"
+        return Outcome(OutcomeKind.SKIPPED,
+                       "retain=true was set or the job changed since planning")
     return DONE if deleted else GONE
 
 
@@ -122,5 +152,5 @@ def update_document(index: SearchIndex, plan: JobPlan) -> None:
     """Delete the job's document, or record its stage in `tier`, once its actions are done."""
     if plan.delete_document:
         index.delete([plan.job_id])
-    elif plan.stage != (plan.doc_tier or "Hot"):
+    elif plan.stage != (plan.doc_tier or Tier.HOT):
         index.set_tier([plan.job_id], plan.stage)

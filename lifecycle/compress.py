@@ -18,6 +18,7 @@ from shared.errors import BlobNotFound, StorageError
 from shared.gunzip import GZIP_WBITS, SOURCE_ETAG, gunzip
 from shared.ports import BlobStore
 from shared.tags import KIND
+from shared.tiers import Tier
 
 LOG_CONTENT_TYPE = "application/x-ndjson"
 
@@ -56,7 +57,7 @@ def gunzip_digest(chunks: Iterable[bytes], *, expected_size: int | None = None,
     return digest.hexdigest(), size
 
 
-def compress_log(blobs: BlobStore, source: str, *, tier: str = "Cool") -> Compressed:
+def compress_log(blobs: BlobStore, source: str, *, tier: Tier = Tier.COOL) -> Compressed:
     """Gzip `source` into `source + '.gz'`, verify it, set its tier, remove `source`."""
     props = blobs.props(source, with_tags=True)
     if props is None:

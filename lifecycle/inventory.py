@@ -24,6 +24,7 @@ from shared.partitions import created_on
 from shared.ports import BlobProps, BlobStore, SearchIndex
 from shared.querytree import Compare, Equals, IsTrue, Missing, Not, Query, Sort, Term
 from shared.tags import RETAIN
+from shared.tiers import Tier
 
 OLDEST_FIRST = Sort("created_at", descending=False)
 
@@ -34,9 +35,9 @@ def candidate_queries(policy: RetentionPolicy, now: datetime) -> list[Query]:
     first_tier = policy.cool_after if policy.cool_after is not None else policy.archive_after
     if first_tier is not None:
         cut = _created_by(now, first_tier)
-        queries += [(Missing("tier"), cut), (Equals("tier", ("Hot",)), cut)]
+        queries += [(Missing("tier"), cut), (Equals("tier", (Tier.HOT,)), cut)]
     if policy.archive_after is not None and policy.cool_after is not None:
-        queries.append((Equals("tier", ("Cool",)), _created_by(now, policy.archive_after)))
+        queries.append((Equals("tier", (Tier.COOL,)), _created_by(now, policy.archive_after)))
     deletes = [d for d in (policy.delete_after, *policy.artifact_rules.values()) if d is not None]
     if deletes:
         cut = _created_by(now, min(deletes))

@@ -19,24 +19,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from lifecycle.policy import RetentionPolicy, tier_rank
+from lifecycle.policy import RetentionPolicy
 from shared.jobid import JobId
 from shared.layout import BlobKind
+from shared.tiers import Tier, tier_rank
 
-SET_TIER, COMPRESS, DELETE = "set_tier", "compress", "delete"
+
+class ActionKind(StrEnum):
+    """What the sweep does to one blob."""
+
+    SET_TIER = "set_tier"
+    COMPRESS = "compress"
+    DELETE = "delete"
+
+
+SET_TIER, COMPRESS, DELETE = ActionKind.SET_TIER, ActionKind.COMPRESS, ActionKind.DELETE
 SECONDS_PER_DAY = 86_400.0
 
 # The coldest tier each kind of block blob may reach: what the system must read stays readable.
-COLDEST: dict[BlobKind, str] = {
-    BlobKind.METADATA: "Cool",  # read by the indexer, jobs status, export: never archived
-    BlobKind.ARCHIVED_LOG: "Cool",  # what `ascend jobs logs` reads once the log is compressed
-    BlobKind.LOG: "Cool",  # only when written as a block blob; compressed at the Archive age
-    BlobKind.PACKAGE: "Archive",
-    BlobKind.RESULT: "Archive",
-    BlobKind.ARTIFACT: "Archive",
-    BlobKind.BY_DATE_LOG: "Archive",  # a duplicate of the job's log, kept for date listings
-    BlobKind.BY_DATE_ARCHIVED_LOG: "Archive",
+COLDEST: dict[BlobKind, Tier] = {
+    BlobKind.METADATA: Tier.COOL,  # read by the indexer, jobs status, export: never archived
+    BlobKind.ARCHIVED_LOG: Tier.COOL,  # what `ascend jobs logs` reads once the log is compressed
+    BlobKind.LOG: Tier.COOL,  # only when written as a block blob; compressed at the Archive age
+    BlobKind.PACKAGE: Tier.ARCHIVE,
+    BlobKind.RESULT: Tier.ARCHIVE,
+    BlobKind.ARTIFACT: Tier.ARCHIVE,
+    BlobKind.BY_DATE_LOG: Tier.ARCHIVE,  # a duplicate of the job's log, kept for date listings
+    BlobKind.BY_DATE_ARCHIVED_LOG: Tier.ARCHIVE,
 }
 COMPRESSED_KINDS = frozenset({BlobKind.LOG})
 
@@ -72,8 +83,8 @@ class Action:
 
     job_id: str
     blob: str
-    action: str  # set_tier | compress | delete
-    tier: str | None
+    action: ActionKind
+    tier: Tier | None
     reason: str
     etag: str = ""
 
@@ -88,14 +99,14 @@ class JobPlan:
 
     job_id: str
     actions: tuple[Action, ...]
-    stage: str  # Hot | Cool | Archive: the document's `tier` once the actions are done
+    stage: Tier  # the document's `tier` once the actions are done
     delete_document: bool
     metadata_etag: str | None
     doc_tier: str | None = None
 
     @property
     def indexed_change(self) -> bool:
-        return self.delete_document or self.stage != (self.doc_tier or "Hot")
+        return self.delete_document or self.stage != (self.doc_tier or Tier.HOT)
 
     @property
     def is_empty(self) -> bool:
@@ -111,11 +122,11 @@ def reached(age: float, days: int | None) -> bool:
     return days is not None and age >= days
 
 
-def stage_at(policy: RetentionPolicy, age: float) -> str:
+def stage_at(policy: RetentionPolicy, age: float) -> Tier:
     """The policy's stage for a job of that age: Archive, Cool or Hot."""
     if reached(age, policy.archive_after):
-        return "Archive"
-    return "Cool" if reached(age, policy.cool_after) else "Hot"
+        return Tier.ARCHIVE
+    return Tier.COOL if reached(age, policy.cool_after) else Tier.HOT
 
 
 def blob_delete_age(blob: BlobState, policy: RetentionPolicy) -> int | None:
@@ -159,7 +170,7 @@ def decide(blob: BlobState, job: str, policy: RetentionPolicy, age: float, *,
     if not retained and reached(age, delete_age):
         return _action(job, blob, DELETE, None, f"age {age:.0f} d >= delete at {delete_age} d")
     if blob.kind in COMPRESSED_KINDS and reached(age, policy.archive_after):
-        return _action(job, blob, COMPRESS, "Cool",
+        return _action(job, blob, COMPRESS, Tier.COOL,
                        f"age {age:.0f} d >= Archive at {policy.archive_after} d: gzip the log, "
                        "keep the .gz Cool (readable)")
     return _tier_action(blob, job, policy, age, retained=retained, delete_age=delete_age)
@@ -176,18 +187,19 @@ def _tier_action(blob: BlobState, job: str, policy: RetentionPolicy, age: float,
 
 
 def _target_tier(kind: BlobKind, policy: RetentionPolicy, age: float, *, retained: bool,
-                 delete_age: int | None) -> tuple[str | None, str]:
+                 delete_age: int | None) -> tuple[Tier | None, str]:
     coldest = COLDEST[kind]
-    if reached(age, policy.archive_after) and coldest == "Archive":
+    if reached(age, policy.archive_after) and coldest == Tier.ARCHIVE:
         if policy.archive_allowed(delete_age, retained=retained):
-            return "Archive", f"age {age:.0f} d >= Archive at {policy.archive_after} d"
+            return Tier.ARCHIVE, f"age {age:.0f} d >= Archive at {policy.archive_after} d"
         if reached(age, policy.cool_after) or policy.cool_after is None:
-            return "Cool", (f"age {age:.0f} d >= Archive at {policy.archive_after} d, kept Cool: "
-                            f"deleted at {delete_age} d, within Archive's 180-day minimum")
+            return Tier.COOL, (f"age {age:.0f} d >= Archive at {policy.archive_after} d, kept "
+                               f"Cool: deleted at {delete_age} d, within Archive's 180-day minimum")
     if reached(age, policy.cool_after) or reached(age, policy.archive_after):
-        return "Cool", f"age {age:.0f} d >= Cool at {policy.cool_after} d"
+        return Tier.COOL, f"age {age:.0f} d >= Cool at {policy.cool_after} d"
     return None, ""
 
 
-def _action(job: str, blob: BlobState, action: str, tier: str | None, reason: str) -> Action:
+def _action(job: str, blob: BlobState, action: ActionKind, tier: Tier | None, reason: str
+            ) -> Action:
     return Action(job, blob.name, action, tier, reason, blob.etag)

@@ -17,19 +17,14 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, ValidationErr
 
 from shared.errors import InvalidInput
 from shared.metadata import describe_validation_error
+from shared.tiers import Tier
 
 ARCHIVE_MINIMUM_DAYS = 180  # Archive's early-deletion period: deleting sooner is still billed
-TIER_ORDER = ("Hot", "Cool", "Cold", "Archive")
 _ARTIFACT_TYPE = re.compile(r"[a-z0-9_]{1,32}")
 
 
 class InvalidPolicy(InvalidInput):
     """A retention policy that cannot be applied: names the field and the reason."""
-
-
-def tier_rank(tier: str | None) -> int:
-    """Colder tiers rank higher; an unreported tier counts as Hot."""
-    return TIER_ORDER.index(tier) if tier in TIER_ORDER else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +63,8 @@ class RetentionPolicy:
 
     def table(self) -> list[dict[str, Any]]:
         """The policy as the design's table: one row per stage, with its age range in days."""
-        stages = [("Hot", 0), ("Cool", self.cool_after), ("Archive", self.archive_after),
-                  ("Delete", self.delete_after)]
+        stages = [(Tier.HOT, 0), (Tier.COOL, self.cool_after),
+                  (Tier.ARCHIVE, self.archive_after), ("Delete", self.delete_after)]
         present = [(name, days) for name, days in stages if days is not None]
         rows = []
         for i, (name, days) in enumerate(present):

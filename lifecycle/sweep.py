@@ -43,7 +43,7 @@ class SweepSummary:
         self.jobs += 1
         for result in results:
             self.actions[result.action.action] += 1
-            self.outcomes[result.outcome.split(":", 1)[0]] += 1
+            self.outcomes[result.result.kind] += 1
 
     def line(self, verb: str) -> str:
         acts = ", ".join(f"{n} {a}" for a, n in sorted(self.actions.items())) or "no actions"
@@ -134,7 +134,7 @@ def sweep_partition(services: Services, now: datetime, part: Partition, budget: 
     def work(batch: list[SearchDocument]) -> list[str]:
         outcomes: list[str] = []
         for results in _bounded(sweeper, batch, workers):
-            outcomes += [f"{r.action.action} {r.outcome.split(':', 1)[0]}" for r in results]
+            outcomes += [f"{r.action.action} {r.result.kind}" for r in results]
         return outcomes
 
     return work_through(services.blobs, part, ((d["job_id"], d) for d in docs), work, budget,
