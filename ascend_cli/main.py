@@ -18,6 +18,7 @@ from ascend_cli import demo, pipeline
 from ascend_cli import index as index_cli
 from ascend_cli import jobs as jobs_cli
 from ascend_cli import metrics as metrics_cli
+from ascend_cli import report as report_cli
 from ascend_cli import retention as retention_cli
 from ascend_cli.search import search as search_command
 from ascend_cli.serve import serve
@@ -106,6 +107,7 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(index_cli.app, name="index")
 app.add_typer(retention_cli.app, name="retention")
 app.add_typer(admin_cli.app, name="admin")
+app.add_typer(report_cli.app, name="report")
 
 
 def main() -> None:

@@ -35,9 +35,8 @@ from shared.errors import InvalidInput
 from shared.ports import SearchIndex
 from shared.principal import Principal
 from shared.querytree import AllOf, Compare, Equals, IsTrue, Measure, Not, Query, Term
+from shared.settings import DEFAULT_TIER_PRICES
 
-# The design's tier prices, USD per GB-month (ASCEND_TIER_PRICES overrides them).
-DEFAULT_TIER_PRICES: dict[str, float] = {"Hot": 0.018, "Cool": 0.010, "Archive": 0.002}
 _AGO = re.compile(r"(\d{1,6})([hdw])")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 

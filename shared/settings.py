@@ -54,6 +54,11 @@ def default_index_path() -> Path:
     return Path(base) / "ascend" / "index.sqlite3"
 
 
+# USD per GB-month of each access tier: the design's table; override with
+# ASCEND_TIER_PRICES='{"Hot": 0.0184, "Cool": 0.01, "Archive": 0.00099}'.
+DEFAULT_TIER_PRICES: dict[str, float] = {"Hot": 0.018, "Cool": 0.010, "Archive": 0.002}
+
+
 def _login_name() -> str:
     try:
         return getpass.getuser()
@@ -76,6 +81,7 @@ class Settings(BaseSettings):
     user: str = Field(default_factory=_login_name)
     roles: Annotated[tuple[str, ...], NoDecode] = ()
     node_prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_NODE_PRICES))
+    tier_prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TIER_PRICES))
     max_metadata_bytes: int = 1 << 20
     storage_api_version: str | None = "2026-06-06"
     pipeline_workers: int = Field(default=8, ge=1, le=64)

@@ -1,0 +1,123 @@
+"""`ascend report` through the CLI runner, on a real index file of seeded jobs: tables, JSON
+Lines, CSV, a plot, scope, and one-line usage errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import ascend_cli.common
+from shared.adapters.sqlite_index import SqliteIndex
+from shared.settings import Settings
+from tests.support.cli import invoke_cli, point_cli_at
+from tests.support.reports import seeded_jobs
+
+JOBS = seeded_jobs(120, seed=3)
+
+
+@pytest.fixture
+def index(settings: Settings) -> Iterator[SqliteIndex]:
+    """The CLI's index file, with the seeded jobs."""
+    built = SqliteIndex(settings.index_path)
+    built.ensure()
+    built.upsert([j.document for j in JOBS])
+    yield built
+    built.close()
+    services = ascend_cli.common._services
+    if services is not None and "index" in services.__dict__:
+        services.index.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def admin(settings: Settings, monkeypatch: pytest.MonkeyPatch, index: SqliteIndex) -> None:
+    point_cli_at(settings, monkeypatch, user="root", roles="admin")
+
+
+def _json(out: str) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in out.splitlines()]
+
+
+def test_failures_json_has_one_row_per_signature_with_count(admin: None) -> None:
+    """`report failures --json`: one object per signature, counts adding up to the failures."""
+    code, out, _ = invoke_cli("report", "failures", "--json")
+    assert code == 0
+    rows = _json(out)
+    assert sum(int(r["count"]) for r in rows) == sum(j.crash is not None for j in JOBS)
+    assert {"signature", "count", "users", "projects", "images", "first_seen", "last_seen",
+            "example", "pattern", "new"} <= set(rows[0])
+
+
+def test_failures_table_shows_the_masked_errors(admin: None) -> None:
+    """The table names each error with its varying parts masked."""
+    code, out, _ = invoke_cli("report", "failures")
+    assert code == 0
+    assert "No module named '<str>'" in out
+    assert "SIGNATURE" in out
+
+
+def test_cost_nests_by_keys_and_prints_csv(admin: None) -> None:
+    """`--by project,user --csv`: a header and one row per (project, user), jobs adding up."""
+    code, out, _ = invoke_cli("report", "cost", "--by", "project,user", "--csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0])[:3] == ["project", "user", "count"]
+    assert sum(int(r["count"]) for r in rows) == len(JOBS)
+    assert len({(r["project"], r["user"]) for r in rows}) == len(rows)
+
+
+def test_cost_by_month_draws_a_plot(admin: None, tmp_path: Path) -> None:
+    """`--by month --plot FILE.png` writes a PNG of the series."""
+    target = tmp_path / "cost.png"
+    code, _, err = invoke_cli("report", "cost", "--by", "month", "--plot", str(target))
+    assert code == 0, err
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_of_a_report_that_is_not_over_time_is_a_usage_error(admin: None,
+                                                                 tmp_path: Path) -> None:
+    """A plot needs --by week or month; otherwise exit 2 with one line saying so."""
+    code, _, err = invoke_cli("report", "cost", "--by", "user", "--plot", str(tmp_path / "x.png"))
+    assert code == 2
+    assert "week" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_storage_and_images_print_json_rows(admin: None) -> None:
+    """Storage by tier and images answer one JSON object per group."""
+    code, out, _ = invoke_cli("report", "storage", "--by", "tier", "--json")
+    assert code == 0
+    assert {r["tier"] for r in _json(out)} == {j.tier for j in JOBS}
+    code, out, _ = invoke_cli("report", "images", "--json")
+    assert code == 0
+    assert {r["image"] for r in _json(out)} == {j.image for j in JOBS}
+    code, out, _ = invoke_cli("report", "images", "--packages", "--json")
+    assert code == 0
+    assert {r["package"] for r in _json(out)} == {
+        p for j in JOBS for p in j.meta["dependencies"]["packages"]}
+
+
+def test_a_user_report_covers_only_their_jobs(settings: Settings, index: SqliteIndex,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without roles, bob's cost report counts bob's jobs only."""
+    point_cli_at(settings, monkeypatch, user="bob")
+    code, out, _ = invoke_cli("report", "cost", "--by", "user", "--json")
+    assert code == 0
+    assert {r["user"] for r in _json(out)} == {"bob"}
+    assert sum(int(r["count"]) for r in _json(out)) == sum(
+        j.meta["user"] == "bob" for j in JOBS)
+
+
+@pytest.mark.parametrize("args", [["cost", "--by", "colour"], ["failures", "--since", "soon"],
+                                  ["cost", "status:nope"], ["cost", "--json", "--csv"]])
+def test_bad_options_exit_2_with_one_line(admin: None, args: list[str]) -> None:
+    """An unknown key, a bad time, a bad query, two formats: exit 2, one line on stderr."""
+    code, out, err = invoke_cli("report", *args)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
