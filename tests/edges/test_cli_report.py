@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-import ascend_cli.common
+import shared.services
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.settings import Settings
 from tests.support.cli import invoke_cli, point_cli_at
@@ -29,9 +29,7 @@ def index(settings: Settings) -> Iterator[SqliteIndex]:
     built.upsert([j.document for j in JOBS])
     yield built
     built.close()
-    services = ascend_cli.common._services
-    if services is not None and "index" in services.__dict__:
-        services.index.close()  # type: ignore[attr-defined]
+    shared.services.reset()
 
 
 @pytest.fixture
