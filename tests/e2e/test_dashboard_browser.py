@@ -304,3 +304,23 @@ def test_live_tail_shows_new_lines_until_the_job_finishes(page: object, site: Si
                FixedClock(NOW), exit_code=0)
     page.wait_for_function(  # type: ignore[attr-defined]
         "() => document.getElementById('log-state').textContent === 'job finished'")
+
+
+def test_first_error_jumps_to_the_first_error_line(page: object, site: Site) -> None:
+    """"First error" reopens the log at the first ERROR line, numbered as in the whole log."""
+    page.goto(f"{site.base}/jobs/{site.jobs['errors'].job_id}")  # type: ignore[attr-defined]
+    page.click("#first-error")  # type: ignore[attr-defined]
+    page.wait_for_url("**#L3")  # type: ignore[attr-defined]
+    first = page.locator("[data-section=logs] [data-level]").first  # type: ignore[attr-defined]
+    assert (first.get_attribute("data-line"), first.get_attribute("data-level")) == ("3", "ERROR")
+
+
+def test_another_x_axis_can_be_chosen(page: object, site: Site) -> None:
+    """Choosing `time` in the X menu redraws the chart against time."""
+    page.goto(f"{site.base}/jobs/{site.jobs['epoch'].job_id}")  # type: ignore[attr-defined]
+    page.wait_for_selector("figure[data-chart][data-x=epoch]")  # type: ignore[attr-defined]
+    page.select_option("#x-choice", "time")  # type: ignore[attr-defined]
+    page.wait_for_selector("figure[data-chart][data-x=time]")  # type: ignore[attr-defined]
+    series = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "figure[data-chart] [data-series]", "bs => bs.map(b => b.dataset.series)")
+    assert series == ["acc", "epoch", "loss", "step"]
