@@ -6,8 +6,9 @@ principal may see) and act only on jobs of projects the principal administers (`
 a bounded thread pool; every blob deleted or exported is audited, and one job's failure never
 stops the others.
 
-- delete: every blob of the job folder and its by-date copies (guarded by `"retain" <> 'true'`
-  unless retained jobs are included), metadata.json last, then the search document.
+- delete: every blob of the job folder and its by-date copies (unless retained jobs are included,
+  guarded by `"retain" <> 'true'`, or for a blob without the tag by metadata.json's etag:
+  `lifecycle.guarded_delete`), metadata.json last, then the search document.
 - export: every blob of the job folder into `DEST/{job_id}/...`, streamed to a temporary file,
   checked against the blob's Content-MD5 and, for artifacts, the sha256 in metadata.json, then
   renamed into place. Archived blobs are reported, not rehydrated.
@@ -25,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.audit import AuditLog, AuditRecord, now_text
+from lifecycle.guarded_delete import delete_unless_retained
 from shared.documents import SearchDocument
 from shared.errors import (
     AccessDenied,
     AscendError,
     BlobArchived,
+    BlobNotFound,
     InvalidInput,
     PreconditionFailed,
     StorageError,
@@ -37,9 +40,9 @@ from shared.errors import (
 from shared.jobid import JobId, parse_job_id
 from shared.layout import METADATA_FILE, by_date_log_path, job_prefix, metadata_path
 from shared.metadata import parse_metadata
-from shared.ports import BlobStore, SearchIndex
+from shared.ports import BlobProps, BlobStore, SearchIndex
 from shared.principal import Principal
-from shared.tags import retain_guard
+from shared.tags import RETAIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,22 +116,47 @@ class BulkRunner:
 
 def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: str
                ) -> JobOutcome:
-    """Delete every blob of the job (metadata.json last), then its document."""
+    """Delete every blob of the job (metadata.json last), then its document. A blob without a
+    `retain` tag is judged by metadata.json, read here and re-checked before each delete."""
     parsed = parse_job_id(job.job_id)
-    names = sorted(_job_blob_names(runner.blobs, parsed), key=lambda n: n.endswith(METADATA_FILE))
-    guard = None if job.retain else retain_guard()
+    listed = sorted(_job_blobs(runner.blobs, parsed), key=lambda p: p.name.endswith(METADATA_FILE))
+    metadata = metadata_path(parsed)
+    metadata_etag, retained = _judged_by_metadata(runner.blobs, metadata, listed)
+    if retained and not job.retain:
+        runner.record("delete", metadata, job.job_id, "skipped: retain=true", query)
+        return JobOutcome(job.job_id, "skipped: retain=true in metadata.json", 0)
     count = 0
-    for name in names:
+    for props in listed:
         try:
-            deleted = runner.blobs.delete(name, if_tags=guard)
+            deleted = (runner.blobs.delete(props.name) if job.retain else delete_unless_retained(
+                runner.blobs, props.name, tagged=RETAIN in (props.tags or {}), etag=props.etag,
+                metadata=metadata, metadata_etag=metadata_etag))
         except PreconditionFailed:
-            runner.record("delete", name, job.job_id, "skipped: retain=true was set", query)
+            runner.record("delete", props.name, job.job_id, "skipped: retain=true was set", query)
             return JobOutcome(job.job_id, "skipped: retain=true was set meanwhile", count)
-        runner.record("delete", name, job.job_id, "done" if deleted else "skipped: already gone",
-                      f"admin delete: {query}")
+        runner.record("delete", props.name, job.job_id,
+                      "done" if deleted else "skipped: already gone", f"admin delete: {query}")
         count += deleted
     index.delete([job.job_id])
     return JobOutcome(job.job_id, "done", count)
+
+
+def _judged_by_metadata(blobs: BlobStore, metadata: str, listed: list[BlobProps]
+                        ) -> tuple[str | None, bool]:
+    """(etag, retain) of metadata.json when some blob has no `retain` tag to guard its delete;
+    an unreadable one counts as retained (safe)."""
+    if all(RETAIN in (p.tags or {}) for p in listed):
+        return next((p.etag for p in listed if p.name == metadata), None), False
+    try:
+        blob = blobs.read(metadata, max_bytes=4 << 20)
+    except BlobNotFound:
+        return None, False
+    except StorageError:
+        return None, True
+    try:
+        return blob.props.etag, parse_metadata(blob.data, source=metadata).retain
+    except InvalidInput:
+        return blob.props.etag, True
 
 
 def export_job(runner: BulkRunner, job: Selected, destination: Path, *, query: str
@@ -162,8 +190,9 @@ def _check_relative(name: str, relative: str) -> None:
         raise StorageError(name, "has an empty, '.' or '..' path segment: not exported")
 
 
-def _job_blob_names(blobs: BlobStore, job: JobId) -> list[str]:
-    return [*blobs.list_names(job_prefix(job)), *blobs.list_names(by_date_log_path(job))]
+def _job_blobs(blobs: BlobStore, job: JobId) -> list[BlobProps]:
+    return [*blobs.list(job_prefix(job), with_tags=True),
+            *blobs.list(by_date_log_path(job), with_tags=True)]
 
 
 def _artifact_sha256s(blobs: BlobStore, job: JobId) -> dict[str, str]:

@@ -2,28 +2,30 @@
 
 Before acting, the job's metadata.json etag is compared with the one the plan saw; a job that
 changed is re-planned from its current state (`replan`), never acted on blindly. Deletions are
-guarded per blob by the `retain` tag (`"retain" <> 'true'`), metadata.json also by its etag, and
-go metadata.json last, so an interrupted sweep leaves a job that the next sweep finds again. The
-search document is updated (stage in `tier`) or deleted only when every action of the job is done.
+guarded per blob by the `retain` tag (`"retain" <> 'true'`), or for a blob without the tag by
+metadata.json's etag read again just before (`lifecycle.guarded_delete`), metadata.json also by
+its own etag, and go metadata.json last, so an interrupted sweep leaves a job that the next
+sweep finds again. The search document is updated (stage in `tier`) or deleted only when every
+action of the job is done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from lifecycle.audit import AuditLog, AuditRecord, now_text
 from lifecycle.compress import compress_log
+from lifecycle.guarded_delete import delete_unless_retained
 from lifecycle.plan import Action, ActionKind, JobPlan
 from shared.documents import format_datetime
 from shared.errors import AscendError, BlobNotFound, PreconditionFailed
 from shared.jobid import parse_job_id
-from shared.layout import METADATA_FILE, metadata_path
+from shared.layout import metadata_path
 from shared.ports import BlobStore, SearchIndex
-from shared.tags import retain_guard
 from shared.tiers import Tier
 
 
@@ -90,7 +92,7 @@ class Applier:
         plan = self._rechecked(plan, replan)
         results: list[Result] = []
         for action in plan.actions:
-            result = Result(action, carry_out(self.blobs, action))
+            result = Result(action, carry_out(self.blobs, action, plan.metadata_etag))
             self._record(result)
             results.append(result)
             if not result.settled and action.action is ActionKind.DELETE:
@@ -105,8 +107,7 @@ class Applier:
             return plan
         fresh = replan()
         note = "re-checked (metadata.json changed since planning): "
-        actions = tuple(Action(a.job_id, a.blob, a.action, a.tier, note + a.reason, a.etag)
-                        for a in fresh.actions)
+        actions = tuple(replace(a, reason=note + a.reason) for a in fresh.actions)
         return JobPlan(fresh.job_id, actions, fresh.stage, fresh.delete_document,
                        fresh.metadata_etag, fresh.doc_tier)
 
@@ -118,15 +119,16 @@ class Applier:
             as_of=format_datetime(self.now)))
 
 
-def carry_out(blobs: BlobStore, action: Action) -> Outcome:
-    """Do one action. Failures of the world become a `failed` outcome with the reason."""
+def carry_out(blobs: BlobStore, action: Action, metadata_etag: str | None = None) -> Outcome:
+    """Do one action. Failures of the world become a `failed` outcome with the reason.
+    `metadata_etag`: of the job's metadata.json as planned (judges a blob without a tag)."""
     try:
         if action.action is ActionKind.SET_TIER:
             blobs.set_tier(action.blob, action.tier or Tier.COOL)
         elif action.action is ActionKind.COMPRESS:
             compress_log(blobs, action.blob, tier=action.tier or Tier.COOL)
         else:
-            return _delete(blobs, action)
+            return _delete(blobs, action, metadata_etag)
     except BlobNotFound:
         return GONE
     except PreconditionFailed:
@@ -137,11 +139,11 @@ def carry_out(blobs: BlobStore, action: Action) -> Outcome:
     return DONE
 
 
-def _delete(blobs: BlobStore, action: Action) -> Outcome:
-    is_metadata = action.blob.endswith("/" + METADATA_FILE)
+def _delete(blobs: BlobStore, action: Action, metadata_etag: str | None) -> Outcome:
     try:
-        deleted = blobs.delete(action.blob, if_tags=retain_guard(),
-                               if_etag=action.etag if is_metadata and action.etag else None)
+        deleted = delete_unless_retained(
+            blobs, action.blob, tagged=action.tagged, etag=action.etag or None,
+            metadata=metadata_path(parse_job_id(action.job_id)), metadata_etag=metadata_etag)
     except PreconditionFailed:
         return Outcome(OutcomeKind.SKIPPED,
                        "retain=true was set or the job changed since planning")

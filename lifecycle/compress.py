@@ -1,4 +1,4 @@
-"""Compressing a job's log before it would be archived: `job.log.jsonl` -> `job.log.jsonl.gz`.
+"""Compressing a finished job's log into a Cool block blob: `job.log.jsonl` -> `job.log.jsonl.gz`.
 
 The `.gz` is a block blob with `Content-Encoding: gzip` (so it can take a tier), the original's
 index tags (kind `archived_log`) and, in its metadata, the original's etag and SHA-256. Before the

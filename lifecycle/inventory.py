@@ -18,7 +18,7 @@ from shared.documents import SearchDocument
 from shared.errors import InvalidInput, StorageError
 from shared.jobid import parse_artifact_name, parse_job_id
 from shared.layout import BlobKind, by_date_log_path, job_prefix, metadata_path, parse_blob_name
-from shared.metadata import parse_metadata
+from shared.metadata import FINAL_STATUSES, parse_metadata
 from shared.paging import find_all
 from shared.partitions import created_on
 from shared.ports import BlobProps, BlobStore, SearchIndex
@@ -26,6 +26,7 @@ from shared.querytree import Compare, Equals, IsTrue, Missing, Not, Query, Sort,
 from shared.tags import RETAIN
 from shared.tiers import Tier
 
+FINAL = frozenset(s.value for s in FINAL_STATUSES)
 OLDEST_FIRST = Sort("created_at", descending=False)
 
 
@@ -95,6 +96,7 @@ def read_job_state(blobs: BlobStore, job_id: str, doc: SearchDocument | None,
         metadata_etag=meta.etag if meta else None,
         doc_tier=doc.get("tier") if doc else None,
         indexed=doc is not None,
+        final=doc is not None and doc.get("status") in FINAL,
     )
 
 
@@ -113,6 +115,7 @@ def blob_state(props: BlobProps, artifact_types: dict[str, str]) -> BlobState:
         tier=props.tier,
         etag=props.etag,
         retain_tag=(props.tags or {}).get(RETAIN, "").lower() == "true",
+        tagged=RETAIN in (props.tags or {}),
         artifact_type=artifact_type_of(artifact, artifact_types) if artifact else None,
     )
 

@@ -9,7 +9,9 @@ No I/O here. `plan_job` decides, blob by blob, from the state the inventory read
   metadata.json and the compressed log stay readable (Cool at most), package, result, artifacts
   and the by-date copy go to Archive, unless the blob would be deleted within Archive's 180-day
   minimum (then it stays Cool, unless the policy accepts the charge);
-- the job's log (an append blob, which takes no tier) is gzip-compressed at the Archive age.
+- a finished job's log (an append blob, which takes no tier) is gzip-compressed into a block
+  blob, Cool, at the Cool age (the design's table: Cool from 30 days), so it goes Cool with the
+  rest of the job; a running job's log waits for the job to finish.
 
 Tiers only ever get colder: a blob already colder than its target is left alone.
 """
@@ -42,7 +44,7 @@ SECONDS_PER_DAY = 86_400.0
 COLDEST: dict[BlobKind, Tier] = {
     BlobKind.METADATA: Tier.COOL,  # read by the indexer, jobs status, export: never archived
     BlobKind.ARCHIVED_LOG: Tier.COOL,  # what `ascend jobs logs` reads once the log is compressed
-    BlobKind.LOG: Tier.COOL,  # only when written as a block blob; compressed at the Archive age
+    BlobKind.LOG: Tier.COOL,  # only when written as a block blob; compressed at the Cool age
     BlobKind.PACKAGE: Tier.ARCHIVE,
     BlobKind.RESULT: Tier.ARCHIVE,
     BlobKind.ARTIFACT: Tier.ARCHIVE,
@@ -63,6 +65,7 @@ class BlobState:
     etag: str = ""
     retain_tag: bool = False
     artifact_type: str | None = None
+    tagged: bool = True  # carries a `retain` tag at all (a delete is guarded by it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class JobState:
     metadata_etag: str | None = None
     doc_tier: str | None = None
     indexed: bool = True
+    final: bool = True  # the job finished: its log is written for good and may be compressed
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,7 @@ class Action:
     tier: Tier | None
     reason: str
     etag: str = ""
+    tagged: bool = True  # the blob carried a `retain` tag when planned
 
     def as_json(self) -> dict[str, str | None]:
         return {"job_id": self.job_id, "blob": self.blob, "action": self.action,
@@ -151,28 +156,43 @@ def plan_job(state: JobState, policy: RetentionPolicy, now: datetime) -> JobPlan
     whole = job_delete_age(state.blobs, policy)
     job_goes = not retained and reached(age, whole)
     ordered = sorted(state.blobs, key=lambda b: (b.kind is BlobKind.METADATA, b.name))
-    actions = [a for b in ordered
-               if (a := decide(b, job_id, policy, age, retained=retained, whole=whole))]
+    actions = [a for b in ordered if (a := decide(b, job_id, policy, age, retained=retained,
+                                                  whole=whole, final=state.final))]
+    # A running job's log cannot be compressed yet: its stage is not advanced, so the job stays
+    # a candidate and its log is compressed by the first sweep after it finished.
+    held = not state.final and reached(age, compress_age(policy)) and any(
+        b.kind in COMPRESSED_KINDS for b in state.blobs)
     return JobPlan(
         job_id=job_id,
         actions=tuple(actions),
-        stage=stage_at(policy, age),
+        stage=_known_stage(state.doc_tier) if held else stage_at(policy, age),
         delete_document=job_goes and state.indexed,
         metadata_etag=state.metadata_etag,
         doc_tier=state.doc_tier,
     )
 
 
+def _known_stage(doc_tier: str | None) -> Tier:
+    """The stage the document records (Hot when none, or one this code does not know)."""
+    return Tier(doc_tier) if doc_tier in {t.value for t in Tier} else Tier.HOT
+
+
+def compress_age(policy: RetentionPolicy) -> int | None:
+    """When a finished job's log is gzipped into a block blob: at the Cool age (an append blob
+    takes no tier, so compressing is how the log goes Cool), else at the Archive age."""
+    return policy.cool_after if policy.cool_after is not None else policy.archive_after
+
+
 def decide(blob: BlobState, job: str, policy: RetentionPolicy, age: float, *,
-           retained: bool, whole: int | None) -> Action | None:
+           retained: bool, whole: int | None, final: bool = True) -> Action | None:
     """The one action for `blob` of job `job` at `age` days, or None."""
     delete_age = whole if blob.kind is BlobKind.METADATA else blob_delete_age(blob, policy)
     if not retained and reached(age, delete_age):
         return _action(job, blob, DELETE, None, f"age {age:.0f} d >= delete at {delete_age} d")
-    if blob.kind in COMPRESSED_KINDS and reached(age, policy.archive_after):
+    if blob.kind in COMPRESSED_KINDS and final and reached(age, compress_age(policy)):
         return _action(job, blob, COMPRESS, Tier.COOL,
-                       f"age {age:.0f} d >= Archive at {policy.archive_after} d: gzip the log, "
-                       "keep the .gz Cool (readable)")
+                       f"age {age:.0f} d >= Cool at {compress_age(policy)} d: gzip the finished "
+                       "job's log into a block blob, Cool (readable)")
     return _tier_action(blob, job, policy, age, retained=retained, delete_age=delete_age)
 
 
@@ -202,4 +222,4 @@ def _target_tier(kind: BlobKind, policy: RetentionPolicy, age: float, *, retaine
 
 def _action(job: str, blob: BlobState, action: ActionKind, tier: Tier | None, reason: str
             ) -> Action:
-    return Action(job, blob.name, action, tier, reason, blob.etag)
+    return Action(job, blob.name, action, tier, reason, blob.etag, blob.tagged)

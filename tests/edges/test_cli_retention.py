@@ -43,7 +43,8 @@ def expected(age_days: float, retained: bool) -> set[tuple[str, str, str | None]
         return ({(f, "set_tier", "Archive") for f in BLOCK_FILES if f != "metadata.json"}
                 | {("metadata.json", "set_tier", "Cool"), ("job.log.jsonl", "compress", "Cool")})
     if age_days >= 30:
-        return {(f, "set_tier", "Cool") for f in BLOCK_FILES}
+        return ({(f, "set_tier", "Cool") for f in BLOCK_FILES}
+                | {("job.log.jsonl", "compress", "Cool")})
     return set()
 
 

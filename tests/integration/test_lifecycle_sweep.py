@@ -40,7 +40,8 @@ def expected_tiers(job: JobId, age: int, retained: bool) -> dict[str, str | None
         archived = {k: "Archive" for k in base if k != "job.log.jsonl"}
         return {**archived, "metadata.json": "Cool", "job.log.jsonl.gz": "Cool"}
     if age >= 30:
-        return {k: ("Cool" if v else None) for k, v in base.items()}
+        cool = {k: "Cool" for k in base if k != "job.log.jsonl"}
+        return {**cool, "job.log.jsonl.gz": "Cool"}
     return base
 
 

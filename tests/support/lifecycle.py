@@ -47,8 +47,9 @@ def log_lines(job: JobId, count: int) -> bytes:
 def seed_job(blobs: BlobStore, index: Any, created_at: datetime, *, user: str = "alice",
              project: str = "vision", retain: bool = False,
              artifacts: Iterable[tuple[str, str]] = (("model.pkl", "model"), ("plot.png", "plot")),
-             lines: int = 30) -> JobId:
-    """Write one finished job and its document; returns its ID."""
+             lines: int = 30, tagged: bool = True) -> JobId:
+    """Write one finished job and its document; returns its ID. `tagged=False`: no blob of the
+    job carries index tags (another writer's job, not yet tagged by the indexer)."""
     job = make_job_id(user=user, project=project, dependency_hash=DEP_HASH,
                       run_hash=f"{next(_runs):08x}", created_at=created_at)
     artifacts = list(artifacts)
@@ -61,8 +62,8 @@ def seed_job(blobs: BlobStore, index: Any, created_at: datetime, *, user: str = 
         "tags": {"retain": "true"} if retain else {"experiment": "baseline"},
     })
 
-    def tags(kind: str) -> dict[str, str]:
-        return job_blob_tags(job, kind, retain=retain)
+    def tags(kind: str) -> dict[str, str] | None:
+        return job_blob_tags(job, kind, retain=retain) if tagged else None
 
     blobs.write(metadata_path(job), dump_metadata(meta), tags=tags("metadata"),
                 content_type="application/json")

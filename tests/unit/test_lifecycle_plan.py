@@ -67,11 +67,31 @@ def test_a_job_younger_than_30_days_is_left_alone() -> None:
     assert actions_at(fresh_job(), 29.99) == {}
 
 
-def test_at_30_days_every_block_blob_moves_to_cool_and_the_append_log_stays() -> None:
-    """Block blobs go Cool; the append log takes no tier and is left for compression."""
+def test_at_30_days_every_block_blob_moves_to_cool_and_the_finished_log_is_compressed() -> None:
+    """Block blobs go Cool; the append log (no tier of its own) is gzipped into a Cool block
+    blob at the same age, as the design's table has it (Cool from 30 days)."""
     block_blobs = ("metadata.json", "package.pkl", "result.pkl", "model.pkl", "plot.png",
                    f"{JOB}.log.jsonl")
-    assert actions_at(fresh_job(), 30) == dict.fromkeys(block_blobs, (SET_TIER, "Cool"))
+    assert actions_at(fresh_job(), 30) == {**dict.fromkeys(block_blobs, (SET_TIER, "Cool")),
+                                           "job.log.jsonl": (COMPRESS, "Cool")}
+
+
+def test_a_running_jobs_log_is_not_compressed_and_the_job_stays_a_candidate() -> None:
+    """Past the Cool age a job still running keeps its append log, and its stage is not
+    advanced, so the first sweep after it finished compresses the log."""
+    running = replace(fresh_job(), final=False)
+    assert "job.log.jsonl" not in actions_at(running, 45)
+    plan = plan_job(running, DEFAULT_POLICY, CREATED + timedelta(days=45))
+    assert plan.stage == "Hot"
+    assert plan_job(replace(running, final=True), DEFAULT_POLICY,
+                    CREATED + timedelta(days=45)).stage == "Cool"
+
+
+def test_without_a_cool_stage_the_log_is_compressed_at_the_archive_age() -> None:
+    """A policy with no Cool age compresses the log when the job is archived."""
+    policy = RetentionPolicy(cool_after=None, archive_after=60, delete_after=365)
+    assert "job.log.jsonl" not in actions_at(fresh_job(), 59, policy)
+    assert actions_at(fresh_job(), 60, policy)["job.log.jsonl"] == (COMPRESS, "Cool")
 
 
 def test_at_90_days_data_is_archived_the_log_compressed_and_metadata_kept_readable() -> None:
