@@ -36,6 +36,7 @@ from ascend_cli.common import (
     services,
 )
 from ascend_cli.tables import STATUS_STYLES, console, new_table, print_jobs, print_table
+from ascend_cli.visible import visible_line
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
 from query.logselect import Line, select, selection
@@ -223,9 +224,11 @@ def _print_selected(lines: Iterator[Line], mode: str, *, flush_each: bool) -> No
     if mode == "json":
         _write_raw((line.raw + b"\n" for line in lines), flush_each=flush_each)
     elif mode == "raw":
-        _write_raw((str((line.record or {}).get("message", "")).encode() + b"\n"
-                    if line.record else line.raw + b"\n" for line in lines),
-                   flush_each=flush_each)
+        # The messages as the job wrote them: control characters made visible on a terminal.
+        shown = visible_line if sys.stdout.isatty() else str
+        _write_raw((shown(str(line.record.get("message", "")) if line.record else
+                          line.raw.decode("utf-8", "replace")).encode() + b"\n"
+                    for line in lines), flush_each=flush_each)
     else:
         out = console()
         for line in lines:
