@@ -35,7 +35,9 @@ from ascend_cli.common import (
     say,
     services,
 )
-from ascend_cli.tables import STATUS_STYLES, console, new_table, print_jobs, print_table
+from ascend_cli.listing import AllOption, CursorOption, output_format, pages, print_pages
+from ascend_cli.listing import OutputOption as ListOutputOption
+from ascend_cli.tables import STATUS_STYLES, console, new_table, print_table
 from ascend_cli.visible import visible_line
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
@@ -53,26 +55,32 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, 
 
 @app.command("list")
 @handle_errors
-def list_jobs(
-    status: Annotated[str | None, typer.Option(help="queued|running|completed|failed|cancelled")]
-    = None,
+def list_jobs(  # noqa: PLR0917 - one parameter per option
+    status: Annotated[str | None, typer.Option(
+        help="queued|running|completed|failed|cancelled, or several: failed,cancelled")] = None,
     project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
     user: Annotated[str | None, typer.Option(help="Only this user's jobs.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=use_cases.MAX_LIMIT, help="How many.")] = 20,
+    since: Annotated[str | None, typer.Option(
+        help="Created in the last 12h, 7d, 2w, or since an ISO date.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=use_cases.MAX_LIMIT,
+                                       help="How many (the page size with --all).")] = 20,
+    cursor: CursorOption = None,
+    every: AllOption = False,
+    output: ListOutputOption = None,
     json: JsonOption = False,
 ) -> None:
     """Recent jobs, newest first."""
-    listing = use_cases.list_jobs(services(), principal(), status=status, project=project,
-                                  user=user, limit=limit)
-    if listing.degraded:
-        note(f"warning: {listing.degraded}")
-    if json:
-        print_jsonl(listing.documents)
-        return
-    if not listing.documents:
-        note("no jobs found")
-        return
-    print_jobs(listing.documents)
+    mode = output_format(output, json)
+    built, who = services(), principal()
+
+    def fetch(after: str | None) -> use_cases.JobListing:
+        listing = use_cases.list_jobs(built, who, status=status, project=project, user=user,
+                                      limit=limit, cursor=after, since=since)
+        if listing.degraded:
+            note(f"warning: {listing.degraded}")
+        return listing
+
+    print_pages(pages(fetch, cursor, every), mode, empty="no jobs found")
 
 
 @app.command("status")

@@ -6,36 +6,43 @@ when there is one, goes to stderr so stdout stays clean.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
-from ascend_cli.tables import print_jobs
+from ascend_cli.common import handle_errors, principal, services
+from ascend_cli.listing import (
+    AllOption,
+    CursorOption,
+    OutputOption,
+    output_format,
+    pages,
+    print_pages,
+)
 
 
 @handle_errors
-def search(
+def search(  # noqa: PLR0917 - one parameter per option
     query: Annotated[list[str], typer.Argument(
-        help='The query, e.g. \'status:failed created:>=-7d\' or \'package:"torch>=2.0.0"\'; '
-             "several words are joined by spaces. Put -- before a query starting with '-'.",
+        help="The query: terms AND-ed, each KEY:VALUE, '-' before one negates it. Keys: "
+             "status user project function node python dep image package tag gpu retain tier "
+             "created duration cost metric sort; e.g. 'status:failed,cancelled created:>=-7d' "
+             "or 'package:\"torch>=2.0.0\"'. Several words are joined by spaces.",
         show_default=False)],
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Jobs per page.")] = 20,
-    cursor: Annotated[str | None, typer.Option(help="Continue after a previous page.")] = None,
+    cursor: CursorOption = None,
+    every: AllOption = False,
+    output: OutputOption = None,
     json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, nothing else.")]
     = False,
 ) -> None:
-    """Search the jobs you may see with the query language (see the README)."""
+    """Search the jobs you may see with the query language."""
     from query import search as run_search
 
-    built = services()
-    page = run_search(built.index, principal(), " ".join(query), limit=limit, cursor=cursor,
-                      clock=built.clock)
-    if json:
-        print_jsonl(page.documents)
-    elif page.documents:
-        print_jobs(page.documents)
-    else:
-        note("no jobs match")
-    if page.next_cursor:
-        note(f"more: --cursor {page.next_cursor}")
+    mode = output_format(output, json)
+    built, who, text = services(), principal(), " ".join(query)
+
+    def fetch(after: str | None) -> Any:
+        return run_search(built.index, who, text, limit=limit, cursor=after, clock=built.clock)
+
+    print_pages(pages(fetch, cursor, every), mode, empty="no jobs match")

@@ -130,6 +130,22 @@ def _gpu(value: str, quoted: bool) -> Term:
     return IsTrue("use_gpu", value.lower() == "true")
 
 
+def _retain(value: str, quoted: bool) -> Term:
+    if value.lower() not in {"true", "false"}:
+        raise TermError(f"{value!r} is not true or false")
+    return IsTrue("retain", value.lower() == "true")
+
+
+TIERS = ("Hot", "Cool", "Cold", "Archive")
+
+
+def _tier(value: str) -> str:
+    for tier in TIERS:
+        if value.lower() == tier.lower():
+            return tier
+    raise TermError(f"unknown tier {value!r} (expected one of {', '.join(TIERS)})")
+
+
 def _number(text: str) -> float:
     if not _NUMBER_RE.fullmatch(text) or not math.isfinite(number := float(text)):
         raise TermError(f"{text!r} is not a number")
@@ -207,6 +223,8 @@ BUILDERS: dict[str, Builder] = {
     "package": _package,
     "tag": _tag,
     "gpu": _gpu,
+    "retain": _retain,
+    "tier": _equality("tier", _tier),
     "created": _created,
     "duration": _numeric("duration_seconds"),
     "cost": _numeric("cost_usd"),

@@ -11,9 +11,11 @@ whether or not its metadata.json exists or validates.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from query.logs import follow_log, stored_log
@@ -75,15 +77,17 @@ def visible_job(principal: Principal, job_id: str) -> JobId:
 
 def list_jobs(services: Services, principal: Principal, *, status: str | None = None,
               project: str | None = None, user: str | None = None, limit: int = DEFAULT_LIMIT,
-              cursor: str | None = None) -> JobListing:
+              cursor: str | None = None, since: str | None = None) -> JobListing:
     """Newest jobs first through the index; from storage, for one user, if the index fails.
-    `status` may list alternatives (`failed,cancelled`), as in the query language."""
+    `status` may list alternatives (`failed,cancelled`), as in the query language; `since` is
+    `7d`, `12h`, `2w` back from now or an ISO date/time."""
     from query import search, terms
 
     filters = terms(status=status, project=project, user=user)  # checked before any I/O
     limit = _limit(limit)
+    text = f"created:>={since_term(since)}" if since else ""
     try:
-        page = search(services.index, principal, "", limit=limit, cursor=cursor,
+        page = search(services.index, principal, text, limit=limit, cursor=cursor,
                       clock=services.clock, extra=filters)
     except INDEX_FAILURES as exc:
         owner = _name(user, "user") if user else principal.user
@@ -92,6 +96,19 @@ def list_jobs(services: Services, principal: Principal, *, status: str | None = 
         reason = f"index unavailable ({_one_line(exc)}); listed {owner}'s jobs from storage"
         return JobListing(documents, None, reason)
     return JobListing(list(page.documents), page.next_cursor)
+
+
+def since_term(since: str) -> str:
+    """`--since` as the query language's time bound: `7d` → `-7d`; an ISO time as it is."""
+    text = since.strip()
+    if re.fullmatch(r"-?\d+[hdw]", text):
+        return text if text.startswith("-") else f"-{text}"
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"--since {since!r}", "is neither a duration back from now (12h, 7d, "
+                           "2w) nor an ISO 8601 date or time") from None
+    return text
 
 
 def search_jobs(services: Services, principal: Principal, text: str, *,

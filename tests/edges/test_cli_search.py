@@ -74,8 +74,8 @@ def test_a_bad_query_is_a_usage_error_saying_where(cli: SqliteIndex) -> None:
     assert code == 2
     assert out == ""
     assert err == "error: query at column 15: unknown key 'colour' (known: cost, created, dep, " \
-        "duration, function, gpu, image, metric, node, package, project, python, signature, " \
-        "sort, status, tag, user)\n"
+        "duration, function, gpu, image, metric, node, package, project, python, retain, " \
+        "signature, sort, status, tag, tier, user)\n"
 
 
 def test_the_next_cursor_goes_to_stderr_and_continues_the_listing(cli: SqliteIndex) -> None:
@@ -83,7 +83,7 @@ def test_the_next_cursor_goes_to_stderr_and_continues_the_listing(cli: SqliteInd
     code, out, err = invoke("", "--limit", "3", "--json")
     assert code == 0
     first = [orjson.loads(line)["job_id"][-2:] for line in out.splitlines()]
-    cursor = err.strip().removeprefix("more: --cursor ")
+    cursor = err.strip().splitlines()[-1]  # on a line of its own, to copy it whole
     code, out, err = invoke("", "--limit", "3", "--json", "--cursor", cursor)
     assert code == 0
     second = [orjson.loads(line)["job_id"][-2:] for line in out.splitlines()]
