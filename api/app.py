@@ -72,6 +72,9 @@ def create_app(services_factory: Callable[[], Services] | None = None, *,
     api.add_exception_handler(AscendError, _project_error)
     api.add_exception_handler(RequestValidationError, _bad_parameter)
     _routes(api, factory)
+    from api.reports import register
+
+    register(api, factory)
     _docs(api)
     from dashboard.routes import mount
 
