@@ -8,6 +8,7 @@ project's tree become status codes in one place (`status_for`), with the one-lin
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from api.auth import HEADER, IdentityRules, NotAuthenticated, resolve_principal
+from api.follow import FollowGate, TooManyStreams, follow_body
 from query import jobs as use_cases
 from query.logs import filter_raw, parse_level, read_ahead
 from shared.errors import (
@@ -37,6 +39,7 @@ from shared.services import Services
 NDJSON = "application/x-ndjson"
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotAuthenticated, 401),
+    (TooManyStreams, 429),
     (JobNotFound, 404),
     (InvalidJobId, 404),
     (BlobNotFound, 404),
@@ -69,6 +72,7 @@ def create_app(services_factory: Callable[[], Services] | None = None, *,
                   f"principal of the `{HEADER}` header (App Service authentication).")
     api.state.anonymous_as = anonymous_as
     api.state.services = factory
+    api.state.follow_gate = FollowGate()
     api.add_exception_handler(AscendError, _project_error)
     api.add_exception_handler(RequestValidationError, _bad_parameter)
     _routes(api, factory)
@@ -138,10 +142,27 @@ def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
         if follow and "azure_functions.invocation_id" in request.scope:
             raise InvalidInput("follow", "the Functions host buffers whole responses, so it "
                                "cannot tail a log; use `ascend serve` or poll without follow")
-        chunks = use_cases.job_log(services(), caller, job_id, follow=follow)
+        if follow:
+            return _follow(request, caller, job_id, minimum, services)
+        chunks = use_cases.job_log(services(), caller, job_id)
         # Errors found before the first byte (not visible, no log, archived) get their status
         # code; the status line is sent before streaming, so a later failure ends the body early.
         return StreamingResponse(filter_raw(read_ahead(chunks), minimum), media_type=NDJSON)
+
+
+def _follow(request: Request, caller: Principal, job_id: str, minimum: str | None,
+            services: Callable[[], Services]) -> StreamingResponse:
+    """A tail bounded by the app's `FollowGate` (429 over it), ended when the client leaves."""
+    gate: FollowGate = request.app.state.follow_gate
+    gate.enter(caller.user)
+    stop = threading.Event()
+    try:
+        chunks = use_cases.job_log(services(), caller, job_id, follow=True, stop=stop)
+    except BaseException:
+        gate.leave(caller.user)
+        raise
+    body = follow_body(gate, caller.user, filter_raw(chunks, minimum), stop)
+    return StreamingResponse(body, media_type=NDJSON)
 
 
 async def _project_error(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -246,15 +247,19 @@ def status_reader(services: Services, job: JobId) -> Callable[[], bool]:
 
 
 def job_log(services: Services, principal: Principal, job_id: str, *, follow: bool = False,
-            poll_seconds: float = 1.0) -> Iterator[bytes]:
+            poll_seconds: float = 1.0, stop: threading.Event | None = None) -> Iterator[bytes]:
     """The job's log as byte chunks: the stored log (plain or gzip copy), or with `follow` a
     tail of the running job's log until its status is final. Needs no metadata to show a log."""
     job = visible_job(principal, job_id)
     if follow:
         if services.blobs.props(metadata_path(job)) is None and not _has_log(services, job):
             raise JobNotFound(str(job))
-        return follow_log(services.blobs, job, status_reader(services, job),
-                          poll_seconds=poll_seconds)
+        status = status_reader(services, job)
+        if stop is None:
+            return follow_log(services.blobs, job, status, poll_seconds=poll_seconds)
+        # `stop` (the client left) ends the tail within one poll: drain once, then return.
+        return follow_log(services.blobs, job, lambda: stop.is_set() or status(),
+                          poll_seconds=poll_seconds, sleep=stop.wait)
     try:
         return stored_log(services.blobs, job)
     except BlobNotFound:

@@ -233,7 +233,7 @@ def follow_log(
     is_final: Callable[[], bool],
     *,
     poll_seconds: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> Iterator[bytes]:
     """Tail the job's log by range reads from the last offset until `is_final()`, then drain."""
     name = log_path(job)
