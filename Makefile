@@ -38,11 +38,13 @@ $(CHROMIUM):
 test: install $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(TYPED)
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(TYPED)
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python -m bench

@@ -221,7 +221,7 @@ def _output_mode(output: str | None, json: bool) -> str:
 def _say_if_waiting(built: Any, job_id: str) -> None:
     """`--follow` on a job that has not started says so instead of waiting silently."""
     try:
-        status = use_cases.read_metadata(built, use_cases.visible_job(principal(), job_id))[0]
+        status = use_cases.stored_metadata(built, use_cases.visible_job(principal(), job_id))[0]
     except AscendError:
         return
     if status.status.value == "queued":

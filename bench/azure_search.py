@@ -24,7 +24,7 @@ import orjson
 from azure.core.credentials import AzureKeyCredential
 
 from bench._timing import timed_runs
-from shared.adapters.azure_search import Action, AzureSearchIndex, request_body, to_azure
+from shared.adapters.azure_search import AzureSearchIndex, IndexAction, request_body, to_azure
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import empty_document
 from tests.support.search_transport import ENDPOINT, FakeSearchService
@@ -52,7 +52,7 @@ def documents(count: int) -> list[dict[str, Any]]:
 
 
 def encode_only(docs: list[dict[str, Any]]) -> None:
-    actions = [Action.of("mergeOrUpload", to_azure(d)) for d in docs]
+    actions = [IndexAction.of("mergeOrUpload", to_azure(d)) for d in docs]
     for start in range(0, len(actions), 1000):
         request_body(actions[start : start + 1000])
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from indexer.document import LogFacts, stats_from_document
 from indexer.logstats import (
     ONE_REQUEST_BYTES,
-    LogStats,
     read_listed_log_stats,
     read_log_stats,
     stats_of,
@@ -29,6 +27,7 @@ from shared.errors import (
     StorageError,
     TransientError,
 )
+from shared.jobdocument import LogFacts, LogStats, stats_from_document
 from shared.jobid import JobId
 from shared.layout import BlobKind, by_date_log_path
 from shared.ports import BlobProps, BlobStore

@@ -21,7 +21,6 @@ prefix listing, the bottleneck of the pipeline: `bench/azurite_listing.py`.)
 
 from __future__ import annotations
 
-from indexer.document import LogFacts, build_document
 from indexer.events import content_version, is_version_of
 from indexer.finalize import LogRead, finalize_log, job_tier, kept_size, read_log
 from indexer.images import image_packages
@@ -29,6 +28,7 @@ from indexer.outcomes import Indexed, Outcome, Skipped
 from indexer.retag import JOB_TAG_COUNT, retag_blob, retag_job_blobs
 from shared.documents import SearchDocument
 from shared.errors import BlobNotFound, InvalidMetadata
+from shared.jobdocument import LogFacts, build_document
 from shared.jobid import JobId
 from shared.layout import job_prefix, log_path, metadata_path
 from shared.metadata import FINAL_STATUSES, JobMetadata, parse_metadata
@@ -39,7 +39,7 @@ from shared.tags import RETAIN
 _FINAL = frozenset(s.value for s in FINAL_STATUSES)
 
 
-def read_metadata(blob: Blob, job: JobId) -> JobMetadata:
+def metadata_of(blob: Blob, job: JobId) -> JobMetadata:
     """Validate the bytes of a job's metadata.json, or raise `InvalidMetadata` saying why."""
     source = f"metadata.json of {job}"
     try:
@@ -71,7 +71,7 @@ def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
         blob = services.blobs.read(name, max_bytes=limit)
     except BlobNotFound:
         return Skipped(name, "metadata.json is gone (deleted after the event)")
-    meta = read_metadata(blob, job)
+    meta = metadata_of(blob, job)
     version = _version(blob.props, previous, sequencer if event_etag == blob.props.etag else None)
     untagged = _untagged(blob.props)
     log, folder = _log_and_folder(services, job, meta, previous, untagged=untagged)

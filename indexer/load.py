@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from indexer.document import build_document
 from shared.documents import SearchDocument
 from shared.errors import InvalidInput
+from shared.jobdocument import build_document
 from shared.metadata import parse_metadata
 from shared.ports import SearchIndex
 

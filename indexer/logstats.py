@@ -8,49 +8,18 @@ chunk by chunk, never holding more than one line.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from shared.errors import BlobArchived, BlobNotFound, PreconditionFailed, StorageError
+from shared.jobdocument import LogStats
 from shared.logrecords import ERROR_LEVELS, BadLine, iter_log_lines
 from shared.ports import BlobProps, BlobStore
 from shared.signatures import error_pattern
 
 MAX_ERROR_MESSAGE = 1024
 ONE_REQUEST_BYTES = (4 << 20) - 1  # the largest range the SDK reads with an MD5 check
-
-
-@dataclass(frozen=True, slots=True)
-class LogStats:
-    """The log-derived fields of a search document."""
-
-    lines: int = 0
-    errors: int = 0
-    last_error: str | None = None
-    metrics_last: dict[str, float] = field(default_factory=dict)
-    bad_lines: int = 0
-    error_pattern: str | None = None
-
-    def digest(self) -> str:
-        """A short fingerprint, stored with the by-date copy, to tell whether a document's log
-        fields were computed from that copy."""
-        return stats_digest(self.lines, self.errors, self.last_error, self.metrics_last,
-                            self.error_pattern)
-
-
-def stats_digest(lines: Any, errors: Any, last_error: Any, metrics: Any,
-                 error_pattern: Any = None) -> str:
-    """The fingerprint of log-derived fields (from `LogStats` or from a stored document). The
-    error pattern is part of it, so a document indexed before signatures existed is read again.
-    """
-    payload = orjson.dumps([lines, errors, last_error, metrics or {}, error_pattern],
-                           option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(payload).hexdigest()[:16]
 
 
 class LogSummarizer:

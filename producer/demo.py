@@ -18,12 +18,12 @@ from typing import Any
 from producer.demo_plan import JobPlan, plan_job
 from producer.jobs import create_job, store_artifact, update_versioned, write_result
 from producer.streamer import LogStreamer
-from producer.transitions import transition, validated, with_artifacts
 from shared.clock import FixedClock
 from shared.errors import AscendError, BlobExists
 from shared.layout import metadata_path
 from shared.metadata import Artifact, JobMetadata, JobStatus, Resources
 from shared.ports import BlobStore
+from shared.transitions import transition, validated, with_artifacts
 
 
 @dataclass

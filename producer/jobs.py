@@ -11,19 +11,15 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import pickle
-import random
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from producer.images import write_image_files
-from producer.transitions import transition, validated, with_artifacts
 from shared.clock import Clock, SystemClock
-from shared.errors import BlobExists, InvalidMetadata, PreconditionFailed
-from shared.jobid import DependencySet, JobId, compute_run_hash, make_job_id, parse_job_id
+from shared.errors import BlobExists, InvalidMetadata
+from shared.jobid import DependencySet, JobId, compute_run_hash, make_job_id
 from shared.layout import artifact_path, metadata_path, package_path, result_path
 from shared.metadata import (
     Artifact,
@@ -31,23 +27,29 @@ from shared.metadata import (
     JobStatus,
     describe_validation_error,
     dump_metadata,
-    parse_metadata,
+)
+from shared.metadata_store import (
+    MAX_METADATA_BYTES,
+    METADATA_CONTENT_TYPE,
+    UPDATE_ATTEMPTS,
+    Versioned,
+    as_job_id,
+    read_metadata,
+    update_metadata,
+    update_versioned,
 )
 from shared.ports import BlobProps, BlobStore
 from shared.tags import job_blob_tags
+from shared.transitions import transition, with_artifacts
 
-METADATA_CONTENT_TYPE = "application/json"
 BINARY_CONTENT_TYPE = "application/octet-stream"
-UPDATE_ATTEMPTS = 10
-MAX_METADATA_BYTES = 1 << 20
 
-
-@dataclass(frozen=True, slots=True)
-class Versioned:
-    """A job's metadata and the etag of the metadata.json it was read from or written as."""
-
-    meta: JobMetadata
-    etag: str
+# The job's own writes, and (from shared.metadata_store) how its metadata.json is read and
+# changed, which the query module shares.
+__all__ = ["BINARY_CONTENT_TYPE", "MAX_METADATA_BYTES", "METADATA_CONTENT_TYPE",
+           "UPDATE_ATTEMPTS", "Versioned", "content_type_of", "create_job", "new_metadata",
+           "read_metadata", "set_status", "start_job", "store_artifact", "update_metadata",
+           "update_versioned", "upload_artifact", "write_result"]
 
 
 def start_job(blobs: BlobStore, *, user: str, project: str | None, function_name: str,
@@ -119,45 +121,6 @@ def new_metadata(*, user: str, project: str | None, function_name: str, args_has
         raise InvalidMetadata(f"metadata.json of {job}", describe_validation_error(exc)) from None
 
 
-def read_metadata(blobs: BlobStore, job_id: JobId | str) -> tuple[JobMetadata, str]:
-    """The job's metadata and the etag it was read at."""
-    job = _job(job_id)
-    blob = blobs.read(metadata_path(job), max_bytes=MAX_METADATA_BYTES)
-    return parse_metadata(blob.data, source=f"metadata.json of {job}"), blob.props.etag
-
-
-def update_metadata(blobs: BlobStore, job_id: JobId | str,
-                    change: Callable[[JobMetadata], JobMetadata],
-                    *, attempts: int = UPDATE_ATTEMPTS) -> JobMetadata:
-    """Read, change, write only if nobody wrote meanwhile; on a lost race re-read and retry."""
-    meta, etag = read_metadata(blobs, job_id)
-    return update_versioned(blobs, Versioned(meta, etag), change, attempts=attempts).meta
-
-
-def update_versioned(blobs: BlobStore, current: Versioned,
-                     change: Callable[[JobMetadata], JobMetadata],
-                     *, attempts: int = UPDATE_ATTEMPTS) -> Versioned:
-    """`update_metadata` starting from a version already in hand (no read if nobody else wrote
-    since); returns the new version."""
-    job = current.meta.parsed_job_id
-    for attempt in range(attempts):
-        new = validated(change(current.meta))
-        if new.job_id != current.meta.job_id:
-            raise InvalidMetadata(f"metadata.json of {job}", "an update cannot change job_id")
-        try:
-            written = blobs.write(metadata_path(job), dump_metadata(new), if_etag=current.etag,
-                                  content_type=METADATA_CONTENT_TYPE,
-                                  tags=job_blob_tags(job, "metadata", retain=new.retain))
-            return Versioned(new, written.etag)
-        except PreconditionFailed:
-            meta, etag = read_metadata(blobs, job)
-            if dump_metadata(meta) == dump_metadata(new):
-                return Versioned(meta, etag)  # ours landed; only its response was lost
-            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # let the other writer finish
-            current = Versioned(meta, etag)
-    raise PreconditionFailed(metadata_path(job), f"changed by others {attempts} times in a row")
-
-
 def set_status(blobs: BlobStore, job_id: JobId | str, status: JobStatus | str,
                clock: Clock | None = None, **execution_fields: Any) -> JobMetadata:
     """Move the job to `status` (refusing transitions the design does not allow)."""
@@ -169,7 +132,7 @@ def store_artifact(blobs: BlobStore, job_id: JobId | str, name: str,
                    data: bytes | Iterable[bytes], artifact_type: str, *, retain: bool,
                    clock: Clock | None = None) -> Artifact:
     """Upload `artifacts/{name}` (streamed if `data` is chunks); its size and SHA-256 entry."""
-    job = _job(job_id)
+    job = as_job_id(job_id)
     digest, size = hashlib.sha256(), [0]
 
     def counted(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -202,7 +165,7 @@ def upload_artifact(blobs: BlobStore, job_id: JobId | str, name: str,
 def write_result(blobs: BlobStore, job_id: JobId | str, data: bytes | Iterable[bytes], *,
                  retain: bool | None = None) -> BlobProps:
     """Store the job's `result.pkl` (the pickled return value)."""
-    job = _job(job_id)
+    job = as_job_id(job_id)
     keep = read_metadata(blobs, job)[0].retain if retain is None else retain
     return blobs.write(result_path(job), data, content_type=BINARY_CONTENT_TYPE,
                        tags=job_blob_tags(job, "result", retain=keep))
@@ -213,7 +176,3 @@ def content_type_of(name: str) -> str:
     if name.endswith((".jsonl", ".ndjson")):
         return "application/x-ndjson"
     return mimetypes.guess_type(name)[0] or BINARY_CONTENT_TYPE
-
-
-def _job(job_id: JobId | str) -> JobId:
-    return job_id if isinstance(job_id, JobId) else parse_job_id(job_id)

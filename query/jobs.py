@@ -12,7 +12,6 @@ whether or not its metadata.json exists or validates.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from query.logs import follow_log, stored_log
+from query.parser import terms
+from query.service import search
 from shared.documents import SearchDocument, empty_document, format_datetime
 from shared.errors import (
     BlobNotFound,
@@ -31,18 +32,19 @@ from shared.errors import (
     StorageError,
     TransientError,
 )
+from shared.jobdocument import build_document
 from shared.jobid import JobId, is_job_id, is_valid_name, parse_job_id, sanitize_name
 from shared.layout import PROJECTS, archived_log_path, log_path, metadata_path, user_jobs_prefix
-from shared.metadata import JobMetadata, JobStatus, metadata_as_dict, parse_metadata
+from shared.metadata import JobMetadata, JobStatus, metadata_as_dict
+from shared.metadata_store import read_metadata, update_metadata
 from shared.principal import Principal
 from shared.services import Services
+from shared.transitions import transition
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
-# The index can fail as a port (SearchIndexError, TransientError) or, for the embedded index,
-# while its file is opened, before the adapter can translate anything (a corrupt or unreadable
-# file raises sqlite3.Error from `Services.index`).
-INDEX_FAILURES: tuple[type[Exception], ...] = (SearchIndexError, TransientError, sqlite3.Error)
+# What the index raises when it cannot answer (a corrupt file, a service that is down).
+INDEX_FAILURES: tuple[type[Exception], ...] = (SearchIndexError, TransientError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +84,6 @@ def list_jobs(services: Services, principal: Principal, *, status: str | None = 
     """Newest jobs first through the index; from storage, for one user, if the index fails.
     `status` may list alternatives (`failed,cancelled`), as in the query language; `since` is
     `7d`, `12h`, `2w` back from now or an ISO date/time."""
-    from query import search, terms
-
     filters = terms(status=status, project=project, user=user)  # checked before any I/O
     limit = _limit(limit)
     text = f"created:>={since_term(since)}" if since else ""
@@ -115,13 +115,8 @@ def since_term(since: str) -> str:
 def search_jobs(services: Services, principal: Principal, text: str, *,
                 limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> JobListing:
     """The jobs matching a query-language `text`, scoped to `principal`, one page."""
-    from query import search
-
-    try:
-        page = search(services.index, principal, text, limit=_limit(limit), cursor=cursor,
-                      clock=services.clock)
-    except sqlite3.Error as exc:  # the embedded index's file could not even be opened
-        raise SearchIndexError(f"index unavailable: {_one_line(exc)}") from exc
+    page = search(services.index, principal, text, limit=_limit(limit), cursor=cursor,
+                  clock=services.clock)
     return JobListing(list(page.documents), page.next_cursor)
 
 
@@ -165,10 +160,8 @@ def _job_folders(services: Services, principal: Principal, user: str,
 def stored_document(services: Services, job: JobId) -> SearchDocument:
     """The job's document built from its metadata.json; just the job ID's facts when the
     metadata is missing or invalid (status None)."""
-    from indexer.document import build_document
-
     try:
-        meta, etag = read_metadata(services, job)
+        meta, etag = stored_metadata(services, job)
     except (BlobNotFound, InvalidMetadata):
         return _document_of_id(job)
     return build_document(meta, prices=services.settings.node_prices, source_version=etag)
@@ -184,10 +177,9 @@ def _document_of_id(job: JobId) -> SearchDocument:
 # ---- one job -------------------------------------------------------------------------------
 
 
-def read_metadata(services: Services, job: JobId) -> tuple[JobMetadata, str]:
+def stored_metadata(services: Services, job: JobId) -> tuple[JobMetadata, str]:
     """The job's validated metadata and its etag; `BlobNotFound` or `InvalidMetadata`."""
-    blob = services.blobs.read(metadata_path(job), max_bytes=services.settings.max_metadata_bytes)
-    return parse_metadata(blob.data, source=f"metadata.json of {job}"), blob.props.etag
+    return read_metadata(services.blobs, job, max_bytes=services.settings.max_metadata_bytes)
 
 
 def job_details(services: Services, principal: Principal, job_id: str) -> JobDetails:
@@ -196,7 +188,7 @@ def job_details(services: Services, principal: Principal, job_id: str) -> JobDet
     metadata: dict[str, Any] | None = None
     metadata_problem = document = index_problem = None
     try:
-        metadata = metadata_as_dict(read_metadata(services, job)[0])
+        metadata = metadata_as_dict(stored_metadata(services, job)[0])
     except BlobNotFound:
         metadata_problem = "metadata.json does not exist"
     except InvalidMetadata as exc:
@@ -216,9 +208,6 @@ def _has_log(services: Services, job: JobId) -> bool:
 
 def cancel_job(services: Services, principal: Principal, job_id: str) -> JobMetadata:
     """Mark the job cancelled by a conditional write; a finished job raises `JobFinished`."""
-    from producer.jobs import update_metadata
-    from producer.transitions import transition
-
     job = visible_job(principal, job_id)
     now = services.clock.now()
 
@@ -240,7 +229,7 @@ def status_reader(services: Services, job: JobId) -> Callable[[], bool]:
     invalid has no status that could ever change, so it counts as final (drain, then stop)."""
     def is_final() -> bool:
         try:
-            return read_metadata(services, job)[0].status.is_final
+            return stored_metadata(services, job)[0].status.is_final
         except (BlobNotFound, InvalidMetadata):
             return True
     return is_final

@@ -236,31 +236,31 @@ def newest_per_key(docs: Sequence[SearchDocument]) -> dict[str, SearchDocument]:
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
+class IndexAction:
     """One indexing action, already encoded: its bytes are exactly what the request carries."""
 
     key: str
     body: bytes
 
     @classmethod
-    def of(cls, kind: str, doc: Mapping[str, Any]) -> Action:
+    def of(cls, kind: str, doc: Mapping[str, Any]) -> IndexAction:
         return cls(str(doc[KEY_FIELD]), orjson.dumps({"@search.action": kind, **doc}))
 
 
 _ENVELOPE = (b'{"value":[', b"]}")
 
 
-def request_body(batch: Sequence[Action]) -> bytes:
+def request_body(batch: Sequence[IndexAction]) -> bytes:
     """The Index Documents request body of `batch`."""
     return _ENVELOPE[0] + b",".join(a.body for a in batch) + _ENVELOPE[1]
 
 
-def batches(actions: Sequence[Action], *, max_documents: int = MAX_BATCH_DOCUMENTS,
-            max_bytes: int = MAX_BATCH_BYTES) -> Iterator[list[Action]]:
+def batches(actions: Sequence[IndexAction], *, max_documents: int = MAX_BATCH_DOCUMENTS,
+            max_bytes: int = MAX_BATCH_BYTES) -> Iterator[list[IndexAction]]:
     """`actions` cut into requests within both limits, in order, measured on the exact bytes
     sent. An action too large on its own is its own batch (the service then refuses it, 413)."""
     empty = len(_ENVELOPE[0]) + len(_ENVELOPE[1])
-    batch: list[Action] = []
+    batch: list[IndexAction] = []
     size = empty
     for action in actions:
         needed = len(action.body) + (1 if batch else 0)  # the comma before it
@@ -479,7 +479,7 @@ class AzureSearchIndex:
         deleted = 0
         for chunk in _chunks(keys, MAX_PAGE):
             present = list(self._versions(chunk))
-            done, refused = self._write([Action.of("delete", {KEY_FIELD: k}) for k in present])
+            done, refused = self._write([IndexAction.of("delete", {KEY_FIELD: k}) for k in present])
             if refused:
                 raise DocumentsRejected(self.name, done, refused)
             deleted += len(done)
@@ -541,7 +541,7 @@ class AzureSearchIndex:
         """`merge` of `tier` alone: the rest of each document (and its version) is untouched;
         a document deleted meanwhile stays deleted (404 is not an error here)."""
         keys = sorted({k for k in job_ids if is_valid_key(k)})
-        actions = [Action.of("merge", {KEY_FIELD: k, "tier": tier}) for k in keys]
+        actions = [IndexAction.of("merge", {KEY_FIELD: k, "tier": tier}) for k in keys]
         done, refused = self._write(actions)
         refused = {k: why for k, why in refused.items() if not why.startswith("HTTP 404")}
         if refused:
@@ -610,7 +610,7 @@ class AzureSearchIndex:
         found = self._search(keys_in_filter(keys), [], len(keys), _VERSION_FIELDS)
         return {d[KEY_FIELD]: version_of(d) for d in found}
 
-    def _write(self, actions: list[Action]) -> tuple[list[str], dict[str, str]]:
+    def _write(self, actions: list[IndexAction]) -> tuple[list[str], dict[str, str]]:
         written: list[str] = []
         refused: dict[str, str] = {}
         for batch in batches(actions, max_documents=self.max_batch_documents,
@@ -620,7 +620,7 @@ class AzureSearchIndex:
             refused.update(failed)
         return written, refused
 
-    def _write_halving(self, batch: list[Action]) -> tuple[list[str], dict[str, str]]:
+    def _write_halving(self, batch: list[IndexAction]) -> tuple[list[str], dict[str, str]]:
         """A batch the service finds too large (413) is sent again in halves."""
         try:
             return self._write_batch(batch)
@@ -631,7 +631,7 @@ class AzureSearchIndex:
                              (batch[: len(batch) // 2], batch[len(batch) // 2 :]))
             return first[0] + second[0], {**first[1], **second[1]}
 
-    def _write_batch(self, batch: list[Action]) -> tuple[list[str], dict[str, str]]:
+    def _write_batch(self, batch: list[IndexAction]) -> tuple[list[str], dict[str, str]]:
         pending = {a.key: a for a in batch}
         written: list[str] = []
         refused: dict[str, str] = {}
@@ -652,7 +652,7 @@ class AzureSearchIndex:
         self.retry.run(attempt)
         return written, refused
 
-    def _index(self, actions: list[Action]) -> list[IndexingResult]:
+    def _index(self, actions: list[IndexAction]) -> list[IndexingResult]:
         # Sent through the SDK's pipeline (auth, api-version, tracing) with `send_request`, the
         # body encoded here by orjson: its size is measured exactly, and the SDK's model
         # serializer, most of the client's CPU time on large batches, is skipped.
@@ -679,13 +679,13 @@ class AzureSearchIndex:
         return self.retry.run(once)
 
 
-def _encode_all(docs: Sequence[SearchDocument]) -> tuple[list[Action], dict[str, str]]:
+def _encode_all(docs: Sequence[SearchDocument]) -> tuple[list[IndexAction], dict[str, str]]:
     """The mergeOrUpload actions of `docs`, and the reason of each that cannot be encoded."""
-    actions: list[Action] = []
+    actions: list[IndexAction] = []
     refused: dict[str, str] = {}
     for doc in docs:
         try:
-            actions.append(Action.of("mergeOrUpload", to_azure(doc)))
+            actions.append(IndexAction.of("mergeOrUpload", to_azure(doc)))
         except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
             refused[doc[KEY_FIELD]] = f"cannot be sent as JSON: {exc}"
     return actions, refused

@@ -146,7 +146,14 @@ class SqliteIndex:
                 self._conn = None
 
     def ensure(self) -> None:
-        """Create the schema, or bring an older file up to `SCHEMA_VERSION` in place."""
+        """Create the schema, or bring an older file up to `SCHEMA_VERSION` in place; a file
+        that cannot be opened as an index is a `SearchIndexError` naming it."""
+        try:
+            self._ensure()
+        except sqlite3.Error as exc:
+            raise SearchIndexError(f"index unavailable: {self.path}: {exc}") from exc
+
+    def _ensure(self) -> None:
         with self._lock:
             conn = self.conn
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone()
