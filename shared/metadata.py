@@ -8,6 +8,7 @@ checks what matters for security and correctness: the job ID agrees with `user`,
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,6 +18,7 @@ import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -48,7 +50,25 @@ ALLOWED_TRANSITIONS = {
 }
 
 TAG_KEY = r"^[A-Za-z0-9_.:+/=-]{1,128}$"
+
+
+def scalar_text(value: Any) -> Any:
+    """What jobs really write for a text value, as the contract's string: a JSON boolean as
+    `true`/`false`, a number as its shortest form (`4`, `0.5`); anything else is left for
+    validation to accept (a string) or refuse (null, objects, lists, NaN)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return value
+
+
 Text = Annotated[str, Field(max_length=1024)]
+# Kubernetes takes a quantity as a number or a string (`cpu: 4`, `cpu: "4"`, `memory: "8Gi"`).
+Quantity = Annotated[str, BeforeValidator(scalar_text), Field(max_length=1024)]
+TagValue = Annotated[str, BeforeValidator(scalar_text), Field(max_length=256)]
 NonNegative = Annotated[float, Field(ge=0)]
 
 
@@ -61,8 +81,8 @@ def _utc(value: datetime) -> datetime:
 
 
 class JobConfig(_Model):
-    cpu: Text | None = None
-    memory: Text | None = None
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
     timeout: Annotated[StrictInt, Field(ge=0)] | None = None
     node_type: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None
 
@@ -97,9 +117,9 @@ class Execution(_Model):
 
 
 class Resources(_Model):
-    cpu_requested: Text | None = None
-    memory_requested: Text | None = None
-    gpu_requested: Text | None = None
+    cpu_requested: Quantity | None = None
+    memory_requested: Quantity | None = None
+    gpu_requested: Quantity | None = None
     peak_memory_mb: NonNegative | None = None
     avg_cpu_percent: NonNegative | None = None
     avg_gpu_utilization_percent: NonNegative | None = None
@@ -130,8 +150,8 @@ class JobMetadata(_Model):
     execution: Execution = Execution()
     resources: Resources = Resources()
     artifacts: Annotated[list[Artifact], Field(max_length=10_000, default_factory=list)]
-    tags: Annotated[dict[Annotated[str, Field(pattern=TAG_KEY)],
-                         Annotated[str, Field(max_length=256)]], Field(default_factory=dict)]
+    tags: Annotated[dict[Annotated[str, Field(pattern=TAG_KEY)], TagValue],
+                    Field(default_factory=dict)]
 
     _utc_times = field_validator("created_at", "updated_at")(_utc)
 

@@ -99,3 +99,19 @@ def test_a_fixed_metadata_is_indexed_and_the_old_rejection_stays_listed(
     summary = run_once(services, checkpoint=tmp_path / "c.json")
     assert summary.counts["indexed"] == 1
     assert [r.blob for r in list_rejections(services.blobs)] == [name]
+
+
+def test_scalar_tag_values_and_numeric_cpu_are_indexed_not_rejected(services: Services) -> None:
+    """A job writing `"retain": true`, a numeric tag and `"cpu": 4` is indexed with the
+    contract's strings (retain true), and nothing is recorded as rejected."""
+    from tests.support.builders import make_job_id, metadata_bytes, write_raw_metadata
+
+    job = make_job_id(run_hash="0000abcd")
+    write_raw_metadata(services.blobs, job, metadata_bytes(
+        job=job, tags={"retain": True, "epochs": 20}, config={"cpu": 4, "node_type": "gpu_small"}))
+    run_once(services)
+    document = services.index.get(str(job))
+    assert document is not None
+    assert document["retain"] is True
+    assert {"epochs=20", "retain=true"} <= set(document["tags"])
+    assert list(list_rejections(services.blobs)) == []

@@ -97,7 +97,10 @@ def test_invalid_utf8_is_refused_as_not_json() -> None:
      "dependencies.hash: String should match pattern '^[0-9a-f]{12}$'"),
     ({"dependencies": {"packages": "torch"}},
      "dependencies.packages: Input should be a valid list"),
-    ({"tags": {"k": 5}}, "tags.k: Input should be a valid string"),
+    ({"tags": {"k": {"nested": 1}}}, "tags.k: Input should be a valid string"),
+    ({"tags": {"k": None}}, "tags.k: Input should be a valid string"),
+    ({"tags": {"k": [1]}}, "tags.k: Input should be a valid string"),
+    ({"config": {"cpu": {"cores": 4}}}, "config.cpu: Input should be a valid string"),
     ({"tags": ["experiment=baseline"]}, "tags: Input should be a valid dictionary"),
     ({"artifacts": [{"name": "../x", "type": "model", "size_bytes": 1}]},
      "artifacts.0.name: String should match pattern '^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$'"),
@@ -170,6 +173,33 @@ def test_a_huge_error_list_is_summarized_in_one_short_line() -> None:
     message = refused(metadata_bytes(dependencies={"packages": [{"x": 1}] * 1500}))
     assert message == ("dependencies.packages.0: Input should be a valid string "
                        "(and 1499 more problems)")
+
+
+@pytest.mark.parametrize(("changes", "field", "expected"), [
+    ({"tags": {"retain": True}}, ("tags", "retain"), "true"),
+    ({"tags": {"retain": False}}, ("tags", "retain"), "false"),
+    ({"tags": {"epochs": 20}}, ("tags", "epochs"), "20"),
+    ({"tags": {"lr": 0.001}}, ("tags", "lr"), "0.001"),
+    ({"tags": {"ratio": 2.0}}, ("tags", "ratio"), "2"),
+    ({"config": {"cpu": 4}}, ("config", "cpu"), "4"),
+    ({"config": {"cpu": 0.5}}, ("config", "cpu"), "0.5"),
+    ({"config": {"cpu": "4"}}, ("config", "cpu"), "4"),
+    ({"config": {"memory": 8589934592}}, ("config", "memory"), "8589934592"),
+    ({"resources": {"cpu_requested": 2}}, ("resources", "cpu_requested"), "2"),
+])
+def test_scalar_values_real_jobs_write_are_accepted_and_normalised(
+        changes: dict[str, Any], field: tuple[str, str], expected: str) -> None:
+    """A JSON boolean or number where the contract has a string (a tag value, a Kubernetes
+    quantity) is accepted as the contract's string instead of rejecting the whole job."""
+    meta = parse_metadata(metadata_bytes(**changes))
+    section, key = field
+    assert metadata_as_dict(meta)[section][key] == expected
+
+
+def test_retain_true_as_a_json_boolean_retains_the_job() -> None:
+    """`"retain": true` and `"retain": "true"` mean the same: the job is retained."""
+    assert parse_metadata(metadata_bytes(tags={"retain": True})).retain
+    assert not parse_metadata(metadata_bytes(tags={"retain": False})).retain
 
 
 def test_retain_is_read_from_the_tags_case_insensitively() -> None:
