@@ -123,6 +123,18 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def print_json_lines(lines: Iterable[bytes]) -> int:
+    """JSON texts already encoded (one object each, no newline), one per line on stdout."""
+    out = sys.stdout.buffer
+    count = 0
+    for line in lines:
+        out.write(line)
+        out.write(b"\n")
+        count += 1
+    out.flush()
+    return count
+
+
 def print_jsonl(objects: Iterable[Mapping[str, Any]]) -> int:
     """One JSON object per line on stdout; returns how many were printed."""
     out = sys.stdout.buffer

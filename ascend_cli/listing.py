@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 
-from ascend_cli.common import note, print_jsonl
+from ascend_cli.common import note, print_json_lines, print_jsonl
 from ascend_cli.tables import print_jobs
 from shared.documents import FIELDS
 from shared.errors import InvalidInput
@@ -28,14 +28,28 @@ CursorOption = Annotated[str | None, typer.Option(
     help="Continue after a previous page (printed on stderr).")]
 
 
-class PageLike(Protocol):
+class Paged(Protocol):
+    """Anything with the cursor of the next page."""
+
+    @property
+    def next_cursor(self) -> str | None: ...
+
+
+class PageLike(Paged, Protocol):
     """A page of search documents (`query.Page`, `query.jobs.JobListing`)."""
 
     @property
     def documents(self) -> Any: ...
 
+
+class JsonPageLike(Paged, Protocol):
+    """A page of documents as JSON texts (`query.JsonPage`)."""
+
     @property
-    def next_cursor(self) -> str | None: ...
+    def lines(self) -> list[bytes]: ...
+
+
+P = TypeVar("P", bound=Paged)
 
 
 def output_format(output: str | None, json: bool) -> str:
@@ -48,8 +62,7 @@ def output_format(output: str | None, json: bool) -> str:
     return mode
 
 
-def pages(fetch: Callable[[str | None], PageLike], cursor: str | None, every: bool
-          ) -> Iterator[PageLike]:
+def pages(fetch: Callable[[str | None], P], cursor: str | None, every: bool) -> Iterator[P]:
     """The page at `cursor` and, when `every`, each following page."""
     while True:
         page = fetch(cursor)
@@ -80,6 +93,19 @@ def print_pages(all_pages: Iterator[PageLike], mode: str, *, empty: str) -> None
             print_jobs(table)
         else:
             note(empty)
+    _note_cursor(cursor)
+
+
+def print_json_pages(all_pages: Iterator[JsonPageLike]) -> None:
+    """`print_pages` in JSON for pages whose documents are already JSON texts."""
+    cursor = None
+    for page in all_pages:
+        print_json_lines(page.lines)
+        cursor = page.next_cursor
+    _note_cursor(cursor)
+
+
+def _note_cursor(cursor: str | None) -> None:
     if cursor:
         # On a line of its own: a triple-click copies it whole, however the terminal wraps it.
         note("more jobs: --all for every page, or --cursor with this:")

@@ -17,6 +17,7 @@ from ascend_cli.listing import (
     OutputOption,
     output_format,
     pages,
+    print_json_pages,
     print_pages,
 )
 
@@ -38,9 +39,18 @@ def search(  # noqa: PLR0917 - one parameter per option
 ) -> None:
     """Search the jobs you may see with the query language."""
     from query import search as run_search
+    from query import search_json
 
     mode = output_format(output, json)
     built, who, text = services(), principal(), " ".join(query)
+    if mode == "json":  # the index's JSON texts, printed as they are
+
+        def fetch_json(after: str | None) -> Any:
+            return search_json(built.index, who, text, limit=limit, cursor=after,
+                               clock=built.clock)
+
+        print_json_pages(pages(fetch_json, cursor, every))
+        return
 
     def fetch(after: str | None) -> Any:
         return run_search(built.index, who, text, limit=limit, cursor=after, clock=built.clock)

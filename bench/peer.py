@@ -43,7 +43,7 @@ from packaging.specifiers import SpecifierSet
 
 from bench.peer_data import NOW, TORCH, Question, jobs, questions
 from indexer.load import load_lines
-from query.service import MAX_LIMIT, iter_all, search
+from query.service import MAX_LIMIT, iter_json, search_json
 from shared.adapters.sqlite_index import COLUMNS, SqliteIndex
 from shared.clock import FixedClock
 from shared.principal import Principal
@@ -54,6 +54,9 @@ CACHE = ROOT / "bench" / "cache"
 PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
 ADMIN = Principal.of("bench", "admin")
 CLOCK = FixedClock(NOW)
+# Each JSON text starts with {"job_id":"...: the IDs to compare are read without decoding.
+JOB_ID_AT = len(b'{"job_id":"')
+JOB_ID_LENGTH = len("20260314-120000-user000-proj00-0123abcd-0000abcd")
 
 
 # ---- the three stores ------------------------------------------------------------------------
@@ -162,14 +165,13 @@ def prepare(count: int, client_slice: int, mlflow: MlflowSide) -> tuple[Path, di
 
 
 def ours(index: SqliteIndex, question: Question) -> list[str]:
-    """Every result as the CLI's `--json` prints it (one JSON line per job); their job IDs."""
+    """Every result as the CLI's `--json` prints it and the API sends it (the index's JSON
+    texts, `query.search_json` page by page); their job IDs."""
     if question.limit is not None:
-        found = search(index, ADMIN, question.ours, limit=question.limit, clock=CLOCK).documents
+        lines = search_json(index, ADMIN, question.ours, limit=question.limit, clock=CLOCK).lines
     else:
-        found = list(iter_all(index, ADMIN, question.ours, clock=CLOCK, page_size=MAX_LIMIT))
-    lines = [orjson.dumps(doc) for doc in found]
-    assert len(lines) == len(found)
-    return [doc["job_id"] for doc in found]
+        lines = list(iter_json(index, ADMIN, question.ours, clock=CLOCK, page_size=MAX_LIMIT))
+    return [line[JOB_ID_AT : JOB_ID_AT + JOB_ID_LENGTH].decode() for line in lines]
 
 
 PLAIN_SQL = {

@@ -16,6 +16,7 @@ from query.parser import parse_query
 from query.resolve import bind_times
 from query.scope import scope_term
 from shared.clock import Clock
+from shared.documents import JsonDocument
 from shared.errors import InvalidInput
 from shared.ports import SearchIndex
 from shared.principal import Principal
@@ -43,13 +44,60 @@ def search(index: SearchIndex, principal: Principal, text: str, *, limit: int = 
 def run(index: SearchIndex, principal: Principal, query: Query, *, limit: int = 20,
         cursor: str | None = None, clock: Clock, extra: Query | None = None) -> Page:
     """`search` for an already parsed query (the sort of `extra` is ignored)."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit {limit}", f"must be between 1 and {MAX_LIMIT}")
+    _check_limit(limit)
     after = decode_cursor(cursor, query.sort) if cursor else None
     documents = index.find(scoped(principal, query, clock, extra, after), limit=limit + 1)
     more = len(documents) > limit
     documents = documents[:limit]
     return Page(documents, encode_cursor(query.sort, documents[-1]) if more else None)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonPage:
+    """One page of matching documents as JSON texts, to send as they are, and the next page's
+    cursor (None: last page)."""
+
+    lines: list[bytes]
+    next_cursor: str | None
+
+
+def search_json(index: SearchIndex, principal: Principal, text: str | Query, *,
+                limit: int = 20, cursor: str | None = None, clock: Clock,
+                extra: Query | None = None) -> JsonPage:
+    """`search`, each document as the JSON text the index makes: for `--json` and the API,
+    which send documents on without looking into them."""
+    query = _parsed(text)
+    _check_limit(limit)
+    after = decode_cursor(cursor, query.sort) if cursor else None
+    found = index.find_json(scoped(principal, query, clock, extra, after), limit=limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    return JsonPage([d.json for d in found], _json_cursor(query, found[-1]) if more else None)
+
+
+def iter_json(index: SearchIndex, principal: Principal, text: str | Query, *, clock: Clock,
+              page_size: int = MAX_LIMIT, extra: Query | None = None) -> Iterator[bytes]:
+    """Every job matching `text` that `principal` may see, as JSON texts, page by page."""
+    query = _parsed(text)
+    cursor: str | None = None
+    while True:
+        page = search_json(index, principal, query, limit=page_size, cursor=cursor,
+                           clock=clock, extra=extra)
+        yield from page.lines
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _json_cursor(query: Query, last: JsonDocument) -> str:
+    keys = {query.sort.field: last.sort_value, "created_at": last.created_at,
+            "job_id": last.job_id}
+    return encode_cursor(query.sort, keys)
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit {limit}", f"must be between 1 and {MAX_LIMIT}")
 
 
 def iter_all(index: SearchIndex, principal: Principal, text: str, *, clock: Clock,

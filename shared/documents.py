@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 SearchDocument = dict[str, Any]
 
@@ -92,6 +92,17 @@ FIELDS: tuple[SearchField, ...] = (
 )
 
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+
+
+class JsonDocument(NamedTuple):
+    """A search document as JSON text, ready to send as it is (`--json`, the API), and the
+    three values a page's cursor needs: the sort field's value, `created_at` and `job_id`."""
+
+    json: bytes
+    sort_value: Any
+    created_at: str
+    job_id: str
 KEY_FIELD = "job_id"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.documents import SearchDocument
+from shared.documents import JsonDocument, SearchDocument
 from shared.querytree import Measure, Query
 
 
@@ -163,6 +163,11 @@ class SearchIndex(Protocol):
     def find(self, query: Query, *, limit: int) -> list[SearchDocument]:
         """Up to `limit` documents matching `query`, in its sort (ties: created_at, job_id);
         the next page is asked with an `After` term (`shared.querytree.after_document`)."""
+        ...
+
+    def find_json(self, query: Query, *, limit: int) -> list[JsonDocument]:
+        """`find`, each document as its JSON text, made by the index itself where it can (no
+        document is decoded and encoded again in Python on the way to a caller)."""
         ...
 
     def count(self, query: Query | None = None) -> int:

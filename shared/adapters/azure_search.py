@@ -58,9 +58,11 @@ from tenacity import (
 from shared.adapters.odata_query import compile_odata, quote
 from shared.documents import (
     FIELD_BY_NAME,
+    FIELD_NAMES,
     FIELDS,
     KEY_FIELD,
     FieldType,
+    JsonDocument,
     SearchDocument,
     empty_document,
     format_datetime,
@@ -499,7 +501,14 @@ class AzureSearchIndex:
 
     def find(self, query: Query, *, limit: int) -> list[SearchDocument]:
         odata = compile_odata(self._resolved(query))
-        return self._search(odata.filter, odata.order_by, limit)
+        return self._search(odata.filter, odata.order_by, limit, FIELD_NAMES)
+
+    def find_json(self, query: Query, *, limit: int) -> list[JsonDocument]:
+        """The SDK decodes the service's JSON, so the documents are encoded here once more; the
+        request selects the document's fields only."""
+        sort = query.sort.field
+        return [JsonDocument(orjson.dumps(doc), doc.get(sort), doc["created_at"], doc[KEY_FIELD])
+                for doc in self.find(query, limit=limit)]
 
     def count(self, query: Query | None = None) -> int:
         if query is None or not query.terms:

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.documents import FIELD_BY_NAME, format_datetime
+import orjson
+
+from shared.documents import (
+    FIELD_BY_NAME,
+    FIELDS,
+    FieldType,
+    JsonDocument,
+    SearchField,
+    format_datetime,
+)
 from shared.querytree import (
     After,
     AllOf,
@@ -206,6 +215,47 @@ def count_sql(query: Query) -> SqlSelect:
     """`SELECT count(*)` of the rows `query` matches."""
     where = compile_sql(query)
     return SqlSelect(f"SELECT count(*) {_FROM} WHERE {where.where}", where.params)
+
+
+def _json_value(field: SearchField) -> str:
+    """The SQL value of a column as JSON: lists and metrics are stored as JSON text (NULL or
+    empty for none), booleans as 0/1."""
+    name = _column(field.name)
+    if field.is_collection:
+        empty = "{}" if field.type is FieldType.METRICS else "[]"
+        return f"json(coalesce(nullif({name}, ''), '{empty}'))"
+    if field.type is FieldType.BOOL:
+        return (f"CASE WHEN {name} IS NULL THEN NULL WHEN {name} THEN json('true') "
+                "ELSE json('false') END")
+    return name
+
+
+# Doubles are left out of SQLite's JSON: it prints them with 15 digits (and its printf is not
+# correctly rounded beyond), so some would not read back the same; `json_document` adds them.
+_FLOATS = tuple(f.name for f in FIELDS if f.type is FieldType.FLOAT)
+_FLOAT_KEYS = tuple(f',"{name}":'.encode() for name in _FLOATS)
+# The rest of the document as JSON text, made by SQLite (CAST to BLOB: bytes, never decoded).
+DOCUMENT_JSON = ("CAST(json_object(" + ", ".join(
+    f"'{f.name}', {_json_value(f)}" for f in FIELDS if f.name not in _FLOATS) + ") AS BLOB)")
+
+
+def document_json_sql(query: Query, limit: int) -> SqlSelect:
+    """Each matching row as (document JSON without its doubles, the doubles, sort value,
+    created_at, job_id), in `query`'s sort, at most `limit`: what `json_document` needs."""
+    where = compile_sql(query)
+    floats = "".join(f"{_column(name)}, " for name in _FLOATS)
+    text = (f"SELECT {DOCUMENT_JSON}, {floats}{_column(query.sort.field)}, created_at, job_id "
+            f"{_FROM} WHERE {where.where} ORDER BY {where.order_by} LIMIT ?")
+    return SqlSelect(text, (*where.params, limit))
+
+
+def json_document(row: Sequence[Any]) -> JsonDocument:
+    """A row of `document_json_sql` as the document's JSON text (the doubles added by orjson,
+    which prints the shortest text that reads back the same) and its cursor values."""
+    text, floats, rest = row[0], row[1 : 1 + len(_FLOATS)], row[1 + len(_FLOATS) :]
+    added = b"".join(key + orjson.dumps(value) for key, value in zip(_FLOAT_KEYS, floats,
+                                                                     strict=True))
+    return JsonDocument(text[:-1] + added + b"}", *rest)
 
 
 def _grouped_source(fields: Sequence[str]) -> tuple[str, list[str]]:

@@ -47,9 +47,18 @@ from shared.adapters.sql_query import (
     aggregate_sql,
     compile_sql,
     count_sql,
+    document_json_sql,
     facet_sql,
+    json_document,
 )
-from shared.documents import FIELD_BY_NAME, FIELDS, FieldType, SearchDocument, value_text
+from shared.documents import (
+    FIELD_BY_NAME,
+    FIELDS,
+    FieldType,
+    JsonDocument,
+    SearchDocument,
+    value_text,
+)
 from shared.errors import SearchIndexError, TransientError
 from shared.packages import matching_versions, split_requirement
 from shared.querytree import Measure, Package, Query, Term, check_group_fields, map_terms
@@ -248,6 +257,10 @@ class SqliteIndex:
         compiled = compile_sql(self._resolved(query))
         return self.select(compiled.where, compiled.params, order_by=compiled.order_by,
                            limit=limit)
+
+    def find_json(self, query: Query, *, limit: int) -> list[JsonDocument]:
+        return [json_document(row) for row in
+                self._rows(document_json_sql(self._resolved(query), limit))]
 
     def count(self, query: Query | None = None) -> int:
         rows = self._rows(count_sql(self._resolved(query or Query())))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from azure.core.credentials import AzureKeyCredential
 from hypothesis import HealthCheck, given, settings
@@ -183,5 +184,31 @@ def test_any_document_reads_back_the_same_from_both_adapters(
         for index in (sqlite, azure):
             assert index.upsert([document]) == [document["job_id"]]
         assert azure.get(document["job_id"]) == sqlite.get(document["job_id"]) == document
+    finally:
+        sqlite.close()
+
+
+def test_find_json_sends_what_find_returns_with_the_cursor_values(port: SearchIndex) -> None:
+    """Each JSON text is the document `find` returns, with its sort value, time and key."""
+    port.upsert([doc(1, cost_usd=3.5), doc(2, cost_usd=None, use_gpu=True), doc(3, tags=[])])
+    by_cost = Query((), Sort("cost_usd", descending=True))
+    found = port.find_json(by_cost, limit=10)
+    assert [orjson.loads(d.json) for d in found] == port.find(by_cost, limit=10)
+    assert [(d.sort_value, d.created_at, d.job_id) for d in found] == [
+        (d["cost_usd"], d["created_at"], d["job_id"]) for d in port.find(by_cost, limit=10)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=documents())
+def test_any_document_is_sent_as_json_exactly_as_written(
+        document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The JSON text each adapter makes decodes to the document written, whatever its values."""
+    sqlite = sqlite_index_at(tmp_path_factory.mktemp("json") / "index.sqlite3")
+    azure = azure_index()
+    try:
+        for index in (sqlite, azure):
+            index.upsert([document])
+            (found,) = index.find_json(Query(), limit=5)
+            assert orjson.loads(found.json) == document
     finally:
         sqlite.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 import query
@@ -18,6 +19,7 @@ from lifecycle.plan import JobPlan
 from lifecycle.policy import PolicyBook
 from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
 from shared.clock import FixedClock
+from shared.documents import FIELD_NAMES
 from shared.errors import Unsupported
 from shared.principal import Principal
 from shared.querytree import Measure
@@ -145,3 +147,17 @@ def test_sums_are_unsupported_on_azure_and_nothing_is_sent(
     with pytest.raises(Unsupported, match="user, project"):
         query.aggregate(index, ALICE, "", ["user", "project"], clock=CLOCK)
     assert service.transport.requests == []
+
+
+def test_a_json_page_selects_the_document_fields_and_sends_each_once(
+        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    """query.search_json asks for the document's fields only ($select), one more than the page
+    for the cursor, and returns each hit as its JSON text."""
+    service.script = [search_results(INDEX, [doc(1), doc(2), doc(3)])]
+    page = query.search_json(index, ALICE, "status:failed", limit=2, clock=CLOCK)
+    (body,) = bodies(service)
+    assert body["select"] == ",".join(FIELD_NAMES)
+    assert (body["top"], body["filter"]) == (3, "status eq 'failed' and user eq 'alice'")
+    assert [orjson.loads(line)["job_id"] for line in page.lines] == [doc(1)["job_id"],
+                                                                     doc(2)["job_id"]]
+    assert page.next_cursor is not None
