@@ -1,8 +1,9 @@
 """Realistic demo jobs, as pure data: `plan_job(seed, index, now)` is everything one job writes.
 
 Deterministic for a given (seed, index, now). About 8 users over 4 projects (raw names with
-capitals, spaces and accents, sanitized by the job ID rules), creation dates over the last two
-years (most in the last one, running and queued jobs in the last two days), mostly completed
+capitals, spaces and accents, sanitized by the job ID rules), creation dates relative to `now`
+over the last two years (30% in the last week, 25% in the three weeks before, most of the rest in
+the last year; running and queued jobs in the last two days), mostly completed
 jobs with ~15% failed, GPU and CPU node types, ~10 dependency sets shared between jobs (with
 prereleases), JSON Lines logs of 10-200 records with warnings, errors with exceptions and
 `metrics` records, small artifacts, and tags (~10% `retain=true`).
@@ -110,10 +111,12 @@ def plan_job(seed: int, index: int, now: datetime) -> JobPlan:
 def _creation_time(rng: random.Random, status: JobStatus, now: datetime) -> datetime:
     if status in {JobStatus.QUEUED, JobStatus.RUNNING}:
         age = timedelta(minutes=rng.uniform(1, 48 * 60))
-    elif rng.random() < 0.7:
-        age = timedelta(days=rng.uniform(0.1, 365))
     else:
-        age = timedelta(days=rng.uniform(365, 730))
+        # Weighted to the recent past, so the README's `created:>=-7d` examples find jobs.
+        draw = rng.random()
+        low, high = (0.05, 7) if draw < 0.3 else (7, 30) if draw < 0.55 else (
+            30, 365) if draw < 0.8 else (365, 730)
+        age = timedelta(days=rng.uniform(low, high))
     return (now - age).replace(microsecond=0)
 
 
