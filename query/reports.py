@@ -150,7 +150,7 @@ def cost(request: ReportRequest, by: Sequence[str]) -> list[Row]:
     """Jobs, GPU and CPU node-hours, cost, failure rate and the cost of failed jobs per group
     of the `--by` keys (nested in their order)."""
     keys = _keys(by, COST_KEYS)
-    rows = request.aggregate([*group_fields(keys, COST_KEYS), "use_gpu", "status"],
+    rows = request.aggregate([*group_fields(keys, COST_KEYS), "status", "use_gpu"],
                              _COST_MEASURES)
     return fold_cost(rows, keys)
 
@@ -175,7 +175,7 @@ def storage(request: ReportRequest, by: Sequence[str], *,
     """Bytes of logs, by-date copies and artifacts per group, per tier, their monthly cost at
     `prices`, the retained jobs and their bytes, and what the next sweep changes (at `ages`)."""
     keys = _keys(by, STORAGE_KEYS)
-    fields = [*group_fields(keys, STORAGE_KEYS), "tier", "retain", "status"]
+    fields = [*group_fields(keys, STORAGE_KEYS), "status", "tier", "retain"]
     fields = list(dict.fromkeys(fields))
     report = fold_storage(request.aggregate(fields, _STORAGE_MEASURES), keys, prices)
     moves = [(row, stage) for stage, terms in _sweep_terms(request.now, ages)
@@ -211,15 +211,50 @@ def images(request: ReportRequest, *, unused_days: int = 30) -> list[Row]:
     it went unused for `unused_days` (a candidate to prune)."""
     if unused_days < 0:
         raise InvalidInput(f"--unused-days {unused_days}", "must not be negative")
-    rows = request.aggregate(["user", "image_hash", "status"], (Measure("max", "created_at"),))
-    packages = request.aggregate(["user", "image_hash", "packages"])
+    rows = _image_rows(request)
     cutoff = format_datetime(request.now - timedelta(days=unused_days))
-    return fold_images(rows, packages, unused_before=cutoff)
+    return fold_images(rows, _image_packages(request, rows), unused_before=cutoff)
 
 
 def packages(request: ReportRequest) -> list[Row]:
     """Each pinned package (`name==version`) by how many distinct images carry it."""
-    return fold_packages(request.aggregate(["user", "image_hash", "packages"]))
+    rows = _image_rows(request)
+    jobs: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row["user"], row["image_hash"])
+        jobs[key] = jobs.get(key, 0) + row["count"]
+    return fold_packages({**p, "count": jobs[(p["user"], p["image_hash"])]}
+                         for p in _image_packages(request, rows))
+
+
+def _image_rows(request: ReportRequest) -> list[Row]:
+    return request.aggregate(["user", "image_hash", "status"],
+                             (Measure("max", "created_at"), Measure("max", "job_id")))
+
+
+def _image_packages(request: ReportRequest, rows: list[Row]) -> list[Row]:
+    """(user, image_hash, packages) rows, one per package of each image: an image is one
+    dependency set, so one job of it (the newest of the scoped rows) says its packages."""
+    examples: dict[tuple[str, str], str] = {}
+    for row in rows:
+        key = (row["user"], row["image_hash"])
+        if row.get("image_hash") and row.get("max_job_id"):
+            examples[key] = max(examples.get(key, ""), row["max_job_id"])
+    documents = _documents(request.index, sorted(examples.values()))
+    return [{"user": user, "image_hash": image_hash, "packages": text, "count": 1}
+            for (user, image_hash), job_id in examples.items()
+            for text in documents.get(job_id, {}).get("packages") or ()]
+
+
+def _documents(index: SearchIndex, job_ids: list[str], chunk: int = 500
+               ) -> dict[str, dict[str, Any]]:
+    """The documents of `job_ids` (already within the caller's scope), a few queries in all."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(job_ids), chunk):
+        ids = tuple(job_ids[start:start + chunk])
+        for doc in index.find(Query((Equals("job_id", ids),)), limit=len(ids)):
+            found[doc["job_id"]] = doc
+    return found
 
 
 def describe(rows: Sequence[Mapping[str, Any]]) -> str:

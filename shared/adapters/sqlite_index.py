@@ -17,8 +17,11 @@ package, tag and metric instead: about nine more B-tree inserts per job, for no 
 
 Query indexes: (x, created_at) for the filters that come with a newest-first listing (the
 job_id tie-break is a partial sort of equal times), cost, GPU by cost, and the lifecycle's
-(tier, created_at) and (retain, created_at), and (error_signature, created_at) for `signature:`
-and the failures report. Each index costs about 5% of the upsert rate.
+(tier, created_at) and (retain, created_at), and (error_signature, created_at) for `signature:`.
+Each index costs about 5% of the upsert rate. Four covering indexes serve the reports
+(`query.reports`): their leading columns are the GROUP BY of the failures, cost and storage
+reports by project, and the images report, so SQLite reads a narrow index in group order instead
+of every wide row (`bench/reports.py`).
 
 Upserts go in one transaction per batch, and only replace a row whose
 (updated_at, source_version) is not newer than the incoming document's: a late or duplicated
@@ -103,6 +106,14 @@ CREATE INDEX IF NOT EXISTS jobs_cost ON jobs (cost_usd);
 CREATE INDEX IF NOT EXISTS jobs_tier_created ON jobs (tier, created_at);
 CREATE INDEX IF NOT EXISTS jobs_retain_created ON jobs (retain, created_at);
 CREATE INDEX IF NOT EXISTS jobs_signature_created ON jobs (error_signature, created_at);
+CREATE INDEX IF NOT EXISTS jobs_report_failures ON jobs (status, error_signature, user, project,
+    image_hash, created_at, job_id);
+CREATE INDEX IF NOT EXISTS jobs_report_cost ON jobs (project, status, use_gpu, duration_seconds,
+    cost_usd);
+CREATE INDEX IF NOT EXISTS jobs_report_storage ON jobs (project, status, tier, retain, log_bytes,
+    artifact_bytes);
+CREATE INDEX IF NOT EXISTS jobs_report_images ON jobs (user, image_hash, status, created_at,
+    job_id);
 """
 )
 _SIDE_TABLES_OF_VERSION_1 = ("job_packages", "job_tags", "job_metrics")
