@@ -75,8 +75,10 @@ def mount(app: FastAPI, services: ServicesFactory) -> None:
     _log_routes(app, services)
     _data_routes(app, services)
     from dashboard.admin import mount_admin
+    from dashboard.reports import mount_reports
 
     mount_admin(app, services)
+    mount_reports(app, services)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
