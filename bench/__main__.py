@@ -16,6 +16,7 @@ BENCHES = {
     "azurite_ops": "Azurite's own CPU per request kind the indexer makes, in GETs",
     "events": "storage requests and CPU per event kind the indexer handles, vs one GET",
     "partitions": "reconcile and sweep across invocations with a small time budget",
+    "masking": "secret masking cost per console line (plain, metrics, JSON, with a secret)",
     "tagging": "storage requests per indexed job: producer-tagged vs bare-SDK untagged jobs",
     "dashboard": "server time: jobs page on 1,000,000 jobs with facets; a 100 MB log's job page",
 }

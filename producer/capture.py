@@ -49,7 +49,7 @@ from producer.commands import (
     parse_command,
     parse_logging_config,
 )
-from producer.masking import SecretMasker, mask_text
+from producer.masking import SecretMasker, mask_value
 from producer.metrics import parse_metrics_line
 from producer.render import ConsoleRenderer, Rendered, RepeatCollapser, Repeated
 from shared.clock import Clock, SystemClock
@@ -224,15 +224,7 @@ class OutputRouter:
 
 def _masked(value: Any) -> Any:
     """`value` with secrets masked in every string inside it (a whole logging record)."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked(item) for item in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return mask_text(str(value))  # stored as its text anyway: mask that text
+    return mask_value(value)
 
 
 # ---- the context manager ---------------------------------------------------------------------
