@@ -18,10 +18,13 @@ Tiers only ever get colder: a blob already colder than its target is left alone.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from lifecycle.policy import RetentionPolicy
 from shared.jobid import JobId
@@ -143,8 +146,13 @@ def blob_delete_age(blob: BlobState, policy: RetentionPolicy) -> int | None:
 
 def job_delete_age(blobs: Iterable[BlobState], policy: RetentionPolicy) -> int | None:
     """The age at which the whole job (metadata.json, document) goes: when its last blob does."""
-    ages = [policy.delete_after] + [policy.artifact_delete_age(b.artifact_type)
-                                    for b in blobs if b.kind is BlobKind.ARTIFACT]
+    return _delete_age_of(policy, frozenset(b.artifact_type for b in blobs
+                                            if b.kind is BlobKind.ARTIFACT))
+
+
+@functools.lru_cache(maxsize=1024)
+def _delete_age_of(policy: RetentionPolicy, artifact_types: frozenset[str | None]) -> int | None:
+    ages = [policy.delete_after] + [policy.artifact_delete_age(t) for t in artifact_types]
     return None if any(a is None for a in ages) else max(a for a in ages if a is not None)
 
 
@@ -156,8 +164,8 @@ def plan_job(state: JobState, policy: RetentionPolicy, now: datetime) -> JobPlan
     whole = job_delete_age(state.blobs, policy)
     job_goes = not retained and reached(age, whole)
     ordered = sorted(state.blobs, key=lambda b: (b.kind is BlobKind.METADATA, b.name))
-    actions = [a for b in ordered if (a := decide(b, job_id, policy, age, retained=retained,
-                                                  whole=whole, final=state.final))]
+    ask = _Asker(policy, age, retained=retained, whole=whole, final=state.final)
+    actions = [a for b in ordered if (a := ask(b, job_id))]
     # A running job's log cannot be compressed yet: its stage is not advanced, so the job stays
     # a candidate and its log is compressed by the first sweep after it finished.
     held = not state.final and reached(age, compress_age(policy)) and any(
@@ -186,40 +194,98 @@ def compress_age(policy: RetentionPolicy) -> int | None:
 def decide(blob: BlobState, job: str, policy: RetentionPolicy, age: float, *,
            retained: bool, whole: int | None, final: bool = True) -> Action | None:
     """The one action for `blob` of job `job` at `age` days, or None."""
-    delete_age = whole if blob.kind is BlobKind.METADATA else blob_delete_age(blob, policy)
-    if not retained and reached(age, delete_age):
-        return _action(job, blob, DELETE, None, f"age {age:.0f} d >= delete at {delete_age} d")
-    if blob.kind in COMPRESSED_KINDS and final and reached(age, compress_age(policy)):
-        return _action(job, blob, COMPRESS, Tier.COOL,
-                       f"age {age:.0f} d >= Cool at {compress_age(policy)} d: gzip the finished "
-                       "job's log into a block blob, Cool (readable)")
-    return _tier_action(blob, job, policy, age, retained=retained, delete_age=delete_age)
+    return _Asker(policy, age, retained=retained, whole=whole, final=final)(blob, job)
 
 
-def _tier_action(blob: BlobState, job: str, policy: RetentionPolicy, age: float, *,
-                 retained: bool, delete_age: int | None) -> Action | None:
-    if blob.blob_type != "BlockBlob" or blob.kind not in COLDEST:
+Decision = tuple[ActionKind, Tier | None, str]
+
+
+class Question(NamedTuple):
+    """All a blob's decision depends on: its kind, type, tier and artifact type, the policy, and
+    the age only through the whole days reached (every threshold is a whole number of days) and
+    its text in the reason."""
+
+    kind: BlobKind | None
+    blob_type: str
+    tier: str | None
+    artifact_type: str | None
+    policy: RetentionPolicy
+    day: int
+    age: str
+    retained: bool
+    whole: int | None
+    final: bool
+
+
+class _Asker:
+    """`decide` for the blobs of one job: the answer for a blob like another one (same kind,
+    type, tier, artifact type) is looked up, not worked out again. A sweep of 100,000 jobs asks
+    a few hundred distinct questions; building each answer was most of its time."""
+
+    __slots__ = ("answers", "day", "policy", "rest", "text")
+
+    def __init__(self, policy: RetentionPolicy, age: float, *, retained: bool,
+                 whole: int | None, final: bool) -> None:
+        self.policy, self.answers = policy, _answers(policy)
+        self.day, self.text = math.floor(age), f"{age:.0f}"
+        self.rest = (retained, whole, final)
+
+    def __call__(self, blob: BlobState, job: str) -> Action | None:
+        key = (blob.kind, blob.blob_type, blob.tier, blob.artifact_type, self.day, self.text,
+               *self.rest)
+        try:
+            decision = self.answers[key]
+        except KeyError:
+            if len(self.answers) > MAX_ANSWERS:
+                self.answers.clear()
+            decision = self.answers[key] = _decision(Question(
+                blob.kind, blob.blob_type, blob.tier, blob.artifact_type, self.policy, self.day,
+                self.text, *self.rest))
+        if decision is None:
+            return None
+        action, tier, reason = decision
+        return Action(job, blob.name, action, tier, reason, blob.etag, blob.tagged)
+
+
+MAX_ANSWERS = 100_000
+
+
+@functools.lru_cache(maxsize=64)
+def _answers(policy: RetentionPolicy) -> dict[tuple[object, ...], Decision | None]:
+    """The answers already worked out under `policy` (one table per policy)."""
+    return {}
+
+
+def _decision(question: Question) -> Decision | None:
+    """The action kind, tier and reason for a blob described by `question` (or None)."""
+    kind, blob_type, tier, artifact_type, policy, day, age, retained, whole, final = question
+    if kind is BlobKind.ARTIFACT:
+        delete_age = policy.artifact_delete_age(artifact_type)
+    else:
+        delete_age = whole if kind is BlobKind.METADATA else policy.delete_after
+    if not retained and reached(day, delete_age):
+        return DELETE, None, f"age {age} d >= delete at {delete_age} d"
+    if kind in COMPRESSED_KINDS and final and reached(day, compress_age(policy)):
+        return (COMPRESS, Tier.COOL,
+                f"age {age} d >= Cool at {compress_age(policy)} d: gzip the finished "
+                "job's log into a block blob, Cool (readable)")
+    if blob_type != "BlockBlob" or kind is None or kind not in COLDEST:
         return None
-    target, why = _target_tier(blob.kind, policy, age, retained=retained, delete_age=delete_age)
-    if target is None or tier_rank(target) <= tier_rank(blob.tier):
+    target, why = _target_tier(kind, policy, day, age, retained=retained, delete_age=delete_age)
+    if target is None or tier_rank(target) <= tier_rank(tier):
         return None
-    return _action(job, blob, SET_TIER, target, why)
+    return SET_TIER, target, why
 
 
-def _target_tier(kind: BlobKind, policy: RetentionPolicy, age: float, *, retained: bool,
-                 delete_age: int | None) -> tuple[Tier | None, str]:
+def _target_tier(kind: BlobKind, policy: RetentionPolicy, day: int, age: str, *,
+                 retained: bool, delete_age: int | None) -> tuple[Tier | None, str]:
     coldest = COLDEST[kind]
-    if reached(age, policy.archive_after) and coldest == Tier.ARCHIVE:
+    if reached(day, policy.archive_after) and coldest == Tier.ARCHIVE:
         if policy.archive_allowed(delete_age, retained=retained):
-            return Tier.ARCHIVE, f"age {age:.0f} d >= Archive at {policy.archive_after} d"
-        if reached(age, policy.cool_after) or policy.cool_after is None:
-            return Tier.COOL, (f"age {age:.0f} d >= Archive at {policy.archive_after} d, kept "
+            return Tier.ARCHIVE, f"age {age} d >= Archive at {policy.archive_after} d"
+        if reached(day, policy.cool_after) or policy.cool_after is None:
+            return Tier.COOL, (f"age {age} d >= Archive at {policy.archive_after} d, kept "
                                f"Cool: deleted at {delete_age} d, within Archive's 180-day minimum")
-    if reached(age, policy.cool_after) or reached(age, policy.archive_after):
-        return Tier.COOL, f"age {age:.0f} d >= Cool at {policy.cool_after} d"
+    if reached(day, policy.cool_after) or reached(day, policy.archive_after):
+        return Tier.COOL, f"age {age} d >= Cool at {policy.cool_after} d"
     return None, ""
-
-
-def _action(job: str, blob: BlobState, action: ActionKind, tier: Tier | None, reason: str
-            ) -> Action:
-    return Action(job, blob.name, action, tier, reason, blob.etag, blob.tagged)

@@ -193,3 +193,25 @@ def test_the_plan_for_the_same_state_and_time_is_always_the_same(days: float) ->
     """The plan is a pure function of (state, policy, now)."""
     now = CREATED + timedelta(days=days)
     assert plan_job(fresh_job(), DEFAULT_POLICY, now) == plan_job(fresh_job(), DEFAULT_POLICY, now)
+
+
+@given(first=st.floats(0, 800), second=st.floats(0, 800), retain=st.booleans())
+def test_a_plan_is_the_same_whatever_was_planned_before(first: float, second: float,
+                                                        retain: bool) -> None:
+    """Answers are reused between jobs (a sweep asks the same questions over and over): a job's
+    plan is what a fresh planner gives it, whichever job of which age went before, down to a
+    fraction of a day on either side of a threshold."""
+    state = fresh_job(retain=retain)
+    plan_job(state, DEFAULT_POLICY, CREATED + timedelta(days=first))
+    reused = plan_job(state, DEFAULT_POLICY, CREATED + timedelta(days=second))
+    from lifecycle import plan as planner
+
+    planner._answers.cache_clear()
+    assert plan_job(state, DEFAULT_POLICY, CREATED + timedelta(days=second)) == reused
+
+
+def test_a_day_short_of_a_threshold_is_not_past_it() -> None:
+    """29.9 days is not yet Cool, 30.0 is, even when the same question was answered just
+    before for a job a few hours older (the reason's rounded age is the same '30')."""
+    assert actions_at(fresh_job(), 30.2)
+    assert actions_at(fresh_job(), 29.9) == {}
