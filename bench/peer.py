@@ -286,6 +286,7 @@ def main() -> None:
             print(orjson.dumps(facts).decode())
             return
         index = SqliteIndex(folder / "ours.sqlite3")
+        index.ensure()  # a cached file of an older schema is migrated
         conn = sqlite3.connect(folder / "plain.sqlite3")
         results = {q.name: rounds(q, args.pairs, index, conn, mlflow) for q in questions(args.jobs)}
     finally:

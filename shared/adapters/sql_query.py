@@ -10,6 +10,7 @@ place the embedded index's SQL is written from a tree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,18 +122,35 @@ def _any_element(column: str, condition: str, params: tuple[Any, ...]) -> _Sql:
                 params)
 
 
+def _filtered(column: str, needles: list[tuple[str, bool]], exact: _Sql) -> _Sql:
+    """`exact` behind a cheap test of the column's JSON text: `instr` finds an element's
+    encoded text (`"torch 2.0.0"`, or `"torch ` for a prefix) in C, so `json_each` runs only
+    on rows that may match (a scan of the whole table otherwise). Only for texts of printable
+    ASCII without `"`, `\\` or `/`, which every JSON encoder writes alike."""
+    if not all(_PLAIN_TEXT.fullmatch(text) for text, _ in needles):
+        return exact
+    tests = " OR ".join(f"instr(jobs.{column}, ?) > 0" for _ in needles)
+    params = tuple(f'"{text}' + ("" if prefix else '"') for text, prefix in needles)
+    return _Sql(f"(({tests}) AND {exact.text})", (*params, *exact.params))
+
+
+_PLAIN_TEXT = re.compile(r"[ !#-.0-\[\]-~]*")
+
+
 def _package(term: Package) -> _Sql:
     """Against `package_pins`: one `"{name} {version}"` text per requirement."""
     if not term.specifier:
         prefix = f"{term.name} "
-        return _any_element("package_pins", "substr(j.value, 1, ?) = ?", (len(prefix), prefix))
+        exact = _any_element("package_pins", "substr(j.value, 1, ?) = ?", (len(prefix), prefix))
+        return _filtered("package_pins", [(prefix, True)], exact)
     if term.versions is None:
         raise ValueError(f"package {term.name}{term.specifier}: versions not resolved")
     if not term.versions:
         return _Sql("0")
-    marks = ", ".join("?" for _ in term.versions)
-    return _any_element("package_pins", f"j.value IN ({marks})",
-                        tuple(f"{term.name} {v}" for v in term.versions))
+    texts = [f"{term.name} {v}" for v in term.versions]
+    marks = ", ".join("?" for _ in texts)
+    exact = _any_element("package_pins", f"j.value IN ({marks})", tuple(texts))
+    return _filtered("package_pins", [(t, False) for t in texts], exact)
 
 
 def _tag(term: Tag) -> _Sql:
@@ -140,11 +158,14 @@ def _tag(term: Tag) -> _Sql:
     with an empty value)."""
     if term.value is None:
         prefix = f"{term.key}="
-        return _any_element("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)",
-                            (term.key, len(prefix), prefix))
+        exact = _any_element("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)",
+                             (term.key, len(prefix), prefix))
+        return _filtered("tags", [(term.key, False), (prefix, True)], exact)
     if term.value == "":
-        return _any_element("tags", "j.value IN (?, ?)", (term.key, f"{term.key}="))
-    return _any_element("tags", "j.value = ?", (f"{term.key}={term.value}",))
+        exact = _any_element("tags", "j.value IN (?, ?)", (term.key, f"{term.key}="))
+        return _filtered("tags", [(term.key, False), (f"{term.key}=", False)], exact)
+    text = f"{term.key}={term.value}"
+    return _filtered("tags", [(text, False)], _any_element("tags", "j.value = ?", (text,)))
 
 
 def _metric(term: Metric) -> _Sql:

@@ -342,3 +342,23 @@ def test_set_tier_changes_the_tier_and_nothing_else(readme_jobs: SqliteIndex) ->
     after = readme_jobs.get(first["job_id"])
     assert after == {**first, "tier": "Cool"}
     assert count(readme_jobs, ADMIN, Query((Equals("tier", ("Cool",)),)), clock=CLOCK) == 2
+
+
+@pytest.mark.parametrize(("tags", "query_text", "found"), [
+    (['x="retain=1'], "tag:retain", False),         # the quick text test passes, the exact one not
+    (['x="retain"'], "tag:retain", False),
+    (["retain=true"], "tag:retain", True),
+    (["note=a/b é"], 'tag:"note=a/b é"', True),  # no quick text test: read exactly
+    (["torchvision=1"], "tag:torch", False),
+])
+def test_json_column_terms_match_exactly_whatever_the_quick_text_test_finds(
+        tmp_path: Path, tags: list[str], query_text: str, found: bool) -> None:
+    """tag:/package: terms pre-filter rows by their JSON text; the result is still exact."""
+    index = SqliteIndex(tmp_path / "index.sqlite3")
+    index.ensure()
+    index.upsert([job(1, tags=tags, packages=["torchvision==0.15.0"])])
+    admin = Principal.of("root", "admin")
+    clock = FixedClock(NOW)
+    assert bool(search(index, admin, query_text, clock=clock).documents) is found
+    assert not search(index, admin, "package:torch", clock=clock).documents
+    index.close()

@@ -20,6 +20,13 @@ from shared.querytree import After, Package, Query, Sort, Tag, map_terms, matchi
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 EACH = "EXISTS (SELECT 1 FROM json_each(jobs.{}) j WHERE {})"
 
+
+def instr(column: str, count: int, exact: str) -> str:
+    """`exact` behind the `instr` test of `count` encoded texts in the JSON column."""
+    tests = " OR ".join(f"instr(jobs.{column}, ?) > 0" for _ in range(count))
+    return f"(({tests}) AND {exact})"
+
+
 CASES: list[tuple[str, str, tuple[Any, ...], str]] = [
     ("status:failed", '"status" = ?', ("failed",), "status eq 'failed'"),
     ("status:failed,cancelled", '"status" IN (?, ?)', ("failed", "cancelled"),
@@ -35,17 +42,20 @@ CASES: list[tuple[str, str, tuple[Any, ...], str]] = [
     ("dep:a3f5d2c8", '"dep_hash" = ?', ("a3f5d2c8",), "dep_hash eq 'a3f5d2c8'"),
     ("image:alice-a3f5d2c8e9b1", '("user" = ? AND "image_hash" = ?)', ("alice", "a3f5d2c8e9b1"),
      "(user eq 'alice' and image_hash eq 'a3f5d2c8e9b1')"),
-    ("package:torch", EACH.format("package_pins", "substr(j.value, 1, ?) = ?"), (6, "torch "),
+    ("package:torch", instr("package_pins", 1, EACH.format(
+        "package_pins", "substr(j.value, 1, ?) = ?")), ('"torch ', 6, "torch "),
      "package_names/any(p: p eq 'torch')"),
     ('package:"torch>=2.0.0"',
-     EACH.format("package_pins", "j.value IN (?, ?, ?)"),
-     ("torch 2.0.0", "torch 2.1.0+cu118", "torch 2.2.0rc1"),
+     instr("package_pins", 3, EACH.format("package_pins", "j.value IN (?, ?, ?)")),
+     ('"torch 2.0.0"', '"torch 2.1.0+cu118"', '"torch 2.2.0rc1"',
+      "torch 2.0.0", "torch 2.1.0+cu118", "torch 2.2.0rc1"),
      "packages/any(p: search.in(p, 'torch==2.0.0,torch==2.1.0+cu118', ','))"),
     ('package:"torch>=9"', "0", (), "false"),
-    ("tag:experiment=baseline", EACH.format("tags", "j.value = ?"),
-     ("experiment=baseline",), "tags/any(t: t eq 'experiment=baseline')"),
-    ("tag:experiment", EACH.format("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)"),
-     ("experiment", 11, "experiment="),
+    ("tag:experiment=baseline", instr("tags", 1, EACH.format("tags", "j.value = ?")),
+     ('"experiment=baseline"', "experiment=baseline"), "tags/any(t: t eq 'experiment=baseline')"),
+    ("tag:experiment", instr("tags", 2, EACH.format(
+        "tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)")),
+     ('"experiment"', '"experiment=', "experiment", 11, "experiment="),
      "tags/any(t: search.in(t, 'experiment=ablation,experiment=baseline', ','))"),
     ("gpu:true", '"use_gpu" = ?', (1,), "use_gpu eq true"),
     ("gpu:false", '"use_gpu" = ?', (0,), "use_gpu eq false"),
@@ -67,8 +77,9 @@ CASES: list[tuple[str, str, tuple[Any, ...], str]] = [
      "metrics_last/any(m: m/name eq 'acc')"),
     ("-status:failed", '("status" = ?) IS NOT 1', ("failed",), "not (status eq 'failed')"),
     ("-tag:retain",
-     "(" + EACH.format("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)") + ") IS NOT 1",
-     ("retain", 7, "retain="),
+     "(" + instr("tags", 2, EACH.format("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)"))
+     + ") IS NOT 1",
+     ('"retain"', '"retain=', "retain", 7, "retain="),
      "not (tags/any(t: t eq 'retain=true'))"),
     ("", "1", (), ""),
 ]
