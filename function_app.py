@@ -13,6 +13,9 @@ import azure.functions as func
 
 app = func.FunctionApp()
 log = logging.getLogger("ascend.functions")
+# host.json's logLevel keys are the host's categories, not Python loggers: the SDK's per-request
+# HTTP logging is quietened here (setting a level connects to nothing, so import stays safe).
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 
 @app.event_grid_trigger(arg_name="event")

@@ -11,8 +11,9 @@ param namePrefix string
 @description('Azure region of every resource.')
 param location string = resourceGroup().location
 
-@description('SKU of the data storage account.')
-@allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_RAGRS'])
+// No ZRS/GZRS: the Archive tier the retention policy moves logs to exists only on LRS, GRS, RA-GRS.
+@description('SKU of the data storage account (LRS, GRS or RA-GRS: Archive needs one of them).')
+@allowed(['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS'])
 param storageSku string = 'Standard_LRS'
 
 @description('Azure AI Search pricing tier (free: one per subscription, 50 MB, no SLA).')
@@ -52,17 +53,26 @@ param userDomain string = ''
 @description('Tags put on every resource.')
 param tags object = {}
 
-var suffix = uniqueString(resourceGroup().id, namePrefix)
-var compact = take(toLower(replace(namePrefix, '-', '')), 7)
+// The prefix, lower-cased once, keeping only what every resource name allows (letters, digits,
+// dashes; no leading or trailing dash): azd environment names may hold capitals or underscores.
+var allowedChars = 'abcdefghijklmnopqrstuvwxyz0123456789-'
+var lowered = toLower(namePrefix)
+var prefixChars = filter(map(range(0, length(lowered)), i => substring(lowered, i, 1)), c => contains(allowedChars, c))
+var prefix = join(prefixChars, '')
+var prefixValid = prefix == lowered && !startsWith(prefix, '-') && !endsWith(prefix, '-')
+// An invalid prefix stops the deployment here with this message (json() of it cannot parse).
+var checkedPrefix = prefixValid ? prefix : json('namePrefix must be 2-20 lowercase letters, digits and inner dashes')
+var suffix = uniqueString(resourceGroup().id, checkedPrefix)
+var compact = take(replace(checkedPrefix, '-', ''), 7)
 var names = {
   storage: take('${compact}data${suffix}', 24)
   hostStorage: take('${compact}host${suffix}', 24)
-  search: '${namePrefix}-search-${suffix}'
-  plan: '${namePrefix}-plan-${suffix}'
-  functionApp: '${namePrefix}-func-${suffix}'
-  workspace: '${namePrefix}-logs-${suffix}'
-  insights: '${namePrefix}-ai-${suffix}'
-  systemTopic: '${namePrefix}-blobevents-${suffix}'
+  search: '${checkedPrefix}-search-${suffix}'
+  plan: '${checkedPrefix}-plan-${suffix}'
+  functionApp: '${checkedPrefix}-func-${suffix}'
+  workspace: '${checkedPrefix}-logs-${suffix}'
+  insights: '${checkedPrefix}-ai-${suffix}'
+  systemTopic: '${checkedPrefix}-blobevents-${suffix}'
 }
 
 module monitoring 'monitoring.bicep' = {

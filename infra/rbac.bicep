@@ -50,7 +50,8 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 resource blobTagsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, 'ascend-blob-index-tags')
   properties: {
-    roleName: 'Ascend blob index tags (${resourceGroup().name})'
+    // Custom role names are unique in the whole tenant: resource group names are not.
+    roleName: 'Ascend blob index tags ${uniqueString(resourceGroup().id)}'
     description: 'Read, write and find blobs by their index tags.'
     type: 'CustomRole'
     assignableScopes: [resourceGroup().id]
