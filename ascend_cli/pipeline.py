@@ -58,12 +58,19 @@ def run(
 
 @app.command("reconcile")
 @handle_errors
-def reconcile(json: JsonOption = False) -> None:
+def reconcile(json: JsonOption = False,
+              since_days: Annotated[int | None, typer.Option(
+                  "--since-days", min=0, max=3660,
+                  help="only jobs created in the last N days, found by their `created` tag "
+                       "(what the daily reconcile in Azure checks); default: every job")] = None,
+              ) -> None:
     """Re-derive the index from storage: index missing or stale jobs, drop vanished ones."""
     from indexer.reconcile import reconcile as reconcile_index
+    from indexer.reconcile_partition import reconcile_recent
 
     require_admin("pipeline reconcile")
-    summary = reconcile_index(services())
+    summary = (reconcile_index(services()) if since_days is None
+               else reconcile_recent(services(), since_days))
     failed = summary.pop("failed", 0)
     if json:
         print_jsonl([summary])

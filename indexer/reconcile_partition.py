@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
-from indexer.reconcile import JobState, is_current, job_states, reindex_job
+from indexer.reconcile import KINDS, JobState, is_current, job_states, reindex_job
 from shared.documents import SearchDocument
 from shared.errors import InvalidBlobPath, TransientError
 from shared.jobid import parse_job_id
@@ -146,3 +146,15 @@ def schedule_reconcile(services: Services, now: datetime) -> list[Partition]:
     parts = changed_partitions(blobs, run, since, today)
     write_last_run(blobs, "reconcile", RunRecord(run, since, len(parts)))
     return parts
+
+
+def reconcile_recent(services: Services, days: int) -> dict[str, int]:
+    """The daily reconcile in one process (`ascend pipeline reconcile --since-days N`): every
+    partition with jobs created in the last `days` days, one after the other, no time budget."""
+    now = services.clock.now()
+    today = now.astimezone(UTC).date()
+    counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
+    for part in changed_partitions(services.blobs, run_id(now), today - timedelta(days=days),
+                                   today):
+        counts.update(reconcile_partition(services, part, Budget.start(float("inf"))).counts)
+    return dict(counts)

@@ -3,6 +3,8 @@ and a real index file: exit codes, JSON Lines on stdout, one-line messages on st
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import orjson
 import pytest
 from typer.testing import CliRunner
@@ -96,3 +98,21 @@ def test_reconcile_prints_one_summary_object(runner: CliRunner, services: Servic
                                      "rejected": 0}]
     second = runner.invoke(app, ["pipeline", "reconcile", "--json"])
     assert _lines(second.stdout)[0]["unchanged"] == 1
+
+
+def test_reconcile_since_days_looks_only_at_recent_jobs(runner: CliRunner,
+                                                         services: Services) -> None:
+    """`--since-days 2` (the daily reconcile's narrowing by the `created` tag) indexes a lost job
+    of today and leaves one of last month to the full rebuild."""
+    now = datetime.now(UTC)
+    recent = write_job(services.blobs,
+                       make_metadata(run="00000011", created=now - timedelta(hours=1)))
+    old = write_job(services.blobs, make_metadata(run="00000012", created=now - timedelta(days=40)))
+    result = runner.invoke(app, ["pipeline", "reconcile", "--since-days", "2", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert _lines(result.stdout) == [{"indexed": 1, "updated": 0, "removed": 0, "unchanged": 0,
+                                      "rejected": 0}]
+    index = SqliteIndex(services.settings.index_path)
+    assert index.get(str(recent)) is not None
+    assert index.get(str(old)) is None
+    index.close()
