@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from base64 import b64encode
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -173,12 +173,12 @@ def _compare_ids(text: str) -> list[str]:
     return ids
 
 
-def _row(document: dict[str, Any], built: Services) -> dict[str, Any]:
+def _row(document: Mapping[str, Any], built: Services) -> dict[str, Any]:
     created = views.parse_time(document.get("created_at"))
-    return document | {"created_relative": views.relative(created, built.clock.now())}
+    return {**document, "created_relative": views.relative(created, built.clock.now())}
 
 
-def _image(metadata: dict[str, Any], document: dict[str, Any], job: JobId) -> str | None:
+def _image(metadata: dict[str, Any], document: Mapping[str, Any], job: JobId) -> str | None:
     deps = metadata.get("dependencies") or {}
     digest = deps.get("hash") or document.get("image_hash")
     return f"{job.user}-{digest}" if digest else None

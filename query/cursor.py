@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -32,7 +33,7 @@ class _Payload(BaseModel):
     j: str
 
 
-def encode_cursor(sort: Sort, document: dict[str, Any]) -> str:
+def encode_cursor(sort: Sort, document: Mapping[str, Any]) -> str:
     """The cursor after `document` in `sort`."""
     payload = {"s": sort.field, "d": sort.descending, "v": document.get(sort.field),
                "c": document["created_at"], "j": document["job_id"]}

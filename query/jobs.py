@@ -169,8 +169,8 @@ def stored_document(services: Services, job: JobId) -> SearchDocument:
 
 def _document_of_id(job: JobId) -> SearchDocument:
     document = empty_document(str(job))
-    document.update(created_at=format_datetime(job.created_at), user=job.user,
-                    project=job.project, dep_hash=job.dep_hash)
+    document.update({"created_at": format_datetime(job.created_at), "user": job.user,
+                     "project": job.project, "dep_hash": job.dep_hash})
     return document
 
 

@@ -16,7 +16,7 @@ from query.parser import parse_query
 from query.resolve import bind_times
 from query.scope import scope_term
 from shared.clock import Clock
-from shared.documents import JsonDocument
+from shared.documents import JsonDocument, SearchDocument
 from shared.errors import InvalidInput
 from shared.ports import SearchIndex
 from shared.principal import Principal
@@ -30,7 +30,7 @@ MAX_FACET_VALUES = 1000
 class Page:
     """One page of matching documents, and the cursor of the next page (None: last page)."""
 
-    documents: list[dict[str, Any]]
+    documents: list[SearchDocument]
     next_cursor: str | None
 
 
@@ -101,7 +101,7 @@ def _check_limit(limit: int) -> None:
 
 
 def iter_all(index: SearchIndex, principal: Principal, text: str, *, clock: Clock,
-             page_size: int = 500, extra: Query | None = None) -> Iterator[dict[str, Any]]:
+             page_size: int = 500, extra: Query | None = None) -> Iterator[SearchDocument]:
     """Every job matching `text` that `principal` may see, fetched page by page."""
     query = parse_query(text)
     cursor: str | None = None

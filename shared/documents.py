@@ -7,12 +7,49 @@ contract's (more may be added, none renamed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple, TypedDict, cast
 
-SearchDocument = dict[str, Any]
+
+class SearchDocument(TypedDict, total=False):
+    """One job's search document: the fields of `FIELDS`, by name and type (a test checks that
+    both agree). Adapters may return some fields only (a projection); None where unknown."""
+
+    job_id: str
+    created_at: str
+    updated_at: str | None
+    status: str | None
+    user: str
+    project: str
+    function_name: str | None
+    node_type: str | None
+    dep_hash: str | None
+    image_hash: str | None
+    python_version: str | None
+    packages: list[str]
+    package_names: list[str]
+    use_gpu: bool | None
+    duration_seconds: float | None
+    exit_code: int | None
+    cost_usd: float | None
+    tags: list[str]
+    retain: bool | None
+    artifact_names: list[str]
+    artifact_bytes: int | None
+    log_bytes: int | None
+    created_week: str | None
+    created_month: str | None
+    log_errors: int | None
+    log_lines: int | None
+    log_last_error: str | None
+    error_signature: str | None
+    error_pattern: str | None
+    tier: str | None
+    metrics_last: dict[str, float]
+    source_version: str | None
 
 
 class FieldType(StrEnum):
@@ -103,15 +140,20 @@ class JsonDocument(NamedTuple):
     sort_value: Any
     created_at: str
     job_id: str
-KEY_FIELD = "job_id"
+KEY_FIELD: Final = "job_id"
 
 
 def empty_document(job_id: str) -> SearchDocument:
     """A document with every field present: lists empty, the rest None."""
-    doc: SearchDocument = {f.name: ([] if f.type is _L else None) for f in FIELDS}
-    doc["job_id"] = job_id
-    doc["metrics_last"] = {}
-    return doc
+    raw: dict[str, Any] = {f.name: ([] if f.type is _L else None) for f in FIELDS}
+    raw.update(job_id=job_id, metrics_last={})
+    return as_document(raw)
+
+
+def as_document(raw: Mapping[str, Any]) -> SearchDocument:
+    """A dict whose keys are document fields (an adapter's row), typed as a document: the one
+    place an untyped mapping becomes a `SearchDocument`."""
+    return cast(SearchDocument, dict(raw))
 
 
 def value_text(value: object) -> str:

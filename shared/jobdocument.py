@@ -78,38 +78,38 @@ def build_document(meta: JobMetadata, *, prices: Mapping[str, float], source_ver
     packages = list(deps.packages) or list(image_packages)
     duration = job_duration(meta)
     doc = empty_document(meta.job_id)
-    doc.update(
-        created_at=format_datetime(meta.created_at),
-        updated_at=format_datetime(meta.updated_at),
-        status=meta.status.value,
-        user=meta.user,
-        project=meta.project,
-        function_name=meta.function_name,
-        node_type=meta.config.node_type,
-        dep_hash=job.dep_hash,
-        image_hash=deps.hash,
-        python_version=deps.python_version,
-        packages=packages,
-        package_names=package_names(packages),
-        use_gpu=deps.use_gpu,
-        duration_seconds=duration,
-        exit_code=meta.execution.exit_code,
-        cost_usd=job_cost(duration, meta.config.node_type, prices),
-        tags=[f"{key}={value}" for key, value in sorted(meta.tags.items())],
-        retain=meta.retain,
-        artifact_names=[a.name for a in meta.artifacts],
-        artifact_bytes=sum(a.size_bytes for a in meta.artifacts),
-        tier=log.tier or DEFAULT_TIER,
-        log_bytes=log.size,
-        created_week=week_of(meta.created_at),
-        created_month=f"{meta.created_at:%Y-%m}",
-        source_version=source_version,
-    )
+    doc.update({
+        "created_at": format_datetime(meta.created_at),
+        "updated_at": format_datetime(meta.updated_at),
+        "status": meta.status.value,
+        "user": meta.user,
+        "project": meta.project,
+        "function_name": meta.function_name,
+        "node_type": meta.config.node_type,
+        "dep_hash": job.dep_hash,
+        "image_hash": deps.hash,
+        "python_version": deps.python_version,
+        "packages": packages,
+        "package_names": package_names(packages),
+        "use_gpu": deps.use_gpu,
+        "duration_seconds": duration,
+        "exit_code": meta.execution.exit_code,
+        "cost_usd": job_cost(duration, meta.config.node_type, prices),
+        "tags": [f"{key}={value}" for key, value in sorted(meta.tags.items())],
+        "retain": meta.retain,
+        "artifact_names": [a.name for a in meta.artifacts],
+        "artifact_bytes": sum(a.size_bytes for a in meta.artifacts),
+        "tier": log.tier or DEFAULT_TIER,
+        "log_bytes": log.size,
+        "created_week": week_of(meta.created_at),
+        "created_month": f"{meta.created_at:%Y-%m}",
+        "source_version": source_version,
+    })
     doc.update(log_fields(log.stats))
     return doc
 
 
-def log_fields(stats: LogStats | None) -> dict[str, object]:
+def log_fields(stats: LogStats | None) -> SearchDocument:
     """The document's log fields (all None when the log has not been read)."""
     if stats is None:
         return {"log_lines": None, "log_errors": None, "log_last_error": None, "metrics_last": {},

@@ -64,6 +64,7 @@ from shared.documents import (
     FieldType,
     JsonDocument,
     SearchDocument,
+    as_document,
     empty_document,
     format_datetime,
     parse_datetime,
@@ -183,7 +184,7 @@ def _field(spec: Any) -> SearchField:
 
 def to_azure(doc: SearchDocument) -> dict[str, Any]:
     """A full document as the service stores it: every field present, metrics as a collection."""
-    full = empty_document(doc[KEY_FIELD])
+    full: dict[str, Any] = dict(empty_document(doc[KEY_FIELD]))
     full.update({k: v for k, v in doc.items() if k in FIELD_BY_NAME})
     for spec in FIELDS:
         if spec.type is FieldType.STRINGS and full[spec.name] is None:
@@ -195,13 +196,8 @@ def to_azure(doc: SearchDocument) -> dict[str, Any]:
 
 def from_azure(raw: Mapping[str, Any]) -> SearchDocument:
     """A document as the port returns it, from a search result or lookup (`@search.*` dropped)."""
-    doc: SearchDocument = {}
-    for name, value in raw.items():
-        spec = FIELD_BY_NAME.get(name)
-        if spec is None:
-            continue
-        doc[name] = _value_from_azure(spec.type, value)
-    return doc
+    return as_document({name: _value_from_azure(FIELD_BY_NAME[name].type, value)
+                        for name, value in raw.items() if name in FIELD_BY_NAME})
 
 
 def _value_from_azure(kind: FieldType, value: Any) -> Any:

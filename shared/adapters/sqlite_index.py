@@ -60,6 +60,7 @@ from shared.documents import (
     FieldType,
     JsonDocument,
     SearchDocument,
+    as_document,
     value_text,
 )
 from shared.errors import SearchIndexError, TransientError
@@ -494,10 +495,10 @@ def _typed_group(row: dict[str, Any], group_by: Sequence[str]) -> dict[str, Any]
 
 
 def row_to_document(row: Sequence[Any]) -> SearchDocument:
-    doc: SearchDocument = dict(zip(COLUMNS, row, strict=True))
+    raw = dict(zip(COLUMNS, row, strict=True))
     for name in _JSON_FIELDS:
-        doc[name] = orjson.loads(doc[name]) if doc[name] else ([] if name != "metrics_last" else {})
+        raw[name] = orjson.loads(raw[name]) if raw[name] else ([] if name != "metrics_last" else {})
     for name in _BOOL_FIELDS:
-        if doc[name] is not None:
-            doc[name] = bool(doc[name])
-    return doc
+        if raw[name] is not None:
+            raw[name] = bool(raw[name])
+    return as_document(raw)

@@ -285,7 +285,8 @@ def test_find_sends_the_compiled_query_and_converts_the_hits(
     docs = index.find(Query((Equals("status", ("failed",)),), Sort("cost_usd")), limit=20)
     body = service.transport.requests[0].json()
     assert body == {"search": "*", "filter": "status eq 'failed'",
-                    "orderby": "cost_usd desc,created_at desc,job_id desc", "top": 20}
+                    "orderby": "cost_usd desc,created_at desc,job_id desc", "top": 20,
+                    "select": ",".join(f.name for f in FIELDS)}
     assert docs == [{"job_id": job_id(1), "created_at": "2025-12-04T14:30:22.000Z",
                      "metrics_last": {"loss": 0.5}}]
 
