@@ -30,7 +30,7 @@ from query.report_rows import (
     with_sweep,
 )
 from shared.clock import Clock
-from shared.documents import format_datetime
+from shared.documents import SearchDocument, format_datetime
 from shared.errors import InvalidInput
 from shared.ports import SearchIndex
 from shared.principal import Principal
@@ -247,9 +247,9 @@ def _image_packages(request: ReportRequest, rows: list[Row]) -> list[Row]:
 
 
 def _documents(index: SearchIndex, job_ids: list[str], chunk: int = 500
-               ) -> dict[str, dict[str, Any]]:
+               ) -> dict[str, SearchDocument]:
     """The documents of `job_ids` (already within the caller's scope), a few queries in all."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, SearchDocument] = {}
     for start in range(0, len(job_ids), chunk):
         ids = tuple(job_ids[start:start + chunk])
         for doc in index.find(Query((Equals("job_id", ids),)), limit=len(ids)):
