@@ -150,3 +150,20 @@ def test_a_long_series_is_downsampled_for_drawing_and_whole_in_the_downloads(
     csv_lines = world.client.get(f"/jobs/{job}/metrics.csv").text.splitlines()
     assert len(csv_lines) == 20_001
     assert len(world.client.get(f"/jobs/{job}/metrics.jsonl").text.splitlines()) == 20_000
+
+
+def test_an_artifact_whose_bytes_do_not_match_its_sha256_is_not_delivered_whole(
+        world: World) -> None:
+    """A tampered artifact's download breaks off with the reason instead of completing."""
+    from shared.errors import StorageError
+    from shared.layout import artifact_path
+
+    job = job_with_artifact(world.services, data=b"the real weights")
+    world.services.blobs.write(artifact_path(job.parsed_job_id, "model.bin"), b"tampered bytes!!",
+                               content_type="application/octet-stream")
+    # The status line went out before the last byte, so the server aborts the response: the
+    # ASGI client reports that as the error raised after the response started.
+    with pytest.raises(RuntimeError, match="response already started") as raised:
+        world.client.get(f"/jobs/{job.job_id}/artifacts/model.bin")
+    assert isinstance(raised.value.__cause__, StorageError)
+    assert "sha256" in str(raised.value.__cause__)
