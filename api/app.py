@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -112,15 +113,22 @@ Caller = Annotated[Principal, Depends(_caller)]
 
 
 def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
-    @api.get("/api/jobs", summary="Search jobs (the query language; newest first by default)")
+    @api.get("/api/jobs", summary="Search jobs (the query language; newest first by default)",
+             response_class=JSONResponse, responses={200: {"content": {"application/json": {
+                 "schema": {"type": "object", "properties": {
+                     "documents": {"type": "array", "items": {"type": "object"}},
+                     "next_cursor": {"type": ["string", "null"]}}}}}}})
     def search_jobs(
         caller: Caller,
         q: Annotated[str, Query(max_length=4000, description="query text")] = "",
         limit: Annotated[int, Query(ge=1, le=use_cases.MAX_LIMIT)] = use_cases.DEFAULT_LIMIT,
         cursor: Annotated[str | None, Query(max_length=4000)] = None,
-    ) -> dict[str, Any]:
-        page = use_cases.search_jobs(services(), caller, q, limit=limit, cursor=cursor)
-        return {"documents": page.documents, "next_cursor": page.next_cursor}
+    ) -> Response:
+        # The index's JSON texts, sent as they are: no document is decoded and encoded again.
+        page = use_cases.search_jobs_json(services(), caller, q, limit=limit, cursor=cursor)
+        body = b"".join((b'{"documents":[', b",".join(page.lines), b'],"next_cursor":',
+                         orjson.dumps(page.next_cursor), b"}"))
+        return Response(body, media_type="application/json")
 
     @api.get("/api/jobs/{job_id}", summary="One job: its metadata and its search document")
     def get_job(job_id: str, caller: Caller) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from query.logs import follow_log, stored_log
 from query.parser import terms
-from query.service import search
+from query.service import JsonPage, search, search_json
 from shared.documents import SearchDocument, empty_document, format_datetime
 from shared.errors import (
     BlobNotFound,
@@ -118,6 +118,13 @@ def search_jobs(services: Services, principal: Principal, text: str, *,
     page = search(services.index, principal, text, limit=_limit(limit), cursor=cursor,
                   clock=services.clock)
     return JobListing(list(page.documents), page.next_cursor)
+
+
+def search_jobs_json(services: Services, principal: Principal, text: str, *,
+                     limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> JsonPage:
+    """`search_jobs`, each document as the index's JSON text (for the API to send on)."""
+    return search_json(services.index, principal, text, limit=_limit(limit), cursor=cursor,
+                       clock=services.clock)
 
 
 def jobs_in_storage(services: Services, principal: Principal, user: str, *,

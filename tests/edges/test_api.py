@@ -269,3 +269,11 @@ def test_an_unreadable_index_is_a_503_that_says_so(
         details = client.get(f"/api/jobs/{job.job_id}", headers=ALICE).json()
         assert details["metadata"]["job_id"] == job.job_id
         assert details["problems"][0].startswith("index unavailable")
+
+
+def test_search_sends_each_document_as_the_index_made_it(world: World) -> None:
+    """GET /api/jobs's documents are the search documents, as GET /api/jobs/{id} returns them."""
+    body = world.client.get("/api/jobs", headers=ALICE).json()
+    for listed in body["documents"]:
+        one = world.client.get(f"/api/jobs/{listed['job_id']}", headers=ALICE).json()
+        assert listed == one["document"]
