@@ -167,3 +167,14 @@ def test_an_artifact_whose_bytes_do_not_match_its_sha256_is_not_delivered_whole(
         world.client.get(f"/jobs/{job.job_id}/artifacts/model.bin")
     assert isinstance(raised.value.__cause__, StorageError)
     assert "sha256" in str(raised.value.__cause__)
+
+
+def test_a_queued_job_without_a_log_has_a_page_saying_so(world: World) -> None:
+    """A job with metadata but no log yet still opens; the log section says there is none."""
+    from tests.support.jobs_data import seed_job
+
+    job = seed_job(world.services, status="queued").job_id
+    response = world.client.get(f"/jobs/{job}")
+    assert response.status_code == 200
+    assert "does not exist (yet)" in response.text
+    assert world.client.get(f"/jobs/{job}/metrics.json").json()["points"] == 0

@@ -110,3 +110,65 @@ def test_a_sort_header_replaces_the_querys_sort() -> None:
 
     assert sorted_by("status:failed sort:-cost", "created") == "status:failed sort:created"
     assert sorted_by("", "-cost") == "sort:-cost"
+
+
+def _store_with_log(data: bytes, *, gzipped: bool) -> tuple[object, object]:
+    import gzip
+
+    from shared.adapters.memory_blob import MemoryBlobStore
+    from shared.gunzip import SOURCE_ETAG
+    from shared.layout import archived_log_path, log_path
+    from tests.support.builders import make_job_id
+
+    store, job = MemoryBlobStore(), make_job_id()
+    if gzipped:  # as the lifecycle writes the copy: gzip encoding, the source's etag
+        store.write(archived_log_path(job), gzip.compress(data), content_encoding="gzip",
+                    metadata={SOURCE_ETAG: "0x1"})
+    else:
+        store.write(log_path(job), data)
+    return store, job
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_page_from_an_offset_reads_the_plain_log_or_its_gzip_copy(gzipped: bool) -> None:
+    """Paging from a byte offset gives the same lines whether the log is plain or only its
+    gzip copy is left."""
+    from dashboard.logview import log_chunks
+
+    data = _log(["INFO"] * 30)
+    store, job = _store_with_log(data, gzipped=gzipped)
+    first = scan(log_chunks(store, job, 0, 1 << 20), offset=0, line=0,  # type: ignore[arg-type]
+                 wanted=LogFilter(), limit=10)
+    second = scan(log_chunks(store, job, first.next_offset, 1 << 20),  # type: ignore[arg-type]
+                  offset=first.next_offset, line=first.next_line, wanted=LogFilter(), limit=10)
+    assert [ln.message for ln in second.lines] == [f"message {i}" for i in range(10, 20)]
+    assert second.lines[0].number == 11
+
+
+def test_compare_uses_the_shared_x_key_or_elapsed_time() -> None:
+    """Jobs whose rule picks the same key share it; otherwise time since each job's start."""
+    def recs(rows: list[dict[str, float]]) -> list[dict[str, object]]:
+        return [{"timestamp": f"2026-01-01T00:00:{i:02d}Z", "metrics": r}
+                for i, r in enumerate(rows)]
+
+    by_epoch = recs([{"epoch": i, "loss": 1.0 / (i + 1)} for i in range(5)])
+    other_epoch = recs([{"epoch": i, "loss": 2.0 / (i + 1)} for i in range(3)])
+    by_step = recs([{"step": i * 10, "loss": 0.5} for i in range(5)])
+    same = metrics.compare({"a": by_epoch, "b": other_epoch})
+    assert same["x"] == "epoch"
+    assert [c["metric"] for c in same["charts"]] == ["loss"]
+    assert same["charts"][0]["data"][0] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert same["charts"][0]["data"][2] == [2.0, 1.0, 2 / 3, None, None]
+    mixed = metrics.compare({"a": by_epoch, "b": by_step})
+    assert mixed["x"] == "time"
+    assert mixed["charts"][0]["data"][0][0] == 0.0
+
+
+@given(st.from_regex(r"[A-Za-z0-9_.-]{1,30}", fullmatch=True))
+def test_a_narrowed_query_still_parses_and_carries_the_value(value: str) -> None:
+    """Whatever node type a facet shows, the narrowed query parses and names that value."""
+    from query.parser import parse_query
+
+    parsed = parse_query(narrowed("status:failed", "node_type", value))
+    assert len(parsed.terms) == 2
+    assert value in repr(parsed.terms[1])
