@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from producer.metrics import TIME, XAxis, choose_x_axis, is_number
-from shared.logrecords import split_lines
+from shared.logrecords import MAX_LINE_BYTES
 
 Record = dict[str, Any]
 Row = tuple[float, dict[str, float]]
@@ -29,11 +29,9 @@ _FORMULA = ("=", "+", "-", "@")
 
 
 def metrics_records(chunks: Iterable[bytes]) -> Iterator[Record]:
-    """The log's records that carry a non-empty `metrics` object, in log order; lines without
-    the `"metrics":{` bytes are never parsed."""
-    for line in split_lines(chunks):
-        if _MARK not in line:
-            continue
+    """The log's records that carry a non-empty `metrics` object, in log order. Each chunk is
+    searched for the `"metrics":{` bytes; only the lines holding them are cut out and parsed."""
+    for line in _marked_lines(chunks):
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -41,6 +39,36 @@ def metrics_records(chunks: Iterable[bytes]) -> Iterator[Record]:
         if isinstance(record, dict) and isinstance(record.get("metrics"), dict) \
                 and record["metrics"]:
             yield record
+
+
+def _marked_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The complete lines (and a last unterminated one) that contain `_MARK`, in order."""
+    pending, oversized = b"", False
+    for chunk in chunks:
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            if not oversized:
+                pending += chunk
+            if len(pending) > MAX_LINE_BYTES:  # never a metrics line: drop it, memory stays flat
+                pending, oversized = b"", True
+            continue
+        # after a dropped line, its rest ends at this chunk's first newline
+        start = chunk.find(b"\n") + 1 if oversized else 0
+        block = chunk[start : cut + 1] if oversized else pending + chunk[: cut + 1]
+        pending, oversized = chunk[cut + 1 :], False
+        yield from _lines_with_mark(block)
+    if pending and not oversized:
+        yield from _lines_with_mark(pending + b"\n")
+
+
+def _lines_with_mark(block: bytes) -> Iterator[bytes]:
+    """Lines of `block` (which ends with a newline) that hold `_MARK`."""
+    at = block.find(_MARK)
+    while at >= 0:
+        start = block.rfind(b"\n", 0, at) + 1
+        end = block.find(b"\n", at)
+        yield block[start:end]
+        at = block.find(_MARK, end)
 
 
 def epoch_seconds(text: object) -> float | None:

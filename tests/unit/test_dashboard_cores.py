@@ -172,3 +172,32 @@ def test_a_narrowed_query_still_parses_and_carries_the_value(value: str) -> None
     parsed = parse_query(narrowed("status:failed", "node_type", value))
     assert len(parsed.terms) == 2
     assert value in repr(parsed.terms[1])
+
+
+@given(st.lists(st.sampled_from([
+    b'{"level":"INFO","message":"x","metrics":{"loss":1.5}}',
+    b'{"level":"INFO","message":"\\"metrics\\":{ in text"}',
+    b'{"level":"INFO","message":"plain"}',
+    b'{"metrics":{}}', b"not json \"metrics\":{", b""]), max_size=30), st.integers(1, 40))
+def test_the_metrics_scan_finds_what_parsing_every_line_finds(lines: list[bytes],
+                                                              size: int) -> None:
+    """Cutting only the marked lines out of chunks gives the records parsing each line gives."""
+    data = b"\n".join(lines)
+    naive = []
+    for line in data.split(b"\n"):
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("metrics"), dict) \
+                and record["metrics"]:
+            naive.append(record)
+    assert list(metrics.metrics_records(_chunks(data, size))) == naive
+
+
+def test_an_oversized_line_is_skipped_and_the_next_metrics_line_still_found() -> None:
+    """A line over the 1 MiB limit is dropped (not held), and the scan goes on after it."""
+    good = b'{"level":"INFO","metrics":{"loss":1.0}}'
+    data = b'{"metrics":{"x":1},"m":"' + b"y" * (2 << 20) + b'"}\n' + good + b"\n"
+    found = list(metrics.metrics_records(_chunks(data, 64 << 10)))
+    assert found == [orjson.loads(good)]
