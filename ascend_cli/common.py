@@ -11,17 +11,18 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import orjson
 import typer
 
 from ascend_cli.visible import visible, visible_line
-from shared import services as composition
 from shared.errors import AccessDenied, AscendError, InvalidInput
-from shared.principal import Principal
-from shared.services import Services
-from shared.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # imported when first used: `ascend --help` needs none of them
+    from shared.principal import Principal
+    from shared.services import Services
+    from shared.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,9 +34,18 @@ USAGE_ERROR = 2
 FAILURE = 1
 
 
+def timed_import(name: str) -> Any:
+    """`importlib.import_module`: a command's module, loaded when the command runs."""
+    import importlib
+
+    return importlib.import_module(name)
+
+
 def services() -> Services:
     """The process's composition root (`shared.services.services`), built on first use from
     the environment and the config profile."""
+    from shared import services as composition
+
     return composition.services(_cli_settings)
 
 
@@ -44,6 +54,7 @@ def _cli_settings() -> Settings:
     # azure.identity logs every credential it tried as a warning: the one-line error says it
     logging.getLogger("azure").setLevel(logging.ERROR)
     from ascend_cli.profile import profile_settings
+    from shared.settings import load_settings
 
     settings = load_settings(**profile_settings())
     _warn_if_new_index(settings)
@@ -64,14 +75,24 @@ def _warn_if_new_index(settings: Settings) -> None:
 def announce_new_index() -> None:
     """The warning, once, after a command created the index it found missing."""
     global _missing_index  # noqa: PLW0603
-    if _missing_index is not None and _missing_index.exists():
+    if _missing_index is not None and _missing_index.exists() and _still_empty():
         note(f"warning: there was no index at {_missing_index}: created an empty one; "
              "`ascend pipeline run --once` (or `make run`) fills it from storage")
     _missing_index = None
 
 
+def _still_empty() -> bool:
+    """Whether the index the command created holds no job (`index load` fills it at once)."""
+    try:
+        return services().index.count() == 0
+    except Exception:  # a warning must never turn into a failure
+        return True
+
+
 def principal() -> Principal:
     """The caller: ASCEND_USER with ASCEND_ROLES."""
+    from shared.principal import Principal
+
     settings = services().settings
     return Principal.of(settings.user, settings.roles)
 

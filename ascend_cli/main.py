@@ -13,19 +13,30 @@ from typer._click.exceptions import (  # typer vendors click: its exceptions are
 )
 from typer.core import TyperGroup
 
-from ascend_cli import admin as admin_cli
-from ascend_cli import demo, pipeline
-from ascend_cli import index as index_cli
-from ascend_cli import jobs as jobs_cli
-from ascend_cli import metrics as metrics_cli
-from ascend_cli import report as report_cli
-from ascend_cli import retention as retention_cli
-from ascend_cli.search import search as search_command
-from ascend_cli.serve import serve
+from ascend_cli.common import timed_import
 
 DISTRIBUTION = "ascend-index"
-# The order `ascend --help` lists commands in: what a user reaches for first, operators' last.
-ORDER = ("jobs", "search", "report", "serve", "demo", "pipeline", "index", "retention", "admin")
+# The commands in the order `ascend --help` lists them (what a user reaches for first,
+# operators' tools last): (module, attribute, one-line help). Each module is imported only when
+# its command runs, so `ascend --help` and every command start without loading the others.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "jobs": ("ascend_cli.jobs", "app",
+             "Your jobs: list, status, logs, metrics, artifacts, cancel."),
+    "search": ("ascend_cli.search", "search", "Search the jobs you may see with the query "
+               "language."),
+    "report": ("ascend_cli.report", "app", "Reports: failures, cost, storage, images."),
+    "serve": ("ascend_cli.serve", "serve", "The HTTP API and the web dashboard on 127.0.0.1."),
+    "demo": ("ascend_cli.demo", "app", "Demo data for the local stack."),
+    "pipeline": ("ascend_cli.pipeline", "app",
+                 "The indexing pipeline: run, reconcile, rejected inputs."),
+    "index": ("ascend_cli.index", "app", "The search index: load jobs in bulk."),
+    "retention": ("ascend_cli.retention", "app",
+                  "Retention: plan, apply, and the policies."),
+    "admin": ("ascend_cli.admin", "app", "Admin bulk operations over the jobs a query matches."),
+}
+ORDER = tuple(COMMANDS)
+# Options of these commands take words starting with '-' as arguments (`search -status:x`).
+_LOOSE = {"search": {"ignore_unknown_options": True}}
 
 
 class OneLineErrors(TyperGroup):
@@ -33,9 +44,20 @@ class OneLineErrors(TyperGroup):
     the contract says, instead of click's usage block or typer's boxed panel."""
 
     def list_commands(self, ctx: Any) -> list[str]:
-        """In the order registered below, not typer's commands-before-groups."""
-        return [name for name in ORDER if name in self.commands] + sorted(
-            name for name in self.commands if name not in ORDER)
+        """In the order of COMMANDS, not typer's commands-before-groups."""
+        return list(ORDER) + sorted(name for name in self.commands if name not in COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """A command, its module imported now (and only now)."""
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.commands[cmd_name] = _load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list from COMMANDS' help lines, without importing every module."""
+        rows = [(name, COMMANDS[name][2]) for name in ORDER]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
@@ -98,16 +120,32 @@ def root(
     README)."""
 
 
-app.add_typer(jobs_cli.app, name="jobs")
-metrics_cli.register(jobs_cli.app)  # `ascend jobs metrics`, from ascend_cli/metrics.py
-app.command("search", context_settings={"ignore_unknown_options": True})(search_command)
-app.command("serve")(serve)
-app.add_typer(demo.app, name="demo")
-app.add_typer(pipeline.app, name="pipeline")
-app.add_typer(index_cli.app, name="index")
-app.add_typer(retention_cli.app, name="retention")
-app.add_typer(admin_cli.app, name="admin")
-app.add_typer(report_cli.app, name="report")
+def _plain_help(group: typer.Typer) -> None:
+    """Help as plain click text, as the root's (no boxes): for the group and its subgroups."""
+    group.rich_markup_mode = None
+    group.info.rich_markup_mode = None  # type: ignore[attr-defined]
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _plain_help(sub.typer_instance)
+
+
+def _load(name: str) -> Any:
+    """The click command of `name`: its module's typer app, or its function as one command."""
+    module_name, attribute, _ = COMMANDS[name]
+    module = timed_import(module_name)
+    if name == "jobs":  # `ascend jobs metrics` lives in ascend_cli/metrics.py
+        timed_import("ascend_cli.metrics").register(module.app)
+    target = getattr(module, attribute)
+    command: Any
+    if isinstance(target, typer.Typer):
+        _plain_help(target)
+        command = typer.main.get_group(target)  # a group even with one command (demo seed)
+    else:
+        single = typer.Typer(rich_markup_mode=None)
+        single.command(name, context_settings=_LOOSE.get(name))(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ BENCHES = {
     "masking": "secret masking cost per console line (plain, metrics, JSON, with a secret)",
     "tagging": "storage requests per indexed job: producer-tagged vs bare-SDK untagged jobs",
     "dashboard": "server time: jobs page on 1,000,000 jobs with facets; a 100 MB log's job page",
+    "startup": "ascend --help and ascend jobs list (20 jobs) vs python -c pass, median seconds",
 }
 
 

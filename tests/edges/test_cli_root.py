@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ascend_cli.main import ORDER, version
@@ -31,7 +33,7 @@ def test_a_usage_error_is_one_line_and_exit_status_2(args: list[str]) -> None:
 def test_help_lists_commands_users_reach_for_first_and_jobs_mentions_metrics() -> None:
     """`ascend --help` lists jobs and search first; `jobs --help` names every jobs command."""
     _, out, _ = invoke_cli("--help")
-    listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    listed = re.findall(r"^  (\S+)  ", out.split("Commands:")[1], re.MULTILINE)
     assert listed == [name for name in ORDER if name in listed]
     assert listed[:2] == ["jobs", "search"]
     assert "--install-completion" in out

@@ -1,0 +1,95 @@
+"""Start-up time of the `ascend` command: `ascend --help` and `ascend jobs list` (20 jobs in an
+embedded index) against `python -c pass`, as median wall-clock seconds of new processes.
+
+    .venv/bin/python -m bench.startup [--runs 15]
+
+The runs of the three commands alternate, so a busy machine slows each of them alike; the
+ratios to `python -c pass` are of the same run. The aim (issue 18): both under 0.25 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from shared.adapters.sqlite_index import SqliteIndex
+from shared.documents import empty_document, format_datetime
+from shared.jobid import compute_run_hash, make_job_id
+
+AIM_SECONDS = 0.25
+ASCEND = str(Path(sys.executable).with_name("ascend"))
+
+
+def fill_index(path: Path, jobs: int = 20) -> None:
+    """An embedded index with `jobs` of alice's jobs, an hour apart."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    documents = []
+    for n in range(jobs):
+        created = now - timedelta(hours=n + 1)
+        job = make_job_id(user="alice", project="bench", created_at=created,
+                          dependency_hash="a3f5d2c8e9b1",
+                          run_hash=compute_run_hash("train", str(n), "bench"))
+        doc = empty_document(str(job))
+        doc.update(created_at=format_datetime(created), updated_at=format_datetime(created),
+                   status="completed", user="alice", project="bench", dep_hash=job.dep_hash,
+                   function_name="train_model", node_type="gpu_small", duration_seconds=600.0,
+                   cost_usd=0.5, log_errors=0)
+        documents.append(doc)
+    index = SqliteIndex(path)
+    index.ensure()
+    index.upsert(documents)
+    index.close()
+
+
+def measure(runs: int) -> dict[str, list[float]]:
+    """Wall-clock seconds of each command, `runs` times, alternating."""
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index.sqlite3"
+        fill_index(index)
+        env = {**os.environ, "ASCEND_INDEX_PATH": str(index), "ASCEND_USER": "alice",
+               "ASCEND_ROLES": "", "ASCEND_CONFIG": "", "COLUMNS": "120"}
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "ascend --help": [ASCEND, "--help"],
+            "ascend jobs list": [ASCEND, "jobs", "list"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, argv in commands.items():
+                times[name].append(_run(argv, env))
+    return times
+
+
+def _run(argv: list[str], env: dict[str, str]) -> float:
+    import time
+
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    times = measure(args.runs)
+    base = statistics.median(times["python -c pass"])
+    print(f"{'command':<20} {'median s':>9} {'min s':>7} {'x python':>9}  aim < {AIM_SECONDS} s")
+    for name, values in times.items():
+        median = statistics.median(values)
+        verdict = "" if name.startswith("python") else (
+            "  met" if median < AIM_SECONDS else "  missed")
+        print(f"{name:<20} {median:>9.3f} {min(values):>7.3f} {median / base:>9.1f}{verdict}")
+
+
+if __name__ == "__main__":
+    main()
