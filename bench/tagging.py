@@ -101,12 +101,10 @@ def _measure(connection: str, tmp: Path, count: int, *, tagged: bool, container:
     writer = AzureBlobStore.from_settings(settings)
     writer.ensure_container()
     counter = RequestCounter()
-    services = Services(settings)
-    services.__dict__["blobs"] = AzureBlobStore.from_settings(
-        settings, raw_request_hook=counter.on_request)
     index = SqliteIndex(settings.index_path)
     index.ensure()
-    services.__dict__["index"] = index
+    services = Services(settings, blobs=AzureBlobStore.from_settings(
+        settings, raw_request_hook=counter.on_request), index=index)
     checkpoint = tmp / f"{container}.checkpoint.json"
     jobs = write_jobs(writer, count, tagged=tagged, start=0)
     run_once(services, checkpoint=checkpoint)
