@@ -38,7 +38,7 @@ def delete_command(query: QueryArg, yes: Annotated[bool, typer.Option(
     chosen, skipped = _selection(query, include_retained)
     if not yes:
         _report([JobOutcome(j.job_id, "would delete") for j in chosen] + skipped, as_json)
-        note(f"dry run: {len(chosen)} jobs would be deleted, {len(skipped)} skipped; "
+        note(f"dry run: {count_jobs(len(chosen))} would be deleted, {len(skipped)} skipped; "
              "add --yes to delete")
         return
     svc = services()
@@ -61,6 +61,11 @@ def export_command(query: QueryArg, dest_dir: Annotated[Path, typer.Argument(
     outcomes = _with_progress(runner, chosen, "exporting",
                               lambda j: export_job(runner, j, dest_dir, query=query))
     _finish(outcomes, skipped, as_json, "exported")
+
+
+def count_jobs(count: int) -> str:
+    """`1 job`, `2 jobs`."""
+    return f"{count} job" if count == 1 else f"{count} jobs"
 
 
 def _selection(query: str, include_retained: bool) -> tuple[list[Selected], list[JobOutcome]]:
@@ -97,6 +102,6 @@ def _finish(outcomes: list[JobOutcome], skipped: list[JobOutcome], as_json: bool
     _report(outcomes + skipped, as_json)
     failed = [o for o in outcomes if o.outcome.startswith("failed")]
     done = sum(o.outcome == "done" for o in outcomes)
-    note(f"{done} jobs {verb}, {len(failed)} failed, {len(skipped)} skipped")
+    note(f"{count_jobs(done)} {verb}, {len(failed)} failed, {len(skipped)} skipped")
     if failed:
         raise typer.Exit(1)

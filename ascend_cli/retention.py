@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ascend_cli.common import (
     handle_errors,
@@ -68,12 +69,28 @@ def plan_command(now: NowOption = None, project: ProjectOption = None,
 @app.command("apply")
 @handle_errors
 def apply_command(now: NowOption = None, project: ProjectOption = None,
+                  yes: Annotated[bool, typer.Option(
+                      "--yes", help="Really do it (default: a dry run, like plan).")] = False,
                   as_json: JsonOption = False) -> None:
-    """Carry the sweep out: tiers, compression, deletions; every action audited."""
+    """Carry the sweep out: tiers, compression, deletions; every action audited. A dry run
+    (what plan prints) unless --yes."""
+    if not yes:
+        plan_command(now=now, project=project, as_json=as_json)
+        note("dry run: nothing was changed; add --yes to apply")
+        return
     moment, scope = parse_now(now), checked_project(project)
     who = _require_admin(scope)
-    summary = run_sweep(services(), moment, project=scope, who=who,
-                        on_result=lambda r: _emit([r.as_json()], as_json))
+    err = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("applying retention: {task.completed} actions"),
+                  TimeElapsedColumn(), console=err, transient=True,
+                  disable=not err.is_terminal) as bar:
+        task = bar.add_task("apply", total=None)
+
+        def done(result: Result) -> None:
+            bar.advance(task)
+            _emit([result.as_json()], as_json)
+
+        summary = run_sweep(services(), moment, project=scope, who=who, on_result=done)
     note(summary.line(f"as of {moment:%Y-%m-%dT%H:%M:%SZ}: did"))
     if summary.outcomes.get("failed"):
         raise typer.Exit(1)
@@ -81,9 +98,16 @@ def apply_command(now: NowOption = None, project: ProjectOption = None,
 
 @policy_app.command("show")
 @handle_errors
-def policy_show(project: ProjectOption = None, as_json: JsonOption = False) -> None:
+def policy_show(
+    project_arg: Annotated[str | None, typer.Argument(
+        metavar="[PROJECT]", help="The project (as set and reset take it).",
+        show_default=False)] = None,
+    project: ProjectOption = None, as_json: JsonOption = False,
+) -> None:
     """Show the default policy and every override (or the policy that applies to one project)."""
-    scope = checked_project(project)
+    if project_arg and project and project_arg != project:
+        raise InvalidInput(f"project {project_arg!r}", f"contradicts --project {project!r}")
+    scope = checked_project(project_arg or project)
     require_admin("retention policy show", scope)  # admin information: admin, or admin:P for P
     book = load_policy_book(services().blobs)
     rows: list[tuple[str | None, str, RetentionPolicy]] = (

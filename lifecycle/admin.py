@@ -57,11 +57,12 @@ class Selected:
 
 @dataclass(frozen=True, slots=True)
 class JobOutcome:
-    """What happened to one job: blobs acted on, and `done` / `skipped: ...` / `failed: ...`."""
+    """What happened to one job: blobs acted on (None: not counted, as in a dry run or a skip),
+    and `done` / `would delete` / `skipped: ...` / `failed: ...`."""
 
     job_id: str
     outcome: str
-    blobs: int = 0
+    blobs: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "outcome": self.outcome, "blobs": self.blobs}

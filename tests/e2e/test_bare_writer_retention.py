@@ -92,7 +92,7 @@ def test_untagged_jobs_are_swept_as_the_design_says_two_years_on(
     ascend("pipeline", "run", "--once")
     never_seen = artifact_path(jobs[5].job, "unseen.bin")  # its event never handled
     container_of(services.blobs).upload_blob(never_seen, b"unseen")
-    ascend("retention", "apply", "--now", SWEEP.isoformat(), "--json")
+    ascend("retention", "apply", "--yes", "--now", SWEEP.isoformat(), "--json")
 
     index = SqliteIndex(services.settings.index_path)
     for w in jobs:
@@ -114,7 +114,7 @@ def test_untagged_jobs_are_swept_as_the_design_says_two_years_on(
             assert log_path(w.job) in left, w
     kept = [w for w in jobs if w.retain]
     assert all(len(job_blobs(services.blobs, w.job)) >= 7 for w in kept)
-    again = ascend("retention", "apply", "--now", SWEEP.isoformat(), "--json")
+    again = ascend("retention", "apply", "--yes", "--now", SWEEP.isoformat(), "--json")
     assert again == ""
 
 
@@ -140,7 +140,7 @@ def test_a_bare_job_whose_retain_flips_between_plan_and_apply_is_kept(
     assert DELETE not in {r.action.action for r in results}
     assert len(job_blobs(services.blobs, job)) == 7
     ascend("pipeline", "run", "--once")
-    ascend("retention", "apply", "--now", SWEEP.isoformat(), "--json")
+    ascend("retention", "apply", "--yes", "--now", SWEEP.isoformat(), "--json")
     assert len(job_blobs(services.blobs, job)) >= 7
     assert index.get(str(job)) is not None
-    assert ascend("retention", "apply", "--now", SWEEP.isoformat(), "--json") == ""
+    assert ascend("retention", "apply", "--yes", "--now", SWEEP.isoformat(), "--json") == ""

@@ -72,13 +72,13 @@ def test_apply_does_what_plan_said_then_a_second_apply_does_nothing(
     job = seed_job(services.blobs, services.index, CREATED)
     now = (CREATED + timedelta(days=100)).isoformat()
     _, planned, _ = run("retention", "plan", "--now", now, "--json")
-    code, out, err = run("retention", "apply", "--now", now, "--json")
+    code, out, err = run("retention", "apply", "--yes", "--now", now, "--json")
     assert code == 0, err
     applied = jsonl(out)
     assert {r["outcome"] for r in applied} == {"done"}
     assert [{k: v for k, v in r.items() if k != "outcome"} for r in applied] == jsonl(planned)
     assert services.blobs.props(metadata_path(job)).tier == "Cool"  # type: ignore[union-attr]
-    code, out, err = run("retention", "apply", "--now", now, "--json")
+    code, out, err = run("retention", "apply", "--yes", "--now", now, "--json")
     assert (code, out) == (0, "")
     assert "no actions over 0 jobs" in err
 
@@ -88,7 +88,7 @@ def test_apply_at_the_delete_age_removes_the_job_but_keeps_the_retained_one(
     """A year on, the plain job's folder and document are gone; the retain=true job is there."""
     plain = seed_job(services.blobs, services.index, CREATED)
     kept = seed_job(services.blobs, services.index, CREATED, retain=True)
-    code, _, err = run("retention", "apply", "--now", "2026-03-02T00:00:00Z")
+    code, _, err = run("retention", "apply", "--yes", "--now", "2026-03-02T00:00:00Z")
     assert code == 0, err
     assert list(services.blobs.list_names(job_prefix(plain))) == []
     assert services.index.get(str(plain)) is None
@@ -135,6 +135,8 @@ def test_an_admin_sets_shows_and_resets_a_project_policy(services: Services,
     assert run("retention", "policy", "reset", "fraud")[0] == 0
     _, out, _ = run("retention", "policy", "show", "--project", "fraud", "--json")
     assert jsonl(out)[0]["source"] == "default"
+    _, positional, _ = run("retention", "policy", "show", "fraud", "--json")  # as set/reset
+    assert positional == out
 
 
 def test_a_policy_that_makes_no_sense_is_refused_with_the_reason(
@@ -164,7 +166,8 @@ def test_jobs_logs_still_reads_a_log_the_sweep_compressed(services: Services,
     _, before, _ = run("jobs", "logs", str(job), "--json")
     env.setenv("ASCEND_USER", "root")
     env.setenv("ASCEND_ROLES", "admin")
-    code, _, err = run("retention", "apply", "--now", (CREATED + timedelta(days=100)).isoformat())
+    later = (CREATED + timedelta(days=100)).isoformat()
+    code, _, err = run("retention", "apply", "--yes", "--now", later)
     assert code == 0, err
     assert services.blobs.props(job_prefix(job) + "job.log.jsonl") is None
     env.setenv("ASCEND_USER", "alice")
@@ -185,3 +188,15 @@ def test_policy_native_prints_the_lifecycle_policy_with_the_stored_overrides(
     cool = rules["project-fraud-cool"]
     assert cool["actions"]["baseBlob"]["tierToCool"]["daysAfterCreationGreaterThan"] == 7
     assert cool["filters"]["prefixMatch"] == [f"{services.settings.container}/projects/fraud/"]
+
+
+def test_apply_without_yes_is_a_dry_run_that_changes_nothing(
+        services: Services, env: pytest.MonkeyPatch) -> None:
+    """Like `admin delete`, `retention apply` only says what it would do unless --yes."""
+    job = seed_job(services.blobs, services.index, CREATED)
+    code, out, err = run("retention", "apply", "--now", "2026-03-02T00:00:00Z", "--json")
+    assert code == 0, err
+    assert {x["action"] for x in jsonl(out)} >= {"delete"}
+    assert "dry run: nothing was changed; add --yes to apply" in err
+    assert services.blobs.props(metadata_path(job)) is not None
+    assert services.index.get(str(job)) is not None

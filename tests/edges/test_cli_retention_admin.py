@@ -30,8 +30,8 @@ def test_delete_is_a_dry_run_until_yes(services: Services, env: pytest.MonkeyPat
     code, out, err = run("admin", "delete", "project:vision", "--json")
     assert code == 0, err
     assert [orjson.loads(line) for line in out.splitlines()] == [
-        {"job_id": str(job), "outcome": "would delete", "blobs": 0}]
-    assert "dry run" in err
+        {"job_id": str(job), "outcome": "would delete", "blobs": None}]  # not counted, not 0
+    assert "dry run: 1 job would be deleted" in err
     assert services.blobs.props(metadata_path(job)) is not None
     code, out, err = run("admin", "delete", "project:vision", "--yes", "--json")
     assert code == 0, err
@@ -57,7 +57,7 @@ def test_export_writes_each_jobs_files_under_its_id(services: Services, env: pyt
     code, _, err = run("admin", "export", "project:vision", str(tmp_path / "out"))
     assert code == 0, err
     assert (tmp_path / "out" / str(job) / "metadata.json").is_file()
-    assert "1 jobs exported" in err
+    assert "1 job exported" in err
 
 
 def test_a_non_admin_is_refused_and_a_bad_query_is_a_usage_error(
