@@ -180,7 +180,15 @@ def parse_now(text: str | None) -> datetime:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise typer.BadParameter(f"--now {text!r}: not an ISO 8601 date or time") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not EARLIEST_NOW <= moment <= LATEST_NOW:  # policy ages subtract centuries at most
+        raise typer.BadParameter(f"--now {text!r}: must lie between {EARLIEST_NOW:%Y} and "
+                                 f"{LATEST_NOW:%Y}")
+    return moment
+
+
+EARLIEST_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_NOW = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def checked_project(project: str | None) -> str | None:

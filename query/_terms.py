@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -169,6 +169,9 @@ def _numeric(field: str) -> Builder:
     return build
 
 
+MAX_AGO = timedelta(days=36_525)  # a century: `-999999d` would reach before year 1
+
+
 def _created(value: str, quoted: bool) -> Term:
     op, moment = _split_op(value)
     relative = _RELATIVE_RE.fullmatch(moment)
@@ -176,6 +179,8 @@ def _created(value: str, quoted: bool) -> Term:
         if op == "=":
             raise TermError("a relative time needs >, >=, < or <=")
         ago = timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+        if ago > MAX_AGO:
+            raise TermError(f"{moment!r} reaches back more than {MAX_AGO.days} days")
         return Compare("created_at", op, Relative(ago))
     if _DATE_RE.fullmatch(moment):
         return _whole_day(op, _moment(moment))
@@ -193,6 +198,8 @@ def _moment(text: str) -> datetime:
 
 def _whole_day(op: Op, day: datetime) -> Term:
     """A bare date means the whole day: `<=D` includes it, `>D` starts after it."""
+    if day.date() >= date.max:
+        raise TermError(f"{day:%Y-%m-%d} is the last day a date can name: use < or >= instead")
     after = day + timedelta(days=1)
     if op == "=":
         return AllOf((Compare("created_at", ">=", day), Compare("created_at", "<", after)))

@@ -65,6 +65,8 @@ def _check_value(field: str, value: object) -> None:
     if value is None:
         return
     if kind in _NUMERIC and isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise InvalidInput("cursor", f"its {field} value is out of range")
         return
     if kind is FieldType.DATETIME and isinstance(value, str):
         _check_time(value)

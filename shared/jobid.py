@@ -50,6 +50,8 @@ _IMAGE_TAG_RE = re.compile(rf"(?P<user>{NAME_PATTERN})-(?P<hash>{_HEX}{{{IMAGE_H
 _ARTIFACT_TYPE_RE = re.compile(r"[a-z0-9](?:[a-z0-9_]{0,30}[a-z0-9])?")
 _EXTENSION_RE = re.compile(r"[a-z0-9]{1,16}(?:\.[a-z0-9]{1,16}){0,2}")
 _TIMESTAMP_FORMAT = "%Y%m%d-%H%M%S"
+FIRST_JOB_YEAR = 1970
+LAST_JOB_YEAR = 9000
 
 
 def sanitize_name(raw: str, *, what: str = "name") -> str:
@@ -121,6 +123,10 @@ def _parse_job_id_text(text: str) -> JobId:
     except ValueError:
         reason = "timestamp is not a real UTC date and time"
         raise InvalidJobId(f"job ID {text!r}", reason) from None
+    if not FIRST_JOB_YEAR <= created.year <= LAST_JOB_YEAR:
+        # Dates near year 1 or 9999 overflow every age and by-date computation downstream.
+        reason = f"timestamp year must lie between {FIRST_JOB_YEAR} and {LAST_JOB_YEAR}"
+        raise InvalidJobId(f"job ID {text!r}", reason)
     return JobId(
         created_at=created,
         user=match["user"],

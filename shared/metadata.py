@@ -199,10 +199,29 @@ def parse_metadata(raw: bytes | str, *, source: str = "metadata.json") -> JobMet
         raise InvalidMetadata(source, f"is not valid JSON ({_short(str(exc))})") from None
     if not isinstance(data, dict):
         raise InvalidMetadata(source, f"must be a JSON object, not {type(data).__name__}")
+    if _depth(data) > MAX_DEPTH:
+        raise InvalidMetadata(source, f"nests deeper than {MAX_DEPTH} levels")
     try:
         return JobMetadata.model_validate(data)
     except ValidationError as exc:
         raise InvalidMetadata(source, describe_validation_error(exc)) from None
+
+
+MAX_DEPTH = 32  # far beyond any real config; orjson itself refuses to write past 255
+
+
+def _depth(value: object) -> int:
+    """How deeply objects and arrays nest in `value` (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def dump_metadata(meta: JobMetadata) -> bytes:
