@@ -18,7 +18,7 @@ import functools
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -47,14 +47,8 @@ from azure.storage.blob import (
 # Put Block From URL's source conditions have no keyword of their own in the client (unlike Copy
 # Blob's `source_etag`); the generated model goes through its `**kwargs` to the request.
 from azure.storage.blob._generated.models import SourceModifiedAccessConditions
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
 
+from shared.adapters.azure_retry import TRANSIENT_STATUS, AzureRetry, first_line
 from shared.errors import (
     BlobArchived,
     BlobExists,
@@ -70,26 +64,13 @@ from shared.ports import Blob, BlobProps
 from shared.settings import Settings
 
 T = TypeVar("T")
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 COPY_BLOCK_SIZE = 64 << 20
 UPLOAD_BLOCK_SIZE = 8 << 20
 
 
-class RetryPolicy:
-    """How transient failures are retried: bounded attempts and time, jittered backoff."""
-
-    def __init__(self, attempts: int = 6, max_seconds: float = 60.0, base: float = 0.2,
-                 cap: float = 8.0) -> None:
-        self.attempts, self.max_seconds, self.base, self.cap = attempts, max_seconds, base, cap
-
-    def run(self, call: Callable[[], T]) -> T:
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
-            wait=wait_random_exponential(multiplier=self.base, max=self.cap),
-            reraise=True,
-        )
-        return retrying(call)
+@dataclass(frozen=True, slots=True)
+class RetryPolicy(AzureRetry):
+    """The blob store's retry bounds (`AzureRetry`'s defaults)."""
 
 
 class AzureBlobStore:
@@ -354,12 +335,7 @@ class AzureBlobStore:
         return self.container.get_blob_client(name)
 
     def _call(self, name: str, call: Callable[[], T]) -> T:
-        def once() -> T:
-            try:
-                return call()
-            except AzureError as exc:
-                raise _translate(name, exc) from exc
-        return self.retry.run(once)
+        return self.retry.call(name, call, _translate)
 
     def _paged(self, what: str, pages: Iterator[Iterator[Any]], convert: Callable[[Any], T]
                ) -> Iterator[T]:
@@ -422,7 +398,7 @@ def _service_client(settings: Settings, options: dict[str, Any]
                                "is not an API version the storage SDK knows "
                                "(unset it to use the default)") from None
         raise InvalidInput("ASCEND_STORAGE_CONNECTION_STRING",
-                           f"refused by the storage SDK: {_first_line(exc)}") from None
+                           f"refused by the storage SDK: {first_line(exc)}") from None
 
 
 def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
@@ -440,10 +416,10 @@ def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one 
         return NotSignedIn(name, "no Azure credential: not signed in (run `az login`), or "
                            "ASCEND_STORAGE_ACCOUNT_URL is wrong")
     if isinstance(exc, ServiceRequestError) and "connect" in str(exc).lower():
-        return StorageUnreachable(f"{name}: blob storage is not reachable ({_first_line(exc)}); "
+        return StorageUnreachable(f"{name}: blob storage is not reachable ({first_line(exc)}); "
                                   "is `make run` running, or ASCEND_STORAGE_* set right?")
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return TransientError(f"{name}: {type(exc).__name__}: {_first_line(exc)}")
+        return TransientError(f"{name}: {type(exc).__name__}: {first_line(exc)}")
     status = getattr(exc, "status_code", None)
     raw_code = getattr(exc, "error_code", "") or ""
     # The SDK gives a plain string or a StorageErrorCode, whose str() is "StorageErrorCode.X".
@@ -459,13 +435,8 @@ def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one 
     if isinstance(exc, ResourceExistsError) and code in {"BlobAlreadyExists", ""}:
         return BlobExists(name, "already exists")
     if isinstance(exc, HttpResponseError):
-        return StorageError(name, f"HTTP {status} {code}: {_first_line(exc)}")
-    return StorageError(name, f"{type(exc).__name__}: {_first_line(exc)}")
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "message", None) or exc)
-    return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
+        return StorageError(name, f"HTTP {status} {code}: {first_line(exc)}")
+    return StorageError(name, f"{type(exc).__name__}: {first_line(exc)}")
 
 
 def _conditions(if_etag: str | None, create_only: bool) -> dict[str, Any]:

@@ -20,10 +20,8 @@ field, and raises `Unsupported` for measures (sums) and for several group fields
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -46,15 +44,14 @@ from azure.search.documents.indexes.models import (
     SearchIndex,
     SimpleField,
 )
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
 
+from shared.adapters.azure_retry import (
+    TRANSIENT_STATUS,
+    AzureRetry,
+    Throttled,
+    first_line,
+    retry_after_seconds,
+)
 from shared.adapters.odata_query import compile_odata, quote
 from shared.documents import (
     FIELD_BY_NAME,
@@ -91,7 +88,6 @@ MAX_BATCH_DOCUMENTS = 1000
 MAX_BATCH_BYTES = 16_000_000  # "16 MB" per request, read as the smaller decimal megabytes
 MAX_PAGE = 1000  # results per search request
 MAX_FACET_VALUES = 10_000  # values read to resolve a specifier or `tag:key`
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 RETRYABLE_DOCUMENT_STATUS = frozenset({409, 422, 503})  # per-key statuses of a 207 worth retrying
 _KEY = re.compile(r"(?!_)[A-Za-z0-9_\-=]{1,1024}")
 _INDEX_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{0,126}[a-z0-9]|[a-z0-9]")
@@ -279,12 +275,14 @@ def keys_in_filter(keys: Sequence[str]) -> str:
 # ---- retries --------------------------------------------------------------------------------
 
 
-class _Throttled(TransientError):
-    """A transient answer; `retry_after` is the service's Retry-After in seconds, if it sent one."""
+@dataclass(frozen=True, slots=True)
+class SearchRetry(AzureRetry):
+    """The search adapter's retry bounds (longer than storage's: indexing batches are big)."""
 
-    def __init__(self, message: str, retry_after: float | None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+    max_seconds: float = 120.0
+    base: float = 0.5
+    cap: float = 16.0
+
 
 
 class _TooLarge(SearchIndexError):
@@ -295,80 +293,23 @@ class _KeysToRetry(TransientError):
     """Some documents of a 207 answer failed with a retryable per-key status."""
 
 
-@dataclass(frozen=True, slots=True)
-class SearchRetry:
-    """Bounded retries: attempts and total time; Retry-After honoured up to `max_retry_after`."""
-
-    attempts: int = 6
-    max_seconds: float = 120.0
-    base: float = 0.5
-    cap: float = 16.0
-    max_retry_after: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def run(self, call: Callable[[], T]) -> T:
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
-            wait=self._wait,
-            sleep=self.sleep,
-            reraise=True,
-        )
-        return retrying(call)
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        after = getattr(exc, "retry_after", None)
-        if after is not None:
-            return float(min(after, self.max_retry_after))
-        return float(wait_random_exponential(multiplier=self.base, max=self.cap)(state))
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from `retry-after-ms`, `x-ms-retry-after-ms` or `Retry-After` (seconds or
-    an HTTP date), or None when the answer carries none that parses."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        if name in lowered:
-            try:
-                return max(0.0, float(lowered[name]) / 1000)
-            except ValueError:
-                pass
-    text = lowered.get("retry-after")
-    if text is None:
-        return None
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(text).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
 def _translate(what: str, exc: AzureError) -> Exception:
     """The one place SDK exceptions become `shared.errors`."""
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return _Throttled(f"{what}: {type(exc).__name__}: {_first_line(exc)}", None)
+        return Throttled(f"{what}: {type(exc).__name__}: {first_line(exc)}", None)
     status = getattr(exc, "status_code", None)
     if status in TRANSIENT_STATUS:
         response = getattr(exc, "response", None)
         headers = dict(response.headers) if response is not None else {}
-        return _Throttled(f"{what}: HTTP {status}: {_first_line(exc)}",
+        return Throttled(f"{what}: HTTP {status}: {first_line(exc)}",
                           retry_after_seconds(headers))
     if status == 413:
-        return _TooLarge(f"{what}: HTTP 413: {_first_line(exc)}")
+        return _TooLarge(f"{what}: HTTP 413: {first_line(exc)}")
     if isinstance(exc, ClientAuthenticationError) or status in {401, 403}:
-        return SearchIndexError(f"{what}: not authorized (HTTP {status}): {_first_line(exc)}")
+        return SearchIndexError(f"{what}: not authorized (HTTP {status}): {first_line(exc)}")
     if isinstance(exc, HttpResponseError):
-        return SearchIndexError(f"{what}: HTTP {status}: {_first_line(exc)}")
-    return SearchIndexError(f"{what}: {type(exc).__name__}: {_first_line(exc)}")
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip().removeprefix("()").strip()
-    return " ".join(text.splitlines()[0].split())[:300] if text else type(exc).__name__
+        return SearchIndexError(f"{what}: HTTP {status}: {first_line(exc)}")
+    return SearchIndexError(f"{what}: {type(exc).__name__}: {first_line(exc)}")
 
 
 # ---- the adapter ----------------------------------------------------------------------------
@@ -676,12 +617,7 @@ class AzureSearchIndex:
         return self._call(f"index {self.name}", send)
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
-        def once() -> T:
-            try:
-                return call()
-            except AzureError as exc:
-                raise _translate(what, exc) from exc
-        return self.retry.run(once)
+        return self.retry.call(what, call, _translate)
 
 
 def _encode_all(docs: Sequence[SearchDocument]) -> tuple[list[IndexAction], dict[str, str]]:
