@@ -20,9 +20,11 @@ SKIPPED_OPTIONS = {"--help", "--install-completion", "--show-completion"}
 
 def commands(group: TyperGroup, path: tuple[str, ...] = ()) -> Iterator[
         tuple[tuple[str, ...], Any]]:
-    """Every visible command of the CLI with its path (`("retention", "policy", "show")`)."""
-    for name, command in sorted(group.commands.items()):
-        if command.hidden:
+    """Every visible command of the CLI with its path (`("retention", "policy", "show")`),
+    asked through the group's own listing (the root loads its commands lazily)."""
+    for name in sorted(group.list_commands(None)):
+        command = group.get_command(None, name)
+        if command is None or command.hidden:
             continue
         if isinstance(command, TyperGroup):
             yield from commands(command, (*path, name))
