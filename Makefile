@@ -67,4 +67,4 @@ infra: install
 	$(BIN)/python -m infra.generate
 
 clean:
-	rm -rf $(VENV) $(PEER_VENV) node_modules .ascend .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(PEER_VENV) node_modules .ascend .pytest_cache .ruff_cache .mypy_cache build

@@ -138,6 +138,9 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(str(exc), FAILURE) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
+        except ModuleNotFoundError as exc:  # an optional library (matplotlib for --plot)
+            raise fail(f"this needs the Python package {exc.name!r}: "
+                       "pip install 'ascend-index[cli]'") from None
         finally:
             announce_new_index()
 

@@ -1,0 +1,33 @@
+"""Packaging of the `ascend` command: a plain install has what it needs, and a missing library is
+one line saying what to install, never a ModuleNotFoundError traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_plain_install_brings_the_libraries_the_command_imports() -> None:
+    """typer, rich and uvicorn are dependencies, not an extra; the script is the guarded entry."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {Requirement(r).name for r in project["dependencies"]}
+    assert {"typer", "rich", "uvicorn"} <= names
+    assert project["scripts"]["ascend"] == "ascend_cli.entry:main"
+
+
+def test_a_missing_library_is_one_line_not_a_traceback() -> None:
+    """With typer unimportable, `ascend` exits 1 with one line naming it and what to run."""
+    code = ("import sys; sys.modules['typer'] = None; sys.argv = ['ascend', '--help']; "
+            "from ascend_cli.entry import main; main()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, cwd=ROOT)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "'typer' is missing: pip install" in done.stderr
+    assert "Traceback" not in done.stderr
