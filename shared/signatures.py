@@ -35,7 +35,9 @@ _STEPS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("/\\~", re.compile(r"[/~\\](?<![\w.\-/~\\][/~\\])[^\s'\"(),;:\[\]<>]+"), "<path>"),
     (".", re.compile(r"\d(?<!\w\d)\d{0,2}(?:\.\d{1,3}){3}(?::\d{1,5})?\b"), "<ip>"),
     ("xX", re.compile(r"0(?<!\w0)[xX][0-9a-fA-F]+\b"), "<hex>"),
-    ("", re.compile(rf"{_H}(?<!\w{_H})(?=\d*[a-fA-F])(?=[a-fA-F]*\d){_H}{{5,}}\b"), "<hex>"),
+    # a hex run with a letter and a digit in it (the first one, already consumed, counts too)
+    ("", re.compile(rf"{_H}(?<!\w{_H})(?:(?<=[a-fA-F])|(?=\d*[a-fA-F]))"
+                    rf"(?:(?<=\d)|(?=[a-fA-F]*\d)){_H}{{5,}}\b"), "<hex>"),
     ("Bb", re.compile(rf"{_NUMBER}\s?(?:[KMGTP]i?B|bytes?|B)\b"), "<size>"),
     ("", re.compile(_NUMBER), "<n>"),
 )

@@ -119,6 +119,11 @@ def test_ordinary_words_and_hex_looking_words_are_kept() -> None:
     assert mask_message("bad cafe deadbeef at 10.0.0.1:80") == "bad cafe deadbeef at <ip>"
 
 
+def test_a_hex_id_whose_only_letter_or_digit_comes_first_is_a_hex_id() -> None:
+    """`a00000` and `00000a` are hex IDs like any other (found by the property test)."""
+    assert mask_message("a00000 00000a 0a0a0a") == "<hex> <hex> <hex>"
+
+
 def test_no_error_has_no_signature() -> None:
     """No type and no message: no pattern, no signature."""
     assert error_pattern(None, None) is None
