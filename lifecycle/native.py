@@ -34,7 +34,7 @@ DELETED_KINDS = (BlobKind.LOG, BlobKind.ARCHIVED_LOG, BlobKind.PACKAGE, BlobKind
 
 def native_policy_document(policy: PolicyBook | RetentionPolicy | None = None,
                            container: str = "ascend-data") -> dict[str, Any]:
-    """The lifecycle management policy for `policy` (default: the design's table)."""
+    """The lifecycle management policy for `policy` (default: `DEFAULT_POLICY`)."""
     book = _book(policy)
     later = _later_in_some_override(book)
     rules = _rule_set("default", f"{container}/projects/", book.default, skip=later)

@@ -10,7 +10,7 @@ No I/O here. `plan_job` decides, blob by blob, from the state the inventory read
   and the by-date copy go to Archive, unless the blob would be deleted within Archive's 180-day
   minimum (then it stays Cool, unless the policy accepts the charge);
 - a finished job's log (an append blob, which takes no tier) is gzip-compressed into a block
-  blob, Cool, at the Cool age (the design's table: Cool from 30 days), so it goes Cool with the
+  blob, Cool, at the Cool age (30 days by default), so it goes Cool with the
   rest of the job; a running job's log waits for the job to finish.
 
 Tiers only ever get colder: a blob already colder than its target is left alone.

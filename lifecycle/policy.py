@@ -1,4 +1,5 @@
-"""The retention and tier policy: the design's table as data, validated, with per-project overrides.
+"""The retention and tier policy: the default table (Cool at 30 days, Archive at 90, deletion at
+365, retained jobs never) as data, validated, with per-project overrides.
 
 Ages count in days from the job's creation time (its job ID). A policy says when a job's blobs
 move to Cool, when to Archive, when the job is deleted, and, per artifact type, when those
@@ -62,7 +63,7 @@ class RetentionPolicy:
         return delete_age - self.archive_after >= ARCHIVE_MINIMUM_DAYS
 
     def table(self) -> list[dict[str, Any]]:
-        """The policy as the design's table: one row per stage, with its age range in days."""
+        """The policy as a table: one row per stage, with its age range in days."""
         stages = [(Tier.HOT, 0), (Tier.COOL, self.cool_after),
                   (Tier.ARCHIVE, self.archive_after), ("Delete", self.delete_after)]
         present = [(name, days) for name, days in stages if days is not None]

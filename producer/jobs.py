@@ -123,7 +123,7 @@ def new_metadata(*, user: str, project: str | None, function_name: str, args_has
 
 def set_status(blobs: BlobStore, job_id: JobId | str, status: JobStatus | str,
                clock: Clock | None = None, **execution_fields: Any) -> JobMetadata:
-    """Move the job to `status` (refusing transitions the design does not allow)."""
+    """Move the job to `status` (refusing transitions `ALLOWED_TRANSITIONS` does not allow)."""
     now = (clock or SystemClock()).now()
     return update_metadata(blobs, job_id, lambda m: transition(m, status, now, **execution_fields))
 

@@ -4,7 +4,7 @@ Every use case runs for a principal. Visibility is decided from the job ID itsel
 user and the project), before anything is read, and a job the principal may not see is reported
 exactly like one that does not exist (`JobNotFound`).
 
-Graceful degradation, as the design asks: when the index cannot answer, listing one user's jobs
+Graceful degradation: when the index cannot answer, listing one user's jobs
 falls back to walking that user's folders in storage (the source of truth); a job's log is shown
 whether or not its metadata.json exists or validates.
 """

@@ -97,11 +97,6 @@ def user_jobs_prefix(project: str, user: str) -> str:
     return f"{PROJECTS}/{_name(project, 'project')}/users/{_name(user, 'user')}/jobs/"
 
 
-def project_prefix(project: str) -> str:
-    """Everything of one project."""
-    return f"{PROJECTS}/{_name(project, 'project')}/"
-
-
 def job_prefix(job: JobId) -> str:
     """The job's folder, ending in `/`."""
     return f"{user_jobs_prefix(job.project, job.user)}{job}/"

@@ -1,4 +1,4 @@
-"""The JSON Lines log record of the design: writing it (a `logging.Formatter`) and reading it back.
+"""The JSON Lines record of a job's log: writing it (a `logging.Formatter`) and reading it back.
 
 A record is one JSON object on one line with the required fields `timestamp` (ISO 8601, UTC,
 microseconds), `level`, `logger`, `job_id`, `user`, `project`, `message`, and the optional
@@ -94,7 +94,7 @@ def dump_record(record: Mapping[str, Any]) -> bytes:
 
 
 class JobLogFormatter(logging.Formatter):
-    """Formats `logging` records as the design's JSON Lines records of one job."""
+    """Formats `logging` records as the JSON Lines records of one job's log."""
 
     def __init__(self, job: JobContext) -> None:
         super().__init__()

@@ -54,7 +54,7 @@ def default_index_path() -> Path:
     return Path(base) / "ascend" / "index.sqlite3"
 
 
-# USD per GB-month of each access tier: the design's table; override with
+# USD per GB-month of each access tier (round list prices of Azure Blob storage); override with
 # ASCEND_TIER_PRICES='{"Hot": 0.0184, "Cool": 0.01, "Archive": 0.00099}'.
 DEFAULT_TIER_PRICES: dict[str, float] = {"Hot": 0.018, "Cool": 0.010, "Archive": 0.002}
 
