@@ -50,16 +50,20 @@ def delete_command(query: QueryArg, yes: Annotated[bool, typer.Option(
 
 @app.command("export")
 @handle_errors
-def export_command(query: QueryArg, dest_dir: Annotated[Path, typer.Argument(
+def export_command(  # noqa: PLR0917 - one parameter per CLI option
+        query: QueryArg, dest_dir: Annotated[Path, typer.Argument(
         help="Folder to write DEST_DIR/{job_id}/... into.", file_okay=False)],
         include_retained: RetainedOption = False, as_json: JsonOption = False,
-        workers: WorkersOption = 8) -> None:
-    """Download every file of the jobs the query matches, verifying checksums."""
+        workers: WorkersOption = 8, rehydrate: Annotated[bool, typer.Option(
+            "--rehydrate", help="Start rehydrating archived blobs (Hot, Standard priority; "
+            "hours in Azure), then export again.")] = False) -> None:
+    """Download every readable file of the jobs the query matches, verifying checksums; list
+    the archived ones (--rehydrate starts their rehydration)."""
     chosen, skipped = _selection(query, include_retained)
     svc = services()
     runner = BulkRunner(svc.blobs, AuditLog(svc.blobs), principal(), workers)
-    outcomes = _with_progress(runner, chosen, "exporting",
-                              lambda j: export_job(runner, j, dest_dir, query=query))
+    outcomes = _with_progress(runner, chosen, "exporting", lambda j: export_job(
+        runner, j, dest_dir, query=query, rehydrate=rehydrate))
     _finish(outcomes, skipped, as_json, "exported")
 
 

@@ -160,15 +160,22 @@ def _judged_by_metadata(blobs: BlobStore, metadata: str, listed: list[BlobProps]
         return blob.props.etag, True
 
 
-def export_job(runner: BulkRunner, job: Selected, destination: Path, *, query: str
-               ) -> JobOutcome:
-    """Download every blob of the job folder into `destination/{job_id}/`, verified."""
+def export_job(runner: BulkRunner, job: Selected, destination: Path, *, query: str,
+               rehydrate: bool = False) -> JobOutcome:
+    """Download every readable blob of the job folder into `destination/{job_id}/`, verified.
+    Archived blobs are listed in the outcome, not fetched; with `rehydrate`, each gets Set Blob
+    Tier Hot with Standard priority (audited), to export again once it is readable."""
     parsed = parse_job_id(job.job_id)
     prefix = job_prefix(parsed)
     sha256s = _artifact_sha256s(runner.blobs, parsed)
-    count, problems = 0, []
+    count, problems, archived = 0, [], []
     for props in runner.blobs.list(prefix):
         relative = props.name[len(prefix):]
+        if props.tier == "Archive":
+            archived.append(relative)
+            if rehydrate:
+                _rehydrate(runner, props.name, job.job_id, query)
+            continue
         target = destination / job.job_id / relative
         expected = sha256s.get(relative.removeprefix("artifacts/"))
         try:
@@ -181,8 +188,27 @@ def export_job(runner: BulkRunner, job: Selected, destination: Path, *, query: s
             continue
         runner.record("export", props.name, job.job_id, "done", f"admin export: {query}")
         count += 1
-    outcome = "done" if not problems else f"failed: {len(problems)} blob(s): {problems[0]}"
-    return JobOutcome(job.job_id, outcome, count)
+    return JobOutcome(job.job_id, _export_outcome(problems, archived, rehydrate), count)
+
+
+def _rehydrate(runner: BulkRunner, name: str, job_id: str, query: str) -> None:
+    try:
+        runner.blobs.set_tier(name, "Hot", rehydrate_priority="Standard")
+    except StorageError as exc:
+        runner.record("rehydrate", name, job_id, f"failed: {exc}", query)
+        return
+    runner.record("rehydrate", name, job_id, "requested", f"admin export --rehydrate: {query}")
+
+
+def _export_outcome(problems: list[str], archived: list[str], rehydrate: bool) -> str:
+    then = ("rehydration requested: export again when done (hours)" if rehydrate
+            else "add --rehydrate to start their rehydration")
+    waiting = (f"{len(archived)} archived blob(s) not exported ({', '.join(archived[:3])}"
+               f"{', ...' if len(archived) > 3 else ''}); {then}") if archived else ""
+    if problems:
+        return f"failed: {len(problems)} blob(s): {problems[0]}" + (
+            f"; and {waiting}" if waiting else "")
+    return f"partly done: {waiting}" if waiting else "done"
 
 
 def _check_relative(name: str, relative: str) -> None:

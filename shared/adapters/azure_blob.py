@@ -284,9 +284,12 @@ class AzureBlobStore:
             return True
         return self._call(name, remove)
 
-    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None) -> None:
+    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None,
+                 rehydrate_priority: str | None = None) -> None:
+        options: dict[str, Any] = (
+            {"rehydrate_priority": rehydrate_priority} if rehydrate_priority else {})
         self._call(name, lambda: self._blob(name).set_standard_blob_tier(
-            tier, if_tags_match_condition=if_tags or None))
+            tier, if_tags_match_condition=if_tags or None, **options))
 
     def set_tags(self, name: str, tags: Mapping[str, str], *, if_tags: str | None = None) -> None:
         self._call(name, lambda: self._blob(name).set_blob_tags(

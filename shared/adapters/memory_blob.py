@@ -145,7 +145,9 @@ class MemoryBlobStore:
             del self._blobs[name]
             return True
 
-    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None) -> None:
+    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None,
+                 rehydrate_priority: str | None = None) -> None:
+        # Rehydration is immediate here (hours in Azure; Azurite is immediate too).
         with self._lock:
             blob = self._existing(name)
             self._check_conditions(blob, if_etag=None, if_tags=if_tags)

@@ -100,9 +100,33 @@ def test_an_artifact_that_does_not_match_its_sha256_is_not_exported(services: Se
     [selected] = select_jobs(query.iter_all(services.index, admin, "project:vision",
                                             clock=services.clock), admin, include_retained=False)
     outcome = export_job(runner, selected, tmp_path, query="project:vision")
-    assert outcome.outcome.startswith("failed: 2 blob(s)")
+    assert outcome.outcome.startswith("failed: 1 blob(s)")
+    assert "1 archived blob(s) not exported (package.pkl)" in outcome.outcome
     assert outcome.blobs == 4
     files = {p.name for p in (tmp_path / str(job)).rglob("*") if p.is_file()}
     assert "model.pkl" not in files
     assert "package.pkl" not in files
     assert not any(name.endswith(".partial") for name in files)
+
+
+def test_archived_blobs_are_listed_not_failed_and_rehydrate_starts_them(services: Services,
+                                                                       tmp_path: Path) -> None:
+    """The readable files are exported; an archived one is named as waiting for rehydration,
+    and with rehydrate it gets Set Blob Tier Hot (audited), so a later export fetches it."""
+    job = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
+    services.blobs.set_tier(artifact_path(job, "model.pkl"), "Archive")
+    admin = Principal.of("root", "admin")
+    runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
+    [selected] = select_jobs(query.iter_all(services.index, admin, "project:vision",
+                                            clock=services.clock), admin, include_retained=False)
+    outcome = export_job(runner, selected, tmp_path, query="project:vision")
+    assert outcome.outcome == ("partly done: 1 archived blob(s) not exported "
+                               "(artifacts/model.pkl); add --rehydrate to start their rehydration")
+    assert outcome.blobs == 5
+    again = export_job(runner, selected, tmp_path, query="project:vision", rehydrate=True)
+    assert "rehydration requested" in again.outcome
+    props = services.blobs.props(artifact_path(job, "model.pkl"))
+    assert props is not None
+    assert props.tier == "Hot"  # Azurite rehydrates at once; Azure takes hours
+    third = export_job(runner, selected, tmp_path, query="project:vision")
+    assert (third.outcome, third.blobs) == ("done", 6)
