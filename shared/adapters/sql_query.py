@@ -254,7 +254,7 @@ def _json_value(field: SearchField) -> str:
 # Doubles are left out of SQLite's JSON: it prints them with 15 digits (and its printf is not
 # correctly rounded beyond), so some would not read back the same; `json_document` adds them.
 _FLOATS = tuple(f.name for f in FIELDS if f.type is FieldType.FLOAT)
-_FLOAT_KEYS = tuple(f',"{name}":'.encode() for name in _FLOATS)
+_WITH_FLOATS = b"%s" + b"".join(f',"{name}":%s'.encode() for name in _FLOATS) + b"}"
 # The rest of the document as JSON text, made by SQLite (CAST to BLOB: bytes, never decoded).
 DOCUMENT_JSON = ("CAST(json_object(" + ", ".join(
     f"'{f.name}', {_json_value(f)}" for f in FIELDS if f.name not in _FLOATS) + ") AS BLOB)")
@@ -273,10 +273,8 @@ def document_json_sql(query: Query, limit: int) -> SqlSelect:
 def json_document(row: Sequence[Any]) -> JsonDocument:
     """A row of `document_json_sql` as the document's JSON text (the doubles added by orjson,
     which prints the shortest text that reads back the same) and its cursor values."""
-    text, floats, rest = row[0], row[1 : 1 + len(_FLOATS)], row[1 + len(_FLOATS) :]
-    added = b"".join(key + orjson.dumps(value) for key, value in zip(_FLOAT_KEYS, floats,
-                                                                     strict=True))
-    return JsonDocument(text[:-1] + added + b"}", *rest)
+    doubles = map(orjson.dumps, row[1 : 1 + len(_FLOATS)])
+    return JsonDocument(_WITH_FLOATS % (row[0][:-1], *doubles), *row[1 + len(_FLOATS) :])
 
 
 def _grouped_source(fields: Sequence[str]) -> tuple[str, list[str]]:
