@@ -45,7 +45,7 @@ def run(
     if not once:
         with worker_lock(built.settings.index_path):
             note(f"pipeline: watching container {built.settings.container!r}; Ctrl-C to stop")
-            watch(built, threading.Event())
+            watch(built, threading.Event(), on_pass=lambda line: print(line, flush=True))
         return
     summary = run_once(built, workers=workers, processes=processes).as_dict()
     if json:

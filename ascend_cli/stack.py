@@ -63,7 +63,7 @@ def _run_worker(settings: Settings, stop: threading.Event) -> None:
         print("pipeline worker: not available in this build; Ctrl-C to stop")
         stop.wait()
         return
-    run_forever(settings, stop)
+    run_forever(settings, stop, on_pass=lambda line: print(line, flush=True))
 
 
 def _print_banner(settings: Settings, azurite: Azurite | None) -> None:

@@ -268,21 +268,29 @@ def _account(event: PendingEvent, kind: str, seen: Seen, summary: RunSummary) ->
 
 
 def run_forever(settings: Settings, stop_event: threading.Event, *,
-                poll_seconds: float = POLL_SECONDS) -> None:
-    """Poll until `stop_event` is set (`make run`), printing a line for each busy pass."""
-    watch(Services(settings), stop_event, poll_seconds=poll_seconds)
+                poll_seconds: float = POLL_SECONDS,
+                on_pass: Callable[[str], None] | None = None) -> None:
+    """Poll until `stop_event` is set (`make run`); `on_pass` sees a line per busy pass."""
+    watch(Services(settings), stop_event, poll_seconds=poll_seconds, on_pass=on_pass)
 
 
 def watch(services: Services, stop_event: threading.Event, *,
-          poll_seconds: float = POLL_SECONDS) -> None:
-    """Run passes every `poll_seconds` until `stop_event` is set."""
+          poll_seconds: float = POLL_SECONDS,
+          on_pass: Callable[[str], None] | None = None) -> None:
+    """Run passes every `poll_seconds` until `stop_event` is set; `on_pass` gets the one-line
+    summary of each pass that saw events (the edge prints it)."""
     while not stop_event.is_set():
         try:
             summary = run_once(services)
         except TransientError as exc:
             log.warning("pipeline pass failed, retrying: %s", exc)
             summary = RunSummary()
-        if summary.events:
-            counts = ", ".join(f"{k} {v}" for k, v in summary.as_dict().items() if v)
-            print(f"pipeline: {counts}", flush=True)
+        if summary.events and on_pass is not None:
+            on_pass(pass_line(summary))
         stop_event.wait(poll_seconds)
+
+
+def pass_line(summary: RunSummary) -> str:
+    """`pipeline: indexed 3, skipped 1`: the non-zero counts of one pass."""
+    counts = ", ".join(f"{k} {v}" for k, v in summary.as_dict().items() if v)
+    return f"pipeline: {counts}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.reconcile import reconcile
 from indexer.rejected import list_rejections
-from indexer.worker import load_checkpoint, run_forever, run_once
+from indexer.worker import RunSummary, load_checkpoint, pass_line, run_forever, run_once
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import parse_datetime
 from shared.layout import artifact_path, by_date_log_path, log_path, metadata_path
@@ -293,3 +294,10 @@ def test_the_forever_worker_indexes_new_jobs_until_stopped(services: Services) -
         stop.set()
         worker.join(timeout=30)
     assert not worker.is_alive()
+
+
+def test_a_busy_pass_is_one_line_for_the_edge_to_print() -> None:
+    """The worker returns the pass's line (`pipeline: events 3, indexed 2, ...`); it prints
+    nothing itself."""
+    summary = RunSummary(Counter({"indexed": 2, "rejected": 1}))
+    assert pass_line(summary) == "pipeline: events 3, indexed 2, rejected 1"
