@@ -106,7 +106,9 @@ class IdentityRules:
 def decode_client_principal(header: str | None) -> ClientPrincipal:
     """The header's JSON as a model, or `NotAuthenticated` saying what is wrong."""
     if not header or not header.strip():
-        raise NotAuthenticated(f"{HEADER} header is missing: sign in through App Service")
+        raise NotAuthenticated(f"{HEADER} header is missing: sign in through App Service "
+                               "(locally: `ascend serve --as-cli-user`, or send the header as "
+                               "the README's curl example does)")
     if len(header) > MAX_HEADER_CHARS:
         raise NotAuthenticated(f"{HEADER} header is longer than {MAX_HEADER_CHARS} characters")
     try:

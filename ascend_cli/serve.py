@@ -24,6 +24,10 @@ def serve(
     from api import create_app
 
     app = create_app(services, anonymous_as=principal() if as_cli_user else None)
+    if not as_cli_user:
+        note("requests need the X-MS-CLIENT-PRINCIPAL header (see the README's curl example); "
+             "--as-cli-user serves them as ASCEND_USER instead")
     note(f"query API on http://127.0.0.1:{port}/api/jobs (docs: http://127.0.0.1:{port}/api/docs)"
          "; Ctrl-C stops it")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    # One access-log line per request (method, path, status) on stderr, as a local server shows.
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info", access_log=True)

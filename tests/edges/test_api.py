@@ -277,3 +277,18 @@ def test_search_sends_each_document_as_the_index_made_it(world: World) -> None:
     for listed in body["documents"]:
         one = world.client.get(f"/api/jobs/{listed['job_id']}", headers=ALICE).json()
         assert listed == one["document"]
+
+
+def test_the_readmes_curl_header_signs_in_as_alice_admin() -> None:
+    """The README's `printf ... | base64` principal is accepted: alice with role admin."""
+    import re as regex
+    from pathlib import Path
+
+    from api.auth import principal_from_header
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    found = regex.search(r"printf '%s' '(\{.*?\})' \| base64", readme)
+    assert found is not None
+    header = base64.b64encode(found[1].encode()).decode()
+    who = principal_from_header(header)
+    assert (who.user, who.is_admin) == ("alice", True)
