@@ -54,8 +54,7 @@ def jobs_page(path: Path, repeat: int) -> dict[str, Any]:
     after painting), each as a user and as an admin."""
     index = SqliteIndex(path)
     index.ensure()
-    services = Services(Settings(index_path=path), clock=FixedClock(NOW))
-    services.__dict__["index"] = index
+    services = Services(Settings(index_path=path), FixedClock(NOW), index=index)
     out: dict[str, Any] = {}
     for who, principal, query in (("user042", Principal.of("user042"), ""),
                                   ("user042 failed", Principal.of("user042"), "status:failed"),
@@ -85,8 +84,7 @@ def big_log_page(megabytes: int, repeat: int) -> dict[str, Any]:
                             user="alice")
         blobs = AzureBlobStore.from_settings(settings)
         blobs.ensure_container()
-        services = Services(settings, clock=FixedClock(NOW))
-        services.__dict__["blobs"] = blobs
+        services = Services(settings, FixedClock(NOW), blobs=blobs)
         job_id = _write_big_job(services, megabytes)
         client = TestClient(create_app(lambda: services, anonymous_as=Principal.of("alice")))
         first = client.get(f"/jobs/{job_id}")

@@ -23,6 +23,10 @@ from shared.settings import Settings, load_settings
 class Services:
     """The ports of one process: `blobs` and `index` as given, else built lazily from `settings`."""
 
+    # No instance dict: a test that pokes `__dict__` to swap a port fails loudly (hand the port
+    # in, or use `using`), instead of being silently ignored by the properties below.
+    __slots__ = ("_blobs", "_index", "_lock", "clock", "settings")
+
     def __init__(self, settings: Settings, clock: Clock | None = None, *,
                  blobs: BlobStore | None = None, index: SearchIndex | None = None) -> None:
         self.settings = settings

@@ -59,10 +59,8 @@ def counted(services: Services, azurite: Azurite) -> Iterator[tuple[Services, Fa
     with FaultProxy(azurite.port) as proxy:
         via = services.settings.model_copy(update={
             "storage_connection_string": azurite_connection_string(port=proxy.port)})
-        counted = Services(via, clock=services.clock)
-        counted.__dict__["blobs"] = AzureBlobStore.from_settings(
-            via, retry=RetryPolicy(2, 20, 0.01, 0.02))
-        counted.__dict__["index"] = services.index
+        counted = services.using(settings=via, blobs=AzureBlobStore.from_settings(
+            via, retry=RetryPolicy(2, 20, 0.01, 0.02)))
         yield counted, proxy
 
 
