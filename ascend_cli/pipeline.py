@@ -18,6 +18,7 @@ from ascend_cli.common import (
     services,
 )
 from ascend_cli.lock import worker_lock
+from ascend_cli.passes import PassReporter
 from ascend_cli.tables import new_table, print_table
 
 app = typer.Typer(help="The indexing pipeline: run it locally, reconcile, list rejected inputs.",
@@ -45,7 +46,8 @@ def run(
     if not once:
         with worker_lock(built.settings.index_path):
             note(f"pipeline: watching container {built.settings.container!r}; Ctrl-C to stop")
-            watch(built, threading.Event(), on_pass=lambda line: print(line, flush=True))
+            report = PassReporter()
+            watch(built, threading.Event(), on_pass=report.on_pass, on_idle=report.on_idle)
         return
     summary = run_once(built, workers=workers, processes=processes).as_dict()
     if json:

@@ -9,6 +9,7 @@ import threading
 
 from ascend_cli.azurite import ROOT, Azurite, start_azurite
 from ascend_cli.lock import worker_lock
+from ascend_cli.passes import PassReporter
 from ascend_cli.profile import profile_settings
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.adapters.sqlite_index import SqliteIndex
@@ -63,7 +64,8 @@ def _run_worker(settings: Settings, stop: threading.Event) -> None:
         print("pipeline worker: not available in this build; Ctrl-C to stop")
         stop.wait()
         return
-    run_forever(settings, stop, on_pass=lambda line: print(line, flush=True))
+    report = PassReporter()
+    run_forever(settings, stop, on_pass=report.on_pass, on_idle=report.on_idle)
 
 
 def _print_banner(settings: Settings, azurite: Azurite | None) -> None:

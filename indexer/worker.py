@@ -269,16 +269,21 @@ def _account(event: PendingEvent, kind: str, seen: Seen, summary: RunSummary) ->
 
 def run_forever(settings: Settings, stop_event: threading.Event, *,
                 poll_seconds: float = POLL_SECONDS,
-                on_pass: Callable[[str], None] | None = None) -> None:
-    """Poll until `stop_event` is set (`make run`); `on_pass` sees a line per busy pass."""
-    watch(Services(settings), stop_event, poll_seconds=poll_seconds, on_pass=on_pass)
+                on_pass: Callable[[str], None] | None = None,
+                on_idle: Callable[[], None] | None = None) -> None:
+    """Poll until `stop_event` is set (`make run`); `on_pass` sees a line per busy pass,
+    `on_idle` each pass that found nothing to do."""
+    watch(Services(settings), stop_event, poll_seconds=poll_seconds, on_pass=on_pass,
+          on_idle=on_idle)
 
 
 def watch(services: Services, stop_event: threading.Event, *,
           poll_seconds: float = POLL_SECONDS,
-          on_pass: Callable[[str], None] | None = None) -> None:
+          on_pass: Callable[[str], None] | None = None,
+          on_idle: Callable[[], None] | None = None) -> None:
     """Run passes every `poll_seconds` until `stop_event` is set; `on_pass` gets the one-line
-    summary of each pass that saw events (the edge prints it)."""
+    summary of each pass that saw events, `on_idle` is called after each pass that saw none
+    (the edge prints them)."""
     while not stop_event.is_set():
         try:
             summary = run_once(services)
@@ -287,6 +292,8 @@ def watch(services: Services, stop_event: threading.Event, *,
             summary = RunSummary()
         if summary.events and on_pass is not None:
             on_pass(pass_line(summary))
+        elif not summary.events and on_idle is not None:
+            on_idle()
         stop_event.wait(poll_seconds)
 
 
