@@ -139,6 +139,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      http20Enabled: true
       // The contract's settings; no keys: storage and search are reached with the app's identity.
       appSettings: [
         { name: 'AzureWebJobsStorage__accountName', value: hostStorage.name }

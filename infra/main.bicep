@@ -53,15 +53,15 @@ param userDomain string = ''
 @description('Tags put on every resource.')
 param tags object = {}
 
-// The prefix, lower-cased once, keeping only what every resource name allows (letters, digits,
-// dashes; no leading or trailing dash): azd environment names may hold capitals or underscores.
-var allowedChars = 'abcdefghijklmnopqrstuvwxyz0123456789-'
-var lowered = toLower(namePrefix)
-var prefixChars = filter(map(range(0, length(lowered)), i => substring(lowered, i, 1)), c => contains(allowedChars, c))
-var prefix = join(prefixChars, '')
-var prefixValid = prefix == lowered && !startsWith(prefix, '-') && !endsWith(prefix, '-')
-// An invalid prefix stops the deployment here with this message (json() of it cannot parse).
-var checkedPrefix = prefixValid ? prefix : json('namePrefix must be 2-20 lowercase letters, digits and inner dashes')
+// The prefix, lower-cased once and checked: every resource name allows lowercase letters, digits
+// and inner dashes (azd environment names may hold underscores or dots). Splitting on every
+// allowed character leaves nothing of a valid prefix.
+var allowedChars = split('a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,0,1,2,3,4,5,6,7,8,9,-', ',')
+var prefix = toLower(namePrefix)
+var prefixValid = empty(join(split(prefix, allowedChars), '')) && !startsWith(prefix, '-') && !endsWith(prefix, '-')
+// An invalid prefix stops the deployment here with this message (json() of it cannot parse;
+// the condition's other branch is not evaluated).
+var checkedPrefix = prefixValid ? prefix : json('namePrefix must be 2-20 letters, digits and inner dashes')
 var suffix = uniqueString(resourceGroup().id, checkedPrefix)
 var compact = take(replace(checkedPrefix, '-', ''), 7)
 var names = {

@@ -34,7 +34,7 @@ def test_the_name_prefix_is_lowercased_once_and_checked() -> None:
     main = (INFRA / "main.bicep").read_text()
     names = main[main.index("var names = {"):main.index("}", main.index("var names = {"))]
     assert "namePrefix" not in names
-    assert "var lowered = toLower(namePrefix)" in main
+    assert "var prefix = toLower(namePrefix)" in main
     assert "prefixValid ? prefix : json(" in main
 
 
