@@ -111,8 +111,9 @@ CREATE INDEX IF NOT EXISTS jobs_report_failures ON jobs (status, error_signature
     image_hash, created_at, job_id);
 CREATE INDEX IF NOT EXISTS jobs_report_cost ON jobs (project, status, use_gpu, duration_seconds,
     cost_usd);
-CREATE INDEX IF NOT EXISTS jobs_report_storage ON jobs (project, status, tier, retain, log_bytes,
-    artifact_bytes);
+DROP INDEX IF EXISTS jobs_report_storage;
+CREATE INDEX IF NOT EXISTS jobs_report_bytes ON jobs (project, status, tier, retain, created_at,
+    log_bytes, artifact_bytes);
 CREATE INDEX IF NOT EXISTS jobs_report_images ON jobs (user, image_hash, status, created_at,
     job_id);
 """
