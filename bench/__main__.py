@@ -8,6 +8,7 @@ BENCHES = {
     "query": "median/p95 of the five README questions on 1,000,000 jobs in the embedded index",
     "peer": "five questions: MLflow (make bench-peer), ours, plain SQLite, alternately",
     "logs": "filtering a 500 MB log by level: jq, grep, our filter, ascend jobs logs vs raw GET",
+    "reports": "each report on 1,000,000 jobs vs a scan of every document; signature cost",
     "retention": "plan time on 1,000,000 jobs as the number crossing a threshold grows",
     "capture": "lines/s through capture into Azurite; overhead vs printing to /dev/null",
     "seed": "producer: seeding jobs/s, LogStreamer.write and flush rates",
