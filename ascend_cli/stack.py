@@ -43,7 +43,8 @@ def _run(settings: Settings) -> int:
     finally:
         if azurite is not None:
             azurite.stop()
-        print("\nstopped: Azurite and the pipeline worker", file=sys.stderr)
+        started = "Azurite and the pipeline worker" if azurite else "the pipeline worker"
+        print(f"\nstopped: {started}", file=sys.stderr)
     return 0
 
 
