@@ -49,11 +49,15 @@ def run(
             report = PassReporter()
             watch(built, threading.Event(), on_pass=report.on_pass, on_idle=report.on_idle)
         return
-    summary = run_once(built, workers=workers, processes=processes).as_dict()
+    result = run_once(built, workers=workers, processes=processes)
+    summary = result.as_dict()
     if json:
         print_jsonl([summary])
     else:
         note("pipeline: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    if result.listing_error:
+        raise fail(f"listing stopped early ({result.listing_error}); what was listed was "
+                   "handled, run again for the rest")
     if summary["failed"]:
         raise fail(f"{summary['failed']} events failed transiently; run again to retry them")
 

@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -43,7 +43,7 @@ from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from shared.clock import Clock
 from shared.documents import parse_datetime
-from shared.errors import InvalidBlobPath, TransientError
+from shared.errors import AscendError, InvalidBlobPath, TransientError
 from shared.layout import SYSTEM_PREFIX, parse_blob_name
 from shared.ports import BlobProps
 from shared.services import Services
@@ -75,6 +75,7 @@ class RunSummary:
     """What one pass (or a whole run) did, by outcome kind; `failed` were transient."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    listing_error: str | None = None  # the listing stopped early: the rest waits for a pass
 
     @property
     def events(self) -> int:
@@ -122,9 +123,27 @@ def is_watched(name: str) -> bool:
         return True  # outside the layout: the handler says why, and records it when it must
 
 
+class StoppableListing:
+    """A listing that ends, instead of raising, at the first storage failure (one bad blob name
+    made Azurite's listing answer 500): what was listed is still handled, `error` says why the
+    rest was not, and the next pass lists again."""
+
+    def __init__(self, listing: Iterable[BlobProps]) -> None:
+        self.listing = listing
+        self.error: str | None = None
+
+    def __iter__(self) -> Iterator[BlobProps]:
+        try:
+            yield from self.listing
+        except AscendError as exc:
+            self.error = " ".join(str(exc).split())
+            log.warning("listing stopped early, the rest waits for the next pass: %s", exc)
+
+
 def pending_events(container: str, listing: Iterable[BlobProps], seen: Mapping[str, list[str]],
                    ) -> list[PendingEvent]:
-    """Events for blobs that are new or changed since `seen`, then for blobs that vanished."""
+    """Events for blobs that are new or changed since `seen`, then for blobs that vanished
+    (only after a complete listing: a blob past a failed page is not gone)."""
     current: set[str] = set()
     events: list[PendingEvent] = []
     for props in listing:
@@ -134,6 +153,8 @@ def pending_events(container: str, listing: Iterable[BlobProps], seen: Mapping[s
         known = seen.get(props.name)
         if known is None or known[0] != props.etag:
             events.append(PendingEvent(props.name, props, grid_event(container, props)))
+    if getattr(listing, "error", None) is not None:
+        return events
     for name, (etag, modified) in seen.items():
         if name not in current:
             gone = _gone(name, etag, modified)
@@ -169,9 +190,9 @@ def run_once(services: Services, *, workers: int | None = None, processes: int |
     `processes` > 1 spreads a large pass over that many processes of `workers` threads each."""
     path = checkpoint or checkpoint_path(services.settings)
     seen = load_checkpoint(path)
-    listing = services.blobs.list("")
+    listing = StoppableListing(services.blobs.list(""))
     groups = group_by_job(pending_events(services.settings.container, listing, seen))
-    summary = RunSummary()
+    summary = RunSummary(listing_error=listing.error)
     workers = max(1, workers or services.settings.pipeline_workers)
     processes = max(1, processes or services.settings.pipeline_processes)
     if processes > 1 and len(groups) >= MIN_GROUPS_PER_PROCESS * processes:
@@ -287,7 +308,7 @@ def watch(services: Services, stop_event: threading.Event, *,
     while not stop_event.is_set():
         try:
             summary = run_once(services)
-        except TransientError as exc:
+        except AscendError as exc:  # storage down, a bad page: the next pass tries again
             log.warning("pipeline pass failed, retrying: %s", exc)
             summary = RunSummary()
         if summary.events and on_pass is not None:
