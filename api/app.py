@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from api.auth import HEADER, IdentityRules, NotAuthenticated, resolve_principal
 from api.follow import FollowGate, TooManyStreams, follow_body
+from api.openapi import documented_openapi
 from query import jobs as use_cases
 from query.logs import filter_raw, parse_level, read_ahead
 from shared.errors import (
@@ -84,6 +85,7 @@ def create_app(services_factory: Callable[[], Services] | None = None, *,
     from dashboard.routes import mount
 
     mount(api, factory)
+    api.openapi = lambda: documented_openapi(api)  # type: ignore[method-assign]
     return api
 
 
