@@ -96,6 +96,8 @@ class OutputRouter:
         self.tail: deque[str] = deque(maxlen=tail_lines)
         self.lines = self.records = self.repetitions_dropped = self.internal_errors = 0
         self._streams: dict[tuple[str, str], _Stream] = {}
+        # A key block logged one line per record spans records: one masker per logger.
+        self._record_maskers: dict[str, SecretMasker] = {}
         self._formatter = JobLogFormatter(job)
         self._lock = threading.RLock()
 
@@ -114,9 +116,17 @@ class OutputRouter:
     def log(self, record: logging.LogRecord) -> None:
         """A record of one of the job's loggers; never raises."""
         try:
-            stored = _masked(self._formatter.to_record(record))
-            kind = Kind.METRICS if stored.get("metrics") else Kind.OUTPUT
+            raw = self._formatter.to_record(record)
             with self._lock:
+                masker = self._record_maskers.setdefault(record.name, SecretMasker())
+                message = raw.get("message")
+                if isinstance(message, str) and "\n" not in message:
+                    kept = masker.mask_line(message)
+                    if kept is None:
+                        return  # a line inside a key block: its first line says it was masked
+                    raw["message"] = kept
+                stored = _masked(raw)
+                kind = Kind.METRICS if stored.get("metrics") else Kind.OUTPUT
                 self._keep(stored, kind, f"{stored['level']} {record.name}: {stored['message']}")
         except Exception:
             self.internal_errors += 1

@@ -3,10 +3,17 @@ key blocks over several lines (with a prefix per line, PGP too); ordinary output
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 import pytest
 
+from producer.capture import capture_job_output
 from producer.masking import SecretMasker, mask_text, mask_value
+from producer.streamer import LogStreamer
+from shared.adapters.azure_blob import AzureBlobStore
+from shared.layout import log_path
+from tests.integration.test_capture import JOB
 
 SIG = "sv0Xq9mF2yQ7nJk3LpR8tWz1A4bC6dE5fG7hI9jK0lM%3D"
 ACCOUNT_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
@@ -97,3 +104,19 @@ def test_key_blocks_over_lines_are_masked(lines: list[str]) -> None:
     assert "lQOYBF5Y" not in kept
     assert "MIIEvQIB" not in kept
     assert "aGVsbG8g" not in kept
+
+
+def test_a_key_logged_one_line_per_record_is_masked(blob_store: AzureBlobStore) -> None:
+    """A private key sent through a logger line by line leaves its marker and nothing else."""
+    streamer = LogStreamer(blob_store, JOB, flush_interval=0.05)
+    store = blob_store
+    log = logging.getLogger("ascend.job")
+    with capture_job_output(streamer):
+        for line in PREFIXED:
+            log.info(line.split(" INFO ", 1)[1])
+        log.info("after the key")
+    streamer.close()
+    text = store.read(log_path(JOB)).data.decode()
+    assert "MIIEvQIB" not in text
+    assert "aGVsbG8g" not in text
+    assert "after the key" in text
