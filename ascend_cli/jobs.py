@@ -41,7 +41,7 @@ from ascend_cli.tables import STATUS_STYLES, console, new_table, print_table
 from ascend_cli.visible import visible_line
 from query import jobs as use_cases
 from query.logs import filter_raw, filter_records, parse_level, read_ahead
-from query.logselect import Line, select, selection
+from query.logselect import Line, select, select_following, selection
 from shared.errors import AscendError, InvalidInput
 from shared.logrecords import BadLine, iter_log_lines
 
@@ -184,19 +184,22 @@ def logs(  # noqa: PLR0917 - one parameter per option, as logcli has them
     = False,
 ) -> None:
     """The job's log (stdout, stderr and logging, in order), streamed; `--follow` tails a running
-    job until it finishes. Filters combine like logcli's."""
+    job until it finishes (with `--tail N`, from its last N lines). Filters combine like
+    logcli's."""
     mode = _output_mode(output, json)
-    if tail is not None and follow:
-        raise InvalidInput("--tail", "cannot be combined with --follow yet; use one of them")
     built = services()
     wanted = selection(minimum=parse_level(level), since=since, start=start, end=end, grep=grep,
                        regex=regex, ignore_case=ignore_case, stream=stream, tail=tail,
                        now=built.clock.now())
+    held = 0
     if follow:
         _say_if_waiting(built, job_id)
+        held = use_cases.log_size(built, principal(), job_id)  # before the tail starts reading
     chunks = read_ahead(use_cases.job_log(built, principal(), job_id, follow=follow))
     try:
-        if mode == "json" and not wanted.filters:
+        if follow and wanted.tail is not None:
+            _print_selected(select_following(chunks, wanted, held), mode, flush_each=True)
+        elif mode == "json" and not wanted.filters:
             _write_raw(filter_raw(chunks, wanted.minimum), flush_each=follow)
         elif not wanted.filters and mode == "pretty":
             out = console()

@@ -265,6 +265,12 @@ def job_log(services: Services, principal: Principal, job_id: str, *, follow: bo
         raise
 
 
+def log_size(services: Services, principal: Principal, job_id: str) -> int:
+    """How many bytes the job's plain log holds now (0 before it has one)."""
+    props = services.blobs.props(log_path(visible_job(principal, job_id)))
+    return 0 if props is None else props.size
+
+
 # ---- checks --------------------------------------------------------------------------------
 
 

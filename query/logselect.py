@@ -1,6 +1,7 @@
 """Which log lines a reader wants, as logcli users ask for them: a time window (`--since 1h`,
 `--from`, `--to`), text or a regular expression in the message (`--grep`), one of the job's
-output streams (`--stream stdout`), a minimum level, and the last N (`--tail`).
+output streams (`--stream stdout`), a minimum level, and the last N (`--tail`), also while
+following a running job (`--tail N --follow`, as `tail -n N -f`).
 
 Pure: a `LogSelection` is built from the user's words and a clock's now, and applied to the
 stored lines (raw bytes kept, so `--json` still prints them unchanged).
@@ -13,6 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -103,6 +105,31 @@ def select(chunks: Iterable[bytes], wanted: LogSelection) -> Iterator[Line]:
     if wanted.tail is None:
         return lines
     return iter(deque(lines, maxlen=wanted.tail))
+
+
+def select_following(chunks: Iterable[bytes], wanted: LogSelection, held: int) -> Iterator[Line]:
+    """`tail -n N -f`: the last `wanted.tail` wanted lines of the first `held` bytes (the log as
+    it was when asked), then every wanted line after them as it comes."""
+    source = iter(chunks)
+    rest: list[bytes] = []
+    if wanted.tail is not None and held > 0:
+        yield from deque(_wanted_lines(_first_bytes(source, held, rest), wanted),
+                         maxlen=wanted.tail)
+    yield from _wanted_lines(chain(rest, source), wanted)
+
+
+def _first_bytes(source: Iterator[bytes], size: int, rest: list[bytes]) -> Iterator[bytes]:
+    """The chunks up to `size` bytes, ended at a whole line; the bytes after go to `rest`."""
+    seen = 0
+    for chunk in source:
+        if seen + len(chunk) < size:
+            seen += len(chunk)
+            yield chunk
+            continue
+        cut = chunk.rfind(b"\n", 0, size - seen) + 1 or size - seen
+        yield chunk[:cut]
+        rest.append(chunk[cut:])
+        return
 
 
 def _wanted_lines(chunks: Iterable[bytes], wanted: LogSelection) -> Iterator[Line]:

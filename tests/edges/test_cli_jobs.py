@@ -194,6 +194,29 @@ def test_follow_streams_a_running_job_and_exits_zero_when_it_completes(
     assert out.encode() == b"".join(lines)
 
 
+def test_tail_with_follow_prints_the_last_lines_then_what_is_appended(
+        services: Services, cli: CliRunner) -> None:
+    """`--tail 2 --follow` is `tail -n 2 -f`: the last two lines written so far, then each new
+    line until the job ends."""
+    levels = ["INFO", "ERROR", "DEBUG", "WARNING", "INFO"]
+    meta = seed_job(services, status="running", levels=levels[:3], when=NOW - timedelta(hours=1))
+    job = meta.parsed_job_id
+    lines = log_lines(meta, levels).splitlines(keepends=True)
+
+    def writer() -> None:
+        for line in lines[3:]:
+            time.sleep(0.3)
+            services.blobs.append(log_path(job), line)
+        set_status(services.blobs, job, "completed", FixedClock(NOW))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    code, out, err = run(cli, "jobs", "logs", meta.job_id, "--tail", "2", "--follow", "--json")
+    thread.join()
+    assert (code, err) == (0, "")
+    assert out.encode() == b"".join(lines[1:])
+
+
 @pytest.fixture(scope="module")
 def shared_world(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
                  ) -> tuple[Services, list[JobMetadata]]:
