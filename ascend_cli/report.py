@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
-from ascend_cli.tables import new_table, print_table
+from ascend_cli.tables import print_rows
 
 app = typer.Typer(no_args_is_help=True, help=(
     "Reports for the people who run the platform: why jobs fail, what they cost, what storage "
@@ -90,14 +90,14 @@ def failures(query: QueryArg = None, *, since: SinceOpt = None, until: UntilOpt 
 
 
 def _failures_table(rows: list[Row]) -> None:
-    table = new_table("SIGNATURE", "JOBS", "ERROR", "USERS", "PROJECTS", "IMAGES", "LAST SEEN",
-                      "EXAMPLE", right=("JOBS",), fold=("ERROR",))
-    for row in rows:
-        mark = " NEW" if row["new"] else ""
-        table.add_row(f"{row['signature'] or '-'}{mark}", str(row["count"]), row["pattern"] or "",
-                      _few(row["users"]), _few(row["projects"]), str(len(row["images"])),
-                      (row["last_seen"] or "")[:16].replace("T", " "), row["example"] or "")
-    print_table(table)
+    headers = ("SIGNATURE", "JOBS", "ERROR", "USERS", "PROJECTS", "IMAGES", "LAST SEEN",
+               "EXAMPLE")
+    cells = [(f"{row['signature'] or '-'}{' NEW' if row['new'] else ''}", str(row["count"]),
+              row["pattern"] or "", _few(row["users"]), _few(row["projects"]),
+              str(len(row["images"])), (row["last_seen"] or "")[:16].replace("T", " "),
+              row["example"] or "") for row in rows]
+    print_rows(headers, cells, right=("JOBS", "IMAGES"), fold=("ERROR",),
+               priority=("SIGNATURE", "JOBS", "ERROR", "LAST SEEN", "USERS", "PROJECTS"))
 
 
 def _few(values: Sequence[str], shown: int = 3) -> str:
@@ -126,12 +126,12 @@ def cost(query: QueryArg = None, *,
 
 def _cost_table(rows: list[Row], keys: list[str]) -> None:
     measures = ("JOBS", "GPU H", "CPU H", "COST", "FAILED", "FAIL %", "FAILED COST")
-    table = new_table(*(k.upper() for k in keys), *measures, right=measures)
-    for row in rows:
-        table.add_row(*(str(row[k]) for k in keys), str(row["count"]), f"{row['gpu_hours']:,.1f}",
-                      f"{row['cpu_hours']:,.1f}", f"${row['cost_usd']:,.2f}", str(row["failed"]),
-                      f"{row['failure_rate']:.1%}", f"${row['failed_cost_usd']:,.2f}")
-    print_table(table)
+    groups = [k.upper() for k in keys]
+    cells = [(*(str(row[k]) for k in keys), str(row["count"]), f"{row['gpu_hours']:,.1f}",
+              f"{row['cpu_hours']:,.1f}", f"${row['cost_usd']:,.2f}", str(row["failed"]),
+              f"{row['failure_rate']:.1%}", f"${row['failed_cost_usd']:,.2f}") for row in rows]
+    print_rows((*groups, *measures), cells, right=measures,
+               priority=(*groups, "JOBS", "COST", "FAIL %", "FAILED COST", "GPU H", "CPU H"))
 
 
 @app.command("storage")
@@ -158,17 +158,18 @@ def storage(query: QueryArg = None, *,
 def _storage_table(rows: list[Row], keys: list[str]) -> None:
     measures = ("JOBS", "LOGS", "COPIES", "ARTIFACTS", "HOT", "COOL", "ARCHIVE", "$/MONTH",
                 "RETAINED", "SWEEP MOVES", "SWEEP DELETES", "$/MONTH AFTER")
-    table = new_table(*(k.upper() for k in keys), *measures, right=measures)
-    for row in rows:
-        table.add_row(*(str(row[k]) for k in keys), str(row["count"]),
-                      *(size(row[f]) for f in ("log_bytes", "copy_bytes", "artifact_bytes",
-                                               "hot_bytes", "cool_bytes", "archive_bytes")),
-                      f"${row['monthly_usd']:,.2f}",
-                      f"{row['retained']} ({size(row['retained_bytes'])})",
-                      str(row["sweep_moves"]),
-                      f"{row['sweep_deletes']} (-{size(row['sweep_freed_bytes'])})",
-                      f"${row['monthly_usd_after_sweep']:,.2f}")
-    print_table(table)
+    groups = [k.upper() for k in keys]
+    cells = [(*(str(row[k]) for k in keys), str(row["count"]),
+              *(size(row[f]) for f in ("log_bytes", "copy_bytes", "artifact_bytes",
+                                       "hot_bytes", "cool_bytes", "archive_bytes")),
+              f"${row['monthly_usd']:,.2f}",
+              f"{row['retained']} ({size(row['retained_bytes'])})",
+              str(row["sweep_moves"]),
+              f"{row['sweep_deletes']} (-{size(row['sweep_freed_bytes'])})",
+              f"${row['monthly_usd_after_sweep']:,.2f}") for row in rows]
+    print_rows((*groups, *measures), cells, right=measures,
+               priority=(*groups, "JOBS", "$/MONTH", "$/MONTH AFTER", "SWEEP DELETES", "LOGS",
+                         "ARTIFACTS", "RETAINED"))
 
 
 def size(value: float) -> str:
@@ -205,20 +206,16 @@ def images(query: QueryArg = None, *,
 
 
 def _images_table(rows: list[Row]) -> None:
-    table = new_table("IMAGE", "JOBS", "FAIL %", "LAST USED", "PACKAGES",
-                      right=("JOBS", "FAIL %"), fold=("PACKAGES",))
-    for row in rows:
-        mark = " UNUSED" if row["unused"] else ""
-        table.add_row(f"{row['image']}{mark}", str(row["count"]), f"{row['failure_rate']:.1%}",
-                      (row["last_used"] or "")[:10], _few(row["packages"], 4))
-    print_table(table)
+    cells = [(f"{row['image']}{' UNUSED' if row['unused'] else ''}", str(row["count"]),
+              f"{row['failure_rate']:.1%}", (row["last_used"] or "")[:10],
+              _few(row["packages"], 4)) for row in rows]
+    print_rows(("IMAGE", "JOBS", "FAIL %", "LAST USED", "PACKAGES"), cells,
+               right=("JOBS", "FAIL %"), fold=("PACKAGES",))
 
 
 def _packages_table(rows: list[Row]) -> None:
-    table = new_table("PACKAGE", "IMAGES", "JOBS", right=("IMAGES", "JOBS"))
-    for row in rows:
-        table.add_row(row["package"], str(row["images"]), str(row["count"]))
-    print_table(table)
+    cells = [(row["package"], str(row["images"]), str(row["count"])) for row in rows]
+    print_rows(("PACKAGE", "IMAGES", "JOBS"), cells, right=("IMAGES", "JOBS"))
 
 
 def plot_series(rows: list[Row], keys: list[str], measure: str, path: Path, *, title: str

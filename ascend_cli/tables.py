@@ -22,6 +22,7 @@ STATUS_STYLES = {"queued": "dim", "running": "cyan", "completed": "green", "fail
 PIPE_WIDTH = 200
 GAP = 2  # spaces between two columns (rich's padding (0, 1) on each side)
 JOB_ID_MIN = 24  # narrower than this, a job ID wraps into too many lines to read
+FOLD_MIN = 24  # a wrapping column (an error message, a path) gets at least this much room
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,46 @@ def print_table(table: RenderableType, out: Console | None = None) -> None:
     """Print a table (or any renderable): the one place terminal output of tables goes through
     (`console()` makes its text visible: control characters never reach the terminal raw)."""
     (out or console()).print(table)
+
+
+def print_rows(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
+               priority: Sequence[str] = (), right: Iterable[str] = (),
+               fold: Iterable[str] = (), out: Console | None = None) -> None:
+    """A table of text cells that fits the terminal: the columns are taken in `priority` order
+    (the rest after, in their own order) while the rows still fit without cutting a cell; a
+    `fold` column wraps and counts as `FOLD_MIN` wide. The columns keep their order on screen,
+    and a note on stderr names the ones left out (`--json`/`--csv` have them all)."""
+    out = out or console()
+    rows, fold = [list(row) for row in rows], set(fold)
+    shown = fit_columns(headers, rows, out.width, priority=priority, fold=fold)
+    table = new_table(*(headers[i] for i in shown), right=right, fold=fold)
+    for row in rows:
+        table.add_row(*(row[i] for i in shown))
+    print_table(table, out)
+    hidden = [h for i, h in enumerate(headers) if i not in shown]
+    if hidden:
+        console(stderr=True).print(f"not shown at this width: {', '.join(hidden)} "
+                                   "(a wider terminal, --csv or --json has them)")
+
+
+def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int, *,
+                priority: Sequence[str] = (), fold: Iterable[str] = ()) -> list[int]:
+    """The indexes of the columns that fit `width`, in screen order: the first column of
+    `priority` always, then each next one while the row still fits."""
+    fold = set(fold)
+    order = [headers.index(h) for h in priority]
+    order += [i for i in range(len(headers)) if i not in order]
+
+    def need(i: int) -> int:
+        natural = max([len(headers[i]), *(len(line) for r in rows for line in r[i].split("\n"))])
+        return min(natural, FOLD_MIN) if headers[i] in fold else natural
+
+    shown, used = order[:1], need(order[0])
+    for i in order[1:]:
+        if used + GAP + need(i) <= width:
+            shown.append(i)
+            used += GAP + need(i)
+    return sorted(shown)
 
 
 def print_jobs(documents: Iterable[Mapping[str, Any]], now: datetime | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,27 @@ def test_bad_options_exit_2_with_one_line(admin: None, args: list[str]) -> None:
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("report", ["failures", "cost", "storage", "images"])
+def test_report_tables_fit_the_terminal_without_cutting_a_cell(
+        admin: None, monkeypatch: pytest.MonkeyPatch, report: str, width: int) -> None:
+    """On an 80- or 120-column terminal every report's table fits, no cell ends in an ellipsis,
+    its first columns (the group and the job count) always show, and what is left out is named."""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: treat the runner's output as a terminal
+    monkeypatch.setenv("COLUMNS", str(width))
+    code, out, err = invoke_cli("report", report)
+    assert code == 0, err
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)  # a terminal gets bold headers
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert all(len(line.rstrip()) <= width for line in lines), out
+    assert "…" not in out
+    header = lines[0].split()
+    assert header[0] in {"SIGNATURE", "PROJECT", "IMAGE"}
+    assert "JOBS" in header
+    if report == "failures":
+        assert "ERROR" in header
+        assert "<str>" in out  # the masked message itself is readable
+    if "not shown at this width" in err:
+        assert all(name not in header for name in err.split(":", 1)[1].split("(")[0].split(", "))
