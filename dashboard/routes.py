@@ -8,6 +8,7 @@ one, on every page, fragment, download and stream. Nothing here changes state.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from base64 import b64encode
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.app import Caller
+from api.follow import FollowGate, follow_body
 from dashboard import metrics as charts
 from dashboard import views
 from dashboard.assets import STATIC
@@ -87,7 +89,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 
 TITLES = {400: "Bad request", 401: "Sign in", 403: "Forbidden", 404: "Not found",
-          409: "Not available", 502: "Storage error", 503: "Unavailable"}
+          409: "Not available", 429: "Too many streams", 502: "Storage error", 503: "Unavailable"}
 
 
 def error_page(request: Request, code: int, detail: str,
@@ -245,8 +247,14 @@ def _log_routes(app: FastAPI, services: ServicesFactory) -> None:
         job = use_cases.visible_job(caller, job_id)
         built = services()
         use_cases.job_details(built, caller, job_id)  # a missing job is a 404 before streaming
-        events = _tail(built, job, _resume(last_event_id, at.where))
-        return StreamingResponse(events, media_type="text/event-stream",
+        # The same gate as the API's follow: bounded per caller and in all (429 over it), each
+        # poll on the gate's threads, and a client that leaves ends the tail within one poll.
+        gate: FollowGate = request.app.state.follow_gate
+        gate.enter(caller.user)
+        stop = threading.Event()
+        events = _tail(built, job, _resume(last_event_id, at.where), stop=stop)
+        return StreamingResponse(follow_body(gate, caller.user, events, stop),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
 
 
@@ -262,14 +270,16 @@ def _resume(last_event_id: str | None, where: tuple[int, int]) -> tuple[int, int
     return where
 
 
-def _tail(built: Services, job: JobId, where: tuple[int, int],
-          poll_seconds: float = 1.0) -> Iterator[bytes]:
-    """Server-sent events: rendered lines as the log grows, `end` once the job is final."""
+def _tail(built: Services, job: JobId, where: tuple[int, int], poll_seconds: float = 1.0,
+          stop: threading.Event | None = None) -> Iterator[bytes]:
+    """Server-sent events: rendered lines as the log grows, `end` once the job is final; ends
+    within one poll once `stop` is set (the client left)."""
+    stop = stop or threading.Event()
     is_final = use_cases.status_reader(built, job)
     deadline = time.monotonic() + TAIL_SECONDS
     everything = LogFilter()
     offset, line = where
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         final = is_final()
         page = _read_page(built, job, (offset, line), everything, 2000)
         if page.lines:
@@ -282,7 +292,7 @@ def _tail(built: Services, job: JobId, where: tuple[int, int],
             return
         if page.end:
             yield b": waiting\n\n"
-            time.sleep(poll_seconds)
+            stop.wait(poll_seconds)
 
 
 # ---- metrics and artifacts -------------------------------------------------------------------

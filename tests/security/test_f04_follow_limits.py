@@ -1,5 +1,6 @@
-"""Finding 4: `logs?follow=true` is bounded per caller and in total, a client that leaves frees
-its stream, and the server keeps answering everyone else (a real uvicorn, as `ascend serve`)."""
+"""Finding 4: `logs?follow=true` (and the dashboard's live tail) is bounded per caller and in
+total, a client that leaves frees its stream, and the server keeps answering everyone else (a real
+uvicorn, as `ascend serve`)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,15 @@ class Server:
 
     def open_follow(self, user: str) -> tuple[http.client.HTTPConnection, int]:
         """Start following `user`'s running job: (the open connection, the status code)."""
+        return self._open(f"/api/jobs/{self.jobs[user]}/logs?follow=true", user)
+
+    def open_tail(self, user: str) -> tuple[http.client.HTTPConnection, int]:
+        """Open the dashboard's live tail (SSE) of `user`'s running job."""
+        return self._open(f"/jobs/{self.jobs[user]}/log/stream", user)
+
+    def _open(self, path: str, user: str) -> tuple[http.client.HTTPConnection, int]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        conn.request("GET", f"/api/jobs/{self.jobs[user]}/logs?follow=true",
-                     headers={HEADER: encode_client_principal(user)})
+        conn.request("GET", path, headers={HEADER: encode_client_principal(user)})
         return conn, conn.getresponse().status
 
     def get(self, path: str, user: str) -> tuple[int, float]:
@@ -95,6 +102,40 @@ def test_a_client_that_leaves_gives_its_slot_back(server: Server) -> None:
         time.sleep(0.1)
     assert server.gate.open_streams() == 0
     assert server.open_follow("alice")[1] == 200
+
+
+def test_the_dashboard_tail_shares_the_follow_bounds(server: Server) -> None:
+    """The dashboard's live tail counts against the same gate: a third stream of alice's (API or
+    tail) and a fourth in all are a 429 at once."""
+    held = [server.open_tail("alice"), server.open_follow("alice")]
+    assert [status for _, status in held] == [200, 200]
+    assert server.open_tail("alice")[1] == 429
+    assert server.open_follow("alice")[1] == 429
+    held.append(server.open_tail("bob"))
+    assert held[-1][1] == 200
+    assert server.open_tail("carol")[1] == 429
+    assert server.gate.open_streams() == 3
+
+
+def test_a_dashboard_tail_that_leaves_gives_its_slot_back(server: Server) -> None:
+    """Closing the browser's connection ends the tail on the server within a poll or so."""
+    streams = [server.open_tail("alice") for _ in range(2)]
+    for conn, _ in streams:
+        conn.close()
+    deadline = time.monotonic() + 10
+    while server.gate.open_streams() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.gate.open_streams() == 0
+    assert server.open_tail("alice")[1] == 200
+
+
+def test_the_server_answers_others_while_tails_are_open(server: Server) -> None:
+    """With every slot taken by dashboard tails, another user's search still answers promptly."""
+    held = [server.open_tail(user) for user in ("alice", "alice", "bob")]
+    assert all(status == 200 for _, status in held)
+    status, seconds = server.get("/api/jobs", "dave")
+    assert status == 200
+    assert seconds < 5
 
 
 def test_the_gate_counts_exactly() -> None:
