@@ -3,7 +3,8 @@
 FastAPI documents 422 for every bad parameter, but the API answers 400 (one-line `detail`), and it
 leaves out the project's own errors. `documented_openapi` rewrites each `/api/` operation: 422
 becomes 400, and 401 (no or refused principal), 404 (a job you may not see), 429 (too many follow
-streams) and 503 (index or storage unavailable) are listed with the error body they carry.
+streams) and 503 (index or storage unavailable) are listed with the error body they carry. A log
+`level` parameter is declared as the enum of the level names the API accepts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+from shared.logrecords import LEVELS
 
 ERROR_SCHEMA = {"type": "object", "required": ["detail"],
                 "properties": {"detail": {"type": "string"}}}
@@ -22,6 +25,9 @@ _REASONS = {
 }
 _ON_JOB = {"404": "no such job, or one the caller may not see", "409": "the job's log is archived"}
 _ON_FOLLOW = {"429": "too many follow streams open (per caller or in all)"}
+# What `query.logfilter.parse_level` accepts: each level in any case, plus WARN and FATAL.
+_LEVEL_NAMES = (*LEVELS, "WARN", "FATAL")
+LEVEL_ENUM = [*_LEVEL_NAMES, *(name.lower() for name in _LEVEL_NAMES)]
 
 
 def documented_openapi(api: FastAPI) -> dict[str, Any]:
@@ -39,6 +45,9 @@ def documented_openapi(api: FastAPI) -> dict[str, Any]:
 
 
 def _document(path: str, operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", ()):
+        if parameter.get("in") == "query" and parameter.get("name") == "level":
+            parameter["schema"] = {"type": "string", "enum": LEVEL_ENUM, "title": "Level"}
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     extra = dict(_REASONS)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
 from api.auth import HEADER, encode_client_principal
+from query.logfilter import parse_level
+from shared.errors import InvalidInput
 
 
 def spec() -> dict:  # type: ignore[type-arg]
@@ -38,3 +41,31 @@ def test_a_bad_parameter_is_the_documented_400() -> None:
                               headers={HEADER: encode_client_principal("alice")})
     assert response.status_code == 400
     assert "limit" in response.json()["detail"]
+
+
+def _level_schemas() -> list[dict]:  # type: ignore[type-arg]
+    return [parameter["schema"]
+            for path, operations in spec()["paths"].items() if path.startswith("/api/")
+            for operation in operations.values()
+            for parameter in operation.get("parameters", ())
+            if parameter["in"] == "query" and parameter["name"] == "level"]
+
+
+def test_the_log_level_parameter_is_the_enum_of_accepted_levels() -> None:
+    """`level` is declared as an enum; every value in it is accepted, and the canonical levels
+    (in upper and lower case) are all in it."""
+    schemas = _level_schemas()
+    assert schemas, "no operation documents a level parameter"
+    for schema in schemas:
+        enum = schema["enum"]
+        assert {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "info", "error"} <= set(enum)
+        for value in enum:
+            assert parse_level(value) is not None, value
+
+
+@pytest.mark.parametrize("value", ["VERBOSE", "trace", "1", "ERRORS"])
+def test_a_level_outside_the_enum_is_refused(value: str) -> None:
+    """A value the spec's enum leaves out is one the API refuses (the spec does not lie)."""
+    assert all(value not in schema["enum"] for schema in _level_schemas())
+    with pytest.raises(InvalidInput, match="must be one of"):
+        parse_level(value)
