@@ -3,11 +3,13 @@ one line saying what to install, never a ModuleNotFoundError traceback."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,3 +33,18 @@ def test_a_missing_library_is_one_line_not_a_traceback() -> None:
     assert done.stderr.count("\n") == 1
     assert "'typer' is missing: pip install" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_building_the_wheel_leaves_no_build_folder_in_the_tree(tmp_path: Path) -> None:
+    """`pip install .` (a wheel built from the tree) leaves no setuptools `build/` folder behind."""
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "node_modules", "build", "*.egg-info", ".ascend", "__pycache__",
+        ".*_cache"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", ".", "-w", str(tmp_path / "out")],
+        capture_output=True, text=True, check=False, cwd=tree)
+    assert done.returncode == 0, done.stderr
+    assert [w.name for w in (tmp_path / "out").iterdir()] == ["ascend_index-0.1.0-py3-none-any.whl"]
+    assert not (tree / "build").exists()
