@@ -15,7 +15,8 @@ both call it). The rules, in order:
    user named in the map is reachable only through its mapped identity (never two identities to
    one user).
 4. Roles are the claims of type `role_typ` or `roles` (Entra's app roles arrive as `roles` whatever
-   `role_typ` says) that are Ascend roles (`admin`, `admin:PROJECT`); others are ignored.
+   `role_typ` says) that are Ascend roles (`admin`, `admin:PROJECT` with PROJECT exactly a project
+   name); others (`Reader`, `admin:Proj-X`) are ignored, never folded into a grant.
 Anything missing or malformed is `NotAuthenticated`, never a guess.
 """
 
@@ -146,11 +147,13 @@ def principal_from_header(header: str | None, rules: IdentityRules | None = None
 
 
 def _is_ascend_role(value: str) -> bool:
+    """`admin` or `admin:PROJECT` with PROJECT exactly a project name; anything else (another
+    app's role, `admin:Proj-X`) is ignored, never folded into a project's grant."""
     role = value.strip().lower()
     if role != "admin" and not role.startswith("admin:"):
         return False
     try:
-        Principal.of("x", (role,))
+        Principal.of("x", (value,))
     except InvalidInput:
         return False
     return True

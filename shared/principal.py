@@ -1,7 +1,9 @@
 """Who is asking: a user and their roles, and what that lets them see.
 
 Roles: `admin` sees every job; `admin:PROJECT` sees every job of that project; everyone sees
-their own jobs. The query module adds this scope to every query; nothing in a query can widen it.
+their own jobs. PROJECT must be a project name exactly as in job IDs (`proj_x`): `admin:Proj-X` is
+refused, never folded into `admin:proj_x` (two spellings must not grant the same project). The
+query module adds this scope to every query; nothing in a query can widen it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.errors import InvalidInput
-from shared.jobid import sanitize_name, sanitize_user
+from shared.jobid import is_valid_name, sanitize_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +49,17 @@ class Principal:
 
 
 def _role(raw: str) -> str:
-    role = raw.strip().lower()
-    if role == "admin":
-        return role
-    if role.startswith("admin:"):
-        # Project names are sanitized as everywhere else, but a blank one is refused: unlike a
-        # job's project, a grant must never fall back to `default` (a silent widening).
+    role = raw.strip()
+    if role.lower() == "admin":
+        return "admin"
+    if role.lower().startswith("admin:"):
+        # The project is taken exactly as written, never sanitized: a grant is not folded (case,
+        # accents, punctuation) into another project's name, nor a blank one into `default`.
         project = role.split(":", 1)[1]
-        if project.strip():
-            return f"admin:{sanitize_name(project, what='project in role')}"
-        raise InvalidInput(f"role {raw.strip()!r}", "admin:PROJECT needs a project name")
-    raise InvalidInput(f"role {raw.strip()!r}", "must be 'admin' or 'admin:PROJECT'")
+        if not project.strip():
+            raise InvalidInput(f"role {role!r}", "admin:PROJECT needs a project name")
+        if not is_valid_name(project):
+            raise InvalidInput(f"role {role!r}", "the project must be named exactly as in job "
+                               "IDs (1-16 of a-z, 0-9, _, not at the ends)")
+        return f"admin:{project}"
+    raise InvalidInput(f"role {role!r}", "must be 'admin' or 'admin:PROJECT'")

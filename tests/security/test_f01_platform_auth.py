@@ -33,7 +33,7 @@ DOCUMENTED = {
          "val": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
         {"typ": "name", "val": "Alice Example"},
         {"typ": "preferred_username", "val": "alice@contoso.com"},
-        {"typ": "roles", "val": "admin:FraudDetection"},
+        {"typ": "roles", "val": "admin:fraud_detection"},
         {"typ": "roles", "val": "Reader"},
         {"typ": "ver", "val": "2.0"},
     ],
@@ -84,7 +84,7 @@ def test_roles_are_read_from_the_header_app_service_really_sends() -> None:
     rules = IdentityRules(domain="contoso.com")
     principal = resolve_principal(header_of(DOCUMENTED), rules, IN_AZURE_AUTH_ON)
     assert principal.user == "alice"
-    assert principal.roles == frozenset({"admin:frauddetection"})
+    assert principal.roles == frozenset({"admin:fraud_detection"})
 
 
 def test_roles_under_the_declared_role_typ_also_count() -> None:

@@ -7,9 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.auth import IdentityRules, NotAuthenticated, encode_client_principal, principal_from_header
+from api.auth import (
+    IdentityRules,
+    NotAuthenticated,
+    encode_client_principal,
+    principal_from_header,
+)
 from shared.errors import InvalidInput
 from shared.jobid import is_valid_name
+from shared.principal import Principal
 from shared.settings import load_settings
 
 CONTOSO = IdentityRules(domain="contoso.com")
@@ -85,3 +91,31 @@ def test_any_identity_text_is_one_exact_user_or_refused(identity: str) -> None:
     assert is_valid_name(user)
     assert local.isascii()
     assert user == local.lower()
+
+
+FOLDABLE_ROLES = ["admin:Proj-X", "admin:PROJ_X", "admin:proj-x", "admin:proj x", "admin:pröj_x",
+                  "admin:ｐｒｏｊ_ｘ", "admin:_proj_x_", "admin:proj_x_and_more_than_16"]
+
+
+@pytest.mark.parametrize("role", FOLDABLE_ROLES)
+def test_a_role_naming_a_project_inexactly_grants_nothing(role: str) -> None:
+    """In the header App Service sends, `admin:Proj-X` (and other spellings that would fold into
+    `proj_x`) is ignored, never a grant of `proj_x`; the exact `admin:proj_x` is one."""
+    header = encode_client_principal("dave", (role, "admin:other"))
+    principal = principal_from_header(header)
+    assert principal.admin_projects == frozenset({"other"})
+    assert not principal.can_see("alice", "proj_x")
+    assert principal_from_header(encode_client_principal("dave", ("admin:proj_x",))) \
+        .admin_projects == frozenset({"proj_x"})
+
+
+@pytest.mark.parametrize("role", FOLDABLE_ROLES)
+def test_ascend_roles_naming_a_project_inexactly_are_refused(role: str,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             ) -> None:
+    """On the CLI, ASCEND_ROLES=admin:Proj-X is a one-line error naming the role, not proj_x."""
+    monkeypatch.setenv("ASCEND_ROLES", role)
+    settings = load_settings()
+    with pytest.raises(InvalidInput, match="exactly as in job IDs") as caught:
+        Principal.of("dave", settings.roles)
+    assert role.strip() in str(caught.value)

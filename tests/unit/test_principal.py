@@ -23,8 +23,8 @@ def test_a_user_sees_only_their_own_jobs() -> None:
 
 
 def test_a_project_admin_sees_every_job_of_that_project_only() -> None:
-    """`admin:Fraud Detection` is sanitized and grants exactly that project."""
-    admin = Principal.of("carol", "admin:Fraud Detection")
+    """`admin:fraud_detection` grants exactly that project."""
+    admin = Principal.of("carol", "admin:fraud_detection")
     assert admin.admin_projects == frozenset({"fraud_detection"})
     assert admin.can_see("bob", "fraud_detection")
     assert not admin.can_see("bob", "recsys")
