@@ -25,9 +25,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from shared.errors import InvalidJobId, InvalidName
 
 MAX_NAME_LENGTH = 16
@@ -217,6 +214,10 @@ class DependencySet:
 
 
 def _canonical_requirement(spec: str) -> str:
+    # Imported here: `packaging` costs ~20 ms that `ascend` start-up never needs.
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         req = Requirement(spec)
     except InvalidRequirement:

@@ -1,20 +1,20 @@
 """Package requirement texts as indexed (`torch==2.0.0`): their PEP 503 name and pinned version,
-and which of them a PEP 440 specifier (`package:"torch>=2"`) takes in."""
+and which of them a PEP 440 specifier (`package:"torch>=2"`) takes in.
+
+`packaging` is imported where it is used: it costs ~20 ms that `ascend` start-up never needs."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 
 @functools.lru_cache(maxsize=1 << 16)  # parsing dominates ingest; jobs share few distinct texts
 def split_requirement(text: str) -> tuple[str, str]:
     """(PEP 503 name, pinned version or '') of a requirement text like `torch==2.0.0`."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         req = Requirement(text)
     except InvalidRequirement:  # best effort: the name up to the first operator or marker
@@ -28,6 +28,9 @@ def split_requirement(text: str) -> tuple[str, str]:
 
 def version_matches(specifier: str, version: str) -> bool:
     """Is `version` inside `specifier`, prereleases and local versions as packaging decides?"""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
     try:
         return SpecifierSet(specifier).contains(Version(version))
     except InvalidVersion:

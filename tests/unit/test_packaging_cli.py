@@ -48,3 +48,14 @@ def test_building_the_wheel_leaves_no_build_folder_in_the_tree(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert [w.name for w in (tmp_path / "out").iterdir()] == ["ascend_index-0.1.0-py3-none-any.whl"]
     assert not (tree / "build").exists()
+
+
+def test_the_command_starts_without_importing_packaging() -> None:
+    """`ascend jobs list` on the embedded index loads no `packaging` (~20 ms of start-up): it is
+    imported only where a requirement is parsed."""
+    code = ("import sys, ascend_cli.main, ascend_cli.jobs, shared.adapters.sqlite_index, "
+            "query.parser, shared.jobid, shared.services; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'packaging'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
