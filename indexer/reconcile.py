@@ -8,7 +8,8 @@ same handler as events; documents whose metadata.json is gone are removed. Blobs
 tag disagrees with the (re-derived) document are re-tagged from the same listing: the events'
 handler only lists a job's folder when it sees a sign of a changed `retain` (`indexer.job`), so
 this is where a change undone between two events is caught. The cure for lost events, and the
-rebuild after an index loss.
+rebuild after an index loss. By-date copies the pipeline did not write (without the source marks
+its copies carry) are recorded as rejected from the same listing: no request for its own copies.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from indexer.events import event_from_dict, grid_event, is_version_of
-from indexer.finalize import CopyState
+from indexer.finalize import SOURCE_SIZE, CopyState
 from indexer.handler import handle
+from indexer.rejected import record_rejection
 from indexer.retag import retag_job_blobs, stale_tags
 from shared.documents import SearchDocument
 from shared.errors import InvalidBlobPath, TransientError
+from shared.gunzip import SOURCE_ETAG, written_by_pipeline
 from shared.jobid import parse_job_id
 from shared.layout import PROJECTS, BlobKind, metadata_path, parse_blob_name
 from shared.metadata import FINAL_STATUSES
@@ -40,6 +43,7 @@ class JobState:
 
     folder: dict[str, BlobProps] = field(default_factory=dict)
     copy: BlobProps | None = None
+    archived_copy: BlobProps | None = None
 
 
 def job_states(listing: Iterable[BlobProps]) -> dict[str, JobState]:
@@ -54,9 +58,34 @@ def job_states(listing: Iterable[BlobProps]) -> dict[str, JobState]:
             continue
         if ref.kind is BlobKind.BY_DATE_LOG:
             states[str(ref.job_id)].copy = props
-        elif ref.kind is not BlobKind.BY_DATE_ARCHIVED_LOG:
+        elif ref.kind is BlobKind.BY_DATE_ARCHIVED_LOG:
+            states[str(ref.job_id)].archived_copy = props
+        else:
             states[str(ref.job_id)].folder[props.name] = props
     return dict(states)
+
+
+def forged_copies(states: dict[str, JobState]) -> list[BlobProps]:
+    """By-date copies without the marks the pipeline writes on its own (pure): a plain copy
+    without `source_etag`/`source_size`, a `.gz` one not as the lifecycle writes it. A marker,
+    not a proof: readers still bound what they read."""
+    plain = [s.copy for s in states.values() if s.copy is not None
+             and not (s.copy.metadata.get(SOURCE_ETAG) and s.copy.metadata.get(SOURCE_SIZE))]
+    gzipped = [s.archived_copy for s in states.values() if s.archived_copy is not None
+               and not written_by_pipeline(s.archived_copy)]
+    return plain + gzipped
+
+
+def record_forged_copies(services: Services, states: dict[str, JobState]) -> int:
+    """Record each forged by-date copy (once per version) under `_ascend/rejected/`; the blob
+    itself is never touched. Returns how many were found."""
+    forged = forged_copies(states)
+    for props in forged:
+        record_rejection(services.blobs, blob=props.name, event_id="reconcile",
+                         at=services.clock.now(), etag=props.etag,
+                         reason=f"{props.name}: a by-date copy the pipeline did not write (no "
+                         "source marks): never trusted as the job's log")
+    return len(forged)
 
 
 def is_current(doc: SearchDocument, state: JobState, metadata: BlobProps) -> bool:
@@ -81,6 +110,7 @@ def reconcile(services: Services, *, workers: int | None = None) -> dict[str, in
     # read before the listing: a job created meanwhile is never a removal candidate
     states = job_states(services.blobs.list(f"{PROJECTS}/", with_tags=True))
     counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
+    counts["rejected"] += record_forged_copies(services, states)
     todo: list[tuple[str, JobState, BlobProps]] = []
     present: set[str] = set()
     for job_id, state in states.items():

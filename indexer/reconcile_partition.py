@@ -18,7 +18,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
-from indexer.reconcile import KINDS, JobState, is_current, job_states, reindex_job
+from indexer.reconcile import (
+    KINDS,
+    JobState,
+    is_current,
+    job_states,
+    record_forged_copies,
+    reindex_job,
+)
 from shared.documents import SearchDocument
 from shared.errors import InvalidBlobPath, TransientError
 from shared.jobid import parse_job_id
@@ -96,6 +103,7 @@ def reconcile_partition(services: Services, part: Partition, budget: Budget, *,
                         slice_size: int = 16) -> Progress:
     """Work through the partition's jobs after its marker until done or the budget is spent."""
     states = job_states(partition_listing(services.blobs, part.project, part.day))
+    record_forged_copies(services, states)  # from the listing: no request for the pipeline's own
     docs = partition_documents(services.index, part.project, part.day)
     present = {job_id for job_id, state in states.items() if _metadata(state) is not None}
 

@@ -10,6 +10,9 @@ import pytest
 import typer
 
 from ascend_cli.retention import parse_now
+from indexer.reconcile import reconcile
+from indexer.reconcile_partition import reconcile_partition
+from indexer.rejected import list_rejections
 from query import search
 from query.ast import Sort
 from query.cursor import decode_cursor
@@ -18,8 +21,12 @@ from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.errors import InvalidInput, InvalidJobId, InvalidMetadata
 from shared.jobid import parse_job_id
+from shared.layout import by_date_log_path
 from shared.metadata import parse_metadata
+from shared.partitions import Budget, Partition
 from shared.principal import Principal
+from shared.services import Services
+from tests.support.jobs_data import seed_job
 
 CLOCK = FixedClock(datetime(2026, 3, 14, tzinfo=UTC))
 
@@ -65,3 +72,36 @@ def test_job_ids_dated_at_the_calendars_edges_are_invalid(job_id: str) -> None:
     """Such IDs are rejected by name (and so recorded), never an OverflowError downstream."""
     with pytest.raises(InvalidJobId, match="year must lie between"):
         parse_job_id(job_id)
+
+
+def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> None:
+    """A by-date copy (plain or .gz) the pipeline did not write is listed in `pipeline rejected`
+    after a reconcile; the pipeline's own copy is not, and the forged blobs are left untouched."""
+
+    own = parse_job_id(seed_job(services, levels=["INFO", "ERROR"]).job_id)
+    reconcile(services)
+    assert services.blobs.props(by_date_log_path(own)) is not None  # the pipeline's own copy
+    assert not list(list_rejections(services.blobs))
+    other = parse_job_id(seed_job(services, levels=["INFO"]).job_id)
+    forged = {by_date_log_path(other): b'{"level": "INFO", "message": "forged"}\n',
+              by_date_log_path(other, archived=True): b"\x1f\x8b not from the lifecycle"}
+    for name, data in forged.items():
+        services.blobs.write(name, data)
+    counts = reconcile(services)
+    rejected = {r.blob for r in list_rejections(services.blobs)}
+    assert set(forged) <= rejected
+    assert by_date_log_path(own) not in rejected
+    assert counts["rejected"] >= len(forged)
+    assert all(services.blobs.props(name) is not None for name in forged)
+
+
+def test_a_forged_by_date_copy_is_recorded_by_the_partitioned_reconcile(
+        services: Services) -> None:
+    """Azure's daily reconcile (one project-day at a time) records it from its listing too."""
+
+    job = parse_job_id(seed_job(services, levels=["INFO"]).job_id)
+    forged = by_date_log_path(job)
+    services.blobs.write(forged, b'{"level": "INFO", "message": "forged"}\n')
+    part = Partition("reconcile", "test", job.project, job.created_at.date())
+    reconcile_partition(services, part, Budget.start(60.0))
+    assert forged in {r.blob for r in list_rejections(services.blobs)}
