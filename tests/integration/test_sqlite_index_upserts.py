@@ -18,6 +18,7 @@ from shared.clock import SystemClock
 from shared.documents import empty_document
 from shared.errors import TransientError
 from shared.principal import Principal
+from shared.querytree import Query
 
 JOB = "20260310-093000-alice-frauddetect-a3f5d2c8-7b9e4f1a"
 ADMIN = Principal.of("root", "admin")
@@ -170,7 +171,7 @@ def test_a_file_of_the_first_schema_is_migrated_in_place(tmp_path: Path) -> None
     assert _hits(index, 'package:"torch>=2" tag:a=1') == [JOB]
     assert index.package_versions("torch") == ["2.0.0"]
     tables = {r[0] for r in index.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"jobs", "package_versions"}
+    assert tables == {"jobs", "package_versions", "facet_counts"}
     assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     index.close()
 
@@ -215,3 +216,71 @@ def test_a_file_without_error_signatures_gains_the_columns_and_answers_signature
     assert _hits(index, "signature:0123456789ab") == [JOB]
     assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     index.close()
+
+
+_FACETED = ("status", "project", "user", "node_type")
+_WRITES = st.lists(st.tuples(
+    st.sampled_from(["upsert", "upsert", "stale", "delete", "set"]), st.integers(0, 4),
+    st.sampled_from(["queued", "failed", "completed", None]), st.sampled_from(["alice", "bob"]),
+    st.sampled_from(["fraud", "vision", None]), st.sampled_from(["gpu_small", "cpu", None])),
+    max_size=30)
+
+
+def _row_counts(index: SqliteIndex) -> dict[str, dict[str, int]]:
+    """The oracle: jobs per non-NULL value of each faceted field, counted from the rows."""
+    counts: dict[str, dict[str, int]] = {f: {} for f in _FACETED}
+    for row in index.conn.execute('SELECT status, project, "user", node_type FROM jobs'):
+        for field, value in zip(_FACETED, row, strict=True):
+            if value is not None:
+                counts[field][value] = counts[field].get(value, 0) + 1
+    return counts
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_WRITES)
+def test_whole_index_facet_counts_stay_exact_through_any_writes(
+        tmp_path_factory: pytest.TempPathFactory,
+        writes: list[tuple[str, int, str | None, str, str | None, str | None]]) -> None:
+    """Upserts, stale upserts, in-place sets and deletes in any order: the kept counts that
+    answer an unfiltered facet request equal a count of the table's rows."""
+    index = SqliteIndex(tmp_path_factory.mktemp("facets") / "index.sqlite3")
+    index.ensure()
+    try:
+        for step, (kind, n, status, user, project, node) in enumerate(writes):
+            job = f"{JOB[:-1]}{n}"
+            if kind == "delete":
+                index.delete([job])
+            elif kind == "set" and status is not None:
+                index.set_field(job, "status", status)
+            else:
+                updated = "2026-03-10T09:00:00.000Z" if kind == "stale" else \
+                    f"2026-03-10T10:{step:02d}:00.000Z"
+                index.upsert([_doc(updated, job=job, status=status, user=user,
+                                   project=project, node_type=node)])
+        counted = index.facets(Query(), list(_FACETED), limit=100)
+        assert counted == {f: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0])))
+                           for f, v in _row_counts(index).items()}
+        assert [list(v.values()) for v in counted.values()] == \
+            [sorted(v.values(), reverse=True) for v in counted.values()]
+    finally:
+        index.close()
+
+
+def test_a_file_without_facet_counts_gains_them_filled_from_its_rows(tmp_path: Path) -> None:
+    """An index made before the kept counts: `ensure()` counts its rows once, and later
+    writes keep the counts in step."""
+    index = SqliteIndex(tmp_path / "index.sqlite3")
+    index.ensure()
+    index.upsert([_doc("2026-03-10T10:00:00.000Z", job=f"{JOB[:-1]}{n}",
+                       status=("failed", "completed")[n % 2]) for n in range(5)])
+    index.upsert([_doc("2026-03-10T10:00:00.000Z", job=f"{JOB[:-1]}9", status="failed")])
+    index.close()
+    with sqlite3.connect(tmp_path / "index.sqlite3") as older:
+        older.execute("DROP TABLE facet_counts")
+    again = SqliteIndex(tmp_path / "index.sqlite3")
+    again.ensure()
+    again.delete([f"{JOB[:-1]}0"])
+    assert again.facets(Query(), ["status", "user"]) == {
+        "status": {"completed": 2, "failed": 3}, "user": {"alice": 5}}
+    again.close()
