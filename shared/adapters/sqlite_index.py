@@ -269,12 +269,12 @@ class SqliteIndex:
             return []
         latest = _newest_per_key(documents)
         with self._lock, self._transaction() as conn:
-            current = self._versions(conn, list(latest))
+            current, facet_values = self._versions(conn, list(latest))
             # Key order keeps each B-tree's inserts local: fewer pages touched per batch.
             winners = sorted((d for k, d in latest.items() if _not_older(d, current.get(k))),
                              key=lambda d: d["job_id"])
             keys = [d["job_id"] for d in winners]
-            before = _facet_values(conn, keys)
+            before = {k: facet_values[k] for k in keys if k in facet_values}
             package_lists: set[tuple[str, ...]] = set()
             conn.executemany(_UPSERT, [_row(d, package_lists) for d in winners])
             _count_facets(conn, before, _facet_values(conn, keys))
@@ -400,17 +400,23 @@ class SqliteIndex:
         return _Transaction(self.conn)
 
     @staticmethod
-    def _versions(conn: sqlite3.Connection, keys: list[str]) -> dict[str, tuple[str, str]]:
+    def _versions(conn: sqlite3.Connection, keys: list[str]
+                  ) -> tuple[dict[str, tuple[str, str]], FacetValues]:
+        """The (updated_at, source_version) and the `COUNTED_FACETS` values of each of `keys`
+        that is a row (one read for both: the row is read anyway)."""
         found: dict[str, tuple[str, str]] = {}
+        facets: FacetValues = {}
         for start in range(0, len(keys), _MAX_VARIABLES):
             chunk = keys[start : start + _MAX_VARIABLES]
             marks = ", ".join("?" for _ in chunk)
-            for key, updated, version in conn.execute(
-                f"SELECT job_id, updated_at, source_version FROM jobs WHERE job_id IN ({marks})",  # noqa: S608
+            for key, updated, version, *values in conn.execute(
+                f"SELECT job_id, updated_at, source_version, {_FACET_COLUMNS} FROM jobs "  # noqa: S608
+                f"WHERE job_id IN ({marks})",
                 chunk,
             ):
                 found[key] = (updated or "", version or "")
-        return found
+                facets[key] = tuple(values)
+        return found, facets
 
 
 class _Checkpointer:
