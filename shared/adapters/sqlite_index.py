@@ -28,7 +28,7 @@ Facets (the dashboard's jobs page): `facet_counts(field, value, n)` keeps the jo
 transaction (from the rows' values read before and after), so an unfiltered facet request reads
 a few rows instead of grouping 1M (0.9-5 s); `jobs_user_facets (user, status, project,
 node_type)` covers a user's facets (their jobs, optionally of one status) as an index range.
-The two cost about 20% of the upsert rate (`bench/ingest.py`, same run); `bench/dashboard.py`.
+The two cost about 15% of the upsert rate (`bench/ingest.py`, same run); `bench/dashboard.py`.
 
 Upserts go in one transaction per batch, and only replace a row whose
 (updated_at, source_version) is not newer than the incoming document's: a late or duplicated
