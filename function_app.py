@@ -67,8 +67,7 @@ def retention_sweep(timer: func.TimerRequest, partitions: func.Out[list[str]]) -
     now = built.clock.now()
     parts = sweep_partitions(built, now, run_id(now))
     partitions.set([p.message() for p in parts])
-    log.info("retention sweep queued", extra={"partitions": len(parts),
-                                              "past_due": timer.past_due})
+    log.info("retention sweep queued", extra={"partitions": len(parts), "past_due": timer.past_due})
 
 
 @app.queue_trigger(arg_name="message", queue_name=PARTITIONS, connection=QUEUE)
@@ -92,12 +91,17 @@ def work_partition(message: func.QueueMessage, again: func.Out[str]) -> None:
         log.error("partition message dropped: %s", exc)
         return
     budget = Budget.start(built.settings.partition_budget_seconds)
-    progress = (reconcile_partition(built, part, budget) if part.task == "reconcile"
-                else sweep_partition(built, as_of, part, budget))
+    progress = (
+        reconcile_partition(built, part, budget)
+        if part.task == "reconcile"
+        else sweep_partition(built, as_of, part, budget)
+    )
     if not progress.done:
         again.set(part.message())
-    log.info("partition worked", extra={"partition": part.marker, "done": progress.done,
-                                        "counts": dict(progress.counts)})
+    log.info(
+        "partition worked",
+        extra={"partition": part.marker, "done": progress.done, "counts": dict(progress.counts)},
+    )
 
 
 @app.route(route="{*path}", auth_level=func.AuthLevel.ANONYMOUS)

@@ -60,18 +60,24 @@ def status_for(exc: Exception) -> int:
     return next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
 
 
-def create_app(services_factory: Callable[[], Services] | None = None, *,
-               anonymous_as: Principal | None = None) -> FastAPI:
+def create_app(
+    services_factory: Callable[[], Services] | None = None, *, anonymous_as: Principal | None = None
+) -> FastAPI:
     """The API over the services `services_factory` builds (lazily, on the first request).
     `anonymous_as` (for `ascend serve --as-cli-user` only) is the principal of requests that
     carry no client principal header; by default they are refused with 401."""
     from shared.services import services as process_services
 
     factory = services_factory or process_services
-    api = FastAPI(title="ascend-index", version="0.1.0", openapi_url="/api/openapi.json",
-                  docs_url=None, redoc_url=None,
-                  description="Search Ascend jobs and read their logs. Every call runs as the "
-                  f"principal of the `{HEADER}` header (App Service authentication).")
+    api = FastAPI(
+        title="ascend-index",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        description="Search Ascend jobs and read their logs. Every call runs as the "
+        f"principal of the `{HEADER}` header (App Service authentication).",
+    )
     api.state.anonymous_as = anonymous_as
     api.state.services = factory
     api.state.follow_gate = FollowGate()
@@ -96,14 +102,17 @@ def _docs(api: FastAPI) -> None:
     @api.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url="/api/openapi.json", title="ascend-index API",
+            openapi_url="/api/openapi.json",
+            title="ascend-index API",
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png")
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )
 
 
-def _caller(request: Request,
-            x_ms_client_principal: Annotated[str | None, Header()] = None) -> Principal:
+def _caller(
+    request: Request, x_ms_client_principal: Annotated[str | None, Header()] = None
+) -> Principal:
     anonymous: Principal | None = request.app.state.anonymous_as
     if x_ms_client_principal is None and anonymous is not None:
         return anonymous
@@ -115,11 +124,26 @@ Caller = Annotated[Principal, Depends(_caller)]
 
 
 def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
-    @api.get("/api/jobs", summary="Search jobs (the query language; newest first by default)",
-             response_class=JSONResponse, responses={200: {"content": {"application/json": {
-                 "schema": {"type": "object", "properties": {
-                     "documents": {"type": "array", "items": {"type": "object"}},
-                     "next_cursor": {"type": ["string", "null"]}}}}}}})
+    @api.get(
+        "/api/jobs",
+        summary="Search jobs (the query language; newest first by default)",
+        response_class=JSONResponse,
+        responses={
+            200: {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "documents": {"type": "array", "items": {"type": "object"}},
+                                "next_cursor": {"type": ["string", "null"]},
+                            },
+                        }
+                    }
+                }
+            }
+        },
+    )
     def search_jobs(
         caller: Caller,
         q: Annotated[str, Query(max_length=4000, description="query text")] = "",
@@ -128,19 +152,34 @@ def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
     ) -> Response:
         # The index's JSON texts, sent as they are: no document is decoded and encoded again.
         page = use_cases.search_jobs_json(services(), caller, q, limit=limit, cursor=cursor)
-        body = b"".join((b'{"documents":[', b",".join(page.lines), b'],"next_cursor":',
-                         orjson.dumps(page.next_cursor), b"}"))
+        body = b"".join(
+            (
+                b'{"documents":[',
+                b",".join(page.lines),
+                b'],"next_cursor":',
+                orjson.dumps(page.next_cursor),
+                b"}",
+            )
+        )
         return Response(body, media_type="application/json")
 
     @api.get("/api/jobs/{job_id}", summary="One job: its metadata and its search document")
     def get_job(job_id: str, caller: Caller) -> dict[str, Any]:
         details = use_cases.job_details(services(), caller, job_id)
         problems = [p for p in (details.metadata_problem, details.index_problem) if p]
-        return {"job_id": details.job_id, "metadata": details.metadata,
-                "document": details.document, "problems": problems}
+        return {
+            "job_id": details.job_id,
+            "metadata": details.metadata,
+            "document": details.document,
+            "problems": problems,
+        }
 
-    @api.get("/api/jobs/{job_id}/logs", summary="The job's log records as JSON Lines, streamed",
-             response_class=StreamingResponse, responses={200: {"content": {NDJSON: {}}}})
+    @api.get(
+        "/api/jobs/{job_id}/logs",
+        summary="The job's log records as JSON Lines, streamed",
+        response_class=StreamingResponse,
+        responses={200: {"content": {NDJSON: {}}}},
+    )
     def get_logs(
         job_id: str,
         caller: Caller,
@@ -150,8 +189,11 @@ def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
     ) -> StreamingResponse:
         minimum = parse_level(level)
         if follow and "azure_functions.invocation_id" in request.scope:
-            raise InvalidInput("follow", "the Functions host buffers whole responses, so it "
-                               "cannot tail a log; use `ascend serve` or poll without follow")
+            raise InvalidInput(
+                "follow",
+                "the Functions host buffers whole responses, so it "
+                "cannot tail a log; use `ascend serve` or poll without follow",
+            )
         if follow:
             return _follow(request, caller, job_id, minimum, services)
         chunks = use_cases.job_log(services(), caller, job_id)
@@ -160,8 +202,13 @@ def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
         return StreamingResponse(filter_raw(read_ahead(chunks), minimum), media_type=NDJSON)
 
 
-def _follow(request: Request, caller: Principal, job_id: str, minimum: str | None,
-            services: Callable[[], Services]) -> StreamingResponse:
+def _follow(
+    request: Request,
+    caller: Principal,
+    job_id: str,
+    minimum: str | None,
+    services: Callable[[], Services],
+) -> StreamingResponse:
     """A tail bounded by the app's `FollowGate` (429 over it), ended when the client leaves."""
     gate: FollowGate = request.app.state.follow_gate
     gate.enter(caller.user)

@@ -76,9 +76,12 @@ class IdentityRules:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IdentityRules:
-        return cls(settings.auth_provider, settings.user_claim,
-                   settings.user_domain.lower() if settings.user_domain else None,
-                   dict(settings.user_map))
+        return cls(
+            settings.auth_provider,
+            settings.user_claim,
+            settings.user_domain.lower() if settings.user_domain else None,
+            dict(settings.user_map),
+        )
 
     def user_of(self, client: ClientPrincipal) -> str:
         """The one Ascend user of this principal, or `NotAuthenticated` saying why not."""
@@ -99,17 +102,20 @@ class IdentityRules:
             raise NotAuthenticated(f"identity {identity!r} is not of the configured domain")
         user = name.lower() if name.isascii() else name
         if not is_valid_name(user):
-            raise NotAuthenticated(f"identity {identity!r} is not an Ascend user name "
-                                   "(add it to ASCEND_USER_MAP)")
+            raise NotAuthenticated(
+                f"identity {identity!r} is not an Ascend user name (add it to ASCEND_USER_MAP)"
+            )
         return user
 
 
 def decode_client_principal(header: str | None) -> ClientPrincipal:
     """The header's JSON as a model, or `NotAuthenticated` saying what is wrong."""
     if not header or not header.strip():
-        raise NotAuthenticated(f"{HEADER} header is missing: sign in through App Service "
-                               "(locally: `ascend serve --as-cli-user`, or send the header as "
-                               "the README's curl example does)")
+        raise NotAuthenticated(
+            f"{HEADER} header is missing: sign in through App Service "
+            "(locally: `ascend serve --as-cli-user`, or send the header as "
+            "the README's curl example does)"
+        )
     if len(header) > MAX_HEADER_CHARS:
         raise NotAuthenticated(f"{HEADER} header is longer than {MAX_HEADER_CHARS} characters")
     try:
@@ -123,18 +129,22 @@ def require_platform_auth(environ: Mapping[str, str]) -> None:
     """In Azure, refuse when App Service authentication is off (the header is then forgeable)."""
     platform_on = environ.get("WEBSITE_AUTH_ENABLED", "").lower() == "true"
     if environ.get("WEBSITE_SITE_NAME") and not platform_on:
-        raise NotAuthenticated("App Service authentication is off on this app: every request "
-                               "is refused until it is turned on")
+        raise NotAuthenticated(
+            "App Service authentication is off on this app: every request "
+            "is refused until it is turned on"
+        )
 
 
-def resolve_principal(header: str | None, rules: IdentityRules,
-                      environ: Mapping[str, str] | None = None) -> Principal:
+def resolve_principal(
+    header: str | None, rules: IdentityRules, environ: Mapping[str, str] | None = None
+) -> Principal:
     """The Ascend principal of a request, or `NotAuthenticated` (the rules above)."""
     require_platform_auth(os.environ if environ is None else environ)
     client = decode_client_principal(header)
     if client.auth_typ != rules.provider:
-        raise NotAuthenticated(f"{HEADER} comes from identity provider {client.auth_typ!r}, "
-                               f"not {rules.provider!r}")
+        raise NotAuthenticated(
+            f"{HEADER} comes from identity provider {client.auth_typ!r}, not {rules.provider!r}"
+        )
     user = rules.user_of(client)
     role_types = {client.role_typ, ROLES_CLAIM}
     roles = [c.val for c in client.claims if c.typ in role_types and _is_ascend_role(c.val)]
@@ -159,13 +169,21 @@ def _is_ascend_role(value: str) -> bool:
     return True
 
 
-def encode_client_principal(user: str, roles: tuple[str, ...] = (), *, auth_typ: str = "aad",
-                            object_id: str = "00000000-0000-0000-0000-000000000000") -> str:
+def encode_client_principal(
+    user: str,
+    roles: tuple[str, ...] = (),
+    *,
+    auth_typ: str = "aad",
+    object_id: str = "00000000-0000-0000-0000-000000000000",
+) -> str:
     """The header App Service sends for an Entra ID user (for tests and local tools): the
     documented shape, with the user as `preferred_username` and app roles as `roles` claims."""
-    claims = [Claim(typ=OBJECT_ID_CLAIM, val=object_id), Claim(typ="name", val=user),
-              Claim(typ="preferred_username", val=user), Claim(typ="ver", val="2.0")]
+    claims = [
+        Claim(typ=OBJECT_ID_CLAIM, val=object_id),
+        Claim(typ="name", val=user),
+        Claim(typ="preferred_username", val=user),
+        Claim(typ="ver", val="2.0"),
+    ]
     claims += [Claim(typ=ROLES_CLAIM, val=r) for r in roles]
-    client = ClientPrincipal(auth_typ=auth_typ, claims=claims, name_typ=NAME_TYP,
-                             role_typ=ROLE_TYP)
+    client = ClientPrincipal(auth_typ=auth_typ, claims=claims, name_typ=NAME_TYP, role_typ=ROLE_TYP)
     return base64.b64encode(client.model_dump_json().encode()).decode()

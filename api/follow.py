@@ -46,11 +46,15 @@ class FollowGate:
         """Take a slot for `caller`, or `TooManyStreams` saying which bound was reached."""
         with self._lock:
             if self._open[caller] >= self.per_caller:
-                raise TooManyStreams(f"{caller} already follows {self.per_caller} logs: close "
-                                     "one or read without follow")
+                raise TooManyStreams(
+                    f"{caller} already follows {self.per_caller} logs: close "
+                    "one or read without follow"
+                )
             if self._open.total() >= self.total:
-                raise TooManyStreams(f"the server already serves {self.total} follow streams: "
-                                     "try again later or read without follow")
+                raise TooManyStreams(
+                    f"the server already serves {self.total} follow streams: "
+                    "try again later or read without follow"
+                )
             self._open[caller] += 1
 
     def leave(self, caller: str) -> None:
@@ -67,15 +71,17 @@ class FollowGate:
 _DONE = object()
 
 
-async def follow_body(gate: FollowGate, caller: str, source: Iterator[bytes],
-                      stop: threading.Event) -> AsyncIterator[bytes]:
+async def follow_body(
+    gate: FollowGate, caller: str, source: Iterator[bytes], stop: threading.Event
+) -> AsyncIterator[bytes]:
     """The body of one follow response: `source` (a poll loop that ends soon once `stop` is set)
     stepped on the gate's threads until it ends or the client leaves (the response is
     cancelled); the slot (taken by the caller with `gate.enter`) is always given back."""
     try:
         while True:
-            item = await anyio.to_thread.run_sync(next, source, _DONE, limiter=gate.threads,
-                                                  abandon_on_cancel=True)
+            item = await anyio.to_thread.run_sync(
+                next, source, _DONE, limiter=gate.threads, abandon_on_cancel=True
+            )
             if item is _DONE:
                 return
             assert isinstance(item, bytes)

@@ -16,8 +16,11 @@ from fastapi.openapi.utils import get_openapi
 
 from shared.logrecords import LEVELS
 
-ERROR_SCHEMA = {"type": "object", "required": ["detail"],
-                "properties": {"detail": {"type": "string"}}}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"type": "string"}},
+}
 _REASONS = {
     "400": "a parameter is invalid (one-line reason in `detail`)",
     "401": "no usable X-MS-CLIENT-PRINCIPAL, or the platform's authentication is off",
@@ -33,8 +36,9 @@ LEVEL_ENUM = [*_LEVEL_NAMES, *(name.lower() for name in _LEVEL_NAMES)]
 def documented_openapi(api: FastAPI) -> dict[str, Any]:
     """The app's OpenAPI document with the statuses the API really answers (cached)."""
     if api.openapi_schema is None:
-        schema = get_openapi(title=api.title, version=api.version, description=api.description,
-                             routes=api.routes)
+        schema = get_openapi(
+            title=api.title, version=api.version, description=api.description, routes=api.routes
+        )
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         for path, operations in schema.get("paths", {}).items():
             if path.startswith("/api/"):

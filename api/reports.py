@@ -20,37 +20,51 @@ ByKeys = Annotated[list[str] | None, Query(description="group keys; repeat or co
 
 def register(api: FastAPI, services: Callable[[], Services]) -> None:
     """Add the report routes to `api`, each scoped to the app's caller."""
-    def request(who: Principal, q: str, since: str | None, until: str | None
-                ) -> reports.ReportRequest:
+
+    def request(
+        who: Principal, q: str, since: str | None, until: str | None
+    ) -> reports.ReportRequest:
         built = services()
         window = reports.parse_window(since, until, built.clock.now())
         return reports.ReportRequest(built.index, who, q, window, built.clock)
 
     @api.get("/api/reports/failures", summary="Failed jobs by error signature, most first")
-    def failures(who: Caller, q: QueryText = "", since: Since = None, until: Since = None,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+    def failures(
+        who: Caller,
+        q: QueryText = "",
+        since: Since = None,
+        until: Since = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> dict[str, Any]:
         return {"rows": reports.failures(request(who, q, since, until), limit=limit)}
 
     @api.get("/api/reports/cost", summary="Jobs, GPU/CPU hours, cost, failures per group")
-    def cost(who: Caller, q: QueryText = "", by: ByKeys = None, since: Since = None,
-             until: Since = None) -> dict[str, Any]:
+    def cost(
+        who: Caller, q: QueryText = "", by: ByKeys = None, since: Since = None, until: Since = None
+    ) -> dict[str, Any]:
         return {"rows": reports.cost(request(who, q, since, until), _keys(by))}
 
     @api.get("/api/reports/storage", summary="Bytes and monthly cost per group and tier")
-    def storage(who: Caller, q: QueryText = "", by: ByKeys = None, since: Since = None,
-                until: Since = None) -> dict[str, Any]:
+    def storage(
+        who: Caller, q: QueryText = "", by: ByKeys = None, since: Since = None, until: Since = None
+    ) -> dict[str, Any]:
         prices = services().settings.tier_prices
-        return {"rows": reports.storage(request(who, q, since, until), _keys(by),
-                                        prices=prices)}
+        return {"rows": reports.storage(request(who, q, since, until), _keys(by), prices=prices)}
 
     @api.get("/api/reports/images", summary="Dependency images: jobs, last use, failures")
-    def images(who: Caller, q: QueryText = "", since: Since = None, until: Since = None,
-               unused_days: Annotated[int, Query(ge=0, le=100_000)] = 30) -> dict[str, Any]:
+    def images(
+        who: Caller,
+        q: QueryText = "",
+        since: Since = None,
+        until: Since = None,
+        unused_days: Annotated[int, Query(ge=0, le=100_000)] = 30,
+    ) -> dict[str, Any]:
         return {"rows": reports.images(request(who, q, since, until), unused_days=unused_days)}
 
     @api.get("/api/reports/packages", summary="Pinned packages by distinct images carrying them")
-    def packages(who: Caller, q: QueryText = "", since: Since = None,
-                 until: Since = None) -> dict[str, Any]:
+    def packages(
+        who: Caller, q: QueryText = "", since: Since = None, until: Since = None
+    ) -> dict[str, Any]:
         return {"rows": reports.packages(request(who, q, since, until))}
 
 

@@ -45,8 +45,9 @@ class Azurite:
                 self.process.wait()
 
 
-def start_azurite(location: Path, port: int | None = None, timeout: float = 30.0, *,
-                  in_memory: bool = False) -> Azurite:
+def start_azurite(
+    location: Path, port: int | None = None, timeout: float = 30.0, *, in_memory: bool = False
+) -> Azurite:
     """Start Azurite's blob service with its data in `location`; wait until it answers.
     `in_memory`: data only in the process (`--inMemoryPersistence`), `location` holds the log."""
     if not AZURITE_BIN.exists():
@@ -58,9 +59,14 @@ def start_azurite(location: Path, port: int | None = None, timeout: float = 30.0
         [
             shutil.which("node") or "node",
             str(AZURITE_BIN),
-            "--blobHost", "127.0.0.1", "--blobPort", str(port),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
             *(["--inMemoryPersistence"] if in_memory else ["--location", str(location)]),
-            "--silent", "--disableTelemetry", "--loose",
+            "--silent",
+            "--disableTelemetry",
+            "--loose",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -70,7 +76,8 @@ def start_azurite(location: Path, port: int | None = None, timeout: float = 30.0
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"Azurite exited with {process.returncode}: see {location}/azurite.log")
+                f"Azurite exited with {process.returncode}: see {location}/azurite.log"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return Azurite("127.0.0.1", port, process, location)

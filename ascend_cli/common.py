@@ -27,8 +27,9 @@ if TYPE_CHECKING:  # imported when first used: `ascend --help` needs none of the
 P = ParamSpec("P")
 R = TypeVar("R")
 
-JobIdArg = Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's ID (from jobs list).",
-                                         show_default=False)]
+JobIdArg = Annotated[
+    str, typer.Argument(metavar="JOB_ID", help="The job's ID (from jobs list).", show_default=False)
+]
 
 USAGE_ERROR = 2
 FAILURE = 1
@@ -76,8 +77,10 @@ def announce_new_index() -> None:
     """The warning, once, after a command created the index it found missing."""
     global _missing_index  # noqa: PLW0603
     if _missing_index is not None and _missing_index.exists() and _still_empty():
-        note(f"warning: there was no index at {_missing_index}: created an empty one; "
-             "`ascend pipeline run --once` (or `make run`) fills it from storage")
+        note(
+            f"warning: there was no index at {_missing_index}: created an empty one; "
+            "`ascend pipeline run --once` (or `make run`) fills it from storage"
+        )
     _missing_index = None
 
 
@@ -139,8 +142,9 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
         except ModuleNotFoundError as exc:  # an optional library (matplotlib for --plot)
-            raise fail(f"this needs the Python package {exc.name!r}: "
-                       "pip install 'ascend-index[cli]'") from None
+            raise fail(
+                f"this needs the Python package {exc.name!r}: pip install 'ascend-index[cli]'"
+            ) from None
         finally:
             announce_new_index()
 

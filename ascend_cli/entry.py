@@ -11,8 +11,10 @@ def main() -> None:
     try:
         from ascend_cli.main import main as run
     except ModuleNotFoundError as exc:
-        sys.exit(f"ascend: the Python package {exc.name!r} is missing: "
-                 "pip install --upgrade ascend-index (in the environment ascend runs from)")
+        sys.exit(
+            f"ascend: the Python package {exc.name!r} is missing: "
+            "pip install --upgrade ascend-index (in the environment ascend runs from)"
+        )
     run()
 
 

@@ -24,9 +24,13 @@ app = typer.Typer(help="The search index: load jobs in bulk.", no_args_is_help=T
 @app.command("load")
 @handle_errors
 def load(
-    file: Annotated[str, typer.Argument(
-        help="JSON Lines, one metadata.json document per line; '-' reads stdin.",
-        show_default=False)],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="JSON Lines, one metadata.json document per line; '-' reads stdin.",
+            show_default=False,
+        ),
+    ],
     json: Annotated[bool, typer.Option("--json", help="The summary as one JSON line.")] = False,
 ) -> None:
     """Load jobs from JSON Lines of metadata.json documents (a backfill; admins only)."""
@@ -40,8 +44,13 @@ def load(
         note(f"line {bad.number}: {bad.reason}")
 
     with _opened(file) as stream:
-        summary = load_lines(_lines(stream), built.index, prices=built.settings.node_prices,
-                             max_bytes=built.settings.max_metadata_bytes, on_bad=report)
+        summary = load_lines(
+            _lines(stream),
+            built.index,
+            prices=built.settings.node_prices,
+            max_bytes=built.settings.max_metadata_bytes,
+            on_bad=report,
+        )
     if json:
         print_jsonl([summary.as_dict()])
     else:

@@ -45,25 +45,39 @@ from query.logselect import Line, select, select_following, selection
 from shared.errors import AscendError, InvalidInput
 from shared.logrecords import BadLine, iter_log_lines
 
-app = typer.Typer(help="Your jobs: list, status, logs, metrics, artifacts, download, cancel.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Your jobs: list, status, logs, metrics, artifacts, download, cancel.",
+    no_args_is_help=True,
+)
 
-LEVEL_STYLES = {"DEBUG": "dim", "INFO": "cyan", "WARNING": "yellow", "ERROR": "bold red",
-                "CRITICAL": "bold white on red"}
+LEVEL_STYLES = {
+    "DEBUG": "dim",
+    "INFO": "cyan",
+    "WARNING": "yellow",
+    "ERROR": "bold red",
+    "CRITICAL": "bold white on red",
+}
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, nothing else.")]
 
 
 @app.command("list")
 @handle_errors
 def list_jobs(  # noqa: PLR0917 - one parameter per option
-    status: Annotated[str | None, typer.Option(
-        help="queued|running|completed|failed|cancelled, or several: failed,cancelled")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="queued|running|completed|failed|cancelled, or several: failed,cancelled"
+        ),
+    ] = None,
     project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
     user: Annotated[str | None, typer.Option(help="Only this user's jobs.")] = None,
-    since: Annotated[str | None, typer.Option(
-        help="Created in the last 12h, 7d, 2w, or since an ISO date.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=use_cases.MAX_LIMIT,
-                                       help="How many (the page size with --all).")] = 20,
+    since: Annotated[
+        str | None, typer.Option(help="Created in the last 12h, 7d, 2w, or since an ISO date.")
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(min=1, max=use_cases.MAX_LIMIT, help="How many (the page size with --all)."),
+    ] = 20,
     cursor: CursorOption = None,
     every: AllOption = False,
     output: ListOutputOption = None,
@@ -74,8 +88,16 @@ def list_jobs(  # noqa: PLR0917 - one parameter per option
     built, who = services(), principal()
 
     def fetch(after: str | None) -> use_cases.JobListing:
-        listing = use_cases.list_jobs(built, who, status=status, project=project, user=user,
-                                      limit=limit, cursor=after, since=since)
+        listing = use_cases.list_jobs(
+            built,
+            who,
+            status=status,
+            project=project,
+            user=user,
+            limit=limit,
+            cursor=after,
+            since=since,
+        )
         if listing.degraded:
             note(f"warning: {listing.degraded}")
         return listing
@@ -110,12 +132,23 @@ def status_panels(details: use_cases.JobDetails) -> Group:
         if meta.get(key):
             panels.append(_panel(key.capitalize(), meta[key]))
     if meta.get("artifacts"):
-        panels.append(Panel(_artifacts_table(meta["artifacts"]), title="Artifacts",
-                            title_align="left"))
+        panels.append(
+            Panel(_artifacts_table(meta["artifacts"]), title="Artifacts", title_align="left")
+        )
     if meta.get("tags"):
         panels.append(_panel("Tags", meta["tags"]))
-    derived = ("dep_hash", "image_hash", "package_names", "cost_usd", "artifact_bytes",
-               "log_lines", "log_errors", "log_last_error", "tier", "retain")
+    derived = (
+        "dep_hash",
+        "image_hash",
+        "package_names",
+        "cost_usd",
+        "artifact_bytes",
+        "log_lines",
+        "log_errors",
+        "log_last_error",
+        "tier",
+        "retain",
+    )
     if doc:
         panels.append(_panel("Index", {k: doc.get(k) for k in derived}))
     for problem in (details.metadata_problem, details.index_problem):
@@ -140,8 +173,12 @@ def _panel(title: str, values: Mapping[str, Any]) -> Panel:
 def _artifacts_table(artifacts: list[Mapping[str, Any]]) -> Table:
     table = new_table("NAME", "TYPE", "SIZE", "CREATED", right=("SIZE",), fold=("NAME",))
     for item in artifacts:
-        table.add_row(Text(str(item.get("name"))), Text(str(item.get("type"))),
-                      _size(item.get("size_bytes")), str(item.get("created_at") or ""))
+        table.add_row(
+            Text(str(item.get("name"))),
+            Text(str(item.get("type"))),
+            _size(item.get("size_bytes")),
+            str(item.get("created_at") or ""),
+        )
     return table
 
 
@@ -153,9 +190,15 @@ def cancel(job_id: JobIdArg) -> None:
     say(f"job {meta.job_id}: {meta.status.value}")
 
 
-OutputOption = Annotated[str | None, typer.Option(
-    "--output", "-o", metavar="pretty|raw|json",
-    help="pretty: colored lines (default); raw: the messages only; json: the stored lines.")]
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="pretty|raw|json",
+        help="pretty: colored lines (default); raw: the messages only; json: the stored lines.",
+    ),
+]
 
 
 @app.command("logs")
@@ -163,34 +206,54 @@ OutputOption = Annotated[str | None, typer.Option(
 def logs(  # noqa: PLR0917 - one parameter per option, as logcli has them
     job_id: JobIdArg,
     level: Annotated[str | None, typer.Option(help="Minimum level: DEBUG..CRITICAL.")] = None,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Tail until the job ends.")]
-    = False,
-    tail: Annotated[int | None, typer.Option(
-        "--tail", "-n", min=1, help="Only the last N lines (after the other filters).")] = None,
-    since: Annotated[str | None, typer.Option(
-        help="Lines from this long ago (30s, 15m, 1h, 2d, 1w) or this ISO time on.")] = None,
-    start: Annotated[str | None, typer.Option(
-        "--from", help="Lines at or after this ISO time.")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Tail until the job ends.")
+    ] = False,
+    tail: Annotated[
+        int | None,
+        typer.Option(
+            "--tail", "-n", min=1, help="Only the last N lines (after the other filters)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Lines from this long ago (30s, 15m, 1h, 2d, 1w) or this ISO time on."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Lines at or after this ISO time.")
+    ] = None,
     end: Annotated[str | None, typer.Option("--to", help="Lines before this ISO time.")] = None,
     grep: Annotated[str | None, typer.Option(help="Lines whose message contains TEXT.")] = None,
-    regex: Annotated[bool, typer.Option("--regex", help="--grep is a regular expression.")]
-    = False,
-    ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i", help="--grep ignores case.")]
-    = False,
-    stream: Annotated[str | None, typer.Option(
-        metavar="stdout|stderr", help="Only what the job wrote to this stream.")] = None,
+    regex: Annotated[bool, typer.Option("--regex", help="--grep is a regular expression.")] = False,
+    ignore_case: Annotated[
+        bool, typer.Option("--ignore-case", "-i", help="--grep ignores case.")
+    ] = False,
+    stream: Annotated[
+        str | None,
+        typer.Option(metavar="stdout|stderr", help="Only what the job wrote to this stream."),
+    ] = None,
     output: OutputOption = None,
-    json: Annotated[bool, typer.Option("--json", help="The stored lines, unchanged (-o json).")]
-    = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="The stored lines, unchanged (-o json).")
+    ] = False,
 ) -> None:
     """The job's log (stdout, stderr and logging, in order), streamed; `--follow` tails a running
     job until it finishes (with `--tail N`, from its last N lines). Filters combine like
     logcli's."""
     mode = _output_mode(output, json)
     built = services()
-    wanted = selection(minimum=parse_level(level), since=since, start=start, end=end, grep=grep,
-                       regex=regex, ignore_case=ignore_case, stream=stream, tail=tail,
-                       now=built.clock.now())
+    wanted = selection(
+        minimum=parse_level(level),
+        since=since,
+        start=start,
+        end=end,
+        grep=grep,
+        regex=regex,
+        ignore_case=ignore_case,
+        stream=stream,
+        tail=tail,
+        now=built.clock.now(),
+    )
     held = 0
     if follow:
         _say_if_waiting(built, job_id)
@@ -237,14 +300,26 @@ def _print_selected(lines: Iterator[Line], mode: str, *, flush_each: bool) -> No
     elif mode == "raw":
         # The messages as the job wrote them: control characters made visible on a terminal.
         shown = visible_line if sys.stdout.isatty() else str
-        _write_raw((shown(str(line.record.get("message", "")) if line.record else
-                          line.raw.decode("utf-8", "replace")).encode() + b"\n"
-                    for line in lines), flush_each=flush_each)
+        _write_raw(
+            (
+                shown(
+                    str(line.record.get("message", ""))
+                    if line.record
+                    else line.raw.decode("utf-8", "replace")
+                ).encode()
+                + b"\n"
+                for line in lines
+            ),
+            flush_each=flush_each,
+        )
     else:
         out = console()
         for line in lines:
-            out.print(render_record(line.record) if line.record else Text(
-                line.raw.decode("utf-8", "replace"), style="dim yellow"))
+            out.print(
+                render_record(line.record)
+                if line.record
+                else Text(line.raw.decode("utf-8", "replace"), style="dim yellow")
+            )
 
 
 def _write_raw(blocks: Iterator[bytes], *, flush_each: bool) -> None:
@@ -266,9 +341,12 @@ def render_record(record: Mapping[str, Any]) -> Text:
     """One record as a colored line (and its exception's stack trace, dimmed, below)."""
     level = str(record.get("level"))
     text = Text.assemble(
-        (str(record.get("timestamp", ""))[:23].replace("T", " "), "dim"), " ",
-        (f"{level:<8}", LEVEL_STYLES.get(level, "")), " ",
-        (str(record.get("logger", "")), "blue"), " ",
+        (str(record.get("timestamp", ""))[:23].replace("T", " "), "dim"),
+        " ",
+        (f"{level:<8}", LEVEL_STYLES.get(level, "")),
+        " ",
+        (str(record.get("logger", "")), "blue"),
+        " ",
         str(record.get("message", "")),
     )
     exception = record.get("exception")
@@ -318,13 +396,19 @@ def artifacts(job_id: JobIdArg, json: JsonOption = False) -> None:
 @handle_errors
 def download(
     job_id: JobIdArg,
-    names: Annotated[list[str] | None, typer.Argument(
-        metavar="[NAME]...", help="Artifacts to fetch (default: all).", show_default=False)]
-    = None,
-    dest: Annotated[Path | None, typer.Option(
-        "--dest", file_okay=False, help="Folder to write into (default: ./JOB_ID).")] = None,
-    json: Annotated[bool, typer.Option("--json", help="One line per file: name, path, outcome.")]
-    = False,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[NAME]...", help="Artifacts to fetch (default: all).", show_default=False
+        ),
+    ] = None,
+    dest: Annotated[
+        Path | None,
+        typer.Option("--dest", file_okay=False, help="Folder to write into (default: ./JOB_ID)."),
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="One line per file: name, path, outcome.")
+    ] = False,
 ) -> None:
     """Download a job's artifacts (owner and admins): streamed, resumable, checksum-verified."""
     from query.artifacts import choose, list_artifacts
@@ -354,7 +438,12 @@ def download(
 
 @contextmanager
 def _bytes_progress(out: Console, total: int) -> Iterator[tuple[Progress, TaskID]]:
-    columns = (TextColumn("downloading"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("downloading"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=out, transient=True, disable=not out.is_terminal) as bar:
         yield bar, bar.add_task("download", total=total)

@@ -19,13 +19,22 @@ FORMATS = ("table", "json", "csv", "tsv")
 # The spreadsheet columns: the document's plain fields (metrics_last is a map; left out).
 CSV_FIELDS = tuple(f.name for f in FIELDS if f.name != "metrics_last")
 
-OutputOption = Annotated[str | None, typer.Option(
-    "--output", "-o", metavar="table|json|csv|tsv",
-    help="table (default), json (= --json), csv or tsv with a header row.")]
-AllOption = Annotated[bool, typer.Option(
-    "--all", help="Every page, streamed (no --limit cap; --limit is the page size).")]
-CursorOption = Annotated[str | None, typer.Option(
-    help="Continue after a previous page (printed on stderr).")]
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="table|json|csv|tsv",
+        help="table (default), json (= --json), csv or tsv with a header row.",
+    ),
+]
+AllOption = Annotated[
+    bool,
+    typer.Option("--all", help="Every page, streamed (no --limit cap; --limit is the page size)."),
+]
+CursorOption = Annotated[
+    str | None, typer.Option(help="Continue after a previous page (printed on stderr).")
+]
 
 
 class Paged(Protocol):

@@ -35,8 +35,10 @@ def worker_lock(index_path: Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise WorkerRunning(f"a pipeline worker already runs on {index_path} (pid {holder}, "
-                                f"lock {path}): stop it first, or set ASCEND_INDEX_PATH") from None
+            raise WorkerRunning(
+                f"a pipeline worker already runs on {index_path} (pid {holder}, "
+                f"lock {path}): stop it first, or set ASCEND_INDEX_PATH"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")

@@ -20,18 +20,26 @@ DISTRIBUTION = "ascend-index"
 # operators' tools last): (module, attribute, one-line help). Each module is imported only when
 # its command runs, so `ascend --help` and every command start without loading the others.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "jobs": ("ascend_cli.jobs", "app",
-             "Your jobs: list, status, logs, metrics, artifacts, cancel."),
-    "search": ("ascend_cli.search", "search", "Search the jobs you may see with the query "
-               "language."),
+    "jobs": (
+        "ascend_cli.jobs",
+        "app",
+        "Your jobs: list, status, logs, metrics, artifacts, cancel.",
+    ),
+    "search": (
+        "ascend_cli.search",
+        "search",
+        "Search the jobs you may see with the query language.",
+    ),
     "report": ("ascend_cli.report", "app", "Reports: failures, cost, storage, images."),
     "serve": ("ascend_cli.serve", "serve", "The HTTP API and the web dashboard on 127.0.0.1."),
     "demo": ("ascend_cli.demo", "app", "Demo data for the local stack."),
-    "pipeline": ("ascend_cli.pipeline", "app",
-                 "The indexing pipeline: run, reconcile, rejected inputs."),
+    "pipeline": (
+        "ascend_cli.pipeline",
+        "app",
+        "The indexing pipeline: run, reconcile, rejected inputs.",
+    ),
     "index": ("ascend_cli.index", "app", "The search index: load jobs in bulk."),
-    "retention": ("ascend_cli.retention", "app",
-                  "Retention: plan, apply, and the policies."),
+    "retention": ("ascend_cli.retention", "app", "Retention: plan, apply, and the policies."),
     "admin": ("ascend_cli.admin", "app", "Admin bulk operations over the jobs a query matches."),
 }
 ORDER = tuple(COMMANDS)
@@ -59,8 +67,14 @@ class OneLineErrors(TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -111,9 +125,12 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def root(
-    _version: Annotated[bool, typer.Option(
-        "--version", callback=_show_version, is_eager=True, help="Print the version and exit.")]
-    = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Ascend job logs and artifacts: list, inspect, search and tail jobs; fetch artifacts; run
     the pipeline; plan and apply retention. Settings come from ASCEND_* variables (see the

@@ -43,11 +43,18 @@ def register(jobs_app: typer.Typer) -> None:
 @handle_errors
 def metrics(
     job_id: JobIdArg,
-    json: Annotated[bool, typer.Option(
-        "--json", help="The metrics records as stored, one JSON per line, oldest first (log "
-                       "order; the table is newest first).")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Draw the series into FILE.png.",
-                                              metavar="FILE.png")] = None,
+    json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="The metrics records as stored, one JSON per line, oldest first (log "
+            "order; the table is newest first).",
+        ),
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Draw the series into FILE.png.", metavar="FILE.png"),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Table rows (newest first).")] = 20,
 ) -> None:
     """A job's metrics: a table newest first, `--json` records oldest first (log order), or a
@@ -68,8 +75,11 @@ def metrics(
 def metrics_records(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
     """The records of a streamed log that carry a non-empty `metrics` object."""
     for record in iter_log_lines(chunks):
-        if isinstance(record, dict) and isinstance(record.get("metrics"), dict) \
-                and record["metrics"]:
+        if (
+            isinstance(record, dict)
+            and isinstance(record.get("metrics"), dict)
+            and record["metrics"]
+        ):
             yield record
 
 
@@ -94,8 +104,12 @@ def collect(records: Iterable[dict[str, Any]], limit: int) -> Collected:
         values = record["metrics"]
         collected.newest.append(record)
         collected.keys.update(dict.fromkeys(values))
-        collected.points.append((_time(record.get("timestamp")),
-                                 {k: v if is_number(v) else None for k, v in values.items()}))
+        collected.points.append(
+            (
+                _time(record.get("timestamp")),
+                {k: v if is_number(v) else None for k, v in values.items()},
+            )
+        )
     return collected
 
 
@@ -116,14 +130,21 @@ def _show(job_id: str, collected: Collected) -> None:
     console = tables.console()
     tables.print_table(metrics_table(collected), console)
     if collected.count > len(collected.newest):
-        note(f"showing the newest {len(collected.newest)} of {collected.count} metrics records "
-             "(--limit)")
+        note(
+            f"showing the newest {len(collected.newest)} of {collected.count} metrics records "
+            "(--limit)"
+        )
     if console.is_terminal:
         axis = choose_x_axis(row for _, row in collected.points)
         for series in numeric_series(collected.points, axis):
             values = [y for _, y in series.points]
-            console.print(Text.assemble((f"{series.name:>16} ", "bold"), sparkline(values),
-                                        (f"  {values[-1]:g}", "cyan")))
+            console.print(
+                Text.assemble(
+                    (f"{series.name:>16} ", "bold"),
+                    sparkline(values),
+                    (f"  {values[-1]:g}", "cyan"),
+                )
+            )
 
 
 def metrics_table(collected: Collected) -> Table:
@@ -131,8 +152,10 @@ def metrics_table(collected: Collected) -> Table:
     table = tables.new_table("TIME", *collected.keys, right=collected.keys)
     for record in reversed(collected.newest):
         values = record["metrics"]
-        table.add_row(str(record.get("timestamp", ""))[:23].replace("T", " "),
-                      *(_cell(values.get(key)) for key in collected.keys))
+        table.add_row(
+            str(record.get("timestamp", ""))[:23].replace("T", " "),
+            *(_cell(values.get(key)) for key in collected.keys),
+        )
     return table
 
 
@@ -184,8 +207,15 @@ def draw_plot(series: Sequence[Series], axis: XAxis, path: Path, *, title: str) 
     for panel, one, colour in zip(panels, series, colours, strict=True):
         xs = [x for x, _ in one.points]
         ys = [y for _, y in one.points]
-        panel.plot(xs, ys, color=colour, marker="o" if len(xs) <= 60 else None, markersize=3,
-                   linewidth=1.5, label=one.name)
+        panel.plot(
+            xs,
+            ys,
+            color=colour,
+            marker="o" if len(xs) <= 60 else None,
+            markersize=3,
+            linewidth=1.5,
+            label=one.name,
+        )
         panel.set_xlabel(x_label)
         panel.set_ylabel(one.name)
         panel.grid(alpha=0.3)

@@ -21,8 +21,10 @@ from ascend_cli.lock import worker_lock
 from ascend_cli.passes import PassReporter
 from ascend_cli.tables import new_table, print_table
 
-app = typer.Typer(help="The indexing pipeline: run it locally, reconcile, list rejected inputs.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The indexing pipeline: run it locally, reconcile, list rejected inputs.",
+    no_args_is_help=True,
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, nothing else.")]
 
@@ -31,11 +33,18 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, 
 @handle_errors
 def run(
     once: Annotated[bool, typer.Option("--once", help="Drain what is pending, then exit.")] = False,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64,
-                                                help="Threads handling events.")] = None,
-    processes: Annotated[int | None, typer.Option(
-        "--processes", min=1, max=64,
-        help="Processes (of --workers threads each) for a large pass.")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, max=64, help="Threads handling events.")
+    ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=64,
+            help="Processes (of --workers threads each) for a large pass.",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Watch the container and hand each new, changed or deleted blob to the indexer."""
@@ -56,27 +65,39 @@ def run(
     else:
         note("pipeline: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     if result.listing_error:
-        raise fail(f"listing stopped early ({result.listing_error}); what was listed was "
-                   "handled, run again for the rest")
+        raise fail(
+            f"listing stopped early ({result.listing_error}); what was listed was "
+            "handled, run again for the rest"
+        )
     if summary["failed"]:
         raise fail(f"{summary['failed']} events failed transiently; run again to retry them")
 
 
 @app.command("reconcile")
 @handle_errors
-def reconcile(json: JsonOption = False,
-              since_days: Annotated[int | None, typer.Option(
-                  "--since-days", min=0, max=3660,
-                  help="only jobs created in the last N days, found by their `created` tag "
-                       "(what the daily reconcile in Azure checks); default: every job")] = None,
-              ) -> None:
+def reconcile(
+    json: JsonOption = False,
+    since_days: Annotated[
+        int | None,
+        typer.Option(
+            "--since-days",
+            min=0,
+            max=3660,
+            help="only jobs created in the last N days, found by their `created` tag "
+            "(what the daily reconcile in Azure checks); default: every job",
+        ),
+    ] = None,
+) -> None:
     """Re-derive the index from storage: index missing or stale jobs, drop vanished ones."""
     from indexer.reconcile import reconcile as reconcile_index
     from indexer.reconcile_partition import reconcile_recent
 
     require_admin("pipeline reconcile")
-    summary = (reconcile_index(services()) if since_days is None
-               else reconcile_recent(services(), since_days))
+    summary = (
+        reconcile_index(services())
+        if since_days is None
+        else reconcile_recent(services(), since_days)
+    )
     failed = summary.pop("failed", 0)
     if json:
         print_jsonl([summary])
@@ -93,8 +114,11 @@ def rejected(json: JsonOption = False) -> None:
     from indexer.rejected import list_rejections, visible_to
 
     who = principal()
-    rows = [r.model_dump(include={"blob", "reason", "event_id", "at"})
-            for r in list_rejections(services().blobs) if visible_to(who, r)]
+    rows = [
+        r.model_dump(include={"blob", "reason", "event_id", "at"})
+        for r in list_rejections(services().blobs)
+        if visible_to(who, r)
+    ]
     if json:
         print_jsonl(rows)
         return

@@ -32,8 +32,9 @@ def config_path() -> Path:
     return Path(base) / "ascend" / "config.toml"
 
 
-def profile_settings(environ: Mapping[str, str] | None = None,
-                     path: Path | None = None) -> dict[str, Any]:
+def profile_settings(
+    environ: Mapping[str, str] | None = None, path: Path | None = None
+) -> dict[str, Any]:
     """The file's settings for the chosen profile, minus those the environment sets; {} when
     there is no file. A file that does not parse, an unknown key or profile: `InvalidInput`."""
     environ = os.environ if environ is None else environ
@@ -52,17 +53,20 @@ def profile_settings(environ: Mapping[str, str] | None = None,
     if name:
         if not isinstance(profiles, dict) or not isinstance(profiles.get(name), dict):
             known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) else ""
-            raise InvalidInput(f"ASCEND_PROFILE {name!r}", f"no [profiles.{name}] in {path}"
-                               + (f" (there are: {known})" if known else ""))
+            raise InvalidInput(
+                f"ASCEND_PROFILE {name!r}",
+                f"no [profiles.{name}] in {path}" + (f" (there are: {known})" if known else ""),
+            )
         values.update(profiles[name])
     _check_keys(values, path)
-    return {key: value for key, value in values.items()
-            if f"ASCEND_{key.upper()}" not in environ}
+    return {key: value for key, value in values.items() if f"ASCEND_{key.upper()}" not in environ}
 
 
 def _check_keys(values: Mapping[str, Any], path: Path) -> None:
     known = set(Settings.model_fields)
     for key in values:
         if key not in known:
-            raise InvalidInput(f"config file {path}", f"unknown setting {key!r} (known: "
-                               + ", ".join(sorted(known)) + ")")
+            raise InvalidInput(
+                f"config file {path}",
+                f"unknown setting {key!r} (known: " + ", ".join(sorted(known)) + ")",
+            )

@@ -19,22 +19,43 @@ import typer
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
 from ascend_cli.tables import print_rows
 
-app = typer.Typer(no_args_is_help=True, help=(
-    "Reports for the people who run the platform: why jobs fail, what they cost, what storage "
-    "holds, which images are used. Scoped like every query: your jobs, admin:P project P's."))
+app = typer.Typer(
+    no_args_is_help=True,
+    help=(
+        "Reports for the people who run the platform: why jobs fail, what they cost, what storage "
+        "holds, which images are used. Scoped like every query: your jobs, admin:P project P's."
+    ),
+)
 
 Row = dict[str, Any]
-QueryArg = Annotated[list[str] | None, typer.Argument(
-    metavar="[QUERY]", help="Which jobs, in the query language (default: all you may see).",
-    show_default=False)]
-SinceOpt = Annotated[str | None, typer.Option(
-    "--since", help="Jobs created since: 7d, 12h, 2w back from now, or an ISO date/time.")]
-UntilOpt = Annotated[str | None, typer.Option(
-    "--until", help="Jobs created before: 7d, 12h, 2w back from now, or an ISO date/time.")]
+QueryArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[QUERY]",
+        help="Which jobs, in the query language (default: all you may see).",
+        show_default=False,
+    ),
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since", help="Jobs created since: 7d, 12h, 2w back from now, or an ISO date/time."
+    ),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--until", help="Jobs created before: 7d, 12h, 2w back from now, or an ISO date/time."
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout: one row per group.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV on stdout: one row per group.")]
-PlotOpt = Annotated[Path | None, typer.Option(
-    "--plot", metavar="FILE.png", help="Draw the series over time into a PNG (--by week|month).")]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot", metavar="FILE.png", help="Draw the series over time into a PNG (--by week|month)."
+    ),
+]
 
 
 def _request(query: list[str] | None, since: str | None, until: str | None) -> Any:
@@ -50,8 +71,7 @@ def _by(values: list[str] | None, default: str) -> list[str]:
     return [k.strip() for v in (values or [default]) for k in v.split(",") if k.strip()]
 
 
-def _emit(rows: list[Row], *, json: bool, as_csv: bool, table: Callable[[list[Row]], None]
-          ) -> None:
+def _emit(rows: list[Row], *, json: bool, as_csv: bool, table: Callable[[list[Row]], None]) -> None:
     if json and as_csv:
         raise typer.BadParameter("--json and --csv: choose one")
     if json:
@@ -71,16 +91,22 @@ def write_csv(rows: Sequence[Mapping[str, Any]]) -> None:
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ";".join(map(str, v)) if isinstance(v, list) else v
-                         for k, v in row.items()})
+        writer.writerow(
+            {k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+        )
 
 
 @app.command("failures")
 @handle_errors
-def failures(query: QueryArg = None, *, since: SinceOpt = None, until: UntilOpt = None,
-             limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many "
-                                                "signatures.")] = 50,
-             json: JsonOpt = False, as_csv: CsvOpt = False) -> None:
+def failures(
+    query: QueryArg = None,
+    *,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many signatures.")] = 50,
+    json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
     """Failed jobs grouped by error signature, most first; NEW marks a signature seen this
     week and not the week before. `ascend search signature:HASH` lists a signature's jobs."""
     from query import reports
@@ -90,14 +116,27 @@ def failures(query: QueryArg = None, *, since: SinceOpt = None, until: UntilOpt 
 
 
 def _failures_table(rows: list[Row]) -> None:
-    headers = ("SIGNATURE", "JOBS", "ERROR", "USERS", "PROJECTS", "IMAGES", "LAST SEEN",
-               "EXAMPLE")
-    cells = [(f"{row['signature'] or '-'}{' NEW' if row['new'] else ''}", str(row["count"]),
-              row["pattern"] or "", _few(row["users"]), _few(row["projects"]),
-              str(len(row["images"])), (row["last_seen"] or "")[:16].replace("T", " "),
-              row["example"] or "") for row in rows]
-    print_rows(headers, cells, right=("JOBS", "IMAGES"), fold=("ERROR",),
-               priority=("SIGNATURE", "JOBS", "ERROR", "LAST SEEN", "USERS", "PROJECTS"))
+    headers = ("SIGNATURE", "JOBS", "ERROR", "USERS", "PROJECTS", "IMAGES", "LAST SEEN", "EXAMPLE")
+    cells = [
+        (
+            f"{row['signature'] or '-'}{' NEW' if row['new'] else ''}",
+            str(row["count"]),
+            row["pattern"] or "",
+            _few(row["users"]),
+            _few(row["projects"]),
+            str(len(row["images"])),
+            (row["last_seen"] or "")[:16].replace("T", " "),
+            row["example"] or "",
+        )
+        for row in rows
+    ]
+    print_rows(
+        headers,
+        cells,
+        right=("JOBS", "IMAGES"),
+        fold=("ERROR",),
+        priority=("SIGNATURE", "JOBS", "ERROR", "LAST SEEN", "USERS", "PROJECTS"),
+    )
 
 
 def _few(values: Sequence[str], shown: int = 3) -> str:
@@ -107,12 +146,23 @@ def _few(values: Sequence[str], shown: int = 3) -> str:
 
 @app.command("cost")
 @handle_errors
-def cost(query: QueryArg = None, *,
-         by: Annotated[list[str] | None, typer.Option(
-             "--by", help="project, user, node, function, image, week or month; several "
-                          "(--by project,user) nest.")] = None,
-         since: SinceOpt = None, until: UntilOpt = None, json: JsonOpt = False,
-         as_csv: CsvOpt = False, plot: PlotOpt = None) -> None:
+def cost(
+    query: QueryArg = None,
+    *,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="project, user, node, function, image, week or month; several "
+            "(--by project,user) nest.",
+        ),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    plot: PlotOpt = None,
+) -> None:
     """Jobs, GPU and CPU node-hours, cost (the node price table), failure rate and the cost of
     failed jobs per group."""
     from query import reports
@@ -127,20 +177,41 @@ def cost(query: QueryArg = None, *,
 def _cost_table(rows: list[Row], keys: list[str]) -> None:
     measures = ("JOBS", "GPU H", "CPU H", "COST", "FAILED", "FAIL %", "FAILED COST")
     groups = [k.upper() for k in keys]
-    cells = [(*(str(row[k]) for k in keys), str(row["count"]), f"{row['gpu_hours']:,.1f}",
-              f"{row['cpu_hours']:,.1f}", f"${row['cost_usd']:,.2f}", str(row["failed"]),
-              f"{row['failure_rate']:.1%}", f"${row['failed_cost_usd']:,.2f}") for row in rows]
-    print_rows((*groups, *measures), cells, right=measures,
-               priority=(*groups, "JOBS", "COST", "FAIL %", "FAILED COST", "GPU H", "CPU H"))
+    cells = [
+        (
+            *(str(row[k]) for k in keys),
+            str(row["count"]),
+            f"{row['gpu_hours']:,.1f}",
+            f"{row['cpu_hours']:,.1f}",
+            f"${row['cost_usd']:,.2f}",
+            str(row["failed"]),
+            f"{row['failure_rate']:.1%}",
+            f"${row['failed_cost_usd']:,.2f}",
+        )
+        for row in rows
+    ]
+    print_rows(
+        (*groups, *measures),
+        cells,
+        right=measures,
+        priority=(*groups, "JOBS", "COST", "FAIL %", "FAILED COST", "GPU H", "CPU H"),
+    )
 
 
 @app.command("storage")
 @handle_errors
-def storage(query: QueryArg = None, *,
-            by: Annotated[list[str] | None, typer.Option(
-                "--by", help="project, user or tier; several (--by project,tier) nest.")] = None,
-            since: SinceOpt = None, until: UntilOpt = None, json: JsonOpt = False,
-            as_csv: CsvOpt = False) -> None:
+def storage(
+    query: QueryArg = None,
+    *,
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="project, user or tier; several (--by project,tier) nest."),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
     """Bytes of logs, by-date copies and artifacts per group and tier, the monthly cost at the
     tier prices (ASCEND_TIER_PRICES), retained jobs, and what the next retention sweep changes
     (default policy)."""
@@ -150,26 +221,66 @@ def storage(query: QueryArg = None, *,
     policy = DEFAULT_POLICY
     ages = reports.StageAges(policy.cool_after, policy.archive_after, policy.delete_after)
     keys = _by(by, "project")
-    rows = reports.storage(_request(query, since, until), keys,
-                           prices=services().settings.tier_prices, ages=ages)
+    rows = reports.storage(
+        _request(query, since, until), keys, prices=services().settings.tier_prices, ages=ages
+    )
     _emit(rows, json=json, as_csv=as_csv, table=lambda r: _storage_table(r, keys))
 
 
 def _storage_table(rows: list[Row], keys: list[str]) -> None:
-    measures = ("JOBS", "LOGS", "COPIES", "ARTIFACTS", "HOT", "COOL", "ARCHIVE", "$/MONTH",
-                "RETAINED", "SWEEP MOVES", "SWEEP DELETES", "$/MONTH AFTER")
+    measures = (
+        "JOBS",
+        "LOGS",
+        "COPIES",
+        "ARTIFACTS",
+        "HOT",
+        "COOL",
+        "ARCHIVE",
+        "$/MONTH",
+        "RETAINED",
+        "SWEEP MOVES",
+        "SWEEP DELETES",
+        "$/MONTH AFTER",
+    )
     groups = [k.upper() for k in keys]
-    cells = [(*(str(row[k]) for k in keys), str(row["count"]),
-              *(size(row[f]) for f in ("log_bytes", "copy_bytes", "artifact_bytes",
-                                       "hot_bytes", "cool_bytes", "archive_bytes")),
-              f"${row['monthly_usd']:,.2f}",
-              f"{row['retained']} ({size(row['retained_bytes'])})",
-              str(row["sweep_moves"]),
-              f"{row['sweep_deletes']} (-{size(row['sweep_freed_bytes'])})",
-              f"${row['monthly_usd_after_sweep']:,.2f}") for row in rows]
-    print_rows((*groups, *measures), cells, right=measures,
-               priority=(*groups, "JOBS", "$/MONTH", "$/MONTH AFTER", "SWEEP DELETES", "LOGS",
-                         "ARTIFACTS", "RETAINED"))
+    cells = [
+        (
+            *(str(row[k]) for k in keys),
+            str(row["count"]),
+            *(
+                size(row[f])
+                for f in (
+                    "log_bytes",
+                    "copy_bytes",
+                    "artifact_bytes",
+                    "hot_bytes",
+                    "cool_bytes",
+                    "archive_bytes",
+                )
+            ),
+            f"${row['monthly_usd']:,.2f}",
+            f"{row['retained']} ({size(row['retained_bytes'])})",
+            str(row["sweep_moves"]),
+            f"{row['sweep_deletes']} (-{size(row['sweep_freed_bytes'])})",
+            f"${row['monthly_usd_after_sweep']:,.2f}",
+        )
+        for row in rows
+    ]
+    print_rows(
+        (*groups, *measures),
+        cells,
+        right=measures,
+        priority=(
+            *groups,
+            "JOBS",
+            "$/MONTH",
+            "$/MONTH AFTER",
+            "SWEEP DELETES",
+            "LOGS",
+            "ARTIFACTS",
+            "RETAINED",
+        ),
+    )
 
 
 def size(value: float) -> str:
@@ -184,15 +295,30 @@ def size(value: float) -> str:
 
 @app.command("images")
 @handle_errors
-def images(query: QueryArg = None, *,
-           unused_days: Annotated[int, typer.Option(
-               "--unused-days", min=0, help="Mark images not used for this many days (prune "
-                                            "candidates).")] = 30,
-           packages: Annotated[bool, typer.Option(
-               "--packages", help="Instead: each pinned package by how many distinct images "
-                                  "carry it (the deduplication, measured).")] = False,
-           since: SinceOpt = None, until: UntilOpt = None, json: JsonOpt = False,
-           as_csv: CsvOpt = False) -> None:
+def images(
+    query: QueryArg = None,
+    *,
+    unused_days: Annotated[
+        int,
+        typer.Option(
+            "--unused-days",
+            min=0,
+            help="Mark images not used for this many days (prune candidates).",
+        ),
+    ] = 30,
+    packages: Annotated[
+        bool,
+        typer.Option(
+            "--packages",
+            help="Instead: each pinned package by how many distinct images "
+            "carry it (the deduplication, measured).",
+        ),
+    ] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
     """Each dependency image (user-hash12): jobs, last use, failure rate, packages; UNUSED
     marks images idle for --unused-days."""
     from query import reports
@@ -206,11 +332,22 @@ def images(query: QueryArg = None, *,
 
 
 def _images_table(rows: list[Row]) -> None:
-    cells = [(f"{row['image']}{' UNUSED' if row['unused'] else ''}", str(row["count"]),
-              f"{row['failure_rate']:.1%}", (row["last_used"] or "")[:10],
-              _few(row["packages"], 4)) for row in rows]
-    print_rows(("IMAGE", "JOBS", "FAIL %", "LAST USED", "PACKAGES"), cells,
-               right=("JOBS", "FAIL %"), fold=("PACKAGES",))
+    cells = [
+        (
+            f"{row['image']}{' UNUSED' if row['unused'] else ''}",
+            str(row["count"]),
+            f"{row['failure_rate']:.1%}",
+            (row["last_used"] or "")[:10],
+            _few(row["packages"], 4),
+        )
+        for row in rows
+    ]
+    print_rows(
+        ("IMAGE", "JOBS", "FAIL %", "LAST USED", "PACKAGES"),
+        cells,
+        right=("JOBS", "FAIL %"),
+        fold=("PACKAGES",),
+    )
 
 
 def _packages_table(rows: list[Row]) -> None:
@@ -218,12 +355,12 @@ def _packages_table(rows: list[Row]) -> None:
     print_rows(("PACKAGE", "IMAGES", "JOBS"), cells, right=("IMAGES", "JOBS"))
 
 
-def plot_series(rows: list[Row], keys: list[str], measure: str, path: Path, *, title: str
-                ) -> None:
+def plot_series(rows: list[Row], keys: list[str], measure: str, path: Path, *, title: str) -> None:
     """A line per group of the keys after the first, over the first key (a week or month)."""
     if not keys or keys[0] not in {"week", "month"}:
-        raise typer.BadParameter("--plot draws a series over time: use --by week or --by month "
-                                 "(first)")
+        raise typer.BadParameter(
+            "--plot draws a series over time: use --by week or --by month (first)"
+        )
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -35,14 +35,21 @@ from lifecycle.sweep import SweepSummary, plan_sweep, run_sweep
 from shared.errors import AccessDenied, InvalidInput
 from shared.jobid import is_valid_name
 
-app = typer.Typer(help="Retention: what the lifecycle sweep would do, doing it, and the policies.",
-                  no_args_is_help=True)
-policy_app = typer.Typer(help="The retention policy: the default table and per-project overrides.",
-                         no_args_is_help=True)
+app = typer.Typer(
+    help="Retention: what the lifecycle sweep would do, doing it, and the policies.",
+    no_args_is_help=True,
+)
+policy_app = typer.Typer(
+    help="The retention policy: the default table and per-project overrides.", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy")
 
-NowOption = Annotated[str | None, typer.Option(
-    "--now", help="Run as of this time (ISO 8601, e.g. 2026-03-14 or 2026-03-14T02:30:00Z).")]
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now", help="Run as of this time (ISO 8601, e.g. 2026-03-14 or 2026-03-14T02:30:00Z)."
+    ),
+]
 ProjectOption = Annotated[str | None, typer.Option("--project", help="Only this project.")]
 CoolOption = Annotated[str | None, typer.Option("--cool", help="Days to Cool, or 'never'.")]
 ArchiveOption = Annotated[str | None, typer.Option("--archive", help="Days to Archive or 'never'.")]
@@ -54,8 +61,9 @@ _err = Console(stderr=True, highlight=False)
 
 @app.command("plan")
 @handle_errors
-def plan_command(now: NowOption = None, project: ProjectOption = None,
-                 as_json: JsonOption = False) -> None:
+def plan_command(
+    now: NowOption = None, project: ProjectOption = None, as_json: JsonOption = False
+) -> None:
     """List what the sweep would do, one action per line; changes nothing."""
     moment, scope = parse_now(now), checked_project(project)
     _require_admin(scope)
@@ -68,10 +76,14 @@ def plan_command(now: NowOption = None, project: ProjectOption = None,
 
 @app.command("apply")
 @handle_errors
-def apply_command(now: NowOption = None, project: ProjectOption = None,
-                  yes: Annotated[bool, typer.Option(
-                      "--yes", help="Really do it (default: a dry run, like plan).")] = False,
-                  as_json: JsonOption = False) -> None:
+def apply_command(
+    now: NowOption = None,
+    project: ProjectOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Really do it (default: a dry run, like plan).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Carry the sweep out: tiers, compression, deletions; every action audited. A dry run
     (what plan prints) unless --yes."""
     if not yes:
@@ -81,9 +93,14 @@ def apply_command(now: NowOption = None, project: ProjectOption = None,
     moment, scope = parse_now(now), checked_project(project)
     who = _require_admin(scope)
     err = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("applying retention: {task.completed} actions"),
-                  TimeElapsedColumn(), console=err, transient=True,
-                  disable=not err.is_terminal) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("applying retention: {task.completed} actions"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
         task = bar.add_task("apply", total=None)
 
         def done(result: Result) -> None:
@@ -99,10 +116,14 @@ def apply_command(now: NowOption = None, project: ProjectOption = None,
 @policy_app.command("show")
 @handle_errors
 def policy_show(
-    project_arg: Annotated[str | None, typer.Argument(
-        metavar="[PROJECT]", help="The project (as set and reset take it).",
-        show_default=False)] = None,
-    project: ProjectOption = None, as_json: JsonOption = False,
+    project_arg: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[PROJECT]", help="The project (as set and reset take it).", show_default=False
+        ),
+    ] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Show the default policy and every override (or the policy that applies to one project)."""
     if project_arg and project and project_arg != project:
@@ -112,10 +133,12 @@ def policy_show(
     book = load_policy_book(services().blobs)
     rows: list[tuple[str | None, str, RetentionPolicy]] = (
         [(scope, "override" if scope in book.overridden else "default", book.for_project(scope))]
-        if scope else
-        [(None, "default", book.default)] + [(p, "override", pol) for p, pol in book.overrides])
-    objects = [{"project": p, "source": src, **pol.as_json(), "table": pol.table()}
-               for p, src, pol in rows]
+        if scope
+        else [(None, "default", book.default)] + [(p, "override", pol) for p, pol in book.overrides]
+    )
+    objects = [
+        {"project": p, "source": src, **pol.as_json(), "table": pol.table()} for p, src, pol in rows
+    ]
     if as_json:
         print_jsonl(objects)
         return
@@ -129,8 +152,9 @@ def policy_native() -> None:
     """Print the Azure lifecycle management policy for the default and the stored overrides
     (what `infra/` deploys is generated for the default alone)."""
     require_admin("retention policy native")
-    document = native_policy_document(load_policy_book(services().blobs),
-                                      container=services().settings.container)
+    document = native_policy_document(
+        load_policy_book(services().blobs), container=services().settings.container
+    )
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
@@ -141,26 +165,42 @@ def policy_set(  # noqa: PLR0917 - one parameter per CLI option
     cool: CoolOption = None,
     archive: ArchiveOption = None,
     delete: DeleteOption = None,
-    artifact: Annotated[list[str] | None, typer.Option(
-        "--artifact", help="TYPE=DAYS or TYPE=never: retention of that artifact type.")] = None,
-    accept_early_deletion: Annotated[bool, typer.Option(
-        "--accept-early-deletion", help="Archive even what is deleted within 180 days.")] = False,
+    artifact: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--artifact", help="TYPE=DAYS or TYPE=never: retention of that artifact type."
+        ),
+    ] = None,
+    accept_early_deletion: Annotated[
+        bool,
+        typer.Option(
+            "--accept-early-deletion", help="Archive even what is deleted within 180 days."
+        ),
+    ] = False,
 ) -> None:
     """Set a project's override (admins of the project); refused with the reason if it makes
     no sense."""
     scope = checked_project(project) or project
     blobs = services().blobs
     current = load_policy_book(blobs).for_project(scope).as_json()
-    changes: dict[str, Any] = {k: _days(k, v) for k, v in
-                               (("cool_after", cool), ("archive_after", archive),
-                                ("delete_after", delete)) if v is not None}
+    changes: dict[str, Any] = {
+        k: _days(k, v)
+        for k, v in (("cool_after", cool), ("archive_after", archive), ("delete_after", delete))
+        if v is not None
+    }
     rules = {**current["artifact_delete_after"], **_artifact_rules(artifact or [])}
-    data = {**current, **changes, "artifact_delete_after": rules,
-            "accept_early_deletion": accept_early_deletion or current["accept_early_deletion"]}
+    data = {
+        **current,
+        **changes,
+        "artifact_delete_after": rules,
+        "accept_early_deletion": accept_early_deletion or current["accept_early_deletion"],
+    }
     policy = policy_from_json(data, subject=f"policy for project {scope!r}")
     set_override(blobs, principal(), scope, policy)
-    note(f"policy for project {scope} set: " + ", ".join(
-        f"{r['stage']} from {r['from_days']} d" for r in policy.table()))
+    note(
+        f"policy for project {scope} set: "
+        + ", ".join(f"{r['stage']} from {r['from_days']} d" for r in policy.table())
+    )
 
 
 @policy_app.command("reset")
@@ -182,8 +222,9 @@ def parse_now(text: str | None) -> datetime:
         raise typer.BadParameter(f"--now {text!r}: not an ISO 8601 date or time") from None
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if not EARLIEST_NOW <= moment <= LATEST_NOW:  # policy ages subtract centuries at most
-        raise typer.BadParameter(f"--now {text!r}: must lie between {EARLIEST_NOW:%Y} and "
-                                 f"{LATEST_NOW:%Y}")
+        raise typer.BadParameter(
+            f"--now {text!r}: must lie between {EARLIEST_NOW:%Y} and {LATEST_NOW:%Y}"
+        )
     return moment
 
 
@@ -233,8 +274,7 @@ def _emit(objects: list[dict[str, Any]], as_json: bool) -> None:
         return
     for obj in objects:
         outcome = f" [{obj['outcome']}]" if "outcome" in obj else ""
-        say(f"{obj['action']:<8} {obj['tier'] or '-':<7} {obj['blob']}  "
-                   f"({obj['reason']}){outcome}")
+        say(f"{obj['action']:<8} {obj['tier'] or '-':<7} {obj['blob']}  ({obj['reason']}){outcome}")
 
 
 def _policy_table(obj: dict[str, Any]) -> None:
@@ -242,13 +282,20 @@ def _policy_table(obj: dict[str, Any]) -> None:
     say(title)
     table = new_table("STAGE", "FROM DAY", "UNTIL DAY", right=("FROM DAY", "UNTIL DAY"))
     for row in obj["table"]:
-        table.add_row(row["stage"], str(row["from_days"]),
-                      "-" if row["until_days"] is None else str(row["until_days"]))
+        table.add_row(
+            row["stage"],
+            str(row["from_days"]),
+            "-" if row["until_days"] is None else str(row["until_days"]),
+        )
     print_table(table)
     rules = obj["artifact_delete_after"]
     if rules:
-        say("artifact retention: " + ", ".join(
-            f"{k}={'never' if v is None else f'{v} d'}" for k, v in sorted(rules.items())))
+        say(
+            "artifact retention: "
+            + ", ".join(
+                f"{k}={'never' if v is None else f'{v} d'}" for k, v in sorted(rules.items())
+            )
+        )
     if obj["accept_early_deletion"]:
         say("accepts Archive's early-deletion charge")
 

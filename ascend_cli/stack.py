@@ -74,7 +74,7 @@ def _print_banner(settings: Settings, azurite: Azurite | None) -> None:
     print(
         f"""
 ascend-index local stack
-  blob storage : {where or settings.storage_account_url or 'ASCEND_STORAGE_CONNECTION_STRING'}
+  blob storage : {where or settings.storage_account_url or "ASCEND_STORAGE_CONNECTION_STRING"}
   container    : {settings.container}
   index        : {settings.index_path} (SQLite; ASCEND_INDEX_PATH to move it)
 

@@ -17,8 +17,13 @@ from rich.text import Text
 
 from ascend_cli.visible import safe_console
 
-STATUS_STYLES = {"queued": "dim", "running": "cyan", "completed": "green", "failed": "red",
-                 "cancelled": "yellow"}
+STATUS_STYLES = {
+    "queued": "dim",
+    "running": "cyan",
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+}
 PIPE_WIDTH = 200
 GAP = 2  # spaces between two columns (rich's padding (0, 1) on each side)
 JOB_ID_MIN = 24  # narrower than this, a job ID wraps into too many lines to read
@@ -36,8 +41,13 @@ class Column:
 # The job ID already shows the creation time, user and project. STATUS and AGE always show;
 # the others join, in this order, while the row fits the terminal without cutting anything.
 REQUIRED = (Column("JOB ID"), Column("STATUS"), Column("AGE", right=True))
-OPTIONAL = (Column("FUNCTION"), Column("DURATION", right=True), Column("COST", right=True),
-            Column("NODE"), Column("ERRORS", right=True))
+OPTIONAL = (
+    Column("FUNCTION"),
+    Column("DURATION", right=True),
+    Column("COST", right=True),
+    Column("NODE"),
+    Column("ERRORS", right=True),
+)
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -54,9 +64,12 @@ def new_table(*headers: str, right: Iterable[str] = (), fold: Iterable[str] = ()
     right, fold = set(right), set(fold)
     table = Table(box=None, header_style="bold", pad_edge=False)
     for header in headers:
-        table.add_column(header, justify="right" if header in right else "left",
-                         overflow="fold" if header in fold else "ellipsis",
-                         no_wrap=header not in fold)
+        table.add_column(
+            header,
+            justify="right" if header in right else "left",
+            overflow="fold" if header in fold else "ellipsis",
+            no_wrap=header not in fold,
+        )
     return table
 
 
@@ -66,9 +79,15 @@ def print_table(table: RenderableType, out: Console | None = None) -> None:
     (out or console()).print(table)
 
 
-def print_rows(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
-               priority: Sequence[str] = (), right: Iterable[str] = (),
-               fold: Iterable[str] = (), out: Console | None = None) -> None:
+def print_rows(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    priority: Sequence[str] = (),
+    right: Iterable[str] = (),
+    fold: Iterable[str] = (),
+    out: Console | None = None,
+) -> None:
     """A table of text cells that fits the terminal: the columns are taken in `priority` order
     (the rest after, in their own order) while the rows still fit without cutting a cell; a
     `fold` column wraps and counts as `FOLD_MIN` wide. The columns keep their order on screen,
@@ -82,12 +101,20 @@ def print_rows(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
     print_table(table, out)
     hidden = [h for i, h in enumerate(headers) if i not in shown]
     if hidden:
-        console(stderr=True).print(f"not shown at this width: {', '.join(hidden)} "
-                                   "(a wider terminal, --csv or --json has them)")
+        console(stderr=True).print(
+            f"not shown at this width: {', '.join(hidden)} "
+            "(a wider terminal, --csv or --json has them)"
+        )
 
 
-def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int, *,
-                priority: Sequence[str] = (), fold: Iterable[str] = ()) -> list[int]:
+def fit_columns(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    width: int,
+    *,
+    priority: Sequence[str] = (),
+    fold: Iterable[str] = (),
+) -> list[int]:
     """The indexes of the columns that fit `width`, in screen order: the first column of
     `priority` always, then each next one while the row still fits."""
     fold = set(fold)
@@ -112,8 +139,9 @@ def print_jobs(documents: Iterable[Mapping[str, Any]], now: datetime | None = No
     print_table(jobs_table(documents, width=out.width, now=now), out)
 
 
-def jobs_table(documents: Iterable[Mapping[str, Any]], *, width: int,
-               now: datetime | None = None) -> Table:
+def jobs_table(
+    documents: Iterable[Mapping[str, Any]], *, width: int, now: datetime | None = None
+) -> Table:
     """One row per search document, with the columns that fit `width` characters."""
     moment = now or datetime.now(UTC)
     rows = [_cells(doc, moment) for doc in documents]
@@ -131,8 +159,10 @@ def jobs_table(documents: Iterable[Mapping[str, Any]], *, width: int,
 def choose_columns(rows: Sequence[Mapping[str, str]], width: int) -> tuple[list[Column], int]:
     """The columns to show and the job ID's width: the required ones always; each optional one
     while the whole job ID still fits beside it; a job ID too long for the rest wraps at '-'."""
-    natural = {c.header: max([len(c.header), *(len(r[c.header]) for r in rows)])
-               for c in (*REQUIRED, *OPTIONAL)}
+    natural = {
+        c.header: max([len(c.header), *(len(r[c.header]) for r in rows)])
+        for c in (*REQUIRED, *OPTIONAL)
+    }
     columns = list(REQUIRED)
     used = sum(natural[c.header] for c in columns) + GAP * (len(columns) - 1)
     if used <= width:
@@ -161,15 +191,19 @@ def wrap_job_id(job_id: str, width: int) -> str:
             line = ""
         line += token
     lines.append(line)
-    return "\n".join(chunk[i:i + width] for chunk in lines for i in range(0, len(chunk), width))
+    return "\n".join(chunk[i : i + width] for chunk in lines for i in range(0, len(chunk), width))
 
 
 def _cells(doc: Mapping[str, Any], now: datetime) -> dict[str, str]:
     values = {
-        "JOB ID": doc["job_id"], "STATUS": doc.get("status") or "unknown",
-        "AGE": age(doc.get("created_at"), now), "FUNCTION": doc.get("function_name"),
-        "DURATION": duration(doc.get("duration_seconds")), "COST": money(doc.get("cost_usd")),
-        "NODE": doc.get("node_type"), "ERRORS": doc.get("log_errors"),
+        "JOB ID": doc["job_id"],
+        "STATUS": doc.get("status") or "unknown",
+        "AGE": age(doc.get("created_at"), now),
+        "FUNCTION": doc.get("function_name"),
+        "DURATION": duration(doc.get("duration_seconds")),
+        "COST": money(doc.get("cost_usd")),
+        "NODE": doc.get("node_type"),
+        "ERRORS": doc.get("log_errors"),
     }
     return {key: "" if value is None else str(value) for key, value in values.items()}
 

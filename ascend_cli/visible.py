@@ -18,9 +18,12 @@ from rich.segment import Segment
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _KEPT = "\n\t"
-_UNSAFE = re.compile("[" + "".join(
-    re.escape(chr(c)) for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in _KEPT)
-    + _BIDI + "]")
+_UNSAFE = re.compile(
+    "["
+    + "".join(re.escape(chr(c)) for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in _KEPT)
+    + _BIDI
+    + "]"
+)
 
 
 def _shown(char: str) -> str:

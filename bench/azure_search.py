@@ -35,20 +35,35 @@ def documents(count: int) -> list[dict[str, Any]]:
     docs = []
     for n in range(count):
         doc = empty_document(f"20251204-143022-alice-frauddetect-a3f5d2c8-{n:08x}")
-        doc.update(created_at="2025-12-04T14:30:22.000Z", updated_at="2025-12-04T14:35:23.456Z",
-                   source_version=f"{n:016x}", status="completed", user="alice",
-                   project="frauddetect", function_name="train_model", node_type="gpu_small",
-                   dep_hash="a3f5d2c8", image_hash="a3f5d2c8e9b1", python_version="3.11",
-                   packages=["numpy==1.24.0", "pandas==2.0.0", "torch==2.0.0"],
-                   package_names=["numpy", "pandas", "torch"], use_gpu=True,
-                   duration_seconds=276.1, exit_code=0, cost_usd=0.04,
-                   tags=["experiment=baseline", "dataset_version=v2.1"], retain=False,
-                   artifact_names=["model.pkl", "plot.png"], artifact_bytes=105382000,
-                   log_errors=n % 3, log_lines=120, tier="Hot",
-                   metrics_last={"loss": 0.25, "accuracy": 0.91})
+        doc.update(
+            created_at="2025-12-04T14:30:22.000Z",
+            updated_at="2025-12-04T14:35:23.456Z",
+            source_version=f"{n:016x}",
+            status="completed",
+            user="alice",
+            project="frauddetect",
+            function_name="train_model",
+            node_type="gpu_small",
+            dep_hash="a3f5d2c8",
+            image_hash="a3f5d2c8e9b1",
+            python_version="3.11",
+            packages=["numpy==1.24.0", "pandas==2.0.0", "torch==2.0.0"],
+            package_names=["numpy", "pandas", "torch"],
+            use_gpu=True,
+            duration_seconds=276.1,
+            exit_code=0,
+            cost_usd=0.04,
+            tags=["experiment=baseline", "dataset_version=v2.1"],
+            retain=False,
+            artifact_names=["model.pkl", "plot.png"],
+            artifact_bytes=105382000,
+            log_errors=n % 3,
+            log_lines=120,
+            tier="Hot",
+            metrics_last={"loss": 0.25, "accuracy": 0.91},
+        )
         docs.append(doc)
     return docs
-
 
 
 def encode_only(docs: list[dict[str, Any]]) -> None:
@@ -60,11 +75,13 @@ def encode_only(docs: list[dict[str, Any]]) -> None:
 def through_adapter(docs: list[dict[str, Any]]) -> Callable[[], object]:
     def run() -> object:
         service = FakeSearchService()
-        index = AzureSearchIndex.connect(ENDPOINT, "ascend-jobs", AzureKeyCredential("k"),
-                                         transport=service.transport)
+        index = AzureSearchIndex.connect(
+            ENDPOINT, "ascend-jobs", AzureKeyCredential("k"), transport=service.transport
+        )
         written = index.upsert(docs)
         assert len(written) == len(docs)
         return written
+
     return run
 
 
@@ -77,14 +94,20 @@ def into_sqlite(docs: list[dict[str, Any]], directory: Path) -> Callable[[], obj
         written = index.upsert(docs)
         index.close()
         return written
+
     return run
 
 
 def summary(name: str, times: list[float], docs: int, baseline: float) -> dict[str, Any]:
     median = statistics.median(times)
     p95 = sorted(times)[max(0, round(0.95 * len(times)) - 1)]
-    return {"name": name, "median_s": round(median, 4), "p95_s": round(p95, 4),
-            "docs_per_s": round(docs / median), "ratio_to_baseline": round(median / baseline, 2)}
+    return {
+        "name": name,
+        "median_s": round(median, 4),
+        "p95_s": round(p95, 4),
+        "docs_per_s": round(docs / median),
+        "ratio_to_baseline": round(median / baseline, 2),
+    }
 
 
 def main() -> None:
@@ -95,21 +118,24 @@ def main() -> None:
     docs = documents(args.docs)
     with tempfile.TemporaryDirectory() as tmp:
         runs = {
-            "encode the bodies once (baseline)": timed_runs(lambda: encode_only(docs),
-                                                           args.repeat),
+            "encode the bodies once (baseline)": timed_runs(lambda: encode_only(docs), args.repeat),
             "AzureSearchIndex.upsert (SDK + fake)": timed_runs(through_adapter(docs), args.repeat),
-            "SqliteIndex.upsert (real file)": timed_runs(into_sqlite(docs, Path(tmp)),
-                                                        args.repeat),
+            "SqliteIndex.upsert (real file)": timed_runs(into_sqlite(docs, Path(tmp)), args.repeat),
         }
     baseline = statistics.median(next(iter(runs.values())))
     rows = [summary(name, times, args.docs, baseline) for name, times in runs.items()]
     print(f"{args.docs} documents, {args.repeat} repeats")
     print(f"{'what':40} {'median s':>9} {'p95 s':>8} {'docs/s':>9} {'x base':>7}")
     for row in rows:
-        print(f"{row['name']:40} {row['median_s']:9.3f} {row['p95_s']:8.3f} "
-              f"{row['docs_per_s']:9d} {row['ratio_to_baseline']:7.2f}")
-    print(orjson.dumps({"bench": "azure_search", "docs": args.docs, "repeat": args.repeat,
-                        "rows": rows}).decode())
+        print(
+            f"{row['name']:40} {row['median_s']:9.3f} {row['p95_s']:8.3f} "
+            f"{row['docs_per_s']:9d} {row['ratio_to_baseline']:7.2f}"
+        )
+    print(
+        orjson.dumps(
+            {"bench": "azure_search", "docs": args.docs, "repeat": args.repeat, "rows": rows}
+        ).decode()
+    )
 
 
 if __name__ == "__main__":

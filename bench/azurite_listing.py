@@ -45,22 +45,36 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     azurite = start_azurite(Path(tempfile.mkdtemp(prefix="bench-listing-")))
     try:
-        store = AzureBlobStore.from_settings(Settings(
-            storage_connection_string=azurite.connection_string, container="bench-listing"))
+        store = AzureBlobStore.from_settings(
+            Settings(storage_connection_string=azurite.connection_string, container="bench-listing")
+        )
         store.ensure_container()
         written, rows = 0, []
         for size in sizes:
             with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda i: store.write(folder(i) + "metadata.json", b"{}"),
-                              range(written, size)))
+                list(
+                    pool.map(
+                        lambda i: store.write(folder(i) + "metadata.json", b"{}"),
+                        range(written, size),
+                    )
+                )
             written = size
             picks = range(0, size, max(1, size // args.samples))
             listing = median_ms(lambda i: list(store.list(folder(i), with_tags=True)), picks)
             head = median_ms(lambda i: store.props(folder(i) + "metadata.json"), picks)
-            rows.append({"blobs": size, "list_ms": round(listing, 2), "head_ms": round(head, 2),
-                         "list_vs_head": round(listing / head, 2)})
-            print(f"{size:>8,} blobs: prefix listing {listing:6.1f} ms, HEAD {head:5.1f} ms "
-                  f"(x{listing / head:.1f})", flush=True)
+            rows.append(
+                {
+                    "blobs": size,
+                    "list_ms": round(listing, 2),
+                    "head_ms": round(head, 2),
+                    "list_vs_head": round(listing / head, 2),
+                }
+            )
+            print(
+                f"{size:>8,} blobs: prefix listing {listing:6.1f} ms, HEAD {head:5.1f} ms "
+                f"(x{listing / head:.1f})",
+                flush=True,
+            )
         print(orjson.dumps({"bench": "azurite_listing", "rows": rows}).decode())
     finally:
         azurite.stop()

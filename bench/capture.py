@@ -106,22 +106,29 @@ def run_null_capture(lines: int) -> tuple[float, float]:
         return timed(lambda: job(lines))
 
 
-def run_azurite(store: AzureBlobStore, lines: int, repeat: int, capacity: int,
-                runs: Runs) -> None:
-    job_id = make_job_id(user="bench", project="capture", dependency_hash="a3f5d2c8e9b1",
-                         run_hash=f"{repeat:08x}", created_at=datetime.now(UTC))
+def run_azurite(store: AzureBlobStore, lines: int, repeat: int, capacity: int, runs: Runs) -> None:
+    job_id = make_job_id(
+        user="bench",
+        project="capture",
+        dependency_hash="a3f5d2c8e9b1",
+        run_hash=f"{repeat:08x}",
+        created_at=datetime.now(UTC),
+    )
     start, start_cpu = time.perf_counter(), time.process_time()
     streamer = LogStreamer(store, job_id, capacity=capacity, flush_interval=0.2)
     with capture_job_output(streamer) as captured:
         job_seconds = timed(lambda: job(lines))
     streamer.close()
     runs.add("capture-azurite job", *job_seconds)
-    runs.add("capture-azurite stored", time.perf_counter() - start,
-             time.process_time() - start_cpu)
+    runs.add("capture-azurite stored", time.perf_counter() - start, time.process_time() - start_cpu)
     props = store.props(log_path(job_id))
-    runs.facts.update(records_stored=streamer.stored, dropped=streamer.dropped,
-                      unwritten=captured.unwritten, log_bytes=props.size if props else 0,
-                      failed_flushes=streamer.failed_flushes)
+    runs.facts.update(
+        records_stored=streamer.stored,
+        dropped=streamer.dropped,
+        unwritten=captured.unwritten,
+        log_bytes=props.size if props else 0,
+        failed_flushes=streamer.failed_flushes,
+    )
 
 
 def measure(lines: int, repeats: int, capacity: int) -> Runs:
@@ -129,8 +136,9 @@ def measure(lines: int, repeats: int, capacity: int) -> Runs:
     with tempfile.TemporaryDirectory() as folder:
         azurite = start_azurite(Path(folder))
         try:
-            settings = Settings(storage_connection_string=azurite.connection_string,
-                                container="bench-capture")
+            settings = Settings(
+                storage_connection_string=azurite.connection_string, container="bench-capture"
+            )
             store = AzureBlobStore.from_settings(settings)
             store.ensure_container()
             for repeat in range(repeats):
@@ -146,20 +154,28 @@ def report(runs: Runs, lines: int, repeats: int, capacity: int) -> dict[str, Any
     rows = dict(sorted((name, runs.median(name)) for name in runs.seconds))
     bases = {name: rows["devnull (cpu)" if name.endswith("(cpu)") else "devnull"] for name in rows}
     summary: dict[str, Any] = {
-        "bench": "capture", "lines": lines, "repeats": repeats, "capacity": capacity,
+        "bench": "capture",
+        "lines": lines,
+        "repeats": repeats,
+        "capacity": capacity,
         "load_average_1m": round(os.getloadavg()[0], 2),
         "median_seconds": {k: round(v, 4) for k, v in rows.items()},
         "lines_per_second": {k: round(lines / v) for k, v in rows.items()},
         "overhead_ratio_vs_devnull": {k: round(v / bases[k], 2) for k, v in rows.items()},
-        "overhead_us_per_line": {k: round((v - bases[k]) / lines * 1e6, 2)
-                                 for k, v in rows.items()},
+        "overhead_us_per_line": {
+            k: round((v - bases[k]) / lines * 1e6, 2) for k, v in rows.items()
+        },
         **runs.facts,
     }
-    print(f"{'measurement (median)':<30}{'seconds':>9}{'lines/s':>11}{'x devnull':>11}"
-          f"{'µs/line +':>11}")
+    print(
+        f"{'measurement (median)':<30}{'seconds':>9}{'lines/s':>11}{'x devnull':>11}"
+        f"{'µs/line +':>11}"
+    )
     for name, seconds in rows.items():
-        print(f"{name:<30}{seconds:>9.3f}{lines / seconds:>11,.0f}{seconds / bases[name]:>11.2f}"
-              f"{(seconds - bases[name]) / lines * 1e6:>11.2f}")
+        print(
+            f"{name:<30}{seconds:>9.3f}{lines / seconds:>11,.0f}{seconds / bases[name]:>11.2f}"
+            f"{(seconds - bases[name]) / lines * 1e6:>11.2f}"
+        )
     print(f"load average (1 min): {summary['load_average_1m']} on {os.cpu_count()} CPUs")
     print(f"last Azurite run: {runs.facts}")
     print(orjson.dumps(summary).decode())
@@ -167,17 +183,22 @@ def report(runs: Runs, lines: int, repeats: int, capacity: int) -> dict[str, Any
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.capture", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.capture",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--lines", type=int, default=100_000, help="lines the job prints")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each measurement")
-    parser.add_argument("--capacity", type=int, default=200_000,
-                        help="the streamer's buffer, in lines")
+    parser.add_argument(
+        "--capacity", type=int, default=200_000, help="the streamer's buffer, in lines"
+    )
     args = parser.parse_args(argv)
     if args.lines < 1 or args.repeats < 1 or args.capacity < 1:
         parser.error("--lines, --repeats and --capacity must be at least 1")
-    report(measure(args.lines, args.repeats, args.capacity), args.lines, args.repeats,
-           args.capacity)
+    report(
+        measure(args.lines, args.repeats, args.capacity), args.lines, args.repeats, args.capacity
+    )
 
 
 if __name__ == "__main__":

@@ -56,21 +56,25 @@ def jobs_page(path: Path, repeat: int) -> dict[str, Any]:
     index.ensure()
     services = Services(Settings(index_path=path), FixedClock(NOW), index=index)
     out: dict[str, Any] = {}
-    for who, principal, query in (("user042", Principal.of("user042"), ""),
-                                  ("user042 failed", Principal.of("user042"), "status:failed"),
-                                  ("admin", Principal.of("bench", "admin"), ""),
-                                  ("admin failed 7d", Principal.of("bench", "admin"),
-                                   "status:failed created:>=-7d")):
+    for who, principal, query in (
+        ("user042", Principal.of("user042"), ""),
+        ("user042 failed", Principal.of("user042"), "status:failed"),
+        ("admin", Principal.of("bench", "admin"), ""),
+        ("admin failed 7d", Principal.of("bench", "admin"), "status:failed created:>=-7d"),
+    ):
         client = TestClient(create_app(lambda: services, anonymous_as=principal))
         response = client.get("/", params={"q": query})
         assert response.status_code == 200, response.text[:300]
         samples = timings(lambda c=client, q=query: c.get("/", params={"q": q}), repeat)
-        facets = timings(lambda c=client, q=query: c.get("/facets", params={"q": q}),
-                         max(3, repeat // 5))
-        out[who] = {"page_median_ms": round(statistics.median(samples), 1),
-                    "page_p95_ms": round(p95(samples), 1),
-                    "facets_median_ms": round(statistics.median(facets), 1),
-                    "rows": response.text.count("data-job-id")}
+        facets = timings(
+            lambda c=client, q=query: c.get("/facets", params={"q": q}), max(3, repeat // 5)
+        )
+        out[who] = {
+            "page_median_ms": round(statistics.median(samples), 1),
+            "page_p95_ms": round(p95(samples), 1),
+            "facets_median_ms": round(statistics.median(facets), 1),
+            "rows": response.text.count("data-job-id"),
+        }
     return out
 
 
@@ -79,9 +83,12 @@ def big_log_page(megabytes: int, repeat: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-dash-"))
     azurite = start_azurite(workdir / "azurite")
     try:
-        settings = Settings(storage_connection_string=azurite.connection_string,
-                            container="bench-dashboard", index_path=workdir / "index.sqlite3",
-                            user="alice")
+        settings = Settings(
+            storage_connection_string=azurite.connection_string,
+            container="bench-dashboard",
+            index_path=workdir / "index.sqlite3",
+            user="alice",
+        )
         blobs = AzureBlobStore.from_settings(settings)
         blobs.ensure_container()
         services = Services(settings, FixedClock(NOW), blobs=blobs)
@@ -90,12 +97,17 @@ def big_log_page(megabytes: int, repeat: int) -> dict[str, Any]:
         first = client.get(f"/jobs/{job_id}")
         assert first.status_code == 200, first.text[:300]
         page = timings(lambda: client.get(f"/jobs/{job_id}"), repeat)
-        deep = timings(lambda: client.get(f"/jobs/{job_id}/log",
-                                          params={"offset": (megabytes - 1) << 20}), repeat)
-        return {"log_mb": megabytes, "lines_shown": first.text.count("data-level="),
-                "job_page_median_ms": round(statistics.median(page), 1),
-                "job_page_p95_ms": round(p95(page), 1),
-                "log_page_at_last_mb_median_ms": round(statistics.median(deep), 1)}
+        deep = timings(
+            lambda: client.get(f"/jobs/{job_id}/log", params={"offset": (megabytes - 1) << 20}),
+            repeat,
+        )
+        return {
+            "log_mb": megabytes,
+            "lines_shown": first.text.count("data-level="),
+            "job_page_median_ms": round(statistics.median(page), 1),
+            "job_page_p95_ms": round(p95(page), 1),
+            "log_page_at_last_mb_median_ms": round(statistics.median(deep), 1),
+        }
     finally:
         azurite.stop()
 
@@ -104,14 +116,30 @@ def _write_big_job(services: Services, megabytes: int) -> str:
     from producer.jobs import start_job
     from shared.jobid import DependencySet
 
-    meta = start_job(services.blobs, user="alice", project="bench", function_name="train",
-                     args_hash="0" * 16, dependencies=DependencySet(("torch==2.0.0",), "3.11"),
-                     config={"node_type": "gpu_small"}, tags={}, clock=FixedClock(NOW))
+    meta = start_job(
+        services.blobs,
+        user="alice",
+        project="bench",
+        function_name="train",
+        args_hash="0" * 16,
+        dependencies=DependencySet(("torch==2.0.0",), "3.11"),
+        config={"node_type": "gpu_small"},
+        tags={},
+        clock=FixedClock(NOW),
+    )
     context = JobContext(meta.job_id, meta.user, meta.project)
-    block = b"".join(dump_record(make_record(
-        context, level=("INFO", "DEBUG", "WARNING")[i % 3], logger="ascend.user",
-        message=f"step {i} " + "x" * 100, when=NOW + timedelta(seconds=i)))
-        for i in range(20_000))
+    block = b"".join(
+        dump_record(
+            make_record(
+                context,
+                level=("INFO", "DEBUG", "WARNING")[i % 3],
+                logger="ascend.user",
+                message=f"step {i} " + "x" * 100,
+                when=NOW + timedelta(seconds=i),
+            )
+        )
+        for i in range(20_000)
+    )
     name = log_path(meta.parsed_job_id)
     services.blobs.create_append(name, content_type="application/x-ndjson")
     written = 0
@@ -132,9 +160,12 @@ def main() -> None:
     path = args.path or Path(tempfile.gettempdir()) / f"ascend-bench-query-{args.jobs}.sqlite3"
     if not path.exists():
         build(path, args.jobs)
-    result = {"bench": "dashboard", "jobs": args.jobs,
-              "jobs_page": jobs_page(path, args.repeat),
-              "job_page": big_log_page(args.log_mb, args.repeat)}
+    result = {
+        "bench": "dashboard",
+        "jobs": args.jobs,
+        "jobs_page": jobs_page(path, args.repeat),
+        "job_page": big_log_page(args.log_mb, args.repeat),
+    }
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
 
 

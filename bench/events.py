@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(connection: str, tmp: Path, jobs: int) -> dict[str, dict[str, float]]:
     counter = Counter()
-    settings = Settings(storage_connection_string=connection, container="bench",
-                        index_path=tmp / "index.sqlite3")
+    settings = Settings(
+        storage_connection_string=connection, container="bench", index_path=tmp / "index.sqlite3"
+    )
     blobs = AzureBlobStore.from_settings(settings, raw_request_hook=counter)
     blobs.ensure_container()
     index = SqliteIndex(settings.index_path)
@@ -79,7 +80,8 @@ def run(connection: str, tmp: Path, jobs: int) -> dict[str, dict[str, float]]:
     ids = [seed_running(blobs, n) for n in range(jobs)]
     rows: dict[str, dict[str, float]] = {}
     rows["GET metadata.json (baseline)"] = measure(
-        counter, [functools.partial(blobs.read, metadata_path(j)) for j in ids])
+        counter, [functools.partial(blobs.read, metadata_path(j)) for j in ids]
+    )
     rows["metadata.json, running job, first event"] = events(services, counter, ids, metadata_path)
     rows["metadata.json, running job, repeated"] = events(services, counter, ids, metadata_path)
     rows["job.log.jsonl created, job running"] = events(services, counter, ids, log_path)
@@ -88,29 +90,57 @@ def run(connection: str, tmp: Path, jobs: int) -> dict[str, dict[str, float]]:
     rows["metadata.json, final job, first event"] = events(services, counter, ids, metadata_path)
     rows["metadata.json, final job, repeated"] = events(services, counter, ids, metadata_path)
     for job in ids:
-        blobs.write(artifact_path(job, "model.pkl"), b"m" * 64,
-                    tags=job_blob_tags(job, "artifact", retain=False))
+        blobs.write(
+            artifact_path(job, "model.pkl"),
+            b"m" * 64,
+            tags=job_blob_tags(job, "artifact", retain=False),
+        )
     rows["artifact created"] = events(
-        services, counter, ids, lambda j: artifact_path(j, "model.pkl"))
+        services, counter, ids, lambda j: artifact_path(j, "model.pkl")
+    )
     index.close()
     return rows
 
 
-def seed_running(blobs: AzureBlobStore, n: int, *, project: str | None = None,
-                 created: datetime | None = None) -> JobId:
+def seed_running(
+    blobs: AzureBlobStore, n: int, *, project: str | None = None, created: datetime | None = None
+) -> JobId:
     """A producer-written running job: metadata.json, package.pkl, then its log of 50 lines."""
     clock = FixedClock((created or NOW - timedelta(hours=1)) - timedelta(seconds=n))
-    meta = start_job(blobs, user=f"user{n % 10}", project=project or f"proj{n % 4}",
-                     function_name="train",
-                     args_hash=f"{n:016x}", dependencies=DependencySet(("torch==2.0.0",), "3.11"),
-                     config={"node_type": "gpu_small"}, tags={}, clock=clock)
+    meta = start_job(
+        blobs,
+        user=f"user{n % 10}",
+        project=project or f"proj{n % 4}",
+        function_name="train",
+        args_hash=f"{n:016x}",
+        dependencies=DependencySet(("torch==2.0.0",), "3.11"),
+        config={"node_type": "gpu_small"},
+        tags={},
+        clock=clock,
+    )
     job = meta.parsed_job_id
     set_status(blobs, job, "running", clock=clock)
-    blobs.create_append(log_path(job), tags=job_blob_tags(job, "log", retain=False),
-                        content_type="application/x-ndjson")
-    blobs.append(log_path(job), b"".join(
-        orjson.dumps({"timestamp": NOW.isoformat(), "level": "INFO", "logger": "ascend.job",
-                      "job_id": str(job), "message": f"step {i}"}) + b"\n" for i in range(50)))
+    blobs.create_append(
+        log_path(job),
+        tags=job_blob_tags(job, "log", retain=False),
+        content_type="application/x-ndjson",
+    )
+    blobs.append(
+        log_path(job),
+        b"".join(
+            orjson.dumps(
+                {
+                    "timestamp": NOW.isoformat(),
+                    "level": "INFO",
+                    "logger": "ascend.job",
+                    "job_id": str(job),
+                    "message": f"step {i}",
+                }
+            )
+            + b"\n"
+            for i in range(50)
+        ),
+    )
     return job
 
 
@@ -118,16 +148,18 @@ def finish(blobs: AzureBlobStore, job: JobId) -> None:
     set_status(blobs, job, "completed", clock=FixedClock(NOW), exit_code=0)
 
 
-def events(services: Services, counter: Counter, ids: list[JobId],
-           name_of: Callable[[JobId], str]) -> dict[str, float]:
+def events(
+    services: Services, counter: Counter, ids: list[JobId], name_of: Callable[[JobId], str]
+) -> dict[str, float]:
     """Each job's BlobCreated event of `name_of(job)` through the handler, one at a time."""
     payloads = []
     for job in ids:
         props = services.blobs.props(name_of(job))
         assert props is not None
         payloads.append(grid_event("bench", props))
-    return measure(counter, [functools.partial(handle, event_from_dict(p), services)
-                             for p in payloads])
+    return measure(
+        counter, [functools.partial(handle, event_from_dict(p), services) for p in payloads]
+    )
 
 
 def measure(counter: Counter, calls: list[Callable[[], object]]) -> dict[str, float]:
@@ -138,18 +170,25 @@ def measure(counter: Counter, calls: list[Callable[[], object]]) -> dict[str, fl
         cpu.append(time.process_time() - cpu0)
         wall.append(time.perf_counter() - wall0)
         requests.append(counter.requests - before)
-    return {"requests": statistics.median(requests), "max_requests": max(requests),
-            "cpu_ms": 1000 * statistics.median(cpu), "wall_ms": 1000 * statistics.median(wall)}
+    return {
+        "requests": statistics.median(requests),
+        "max_requests": max(requests),
+        "cpu_ms": 1000 * statistics.median(cpu),
+        "wall_ms": 1000 * statistics.median(wall),
+    }
 
 
 def report(rows: dict[str, dict[str, float]], jobs: int) -> None:
     base = rows["GET metadata.json (baseline)"]["cpu_ms"] or 1e-9
     print(f"\nper event, median over {jobs} jobs (this process's CPU; machine shared)")
-    print(f"{'event kind':<44} {'requests':>8} {'max':>4} {'CPU ms':>7} {'x GET':>6} "
-          f"{'wall ms':>8}")
+    print(
+        f"{'event kind':<44} {'requests':>8} {'max':>4} {'CPU ms':>7} {'x GET':>6} {'wall ms':>8}"
+    )
     for kind, row in rows.items():
-        print(f"{kind:<44} {row['requests']:>8.0f} {row['max_requests']:>4.0f} "
-              f"{row['cpu_ms']:>7.2f} {row['cpu_ms'] / base:>6.1f} {row['wall_ms']:>8.2f}")
+        print(
+            f"{kind:<44} {row['requests']:>8.0f} {row['max_requests']:>4.0f} "
+            f"{row['cpu_ms']:>7.2f} {row['cpu_ms'] / base:>6.1f} {row['wall_ms']:>8.2f}"
+        )
     print(orjson.dumps({"bench": "events", "jobs": jobs, "rows": rows}).decode())
 
 

@@ -43,13 +43,21 @@ def bomb(inflated_mb: int) -> bytes:
 
 def cli_peak_rss(env: dict[str, str], job_id: str) -> tuple[int, float, str]:
     """(exit code, peak RSS MiB, last stderr line) of `ascend jobs logs JOB` in a new process."""
-    code = ("import resource, sys\nfrom ascend_cli.main import main\nsys.argv=['ascend','jobs',"
-            f"'logs','{job_id}']\ncode=0\ntry:\n    main()\n"
-            "except SystemExit as e:\n    code=e.code\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-            "sys.exit(code)\n")
-    done = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, check=False)
+    code = (
+        "import resource, sys\nfrom ascend_cli.main import main\nsys.argv=['ascend','jobs',"
+        f"'logs','{job_id}']\ncode=0\ntry:\n    main()\n"
+        "except SystemExit as e:\n    code=e.code\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
     lines = done.stderr.strip().splitlines()
     peak_kib = int(lines[-1])
     message = next((line for line in lines if line.startswith("error")), "")
@@ -93,8 +101,11 @@ def follow_streams(services, users: list[str], probes: int) -> dict[str, object]
     held, statuses = [], []
     for user in users:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.request("GET", f"/api/jobs/{jobs[user]}/logs?follow=true",
-                     headers={"X-MS-CLIENT-PRINCIPAL": encode_client_principal(user)})
+        conn.request(
+            "GET",
+            f"/api/jobs/{jobs[user]}/logs?follow=true",
+            headers={"X-MS-CLIENT-PRINCIPAL": encode_client_principal(user)},
+        )
         statuses.append(conn.getresponse().status)
         held.append(conn)
     busy = probe(port, other, probes)
@@ -105,11 +116,16 @@ def follow_streams(services, users: list[str], probes: int) -> dict[str, object]
     left = app.state.follow_gate.open_streams()
     server.should_exit = True
     thread.join(20)
-    return {"streams": len(users), "ok_200": statuses.count(200), "refused_429":
-            statuses.count(429), "idle_median_ms": round(statistics.median(idle) * 1000, 1),
-            "busy_median_ms": round(statistics.median(busy) * 1000, 1),
-            "busy_max_ms": round(max(busy) * 1000, 1), "streams_open": open_streams,
-            "streams_open_3s_after_clients_left": left}
+    return {
+        "streams": len(users),
+        "ok_200": statuses.count(200),
+        "refused_429": statuses.count(429),
+        "idle_median_ms": round(statistics.median(idle) * 1000, 1),
+        "busy_median_ms": round(statistics.median(busy) * 1000, 1),
+        "busy_max_ms": round(max(busy) * 1000, 1),
+        "streams_open": open_streams,
+        "streams_open_3s_after_clients_left": left,
+    }
 
 
 def main() -> None:
@@ -126,15 +142,26 @@ def main() -> None:
             plain = seed_job(services, levels=["INFO"])
             foreign = seed_job(services, function_name="foreign")
             marked = seed_job(services, function_name="marked")
-            services.blobs.write(archived_log_path(foreign.parsed_job_id), packed,
-                                 content_encoding="gzip")
-            services.blobs.write(archived_log_path(marked.parsed_job_id), packed,
-                                 content_encoding="gzip", metadata={"source_etag": "forged"})
-            env = {**os.environ, "ASCEND_STORAGE_CONNECTION_STRING": azurite.connection_string,
-                   "ASCEND_CONTAINER": services.settings.container,
-                   "ASCEND_INDEX_PATH": str(services.settings.index_path), "ASCEND_USER": "alice"}
-            rss = {name: cli_peak_rss(env, meta.job_id)
-                   for name, meta in (("plain", plain), ("foreign", foreign), ("marked", marked))}
+            services.blobs.write(
+                archived_log_path(foreign.parsed_job_id), packed, content_encoding="gzip"
+            )
+            services.blobs.write(
+                archived_log_path(marked.parsed_job_id),
+                packed,
+                content_encoding="gzip",
+                metadata={"source_etag": "forged"},
+            )
+            env = {
+                **os.environ,
+                "ASCEND_STORAGE_CONNECTION_STRING": azurite.connection_string,
+                "ASCEND_CONTAINER": services.settings.container,
+                "ASCEND_INDEX_PATH": str(services.settings.index_path),
+                "ASCEND_USER": "alice",
+            }
+            rss = {
+                name: cli_peak_rss(env, meta.job_id)
+                for name, meta in (("plain", plain), ("foreign", foreign), ("marked", marked))
+            }
             users = [f"u{n:03d}" for n in range(args.streams)]
             follow = follow_streams(services, users, args.probes)
         finally:
@@ -143,9 +170,16 @@ def main() -> None:
     for name, (code, mib, message) in rss.items():
         print(f"  jobs logs, {name:<8} exit {code}  peak RSS {mib:6.1f} MiB  {message[:90]}")
     print(f"follow: {follow}")
-    print(orjson.dumps({"bench": "hostile", "bomb_kib": len(packed) // 1024,
-                        "peak_rss_mib": {k: round(v[1], 1) for k, v in rss.items()},
-                        "follow": follow}).decode())
+    print(
+        orjson.dumps(
+            {
+                "bench": "hostile",
+                "bomb_kib": len(packed) // 1024,
+                "peak_rss_mib": {k: round(v[1], 1) for k, v in rss.items()},
+                "follow": follow,
+            }
+        ).decode()
+    )
 
 
 if __name__ == "__main__":

@@ -52,17 +52,26 @@ def record(rng: random.Random, n: int, start: datetime) -> bytes:
     level = rng.choice(LEVELS)
     rec: dict[str, object] = {
         "timestamp": (start + timedelta(milliseconds=n * 7)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "level": level, "logger": rng.choice(("ascend.runner", "ascend.runner.executor",
-                                              "train", "ascend.runner.deps")),
-        "job_id": JOB, "user": "alice", "project": "frauddetect",
+        "level": level,
+        "logger": rng.choice(
+            ("ascend.runner", "ascend.runner.executor", "train", "ascend.runner.deps")
+        ),
+        "job_id": JOB,
+        "user": "alice",
+        "project": "frauddetect",
         "message": _message(rng, n, level),
         "context": {"function_name": "train_model", "node_type": "gpu_small", "step": n},
     }
     if level in {"ERROR", "CRITICAL"}:
-        rec["exception"] = {"type": "RuntimeError", "message": "CUDA out of memory",
-                            "stacktrace": "Traceback (most recent call last):\n" + "".join(
-                                f'  File "/app/train.py", line {rng.randint(1, 900)}, in step\n'
-                                for _ in range(rng.randint(3, 12)))}
+        rec["exception"] = {
+            "type": "RuntimeError",
+            "message": "CUDA out of memory",
+            "stacktrace": "Traceback (most recent call last):\n"
+            + "".join(
+                f'  File "/app/train.py", line {rng.randint(1, 900)}, in step\n'
+                for _ in range(rng.randint(3, 12))
+            ),
+        }
     elif rng.random() < 0.3:
         rec["metrics"] = {"loss": round(rng.random(), 5), "gpu_util": rng.randint(0, 100)}
     return orjson.dumps(rec) + b"\n"
@@ -129,8 +138,12 @@ def lines_in(path: Path) -> int:
 def core_in_subprocess(log: Path, output: Path) -> tuple[float, int]:
     """(seconds, peak RSS in KiB) of the filter core on `log`, in a fresh process."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "bench.logs", "--core", str(log), str(output)],
-                            check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.logs", "--core", str(log), str(output)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     core_seconds, rss = result.stdout.split()
     del elapsed
@@ -163,8 +176,12 @@ def with_azurite(log: Path, work: Path, repeat: int, expected: int) -> dict[str,
 
     server = start_azurite(work / "azurite")
     try:
-        settings = Settings(storage_connection_string=server.connection_string,
-                            container="bench-logs", index_path=work / "index.sqlite3", user="alice")
+        settings = Settings(
+            storage_connection_string=server.connection_string,
+            container="bench-logs",
+            index_path=work / "index.sqlite3",
+            user="alice",
+        )
         store = AzureBlobStore.from_settings(settings)
         store.ensure_container()
         name = log_path(parse_job_id(JOB))
@@ -173,20 +190,35 @@ def with_azurite(log: Path, work: Path, repeat: int, expected: int) -> dict[str,
         with log.open("rb") as handle:
             tiny.write_bytes(handle.readline())
         upload_as_append_blob(store, log_path(parse_job_id(TINY_JOB)), tiny)
-        env = {**os.environ, "ASCEND_STORAGE_CONNECTION_STRING": server.connection_string,
-               "ASCEND_CONTAINER": "bench-logs", "ASCEND_INDEX_PATH": str(settings.index_path),
-               "ASCEND_USER": "alice", "ASCEND_ROLES": ""}
+        env = {
+            **os.environ,
+            "ASCEND_STORAGE_CONNECTION_STRING": server.connection_string,
+            "ASCEND_CONTAINER": "bench-logs",
+            "ASCEND_INDEX_PATH": str(settings.index_path),
+            "ASCEND_USER": "alice",
+            "ASCEND_ROLES": "",
+        }
         out = work / "cli.out"
-        command = [sys.executable, "-m", "ascend_cli.main", "jobs", "logs", JOB, "--level",
-                   "ERROR", "--json"]
+        command = [
+            sys.executable,
+            "-m",
+            "ascend_cli.main",
+            "jobs",
+            "logs",
+            JOB,
+            "--level",
+            "ERROR",
+            "--json",
+        ]
         times: dict[str, list[float]] = {"download": [], "cli": [], "startup": []}
         for _ in range(repeat):
             times["download"].append(raw_download(store, name))
             times["cli"].append(timed(command, out, env))
             check(out, expected, "ascend jobs logs")
             # The fixed cost: start-up, imports (the Azure SDK too) and the first requests.
-            times["startup"].append(timed([*command[:5], TINY_JOB, *command[6:]],
-                                          work / "tiny.out", env))
+            times["startup"].append(
+                timed([*command[:5], TINY_JOB, *command[6:]], work / "tiny.out", env)
+            )
         return times
     finally:
         server.stop()
@@ -218,13 +250,15 @@ def check(output: Path, expected: int, who: str) -> None:
 # ---- the run ---------------------------------------------------------------------------------
 
 
-def measure(log: Path, work: Path, repeat: int, expected: int, skip_cli: bool
-            ) -> dict[str, list[float]]:
+def measure(
+    log: Path, work: Path, repeat: int, expected: int, skip_cli: bool
+) -> dict[str, list[float]]:
     """Seconds per run of each contender on `log`."""
     times: dict[str, list[float]] = {}
     runs: dict[str, Callable[[Path], float]] = {
-        "grep": lambda out: timed(["grep", "-F", "-e", WANTED[0].decode(), "-e",
-                                   WANTED[1].decode(), str(log)], out),
+        "grep": lambda out: timed(
+            ["grep", "-F", "-e", WANTED[0].decode(), "-e", WANTED[1].decode(), str(log)], out
+        ),
         "core": lambda out: core_in_subprocess(log, out)[0],
     }
     if shutil.which("jq"):
@@ -244,8 +278,9 @@ def measure(log: Path, work: Path, repeat: int, expected: int, skip_cli: bool
 
 def report(size: int, times: dict[str, list[float]], rss: dict[int, int]) -> None:
     mb = size / 1e6
-    rate = {name: mb / statistics.median(values) for name, values in times.items()
-            if name != "startup"}
+    rate = {
+        name: mb / statistics.median(values) for name, values in times.items() if name != "startup"
+    }
     ratios = {
         "core_vs_jq": rate["core"] / rate["jq"] if "jq" in rate else None,
         "grep_vs_core": rate["grep"] / rate["core"],
@@ -254,29 +289,46 @@ def report(size: int, times: dict[str, list[float]], rss: dict[int, int]) -> Non
     if "cli" in rate:
         streaming = statistics.median(times["cli"]) - statistics.median(times["startup"])
         ratios["cli_without_fixed_cost_vs_download"] = mb / streaming / rate["download"]
-    print(f"\nfilter ERROR+ records of a {mb:,.0f} MB JSON Lines log "
-          f"(median of {len(times['core'])} runs)")
+    print(
+        f"\nfilter ERROR+ records of a {mb:,.0f} MB JSON Lines log "
+        f"(median of {len(times['core'])} runs)"
+    )
     print(f"{'contender':<28}{'MB/s':>10}{'median s':>10}")
-    for name, label in (("jq", "jq -c select(...)"), ("grep", "grep -F"),
-                        ("core", "query.logs.filter_raw"), ("download", "Azurite raw download"),
-                        ("cli", "ascend jobs logs --json")):
+    for name, label in (
+        ("jq", "jq -c select(...)"),
+        ("grep", "grep -F"),
+        ("core", "query.logs.filter_raw"),
+        ("download", "Azurite raw download"),
+        ("cli", "ascend jobs logs --json"),
+    ):
         if name in rate:
             print(f"{label:<28}{rate[name]:>10,.0f}{statistics.median(times[name]):>10.2f}")
     if "startup" in times:
         fixed = statistics.median(times["startup"])
         print(f"{'(CLI on a 1-line log)':<28}{'':>10}{fixed:>10.2f}")
-    aims = {"core_vs_jq": ">= 8", "grep_vs_core": "<= 4", "cli_vs_download": ">= 0.8",
-            "cli_without_fixed_cost_vs_download": "(for reading)"}
+    aims = {
+        "core_vs_jq": ">= 8",
+        "grep_vs_core": "<= 4",
+        "cli_vs_download": ">= 0.8",
+        "cli_without_fixed_cost_vs_download": "(for reading)",
+    }
     for name, value in ratios.items():
         if value is not None:
             print(f"{name:<36}{value:>6.2f}  (aim {aims[name]})")
     for mbytes, kib in sorted(rss.items()):
         print(f"{'core peak RSS at ' + str(mbytes) + ' MB':<28}{kib / 1024:>10.1f} MiB")
-    print(orjson.dumps({"bench": "logs", "mb": round(mb), "mb_per_s": rate, "ratios": ratios,
-                        "cli_fixed_s": statistics.median(times["startup"])
-                        if "startup" in times else None,
-                        "core_peak_rss_mib": {str(k): round(v / 1024, 1) for k, v in rss.items()}
-                        }).decode())
+    print(
+        orjson.dumps(
+            {
+                "bench": "logs",
+                "mb": round(mb),
+                "mb_per_s": rate,
+                "ratios": ratios,
+                "cli_fixed_s": statistics.median(times["startup"]) if "startup" in times else None,
+                "core_peak_rss_mib": {str(k): round(v / 1024, 1) for k, v in rss.items()},
+            }
+        ).decode()
+    )
 
 
 def main() -> None:

@@ -39,9 +39,10 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    result = {kind: round(statistics.median(per_line(line, args.lines)
-                                            for _ in range(args.repeat)), 2)
-              for kind, line in KINDS.items()}
+    result = {
+        kind: round(statistics.median(per_line(line, args.lines) for _ in range(args.repeat)), 2)
+        for kind, line in KINDS.items()
+    }
     for kind, micros in result.items():
         print(f"{kind:>8}: {micros:8.2f} us/line")
     print(orjson.dumps({"bench": "masking", "us_per_line": result}).decode())

@@ -54,19 +54,22 @@ def main(argv: list[str] | None = None) -> None:
             result = run(azurite.connection_string, Path(tmp), args.jobs, args.budget)
         finally:
             azurite.stop()
-    print(orjson.dumps({"bench": "partitions", "jobs": args.jobs, "budget_s": args.budget,
-                        **result}).decode())
+    print(
+        orjson.dumps(
+            {"bench": "partitions", "jobs": args.jobs, "budget_s": args.budget, **result}
+        ).decode()
+    )
 
 
 def run(connection: str, tmp: Path, jobs: int, budget: float) -> dict[str, object]:
-    settings = Settings(storage_connection_string=connection, container="bench",
-                        index_path=tmp / "index.sqlite3")
+    settings = Settings(
+        storage_connection_string=connection, container="bench", index_path=tmp / "index.sqlite3"
+    )
     blobs = AzureBlobStore.from_settings(settings)
     blobs.ensure_container()
     ids = [seed_running(blobs, n, project="proj", created=DAY) for n in range(jobs)]
     for job in ids:
-        set_status(blobs, job, "completed", clock=FixedClock(DAY + timedelta(hours=2)),
-                   exit_code=0)
+        set_status(blobs, job, "completed", clock=FixedClock(DAY + timedelta(hours=2)), exit_code=0)
     warm = SqliteIndex(tmp / "warm.sqlite3")  # makes the by-date copies: both timed runs
     warm.ensure()  # below then do the same work (index every job, copies present)
     reconcile(Services(settings, clock=FixedClock(NOW), blobs=blobs, index=warm))
@@ -86,8 +89,10 @@ def run(connection: str, tmp: Path, jobs: int, budget: float) -> dict[str, objec
     full_s = time.perf_counter() - start
     print(f"full reconcile in one invocation (baseline): {full_s:.1f} s, {counts}")
     for name, row in (("reconcile", rec), ("sweep", swp)):
-        print(f"{name}: {row['invocations']} invocations of <= {budget} s (+ one slice), "
-              f"{row['seconds']:.1f} s in all; marker counts {row['counts']}")
+        print(
+            f"{name}: {row['invocations']} invocations of <= {budget} s (+ one slice), "
+            f"{row['seconds']:.1f} s in all; marker counts {row['counts']}"
+        )
     print(f"partitioned reconcile / full reconcile: {float(rec['seconds']) / full_s:.2f}x")
     return {"reconcile": rec, "sweep": swp, "full_reconcile_s": full_s}
 
@@ -99,8 +104,11 @@ def invocations(work: Callable[[Budget], Progress], budget: float) -> dict[str, 
         count += 1
         progress = work(Budget.start(budget))
         if progress.done:
-            return {"invocations": count, "seconds": time.perf_counter() - start,
-                    "counts": dict(progress.counts)}
+            return {
+                "invocations": count,
+                "seconds": time.perf_counter() - start,
+                "counts": dict(progress.counts),
+            }
 
 
 if __name__ == "__main__":

@@ -32,11 +32,20 @@ from shared.principal import Principal
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 DAYS = 180
-STATUSES = ("completed",) * 70 + ("failed",) * 15 + ("cancelled",) * 5 + ("running",) * 7 + (
-    "queued",) * 3
+STATUSES = (
+    ("completed",) * 70 + ("failed",) * 15 + ("cancelled",) * 5 + ("running",) * 7 + ("queued",) * 3
+)
 TORCH = ("1.13.1", "2.0.0", "2.0.1", "2.1.0", "2.1.0+cu118", "2.1.2", "2.2.0", "2.3.0rc1")
-OTHERS = ("numpy==1.24.0", "numpy==1.26.4", "pandas==2.0.0", "pandas==2.2.1",
-          "scikit-learn==1.3.0", "transformers==4.30.0", "transformers==4.38.2", "scipy==1.11.4")
+OTHERS = (
+    "numpy==1.24.0",
+    "numpy==1.26.4",
+    "pandas==2.0.0",
+    "pandas==2.2.1",
+    "scikit-learn==1.3.0",
+    "transformers==4.30.0",
+    "transformers==4.38.2",
+    "scipy==1.11.4",
+)
 NODES = {"cpu_small": 0.096, "cpu_medium": 0.192, "gpu_small": 0.526, "gpu_medium": 3.67}
 BATCH = 5000
 
@@ -61,24 +70,49 @@ def synthetic_jobs(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         user = rng.randrange(200)
         image, packages = rng.choice(images[user])
         created = NOW - timedelta(seconds=age)
-        yield _document(rng, n, user=f"user{user:03d}", project=f"proj{user % 20:02d}",
-                        created=created, image=image, packages=packages)
+        yield _document(
+            rng,
+            n,
+            user=f"user{user:03d}",
+            project=f"proj{user % 20:02d}",
+            created=created,
+            image=image,
+            packages=packages,
+        )
 
 
-def _document(rng: random.Random, n: int, *, user: str, project: str, created: datetime,
-              image: str, packages: list[str]) -> dict[str, Any]:
+def _document(
+    rng: random.Random,
+    n: int,
+    *,
+    user: str,
+    project: str,
+    created: datetime,
+    image: str,
+    packages: list[str],
+) -> dict[str, Any]:
     node = rng.choice(tuple(NODES))
     duration = round(rng.expovariate(1 / 1800), 3)
     job_id = f"{created:%Y%m%d-%H%M%S}-{user}-{project}-{image[:8]}-{n:08x}"
     doc = empty_document(job_id)
     doc.update(
-        created_at=format_datetime(created), updated_at=format_datetime(created),
-        status=rng.choice(STATUSES), user=user, project=project,
+        created_at=format_datetime(created),
+        updated_at=format_datetime(created),
+        status=rng.choice(STATUSES),
+        user=user,
+        project=project,
         function_name=rng.choice(("train_model", "evaluate", "preprocess", "predict")),
-        node_type=node, dep_hash=image[:8], image_hash=image, python_version="3.11",
-        packages=packages, package_names=[p.split("==")[0] for p in packages],
-        use_gpu=node.startswith("gpu"), duration_seconds=duration, exit_code=0,
-        cost_usd=round(duration / 3600 * NODES[node], 4), source_version="v1",
+        node_type=node,
+        dep_hash=image[:8],
+        image_hash=image,
+        python_version="3.11",
+        packages=packages,
+        package_names=[p.split("==")[0] for p in packages],
+        use_gpu=node.startswith("gpu"),
+        duration_seconds=duration,
+        exit_code=0,
+        cost_usd=round(duration / 3600 * NODES[node], 4),
+        source_version="v1",
         tags=[f"experiment=exp{rng.randrange(50)}"] + (["retain=true"] if n % 97 == 0 else []),
         metrics_last={"loss": round(rng.random(), 4)} if n % 2 else {},
     )
@@ -114,7 +148,8 @@ def questions() -> dict[str, str]:
         "GPU jobs by cost": "gpu:true sort:-cost",
         "jobs using an image": f"image:user042-{image}",
         "a user's jobs in a date range": (
-            f"user:user042 created:>={week} created:<{week + timedelta(days=7)}"),
+            f"user:user042 created:>={week} created:<{week + timedelta(days=7)}"
+        ),
         "(extra) a tag on 1% of jobs": "tag:retain",
         "(extra) a metric bound, 1% of jobs": "metric:loss<0.02",
     }
@@ -165,8 +200,12 @@ def report(rows: list[tuple[str, str, list[float], int]], jobs: int, base: float
     for name, text, samples, hits in rows:
         median = statistics.median(samples)
         print(f"{name:34} {median:8.2f} {p95(samples):8.2f} {median / base:7.1f} {hits:5}  {text}")
-        result[name] = {"median_ms": round(median, 3), "p95_ms": round(p95(samples), 3),
-                        "ratio_to_baseline": round(median / base, 2), "hits": hits}
+        result[name] = {
+            "median_ms": round(median, 3),
+            "p95_ms": round(p95(samples), 3),
+            "ratio_to_baseline": round(median / base, 2),
+            "hits": hits,
+        }
     print(orjson.dumps(result).decode())
 
 

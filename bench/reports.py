@@ -55,11 +55,14 @@ def report_documents(count: int) -> Iterator[dict[str, Any]]:
     for doc in synthetic_jobs(count):
         created = parse_datetime(doc["created_at"])
         age = (NOW - created).days
-        doc.update(log_bytes=rng.randint(2_000, 2_000_000),
-                   artifact_bytes=rng.randint(0, 50_000_000),
-                   tier="Archive" if age > 90 else "Cool" if age > 30 else "Hot",
-                   created_week=week_of(created), created_month=f"{created:%Y-%m}",
-                   retain="retain=true" in doc["tags"])
+        doc.update(
+            log_bytes=rng.randint(2_000, 2_000_000),
+            artifact_bytes=rng.randint(0, 50_000_000),
+            tier="Archive" if age > 90 else "Cool" if age > 30 else "Hot",
+            created_week=week_of(created),
+            created_month=f"{created:%Y-%m}",
+            retain="retain=true" in doc["tags"],
+        )
         if doc["status"] == "failed":
             pattern = error_pattern(*_crash(rng, parse_job_id(doc["job_id"])))
             doc.update(error_pattern=pattern, error_signature=error_signature(pattern))
@@ -100,56 +103,102 @@ def scanned(index: SqliteIndex) -> dict[str, Callable[[], list[dict[str, Any]]]]
 
     def failures() -> list[dict[str, Any]]:
         return fold_failures(
-            _one(d, ["error_signature", "user", "project", "image_hash"],
-                 min_created_at=d["created_at"], max_created_at=d["created_at"],
-                 max_job_id=d["job_id"]) for d in scan(index) if d["status"] == "failed")
+            _one(
+                d,
+                ["error_signature", "user", "project", "image_hash"],
+                min_created_at=d["created_at"],
+                max_created_at=d["created_at"],
+                max_job_id=d["job_id"],
+            )
+            for d in scan(index)
+            if d["status"] == "failed"
+        )
 
     def cost() -> list[dict[str, Any]]:
-        return fold_cost((_one(d, ["project", "use_gpu", "status"],
-                               sum_duration_seconds=d["duration_seconds"],
-                               sum_cost_usd=d["cost_usd"]) for d in scan(index)), ["project"])
+        return fold_cost(
+            (
+                _one(
+                    d,
+                    ["project", "use_gpu", "status"],
+                    sum_duration_seconds=d["duration_seconds"],
+                    sum_cost_usd=d["cost_usd"],
+                )
+                for d in scan(index)
+            ),
+            ["project"],
+        )
 
     def storage() -> list[dict[str, Any]]:
-        return fold_storage((_one(d, ["project", "tier", "retain", "status"],
-                                  sum_log_bytes=d["log_bytes"],
-                                  sum_artifact_bytes=d["artifact_bytes"]) for d in scan(index)),
-                            ["project"], DEFAULT_TIER_PRICES)
+        return fold_storage(
+            (
+                _one(
+                    d,
+                    ["project", "tier", "retain", "status"],
+                    sum_log_bytes=d["log_bytes"],
+                    sum_artifact_bytes=d["artifact_bytes"],
+                )
+                for d in scan(index)
+            ),
+            ["project"],
+            DEFAULT_TIER_PRICES,
+        )
 
     def images() -> list[dict[str, Any]]:
         docs = list(scan(index))  # two passes over the same documents
-        rows = (_one(d, ["user", "image_hash", "status"], max_created_at=d["created_at"])
-                for d in docs)
+        rows = (
+            _one(d, ["user", "image_hash", "status"], max_created_at=d["created_at"]) for d in docs
+        )
         packages = {(d["user"], d["image_hash"], p) for d in docs for p in d["packages"]}
-        return fold_images(rows, ({"user": u, "image_hash": i, "packages": p, "count": 1}
-                                  for u, i, p in packages), unused_before=unused)
+        return fold_images(
+            rows,
+            ({"user": u, "image_hash": i, "packages": p, "count": 1} for u, i, p in packages),
+            unused_before=unused,
+        )
 
     def packages() -> list[dict[str, Any]]:
         jobs: Counter[tuple[str, str, str]] = Counter(
-            (d["user"], d["image_hash"], p) for d in scan(index) for p in d["packages"])
-        return fold_packages({"user": u, "image_hash": i, "packages": p, "count": n}
-                             for (u, i, p), n in jobs.items())
+            (d["user"], d["image_hash"], p) for d in scan(index) for p in d["packages"]
+        )
+        return fold_packages(
+            {"user": u, "image_hash": i, "packages": p, "count": n} for (u, i, p), n in jobs.items()
+        )
 
-    return {"failures": failures, "cost --by project": cost, "storage --by project": storage,
-            "images": images, "images --packages": packages}
+    return {
+        "failures": failures,
+        "cost --by project": cost,
+        "storage --by project": storage,
+        "images": images,
+        "images --packages": packages,
+    }
 
 
 def indexed(index: SqliteIndex) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     """Each report through `query.reports`, as an admin."""
     request = reports.ReportRequest(index, ADMIN, "", reports.Window(), FixedClock(NOW))
-    return {"failures": lambda: reports.failures(request, limit=1000),
-            "cost --by project": lambda: reports.cost(request, ["project"]),
-            "storage --by project": lambda: reports.storage(request, ["project"]),
-            "images": lambda: reports.images(request, unused_days=NOW.day - 1),
-            "images --packages": lambda: reports.packages(request)}
+    return {
+        "failures": lambda: reports.failures(request, limit=1000),
+        "cost --by project": lambda: reports.cost(request, ["project"]),
+        "storage --by project": lambda: reports.storage(request, ["project"]),
+        "images": lambda: reports.images(request, unused_days=NOW.day - 1),
+        "images --packages": lambda: reports.packages(request),
+    }
 
 
 def comparable(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows as both paths must agree on (counts and sums; the storage sweep is the indexed
     path's own addition; a failure's example is any job of its newest)."""
-    drop = {"pattern", "new", "sweep_moves", "sweep_deletes", "sweep_freed_bytes",
-            "monthly_usd_after_sweep"}
-    out = [{k: round(v, 2) if isinstance(v, float) else v for k, v in r.items() if k not in drop}
-           for r in rows]
+    drop = {
+        "pattern",
+        "new",
+        "sweep_moves",
+        "sweep_deletes",
+        "sweep_freed_bytes",
+        "monthly_usd_after_sweep",
+    }
+    out = [
+        {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items() if k not in drop}
+        for r in rows
+    ]
     return sorted(out, key=lambda r: orjson.dumps(r, option=orjson.OPT_SORT_KEYS))
 
 
@@ -184,8 +233,10 @@ def main() -> None:
     index = SqliteIndex(path)
     index.ensure()
     micros, share = signature_cost()
-    print(f"signature: {micros:.1f} µs median per failed job (aim < 20); "
-          f"{micros * share:.1f} µs per job averaged over a 15%-failed mix")
+    print(
+        f"signature: {micros:.1f} µs median per failed job (aim < 20); "
+        f"{micros * share:.1f} µs per job averaged over a 15%-failed mix"
+    )
     results = []
     fast, slow = indexed(index), scanned(index)
     print(f"{'report':<22} {'median ms':>10} {'scan ms':>10} {'ratio':>7}  rows")
@@ -194,12 +245,23 @@ def main() -> None:
         scan_times = timed_runs(slow[name], 1)
         same = comparable(name, run()) == comparable(name, slow[name]())
         median, base = statistics.median(times) * 1e3, statistics.median(scan_times) * 1e3
-        print(f"{name:<22} {median:>10.1f} {base:>10.1f} {median / base:>7.3f}  "
-              f"{len(run())}{'' if same else '  (DIFFERS from the scan)'}")
-        results.append({"report": name, "median_ms": round(median, 1),
-                        "scan_ms": round(base, 1), "equal": same})
-    print(orjson.dumps({"jobs": args.jobs, "signature_us": round(micros, 2),
-                        "reports": results}).decode())
+        print(
+            f"{name:<22} {median:>10.1f} {base:>10.1f} {median / base:>7.3f}  "
+            f"{len(run())}{'' if same else '  (DIFFERS from the scan)'}"
+        )
+        results.append(
+            {
+                "report": name,
+                "median_ms": round(median, 1),
+                "scan_ms": round(base, 1),
+                "equal": same,
+            }
+        )
+    print(
+        orjson.dumps(
+            {"jobs": args.jobs, "signature_us": round(micros, 2), "reports": results}
+        ).decode()
+    )
     index.close()
 
 

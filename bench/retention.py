@@ -44,8 +44,13 @@ def job_of(n: int) -> tuple[JobId, bool]:
     retained = n % 20 == 0
     seconds = (n * 7919) % (730 if retained else 365) * 86_400 + n % 86_400
     created = NOW - timedelta(seconds=seconds)
-    job = make_job_id(user=f"user{n % 50}", project=f"proj{n % 8}", dependency_hash="a3f5d2c8",
-                      run_hash=f"{n:08x}", created_at=created)
+    job = make_job_id(
+        user=f"user{n % 50}",
+        project=f"proj{n % 8}",
+        dependency_hash="a3f5d2c8",
+        run_hash=f"{n:08x}",
+        created_at=created,
+    )
     return job, retained
 
 
@@ -54,10 +59,20 @@ def document(n: int) -> dict[str, Any]:
     doc = empty_document(str(job))
     created = format_datetime(job.created_at)
     age = (NOW - job.created_at).total_seconds() / 86_400
-    doc.update(created_at=created, updated_at=created, status="completed", user=job.user,
-               project=job.project, function_name="train", dep_hash=job.dep_hash,
-               image_hash="a3f5d2c8e9b1", retain=retained, artifact_names=["model.pkl"],
-               tier=stage_at(DEFAULT_POLICY, age), source_version="1")
+    doc.update(
+        created_at=created,
+        updated_at=created,
+        status="completed",
+        user=job.user,
+        project=job.project,
+        function_name="train",
+        dep_hash=job.dep_hash,
+        image_hash="a3f5d2c8e9b1",
+        retain=retained,
+        artifact_names=["model.pkl"],
+        tier=stage_at(DEFAULT_POLICY, age),
+        source_version="1",
+    )
     return doc
 
 
@@ -75,15 +90,24 @@ def synthetic_state(doc: dict[str, Any]) -> JobState:
     folder = f"projects/{job.project}/users/{job.user}/jobs/{doc['job_id']}/"
     tier = doc.get("tier") or "Hot"
     created = doc["created_at"]
-    by_date = (f"projects/{job.project}/logs/by-date/{created[:4]}/{created[5:7]}/"
-               f"{created[8:10]}/{doc['job_id']}.log.jsonl")
-    blobs = [BlobState(folder + "metadata.json", BlobKind.METADATA,
-                       tier="Cool" if tier == "Archive" else tier),
-             BlobState(folder + "package.pkl", BlobKind.PACKAGE, tier=tier),
-             BlobState(folder + "result.pkl", BlobKind.RESULT, tier=tier),
-             BlobState(by_date, BlobKind.BY_DATE_LOG, tier=tier),
-             *(BlobState(folder + "artifacts/" + a, BlobKind.ARTIFACT, tier=tier,
-                         artifact_type="model") for a in doc["artifact_names"])]
+    by_date = (
+        f"projects/{job.project}/logs/by-date/{created[:4]}/{created[5:7]}/"
+        f"{created[8:10]}/{doc['job_id']}.log.jsonl"
+    )
+    blobs = [
+        BlobState(
+            folder + "metadata.json", BlobKind.METADATA, tier="Cool" if tier == "Archive" else tier
+        ),
+        BlobState(folder + "package.pkl", BlobKind.PACKAGE, tier=tier),
+        BlobState(folder + "result.pkl", BlobKind.RESULT, tier=tier),
+        BlobState(by_date, BlobKind.BY_DATE_LOG, tier=tier),
+        *(
+            BlobState(
+                folder + "artifacts/" + a, BlobKind.ARTIFACT, tier=tier, artifact_type="model"
+            )
+            for a in doc["artifact_names"]
+        ),
+    ]
     if tier == "Archive":
         blobs.append(BlobState(folder + "job.log.jsonl.gz", BlobKind.ARCHIVED_LOG, tier="Cool"))
     else:
@@ -107,8 +131,9 @@ def put_behind(index: SqliteIndex, jobs: int, count: int) -> list[tuple[str, str
 def _set_tiers(index: SqliteIndex, rows: list[tuple[str, str]]) -> None:
     with index._lock:  # one transaction, not one per row (bench set-up only)
         index.conn.execute("BEGIN")
-        index.conn.executemany("UPDATE jobs SET tier = ? WHERE job_id = ?",
-                               [(tier, job_id) for job_id, tier in rows])
+        index.conn.executemany(
+            "UPDATE jobs SET tier = ? WHERE job_id = ?", [(tier, job_id) for job_id, tier in rows]
+        )
         index.conn.execute("COMMIT")
 
 
@@ -158,8 +183,9 @@ def azurite_seconds_per_job(jobs: int, workdir: Path) -> float:
 
     server = start_azurite(workdir / "azurite")
     try:
-        store = AzureBlobStore.from_settings(Settings(
-            storage_connection_string=server.connection_string, container="bench"))
+        store = AzureBlobStore.from_settings(
+            Settings(storage_connection_string=server.connection_string, container="bench")
+        )
         store.ensure_container()
         docs = [document(n) for n in range(jobs)]
         for doc in docs:
@@ -204,38 +230,64 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_baseline:
             base_times, (base_jobs, _) = timed(lambda: plan_everything(index), 1)
             baseline = {"jobs": base_jobs, "median_s": statistics.median(base_times)}
-        per_job = (azurite_seconds_per_job(args.azurite_jobs, Path(tmp))
-                   if args.azurite_jobs else None)
+        per_job = (
+            azurite_seconds_per_job(args.azurite_jobs, Path(tmp)) if args.azurite_jobs else None
+        )
         index.close()
     report(args.jobs, fill_s, rows, baseline, per_job)
 
 
 def _row(crossing: int, jobs: int, actions: int, times: list[float]) -> dict[str, Any]:
-    return {"crossing": crossing, "candidates": jobs, "actions": actions,
-            "median_s": statistics.median(times), "p95_s": p95(times)}
+    return {
+        "crossing": crossing,
+        "candidates": jobs,
+        "actions": actions,
+        "median_s": statistics.median(times),
+        "p95_s": p95(times),
+    }
 
 
-def report(jobs: int, fill_s: float, rows: list[dict[str, Any]], baseline: dict[str, Any] | None,
-           per_job: float | None) -> None:
+def report(
+    jobs: int,
+    fill_s: float,
+    rows: list[dict[str, Any]],
+    baseline: dict[str, Any] | None,
+    per_job: float | None,
+) -> None:
     first = next((r for r in rows if r["crossing"]), rows[0])
     print(f"\nretention plan over {jobs:,} jobs in the embedded index (median of repeats)")
-    print(f"{'crossing':>9} {'candidates':>10} {'actions':>8} {'median s':>9} {'p95 s':>7} "
-          f"{'vs first':>8} {'vs full scan':>12} {'+ Azurite inventory':>20}")
+    print(
+        f"{'crossing':>9} {'candidates':>10} {'actions':>8} {'median s':>9} {'p95 s':>7} "
+        f"{'vs first':>8} {'vs full scan':>12} {'+ Azurite inventory':>20}"
+    )
     for row in rows:
         ratio = row["median_s"] / first["median_s"] if first["median_s"] else 0.0
-        scan = (f"{row['median_s'] / baseline['median_s']:.3f}x" if baseline else "-")
+        scan = f"{row['median_s'] / baseline['median_s']:.3f}x" if baseline else "-"
         storage = f"~{row['candidates'] * per_job:.0f} s" if per_job is not None else "-"
-        print(f"{row['crossing']:>9,} {row['candidates']:>10,} {row['actions']:>8,} "
-              f"{row['median_s']:>9.3f} {row['p95_s']:>7.3f} {ratio:>7.1f}x {scan:>12} "
-              f"{storage:>20}")
+        print(
+            f"{row['crossing']:>9,} {row['candidates']:>10,} {row['actions']:>8,} "
+            f"{row['median_s']:>9.3f} {row['p95_s']:>7.3f} {ratio:>7.1f}x {scan:>12} "
+            f"{storage:>20}"
+        )
     if baseline:
-        print(f"baseline (plan every job, paged): {baseline['median_s']:.2f} s "
-              f"for {baseline['jobs']:,} jobs")
+        print(
+            f"baseline (plan every job, paged): {baseline['median_s']:.2f} s "
+            f"for {baseline['jobs']:,} jobs"
+        )
     if per_job is not None:
         print(f"storage inventory on Azurite: {per_job * 1000:.1f} ms per candidate job (median)")
-    print(orjson.dumps({"bench": "retention", "jobs": jobs, "fill_s": round(fill_s, 2),
-                        "rows": rows, "baseline": baseline,
-                        "azurite_inventory_s_per_job": per_job}).decode())
+    print(
+        orjson.dumps(
+            {
+                "bench": "retention",
+                "jobs": jobs,
+                "fill_s": round(fill_s, 2),
+                "rows": rows,
+                "baseline": baseline,
+                "azurite_inventory_s_per_job": per_job,
+            }
+        ).decode()
+    )
 
 
 if __name__ == "__main__":

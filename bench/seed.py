@@ -39,10 +39,21 @@ from shared.settings import Settings
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 JOB = parse_job_id("20260314-120000-alice-frauddetect-a3f5d2c8-7b9e4f1a")
-LINE = orjson.dumps({"timestamp": "2026-03-14T12:00:00.000000Z", "level": "INFO",
-                     "logger": "ascend.user", "job_id": str(JOB), "user": "alice",
-                     "project": "frauddetect", "message": "epoch 3 finished",
-                     "metrics": {"epoch": 3, "loss": 0.41}}) + b"\n"
+LINE = (
+    orjson.dumps(
+        {
+            "timestamp": "2026-03-14T12:00:00.000000Z",
+            "level": "INFO",
+            "logger": "ascend.user",
+            "job_id": str(JOB),
+            "user": "alice",
+            "project": "frauddetect",
+            "message": "epoch 3 finished",
+            "metrics": {"epoch": 3, "loss": 0.41},
+        }
+    )
+    + b"\n"
+)
 
 
 class CountingStore:
@@ -59,16 +70,17 @@ class CountingStore:
         def counted(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
             return target(*args, **kwargs)
+
         return counted
 
 
 def fresh_store(connection: str) -> AzureBlobStore:
-    settings = Settings(storage_connection_string=connection,
-                        container=f"bench-{uuid.uuid4().hex[:12]}")
+    settings = Settings(
+        storage_connection_string=connection, container=f"bench-{uuid.uuid4().hex[:12]}"
+    )
     store = AzureBlobStore.from_settings(settings)
     store.ensure_container()
     return store
-
 
 
 def bench_seed(connection: str, jobs: int, workers: int, repeat: int) -> dict[str, float]:
@@ -81,8 +93,11 @@ def bench_seed(connection: str, jobs: int, workers: int, repeat: int) -> dict[st
         seconds.append(summary.seconds)
         calls.append(store.calls / jobs)
     median = statistics.median(seconds)
-    return {"seconds": median, "jobs_per_s": jobs / median,
-            "calls_per_job": statistics.median(calls)}
+    return {
+        "seconds": median,
+        "jobs_per_s": jobs / median,
+        "calls_per_job": statistics.median(calls),
+    }
 
 
 def bench_write(lines: int, repeat: int, connection: str) -> tuple[float, float]:
@@ -90,8 +105,9 @@ def bench_write(lines: int, repeat: int, connection: str) -> tuple[float, float]
     (the floor of any thread-safe buffer)."""
     ours, floor = [], []
     for _ in range(repeat):
-        with LogStreamer(fresh_store(connection), JOB, capacity=lines,
-                         flush_interval=3600) as streamer:
+        with LogStreamer(
+            fresh_store(connection), JOB, capacity=lines, flush_interval=3600
+        ) as streamer:
             start = time.perf_counter()
             for _ in range(lines):
                 streamer.write(LINE)
@@ -112,8 +128,9 @@ def bench_flush(connection: str, repeat: int, megabytes: int = 8) -> tuple[float
     count = megabytes * (1 << 20) // len(LINE)
 
     def with_streamer() -> None:
-        with LogStreamer(fresh_store(connection), JOB, capacity=count,
-                         flush_interval=3600) as streamer:
+        with LogStreamer(
+            fresh_store(connection), JOB, capacity=count, flush_interval=3600
+        ) as streamer:
             for _ in range(count):
                 streamer.write(LINE)
 
@@ -123,9 +140,12 @@ def bench_flush(connection: str, repeat: int, megabytes: int = 8) -> tuple[float
         client.create_append_blob()
         for block in pack_blocks([LINE] * count):
             client.append_block(b"".join(block), validate_content=True)
+
     size = count * len(LINE) / (1 << 20)
-    return (size / statistics.median(timed_runs(with_streamer, repeat)),
-            size / statistics.median(timed_runs(raw_sdk, repeat)))
+    return (
+        size / statistics.median(timed_runs(with_streamer, repeat)),
+        size / statistics.median(timed_runs(raw_sdk, repeat)),
+    )
 
 
 def main() -> None:
@@ -145,31 +165,56 @@ def main() -> None:
     finally:
         azurite.stop()
     rows = [
-        (f"seed {args.jobs} jobs, 1 thread (baseline)", f"{one['jobs_per_s']:.1f} jobs/s",
-         f"{one['seconds']:.2f} s", f"{one['calls_per_job']:.1f} calls/job"),
-        (f"seed {args.jobs} jobs, {args.workers} threads", f"{many['jobs_per_s']:.1f} jobs/s",
-         f"{many['seconds']:.2f} s", f"x{many['jobs_per_s'] / one['jobs_per_s']:.2f} of baseline"),
-        ("LogStreamer.write", f"{write_ns:.0f} ns/line", "",
-         f"x{write_ns / deque_ns:.1f} of floor"),
+        (
+            f"seed {args.jobs} jobs, 1 thread (baseline)",
+            f"{one['jobs_per_s']:.1f} jobs/s",
+            f"{one['seconds']:.2f} s",
+            f"{one['calls_per_job']:.1f} calls/job",
+        ),
+        (
+            f"seed {args.jobs} jobs, {args.workers} threads",
+            f"{many['jobs_per_s']:.1f} jobs/s",
+            f"{many['seconds']:.2f} s",
+            f"x{many['jobs_per_s'] / one['jobs_per_s']:.2f} of baseline",
+        ),
+        (
+            "LogStreamer.write",
+            f"{write_ns:.0f} ns/line",
+            "",
+            f"x{write_ns / deque_ns:.1f} of floor",
+        ),
         ("locked deque.append (floor)", f"{deque_ns:.0f} ns/line", "", ""),
-        ("streamer flush to append blob", f"{flush_mbs:.1f} MB/s", "",
-         f"x{flush_mbs / raw_mbs:.2f} of raw SDK"),
+        (
+            "streamer flush to append blob",
+            f"{flush_mbs:.1f} MB/s",
+            "",
+            f"x{flush_mbs / raw_mbs:.2f} of raw SDK",
+        ),
         ("raw SDK append_block (baseline)", f"{raw_mbs:.1f} MB/s", "", ""),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'median':>16}  {'time':>8}  ratio")
     for name, value, seconds, ratio in rows:
         print(f"{name:<{width}}  {value:>16}  {seconds:>8}  {ratio}")
-    print(orjson.dumps({
-        "bench": "seed", "jobs": args.jobs, "workers": args.workers, "repeat": args.repeat,
-        "seed_jobs_per_s_1": round(one["jobs_per_s"], 2),
-        "seed_jobs_per_s_n": round(many["jobs_per_s"], 2),
-        "seed_speedup": round(many["jobs_per_s"] / one["jobs_per_s"], 2),
-        "calls_per_job": round(many["calls_per_job"], 2),
-        "write_ns_per_line": round(write_ns), "deque_ns_per_line": round(deque_ns),
-        "flush_mb_s": round(flush_mbs, 2), "raw_append_mb_s": round(raw_mbs, 2),
-        "flush_ratio": round(flush_mbs / raw_mbs, 3),
-    }).decode())
+    print(
+        orjson.dumps(
+            {
+                "bench": "seed",
+                "jobs": args.jobs,
+                "workers": args.workers,
+                "repeat": args.repeat,
+                "seed_jobs_per_s_1": round(one["jobs_per_s"], 2),
+                "seed_jobs_per_s_n": round(many["jobs_per_s"], 2),
+                "seed_speedup": round(many["jobs_per_s"] / one["jobs_per_s"], 2),
+                "calls_per_job": round(many["calls_per_job"], 2),
+                "write_ns_per_line": round(write_ns),
+                "deque_ns_per_line": round(deque_ns),
+                "flush_mb_s": round(flush_mbs, 2),
+                "raw_append_mb_s": round(raw_mbs, 2),
+                "flush_ratio": round(flush_mbs / raw_mbs, 3),
+            }
+        ).decode()
+    )
 
 
 if __name__ == "__main__":

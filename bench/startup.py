@@ -32,14 +32,27 @@ def fill_index(path: Path, jobs: int = 20) -> None:
     documents = []
     for n in range(jobs):
         created = now - timedelta(hours=n + 1)
-        job = make_job_id(user="alice", project="bench", created_at=created,
-                          dependency_hash="a3f5d2c8e9b1",
-                          run_hash=compute_run_hash("train", str(n), "bench"))
+        job = make_job_id(
+            user="alice",
+            project="bench",
+            created_at=created,
+            dependency_hash="a3f5d2c8e9b1",
+            run_hash=compute_run_hash("train", str(n), "bench"),
+        )
         doc = empty_document(str(job))
-        doc.update(created_at=format_datetime(created), updated_at=format_datetime(created),
-                   status="completed", user="alice", project="bench", dep_hash=job.dep_hash,
-                   function_name="train_model", node_type="gpu_small", duration_seconds=600.0,
-                   cost_usd=0.5, log_errors=0)
+        doc.update(
+            created_at=format_datetime(created),
+            updated_at=format_datetime(created),
+            status="completed",
+            user="alice",
+            project="bench",
+            dep_hash=job.dep_hash,
+            function_name="train_model",
+            node_type="gpu_small",
+            duration_seconds=600.0,
+            cost_usd=0.5,
+            log_errors=0,
+        )
         documents.append(doc)
     index = SqliteIndex(path)
     index.ensure()
@@ -52,8 +65,14 @@ def measure(runs: int) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index.sqlite3"
         fill_index(index)
-        env = {**os.environ, "ASCEND_INDEX_PATH": str(index), "ASCEND_USER": "alice",
-               "ASCEND_ROLES": "", "ASCEND_CONFIG": "", "COLUMNS": "120"}
+        env = {
+            **os.environ,
+            "ASCEND_INDEX_PATH": str(index),
+            "ASCEND_USER": "alice",
+            "ASCEND_ROLES": "",
+            "ASCEND_CONFIG": "",
+            "COLUMNS": "120",
+        }
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "ascend --help": [ASCEND, "--help"],
@@ -86,8 +105,9 @@ def main() -> None:
     print(f"{'command':<20} {'median s':>9} {'min s':>7} {'x python':>9}  aim < {AIM_SECONDS} s")
     for name, values in times.items():
         median = statistics.median(values)
-        verdict = "" if name.startswith("python") else (
-            "  met" if median < AIM_SECONDS else "  missed")
+        verdict = (
+            "" if name.startswith("python") else ("  met" if median < AIM_SECONDS else "  missed")
+        )
         print(f"{name:<20} {median:>9.3f} {min(values):>7.3f} {median / base:>9.1f}{verdict}")
 
 

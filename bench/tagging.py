@@ -34,8 +34,10 @@ from shared.settings import Settings
 from shared.tags import job_blob_tags
 
 HASH12 = "a3f5d2c8e9b1"
-LOG = b"".join(b'{"timestamp":"2026-03-10T09:30:30Z","level":"INFO","message":"step %d"}\n' % i
-               for i in range(40))
+LOG = b"".join(
+    b'{"timestamp":"2026-03-10T09:30:30Z","level":"INFO","message":"step %d"}\n' % i
+    for i in range(40)
+)
 
 
 class RequestCounter:
@@ -57,10 +59,17 @@ def write_jobs(blobs: AzureBlobStore, count: int, *, tagged: bool, start: int) -
     """`count` finished jobs, written whole, tagged as our producer does or not at all."""
     jobs = []
     for i in range(start, start + count):
-        job = make_job_id(user="alice", project="bench", dependency_hash=HASH12,
-                          run_hash=f"{i:08x}", created_at=_created(i))
+        job = make_job_id(
+            user="alice",
+            project="bench",
+            dependency_hash=HASH12,
+            run_hash=f"{i:08x}",
+            created_at=_created(i),
+        )
+
         def tags(kind: str, job: Any = job) -> dict[str, str] | None:
             return job_blob_tags(job, kind, retain=False) if tagged else None
+
         blobs.write(package_path(job), b"package", tags=tags("package"))
         blobs.create_append(log_path(job), tags=tags("log"), create_only=False)
         blobs.append(log_path(job), LOG)
@@ -81,8 +90,15 @@ def main() -> None:
         azurite = start_azurite(Path(tmp) / "azurite", in_memory=True)
         try:
             for n, tagged in enumerate((True, False)):
-                rows.append(_measure(azurite.connection_string, Path(tmp), args.jobs,
-                                     tagged=tagged, container=f"bench{n}"))
+                rows.append(
+                    _measure(
+                        azurite.connection_string,
+                        Path(tmp),
+                        args.jobs,
+                        tagged=tagged,
+                        container=f"bench{n}",
+                    )
+                )
         finally:
             azurite.stop()
     print(f"{'writer':10} {'pass':28} {'requests/job':>12}  by kind")
@@ -94,35 +110,50 @@ def main() -> None:
     print(orjson.dumps({"bench": "tagging", "jobs": args.jobs, "rows": rows}).decode())
 
 
-def _measure(connection: str, tmp: Path, count: int, *, tagged: bool, container: str
-             ) -> dict[str, Any]:
-    settings = Settings(storage_connection_string=connection, container=container,
-                        index_path=tmp / f"{container}.sqlite3")
+def _measure(
+    connection: str, tmp: Path, count: int, *, tagged: bool, container: str
+) -> dict[str, Any]:
+    settings = Settings(
+        storage_connection_string=connection,
+        container=container,
+        index_path=tmp / f"{container}.sqlite3",
+    )
     writer = AzureBlobStore.from_settings(settings)
     writer.ensure_container()
     counter = RequestCounter()
     index = SqliteIndex(settings.index_path)
     index.ensure()
-    services = Services(settings, blobs=AzureBlobStore.from_settings(
-        settings, raw_request_hook=counter.on_request), index=index)
+    services = Services(
+        settings,
+        blobs=AzureBlobStore.from_settings(settings, raw_request_hook=counter.on_request),
+        index=index,
+    )
     checkpoint = tmp / f"{container}.checkpoint.json"
     jobs = write_jobs(writer, count, tagged=tagged, start=0)
     run_once(services, checkpoint=checkpoint)
     first = Counter(counter.counts)
     counter.counts.clear()
     for job in jobs:
-        writer.write(artifact_path(job, "late.bin"), b"late",
-                     tags=job_blob_tags(job, "artifact", retain=False) if tagged else None)
+        writer.write(
+            artifact_path(job, "late.bin"),
+            b"late",
+            tags=job_blob_tags(job, "artifact", retain=False) if tagged else None,
+        )
     run_once(services, checkpoint=checkpoint)
     later = Counter(counter.counts)
     index.close()
-    return {"writer": "producer" if tagged else "bare SDK",
-            "first index": _per_job(first, count), "one later artifact": _per_job(later, count)}
+    return {
+        "writer": "producer" if tagged else "bare SDK",
+        "first index": _per_job(first, count),
+        "one later artifact": _per_job(later, count),
+    }
 
 
 def _per_job(counts: Counter[str], jobs: int) -> dict[str, Any]:
-    return {"per_job": round(sum(counts.values()) / jobs, 2),
-            "by_kind": {k: round(v / jobs, 2) for k, v in counts.items()}}
+    return {
+        "per_job": round(sum(counts.values()) / jobs, 2),
+        "by_kind": {k: round(v / jobs, 2) for k, v in counts.items()},
+    }
 
 
 def _created(i: int) -> Any:
@@ -133,13 +164,24 @@ def _created(i: int) -> Any:
 
 def _metadata(job: Any) -> bytes:
     created = f"{job.created_at:%Y-%m-%dT%H:%M:%SZ}"
-    return orjson.dumps({
-        "job_id": str(job), "created_at": created, "updated_at": created, "status": "completed",
-        "user": job.user, "project": job.project, "function_name": "train",
-        "dependencies": {"hash": HASH12, "python_version": "3.11", "packages": ["torch==2.0.0"]},
-        "execution": {"start_time": created, "end_time": created, "exit_code": 0},
-        "tags": {},
-    })
+    return orjson.dumps(
+        {
+            "job_id": str(job),
+            "created_at": created,
+            "updated_at": created,
+            "status": "completed",
+            "user": job.user,
+            "project": job.project,
+            "function_name": "train",
+            "dependencies": {
+                "hash": HASH12,
+                "python_version": "3.11",
+                "packages": ["torch==2.0.0"],
+            },
+            "execution": {"start_time": created, "end_time": created, "exit_code": 0},
+            "tags": {},
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -20,23 +20,34 @@ MAX_ROWS = 500
 
 def mount_admin(app: FastAPI, services: ServicesFactory) -> None:
     """Add `/admin`."""
+
     @app.get("/admin", response_class=HTMLResponse, include_in_schema=False)
     def admin_page(request: Request, caller: Caller) -> HTMLResponse:
         built = services()
         actions, more = sweep_preview(built, caller)
         rejected = rejections(built, caller)
-        return render(request, "admin.html", caller=caller, rejected=rejected[:MAX_ROWS],
-                      rejected_total=len(rejected), actions=actions, more_actions=more,
-                      is_admin=bool(caller.is_admin or caller.admin_projects),
-                      now=built.clock.now())
+        return render(
+            request,
+            "admin.html",
+            caller=caller,
+            rejected=rejected[:MAX_ROWS],
+            rejected_total=len(rejected),
+            actions=actions,
+            more_actions=more,
+            is_admin=bool(caller.is_admin or caller.admin_projects),
+            now=built.clock.now(),
+        )
 
 
 def rejections(built: Services, caller: Principal) -> list[dict[str, Any]]:
     """Rejected inputs the caller may see, newest first."""
     from indexer.rejected import list_rejections, visible_to
 
-    rows = [r.model_dump(include={"blob", "reason", "event_id", "at"})
-            for r in list_rejections(built.blobs) if visible_to(caller, r)]
+    rows = [
+        r.model_dump(include={"blob", "reason", "event_id", "at"})
+        for r in list_rejections(built.blobs)
+        if visible_to(caller, r)
+    ]
     return sorted(rows, key=lambda r: str(r["at"]), reverse=True)
 
 
@@ -47,7 +58,11 @@ def sweep_preview(built: Services, caller: Principal) -> tuple[list[dict[str, An
 
     scopes: list[str | None] = [None] if caller.is_admin else [*sorted(caller.admin_projects)]
     now = built.clock.now()
-    planned = (action.as_json() for project in scopes
-               for plan, _ in plan_sweep(built, now, project=project) for action in plan.actions)
+    planned = (
+        action.as_json()
+        for project in scopes
+        for plan, _ in plan_sweep(built, now, project=project)
+        for action in plan.actions
+    )
     actions = list(itertools.islice(planned, MAX_ROWS + 1))
     return actions[:MAX_ROWS], len(actions) > MAX_ROWS

@@ -75,8 +75,9 @@ class LogFilter:
         """False only when the bytes prove the line cannot match (no parse needed)."""
         if _ESCAPE in raw:
             return True
-        if self.minimum and not any(b'"level":"' + name.encode() + b'"' in raw
-                                    for name in self.levels):
+        if self.minimum and not any(
+            b'"level":"' + name.encode() + b'"' in raw for name in self.levels
+        ):
             return False
         needle = self.text.lower().encode()
         return not needle or b'"' in needle or b"\\" in needle or needle in raw.lower()
@@ -87,8 +88,10 @@ class LogFilter:
         if not self.text:
             return True
         needle = self.text.lower()
-        return any(needle in (part or "").lower()
-                   for part in (line.message, line.logger, line.exception, line.extra))
+        return any(
+            needle in (part or "").lower()
+            for part in (line.message, line.logger, line.exception, line.extra)
+        )
 
 
 def parse_log_line(raw: bytes, number: int, offset: int) -> LogLine:
@@ -100,10 +103,16 @@ def parse_log_line(raw: bytes, number: int, offset: int) -> LogLine:
     if not isinstance(record, dict):
         return LogLine(number, offset, "INFO", "", "", raw.decode("utf-8", "replace"))
     level = record.get("level")
-    return LogLine(number, offset, level if level in LEVEL_RANK else "INFO",
-                   str(record.get("timestamp", "")), str(record.get("logger", "")),
-                   str(record.get("message", "")), _exception(record.get("exception")),
-                   _extra(record))
+    return LogLine(
+        number,
+        offset,
+        level if level in LEVEL_RANK else "INFO",
+        str(record.get("timestamp", "")),
+        str(record.get("logger", "")),
+        str(record.get("message", "")),
+        _exception(record.get("exception")),
+        _extra(record),
+    )
 
 
 def _exception(value: Any) -> str | None:
@@ -121,8 +130,15 @@ def _extra(record: dict[str, Any]) -> str | None:
     return orjson.dumps(parts, default=str).decode() if parts else None
 
 
-def scan(chunks: Iterable[bytes], *, offset: int, line: int, wanted: LogFilter,
-         limit: int = PAGE_LINES, budget: int = PAGE_BUDGET) -> LogPage:
+def scan(
+    chunks: Iterable[bytes],
+    *,
+    offset: int,
+    line: int,
+    wanted: LogFilter,
+    limit: int = PAGE_LINES,
+    budget: int = PAGE_BUDGET,
+) -> LogPage:
     """One page from `chunks` (the log's bytes from `offset`, where line `line` + 1 starts)."""
     found: list[LogLine] = []
     position, number = offset, line
@@ -187,8 +203,9 @@ def _growing_ranges(blobs: BlobStore, name: str, start: int, end: int) -> Iterat
     size, position = FIRST_RANGE, start
     while position < end:
         length = min(size, end - position)
-        yield from blobs.read_chunks(name, offset=position, length=length, chunk_size=length,
-                                     verify_ranges=False)
+        yield from blobs.read_chunks(
+            name, offset=position, length=length, chunk_size=length, verify_ranges=False
+        )
         position += length
         size = min(size * 2, READ_CHUNK)
 

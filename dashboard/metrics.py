@@ -36,8 +36,11 @@ def metrics_records(chunks: Iterable[bytes]) -> Iterator[Record]:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(record, dict) and isinstance(record.get("metrics"), dict) \
-                and record["metrics"]:
+        if (
+            isinstance(record, dict)
+            and isinstance(record.get("metrics"), dict)
+            and record["metrics"]
+        ):
             yield record
 
 
@@ -114,8 +117,9 @@ def rows_against(records: Sequence[Record], axis: XAxis) -> list[Row]:
         x = epoch_seconds(record.get("timestamp")) if axis.key is None else values.get(axis.key)
         if x is None or not is_number(x):
             continue
-        rows.append((float(x), {k: float(v) for k, v in values.items()
-                                if k != axis.key and is_number(v)}))
+        rows.append(
+            (float(x), {k: float(v) for k, v in values.items() if k != axis.key and is_number(v)})
+        )
     rows.sort(key=lambda row: row[0])
     return rows
 
@@ -129,8 +133,9 @@ def chart(records: Sequence[Record], axis: XAxis, *, buckets: int = BUCKETS) -> 
 
 def columns(rows: Sequence[Row], x: str, names: Sequence[str]) -> Chart:
     """Rows as uPlot's aligned columns."""
-    return Chart(x, tuple(names), [r[0] for r in rows],
-                 [[r[1].get(name) for r in rows] for name in names])
+    return Chart(
+        x, tuple(names), [r[0] for r in rows], [[r[1].get(name) for r in rows] for name in names]
+    )
 
 
 def downsample(rows: Sequence[Row], names: Sequence[str], buckets: int) -> list[Row]:
@@ -169,18 +174,28 @@ def table(records: Sequence[Record], limit: int = TABLE_ROWS) -> dict[str, Any]:
     """The newest `limit` records, newest first, as columns and rows of values."""
     keys = list(dict.fromkeys(k for r in records for k in r["metrics"]))
     newest = list(reversed(records[-limit:]))
-    return {"columns": keys, "total": len(records),
-            "rows": [{"timestamp": r.get("timestamp"),
-                      "values": [r["metrics"].get(k) for k in keys]} for r in newest]}
+    return {
+        "columns": keys,
+        "total": len(records),
+        "rows": [
+            {"timestamp": r.get("timestamp"), "values": [r["metrics"].get(k) for k in keys]}
+            for r in newest
+        ],
+    }
 
 
 def payload(records: Sequence[Record], chosen: str | None = None) -> dict[str, Any]:
     """What the job page's metrics section draws: the chart, the X choices, the table."""
     keys = numeric_keys(records)
     axis = x_axis(records, chosen, keys)
-    return {"x": axis.label, "x_reason": axis.reason, "x_choices": [TIME, *keys],
-            "points": len(records), "chart": chart(records, axis).as_json(),
-            "table": table(records)}
+    return {
+        "x": axis.label,
+        "x_reason": axis.reason,
+        "x_choices": [TIME, *keys],
+        "points": len(records),
+        "chart": chart(records, axis).as_json(),
+        "table": table(records),
+    }
 
 
 def csv_text(records: Iterable[Mapping[str, Any]]) -> str:
@@ -192,8 +207,7 @@ def csv_text(records: Iterable[Mapping[str, Any]]) -> str:
     writer.writerow(["timestamp", *keys])
     for record in records:
         values = record["metrics"]
-        writer.writerow([record.get("timestamp", ""),
-                         *(_csv_cell(values.get(k)) for k in keys)])
+        writer.writerow([record.get("timestamp", ""), *(_csv_cell(values.get(k)) for k in keys)])
     return out.getvalue()
 
 
@@ -213,14 +227,17 @@ def _csv_cell(value: object) -> str:
 def compare(per_job: Mapping[str, Sequence[Record]], *, buckets: int = 300) -> dict[str, Any]:
     """One chart per metric, one series per job. The X is the key every job's own rule picks
     when they agree; otherwise time, as seconds since each job's first metrics record."""
-    keys = {choose_x_axis(r["metrics"] for r in records).key
-            for records in per_job.values() if records}
+    keys = {
+        choose_x_axis(r["metrics"] for r in records).key for records in per_job.values() if records
+    }
     axis = XAxis(keys.pop() if len(keys) == 1 else None)
     rows = {job: _rows_for_compare(records, axis, buckets) for job, records in per_job.items()}
     names = sorted({k for job_rows in rows.values() for _, values in job_rows for k in values})
     charts = [_overlay(name, rows, axis) for name in names]
-    return {"x": axis.label, "charts": [c.as_json() | {"metric": n}
-                                        for n, c in zip(names, charts, strict=True)]}
+    return {
+        "x": axis.label,
+        "charts": [c.as_json() | {"metric": n} for n, c in zip(names, charts, strict=True)],
+    }
 
 
 def _rows_for_compare(records: Sequence[Record], axis: XAxis, buckets: int) -> list[Row]:

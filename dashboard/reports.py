@@ -18,26 +18,38 @@ ROWS = 50
 
 def mount_reports(app: FastAPI, services: ServicesFactory) -> None:
     """Add `/reports`."""
+
     @app.get("/reports", response_class=HTMLResponse, include_in_schema=False)
-    def reports_page(request: Request, caller: Caller,
-                     q: Annotated[str, Query(max_length=4000)] = "",
-                     since: Annotated[str, Query(max_length=40)] = "30d",
-                     by: Annotated[str, Query(max_length=100)] = "project") -> HTMLResponse:
+    def reports_page(
+        request: Request,
+        caller: Caller,
+        q: Annotated[str, Query(max_length=4000)] = "",
+        since: Annotated[str, Query(max_length=40)] = "30d",
+        by: Annotated[str, Query(max_length=100)] = "project",
+    ) -> HTMLResponse:
         built = services()
-        context: dict[str, Any] = {"caller": caller, "q": q, "since": since, "by": by,
-                                   "error": None}
+        context: dict[str, Any] = {
+            "caller": caller,
+            "q": q,
+            "since": since,
+            "by": by,
+            "error": None,
+        }
         try:
             window = reports.parse_window(since or None, None, built.clock.now())
             asked = reports.ReportRequest(built.index, caller, q, window, built.clock)
             keys = [k.strip() for k in by.split(",") if k.strip()] or ["project"]
             storage_keys = [k for k in keys if k in {"project", "user"}] or ["project"]
             context.update(
-                keys=keys, storage_keys=storage_keys,
+                keys=keys,
+                storage_keys=storage_keys,
                 failures=reports.failures(asked, limit=ROWS),
                 cost=reports.cost(asked, keys)[:ROWS],
-                storage=reports.storage(asked, storage_keys,
-                                        prices=built.settings.tier_prices)[:ROWS],
-                images=reports.images(asked)[:ROWS])
+                storage=reports.storage(asked, storage_keys, prices=built.settings.tier_prices)[
+                    :ROWS
+                ],
+                images=reports.images(asked)[:ROWS],
+            )
         except InvalidInput as exc:
             context["error"] = exc
         return render(request, "reports.html", **context)

@@ -46,8 +46,9 @@ from shared.services import Services
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(duration=views.duration, money=views.money, size=views.size)
-TEMPLATES.env.globals.update(query_url=views.query_url, narrowed=views.narrowed,
-                             sorted_by=views.sorted_by)
+TEMPLATES.env.globals.update(
+    query_url=views.query_url, narrowed=views.narrowed, sorted_by=views.sorted_by
+)
 MAX_COMPARE = 10
 FACET_VALUES = 12
 TAIL_SECONDS = 600
@@ -88,15 +89,31 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
 
-TITLES = {400: "Bad request", 401: "Sign in", 403: "Forbidden", 404: "Not found",
-          409: "Not available", 429: "Too many streams", 502: "Storage error", 503: "Unavailable"}
+TITLES = {
+    400: "Bad request",
+    401: "Sign in",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Not available",
+    429: "Too many streams",
+    502: "Storage error",
+    503: "Unavailable",
+}
 
 
-def error_page(request: Request, code: int, detail: str,
-               headers: dict[str, str] | None) -> HTMLResponse:
+def error_page(
+    request: Request, code: int, detail: str, headers: dict[str, str] | None
+) -> HTMLResponse:
     """The dashboard's error page: status, title and the one-line reason, nothing else."""
-    response = render(request, "error.html", code, caller=None, code=code,
-                      title=TITLES.get(code, "Error"), detail=detail)
+    response = render(
+        request,
+        "error.html",
+        code,
+        caller=None,
+        code=code,
+        title=TITLES.get(code, "Error"),
+        detail=detail,
+    )
     response.headers.update(headers or {})
     return response
 
@@ -106,10 +123,13 @@ def error_page(request: Request, code: int, detail: str,
 
 def _pages(app: FastAPI, services: ServicesFactory) -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def jobs_page(request: Request, caller: Caller,
-                  q: Annotated[str, Query(max_length=4000)] = "",
-                  cursor: Annotated[str | None, Query(max_length=4000)] = None,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> HTMLResponse:
+    def jobs_page(
+        request: Request,
+        caller: Caller,
+        q: Annotated[str, Query(max_length=4000)] = "",
+        cursor: Annotated[str | None, Query(max_length=4000)] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> HTMLResponse:
         built = services()
         error: QueryError | InvalidInput | None = None
         listing = None
@@ -117,22 +137,31 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
             listing = use_cases.search_jobs(built, caller, q, limit=limit, cursor=cursor)
         except InvalidInput as exc:
             error = exc
-        return render(request, "jobs.html", caller=caller, q=q, error=error, limit=limit,
-                      column=getattr(error, "position", None),
-                      rows=[_row(d, built) for d in (listing.documents if listing else [])],
-                      next_cursor=listing.next_cursor if listing else None, cursor=cursor)
+        return render(
+            request,
+            "jobs.html",
+            caller=caller,
+            q=q,
+            error=error,
+            limit=limit,
+            column=getattr(error, "position", None),
+            rows=[_row(d, built) for d in (listing.documents if listing else [])],
+            next_cursor=listing.next_cursor if listing else None,
+            cursor=cursor,
+        )
 
     @app.get("/facets", response_class=HTMLResponse, include_in_schema=False)
-    def facets_fragment(request: Request, caller: Caller,
-                        q: Annotated[str, Query(max_length=4000)] = "") -> HTMLResponse:
+    def facets_fragment(
+        request: Request, caller: Caller, q: Annotated[str, Query(max_length=4000)] = ""
+    ) -> HTMLResponse:
         """The facet counts of the jobs page, fetched once the table has painted: counting
         every match of a broad query takes longer than one page of it."""
-        return render(request, "facets.html", q=q,
-                      facets=facet_counts(services(), caller, q))
+        return render(request, "facets.html", q=q, facets=facet_counts(services(), caller, q))
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
-    def job_page(request: Request, job_id: str, caller: Caller,
-                 at: Annotated[LogQuery, Query()]) -> HTMLResponse:
+    def job_page(
+        request: Request, job_id: str, caller: Caller, at: Annotated[LogQuery, Query()]
+    ) -> HTMLResponse:
         built = services()
         details = use_cases.job_details(built, caller, job_id)
         job = use_cases.visible_job(caller, job_id)
@@ -140,38 +169,56 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
         page, problem = _first_page(built, job, at.where, wanted)
         document = details.document or {}
         metadata = details.metadata or {}
-        return render(request, "job.html", caller=caller, job_id=details.job_id,
-                      details=details, document=document, metadata=metadata,
-                      panels=views.panels(metadata), artifacts=metadata.get("artifacts", []),
-                      status=metadata.get("status") or document.get("status"),
-                      image=_image(metadata, document, job), page=page, log_problem=problem,
-                      log_size=_size(built, job), wanted=wanted, offset=at.offset,
-                      final=use_cases.status_reader(built, job)(),
-                      polling="azure_functions.invocation_id" in request.scope)
+        return render(
+            request,
+            "job.html",
+            caller=caller,
+            job_id=details.job_id,
+            details=details,
+            document=document,
+            metadata=metadata,
+            panels=views.panels(metadata),
+            artifacts=metadata.get("artifacts", []),
+            status=metadata.get("status") or document.get("status"),
+            image=_image(metadata, document, job),
+            page=page,
+            log_problem=problem,
+            log_size=_size(built, job),
+            wanted=wanted,
+            offset=at.offset,
+            final=use_cases.status_reader(built, job)(),
+            polling="azure_functions.invocation_id" in request.scope,
+        )
 
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
-    def compare_page(request: Request, caller: Caller,
-                     jobs: Annotated[str, Query(max_length=2000)] = "") -> HTMLResponse:
+    def compare_page(
+        request: Request, caller: Caller, jobs: Annotated[str, Query(max_length=2000)] = ""
+    ) -> HTMLResponse:
         built = services()
         ids = _compare_ids(jobs)
         found = [use_cases.job_details(built, caller, job_id) for job_id in ids]
         records = {d.job_id: _records(built, caller, d.job_id) for d in found}
         lasts = [_last_values(records[d.job_id]) for d in found]
-        return render(request, "compare.html", caller=caller, jobs=found,
-                      config=views.differences([views.flatten(d.metadata, ("config",))
-                                                for d in found]),
-                      dependencies=views.differences([views.flatten(d.metadata,
-                                                                    ("dependencies",))
-                                                      for d in found]),
-                      last=views.differences(lasts),
-                      data=_script_json(charts.compare(records)))
+        return render(
+            request,
+            "compare.html",
+            caller=caller,
+            jobs=found,
+            config=views.differences([views.flatten(d.metadata, ("config",)) for d in found]),
+            dependencies=views.differences(
+                [views.flatten(d.metadata, ("dependencies",)) for d in found]
+            ),
+            last=views.differences(lasts),
+            data=_script_json(charts.compare(records)),
+        )
 
 
 def _compare_ids(text: str) -> list[str]:
     ids = list(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
     if not 1 <= len(ids) <= MAX_COMPARE:
-        raise InvalidInput(f"jobs {text!r}", f"must name 1 to {MAX_COMPARE} job IDs, "
-                           "separated by commas")
+        raise InvalidInput(
+            f"jobs {text!r}", f"must name 1 to {MAX_COMPARE} job IDs, separated by commas"
+        )
     return ids
 
 
@@ -193,16 +240,18 @@ def _size(built: Services, job: JobId) -> int | None:
         return None
 
 
-def _first_page(built: Services, job: JobId, where: tuple[int, int],
-                wanted: LogFilter) -> tuple[LogPage | None, str | None]:
+def _first_page(
+    built: Services, job: JobId, where: tuple[int, int], wanted: LogFilter
+) -> tuple[LogPage | None, str | None]:
     try:
         return _read_page(built, job, where, wanted, PAGE_LINES), None
     except (BlobNotFound, BlobArchived) as exc:
         return None, str(exc)
 
 
-def _read_page(built: Services, job: JobId, where: tuple[int, int], wanted: LogFilter,
-               limit: int) -> LogPage:
+def _read_page(
+    built: Services, job: JobId, where: tuple[int, int], wanted: LogFilter, limit: int
+) -> LogPage:
     offset, line = where
     chunks = log_chunks(built.blobs, job, offset, PAGE_BUDGET + (1 << 20))
     try:
@@ -218,10 +267,13 @@ def facet_counts(built: Services, caller: Principal, text: str) -> dict[str, dic
     `caller`: the same scope as the table, through the index port's facets."""
     from query.service import facets
 
-    counted = facets(built.index, caller, text, list(views.FACET_FIELDS), clock=built.clock,
-                     limit=FACET_VALUES)
-    return {field: {v: n for v, n in values.items() if v not in ("", "null", "None")}
-            for field, values in counted.items()}
+    counted = facets(
+        built.index, caller, text, list(views.FACET_FIELDS), clock=built.clock, limit=FACET_VALUES
+    )
+    return {
+        field: {v: n for v, n in values.items() if v not in ("", "null", "None")}
+        for field, values in counted.items()
+    }
 
 
 # ---- the log -------------------------------------------------------------------------------
@@ -229,8 +281,9 @@ def facet_counts(built: Services, caller: Principal, text: str) -> dict[str, dic
 
 def _log_routes(app: FastAPI, services: ServicesFactory) -> None:
     @app.get("/jobs/{job_id}/log", response_class=HTMLResponse, include_in_schema=False)
-    def log_fragment(request: Request, job_id: str, caller: Caller,
-                     at: Annotated[LogQuery, Query()]) -> HTMLResponse:
+    def log_fragment(
+        request: Request, job_id: str, caller: Caller, at: Annotated[LogQuery, Query()]
+    ) -> HTMLResponse:
         job = use_cases.visible_job(caller, job_id)
         page = _read_page(services(), job, at.where, LogFilter.of(at.level, at.text), at.limit)
         response = render(request, "log_lines.html", page=page)
@@ -238,12 +291,19 @@ def _log_routes(app: FastAPI, services: ServicesFactory) -> None:
         return response
 
     @app.get("/jobs/{job_id}/log/stream", include_in_schema=False)
-    def log_stream(request: Request, job_id: str, caller: Caller,
-                   at: Annotated[LogQuery, Query()],
-                   last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
+    def log_stream(
+        request: Request,
+        job_id: str,
+        caller: Caller,
+        at: Annotated[LogQuery, Query()],
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> StreamingResponse:
         if "azure_functions.invocation_id" in request.scope:
-            raise InvalidInput("log stream", "the Functions host buffers whole responses; "
-                               "poll /jobs/{job_id}/log?offset=... instead")
+            raise InvalidInput(
+                "log stream",
+                "the Functions host buffers whole responses; "
+                "poll /jobs/{job_id}/log?offset=... instead",
+            )
         job = use_cases.visible_job(caller, job_id)
         built = services()
         use_cases.job_details(built, caller, job_id)  # a missing job is a 404 before streaming
@@ -253,14 +313,19 @@ def _log_routes(app: FastAPI, services: ServicesFactory) -> None:
         gate.enter(caller.user)
         stop = threading.Event()
         events = _tail(built, job, _resume(last_event_id, at.where), stop=stop)
-        return StreamingResponse(follow_body(gate, caller.user, events, stop),
-                                 media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store"})
+        return StreamingResponse(
+            follow_body(gate, caller.user, events, stop),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 def _page_headers(page: LogPage) -> dict[str, str]:
-    return {"X-Next-Offset": str(page.next_offset), "X-Next-Line": str(page.next_line),
-            "X-Log-End": "1" if page.end else "0"}
+    return {
+        "X-Next-Offset": str(page.next_offset),
+        "X-Next-Line": str(page.next_line),
+        "X-Log-End": "1" if page.end else "0",
+    }
 
 
 def _resume(last_event_id: str | None, where: tuple[int, int]) -> tuple[int, int]:
@@ -270,8 +335,13 @@ def _resume(last_event_id: str | None, where: tuple[int, int]) -> tuple[int, int
     return where
 
 
-def _tail(built: Services, job: JobId, where: tuple[int, int], poll_seconds: float = 1.0,
-          stop: threading.Event | None = None) -> Iterator[bytes]:
+def _tail(
+    built: Services,
+    job: JobId,
+    where: tuple[int, int],
+    poll_seconds: float = 1.0,
+    stop: threading.Event | None = None,
+) -> Iterator[bytes]:
     """Server-sent events: rendered lines as the log grows, `end` once the job is final; ends
     within one poll once `stop` is set (the client left)."""
     stop = stop or threading.Event()
@@ -314,23 +384,28 @@ def _last_values(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _data_routes(app: FastAPI, services: ServicesFactory) -> None:
     @app.get("/jobs/{job_id}/metrics.json", include_in_schema=False)
-    def metrics_json(job_id: str, caller: Caller,
-                     x: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    def metrics_json(
+        job_id: str, caller: Caller, x: Annotated[str | None, Query(max_length=200)] = None
+    ) -> Response:
         records = _records(services(), caller, job_id)
         return Response(orjson.dumps(charts.payload(records, x)), media_type="application/json")
 
     @app.get("/jobs/{job_id}/metrics.csv", include_in_schema=False)
     def metrics_csv(job_id: str, caller: Caller) -> Response:
         records = _records(services(), caller, job_id)
-        return Response(charts.csv_text(records), media_type="text/csv",
-                        headers=_attachment(f"{job_id}.metrics.csv"))
+        return Response(
+            charts.csv_text(records),
+            media_type="text/csv",
+            headers=_attachment(f"{job_id}.metrics.csv"),
+        )
 
     @app.get("/jobs/{job_id}/metrics.jsonl", include_in_schema=False)
     def metrics_jsonl(job_id: str, caller: Caller) -> Response:
         records = _records(services(), caller, job_id)
         body = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
-        return Response(body, media_type="application/x-ndjson",
-                        headers=_attachment(f"{job_id}.metrics.jsonl"))
+        return Response(
+            body, media_type="application/x-ndjson", headers=_attachment(f"{job_id}.metrics.jsonl")
+        )
 
     @app.get("/jobs/{job_id}/artifacts/{name}", include_in_schema=False)
     def artifact(job_id: str, name: str, caller: Caller) -> StreamingResponse:
@@ -347,8 +422,11 @@ def _data_routes(app: FastAPI, services: ServicesFactory) -> None:
         headers = _attachment(name) | {"Content-Length": str(props.size)}
         if expected:
             headers["Repr-Digest"] = f"sha-256=:{b64encode(bytes.fromhex(expected)).decode()}:"
-        return StreamingResponse(_verified(built.blobs.read_chunks(path), expected, path),
-                                 media_type="application/octet-stream", headers=headers)
+        return StreamingResponse(
+            _verified(built.blobs.read_chunks(path), expected, path),
+            media_type="application/octet-stream",
+            headers=headers,
+        )
 
 
 def _verified(chunks: Iterator[bytes], sha256: str | None, name: str) -> Iterator[bytes]:

@@ -13,5 +13,15 @@ from shared.jobdocument import (
     week_of,
 )
 
-__all__ = ["DEFAULT_TIER", "LogFacts", "build_document", "job_cost", "job_duration",
-           "log_fields", "package_name", "package_names", "stats_from_document", "week_of"]
+__all__ = [
+    "DEFAULT_TIER",
+    "LogFacts",
+    "build_document",
+    "job_cost",
+    "job_duration",
+    "log_fields",
+    "package_name",
+    "package_names",
+    "stats_from_document",
+    "week_of",
+]

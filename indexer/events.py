@@ -69,14 +69,15 @@ def parse_subject(subject: str) -> tuple[str, str]:
     """(container, blob name) of `/blobServices/default/containers/{c}/blobs/{name}`."""
     if not isinstance(subject, str) or not subject.startswith(SUBJECT_PREFIX):
         raise InvalidInput(f"event subject {str(subject)[:200]!r}", "is not a blob subject")
-    container, sep, blob = subject[len(SUBJECT_PREFIX):].partition("/blobs/")
+    container, sep, blob = subject[len(SUBJECT_PREFIX) :].partition("/blobs/")
     if not sep or not container or not blob or "/" in container:
         raise InvalidInput(f"event subject {subject[:200]!r}", "has no container or blob name")
     return container, blob
 
 
-def event_from_parts(event_id: Any, event_type: Any, subject: Any, data: Any,
-                     event_time: Any = None) -> BlobEvent:
+def event_from_parts(
+    event_id: Any, event_type: Any, subject: Any, data: Any, event_time: Any = None
+) -> BlobEvent:
     """A `BlobEvent` from the fields both schemas share; `InvalidInput` when they do not fit."""
     where = f"event {str(event_id)[:80]!r}"
     if not isinstance(event_type, str) or not event_type:
@@ -87,10 +88,17 @@ def event_from_parts(event_id: Any, event_type: Any, subject: Any, data: Any,
     except ValidationError as exc:
         raise InvalidInput(where, f"data {describe_validation_error(exc)}") from None
     return BlobEvent(
-        event_id=str(event_id or ""), event_type=event_type, container=container, blob=blob,
-        event_time=_time(event_time), api=body.api, etag=_etag(body.etag),
-        content_length=body.content_length, blob_type=body.blob_type,
-        sequencer=body.sequencer or None, url=body.url,
+        event_id=str(event_id or ""),
+        event_type=event_type,
+        container=container,
+        blob=blob,
+        event_time=_time(event_time),
+        api=body.api,
+        etag=_etag(body.etag),
+        content_length=body.content_length,
+        blob_type=body.blob_type,
+        sequencer=body.sequencer or None,
+        url=body.url,
     )
 
 
@@ -99,18 +107,29 @@ def event_from_dict(payload: Any) -> BlobEvent:
     if not isinstance(payload, dict):
         raise InvalidInput("event", f"must be a JSON object, not {type(payload).__name__}")
     if "specversion" in payload:
-        return event_from_parts(payload.get("id"), payload.get("type"), payload.get("subject"),
-                                payload.get("data"), payload.get("time"))
-    return event_from_parts(payload.get("id"), payload.get("eventType"), payload.get("subject"),
-                            payload.get("data"), payload.get("eventTime"))
+        return event_from_parts(
+            payload.get("id"),
+            payload.get("type"),
+            payload.get("subject"),
+            payload.get("data"),
+            payload.get("time"),
+        )
+    return event_from_parts(
+        payload.get("id"),
+        payload.get("eventType"),
+        payload.get("subject"),
+        payload.get("data"),
+        payload.get("eventTime"),
+    )
 
 
 def event_from_function(event: Any) -> BlobEvent:
     """A `BlobEvent` from `azure.functions.EventGridEvent` or `azure.functions.CloudEvent`."""
     if hasattr(event, "specversion"):
         return event_from_parts(event.id, event.type, event.subject, event.get_json(), event.time)
-    return event_from_parts(event.id, event.event_type, event.subject, event.get_json(),
-                            event.event_time)
+    return event_from_parts(
+        event.id, event.event_type, event.subject, event.get_json(), event.event_time
+    )
 
 
 def content_version(props: BlobProps, sequencer: str | None = None) -> str:
@@ -132,9 +151,14 @@ def local_sequencer(props: BlobProps) -> str:
     return f"{micros:032x}"
 
 
-def grid_event(container: str, props: BlobProps, *, deleted: bool = False,
-               account_url: str = "http://127.0.0.1:10000/devstoreaccount1",
-               now: datetime | None = None) -> dict[str, Any]:
+def grid_event(
+    container: str,
+    props: BlobProps,
+    *,
+    deleted: bool = False,
+    account_url: str = "http://127.0.0.1:10000/devstoreaccount1",
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """The Event Grid schema event Azure sends when `props`' blob is created (or deleted)."""
     when = (now or datetime.now(UTC)).astimezone(UTC)
     data: dict[str, Any] = {
@@ -152,7 +176,7 @@ def grid_event(container: str, props: BlobProps, *, deleted: bool = False,
     return {
         "id": str(uuid.uuid4()),
         "topic": "/subscriptions/local/resourceGroups/local/providers/"
-                 "Microsoft.Storage/storageAccounts/local",
+        "Microsoft.Storage/storageAccounts/local",
         "subject": f"{SUBJECT_PREFIX}{container}/blobs/{props.name}",
         "eventType": DELETED if deleted else CREATED,
         "eventTime": when.isoformat().replace("+00:00", "Z"),

@@ -87,31 +87,49 @@ def read_log(blobs: BlobStore, name: str) -> LogRead:
     return LogRead(props, stats_of(blob.data))
 
 
-def finalize_log(blobs: BlobStore, job: JobId, log: BlobProps | None, *, retain: bool,
-                 previous: Mapping[str, object] | None, stats: LogStats | None = None
-                 ) -> LogFacts:
+def finalize_log(
+    blobs: BlobStore,
+    job: JobId,
+    log: BlobProps | None,
+    *,
+    retain: bool,
+    previous: Mapping[str, object] | None,
+    stats: LogStats | None = None,
+) -> LogFacts:
     """Make sure the by-date copy is a current copy of the log; return the log's stats and tier.
     `stats`: of exactly the version `log` describes, when the caller already read it."""
     kept = stats_from_document(previous) if previous else None
     if log is None:
-        return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous),
-                        size=kept_size(previous))
+        return LogFacts(
+            stats=kept or LogStats(), tier=job_tier(None, previous), size=kept_size(previous)
+        )
     for _ in range(COPY_ATTEMPTS):
         try:
-            return _finalize_once(blobs, job, log, retain=retain, kept=kept, previous=previous,
-                                  fresh=stats)
+            return _finalize_once(
+                blobs, job, log, retain=retain, kept=kept, previous=previous, fresh=stats
+            )
         except (PreconditionFailed, BlobNotFound):
             stats = None
             log = blobs.props(log.name)  # a late flush landed mid-copy: start again from it
             if log is None:
-                return LogFacts(stats=kept or LogStats(), tier=job_tier(None, previous),
-                                size=kept_size(previous))
+                return LogFacts(
+                    stats=kept or LogStats(),
+                    tier=job_tier(None, previous),
+                    size=kept_size(previous),
+                )
     raise TransientError(f"{log.name}: kept changing while it was being copied")
 
 
-def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool,
-                   kept: LogStats | None, previous: Mapping[str, object] | None,
-                   fresh: LogStats | None) -> LogFacts:
+def _finalize_once(
+    blobs: BlobStore,
+    job: JobId,
+    log: BlobProps,
+    *,
+    retain: bool,
+    kept: LogStats | None,
+    previous: Mapping[str, object] | None,
+    fresh: LogStats | None,
+) -> LogFacts:
     # A job the index has never seen has no copy worth checking (after an index loss the copy
     # is made again): one listing request saved on the common path.
     state = copy_state(blobs, job) if previous is not None else CopyState(None)
@@ -120,13 +138,17 @@ def _finalize_once(blobs: BlobStore, job: JobId, log: BlobProps, *, retain: bool
         _retag(blobs, state.props, retain)
         if kept is not None and kept.digest() == state.stats_digest():
             return LogFacts(stats=kept, tier=tier, size=log.size)
-        return LogFacts(stats=_stats_or(blobs, by_date_log_path(job), None, kept), tier=tier,
-                        size=log.size)
+        return LogFacts(
+            stats=_stats_or(blobs, by_date_log_path(job), None, kept), tier=tier, size=log.size
+        )
     try:
         stats = fresh if fresh is not None else read_listed_log_stats(blobs, log)
     except BlobArchived:
-        return LogFacts(stats=kept, tier=log.tier or tier,  # cannot be read, nor copied
-                        size=log.size)
+        return LogFacts(
+            stats=kept,
+            tier=log.tier or tier,  # cannot be read, nor copied
+            size=log.size,
+        )
     _copy(blobs, job, log, stats, retain)
     return LogFacts(stats=stats, tier=tier, size=log.size)
 
@@ -135,9 +157,14 @@ def _copy(blobs: BlobStore, job: JobId, log: BlobProps, stats: LogStats, retain:
     destination = by_date_log_path(job)
     metadata = {SOURCE_ETAG: log.etag, SOURCE_SIZE: str(log.size), STATS_DIGEST: stats.digest()}
     try:
-        blobs.copy_to_block_blob(log.name, destination, if_etag=log.etag, metadata=metadata,
-                                 tags=job_blob_tags(job, BlobKind.BY_DATE_LOG, retain=retain),
-                                 source_props=log)
+        blobs.copy_to_block_blob(
+            log.name,
+            destination,
+            if_etag=log.etag,
+            metadata=metadata,
+            tags=job_blob_tags(job, BlobKind.BY_DATE_LOG, retain=retain),
+            source_props=log,
+        )
     except (PreconditionFailed, BlobNotFound):
         raise
     except StorageError as exc:
@@ -152,8 +179,9 @@ def _retag(blobs: BlobStore, copy: BlobProps | None, retain: bool) -> None:
         retag_blob(blobs, copy.name, copy.tags or {}, retain)
 
 
-def _stats_or(blobs: BlobStore, name: str, length: int | None, kept: LogStats | None
-              ) -> LogStats | None:
+def _stats_or(
+    blobs: BlobStore, name: str, length: int | None, kept: LogStats | None
+) -> LogStats | None:
     try:
         return read_log_stats(blobs, name, length=length)
     except (BlobArchived, BlobNotFound):

@@ -38,15 +38,25 @@ def handle(event: BlobEvent, services: Services) -> Outcome:
     except Exception as exc:
         log.exception("unexpected failure on %s", event.blob)
         outcome = reject(services, event, f"internal error: {type(exc).__name__}: {exc}")
-    log.info("%s %s%s", outcome.kind, event.blob,
-             f": {outcome.reason}" if isinstance(outcome, Skipped | Rejected) else "")
+    log.info(
+        "%s %s%s",
+        outcome.kind,
+        event.blob,
+        f": {outcome.reason}" if isinstance(outcome, Skipped | Rejected) else "",
+    )
     return outcome
 
 
 def reject(services: Services, event: BlobEvent, reason: str) -> Rejected:
     """Record the rejection (once per blob version) and return it as an outcome."""
-    record_rejection(services.blobs, blob=event.blob, reason=reason, event_id=event.event_id,
-                     at=services.clock.now(), etag=event.etag)
+    record_rejection(
+        services.blobs,
+        blob=event.blob,
+        reason=reason,
+        event_id=event.event_id,
+        at=services.clock.now(),
+        etag=event.etag,
+    )
     return Rejected(event.blob, reason)
 
 
@@ -84,14 +94,24 @@ def _on_gzip_log(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
         return Skipped(ref.name, "gone before it was handled")
     if written_by_pipeline(props):
         return Skipped(ref.name, "written by the pipeline itself")
-    return reject(services, event, f"{ref.name}: a .gz log the pipeline did not write "
-                  "(no source_etag, or not Content-Encoding gzip): never read")
+    return reject(
+        services,
+        event,
+        f"{ref.name}: a .gz log the pipeline did not write "
+        "(no source_etag, or not Content-Encoding gzip): never read",
+    )
 
 
 def _on_created(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
     if ref.kind is BlobKind.METADATA and ref.job_id is not None:
-        return index_job(services, ref.job_id, sequencer=event.sequencer, event_etag=event.etag,
-                         event_size=event.content_length, recheck=event.recheck)
+        return index_job(
+            services,
+            ref.job_id,
+            sequencer=event.sequencer,
+            event_etag=event.etag,
+            event_size=event.content_length,
+            recheck=event.recheck,
+        )
     if ref.kind is BlobKind.LOG and ref.job_id is not None:
         return _on_log(ref, services)
     if ref.kind is BlobKind.ARCHIVED_LOG:
@@ -100,8 +120,7 @@ def _on_created(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
         recorded = record_image(services.blobs, ref)
         return Indexed(ref.name) if recorded else Skipped(ref.name, "image already recorded")
     what = f"{ref.kind.value}: nothing to index (described by metadata.json)"
-    if ref.job_id is not None and _tag_job_blob(ref, services.index.get(str(ref.job_id)),
-                                                services):
+    if ref.job_id is not None and _tag_job_blob(ref, services.index.get(str(ref.job_id)), services):
         what = f"{ref.kind.value}: tagged; nothing else to index (described by metadata.json)"
     return Skipped(ref.name, what)
 

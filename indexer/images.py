@@ -52,11 +52,13 @@ def record_image(blobs: BlobStore, ref: BlobRef) -> bool:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput(ref.name, f"is not UTF-8 text (byte {exc.start})") from None
-    record = {"hash12": ref.dep_hash12, "packages": parse_requirements(text, source=ref.name),
-              "source": ref.name}
+    record = {
+        "hash12": ref.dep_hash12,
+        "packages": parse_requirements(text, source=ref.name),
+        "source": ref.name,
+    }
     try:
-        blobs.write(target, orjson.dumps(record), content_type="application/json",
-                    create_only=True)
+        blobs.write(target, orjson.dumps(record), content_type="application/json", create_only=True)
     except BlobExists:
         return False
     return True

@@ -52,9 +52,15 @@ def metadata_of(blob: Blob, job: JobId) -> JobMetadata:
     return meta
 
 
-def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
-              event_etag: str | None = None, event_size: int | None = None,
-              recheck: bool = False) -> Outcome:
+def index_job(
+    services: Services,
+    job: JobId,
+    *,
+    sequencer: str | None = None,
+    event_etag: str | None = None,
+    event_size: int | None = None,
+    recheck: bool = False,
+) -> Outcome:
     """Index `job` from storage; `sequencer` orders it when the event was about this content.
     An event announcing more than `max_metadata_bytes` is refused without reading the blob; an
     event about the content the document was made from (a duplicate: Event Grid delivers at
@@ -62,8 +68,9 @@ def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
     name = metadata_path(job)
     limit = services.settings.max_metadata_bytes
     if event_size is not None and event_size > limit:
-        raise InvalidMetadata(f"metadata.json of {job}",
-                              f"is {event_size} bytes, over the limit of {limit}")
+        raise InvalidMetadata(
+            f"metadata.json of {job}", f"is {event_size} bytes, over the limit of {limit}"
+        )
     previous = services.index.get(str(job))
     if not recheck and _indexed_from(previous, event_etag, sequencer):
         return Skipped(name, "already indexed from this content (a repeated event)")
@@ -76,8 +83,13 @@ def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
     untagged = _untagged(blob.props)
     log, folder = _log_and_folder(services, job, meta, previous, untagged=untagged)
     facts = _log_facts(services, job, meta, log, previous)
-    doc = build_document(meta, prices=services.settings.node_prices, source_version=version,
-                         log=facts, image_packages=_image_packages(services, meta))
+    doc = build_document(
+        meta,
+        prices=services.settings.node_prices,
+        source_version=version,
+        log=facts,
+        image_packages=_image_packages(services, meta),
+    )
     if folder is not None:
         retag_job_blobs(services.blobs, folder, retain=meta.retain)
     elif untagged:
@@ -87,8 +99,7 @@ def index_job(services: Services, job: JobId, *, sequencer: str | None = None,
     return Indexed(name, str(job))
 
 
-def _indexed_from(previous: SearchDocument | None, etag: str | None,
-                  sequencer: str | None) -> bool:
+def _indexed_from(previous: SearchDocument | None, etag: str | None, sequencer: str | None) -> bool:
     """The document was made on an event with this sequencer about the metadata content with
     `etag` (this is a repeat of it), and has everything it will get from it (a final job's log
     facts; a late flush into the log comes as the log's own event)."""
@@ -118,9 +129,14 @@ def _tag_metadata(services: Services, props: BlobProps, retain: bool) -> None:
     retag_blob(services.blobs, props.name, current, retain)
 
 
-def _log_and_folder(services: Services, job: JobId, meta: JobMetadata,
-                    previous: SearchDocument | None, *, untagged: bool
-                    ) -> tuple[LogRead, list[BlobProps] | None]:
+def _log_and_folder(
+    services: Services,
+    job: JobId,
+    meta: JobMetadata,
+    previous: SearchDocument | None,
+    *,
+    untagged: bool,
+) -> tuple[LogRead, list[BlobProps] | None]:
     """The job's log as far as it is needed, and its whole folder (with tags) when its blobs'
     tags may be stale or missing."""
     name = log_path(job)
@@ -146,11 +162,13 @@ def _log_tag_differs(services: Services, name: str, retain: bool) -> bool:
     return tags.get(RETAIN) != ("true" if retain else "false")
 
 
-def _log_facts(services: Services, job: JobId, meta: JobMetadata, log: LogRead,
-               previous: SearchDocument | None) -> LogFacts:
+def _log_facts(
+    services: Services, job: JobId, meta: JobMetadata, log: LogRead, previous: SearchDocument | None
+) -> LogFacts:
     if meta.status.is_final:
-        return finalize_log(services.blobs, job, log.props, retain=meta.retain,
-                            previous=previous, stats=log.stats)
+        return finalize_log(
+            services.blobs, job, log.props, retain=meta.retain, previous=previous, stats=log.stats
+        )
     size = log.props.size if log.props is not None else kept_size(previous)
     return LogFacts(tier=job_tier(log.props, previous), size=size)
 

@@ -48,12 +48,20 @@ class LogSummarizer:
 
     def _note_exception(self, exception: Any) -> None:
         if isinstance(exception, dict) and exception.get("type"):
-            self.last_exception = (str(exception["type"]),
-                                   str(exception.get("message", ""))[:MAX_ERROR_MESSAGE])
+            self.last_exception = (
+                str(exception["type"]),
+                str(exception.get("message", ""))[:MAX_ERROR_MESSAGE],
+            )
 
     def result(self) -> LogStats:
-        return LogStats(self.lines, self.errors, self.last_error, dict(self.metrics),
-                        self.bad_lines, self._error_pattern())
+        return LogStats(
+            self.lines,
+            self.errors,
+            self.last_error,
+            dict(self.metrics),
+            self.bad_lines,
+            self._error_pattern(),
+        )
 
     def _error_pattern(self) -> str | None:
         """What went wrong, masked: the last exception an ERROR/CRITICAL record carried (a
@@ -69,8 +77,7 @@ def numeric_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     return {
         str(name): float(value)
         for name, value in metrics.items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
-        and math.isfinite(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     }
 
 

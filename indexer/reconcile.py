@@ -69,10 +69,17 @@ def forged_copies(states: dict[str, JobState]) -> list[BlobProps]:
     """By-date copies without the marks the pipeline writes on its own (pure): a plain copy
     without `source_etag`/`source_size`, a `.gz` one not as the lifecycle writes it. A marker,
     not a proof: readers still bound what they read."""
-    plain = [s.copy for s in states.values() if s.copy is not None
-             and not (s.copy.metadata.get(SOURCE_ETAG) and s.copy.metadata.get(SOURCE_SIZE))]
-    gzipped = [s.archived_copy for s in states.values() if s.archived_copy is not None
-               and not written_by_pipeline(s.archived_copy)]
+    plain = [
+        s.copy
+        for s in states.values()
+        if s.copy is not None
+        and not (s.copy.metadata.get(SOURCE_ETAG) and s.copy.metadata.get(SOURCE_SIZE))
+    ]
+    gzipped = [
+        s.archived_copy
+        for s in states.values()
+        if s.archived_copy is not None and not written_by_pipeline(s.archived_copy)
+    ]
     return plain + gzipped
 
 
@@ -81,10 +88,15 @@ def record_forged_copies(services: Services, states: dict[str, JobState]) -> int
     itself is never touched. Returns how many were found."""
     forged = forged_copies(states)
     for props in forged:
-        record_rejection(services.blobs, blob=props.name, event_id="reconcile",
-                         at=services.clock.now(), etag=props.etag,
-                         reason=f"{props.name}: a by-date copy the pipeline did not write (no "
-                         "source marks): never trusted as the job's log")
+        record_rejection(
+            services.blobs,
+            blob=props.name,
+            event_id="reconcile",
+            at=services.clock.now(),
+            etag=props.etag,
+            reason=f"{props.name}: a by-date copy the pipeline did not write (no "
+            "source marks): never trusted as the job's log",
+        )
     return len(forged)
 
 
@@ -134,8 +146,9 @@ def reindex_job(services: Services, item: tuple[str, JobState, BlobProps], known
     """Index one missing or stale job through the events' handler and re-tag its listed blobs;
     the outcome kind (`failed` for a transient failure, left for the next run)."""
     job_id, state, metadata = item
-    event = replace(event_from_dict(grid_event(services.settings.container, metadata)),
-                    recheck=True)
+    event = replace(
+        event_from_dict(grid_event(services.settings.container, metadata)), recheck=True
+    )
     try:
         outcome = handle(event, services)
         retagged = _retag_from_listing(services, job_id, state)
@@ -158,7 +171,9 @@ def _retag_from_listing(services: Services, job_id: str, state: JobState) -> int
 def _remove(services: Services, candidates: set[str]) -> int:
     """Delete documents of jobs whose metadata.json is really gone (checked once more: a job
     created after the keys were read is not among the candidates at all)."""
-    gone = [j for j in sorted(candidates)
-            if services.blobs.props(metadata_path(parse_job_id(j))) is None]
+    gone = [
+        j
+        for j in sorted(candidates)
+        if services.blobs.props(metadata_path(parse_job_id(j))) is None
+    ]
     return services.index.delete(gone) if gone else 0
-

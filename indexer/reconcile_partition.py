@@ -61,8 +61,10 @@ from shared.tags import CREATED, KIND
 def changed_partitions(blobs: BlobStore, run: str, since: date, today: date) -> list[Partition]:
     """The (project, day) partitions with a metadata.json created from `since` to `today`, found
     by their `created` and `kind` tags (eventually consistent in Azure: minutes, not days)."""
-    expression = (f"\"{KIND}\" = 'metadata' AND \"{CREATED}\" >= '{since:%Y%m%d}' "
-                  f"AND \"{CREATED}\" <= '{today:%Y%m%d}'")
+    expression = (
+        f"\"{KIND}\" = 'metadata' AND \"{CREATED}\" >= '{since:%Y%m%d}' "
+        f"AND \"{CREATED}\" <= '{today:%Y%m%d}'"
+    )
     found: set[tuple[str, date]] = set()
     for name in blobs.find_by_tags(expression):
         try:
@@ -76,31 +78,38 @@ def changed_partitions(blobs: BlobStore, run: str, since: date, today: date) -> 
 
 def all_partitions(blobs: BlobStore, run: str, first: date, last: date) -> list[Partition]:
     """Every (project, day) from `first` to `last` for every project in storage (a rebuild)."""
-    projects = [p.rstrip("/").rsplit("/", 1)[-1] for p in blobs.walk(f"{PROJECTS}/")
-                if p.endswith("/")]
-    return [Partition("reconcile", run, project, day)
-            for project in sorted(projects) for day in days_between(first, last)]
+    projects = [
+        p.rstrip("/").rsplit("/", 1)[-1] for p in blobs.walk(f"{PROJECTS}/") if p.endswith("/")
+    ]
+    return [
+        Partition("reconcile", run, project, day)
+        for project in sorted(projects)
+        for day in days_between(first, last)
+    ]
 
 
 def partition_listing(blobs: BlobStore, project: str, day: date) -> Iterator[BlobProps]:
     """The partition's blobs, tags included: each user's job folders of that day (job IDs start
     with the day), then the day's by-date copies."""
-    users = [u.rstrip("/").rsplit("/", 1)[-1]
-             for u in blobs.walk(f"{PROJECTS}/{project}/users/") if u.endswith("/")]
+    users = [
+        u.rstrip("/").rsplit("/", 1)[-1]
+        for u in blobs.walk(f"{PROJECTS}/{project}/users/")
+        if u.endswith("/")
+    ]
     for user in sorted(users):
         yield from blobs.list(f"{user_jobs_prefix(project, user)}{day:%Y%m%d}-", with_tags=True)
     yield from blobs.list(by_date_prefix(project, day), with_tags=True)
 
 
-def partition_documents(index: SearchIndex, project: str, day: date
-                        ) -> dict[str, SearchDocument]:
+def partition_documents(index: SearchIndex, project: str, day: date) -> dict[str, SearchDocument]:
     """The index's documents of the partition, by job ID (keyset pages of 1000)."""
     query = Query((Equals("project", (project,)), *created_on(day)), Sort("created_at", False))
     return {doc["job_id"]: doc for doc in find_all(index, query)}
 
 
-def reconcile_partition(services: Services, part: Partition, budget: Budget, *,
-                        slice_size: int = 16) -> Progress:
+def reconcile_partition(
+    services: Services, part: Partition, budget: Budget, *, slice_size: int = 16
+) -> Progress:
     """Work through the partition's jobs after its marker until done or the budget is spent."""
     states = job_states(partition_listing(services.blobs, part.project, part.day))
     record_forged_copies(services, states)  # from the listing: no request for the pipeline's own
@@ -108,22 +117,29 @@ def reconcile_partition(services: Services, part: Partition, budget: Budget, *,
     present = {job_id for job_id, state in states.items() if _metadata(state) is not None}
 
     def work(items: list[tuple[str, JobState]]) -> list[str]:
-        kinds = list(pool.map(lambda item: _one(services, item[0], item[1], docs.get(item[0])),
-                              items))
+        kinds = list(
+            pool.map(lambda item: _one(services, item[0], item[1], docs.get(item[0])), items)
+        )
         if "failed" in kinds:  # the marker stays before this slice: it is worked again
-            raise TransientError(f"reconcile of {part.project} {part.day}: "
-                                 f"{kinds.count('failed')} jobs failed transiently")
+            raise TransientError(
+                f"reconcile of {part.project} {part.day}: "
+                f"{kinds.count('failed')} jobs failed transiently"
+            )
         return kinds
 
     def finish() -> Counter[str]:
-        gone = [j for j in sorted(set(docs) - present)
-                if services.blobs.props(metadata_path(parse_job_id(j))) is None]
+        gone = [
+            j
+            for j in sorted(set(docs) - present)
+            if services.blobs.props(metadata_path(parse_job_id(j))) is None
+        ]
         return Counter({"removed": services.index.delete(gone) if gone else 0})
 
     jobs = ((job_id, (job_id, states[job_id])) for job_id in sorted(present))
     with ThreadPoolExecutor(max_workers=services.settings.pipeline_workers) as pool:
-        return work_through(services.blobs, part, jobs, work, budget, finish=finish,
-                            slice_size=slice_size)
+        return work_through(
+            services.blobs, part, jobs, work, budget, finish=finish, slice_size=slice_size
+        )
 
 
 def _one(services: Services, job_id: str, state: JobState, doc: SearchDocument | None) -> str:
@@ -162,7 +178,8 @@ def reconcile_recent(services: Services, days: int) -> dict[str, int]:
     now = services.clock.now()
     today = now.astimezone(UTC).date()
     counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
-    for part in changed_partitions(services.blobs, run_id(now), today - timedelta(days=days),
-                                   today):
+    for part in changed_partitions(
+        services.blobs, run_id(now), today - timedelta(days=days), today
+    ):
         counts.update(reconcile_partition(services, part, Budget.start(float("inf"))).counts)
     return dict(counts)

@@ -42,14 +42,24 @@ def rejection_path(blob: str, etag: str | None) -> str:
     return system_path(FOLDER, f"{key}.json")
 
 
-def record_rejection(blobs: BlobStore, *, blob: str, reason: str, event_id: str,
-                     at: datetime, etag: str | None) -> Rejection:
+def record_rejection(
+    blobs: BlobStore, *, blob: str, reason: str, event_id: str, at: datetime, etag: str | None
+) -> Rejection:
     """Write the record unless this version of `blob` is already recorded."""
-    record = Rejection(blob=blob, reason=" ".join(reason.split()), event_id=event_id,
-                       at=format_datetime(at), etag=etag)
+    record = Rejection(
+        blob=blob,
+        reason=" ".join(reason.split()),
+        event_id=event_id,
+        at=format_datetime(at),
+        etag=etag,
+    )
     with contextlib.suppress(BlobExists):  # this version is recorded already
-        blobs.write(rejection_path(blob, etag), orjson.dumps(record.model_dump()),
-                    content_type="application/json", create_only=True)
+        blobs.write(
+            rejection_path(blob, etag),
+            orjson.dumps(record.model_dump()),
+            content_type="application/json",
+            create_only=True,
+        )
     return record
 
 
@@ -85,5 +95,6 @@ def _read(blobs: BlobStore, name: str) -> Rejection | None:
     except BlobNotFound:
         return None
     except (orjson.JSONDecodeError, ValidationError):
-        return Rejection(blob=name, reason="the rejection record itself is unreadable",
-                         event_id="", at="")
+        return Rejection(
+            blob=name, reason="the rejection record itself is unreadable", event_id="", at=""
+        )

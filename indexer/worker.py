@@ -140,8 +140,11 @@ class StoppableListing:
             log.warning("listing stopped early, the rest waits for the next pass: %s", exc)
 
 
-def pending_events(container: str, listing: Iterable[BlobProps], seen: Mapping[str, list[str]],
-                   ) -> list[PendingEvent]:
+def pending_events(
+    container: str,
+    listing: Iterable[BlobProps],
+    seen: Mapping[str, list[str]],
+) -> list[PendingEvent]:
     """Events for blobs that are new or changed since `seen`, then for blobs that vanished
     (only after a complete listing: a blob past a failed page is not gone)."""
     current: set[str] = set()
@@ -184,8 +187,13 @@ def _gone(name: str, etag: str, modified: str) -> BlobProps:
 # ---- running -------------------------------------------------------------------------------
 
 
-def run_once(services: Services, *, workers: int | None = None, processes: int | None = None,
-             checkpoint: Path | None = None) -> RunSummary:
+def run_once(
+    services: Services,
+    *,
+    workers: int | None = None,
+    processes: int | None = None,
+    checkpoint: Path | None = None,
+) -> RunSummary:
     """One pass: deliver every pending event, update the checkpoint, return what happened.
     `processes` > 1 spreads a large pass over that many processes of `workers` threads each."""
     path = checkpoint or checkpoint_path(services.settings)
@@ -196,8 +204,9 @@ def run_once(services: Services, *, workers: int | None = None, processes: int |
     workers = max(1, workers or services.settings.pipeline_workers)
     processes = max(1, processes or services.settings.pipeline_processes)
     if processes > 1 and len(groups) >= MIN_GROUPS_PER_PROCESS * processes:
-        _deliver_in_processes(services, groups, seen, summary, path, workers=workers,
-                              processes=processes)
+        _deliver_in_processes(
+            services, groups, seen, summary, path, workers=workers, processes=processes
+        )
     elif groups:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend") as pool:
             task = functools.partial(_handle_group, services)
@@ -207,25 +216,50 @@ def run_once(services: Services, *, workers: int | None = None, processes: int |
     return summary
 
 
-def _deliver_in_processes(services: Services, groups: list[list[PendingEvent]], seen: Seen,
-                          summary: RunSummary, path: Path, *, workers: int,
-                          processes: int) -> None:
+def _deliver_in_processes(
+    services: Services,
+    groups: list[list[PendingEvent]],
+    seen: Seen,
+    summary: RunSummary,
+    path: Path,
+    *,
+    workers: int,
+    processes: int,
+) -> None:
     """Batches of job groups to `processes` fresh processes (each with its own adapters and
     `workers` threads): one process's Python runs on one core at a time (the GIL), and the SDK's
     requests cost CPU. The events, their order within a job and the checkpoint stay with this
     process; a batch comes back as (event, outcome kind) pairs."""
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads
     size = workers * BATCH_GROUPS_PER_THREAD
-    batches = (groups[start:start + size] for start in range(0, len(groups), size))
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context,
-                             initializer=_start_process,
-                             initargs=(services.settings, services.clock, workers)) as pool:
-        _drain(pool, _handle_batch, batches, window=2 * processes, seen=seen, summary=summary,
-               path=path)
+    batches = (groups[start : start + size] for start in range(0, len(groups), size))
+    with ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=context,
+        initializer=_start_process,
+        initargs=(services.settings, services.clock, workers),
+    ) as pool:
+        _drain(
+            pool,
+            _handle_batch,
+            batches,
+            window=2 * processes,
+            seen=seen,
+            summary=summary,
+            path=path,
+        )
 
 
-def _drain(pool: Executor, task: Callable[[T], Handled], batches: Iterable[T], *, window: int,
-           seen: Seen, summary: RunSummary, path: Path) -> None:
+def _drain(
+    pool: Executor,
+    task: Callable[[T], Handled],
+    batches: Iterable[T],
+    *,
+    window: int,
+    seen: Seen,
+    summary: RunSummary,
+    path: Path,
+) -> None:
     """Run `task` on each batch in `pool`, at most `window` at a time, accounting each result
     as it comes and saving the checkpoint now and then. (Submitting everything at once and
     waiting on all of it at each completion would cost time in proportion to the backlog, per
@@ -267,8 +301,10 @@ _process: tuple[Services, ThreadPoolExecutor] | None = None
 
 def _start_process(settings: Settings, clock: Clock, workers: int) -> None:
     global _process  # noqa: PLW0603 - one set of adapters per pipeline process
-    _process = (Services(settings, clock=clock),
-                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend"))
+    _process = (
+        Services(settings, clock=clock),
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend"),
+    )
 
 
 def _handle_batch(groups: list[list[PendingEvent]]) -> Handled:
@@ -288,20 +324,29 @@ def _account(event: PendingEvent, kind: str, seen: Seen, summary: RunSummary) ->
         seen[event.name] = [event.props.etag, event.props.last_modified.isoformat()]
 
 
-def run_forever(settings: Settings, stop_event: threading.Event, *,
-                poll_seconds: float = POLL_SECONDS,
-                on_pass: Callable[[str], None] | None = None,
-                on_idle: Callable[[], None] | None = None) -> None:
+def run_forever(
+    settings: Settings,
+    stop_event: threading.Event,
+    *,
+    poll_seconds: float = POLL_SECONDS,
+    on_pass: Callable[[str], None] | None = None,
+    on_idle: Callable[[], None] | None = None,
+) -> None:
     """Poll until `stop_event` is set (`make run`); `on_pass` sees a line per busy pass,
     `on_idle` each pass that found nothing to do."""
-    watch(Services(settings), stop_event, poll_seconds=poll_seconds, on_pass=on_pass,
-          on_idle=on_idle)
+    watch(
+        Services(settings), stop_event, poll_seconds=poll_seconds, on_pass=on_pass, on_idle=on_idle
+    )
 
 
-def watch(services: Services, stop_event: threading.Event, *,
-          poll_seconds: float = POLL_SECONDS,
-          on_pass: Callable[[str], None] | None = None,
-          on_idle: Callable[[], None] | None = None) -> None:
+def watch(
+    services: Services,
+    stop_event: threading.Event,
+    *,
+    poll_seconds: float = POLL_SECONDS,
+    on_pass: Callable[[str], None] | None = None,
+    on_idle: Callable[[], None] | None = None,
+) -> None:
     """Run passes every `poll_seconds` until `stop_event` is set; `on_pass` gets the one-line
     summary of each pass that saw events, `on_idle` is called after each pass that saw none
     (the edge prints them)."""

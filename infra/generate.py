@@ -53,10 +53,16 @@ def event_filters() -> dict[str, Any]:
             {"operatorType": "StringIn", "key": "data.api", "values": EVENT_APIS},
             # the by-date copies are the pipeline's own writes: they must not trigger it again
             {"operatorType": "StringNotContains", "key": "subject", "values": ["/logs/by-date/"]},
-            {"operatorType": "StringNotBeginsWith", "key": "subject",
-             "values": [SUBJECT_PREFIX + SYSTEM_PREFIX]},
-            {"operatorType": "StringNotEndsWith", "key": "subject",
-             "values": NEVER_INDEXED_SUFFIXES},
+            {
+                "operatorType": "StringNotBeginsWith",
+                "key": "subject",
+                "values": [SUBJECT_PREFIX + SYSTEM_PREFIX],
+            },
+            {
+                "operatorType": "StringNotEndsWith",
+                "key": "subject",
+                "values": NEVER_INDEXED_SUFFIXES,
+            },
         ],
     }
 
@@ -89,8 +95,11 @@ def main(directory: Path = GENERATED) -> int:
         (directory / name).write_bytes(content)
         print(f"wrote {directory / name}")
     if "lifecycle-policy.json" not in files:
-        print("skipped lifecycle-policy.json: lifecycle/native.py (native_policy_document) "
-              "does not exist yet", file=sys.stderr)
+        print(
+            "skipped lifecycle-policy.json: lifecycle/native.py (native_policy_document) "
+            "does not exist yet",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -68,12 +68,14 @@ class JobOutcome:
         return {"job_id": self.job_id, "outcome": self.outcome, "blobs": self.blobs}
 
 
-def select_jobs(documents: Iterable[SearchDocument], who: Principal, *,
-                include_retained: bool) -> Iterator[Selected]:
+def select_jobs(
+    documents: Iterable[SearchDocument], who: Principal, *, include_retained: bool
+) -> Iterator[Selected]:
     """Each matched job with the reason it is skipped, if it is."""
     if not who.is_any_admin:
-        raise AccessDenied(f"{who.user} may not run bulk operations: needs role admin or "
-                           "admin:PROJECT")
+        raise AccessDenied(
+            f"{who.user} may not run bulk operations: needs role admin or admin:PROJECT"
+        )
     for doc in documents:
         project, retain = str(doc.get("project")), bool(doc.get("retain"))
         reason = None
@@ -93,8 +95,12 @@ class BulkRunner:
     who: Principal
     workers: int = 8
 
-    def run(self, jobs: Iterable[Selected], operation: Callable[[Selected], JobOutcome],
-            progress: Callable[[JobOutcome], None] = lambda _: None) -> list[JobOutcome]:
+    def run(
+        self,
+        jobs: Iterable[Selected],
+        operation: Callable[[Selected], JobOutcome],
+        progress: Callable[[JobOutcome], None] = lambda _: None,
+    ) -> list[JobOutcome]:
         def safe(job: Selected) -> JobOutcome:
             try:
                 return operation(job)
@@ -111,12 +117,21 @@ class BulkRunner:
         return outcomes
 
     def record(self, action: str, blob: str, job_id: str, outcome: str, reason: str) -> None:
-        self.audit.record(AuditRecord(at=now_text(), who=self.who.user, action=action, blob=blob,
-                                      job_id=job_id, tier=None, outcome=outcome, reason=reason))
+        self.audit.record(
+            AuditRecord(
+                at=now_text(),
+                who=self.who.user,
+                action=action,
+                blob=blob,
+                job_id=job_id,
+                tier=None,
+                outcome=outcome,
+                reason=reason,
+            )
+        )
 
 
-def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: str
-               ) -> JobOutcome:
+def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: str) -> JobOutcome:
     """Delete every blob of the job (metadata.json last), then its document. A blob without a
     `retain` tag is judged by metadata.json, read here and re-checked before each delete."""
     parsed = parse_job_id(job.job_id)
@@ -129,21 +144,36 @@ def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: 
     count = 0
     for props in listed:
         try:
-            deleted = (runner.blobs.delete(props.name) if job.retain else delete_unless_retained(
-                runner.blobs, props.name, tagged=RETAIN in (props.tags or {}), etag=props.etag,
-                metadata=metadata, metadata_etag=metadata_etag))
+            deleted = (
+                runner.blobs.delete(props.name)
+                if job.retain
+                else delete_unless_retained(
+                    runner.blobs,
+                    props.name,
+                    tagged=RETAIN in (props.tags or {}),
+                    etag=props.etag,
+                    metadata=metadata,
+                    metadata_etag=metadata_etag,
+                )
+            )
         except PreconditionFailed:
             runner.record("delete", props.name, job.job_id, "skipped: retain=true was set", query)
             return JobOutcome(job.job_id, "skipped: retain=true was set meanwhile", count)
-        runner.record("delete", props.name, job.job_id,
-                      "done" if deleted else "skipped: already gone", f"admin delete: {query}")
+        runner.record(
+            "delete",
+            props.name,
+            job.job_id,
+            "done" if deleted else "skipped: already gone",
+            f"admin delete: {query}",
+        )
         count += deleted
     index.delete([job.job_id])
     return JobOutcome(job.job_id, "done", count)
 
 
-def _judged_by_metadata(blobs: BlobStore, metadata: str, listed: list[BlobProps]
-                        ) -> tuple[str | None, bool]:
+def _judged_by_metadata(
+    blobs: BlobStore, metadata: str, listed: list[BlobProps]
+) -> tuple[str | None, bool]:
     """(etag, retain) of metadata.json when some blob has no `retain` tag to guard its delete;
     an unreadable one counts as retained (safe)."""
     if all(RETAIN in (p.tags or {}) for p in listed):
@@ -160,8 +190,9 @@ def _judged_by_metadata(blobs: BlobStore, metadata: str, listed: list[BlobProps]
         return blob.props.etag, True
 
 
-def export_job(runner: BulkRunner, job: Selected, destination: Path, *, query: str,
-               rehydrate: bool = False) -> JobOutcome:
+def export_job(
+    runner: BulkRunner, job: Selected, destination: Path, *, query: str, rehydrate: bool = False
+) -> JobOutcome:
     """Download every readable blob of the job folder into `destination/{job_id}/`, verified.
     Archived blobs are listed in the outcome, not fetched; with `rehydrate`, each gets Set Blob
     Tier Hot with Standard priority (audited), to export again once it is readable."""
@@ -170,7 +201,7 @@ def export_job(runner: BulkRunner, job: Selected, destination: Path, *, query: s
     sha256s = _artifact_sha256s(runner.blobs, parsed)
     count, problems, archived = 0, [], []
     for props in runner.blobs.list(prefix):
-        relative = props.name[len(prefix):]
+        relative = props.name[len(prefix) :]
         if props.tier == "Archive":
             archived.append(relative)
             if rehydrate:
@@ -180,8 +211,13 @@ def export_job(runner: BulkRunner, job: Selected, destination: Path, *, query: s
         expected = sha256s.get(relative.removeprefix("artifacts/"))
         try:
             _check_relative(props.name, relative)
-            _download(runner.blobs, props.name, target, props.content_md5,
-                      expected if props.name.startswith(prefix + "artifacts/") else None)
+            _download(
+                runner.blobs,
+                props.name,
+                target,
+                props.content_md5,
+                expected if props.name.startswith(prefix + "artifacts/") else None,
+            )
         except (BlobArchived, StorageError) as exc:
             problems.append(str(exc))
             runner.record("export", props.name, job.job_id, f"failed: {exc}", query)
@@ -201,13 +237,23 @@ def _rehydrate(runner: BulkRunner, name: str, job_id: str, query: str) -> None:
 
 
 def _export_outcome(problems: list[str], archived: list[str], rehydrate: bool) -> str:
-    then = ("rehydration requested: export again when done (hours)" if rehydrate
-            else "add --rehydrate to start their rehydration")
-    waiting = (f"{len(archived)} archived blob(s) not exported ({', '.join(archived[:3])}"
-               f"{', ...' if len(archived) > 3 else ''}); {then}") if archived else ""
+    then = (
+        "rehydration requested: export again when done (hours)"
+        if rehydrate
+        else "add --rehydrate to start their rehydration"
+    )
+    waiting = (
+        (
+            f"{len(archived)} archived blob(s) not exported ({', '.join(archived[:3])}"
+            f"{', ...' if len(archived) > 3 else ''}); {then}"
+        )
+        if archived
+        else ""
+    )
     if problems:
         return f"failed: {len(problems)} blob(s): {problems[0]}" + (
-            f"; and {waiting}" if waiting else "")
+            f"; and {waiting}" if waiting else ""
+        )
     return f"partly done: {waiting}" if waiting else "done"
 
 
@@ -218,8 +264,10 @@ def _check_relative(name: str, relative: str) -> None:
 
 
 def _job_blobs(blobs: BlobStore, job: JobId) -> list[BlobProps]:
-    return [*blobs.list(job_prefix(job), with_tags=True),
-            *blobs.list(by_date_log_path(job), with_tags=True)]
+    return [
+        *blobs.list(job_prefix(job), with_tags=True),
+        *blobs.list(by_date_log_path(job), with_tags=True),
+    ]
 
 
 def _artifact_sha256s(blobs: BlobStore, job: JobId) -> dict[str, str]:
@@ -230,8 +278,9 @@ def _artifact_sha256s(blobs: BlobStore, job: JobId) -> dict[str, str]:
     return {a.name: a.sha256 for a in meta.artifacts if a.sha256}
 
 
-def _download(blobs: BlobStore, name: str, target: Path, md5: bytes | None,
-              sha256: str | None) -> None:
+def _download(
+    blobs: BlobStore, name: str, target: Path, md5: bytes | None, sha256: str | None
+) -> None:
     """Stream `name` to `target` via a temporary file; rename only if the checksums agree."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
@@ -250,11 +299,14 @@ def _download(blobs: BlobStore, name: str, target: Path, md5: bytes | None,
         partial.unlink(missing_ok=True)
 
 
-def _checksum_problem(md5: bytes | None, got_md5: bytes, sha256: str | None, got_sha: str
-                      ) -> str | None:
+def _checksum_problem(
+    md5: bytes | None, got_md5: bytes, sha256: str | None, got_sha: str
+) -> str | None:
     if md5 and md5 != got_md5:
-        return (f"MD5 {base64.b64encode(got_md5).decode()} does not match the stored "
-                f"{base64.b64encode(md5).decode()}")
+        return (
+            f"MD5 {base64.b64encode(got_md5).decode()} does not match the stored "
+            f"{base64.b64encode(md5).decode()}"
+        )
     if sha256 and sha256 != got_sha:
         return f"sha256 {got_sha[:12]}... does not match metadata.json's {sha256[:12]}..."
     return None

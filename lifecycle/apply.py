@@ -86,8 +86,9 @@ class Applier:
     who: str
     now: datetime
 
-    def apply_job(self, plan: JobPlan, replan: Callable[[], JobPlan]
-                  ) -> tuple[JobPlan, list[Result]]:
+    def apply_job(
+        self, plan: JobPlan, replan: Callable[[], JobPlan]
+    ) -> tuple[JobPlan, list[Result]]:
         """Re-check, then carry out `plan`; returns the plan acted on and the results."""
         plan = self._rechecked(plan, replan)
         results: list[Result] = []
@@ -108,15 +109,30 @@ class Applier:
         fresh = replan()
         note = "re-checked (metadata.json changed since planning): "
         actions = tuple(replace(a, reason=note + a.reason) for a in fresh.actions)
-        return JobPlan(fresh.job_id, actions, fresh.stage, fresh.delete_document,
-                       fresh.metadata_etag, fresh.doc_tier)
+        return JobPlan(
+            fresh.job_id,
+            actions,
+            fresh.stage,
+            fresh.delete_document,
+            fresh.metadata_etag,
+            fresh.doc_tier,
+        )
 
     def _record(self, result: Result) -> None:
         action = result.action
-        self.audit.record(AuditRecord(
-            at=now_text(), who=self.who, action=action.action, blob=action.blob,
-            job_id=action.job_id, tier=action.tier, outcome=result.outcome, reason=action.reason,
-            as_of=format_datetime(self.now)))
+        self.audit.record(
+            AuditRecord(
+                at=now_text(),
+                who=self.who,
+                action=action.action,
+                blob=action.blob,
+                job_id=action.job_id,
+                tier=action.tier,
+                outcome=result.outcome,
+                reason=action.reason,
+                as_of=format_datetime(self.now),
+            )
+        )
 
 
 def carry_out(blobs: BlobStore, action: Action, metadata_etag: str | None = None) -> Outcome:
@@ -132,8 +148,10 @@ def carry_out(blobs: BlobStore, action: Action, metadata_etag: str | None = None
     except BlobNotFound:
         return GONE
     except PreconditionFailed:
-        return Outcome(OutcomeKind.SKIPPED, "the blob changed while it was being processed; "
-                       "the next sweep retries")
+        return Outcome(
+            OutcomeKind.SKIPPED,
+            "the blob changed while it was being processed; the next sweep retries",
+        )
     except AscendError as exc:
         return Outcome(OutcomeKind.FAILED, str(exc))
     return DONE
@@ -142,11 +160,15 @@ def carry_out(blobs: BlobStore, action: Action, metadata_etag: str | None = None
 def _delete(blobs: BlobStore, action: Action, metadata_etag: str | None) -> Outcome:
     try:
         deleted = delete_unless_retained(
-            blobs, action.blob, tagged=action.tagged, etag=action.etag or None,
-            metadata=metadata_path(parse_job_id(action.job_id)), metadata_etag=metadata_etag)
+            blobs,
+            action.blob,
+            tagged=action.tagged,
+            etag=action.etag or None,
+            metadata=metadata_path(parse_job_id(action.job_id)),
+            metadata_etag=metadata_etag,
+        )
     except PreconditionFailed:
-        return Outcome(OutcomeKind.SKIPPED,
-                       "retain=true was set or the job changed since planning")
+        return Outcome(OutcomeKind.SKIPPED, "retain=true was set or the job changed since planning")
     return DONE if deleted else GONE
 
 

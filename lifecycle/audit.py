@@ -94,8 +94,9 @@ class AuditLog:
         if used >= self.max_blocks:
             part, used = part + 1, 0
             with contextlib.suppress(BlobExists, PreconditionFailed):  # a retried create
-                self.blobs.create_append(audit_path(day, self.writer, part),
-                                         content_type="application/x-ndjson")
+                self.blobs.create_append(
+                    audit_path(day, self.writer, part), content_type="application/x-ndjson"
+                )
         self.blobs.append(audit_path(day, self.writer, part), block)
         self._blocks[day] = (part, used + 1)
 

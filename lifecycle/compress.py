@@ -46,8 +46,9 @@ def gzip_stream(chunks: Iterable[bytes], digest: hashlib._Hash) -> Iterator[byte
     yield compressor.flush()
 
 
-def gunzip_digest(chunks: Iterable[bytes], *, expected_size: int | None = None,
-                  name: str = "gzip stream") -> tuple[str, int]:
+def gunzip_digest(
+    chunks: Iterable[bytes], *, expected_size: int | None = None, name: str = "gzip stream"
+) -> tuple[str, int]:
     """(SHA-256 hex, size) of the decompressed content of a gzip stream, inflated in bounded
     steps; past `expected_size` (the original's) it stops with `StorageError`."""
     digest, size = hashlib.sha256(), 0
@@ -67,9 +68,14 @@ def compress_log(blobs: BlobStore, source: str, *, tier: Tier = Tier.COOL) -> Co
     if reused is None:
         digest = hashlib.sha256()
         tags = {**(props.tags or {}), KIND: "archived_log"} if props.tags else None
-        written = blobs.write(destination, gzip_stream(blobs.read_chunks(source), digest),
-                              tags=tags, metadata={SOURCE_ETAG: props.etag},
-                              content_type=LOG_CONTENT_TYPE, content_encoding="gzip")
+        written = blobs.write(
+            destination,
+            gzip_stream(blobs.read_chunks(source), digest),
+            tags=tags,
+            metadata={SOURCE_ETAG: props.etag},
+            content_type=LOG_CONTENT_TYPE,
+            content_encoding="gzip",
+        )
         sha = digest.hexdigest()
         _verify(blobs, destination, sha, props.size)
         compressed_size = written.size
@@ -81,16 +87,21 @@ def compress_log(blobs: BlobStore, source: str, *, tier: Tier = Tier.COOL) -> Co
 
 
 def _verify(blobs: BlobStore, destination: str, sha: str, size: int) -> None:
-    actual, actual_size = gunzip_digest(blobs.read_chunks(destination), expected_size=size,
-                                        name=destination)
+    actual, actual_size = gunzip_digest(
+        blobs.read_chunks(destination), expected_size=size, name=destination
+    )
     if (actual, actual_size) != (sha, size):
-        raise StorageError(destination, f"does not decompress to the original log (SHA-256 "
-                           f"{actual[:12]}... of {actual_size} bytes, expected {sha[:12]}... of "
-                           f"{size} bytes); original kept")
+        raise StorageError(
+            destination,
+            f"does not decompress to the original log (SHA-256 "
+            f"{actual[:12]}... of {actual_size} bytes, expected {sha[:12]}... of "
+            f"{size} bytes); original kept",
+        )
 
 
-def _verified_existing(blobs: BlobStore, source: str, destination: str, etag: str
-                       ) -> tuple[str, int] | None:
+def _verified_existing(
+    blobs: BlobStore, source: str, destination: str, etag: str
+) -> tuple[str, int] | None:
     """(sha, size) of a `.gz` left by an interrupted sweep for this very version, if it checks."""
     existing = blobs.props(destination)
     if existing is None or existing.metadata.get(SOURCE_ETAG) != etag:
@@ -100,8 +111,9 @@ def _verified_existing(blobs: BlobStore, source: str, destination: str, etag: st
         original.update(chunk)
         size += len(chunk)
     try:
-        actual, _ = gunzip_digest(blobs.read_chunks(destination), expected_size=size,
-                                  name=destination)
+        actual, _ = gunzip_digest(
+            blobs.read_chunks(destination), expected_size=size, name=destination
+        )
     except StorageError:
         return None  # not a copy of this log: written again below
     return (actual, existing.size) if actual == original.hexdigest() else None

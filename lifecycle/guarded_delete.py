@@ -17,15 +17,23 @@ from shared.ports import BlobStore
 from shared.tags import retain_guard
 
 
-def delete_unless_retained(blobs: BlobStore, name: str, *, tagged: bool, etag: str | None,
-                           metadata: str, metadata_etag: str | None) -> bool:
+def delete_unless_retained(
+    blobs: BlobStore,
+    name: str,
+    *,
+    tagged: bool,
+    etag: str | None,
+    metadata: str,
+    metadata_etag: str | None,
+) -> bool:
     """Delete `name` (False: already gone); `PreconditionFailed` when `retain=true` may have been
     set since the job was judged, or the blob changed. `tagged`: it carries a `retain` tag;
     `etag`: the blob's as judged; `metadata_etag`: the job's metadata.json's as judged."""
     is_metadata = name.endswith("/" + METADATA_FILE)
     if tagged:
-        return blobs.delete(name, if_tags=retain_guard(),
-                            if_etag=etag if is_metadata and etag else None)
+        return blobs.delete(
+            name, if_tags=retain_guard(), if_etag=etag if is_metadata and etag else None
+        )
     if not is_metadata:
         current = blobs.props(metadata)
         if (current.etag if current else None) != metadata_etag:

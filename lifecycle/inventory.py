@@ -46,8 +46,9 @@ def candidate_queries(policy: RetentionPolicy, now: datetime) -> list[Query]:
     return [Query(terms, OLDEST_FIRST) for terms in queries]
 
 
-def scoped_queries(book: PolicyBook, now: datetime, project: str | None = None,
-                   day: date | None = None) -> Iterator[tuple[RetentionPolicy, Query]]:
+def scoped_queries(
+    book: PolicyBook, now: datetime, project: str | None = None, day: date | None = None
+) -> Iterator[tuple[RetentionPolicy, Query]]:
     """Each candidate query with its project scope: overrides by project, the default elsewhere;
     `day` keeps the jobs created on that day (UTC), one partition of the sweep."""
     scopes: list[tuple[RetentionPolicy, Term | None]] = []
@@ -63,9 +64,13 @@ def scoped_queries(book: PolicyBook, now: datetime, project: str | None = None,
             yield policy, query.where(scope, *days)
 
 
-def candidate_documents(index: SearchIndex, book: PolicyBook, now: datetime,
-                        project: str | None = None, day: date | None = None
-                        ) -> Iterator[SearchDocument]:
+def candidate_documents(
+    index: SearchIndex,
+    book: PolicyBook,
+    now: datetime,
+    project: str | None = None,
+    day: date | None = None,
+) -> Iterator[SearchDocument]:
     """Search documents of the jobs that may need work at `now`, each once, oldest first per
     query; whichever index is configured compiles the queries. `day`: those created that day."""
     seen: set[str] = set()
@@ -76,16 +81,25 @@ def candidate_documents(index: SearchIndex, book: PolicyBook, now: datetime,
                 yield doc
 
 
-def read_job_state(blobs: BlobStore, job_id: str, doc: SearchDocument | None,
-                   policy: RetentionPolicy, now: datetime) -> JobState:
+def read_job_state(
+    blobs: BlobStore,
+    job_id: str,
+    doc: SearchDocument | None,
+    policy: RetentionPolicy,
+    now: datetime,
+) -> JobState:
     """The job's blobs as they are now; metadata.json is read only near the delete age."""
     job = parse_job_id(job_id)
-    listed = [*blobs.list(job_prefix(job), with_tags=True),
-              *blobs.list(by_date_log_path(job), with_tags=True)]
+    listed = [
+        *blobs.list(job_prefix(job), with_tags=True),
+        *blobs.list(by_date_log_path(job), with_tags=True),
+    ]
     meta = next((p for p in listed if p.name == metadata_path(job)), None)
     retain, types = bool(doc and doc.get("retain")), dict[str, str]()
-    near_deletion = any(reached(age_days(job, now), d)
-                        for d in (policy.delete_after, *policy.artifact_rules.values()))
+    near_deletion = any(
+        reached(age_days(job, now), d)
+        for d in (policy.delete_after, *policy.artifact_rules.values())
+    )
     if meta is not None and near_deletion:
         meta_retain, types = _metadata_facts(blobs, meta.name)
         retain = retain or meta_retain

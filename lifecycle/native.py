@@ -28,12 +28,19 @@ from shared.layout import BlobKind
 
 MAX_RULES = 100
 ARCHIVED_KINDS = (BlobKind.PACKAGE, BlobKind.RESULT, BlobKind.ARTIFACT, BlobKind.BY_DATE_LOG)
-DELETED_KINDS = (BlobKind.LOG, BlobKind.ARCHIVED_LOG, BlobKind.PACKAGE, BlobKind.RESULT,
-                 BlobKind.BY_DATE_LOG, BlobKind.BY_DATE_ARCHIVED_LOG)
+DELETED_KINDS = (
+    BlobKind.LOG,
+    BlobKind.ARCHIVED_LOG,
+    BlobKind.PACKAGE,
+    BlobKind.RESULT,
+    BlobKind.BY_DATE_LOG,
+    BlobKind.BY_DATE_ARCHIVED_LOG,
+)
 
 
-def native_policy_document(policy: PolicyBook | RetentionPolicy | None = None,
-                           container: str = "ascend-data") -> dict[str, Any]:
+def native_policy_document(
+    policy: PolicyBook | RetentionPolicy | None = None, container: str = "ascend-data"
+) -> dict[str, Any]:
     """The lifecycle management policy for `policy` (default: `DEFAULT_POLICY`)."""
     book = _book(policy)
     later = _later_in_some_override(book)
@@ -64,21 +71,34 @@ def _later_in_some_override(book: PolicyBook) -> set[str]:
     return later
 
 
-def _rule_set(name: str, prefix: str, policy: RetentionPolicy, skip: set[str] | None = None
-              ) -> list[dict[str, Any]]:
+def _rule_set(
+    name: str, prefix: str, policy: RetentionPolicy, skip: set[str] | None = None
+) -> list[dict[str, Any]]:
     skip = skip or set()
     rules = []
     if policy.cool_after is not None and "cool_after" not in skip:
-        rules.append(_rule(f"{name}-cool", prefix, ["blockBlob"], [], {
-            "tierToCool": {"daysAfterCreationGreaterThan": policy.cool_after}}))
+        rules.append(
+            _rule(
+                f"{name}-cool",
+                prefix,
+                ["blockBlob"],
+                [],
+                {"tierToCool": {"daysAfterCreationGreaterThan": policy.cool_after}},
+            )
+        )
     if policy.archive_after is not None and "archive_after" not in skip:
         only_retained = not policy.archive_allowed(policy.delete_after, retained=False)
         for kind in ARCHIVED_KINDS:
             match = [_tag("kind", kind.value)] + ([_tag("retain", "true")] if only_retained else [])
-            rules.append(_rule(f"{name}-archive-{kind.value}".replace("_", "-"), prefix,
-                               ["blockBlob"], match,
-                               {"tierToArchive": {"daysAfterCreationGreaterThan":
-                                                  policy.archive_after}}))
+            rules.append(
+                _rule(
+                    f"{name}-archive-{kind.value}".replace("_", "-"),
+                    prefix,
+                    ["blockBlob"],
+                    match,
+                    {"tierToArchive": {"daysAfterCreationGreaterThan": policy.archive_after}},
+                )
+            )
     if policy.delete_after is not None and "delete_after" not in skip:
         rules += _delete_rules(name, prefix, policy)
     return rules
@@ -90,18 +110,34 @@ def _delete_rules(name: str, prefix: str, policy: RetentionPolicy) -> list[dict[
     if not policy.artifact_delete_after:
         return [_rule(f"{name}-delete", prefix, blob_types, [_tag("retain", "false")], action)]
     # Artifacts (and the metadata.json that must outlive them) are left to the sweep.
-    return [_rule(f"{name}-delete-{kind.value}".replace("_", "-"), prefix, blob_types,
-                  [_tag("retain", "false"), _tag("kind", kind.value)], action)
-            for kind in DELETED_KINDS]
+    return [
+        _rule(
+            f"{name}-delete-{kind.value}".replace("_", "-"),
+            prefix,
+            blob_types,
+            [_tag("retain", "false"), _tag("kind", kind.value)],
+            action,
+        )
+        for kind in DELETED_KINDS
+    ]
 
 
-def _rule(name: str, prefix: str, blob_types: list[str], tags: list[dict[str, str]],
-          actions: dict[str, Any]) -> dict[str, Any]:
+def _rule(
+    name: str,
+    prefix: str,
+    blob_types: list[str],
+    tags: list[dict[str, str]],
+    actions: dict[str, Any],
+) -> dict[str, Any]:
     filters: dict[str, Any] = {"blobTypes": blob_types, "prefixMatch": [prefix]}
     if tags:
         filters["blobIndexMatch"] = tags
-    return {"enabled": True, "name": name, "type": "Lifecycle",
-            "definition": {"filters": filters, "actions": {"baseBlob": actions}}}
+    return {
+        "enabled": True,
+        "name": name,
+        "type": "Lifecycle",
+        "definition": {"filters": filters, "actions": {"baseBlob": actions}},
+    }
 
 
 def _tag(name: str, value: str) -> dict[str, str]:

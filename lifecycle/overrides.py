@@ -31,7 +31,7 @@ def load_policy_book(blobs: BlobStore) -> PolicyBook:
     """The default policy and every stored override."""
     overrides = []
     for name in blobs.list_names(POLICIES_PREFIX):
-        project = name[len(POLICIES_PREFIX):].removesuffix(".json")
+        project = name[len(POLICIES_PREFIX) :].removesuffix(".json")
         if not name.endswith(".json") or not is_valid_name(project):
             continue
         raw = blobs.read(name, max_bytes=64 << 10).data
@@ -57,13 +57,25 @@ def reset_override(blobs: BlobStore, who: Principal, project: str) -> bool:
 def _authorized_path(who: Principal, project: str) -> str:
     path = policy_path(project)
     if not who.can_administer(project):
-        raise AccessDenied(f"{who.user} is not an admin of project {project!r} "
-                           f"(needs role admin or admin:{project})")
+        raise AccessDenied(
+            f"{who.user} is not an admin of project {project!r} "
+            f"(needs role admin or admin:{project})"
+        )
     return path
 
 
 def _audit(blobs: BlobStore, who: Principal, action: str, path: str, reason: str) -> None:
     log = AuditLog(blobs)
-    log.record(AuditRecord(at=now_text(), who=who.user, action=action, blob=path, job_id=None,
-                           tier=None, outcome="done", reason=reason))
+    log.record(
+        AuditRecord(
+            at=now_text(),
+            who=who.user,
+            action=action,
+            blob=path,
+            job_id=None,
+            tier=None,
+            outcome="done",
+            reason=reason,
+        )
+    )
     log.flush()

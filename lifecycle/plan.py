@@ -97,8 +97,13 @@ class Action:
     tagged: bool = True  # the blob carried a `retain` tag when planned
 
     def as_json(self) -> dict[str, str | None]:
-        return {"job_id": self.job_id, "blob": self.blob, "action": self.action,
-                "tier": self.tier, "reason": self.reason}
+        return {
+            "job_id": self.job_id,
+            "blob": self.blob,
+            "action": self.action,
+            "tier": self.tier,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +151,9 @@ def blob_delete_age(blob: BlobState, policy: RetentionPolicy) -> int | None:
 
 def job_delete_age(blobs: Iterable[BlobState], policy: RetentionPolicy) -> int | None:
     """The age at which the whole job (metadata.json, document) goes: when its last blob does."""
-    return _delete_age_of(policy, frozenset(b.artifact_type for b in blobs
-                                            if b.kind is BlobKind.ARTIFACT))
+    return _delete_age_of(
+        policy, frozenset(b.artifact_type for b in blobs if b.kind is BlobKind.ARTIFACT)
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -168,8 +174,11 @@ def plan_job(state: JobState, policy: RetentionPolicy, now: datetime) -> JobPlan
     actions = [a for b in ordered if (a := ask(b, job_id))]
     # A running job's log cannot be compressed yet: its stage is not advanced, so the job stays
     # a candidate and its log is compressed by the first sweep after it finished.
-    held = not state.final and reached(age, compress_age(policy)) and any(
-        b.kind in COMPRESSED_KINDS for b in state.blobs)
+    held = (
+        not state.final
+        and reached(age, compress_age(policy))
+        and any(b.kind in COMPRESSED_KINDS for b in state.blobs)
+    )
     return JobPlan(
         job_id=job_id,
         actions=tuple(actions),
@@ -191,8 +200,16 @@ def compress_age(policy: RetentionPolicy) -> int | None:
     return policy.cool_after if policy.cool_after is not None else policy.archive_after
 
 
-def decide(blob: BlobState, job: str, policy: RetentionPolicy, age: float, *,
-           retained: bool, whole: int | None, final: bool = True) -> Action | None:
+def decide(
+    blob: BlobState,
+    job: str,
+    policy: RetentionPolicy,
+    age: float,
+    *,
+    retained: bool,
+    whole: int | None,
+    final: bool = True,
+) -> Action | None:
     """The one action for `blob` of job `job` at `age` days, or None."""
     return _Asker(policy, age, retained=retained, whole=whole, final=final)(blob, job)
 
@@ -224,23 +241,40 @@ class _Asker:
 
     __slots__ = ("answers", "day", "policy", "rest", "text")
 
-    def __init__(self, policy: RetentionPolicy, age: float, *, retained: bool,
-                 whole: int | None, final: bool) -> None:
+    def __init__(
+        self, policy: RetentionPolicy, age: float, *, retained: bool, whole: int | None, final: bool
+    ) -> None:
         self.policy, self.answers = policy, _answers(policy)
         self.day, self.text = math.floor(age), f"{age:.0f}"
         self.rest = (retained, whole, final)
 
     def __call__(self, blob: BlobState, job: str) -> Action | None:
-        key = (blob.kind, blob.blob_type, blob.tier, blob.artifact_type, self.day, self.text,
-               *self.rest)
+        key = (
+            blob.kind,
+            blob.blob_type,
+            blob.tier,
+            blob.artifact_type,
+            self.day,
+            self.text,
+            *self.rest,
+        )
         try:
             decision = self.answers[key]
         except KeyError:
             if len(self.answers) > MAX_ANSWERS:
                 self.answers.clear()
-            decision = self.answers[key] = _decision(Question(
-                blob.kind, blob.blob_type, blob.tier, blob.artifact_type, self.policy, self.day,
-                self.text, *self.rest))
+            decision = self.answers[key] = _decision(
+                Question(
+                    blob.kind,
+                    blob.blob_type,
+                    blob.tier,
+                    blob.artifact_type,
+                    self.policy,
+                    self.day,
+                    self.text,
+                    *self.rest,
+                )
+            )
         if decision is None:
             return None
         action, tier, reason = decision
@@ -266,9 +300,12 @@ def _decision(question: Question) -> Decision | None:
     if not retained and reached(day, delete_age):
         return DELETE, None, f"age {age} d >= delete at {delete_age} d"
     if kind in COMPRESSED_KINDS and final and reached(day, compress_age(policy)):
-        return (COMPRESS, Tier.COOL,
-                f"age {age} d >= Cool at {compress_age(policy)} d: gzip the finished "
-                "job's log into a block blob, Cool (readable)")
+        return (
+            COMPRESS,
+            Tier.COOL,
+            f"age {age} d >= Cool at {compress_age(policy)} d: gzip the finished "
+            "job's log into a block blob, Cool (readable)",
+        )
     if blob_type != "BlockBlob" or kind is None or kind not in COLDEST:
         return None
     target, why = _target_tier(kind, policy, day, age, retained=retained, delete_age=delete_age)
@@ -277,15 +314,24 @@ def _decision(question: Question) -> Decision | None:
     return SET_TIER, target, why
 
 
-def _target_tier(kind: BlobKind, policy: RetentionPolicy, day: int, age: str, *,
-                 retained: bool, delete_age: int | None) -> tuple[Tier | None, str]:
+def _target_tier(
+    kind: BlobKind,
+    policy: RetentionPolicy,
+    day: int,
+    age: str,
+    *,
+    retained: bool,
+    delete_age: int | None,
+) -> tuple[Tier | None, str]:
     coldest = COLDEST[kind]
     if reached(day, policy.archive_after) and coldest == Tier.ARCHIVE:
         if policy.archive_allowed(delete_age, retained=retained):
             return Tier.ARCHIVE, f"age {age} d >= Archive at {policy.archive_after} d"
         if reached(day, policy.cool_after) or policy.cool_after is None:
-            return Tier.COOL, (f"age {age} d >= Archive at {policy.archive_after} d, kept "
-                               f"Cool: deleted at {delete_age} d, within Archive's 180-day minimum")
+            return Tier.COOL, (
+                f"age {age} d >= Archive at {policy.archive_after} d, kept "
+                f"Cool: deleted at {delete_age} d, within Archive's 180-day minimum"
+            )
     if reached(day, policy.cool_after) or reached(day, policy.archive_after):
         return Tier.COOL, f"age {age} d >= Cool at {policy.cool_after} d"
     return None, ""

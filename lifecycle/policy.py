@@ -64,8 +64,12 @@ class RetentionPolicy:
 
     def table(self) -> list[dict[str, Any]]:
         """The policy as a table: one row per stage, with its age range in days."""
-        stages = [(Tier.HOT, 0), (Tier.COOL, self.cool_after),
-                  (Tier.ARCHIVE, self.archive_after), ("Delete", self.delete_after)]
+        stages = [
+            (Tier.HOT, 0),
+            (Tier.COOL, self.cool_after),
+            (Tier.ARCHIVE, self.archive_after),
+            ("Delete", self.delete_after),
+        ]
         present = [(name, days) for name, days in stages if days is not None]
         rows = []
         for i, (name, days) in enumerate(present):
@@ -86,8 +90,11 @@ class RetentionPolicy:
 
 def policy_problem(policy: RetentionPolicy) -> str | None:
     """Why `policy` makes no sense, or None when it is coherent."""
-    days = {"cool_after": policy.cool_after, "archive_after": policy.archive_after,
-            "delete_after": policy.delete_after}
+    days = {
+        "cool_after": policy.cool_after,
+        "archive_after": policy.archive_after,
+        "delete_after": policy.delete_after,
+    }
     for name, value in days.items():
         if value is not None and value < 0:
             return f"{name} is {value} days: days cannot be negative"
@@ -129,8 +136,11 @@ class PolicyFile(BaseModel):
 def policy_from_json(data: Mapping[str, Any] | bytes, *, subject: str) -> RetentionPolicy:
     """Validate a policy document (dict or JSON bytes), or raise `InvalidPolicy` in one line."""
     try:
-        parsed = (PolicyFile.model_validate_json(data) if isinstance(data, bytes)
-                  else PolicyFile.model_validate(data))
+        parsed = (
+            PolicyFile.model_validate_json(data)
+            if isinstance(data, bytes)
+            else PolicyFile.model_validate(data)
+        )
     except ValidationError as exc:
         raise InvalidPolicy(subject, describe_validation_error(exc)) from None
     return RetentionPolicy(

@@ -51,9 +51,14 @@ class SweepSummary:
         return f"{verb} {acts} over {self.jobs} jobs" + (f" ({outs})" if outs else "")
 
 
-def plan_sweep(services: Services, now: datetime, *, project: str | None = None,
-               book: PolicyBook | None = None, workers: int = 4
-               ) -> Iterator[tuple[JobPlan, RetentionPolicy]]:
+def plan_sweep(
+    services: Services,
+    now: datetime,
+    *,
+    project: str | None = None,
+    book: PolicyBook | None = None,
+    workers: int = 4,
+) -> Iterator[tuple[JobPlan, RetentionPolicy]]:
     """The plan of every job with something to do at `now`; jobs' blobs are listed in parallel."""
     book = book or load_policy_book(services.blobs)
 
@@ -81,8 +86,9 @@ class JobSweeper:
 
     def __post_init__(self) -> None:
         self.audit = AuditLog(self.services.blobs)
-        self.applier = Applier(self.services.blobs, self.services.index, self.audit, self.who,
-                               self.now)
+        self.applier = Applier(
+            self.services.blobs, self.services.index, self.audit, self.who, self.now
+        )
         self.book = load_policy_book(self.services.blobs)
 
     def __call__(self, doc: SearchDocument) -> list[Result]:
@@ -92,14 +98,21 @@ class JobSweeper:
         if plan.is_empty:
             return []
         _, results = self.applier.apply_job(
-            plan, lambda: replan_job(self.services, plan.job_id, policy, self.now))
+            plan, lambda: replan_job(self.services, plan.job_id, policy, self.now)
+        )
         self.audit.flush()
         return results
 
 
-def run_sweep(services: Services, now: datetime, *, project: str | None = None,
-              who: str = SYSTEM_SWEEP, on_result: Callable[[Result], None] | None = None,
-              workers: int = 4) -> SweepSummary:
+def run_sweep(
+    services: Services,
+    now: datetime,
+    *,
+    project: str | None = None,
+    who: str = SYSTEM_SWEEP,
+    on_result: Callable[[Result], None] | None = None,
+    workers: int = 4,
+) -> SweepSummary:
     """Plan and apply, each job on the pool; `on_result` sees every result as it happens."""
     sweeper = JobSweeper(services, now, who)
     summary = SweepSummary()
@@ -119,17 +132,28 @@ def run_sweep(services: Services, now: datetime, *, project: str | None = None,
 def sweep_partitions(services: Services, now: datetime, run: str) -> list[Partition]:
     """The (project, creation day) partitions that hold candidate jobs at `now`."""
     book = load_policy_book(services.blobs)
-    found = {(doc["project"], parse_job_id(doc["job_id"]).created_at.date())
-             for doc in candidate_documents(services.index, book, now)}
+    found = {
+        (doc["project"], parse_job_id(doc["job_id"]).created_at.date())
+        for doc in candidate_documents(services.index, book, now)
+    }
     return [Partition("sweep", run, project, day) for project, day in sorted(found)]
 
 
-def sweep_partition(services: Services, now: datetime, part: Partition, budget: Budget, *,
-                    workers: int = 4, slice_size: int = 16) -> Progress:
+def sweep_partition(
+    services: Services,
+    now: datetime,
+    part: Partition,
+    budget: Budget,
+    *,
+    workers: int = 4,
+    slice_size: int = 16,
+) -> Progress:
     """Sweep one partition's candidates in job-ID order until done or the budget is spent."""
     sweeper = JobSweeper(services, now)
-    docs = sorted(candidate_documents(services.index, sweeper.book, now, part.project, part.day),
-                  key=lambda d: d["job_id"])
+    docs = sorted(
+        candidate_documents(services.index, sweeper.book, now, part.project, part.day),
+        key=lambda d: d["job_id"],
+    )
 
     def work(batch: list[SearchDocument]) -> list[str]:
         outcomes: list[str] = []
@@ -137,8 +161,9 @@ def sweep_partition(services: Services, now: datetime, part: Partition, budget: 
             outcomes += [f"{r.action.action} {r.result.kind}" for r in results]
         return outcomes
 
-    return work_through(services.blobs, part, ((d["job_id"], d) for d in docs), work, budget,
-                        slice_size=slice_size)
+    return work_through(
+        services.blobs, part, ((d["job_id"], d) for d in docs), work, budget, slice_size=slice_size
+    )
 
 
 def replan_job(services: Services, job_id: str, policy: RetentionPolicy, now: datetime) -> JobPlan:

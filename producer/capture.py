@@ -90,8 +90,14 @@ class OutputRouter:
     Thread-safe; `emit` receives each record to keep. No I/O of its own.
     """
 
-    def __init__(self, emit: Callable[[dict[str, Any]], None], job: JobContext, mode: Mode,
-                 clock: Clock, tail_lines: int = 200) -> None:
+    def __init__(
+        self,
+        emit: Callable[[dict[str, Any]], None],
+        job: JobContext,
+        mode: Mode,
+        clock: Clock,
+        tail_lines: int = 200,
+    ) -> None:
         self.emit, self.job, self.mode, self.clock = emit, job, mode, clock
         self.tail: deque[str] = deque(maxlen=tail_lines)
         self.lines = self.records = self.repetitions_dropped = self.internal_errors = 0
@@ -131,8 +137,7 @@ class OutputRouter:
         except Exception:
             self.internal_errors += 1
 
-    def notice(self, level: str, message: str, *, stream: str | None = None,
-               **extra: Any) -> None:
+    def notice(self, level: str, message: str, *, stream: str | None = None, **extra: Any) -> None:
         """A record of the capture itself (kept in every mode)."""
         record = self._record(level, CAPTURE_LOGGER, message, stream, extra=extra)
         with self._lock:
@@ -142,12 +147,21 @@ class OutputRouter:
         """The function raised `exc`: an ERROR record, with details only in mode `enabled`."""
         name = type(exc).__name__
         if keeps(self.mode, Kind.OUTPUT):
-            self.log(logging.LogRecord("ascend.job", logging.ERROR, __file__, 0,
-                                       "function raised %s: %s", (name, exc),
-                                       (type(exc), exc, exc.__traceback__)))
+            self.log(
+                logging.LogRecord(
+                    "ascend.job",
+                    logging.ERROR,
+                    __file__,
+                    0,
+                    "function raised %s: %s",
+                    (name, exc),
+                    (type(exc), exc, exc.__traceback__),
+                )
+            )
             return
-        record = self._record("ERROR", "ascend.job",
-                              f"function raised {name} (details withheld in mode {self.mode})")
+        record = self._record(
+            "ERROR", "ascend.job", f"function raised {name} (details withheld in mode {self.mode})"
+        )
         with self._lock:
             self._keep(record, Kind.COMMAND, record["message"])
 
@@ -192,8 +206,9 @@ class OutputRouter:
         logger = f"ascend.job.{stream}"
         if isinstance(item, Repeated):
             self.repetitions_dropped += item.count
-            record = self._record("INFO", logger, item.message, stream,
-                                  extra={"repetitions_dropped": item.count})
+            record = self._record(
+                "INFO", logger, item.message, stream, extra={"repetitions_dropped": item.count}
+            )
             self._keep(record, kind, item.message)
         else:
             self._keep(self._record("INFO", logger, line, stream, metrics=metrics), kind, line)
@@ -202,13 +217,19 @@ class OutputRouter:
         outcome = parse_command(line)
         if isinstance(outcome, Command):
             previous, self.mode = self.mode, outcome.mode
-            record = self._record("INFO", CAPTURE_LOGGER, line, stream, extra={
-                "command": {"mode": outcome.mode.value}, "previous_mode": previous.value})
+            record = self._record(
+                "INFO",
+                CAPTURE_LOGGER,
+                line,
+                stream,
+                extra={"command": {"mode": outcome.mode.value}, "previous_mode": previous.value},
+            )
             self._keep(record, Kind.COMMAND, line)
         else:
             message = f"malformed logger command ignored: {outcome.reason}"
-            record = self._record("WARNING", CAPTURE_LOGGER, message, stream,
-                                  extra={"line": line[:500]})
+            record = self._record(
+                "WARNING", CAPTURE_LOGGER, message, stream, extra={"line": line[:500]}
+            )
             self._keep(record, Kind.COMMAND, message)
 
     def _flush_repeats(self) -> None:
@@ -218,11 +239,19 @@ class OutputRouter:
 
     # ---- records -------------------------------------------------------------------------------
 
-    def _record(self, level: str, logger: str, message: str, stream: str | None = None,
-                **optional: Any) -> dict[str, Any]:
+    def _record(
+        self, level: str, logger: str, message: str, stream: str | None = None, **optional: Any
+    ) -> dict[str, Any]:
         context = {"stream": stream} if stream else None
-        return make_record(self.job, level=level, logger=logger, message=message,
-                           when=self.clock.now(), context=context, **optional)
+        return make_record(
+            self.job,
+            level=level,
+            logger=logger,
+            message=message,
+            when=self.clock.now(),
+            context=context,
+            **optional,
+        )
 
     def _keep(self, record: dict[str, Any], kind: Kind, text: str) -> None:
         if not keeps(self.mode, kind):
@@ -302,9 +331,15 @@ class _SafeSink:
 
 @contextmanager
 def capture_job_output(
-    streamer: RecordSink, job: JobContext | None = None, *, config_yaml: str | None = None,
-    clock: Clock | None = None, tail_lines: int = 200, fd_level: bool = False,
-    loggers: tuple[str, ...] = JOB_LOGGERS, level: int = logging.INFO,
+    streamer: RecordSink,
+    job: JobContext | None = None,
+    *,
+    config_yaml: str | None = None,
+    clock: Clock | None = None,
+    tail_lines: int = 200,
+    fd_level: bool = False,
+    loggers: tuple[str, ...] = JOB_LOGGERS,
+    level: int = logging.INFO,
 ) -> Iterator[Captured]:
     """Capture the block's output into `streamer`; see the module docstring."""
     job = job or _job_context(streamer)
@@ -349,18 +384,24 @@ def _finish(router: OutputRouter, sink: _SafeSink, real_stderr: TextIO) -> None:
         "WARNING" if unwritten else "INFO",
         f"output captured: {router.lines} lines, {router.records} records, "
         f"{router.repetitions_dropped} repetitions dropped, {unwritten} records not stored",
-        lines=router.lines, records=router.records,
-        repetitions_dropped=router.repetitions_dropped, unwritten=unwritten,
-        mode=router.mode.value, capture_errors=router.internal_errors)
+        lines=router.lines,
+        records=router.records,
+        repetitions_dropped=router.repetitions_dropped,
+        unwritten=unwritten,
+        mode=router.mode.value,
+        capture_errors=router.internal_errors,
+    )
     sink.flush()
     if sink.unwritten:
-        real_stderr.write(f"ascend: {sink.unwritten} log records of job {router.job.job_id} "
-                          "could not be stored\n")
+        real_stderr.write(
+            f"ascend: {sink.unwritten} log records of job {router.job.job_id} could not be stored\n"
+        )
 
 
 @contextmanager
-def _redirected(router: OutputRouter, fd_level: bool, loggers: tuple[str, ...], level: int,
-                real_stderr: TextIO) -> Iterator[None]:
+def _redirected(
+    router: OutputRouter, fd_level: bool, loggers: tuple[str, ...], level: int, real_stderr: TextIO
+) -> Iterator[None]:
     with ExitStack() as stack:
         stack.enter_context(_streamer_diagnostics_to(real_stderr))
         stack.enter_context(_job_loggers(router, loggers, level))
@@ -457,8 +498,9 @@ class _FdPump:
         os.dup2(write_end, fd)
         os.close(write_end)
         self._read_end = read_end
-        self._thread = threading.Thread(target=self._pump, args=(router, stream),
-                                        name=f"capture-fd{fd}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._pump, args=(router, stream), name=f"capture-fd{fd}", daemon=True
+        )
         self._thread.start()
 
     def _pump(self, router: OutputRouter, stream: str) -> None:

@@ -111,7 +111,7 @@ def parse_command(line: str) -> Command | Malformed:
     """The command on a line that starts with `/LOGCOMMAND`, or why it is malformed."""
     if len(line) > MAX_COMMAND_CHARS:
         return Malformed(f"longer than {MAX_COMMAND_CHARS} characters")
-    rest = line[len(PREFIX):]
+    rest = line[len(PREFIX) :]
     if not rest[:1].isspace() or rest[1:2].isspace() or not rest[1:]:
         return Malformed(f"{PREFIX} must be followed by one space and a JSON object")
     try:
@@ -119,7 +119,7 @@ def parse_command(line: str) -> Command | Malformed:
     except orjson.JSONDecodeError as exc:
         return Malformed(f"not valid JSON ({exc.msg})")
     if not isinstance(data, dict):
-        return Malformed("the message must be a JSON object such as {\"mode\":\"metadata\"}")
+        return Malformed('the message must be a JSON object such as {"mode":"metadata"}')
     try:
         return Command(LogCommand.model_validate(data).mode)
     except ValidationError as exc:

@@ -44,40 +44,50 @@ def write_plan(blobs: BlobStore, plan: JobPlan) -> int:
     A job already in storage raises `BlobExists` (seeding the same seed twice adds nothing)."""
     if blobs.props(metadata_path(plan.job)) is not None:
         raise BlobExists(metadata_path(plan.job), "already exists")
-    version = create_job(blobs, user=plan.user, project=plan.project,
-                         function_name=plan.function_name, args_hash=plan.args_hash,
-                         dependencies=plan.dependencies, config=plan.config, tags=plan.tags,
-                         clock=FixedClock(plan.created_at), nonce=plan.nonce)
+    version = create_job(
+        blobs,
+        user=plan.user,
+        project=plan.project,
+        function_name=plan.function_name,
+        args_hash=plan.args_hash,
+        dependencies=plan.dependencies,
+        config=plan.config,
+        tags=plan.tags,
+        clock=FixedClock(plan.created_at),
+        nonce=plan.nonce,
+    )
     job, retain, written = version.meta.parsed_job_id, version.meta.retain, 2
     if plan.started_at is None:
         if plan.ended_at is not None:
             update_versioned(blobs, version, _move(plan.status, plan.ended_at))
         return written
     running = {k: v for k, v in plan.execution.items() if k != "exit_code"}
-    version = update_versioned(blobs, version,
-                               _move(JobStatus.RUNNING, plan.started_at, **running))
+    version = update_versioned(blobs, version, _move(JobStatus.RUNNING, plan.started_at, **running))
     written += _write_log(blobs, plan, retain)
     if plan.ended_at is None:
         return written
-    artifacts = [store_artifact(blobs, job, name, data, kind, retain=retain,
-                                clock=FixedClock(plan.ended_at))
-                 for name, kind, data in plan.artifacts]
+    artifacts = [
+        store_artifact(blobs, job, name, data, kind, retain=retain, clock=FixedClock(plan.ended_at))
+        for name, kind, data in plan.artifacts
+    ]
     if plan.result is not None:
         write_result(blobs, job, plan.result, retain=retain)
     update_versioned(blobs, version, _finish(plan, artifacts))
     return written + len(artifacts) + (plan.result is not None)
 
 
-def _move(status: JobStatus, when: datetime, **execution: Any
-          ) -> Callable[[JobMetadata], JobMetadata]:
+def _move(
+    status: JobStatus, when: datetime, **execution: Any
+) -> Callable[[JobMetadata], JobMetadata]:
     return lambda meta: transition(meta, status, when, **execution)
 
 
 def _write_log(blobs: BlobStore, plan: JobPlan, retain: bool) -> int:
     if not plan.log:
         return 0
-    with LogStreamer(blobs, plan.job, retain=retain, capacity=max(1000, len(plan.log)),
-                     flush_interval=3600) as streamer:
+    with LogStreamer(
+        blobs, plan.job, retain=retain, capacity=max(1000, len(plan.log)), flush_interval=3600
+    ) as streamer:
         for record in plan.log:
             streamer.emit(record)
     if streamer.unwritten or streamer.dropped:
@@ -93,11 +103,19 @@ def _finish(plan: JobPlan, artifacts: list[Artifact]) -> Callable[[JobMetadata],
         done = transition(meta, plan.status, ended, exit_code=plan.execution.get("exit_code"))
         done = done.model_copy(update={"resources": Resources(**plan.resources)})
         return with_artifacts(validated(done), artifacts, ended)
+
     return change
 
 
-def seed_demo(blobs: BlobStore, *, jobs: int, seed: int, now: datetime, workers: int = 8,
-              progress: Callable[[int], None] | None = None) -> SeedSummary:
+def seed_demo(
+    blobs: BlobStore,
+    *,
+    jobs: int,
+    seed: int,
+    now: datetime,
+    workers: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> SeedSummary:
     """Write `jobs` demo jobs on `workers` threads; jobs already present are skipped. Each
     worker plans its own job, so memory stays small however many jobs are seeded."""
     summary, started = SeedSummary(), time.monotonic()

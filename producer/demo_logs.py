@@ -33,22 +33,26 @@ def _crash(rng: random.Random, job: JobId) -> tuple[str, str]:
         unit, size = ("GiB", f"{asked / 1024:.2f}") if asked >= 1024 else ("MiB", f"{asked:.2f}")
         return "torch.cuda.OutOfMemoryError", (
             f"CUDA out of memory. Tried to allocate {size} {unit}. GPU {rng.randint(0, 3)} has a "
-            f"total capacity of {total} GiB of which {rng.uniform(0.01, 0.9):.2f} GiB is free.")
+            f"total capacity of {total} GiB of which {rng.uniform(0.01, 0.9):.2f} GiB is free."
+        )
     if roll < 0.55:
         return "ModuleNotFoundError", f"No module named '{rng.choice(MODULES)}'"
     if roll < 0.7:
-        return "TimeoutError", (f"job {job} exceeded its timeout of "
-                                f"{rng.choice((1800, 3600, 7200))} s")
+        return "TimeoutError", (
+            f"job {job} exceeded its timeout of {rng.choice((1800, 3600, 7200))} s"
+        )
     if roll < 0.85:
         batch, width = rng.choice((16, 32, 64)), rng.choice((512, 768))
         other, out = rng.choice((256, 1024)), rng.choice((2, 10, 1000))
-        return "RuntimeError", (f"mat1 and mat2 shapes cannot be multiplied ({batch}x{width} and "
-                                f"{other}x{out})")
+        return "RuntimeError", (
+            f"mat1 and mat2 shapes cannot be multiplied ({batch}x{width} and {other}x{out})"
+        )
     return "requests.exceptions.ConnectionError", (
         f"HTTPSConnectionPool(host='{rng.choice(HOSTS)}', port=443): Max retries exceeded with "
         f"url: /api/v{rng.randint(1, 3)}/{rng.getrandbits(32):08x} (Caused by NewConnectionError("
         f"'<urllib3.connection.HTTPSConnection object at 0x{rng.getrandbits(48):x}>: Failed to "
-        f"establish a new connection: [Errno 111] Connection refused'))")
+        f"establish a new connection: [Errno 111] Connection refused'))"
+    )
 
 
 WARNINGS = (
@@ -59,9 +63,17 @@ WARNINGS = (
 )
 
 
-def plan_log(rng: random.Random, job: JobId, *, function_name: str, deps: DependencySet,
-             node_type: str, status: JobStatus, start: datetime, end: datetime
-             ) -> tuple[dict[str, Any], ...]:
+def plan_log(
+    rng: random.Random,
+    job: JobId,
+    *,
+    function_name: str,
+    deps: DependencySet,
+    node_type: str,
+    status: JobStatus,
+    start: datetime,
+    end: datetime,
+) -> tuple[dict[str, Any], ...]:
     """10-200 records between `start` and `end`, ending as `status` implies."""
     total = rng.randint(10, 200)
     head = _startup(job, function_name, deps, node_type)
@@ -71,8 +83,9 @@ def plan_log(rng: random.Random, job: JobId, *, function_name: str, deps: Depend
     context = JobContext(job_id=str(job), user=job.user, project=job.project)
     step = (end - start) / max(len(entries), 1)
     return tuple(
-        make_record(context, level=level, logger=logger, message=message,
-                    when=start + step * i, **optional)
+        make_record(
+            context, level=level, logger=logger, message=message, when=start + step * i, **optional
+        )
         for i, (level, logger, message, optional) in enumerate(entries)
     )
 
@@ -80,15 +93,29 @@ def plan_log(rng: random.Random, job: JobId, *, function_name: str, deps: Depend
 def _startup(job: JobId, function_name: str, deps: DependencySet, node_type: str) -> list[Entry]:
     names = [p.split("==")[0].split("[")[0] for p in deps.packages]
     entries: list[Entry] = [
-        ("INFO", "ascend.runner", "Job started",
-         {"context": {"function_name": function_name, "node_type": node_type,
-                      "namespace": f"ascend-users-{job.user}"}}),
-        ("INFO", "ascend.runner.deps", f"Installing {len(names)} dependencies",
-         {"context": {"packages": names}}),
+        (
+            "INFO",
+            "ascend.runner",
+            "Job started",
+            {
+                "context": {
+                    "function_name": function_name,
+                    "node_type": node_type,
+                    "namespace": f"ascend-users-{job.user}",
+                }
+            },
+        ),
+        (
+            "INFO",
+            "ascend.runner.deps",
+            f"Installing {len(names)} dependencies",
+            {"context": {"packages": names}},
+        ),
     ]
     entries += [("DEBUG", "ascend.runner.deps", f"Installed {p}", {}) for p in deps.packages]
-    entries.append(("INFO", "ascend.runner.executor", f"Calling {function_name}",
-                    {"duration_ms": 1200.0}))
+    entries.append(
+        ("INFO", "ascend.runner.executor", f"Calling {function_name}", {"duration_ms": 1200.0})
+    )
     return entries
 
 
@@ -101,33 +128,70 @@ def _training(rng: random.Random, count: int) -> list[Entry]:
             epoch += 1
             loss *= rng.uniform(0.7, 0.97)
             accuracy = min(accuracy + rng.uniform(0.0, 0.06), 0.995)
-            entries.append(("INFO", "ascend.user", f"epoch {epoch} finished", {
-                "metrics": {"epoch": epoch, "loss": round(loss, 4),
-                            "accuracy": round(accuracy, 4)},
-                "duration_ms": round(rng.uniform(2000, 90000), 1)}))
+            entries.append(
+                (
+                    "INFO",
+                    "ascend.user",
+                    f"epoch {epoch} finished",
+                    {
+                        "metrics": {
+                            "epoch": epoch,
+                            "loss": round(loss, 4),
+                            "accuracy": round(accuracy, 4),
+                        },
+                        "duration_ms": round(rng.uniform(2000, 90000), 1),
+                    },
+                )
+            )
         elif roll < 0.9:
-            entries.append(("DEBUG", "ascend.user", f"batch {rng.randint(1, 999)} done",
-                            {"extra": {"samples": rng.choice((32, 64, 128))}}))
+            entries.append(
+                (
+                    "DEBUG",
+                    "ascend.user",
+                    f"batch {rng.randint(1, 999)} done",
+                    {"extra": {"samples": rng.choice((32, 64, 128))}},
+                )
+            )
         elif roll < 0.97:
             entries.append(("WARNING", "ascend.user", rng.choice(WARNINGS), {}))
         else:
-            entries.append(("ERROR", "ascend.runner.storage",
-                            "Failed to upload checkpoint, retrying",
-                            {"exception": _exception("ConnectionResetError",
-                                                     "[Errno 104] Connection reset by peer")}))
+            entries.append(
+                (
+                    "ERROR",
+                    "ascend.runner.storage",
+                    "Failed to upload checkpoint, retrying",
+                    {
+                        "exception": _exception(
+                            "ConnectionResetError", "[Errno 104] Connection reset by peer"
+                        )
+                    },
+                )
+            )
     return entries
 
 
 def _ending(rng: random.Random, status: JobStatus, job: JobId) -> list[Entry]:
     if status is JobStatus.COMPLETED:
-        return [("INFO", "ascend.runner.executor", "Function returned",
-                 {"duration_ms": round(rng.uniform(1000, 5000), 1)}),
-                ("INFO", "ascend.runner", "Job completed", {})]
+        return [
+            (
+                "INFO",
+                "ascend.runner.executor",
+                "Function returned",
+                {"duration_ms": round(rng.uniform(1000, 5000), 1)},
+            ),
+            ("INFO", "ascend.runner", "Job completed", {}),
+        ]
     if status is JobStatus.FAILED:
         kind, message = _crash(rng, job)
-        return [("ERROR", "ascend.runner.executor", "Function raised an exception",
-                 {"exception": _exception(kind, message)}),
-                ("CRITICAL", "ascend.runner", "Function crashed", {})]
+        return [
+            (
+                "ERROR",
+                "ascend.runner.executor",
+                "Function raised an exception",
+                {"exception": _exception(kind, message)},
+            ),
+            ("CRITICAL", "ascend.runner", "Function crashed", {}),
+        ]
     if status is JobStatus.CANCELLED:
         return [("WARNING", "ascend.runner", "Received SIGTERM: job cancelled", {})]
     return []

@@ -17,8 +17,13 @@ _seen_images: WeakKeyDictionary[BlobStore, set[tuple[str, str, str]]] = WeakKeyD
 
 def image_blob_tags(job: JobId, hash12: str, kind: str) -> dict[str, str]:
     """Tags of an image file: shared by every job of the dependency set, so always retained."""
-    return {"retain": "true", "project": job.project, "user": job.user, "kind": kind,
-            "image": hash12}
+    return {
+        "retain": "true",
+        "project": job.project,
+        "user": job.user,
+        "kind": kind,
+        "image": hash12,
+    }
 
 
 def render_requirements(deps: DependencySet) -> str:
@@ -37,11 +42,15 @@ def render_dockerfile(deps: DependencySet) -> str:
             f"{packages} && rm -rf /var/lib/apt/lists/*"
         )
     if deps.use_gpu:
-        lines.append(f"RUN apt-get update && apt-get install -y python{deps.python_version} "
-                     "python3-pip && rm -rf /var/lib/apt/lists/*")
-    lines += ["COPY requirements.txt /tmp/requirements.txt",
-              "RUN pip install --no-cache-dir -r /tmp/requirements.txt",
-              "WORKDIR /workspace"]
+        lines.append(
+            f"RUN apt-get update && apt-get install -y python{deps.python_version} "
+            "python3-pip && rm -rf /var/lib/apt/lists/*"
+        )
+    lines += [
+        "COPY requirements.txt /tmp/requirements.txt",
+        "RUN pip install --no-cache-dir -r /tmp/requirements.txt",
+        "WORKDIR /workspace",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -62,8 +71,13 @@ def write_image_files(blobs: BlobStore, job: JobId, deps: DependencySet) -> int:
     written = 0
     for path, text, kind in files:
         try:
-            blobs.write(path, text.encode(), tags=image_blob_tags(job, hash12, kind),
-                        content_type="text/plain; charset=utf-8", create_only=True)
+            blobs.write(
+                path,
+                text.encode(),
+                tags=image_blob_tags(job, hash12, kind),
+                content_type="text/plain; charset=utf-8",
+                create_only=True,
+            )
             written += 1
         except BlobExists:
             pass  # another job of the same dependency set wrote it first

@@ -56,10 +56,23 @@ _BASE64 = r"A-Za-z0-9+/"
 # Token shapes from detect-secrets (Yelp's maintained rule set). Its keyword and high-entropy
 # plugins are left out: they guess from file names and entropy and would mask ordinary output;
 # the keyword rule below covers NAME=value shapes instead.
-_DETECTORS = (ArtifactoryDetector, AWSKeyDetector, DiscordBotTokenDetector, GitHubTokenDetector,
-              GitLabTokenDetector, MailchimpDetector, NpmDetector, OpenAIDetector,
-              PypiTokenDetector, SendGridDetector, SlackDetector, SquareOAuthDetector,
-              StripeDetector, TelegramBotTokenDetector, TwilioKeyDetector)
+_DETECTORS = (
+    ArtifactoryDetector,
+    AWSKeyDetector,
+    DiscordBotTokenDetector,
+    GitHubTokenDetector,
+    GitLabTokenDetector,
+    MailchimpDetector,
+    NpmDetector,
+    OpenAIDetector,
+    PypiTokenDetector,
+    SendGridDetector,
+    SlackDetector,
+    SquareOAuthDetector,
+    StripeDetector,
+    TelegramBotTokenDetector,
+    TwilioKeyDetector,
+)
 _SECRET_WORD = r"(?:password|passwd|pwd|secret)"  # noqa: S105 - names to look for, not secrets
 _TOKEN_WORD = r"(?:token|api[_-]?key|access[_-]?key|client[_-]?secret|auth[_-]?key)"  # noqa: S105
 _NAME = r"[A-Za-z0-9_.-]*"
@@ -98,24 +111,53 @@ _DETECTOR_NEEDS: dict[type, tuple[tuple[str, ...], bool]] = {
     TwilioKeyDetector: (("AC", "SK"), True),
 }
 _RULES: tuple[_Rule, ...] = (
-    _Rule(re.compile(r"(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)="
-                     r"[^;&\s\"']+"), rf"\1={MASK}",
-          ("accountkey=", "sharedaccess", "password=", "pwd=")),
+    _Rule(
+        re.compile(
+            r"(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)="
+            r"[^;&\s\"']+"
+        ),
+        rf"\1={MASK}",
+        ("accountkey=", "sharedaccess", "password=", "pwd="),
+    ),
     _Rule(re.compile(r"(?i)(?<![A-Za-z])(sig=)[^&\s\"'#;\\]+"), rf"\1{MASK}", ("sig=",)),
     _Rule(re.compile(rf"(?<![{_BASE64}])[{_BASE64}]{{86}}==(?![{_BASE64}=])"), MASK, ("==",)),
-    _Rule(re.compile(r"(?i)\b((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"), rf"\1{MASK}",
-          ("bearer", "basic")),
-    _Rule(re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK,
-          ("eyJ",), cased=True),
-    _Rule(re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@\"']*:)[^\s@/\"']+(@)"),
-          rf"\1{MASK}\2", ("://",)),
-    _Rule(re.compile(rf"(?i)(\b{_NAME}{_SECRET_WORD}{_NAME}[\"']?\s*[:=]\s*[\"']?)"
-                     rf"(?!\*\*\*)[^{_VALUE_END}]+"), rf"\1{MASK}", ("pass", "pwd", "secret")),
-    _Rule(re.compile(rf"(?i)(\b{_NAME}{_TOKEN_WORD}{_NAME}[\"']?\s*[:=]\s*[\"']?)"
-                     rf"(?!\*\*\*)(?![0-9.]+(?:[{_VALUE_END}]|$))[^{_VALUE_END}]{{8,}}"),
-          rf"\1{MASK}", ("token", "key", "secret")),
-    *(_Rule(pattern, MASK, *_DETECTOR_NEEDS[detector])
-      for detector in _DETECTORS for pattern in detector.denylist),
+    _Rule(
+        re.compile(r"(?i)\b((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"),
+        rf"\1{MASK}",
+        ("bearer", "basic"),
+    ),
+    _Rule(
+        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+        MASK,
+        ("eyJ",),
+        cased=True,
+    ),
+    _Rule(
+        re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@\"']*:)[^\s@/\"']+(@)"),
+        rf"\1{MASK}\2",
+        ("://",),
+    ),
+    _Rule(
+        re.compile(
+            rf"(?i)(\b{_NAME}{_SECRET_WORD}{_NAME}[\"']?\s*[:=]\s*[\"']?)"
+            rf"(?!\*\*\*)[^{_VALUE_END}]+"
+        ),
+        rf"\1{MASK}",
+        ("pass", "pwd", "secret"),
+    ),
+    _Rule(
+        re.compile(
+            rf"(?i)(\b{_NAME}{_TOKEN_WORD}{_NAME}[\"']?\s*[:=]\s*[\"']?)"
+            rf"(?!\*\*\*)(?![0-9.]+(?:[{_VALUE_END}]|$))[^{_VALUE_END}]{{8,}}"
+        ),
+        rf"\1{MASK}",
+        ("token", "key", "secret"),
+    ),
+    *(
+        _Rule(pattern, MASK, *_DETECTOR_NEEDS[detector])
+        for detector in _DETECTORS
+        for pattern in detector.denylist
+    ),
 )
 # need -> the rules it lets run, in rule order (one pass of `in` tests picks the rules to run)
 _BY_NEED: dict[tuple[str, bool], list[int]] = {}
@@ -126,18 +168,27 @@ for _index, _rule in enumerate(_RULES):
 
 def _rules_for(text: str, lower: str) -> list[_Rule]:
     """The rules whose needs `text` holds, in order."""
-    chosen = {i for (need, cased), rules in _BY_NEED.items()
-              if need in (text if cased else lower) for i in rules}
+    chosen = {
+        i
+        for (need, cased), rules in _BY_NEED.items()
+        if need in (text if cased else lower)
+        for i in rules
+    }
     return [_RULES[i] for i in sorted(chosen)]
+
+
 _KEY_BLOCK = re.compile(
     r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY((?: BLOCK)?)-----.*?-----END \1PRIVATE KEY\2-----",
-    re.DOTALL)
+    re.DOTALL,
+)
 _KEY_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----")
 _KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
 # Lines that can sit inside a PEM or PGP block, after any prefix the printer put on each line:
 # base64 (PGP's checksum line starts with `=`), RFC 1421/4880 headers (Proc-Type, Version), blanks.
-_KEY_BODY = re.compile(rf"[{_BASE64}=]*|(?:.*\s)?[{_BASE64}=]{{16,}}|(?:.*\s)?=[{_BASE64}]{{4}}"
-                       r"|[A-Za-z-]+: .*")
+_KEY_BODY = re.compile(
+    rf"[{_BASE64}=]*|(?:.*\s)?[{_BASE64}=]{{16,}}|(?:.*\s)?=[{_BASE64}]{{4}}"
+    r"|[A-Za-z-]+: .*"
+)
 _ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|\\[u\"/\\]")
 
 
@@ -240,7 +291,7 @@ class SecretMasker:
             end = _KEY_END.search(line)
             if end is not None:
                 self.in_key_block = False
-                rest = line[end.end():]
+                rest = line[end.end() :]
                 return mask_text(rest) if rest.strip() else None
             if _KEY_BODY.fullmatch(line.strip()):
                 return None

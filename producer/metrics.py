@@ -85,8 +85,9 @@ def choose_x_axis(rows: Iterable[Mapping[str, Any]]) -> XAxis:
     for row in rows:
         for key, value in row.items():
             columns.setdefault(key, []).append(value)
-    rungs = {key: rung for key, values in columns.items()
-             if (rung := _rung(key, values)) is not None}
+    rungs = {
+        key: rung for key, values in columns.items() if (rung := _rung(key, values)) is not None
+    }
     if len(rungs) < 2:
         return XAxis(None)
     key = min(rungs, key=lambda k: (rungs[k], k))

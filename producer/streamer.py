@@ -51,9 +51,17 @@ def pack_blocks(lines: list[bytes], limit: int = MAX_BLOCK_BYTES) -> list[list[b
 class LogStreamer:
     """Streams one job's log lines into its append blob; see the module docstring."""
 
-    def __init__(self, blobs: BlobStore, job: JobId, *, retain: bool = False,
-                 capacity: int = 1000, flush_interval: float = 1.0, tail_size: int = 1000,
-                 flush_early: bool = True) -> None:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        job: JobId,
+        *,
+        retain: bool = False,
+        capacity: int = 1000,
+        flush_interval: float = 1.0,
+        tail_size: int = 1000,
+        flush_early: bool = True,
+    ) -> None:
         if capacity < 1 or tail_size < 0 or flush_interval <= 0:
             raise ValueError("capacity >= 1, tail_size >= 0 and flush_interval > 0 are required")
         self.blobs, self.job, self.retain = blobs, job, retain
@@ -113,7 +121,7 @@ class LogStreamer:
         """The last `n` lines written (all kept lines when `n` is None), oldest first."""
         with self._lock:
             lines = list(self._tail)
-        return lines if n is None else lines[max(len(lines) - n, 0):]
+        return lines if n is None else lines[max(len(lines) - n, 0) :]
 
     @property
     def pending(self) -> int:
@@ -154,8 +162,12 @@ class LogStreamer:
     def __enter__(self) -> LogStreamer:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _run(self) -> None:
@@ -201,8 +213,11 @@ class LogStreamer:
             return
         try:
             self.blobs.create_append(
-                self.path, tags=job_blob_tags(self.job, "log", retain=self.retain),
-                content_type=LOG_CONTENT_TYPE, create_only=True)
+                self.path,
+                tags=job_blob_tags(self.job, "log", retain=self.retain),
+                content_type=LOG_CONTENT_TYPE,
+                create_only=True,
+            )
             self._offset = 0
         except BlobExists:
             self._offset = self._current_size()
@@ -232,15 +247,20 @@ class LogStreamer:
 
 
 @contextmanager
-def job_logging(streamer: LogStreamer, *, logger: str | logging.Logger = "",
-                level: int = logging.DEBUG, context: Mapping[str, Any] | None = None
-                ) -> Iterator[JobLogHandler]:
+def job_logging(
+    streamer: LogStreamer,
+    *,
+    logger: str | logging.Logger = "",
+    level: int = logging.DEBUG,
+    context: Mapping[str, Any] | None = None,
+) -> Iterator[JobLogHandler]:
     """Route a `logging` logger (the root by default) into `streamer` for the block's duration,
     each record carrying the job's ID, user, project and `context`."""
     target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger or None)
     job = streamer.job
-    bound = JobContext(job_id=str(job), user=job.user, project=job.project,
-                       context=dict(context or {}))
+    bound = JobContext(
+        job_id=str(job), user=job.user, project=job.project, context=dict(context or {})
+    )
     handler = JobLogHandler(bound, streamer.write, level)
     target.addHandler(handler)
     try:

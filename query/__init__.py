@@ -22,6 +22,21 @@ from query.service import (
     search_json,
 )
 
-__all__ = ["JsonPage", "Measure", "Page", "Query", "QueryError", "Sort", "aggregate", "count",
-           "facets", "iter_all", "iter_json", "parse_query", "run", "search", "search_json",
-           "terms"]
+__all__ = [
+    "JsonPage",
+    "Measure",
+    "Page",
+    "Query",
+    "QueryError",
+    "Sort",
+    "aggregate",
+    "count",
+    "facets",
+    "iter_all",
+    "iter_json",
+    "parse_query",
+    "run",
+    "search",
+    "search_json",
+    "terms",
+]

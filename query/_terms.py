@@ -90,8 +90,9 @@ def _dep_hash(value: str) -> str:
 
 def _signature(value: str) -> str:
     if not _HEX12_RE.fullmatch(value.lower()):
-        raise TermError(f"{value!r} is not an error signature (12 hex digits, from "
-                        "`ascend report failures`)")
+        raise TermError(
+            f"{value!r} is not an error signature (12 hex digits, from `ascend report failures`)"
+        )
     return value.lower()
 
 

@@ -46,10 +46,17 @@ class ArtifactFile:
         return self.tier == ARCHIVE
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "blob": self.blob, "size_bytes": self.size, "tier": self.tier,
-                "last_modified": self.last_modified.isoformat(), "sha256": self.sha256,
-                "content_md5": base64.b64encode(self.content_md5).decode()
-                if self.content_md5 else None}
+        return {
+            "name": self.name,
+            "blob": self.blob,
+            "size_bytes": self.size,
+            "tier": self.tier,
+            "last_modified": self.last_modified.isoformat(),
+            "sha256": self.sha256,
+            "content_md5": base64.b64encode(self.content_md5).decode()
+            if self.content_md5
+            else None,
+        }
 
 
 def list_artifacts(blobs: BlobStore, principal: Principal, job_id: str) -> list[ArtifactFile]:
@@ -58,10 +65,18 @@ def list_artifacts(blobs: BlobStore, principal: Principal, job_id: str) -> list[
     job = visible_job(principal, job_id)
     prefix = artifacts_prefix(job)
     sha256s = _sha256s(blobs, job)
-    files = [ArtifactFile(props.name[len(prefix):], props.name, props.size, props.tier,
-                          props.last_modified, props.content_md5,
-                          sha256s.get(props.name[len(prefix):]))
-             for props in blobs.list(prefix)]
+    files = [
+        ArtifactFile(
+            props.name[len(prefix) :],
+            props.name,
+            props.size,
+            props.tier,
+            props.last_modified,
+            props.content_md5,
+            sha256s.get(props.name[len(prefix) :]),
+        )
+        for props in blobs.list(prefix)
+    ]
     if not files and blobs.props(metadata_path(job)) is None:
         raise JobNotFound(str(job))
     return sorted(files, key=lambda f: f.name)
@@ -75,13 +90,19 @@ def choose(files: list[ArtifactFile], names: Iterable[str]) -> list[ArtifactFile
     by_name = {f.name: f for f in files}
     missing = [n for n in wanted if n not in by_name]
     if missing:
-        raise InvalidInput(f"artifact {missing[0]!r}", "the job has no artifact by that name "
-                           "(`ascend jobs artifacts JOB_ID` lists them)")
+        raise InvalidInput(
+            f"artifact {missing[0]!r}",
+            "the job has no artifact by that name (`ascend jobs artifacts JOB_ID` lists them)",
+        )
     return [by_name[n] for n in dict.fromkeys(wanted)]
 
 
-def download(blobs: BlobStore, artifact: ArtifactFile, destination: Path,
-             progress: Callable[[int], None] = lambda _: None) -> str:
+def download(
+    blobs: BlobStore,
+    artifact: ArtifactFile,
+    destination: Path,
+    progress: Callable[[int], None] = lambda _: None,
+) -> str:
     """Stream one artifact into `destination/NAME`; returns `downloaded`, `resumed` or
     `up to date`. `progress` gets each chunk's byte count (resumed bytes included)."""
     target = _target(destination, artifact)
@@ -89,8 +110,11 @@ def download(blobs: BlobStore, artifact: ArtifactFile, destination: Path,
         progress(artifact.size)
         return "up to date"
     if artifact.archived:
-        raise StorageError(artifact.blob, "is in the Archive tier: an admin rehydrates it "
-                           "(`ascend admin export QUERY DIR --rehydrate`), then download again")
+        raise StorageError(
+            artifact.blob,
+            "is in the Archive tier: an admin rehydrates it "
+            "(`ascend admin export QUERY DIR --rehydrate`), then download again",
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     have = partial.stat().st_size if partial.is_file() else 0
@@ -140,7 +164,8 @@ def _hash_file(path: Path) -> tuple[Any, Any]:
 def _matches(path: Path, artifact: ArtifactFile) -> bool:
     md5, sha = _hash_file(path)
     return _problem(artifact, md5.digest(), sha.hexdigest()) is None and bool(
-        artifact.content_md5 or artifact.sha256)
+        artifact.content_md5 or artifact.sha256
+    )
 
 
 def _problem(artifact: ArtifactFile, md5: bytes, sha256: str) -> str | None:

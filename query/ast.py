@@ -23,5 +23,22 @@ from shared.querytree import (
     Term,
 )
 
-__all__ = ["After", "AllOf", "AnyOf", "Compare", "Equals", "IsTrue", "Measure", "Metric",
-           "Missing", "Not", "Op", "Package", "Query", "Relative", "Sort", "Tag", "Term"]
+__all__ = [
+    "After",
+    "AllOf",
+    "AnyOf",
+    "Compare",
+    "Equals",
+    "IsTrue",
+    "Measure",
+    "Metric",
+    "Missing",
+    "Not",
+    "Op",
+    "Package",
+    "Query",
+    "Relative",
+    "Sort",
+    "Tag",
+    "Term",
+]

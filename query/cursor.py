@@ -35,8 +35,13 @@ class _Payload(BaseModel):
 
 def encode_cursor(sort: Sort, document: Mapping[str, Any]) -> str:
     """The cursor after `document` in `sort`."""
-    payload = {"s": sort.field, "d": sort.descending, "v": document.get(sort.field),
-               "c": document["created_at"], "j": document["job_id"]}
+    payload = {
+        "s": sort.field,
+        "d": sort.descending,
+        "v": document.get(sort.field),
+        "c": document["created_at"],
+        "j": document["job_id"],
+    }
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 

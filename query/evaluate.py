@@ -33,7 +33,11 @@ from shared.packages import split_requirement, version_matches
 
 Document = Mapping[str, Any]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+    "=": operator.eq,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 
 

@@ -78,9 +78,17 @@ def visible_job(principal: Principal, job_id: str) -> JobId:
 # ---- list ----------------------------------------------------------------------------------
 
 
-def list_jobs(services: Services, principal: Principal, *, status: str | None = None,
-              project: str | None = None, user: str | None = None, limit: int = DEFAULT_LIMIT,
-              cursor: str | None = None, since: str | None = None) -> JobListing:
+def list_jobs(
+    services: Services,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    project: str | None = None,
+    user: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    since: str | None = None,
+) -> JobListing:
     """Newest jobs first through the index; from storage, for one user, if the index fails.
     `status` may list alternatives (`failed,cancelled`), as in the query language; `since` is
     `7d`, `12h`, `2w` back from now or an ISO date/time."""
@@ -88,12 +96,20 @@ def list_jobs(services: Services, principal: Principal, *, status: str | None = 
     limit = _limit(limit)
     text = f"created:>={since_term(since)}" if since else ""
     try:
-        page = search(services.index, principal, text, limit=limit, cursor=cursor,
-                      clock=services.clock, extra=filters)
+        page = search(
+            services.index,
+            principal,
+            text,
+            limit=limit,
+            cursor=cursor,
+            clock=services.clock,
+            extra=filters,
+        )
     except INDEX_FAILURES as exc:
         owner = _name(user, "user") if user else principal.user
-        documents = jobs_in_storage(services, principal, owner, status=status, project=project,
-                                    limit=limit)
+        documents = jobs_in_storage(
+            services, principal, owner, status=status, project=project, limit=limit
+        )
         reason = f"index unavailable ({_one_line(exc)}); listed {owner}'s jobs from storage"
         return JobListing(documents, None, reason)
     return JobListing(list(page.documents), page.next_cursor)
@@ -107,35 +123,60 @@ def since_term(since: str) -> str:
     try:
         datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"--since {since!r}", "is neither a duration back from now (12h, 7d, "
-                           "2w) nor an ISO 8601 date or time") from None
+        raise InvalidInput(
+            f"--since {since!r}",
+            "is neither a duration back from now (12h, 7d, 2w) nor an ISO 8601 date or time",
+        ) from None
     return text
 
 
-def search_jobs(services: Services, principal: Principal, text: str, *,
-                limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> JobListing:
+def search_jobs(
+    services: Services,
+    principal: Principal,
+    text: str,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> JobListing:
     """The jobs matching a query-language `text`, scoped to `principal`, one page."""
-    page = search(services.index, principal, text, limit=_limit(limit), cursor=cursor,
-                  clock=services.clock)
+    page = search(
+        services.index, principal, text, limit=_limit(limit), cursor=cursor, clock=services.clock
+    )
     return JobListing(list(page.documents), page.next_cursor)
 
 
-def search_jobs_json(services: Services, principal: Principal, text: str, *,
-                     limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> JsonPage:
+def search_jobs_json(
+    services: Services,
+    principal: Principal,
+    text: str,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> JsonPage:
     """`search_jobs`, each document as the index's JSON text (for the API to send on)."""
-    return search_json(services.index, principal, text, limit=_limit(limit), cursor=cursor,
-                       clock=services.clock)
+    return search_json(
+        services.index, principal, text, limit=_limit(limit), cursor=cursor, clock=services.clock
+    )
 
 
-def jobs_in_storage(services: Services, principal: Principal, user: str, *,
-                    status: str | None = None, project: str | None = None,
-                    limit: int = DEFAULT_LIMIT) -> list[SearchDocument]:
+def jobs_in_storage(
+    services: Services,
+    principal: Principal,
+    user: str,
+    *,
+    status: str | None = None,
+    project: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[SearchDocument]:
     """One user's newest jobs read straight from storage: walk the projects, then the user's
     folder in each, newest job IDs first, reading metadata.json only until `limit` are found."""
     wanted = {_status(s).value for s in status.split(",")} if status else None
     documents: list[SearchDocument] = []
-    for job in sorted(_job_folders(services, principal, user, project),
-                      key=lambda j: (j.created_at, str(j)), reverse=True):
+    for job in sorted(
+        _job_folders(services, principal, user, project),
+        key=lambda j: (j.created_at, str(j)),
+        reverse=True,
+    ):
         document = stored_document(services, job)
         if wanted is None or document["status"] in wanted:
             documents.append(document)
@@ -144,11 +185,19 @@ def jobs_in_storage(services: Services, principal: Principal, user: str, *,
     return documents
 
 
-def _job_folders(services: Services, principal: Principal, user: str,
-                 project: str | None) -> Iterator[JobId]:
+def _job_folders(
+    services: Services, principal: Principal, user: str, project: str | None
+) -> Iterator[JobId]:
     blobs = services.blobs
-    projects = [_name(project, "project")] if project else [
-        name[len(PROJECTS) + 1 : -1] for name in blobs.walk(f"{PROJECTS}/") if name.endswith("/")]
+    projects = (
+        [_name(project, "project")]
+        if project
+        else [
+            name[len(PROJECTS) + 1 : -1]
+            for name in blobs.walk(f"{PROJECTS}/")
+            if name.endswith("/")
+        ]
+    )
     for name in projects:
         if not is_valid_name(name) or not principal.can_see(user, name):
             continue
@@ -176,8 +225,14 @@ def stored_document(services: Services, job: JobId) -> SearchDocument:
 
 def _document_of_id(job: JobId) -> SearchDocument:
     document = empty_document(str(job))
-    document.update({"created_at": format_datetime(job.created_at), "user": job.user,
-                     "project": job.project, "dep_hash": job.dep_hash})
+    document.update(
+        {
+            "created_at": format_datetime(job.created_at),
+            "user": job.user,
+            "project": job.project,
+            "dep_hash": job.dep_hash,
+        }
+    )
     return document
 
 
@@ -234,16 +289,25 @@ def cancel_job(services: Services, principal: Principal, job_id: str) -> JobMeta
 def status_reader(services: Services, job: JobId) -> Callable[[], bool]:
     """A check for `follow_log`: is the job's status final? A job whose metadata is missing or
     invalid has no status that could ever change, so it counts as final (drain, then stop)."""
+
     def is_final() -> bool:
         try:
             return stored_metadata(services, job)[0].status.is_final
         except (BlobNotFound, InvalidMetadata):
             return True
+
     return is_final
 
 
-def job_log(services: Services, principal: Principal, job_id: str, *, follow: bool = False,
-            poll_seconds: float = 1.0, stop: threading.Event | None = None) -> Iterator[bytes]:
+def job_log(
+    services: Services,
+    principal: Principal,
+    job_id: str,
+    *,
+    follow: bool = False,
+    poll_seconds: float = 1.0,
+    stop: threading.Event | None = None,
+) -> Iterator[bytes]:
     """The job's log as byte chunks: the stored log (plain or gzip copy), or with `follow` a
     tail of the running job's log until its status is final. Needs no metadata to show a log."""
     job = visible_job(principal, job_id)
@@ -254,8 +318,13 @@ def job_log(services: Services, principal: Principal, job_id: str, *, follow: bo
         if stop is None:
             return follow_log(services.blobs, job, status, poll_seconds=poll_seconds)
         # `stop` (the client left) ends the tail within one poll: drain once, then return.
-        return follow_log(services.blobs, job, lambda: stop.is_set() or status(),
-                          poll_seconds=poll_seconds, sleep=stop.wait)
+        return follow_log(
+            services.blobs,
+            job,
+            lambda: stop.is_set() or status(),
+            poll_seconds=poll_seconds,
+            sleep=stop.wait,
+        )
     try:
         return stored_log(services.blobs, job)
     except BlobNotFound:

@@ -33,9 +33,22 @@ from shared.jobid import JobId
 from shared.layout import archived_log_path, log_path
 from shared.ports import BlobProps, BlobStore
 
-__all__ = ["BULK_RANGE", "LevelFilter", "Lines", "Record", "filter_raw", "filter_records",
-           "follow_log", "gunzip", "matching_lines", "parallel_ranges", "parse_level",
-           "read_ahead", "stored_log", "whole_lines"]
+__all__ = [
+    "BULK_RANGE",
+    "LevelFilter",
+    "Lines",
+    "Record",
+    "filter_raw",
+    "filter_records",
+    "follow_log",
+    "gunzip",
+    "matching_lines",
+    "parallel_ranges",
+    "parse_level",
+    "read_ahead",
+    "stored_log",
+    "whole_lines",
+]
 
 BULK_RANGE = 16 << 20
 
@@ -65,14 +78,19 @@ def _bulk(blobs: BlobStore, props: BlobProps) -> Iterator[bytes]:
     return parallel_ranges(blobs, props.name, props.size, range_size=BULK_RANGE)
 
 
-def parallel_ranges(blobs: BlobStore, name: str, size: int, *, range_size: int = BULK_RANGE,
-                    workers: int = 2) -> Iterator[bytes]:
+def parallel_ranges(
+    blobs: BlobStore, name: str, size: int, *, range_size: int = BULK_RANGE, workers: int = 2
+) -> Iterator[bytes]:
     """The first `size` bytes of a blob as ranges fetched `workers` at a time, yielded in
     order; at most `workers + 1` ranges are held at once."""
+
     def fetch(offset: int) -> bytes:
         length = min(range_size, size - offset)
-        return b"".join(blobs.read_chunks(name, offset=offset, length=length,
-                                          chunk_size=length, verify_ranges=False))
+        return b"".join(
+            blobs.read_chunks(
+                name, offset=offset, length=length, chunk_size=length, verify_ranges=False
+            )
+        )
 
     with ThreadPoolExecutor(workers, thread_name_prefix="log-range") as pool:
         window: deque[Future[bytes]] = deque()

@@ -50,39 +50,59 @@ class LogSelection:
     @property
     def filters(self) -> bool:
         """Whether anything beyond the level is asked for (the level has a faster path)."""
-        return any(x is not None for x in (self.start, self.end, self.pattern, self.logger,
-                                           self.tail))
+        return any(
+            x is not None for x in (self.start, self.end, self.pattern, self.logger, self.tail)
+        )
 
     def wants(self, record: dict[str, Any]) -> bool:
         """Whether one record passes every part of the selection but `tail`."""
-        if self.minimum and LEVEL_RANK.get(str(record.get("level")), -1) < LEVEL_RANK[
-                self.minimum]:
+        if self.minimum and LEVEL_RANK.get(str(record.get("level")), -1) < LEVEL_RANK[self.minimum]:
             return False
         if self.logger and record.get("logger") != self.logger:
             return False
         if self.start or self.end:
             moment = _time(record.get("timestamp"))
-            if moment is None or (self.start and moment < self.start) or (
-                    self.end and moment >= self.end):
+            if (
+                moment is None
+                or (self.start and moment < self.start)
+                or (self.end and moment >= self.end)
+            ):
                 return False
         return not (self.pattern and not self.pattern.search(str(record.get("message", ""))))
 
 
-def selection(*, minimum: str | None = None, since: str | None = None, start: str | None = None,
-              end: str | None = None, grep: str | None = None, regex: bool = False,
-              ignore_case: bool = False, stream: str | None = None, tail: int | None = None,
-              now: datetime) -> LogSelection:
+def selection(
+    *,
+    minimum: str | None = None,
+    since: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    grep: str | None = None,
+    regex: bool = False,
+    ignore_case: bool = False,
+    stream: str | None = None,
+    tail: int | None = None,
+    now: datetime,
+) -> LogSelection:
     """A `LogSelection` from the user's words, or `InvalidInput` naming the option."""
     if since and start:
         raise InvalidInput("--since/--from", "give one of them, not both")
-    begin = parse_moment(since, now, "--since") if since else (
-        parse_moment(start, now, "--from") if start else None)
+    begin = (
+        parse_moment(since, now, "--since")
+        if since
+        else (parse_moment(start, now, "--from") if start else None)
+    )
     until = parse_moment(end, now, "--to") if end else None
     if stream is not None and stream.lower() not in STREAMS:
         raise InvalidInput(f"--stream {stream!r}", "must be stdout or stderr")
-    return LogSelection(minimum=minimum, start=begin, end=until,
-                        pattern=_pattern(grep, regex, ignore_case),
-                        logger=STREAMS[stream.lower()] if stream else None, tail=tail)
+    return LogSelection(
+        minimum=minimum,
+        start=begin,
+        end=until,
+        pattern=_pattern(grep, regex, ignore_case),
+        logger=STREAMS[stream.lower()] if stream else None,
+        tail=tail,
+    )
 
 
 def parse_moment(text: str, now: datetime, option: str) -> datetime:
@@ -93,8 +113,11 @@ def parse_moment(text: str, now: datetime, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{option} {text!r}", "is neither a duration (30s, 15m, 1h, 2d, 1w) "
-                           "nor an ISO 8601 time (2026-03-14T12:00:00Z)") from None
+        raise InvalidInput(
+            f"{option} {text!r}",
+            "is neither a duration (30s, 15m, 1h, 2d, 1w) "
+            "nor an ISO 8601 time (2026-03-14T12:00:00Z)",
+        ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -113,8 +136,9 @@ def select_following(chunks: Iterable[bytes], wanted: LogSelection, held: int) -
     source = iter(chunks)
     rest: list[bytes] = []
     if wanted.tail is not None and held > 0:
-        yield from deque(_wanted_lines(_first_bytes(source, held, rest), wanted),
-                         maxlen=wanted.tail)
+        yield from deque(
+            _wanted_lines(_first_bytes(source, held, rest), wanted), maxlen=wanted.tail
+        )
     yield from _wanted_lines(chain(rest, source), wanted)
 
 

@@ -127,7 +127,7 @@ def _read_quoted(text: str, start: int) -> tuple[str, int]:
             char = text[pos]
         chars.append(char)
         pos += 1
-    raise QueryError(start, "unterminated quoted value (missing closing \")")
+    raise QueryError(start, 'unterminated quoted value (missing closing ")')
 
 
 def _read_bare(text: str, start: int) -> tuple[str, int]:
@@ -167,8 +167,9 @@ def _sort(raw: RawTerm, previous: Sort | None) -> Sort:
     return Sort(field, descending)
 
 
-def terms(*, status: str | None = None, project: str | None = None,
-          user: str | None = None) -> Query:
+def terms(
+    *, status: str | None = None, project: str | None = None, user: str | None = None
+) -> Query:
     """Structured filters (`jobs list --status/--project/--user`) as a query to pass as `extra`.
 
     Each value is checked exactly as the same key in a query (`status:failed,cancelled`: commas

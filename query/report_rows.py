@@ -18,12 +18,18 @@ FINAL = frozenset({"completed", "failed", "cancelled"})
 
 # `--by` keys of the reports and the document fields they group by.
 COST_KEYS: Mapping[str, tuple[str, ...]] = {
-    "project": ("project",), "user": ("user",), "node": ("node_type",),
-    "function": ("function_name",), "image": ("user", "image_hash"),
-    "week": ("created_week",), "month": ("created_month",),
+    "project": ("project",),
+    "user": ("user",),
+    "node": ("node_type",),
+    "function": ("function_name",),
+    "image": ("user", "image_hash"),
+    "week": ("created_week",),
+    "month": ("created_month",),
 }
 STORAGE_KEYS: Mapping[str, tuple[str, ...]] = {
-    "project": ("project",), "user": ("user",), "tier": ("tier",),
+    "project": ("project",),
+    "user": ("user",),
+    "tier": ("tier",),
 }
 # Where each part of a job lies once its lifecycle stage (`tier`) is reached: the log itself
 # never goes past Cool (gzip-compressed at the Archive stage), copies and artifacts do.
@@ -40,8 +46,9 @@ def group_fields(by: Sequence[str], keys: Mapping[str, tuple[str, ...]]) -> list
     return list(dict.fromkeys(f for b in by for f in keys[b]))
 
 
-def key_of(row: Mapping[str, Any], by: Sequence[str], keys: Mapping[str, tuple[str, ...]]
-           ) -> tuple[Any, ...]:
+def key_of(
+    row: Mapping[str, Any], by: Sequence[str], keys: Mapping[str, tuple[str, ...]]
+) -> tuple[Any, ...]:
     """The report's group key of an aggregate row (an image is `user-hash12`)."""
     return tuple(_key_value(row, b, keys[b]) for b in by)
 
@@ -94,11 +101,19 @@ def fold_cost(rows: Iterable[Row], by: Sequence[str]) -> list[Row]:
         if row.get("status") == "failed":
             acc.failed += row["count"]
             acc.failed_cost += cost
-    out = [dict(zip(by, key, strict=True)) | {
-        "count": acc.jobs, "gpu_hours": round(acc.gpu_seconds / 3600, 3),
-        "cpu_hours": round(acc.cpu_seconds / 3600, 3), "cost_usd": round(acc.cost, 4),
-        "failed": acc.failed, "failure_rate": _rate(acc.failed, acc.jobs),
-        "failed_cost_usd": round(acc.failed_cost, 4)} for key, acc in groups.items()]
+    out = [
+        dict(zip(by, key, strict=True))
+        | {
+            "count": acc.jobs,
+            "gpu_hours": round(acc.gpu_seconds / 3600, 3),
+            "cpu_hours": round(acc.cpu_seconds / 3600, 3),
+            "cost_usd": round(acc.cost, 4),
+            "failed": acc.failed,
+            "failure_rate": _rate(acc.failed, acc.jobs),
+            "failed_cost_usd": round(acc.failed_cost, 4),
+        }
+        for key, acc in groups.items()
+    ]
     return _sorted(out, by, "cost_usd")
 
 
@@ -138,10 +153,19 @@ def fold_failures(rows: Iterable[Row]) -> list[Row]:
         acc.first_seen = _least(acc.first_seen, row.get("min_created_at"))
         acc.last_seen = _most(acc.last_seen, row.get("max_created_at"))
         acc.example = _most(acc.example, row.get("max_job_id"))
-    out = [{"signature": signature, "count": acc.count, "users": sorted(acc.users),
-            "projects": sorted(acc.projects), "images": sorted(acc.images),
-            "first_seen": acc.first_seen, "last_seen": acc.last_seen, "example": acc.example}
-           for signature, acc in groups.items()]
+    out = [
+        {
+            "signature": signature,
+            "count": acc.count,
+            "users": sorted(acc.users),
+            "projects": sorted(acc.projects),
+            "images": sorted(acc.images),
+            "first_seen": acc.first_seen,
+            "last_seen": acc.last_seen,
+            "example": acc.example,
+        }
+        for signature, acc in groups.items()
+    ]
     return sorted(out, key=lambda r: (-r["count"], r["signature"] or ""))
 
 
@@ -178,8 +202,11 @@ class _Storage:
 def job_parts(row: Row) -> dict[str, float]:
     """Bytes of the log, its by-date copy (final jobs) and the artifacts of an aggregate row."""
     log = _number(row.get("sum_log_bytes"))
-    return {"log": log, "copy": log if row.get("status") in FINAL else 0.0,
-            "artifact": _number(row.get("sum_artifact_bytes"))}
+    return {
+        "log": log,
+        "copy": log if row.get("status") in FINAL else 0.0,
+        "artifact": _number(row.get("sum_artifact_bytes")),
+    }
 
 
 def placed(row: Row) -> dict[str, float]:
@@ -196,8 +223,7 @@ def monthly_usd(by_tier: Mapping[str, float], prices: Mapping[str, float]) -> fl
     return round(sum(size / GIB * prices.get(tier, 0.0) for tier, size in by_tier.items()), 4)
 
 
-def fold_storage(rows: Iterable[Row], by: Sequence[str], prices: Mapping[str, float]
-                 ) -> list[Row]:
+def fold_storage(rows: Iterable[Row], by: Sequence[str], prices: Mapping[str, float]) -> list[Row]:
     """Storage rows from aggregate rows grouped by the keys' fields + tier + retain + status
     with `sum_log_bytes` and `sum_artifact_bytes`; largest first."""
     groups: dict[tuple[Any, ...], _Storage] = defaultdict(_Storage)
@@ -212,12 +238,21 @@ def fold_storage(rows: Iterable[Row], by: Sequence[str], prices: Mapping[str, fl
         if row.get("retain"):
             acc.retained_jobs += row["count"]
             acc.retained_bytes += sum(parts.values())
-    out = [dict(zip(by, key, strict=True)) | {
-        "count": acc.jobs, "log_bytes": int(acc.log), "copy_bytes": int(acc.copy),
-        "artifact_bytes": int(acc.artifact), "total_bytes": int(acc.log + acc.copy + acc.artifact),
-        **{f"{t.lower()}_bytes": int(acc.by_tier[t]) for t in TIERS},
-        "monthly_usd": monthly_usd(acc.by_tier, prices), "retained": acc.retained_jobs,
-        "retained_bytes": int(acc.retained_bytes)} for key, acc in groups.items()]
+    out = [
+        dict(zip(by, key, strict=True))
+        | {
+            "count": acc.jobs,
+            "log_bytes": int(acc.log),
+            "copy_bytes": int(acc.copy),
+            "artifact_bytes": int(acc.artifact),
+            "total_bytes": int(acc.log + acc.copy + acc.artifact),
+            **{f"{t.lower()}_bytes": int(acc.by_tier[t]) for t in TIERS},
+            "monthly_usd": monthly_usd(acc.by_tier, prices),
+            "retained": acc.retained_jobs,
+            "retained_bytes": int(acc.retained_bytes),
+        }
+        for key, acc in groups.items()
+    ]
     return sorted(out, key=lambda r: (-r["total_bytes"], *(str(r[k]) for k in by)))
 
 
@@ -229,12 +264,17 @@ def sweep_change(row: Row, stage: str | None) -> dict[str, float]:
     return {t: after[t] - before[t] for t in TIERS}
 
 
-def with_sweep(report: list[Row], moves: Iterable[tuple[Row, str | None]], by: Sequence[str],
-               prices: Mapping[str, float]) -> list[Row]:
+def with_sweep(
+    report: list[Row],
+    moves: Iterable[tuple[Row, str | None]],
+    by: Sequence[str],
+    prices: Mapping[str, float],
+) -> list[Row]:
     """Storage rows with what the next sweep changes: jobs it moves to a colder tier, jobs it
     deletes, bytes it frees, and the monthly bill after it."""
     changes: dict[tuple[Any, ...], dict[str, float]] = defaultdict(
-        lambda: {"moved": 0, "deleted": 0, "freed": 0.0, **dict.fromkeys(TIERS, 0.0)})
+        lambda: {"moved": 0, "deleted": 0, "freed": 0.0, **dict.fromkeys(TIERS, 0.0)}
+    )
     for row, stage in moves:
         change = changes[key_of(row, by, STORAGE_KEYS)]
         change["moved" if stage else "deleted"] += row["count"]
@@ -246,18 +286,22 @@ def with_sweep(report: list[Row], moves: Iterable[tuple[Row, str | None]], by: S
     for row in report:
         change = changes[tuple(row[k] for k in by)]
         after = {t: row[f"{t.lower()}_bytes"] + change[t] for t in TIERS}
-        out.append(row | {"sweep_moves": int(change["moved"]),
-                          "sweep_deletes": int(change["deleted"]),
-                          "sweep_freed_bytes": int(change["freed"]),
-                          "monthly_usd_after_sweep": monthly_usd(after, prices)})
+        out.append(
+            row
+            | {
+                "sweep_moves": int(change["moved"]),
+                "sweep_deletes": int(change["deleted"]),
+                "sweep_freed_bytes": int(change["freed"]),
+                "monthly_usd_after_sweep": monthly_usd(after, prices),
+            }
+        )
     return out
 
 
 # ---- images -------------------------------------------------------------------------------
 
 
-def fold_images(rows: Iterable[Row], packages: Iterable[Row], *, unused_before: str
-                ) -> list[Row]:
+def fold_images(rows: Iterable[Row], packages: Iterable[Row], *, unused_before: str) -> list[Row]:
     """Image rows from aggregate rows grouped by user, image_hash, status (with max
     created_at) and by user, image_hash, packages; most used first. An image last used
     before `unused_before` (a document time) is a candidate to prune."""
@@ -266,8 +310,9 @@ def fold_images(rows: Iterable[Row], packages: Iterable[Row], *, unused_before: 
         tag = image_tag(row.get("user"), row.get("image_hash"))
         if tag is None:
             continue
-        image = images.setdefault(tag, {"image": tag, "count": 0, "failed": 0,
-                                        "last_used": None, "packages": []})
+        image = images.setdefault(
+            tag, {"image": tag, "count": 0, "failed": 0, "last_used": None, "packages": []}
+        )
         image["count"] += row["count"]
         image["failed"] += row["count"] if row.get("status") == "failed" else 0
         image["last_used"] = _most(image["last_used"], row.get("max_created_at"))

@@ -84,14 +84,20 @@ class ReportRequest:
     window: Window = Window()
     clock: Clock | None = None
 
-    def aggregate(self, group_by: Sequence[str], measures: Sequence[Measure] = (),
-                  *more: Term, window: Window | None = None) -> list[Row]:
+    def aggregate(
+        self,
+        group_by: Sequence[str],
+        measures: Sequence[Measure] = (),
+        *more: Term,
+        window: Window | None = None,
+    ) -> list[Row]:
         """Scoped `aggregate` of the request's jobs, with `more` terms AND-ed."""
         assert self.clock is not None
         query = parse_query(self.text)
         extra = Query((*(window or self.window).terms(), *more))
-        return service.aggregate(self.index, self.principal, query, group_by, measures,
-                                 clock=self.clock, extra=extra)
+        return service.aggregate(
+            self.index, self.principal, query, group_by, measures, clock=self.clock, extra=extra
+        )
 
     @property
     def now(self) -> datetime:
@@ -111,25 +117,33 @@ def _keys(by: Sequence[str], allowed: Mapping[str, tuple[str, ...]]) -> list[str
 # ---- failures -----------------------------------------------------------------------------
 
 FAILED = Equals("status", ("failed",))
-_FAILURE_MEASURES = (Measure("min", "created_at"), Measure("max", "created_at"),
-                     Measure("max", "job_id"))
+_FAILURE_MEASURES = (
+    Measure("min", "created_at"),
+    Measure("max", "created_at"),
+    Measure("max", "job_id"),
+)
 
 
 def failures(request: ReportRequest, *, limit: int = 50) -> list[Row]:
     """Failed jobs by error signature, most first: count, users, projects, images, first and
     last seen, the newest job as an example, the error pattern, and whether the signature is
     new (seen in the 7 days before `until`, not in the 7 days before those)."""
-    rows = request.aggregate(["error_signature", "user", "project", "image_hash"],
-                             _FAILURE_MEASURES, FAILED)
+    rows = request.aggregate(
+        ["error_signature", "user", "project", "image_hash"], _FAILURE_MEASURES, FAILED
+    )
     report = fold_failures(rows)[:limit]
     end = request.window.until or request.now
     week, day = timedelta(days=7), timedelta()
-    this, before = (request.aggregate(["error_signature"], (), FAILED,
-                                      window=Window(end - week - back, end - back))
-                    for back in (day, week))
+    this, before = (
+        request.aggregate(
+            ["error_signature"], (), FAILED, window=Window(end - week - back, end - back)
+        )
+        for back in (day, week)
+    )
     new = new_signatures(this, before)
-    return [row | {"pattern": _pattern(request, row), "new": row["signature"] in new}
-            for row in report]
+    return [
+        row | {"pattern": _pattern(request, row), "new": row["signature"] in new} for row in report
+    ]
 
 
 def _pattern(request: ReportRequest, row: Row) -> str | None:
@@ -150,8 +164,7 @@ def cost(request: ReportRequest, by: Sequence[str]) -> list[Row]:
     """Jobs, GPU and CPU node-hours, cost, failure rate and the cost of failed jobs per group
     of the `--by` keys (nested in their order)."""
     keys = _keys(by, COST_KEYS)
-    rows = request.aggregate([*group_fields(keys, COST_KEYS), "status", "use_gpu"],
-                             _COST_MEASURES)
+    rows = request.aggregate([*group_fields(keys, COST_KEYS), "status", "use_gpu"], _COST_MEASURES)
     return fold_cost(rows, keys)
 
 
@@ -169,22 +182,30 @@ class StageAges:
     delete: int | None = 365
 
 
-def storage(request: ReportRequest, by: Sequence[str], *,
-            prices: Mapping[str, float] = DEFAULT_TIER_PRICES,
-            ages: StageAges = StageAges()) -> list[Row]:
+def storage(
+    request: ReportRequest,
+    by: Sequence[str],
+    *,
+    prices: Mapping[str, float] = DEFAULT_TIER_PRICES,
+    ages: StageAges = StageAges(),
+) -> list[Row]:
     """Bytes of logs, by-date copies and artifacts per group, per tier, their monthly cost at
     `prices`, the retained jobs and their bytes, and what the next sweep changes (at `ages`)."""
     keys = _keys(by, STORAGE_KEYS)
     fields = [*group_fields(keys, STORAGE_KEYS), "status", "tier", "retain"]
     fields = list(dict.fromkeys(fields))
     report = fold_storage(request.aggregate(fields, _STORAGE_MEASURES), keys, prices)
-    moves = [(row, stage) for stage, terms in _sweep_terms(request.now, ages)
-             for row in request.aggregate(fields, _STORAGE_MEASURES, *terms)]
+    moves = [
+        (row, stage)
+        for stage, terms in _sweep_terms(request.now, ages)
+        for row in request.aggregate(fields, _STORAGE_MEASURES, *terms)
+    ]
     return with_sweep(report, moves, keys, prices)
 
 
 def _sweep_terms(now: datetime, ages: StageAges) -> list[tuple[str | None, tuple[Term, ...]]]:
     """(stage, the terms of the jobs the next sweep takes there; None: deletes) per stage."""
+
     def older(days: int) -> Compare:
         return Compare("created_at", "<", now - timedelta(days=days))
 
@@ -195,8 +216,9 @@ def _sweep_terms(now: datetime, ages: StageAges) -> list[tuple[str | None, tuple
         stages.append((None, deleted))
     spared = (Not(AllOf(deleted)),) if deleted else ()
     if ages.archive is not None:
-        stages.append(("Archive", (older(ages.archive), Not(Equals("tier", ("Archive",))),
-                                   *spared)))
+        stages.append(
+            ("Archive", (older(ages.archive), Not(Equals("tier", ("Archive",))), *spared))
+        )
     if ages.cool is not None:
         younger = (Not(older(ages.archive)),) if ages.archive is not None else ()
         stages.append(("Cool", (older(ages.cool), Equals("tier", ("Hot",)), *younger, *spared)))
@@ -223,13 +245,15 @@ def packages(request: ReportRequest) -> list[Row]:
     for row in rows:
         key = (row["user"], row["image_hash"])
         jobs[key] = jobs.get(key, 0) + row["count"]
-    return fold_packages({**p, "count": jobs[(p["user"], p["image_hash"])]}
-                         for p in _image_packages(request, rows))
+    return fold_packages(
+        {**p, "count": jobs[(p["user"], p["image_hash"])]} for p in _image_packages(request, rows)
+    )
 
 
 def _image_rows(request: ReportRequest) -> list[Row]:
-    return request.aggregate(["user", "image_hash", "status"],
-                             (Measure("max", "created_at"), Measure("max", "job_id")))
+    return request.aggregate(
+        ["user", "image_hash", "status"], (Measure("max", "created_at"), Measure("max", "job_id"))
+    )
 
 
 def _image_packages(request: ReportRequest, rows: list[Row]) -> list[Row]:
@@ -241,17 +265,20 @@ def _image_packages(request: ReportRequest, rows: list[Row]) -> list[Row]:
         if row.get("image_hash") and row.get("max_job_id"):
             examples[key] = max(examples.get(key, ""), row["max_job_id"])
     documents = _documents(request.index, sorted(examples.values()))
-    return [{"user": user, "image_hash": image_hash, "packages": text, "count": 1}
-            for (user, image_hash), job_id in examples.items()
-            for text in documents.get(job_id, {}).get("packages") or ()]
+    return [
+        {"user": user, "image_hash": image_hash, "packages": text, "count": 1}
+        for (user, image_hash), job_id in examples.items()
+        for text in documents.get(job_id, {}).get("packages") or ()
+    ]
 
 
-def _documents(index: SearchIndex, job_ids: list[str], chunk: int = 500
-               ) -> dict[str, SearchDocument]:
+def _documents(
+    index: SearchIndex, job_ids: list[str], chunk: int = 500
+) -> dict[str, SearchDocument]:
     """The documents of `job_ids` (already within the caller's scope), a few queries in all."""
     found: dict[str, SearchDocument] = {}
     for start in range(0, len(job_ids), chunk):
-        ids = tuple(job_ids[start:start + chunk])
+        ids = tuple(job_ids[start : start + chunk])
         for doc in index.find(Query((Equals("job_id", ids),)), limit=len(ids)):
             found[doc["job_id"]] = doc
     return found

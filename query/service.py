@@ -34,15 +34,32 @@ class Page:
     next_cursor: str | None
 
 
-def search(index: SearchIndex, principal: Principal, text: str, *, limit: int = 20,
-           cursor: str | None = None, clock: Clock, extra: Query | None = None) -> Page:
+def search(
+    index: SearchIndex,
+    principal: Principal,
+    text: str,
+    *,
+    limit: int = 20,
+    cursor: str | None = None,
+    clock: Clock,
+    extra: Query | None = None,
+) -> Page:
     """One page of the jobs matching `text` that `principal` may see."""
-    return run(index, principal, parse_query(text), limit=limit, cursor=cursor, clock=clock,
-               extra=extra)
+    return run(
+        index, principal, parse_query(text), limit=limit, cursor=cursor, clock=clock, extra=extra
+    )
 
 
-def run(index: SearchIndex, principal: Principal, query: Query, *, limit: int = 20,
-        cursor: str | None = None, clock: Clock, extra: Query | None = None) -> Page:
+def run(
+    index: SearchIndex,
+    principal: Principal,
+    query: Query,
+    *,
+    limit: int = 20,
+    cursor: str | None = None,
+    clock: Clock,
+    extra: Query | None = None,
+) -> Page:
     """`search` for an already parsed query (the sort of `extra` is ignored)."""
     _check_limit(limit)
     after = decode_cursor(cursor, query.sort) if cursor else None
@@ -61,9 +78,16 @@ class JsonPage:
     next_cursor: str | None
 
 
-def search_json(index: SearchIndex, principal: Principal, text: str | Query, *,
-                limit: int = 20, cursor: str | None = None, clock: Clock,
-                extra: Query | None = None) -> JsonPage:
+def search_json(
+    index: SearchIndex,
+    principal: Principal,
+    text: str | Query,
+    *,
+    limit: int = 20,
+    cursor: str | None = None,
+    clock: Clock,
+    extra: Query | None = None,
+) -> JsonPage:
     """`search`, each document as the JSON text the index makes: for `--json` and the API,
     which send documents on without looking into them."""
     query = _parsed(text)
@@ -75,14 +99,22 @@ def search_json(index: SearchIndex, principal: Principal, text: str | Query, *,
     return JsonPage([d.json for d in found], _json_cursor(query, found[-1]) if more else None)
 
 
-def iter_json(index: SearchIndex, principal: Principal, text: str | Query, *, clock: Clock,
-              page_size: int = MAX_LIMIT, extra: Query | None = None) -> Iterator[bytes]:
+def iter_json(
+    index: SearchIndex,
+    principal: Principal,
+    text: str | Query,
+    *,
+    clock: Clock,
+    page_size: int = MAX_LIMIT,
+    extra: Query | None = None,
+) -> Iterator[bytes]:
     """Every job matching `text` that `principal` may see, as JSON texts, page by page."""
     query = _parsed(text)
     cursor: str | None = None
     while True:
-        page = search_json(index, principal, query, limit=page_size, cursor=cursor,
-                           clock=clock, extra=extra)
+        page = search_json(
+            index, principal, query, limit=page_size, cursor=cursor, clock=clock, extra=extra
+        )
         yield from page.lines
         if page.next_cursor is None:
             return
@@ -90,8 +122,7 @@ def iter_json(index: SearchIndex, principal: Principal, text: str | Query, *, cl
 
 
 def _json_cursor(query: Query, last: JsonDocument) -> str:
-    keys = {query.sort.field: last.sort_value, "created_at": last.created_at,
-            "job_id": last.job_id}
+    keys = {query.sort.field: last.sort_value, "created_at": last.created_at, "job_id": last.job_id}
     return encode_cursor(query.sort, keys)
 
 
@@ -100,29 +131,50 @@ def _check_limit(limit: int) -> None:
         raise InvalidInput(f"limit {limit}", f"must be between 1 and {MAX_LIMIT}")
 
 
-def iter_all(index: SearchIndex, principal: Principal, text: str, *, clock: Clock,
-             page_size: int = 500, extra: Query | None = None) -> Iterator[SearchDocument]:
+def iter_all(
+    index: SearchIndex,
+    principal: Principal,
+    text: str,
+    *,
+    clock: Clock,
+    page_size: int = 500,
+    extra: Query | None = None,
+) -> Iterator[SearchDocument]:
     """Every job matching `text` that `principal` may see, fetched page by page."""
     query = parse_query(text)
     cursor: str | None = None
     while True:
-        page = run(index, principal, query, limit=page_size, cursor=cursor, clock=clock,
-                   extra=extra)
+        page = run(
+            index, principal, query, limit=page_size, cursor=cursor, clock=clock, extra=extra
+        )
         yield from page.documents
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
 
 
-def count(index: SearchIndex, principal: Principal, text_or_query: str | Query, *,
-          clock: Clock, extra: Query | None = None) -> int:
+def count(
+    index: SearchIndex,
+    principal: Principal,
+    text_or_query: str | Query,
+    *,
+    clock: Clock,
+    extra: Query | None = None,
+) -> int:
     """How many jobs matching the query `principal` may see."""
     return index.count(scoped(principal, _parsed(text_or_query), clock, extra))
 
 
-def facets(index: SearchIndex, principal: Principal, text_or_query: str | Query,
-           fields: Sequence[str], *, clock: Clock, limit: int = 100,
-           extra: Query | None = None) -> dict[str, dict[str, int]]:
+def facets(
+    index: SearchIndex,
+    principal: Principal,
+    text_or_query: str | Query,
+    fields: Sequence[str],
+    *,
+    clock: Clock,
+    limit: int = 100,
+    extra: Query | None = None,
+) -> dict[str, dict[str, int]]:
     """`{field: {value: jobs}}` over the jobs matching the query that `principal` may see,
     most jobs first, at most `limit` values per field."""
     if not 1 <= limit <= MAX_FACET_VALUES:
@@ -131,17 +183,25 @@ def facets(index: SearchIndex, principal: Principal, text_or_query: str | Query,
     return index.facets(query, list(fields), limit=limit)
 
 
-def aggregate(index: SearchIndex, principal: Principal, text_or_query: str | Query,
-              group_by: Sequence[str], measures: Sequence[Measure] = (), *, clock: Clock,
-              extra: Query | None = None) -> list[dict[str, Any]]:
+def aggregate(
+    index: SearchIndex,
+    principal: Principal,
+    text_or_query: str | Query,
+    group_by: Sequence[str],
+    measures: Sequence[Measure] = (),
+    *,
+    clock: Clock,
+    extra: Query | None = None,
+) -> list[dict[str, Any]]:
     """Rows of (group values, `count` of jobs, one value per measure) over the jobs matching
     the query that `principal` may see; most jobs first."""
     query = scoped(principal, _parsed(text_or_query), clock, extra)
     return index.aggregate(query, list(group_by), list(measures))
 
 
-def scoped(principal: Principal, query: Query, clock: Clock, extra: Query | None = None,
-           *more: Term | None) -> Query:
+def scoped(
+    principal: Principal, query: Query, clock: Clock, extra: Query | None = None, *more: Term | None
+) -> Query:
     """`query` AND the principal's scope AND `extra`'s terms AND `more`, times bound at now."""
     terms = query.where(scope_term(principal), *(extra.terms if extra else ()), *more)
     return bind_times(terms, clock.now())

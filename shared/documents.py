@@ -91,8 +91,9 @@ FIELDS: tuple[SearchField, ...] = (
     SearchField("job_id", _S, key=True, sortable=True, description="the job ID"),
     SearchField("created_at", _D, sortable=True, description="creation time (UTC)"),
     SearchField("updated_at", _D, sortable=True, description="last metadata update (UTC)"),
-    SearchField("status", _S, facetable=True,
-                description="queued|running|completed|failed|cancelled"),
+    SearchField(
+        "status", _S, facetable=True, description="queued|running|completed|failed|cancelled"
+    ),
     SearchField("user", _S, facetable=True, sortable=True, description="owner (sanitized)"),
     SearchField("project", _S, facetable=True, sortable=True, description="project (sanitized)"),
     SearchField("function_name", _S, facetable=True, searchable=True, description="function run"),
@@ -111,21 +112,42 @@ FIELDS: tuple[SearchField, ...] = (
     SearchField("artifact_names", _L, description="artifact file names"),
     SearchField("artifact_bytes", _I, sortable=True, description="sum of artifact sizes"),
     SearchField("log_bytes", _I, sortable=True, description="size of the job's log"),
-    SearchField("created_week", _S, facetable=True,
-                description="Monday (UTC) of the creation week, YYYY-MM-DD"),
+    SearchField(
+        "created_week",
+        _S,
+        facetable=True,
+        description="Monday (UTC) of the creation week, YYYY-MM-DD",
+    ),
     SearchField("created_month", _S, facetable=True, description="creation month, YYYY-MM"),
     SearchField("log_errors", _I, sortable=True, description="ERROR and CRITICAL log lines"),
     SearchField("log_lines", _I, sortable=True, description="records in the log"),
-    SearchField("log_last_error", _S, filterable=False, searchable=True,
-                description="message of the last ERROR/CRITICAL record"),
-    SearchField("error_signature", _S, facetable=True,
-                description="12 hex: fingerprint of error_pattern (shared.signatures)"),
-    SearchField("error_pattern", _S, filterable=False,
-                description="the last exception (or error) with its varying parts masked"),
+    SearchField(
+        "log_last_error",
+        _S,
+        filterable=False,
+        searchable=True,
+        description="message of the last ERROR/CRITICAL record",
+    ),
+    SearchField(
+        "error_signature",
+        _S,
+        facetable=True,
+        description="12 hex: fingerprint of error_pattern (shared.signatures)",
+    ),
+    SearchField(
+        "error_pattern",
+        _S,
+        filterable=False,
+        description="the last exception (or error) with its varying parts masked",
+    ),
     SearchField("tier", _S, facetable=True, description="access tier of the job's log"),
     SearchField("metrics_last", FieldType.METRICS, description="last value of each numeric metric"),
-    SearchField("source_version", _S, filterable=False,
-                description="metadata.json version indexed: sequencer or etag (event order)"),
+    SearchField(
+        "source_version",
+        _S,
+        filterable=False,
+        description="metadata.json version indexed: sequencer or etag (event order)",
+    ),
 )
 
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
@@ -140,6 +162,8 @@ class JsonDocument(NamedTuple):
     sort_value: Any
     created_at: str
     job_id: str
+
+
 KEY_FIELD: Final = "job_id"
 
 
@@ -164,8 +188,7 @@ def value_text(value: object) -> str:
 
 
 def format_datetime(moment: datetime) -> str:
-    """The one text form of times in documents (UTC, milliseconds, `Z`): sorts as it compares.
-    """
+    """The one text form of times in documents (UTC, milliseconds, `Z`): sorts as it compares."""
     # isoformat is several times faster than strftime (ingest formats two times per job).
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 

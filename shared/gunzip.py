@@ -31,9 +31,15 @@ def written_by_pipeline(props: BlobProps) -> bool:
     return props.content_encoding == "gzip" and bool(props.metadata.get(SOURCE_ETAG))
 
 
-def gunzip(chunks: Iterable[bytes], name: str = "gzip stream", *, step: int = STEP,
-           max_ratio: int = MAX_RATIO, grace: int = GRACE,
-           max_bytes: int | None = None) -> Iterator[bytes]:
+def gunzip(
+    chunks: Iterable[bytes],
+    name: str = "gzip stream",
+    *,
+    step: int = STEP,
+    max_ratio: int = MAX_RATIO,
+    grace: int = GRACE,
+    max_bytes: int | None = None,
+) -> Iterator[bytes]:
     """The inflated bytes of a gzip stream, at most `step` at a time; a corrupt, truncated or
     over-inflating stream raises `StorageError` naming `name`."""
     inflater = zlib.decompressobj(GZIP_WBITS)
@@ -46,8 +52,7 @@ def gunzip(chunks: Iterable[bytes], name: str = "gzip stream", *, step: int = ST
             started = True
             for out in _drain(inflater, data, step, name):
                 produced += len(out)
-                _check(name, produced, read, max_ratio=max_ratio, grace=grace,
-                       max_bytes=max_bytes)
+                _check(name, produced, read, max_ratio=max_ratio, grace=grace, max_bytes=max_bytes)
                 yield out
             if not inflater.eof:
                 break
@@ -71,10 +76,14 @@ def _drain(inflater: zlib._Decompress, data: bytes, step: int, name: str) -> Ite
             return
 
 
-def _check(name: str, produced: int, read: int, *, max_ratio: int, grace: int,
-           max_bytes: int | None) -> None:
+def _check(
+    name: str, produced: int, read: int, *, max_ratio: int, grace: int, max_bytes: int | None
+) -> None:
     if max_bytes is not None and produced > max_bytes:
         raise StorageError(name, f"inflates past its expected {max_bytes} bytes: refused")
     if produced > grace and produced > max_ratio * read:
-        raise StorageError(name, f"inflates more than {max_ratio}x ({produced} bytes from "
-                           f"{read}): refused as a likely gzip bomb")
+        raise StorageError(
+            name,
+            f"inflates more than {max_ratio}x ({produced} bytes from "
+            f"{read}): refused as a likely gzip bomb",
+        )

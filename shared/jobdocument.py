@@ -45,17 +45,20 @@ class LogStats:
     def digest(self) -> str:
         """A short fingerprint, stored with the by-date copy, to tell whether a document's log
         fields were computed from that copy."""
-        return stats_digest(self.lines, self.errors, self.last_error, self.metrics_last,
-                            self.error_pattern)
+        return stats_digest(
+            self.lines, self.errors, self.last_error, self.metrics_last, self.error_pattern
+        )
 
 
-def stats_digest(lines: Any, errors: Any, last_error: Any, metrics: Any,
-                 error_pattern: Any = None) -> str:
+def stats_digest(
+    lines: Any, errors: Any, last_error: Any, metrics: Any, error_pattern: Any = None
+) -> str:
     """The fingerprint of log-derived fields (from `LogStats` or from a stored document). The
     error pattern is part of it, so a document indexed before signatures existed is read again.
     """
-    payload = orjson.dumps([lines, errors, last_error, metrics or {}, error_pattern],
-                           option=orjson.OPT_SORT_KEYS)
+    payload = orjson.dumps(
+        [lines, errors, last_error, metrics or {}, error_pattern], option=orjson.OPT_SORT_KEYS
+    )
     return hashlib.sha256(payload).hexdigest()[:16]
 
 
@@ -69,42 +72,49 @@ class LogFacts:
     size: int | None = None
 
 
-def build_document(meta: JobMetadata, *, prices: Mapping[str, float], source_version: str,
-                   log: LogFacts = LogFacts(), image_packages: Sequence[str] = ()
-                   ) -> SearchDocument:
+def build_document(
+    meta: JobMetadata,
+    *,
+    prices: Mapping[str, float],
+    source_version: str,
+    log: LogFacts = LogFacts(),
+    image_packages: Sequence[str] = (),
+) -> SearchDocument:
     """The search document of `meta`; `image_packages` stand in when the metadata lists none."""
     job = meta.parsed_job_id
     deps = meta.dependencies
     packages = list(deps.packages) or list(image_packages)
     duration = job_duration(meta)
     doc = empty_document(meta.job_id)
-    doc.update({
-        "created_at": format_datetime(meta.created_at),
-        "updated_at": format_datetime(meta.updated_at),
-        "status": meta.status.value,
-        "user": meta.user,
-        "project": meta.project,
-        "function_name": meta.function_name,
-        "node_type": meta.config.node_type,
-        "dep_hash": job.dep_hash,
-        "image_hash": deps.hash,
-        "python_version": deps.python_version,
-        "packages": packages,
-        "package_names": package_names(packages),
-        "use_gpu": deps.use_gpu,
-        "duration_seconds": duration,
-        "exit_code": meta.execution.exit_code,
-        "cost_usd": job_cost(duration, meta.config.node_type, prices),
-        "tags": [f"{key}={value}" for key, value in sorted(meta.tags.items())],
-        "retain": meta.retain,
-        "artifact_names": [a.name for a in meta.artifacts],
-        "artifact_bytes": sum(a.size_bytes for a in meta.artifacts),
-        "tier": log.tier or DEFAULT_TIER,
-        "log_bytes": log.size,
-        "created_week": week_of(meta.created_at),
-        "created_month": f"{meta.created_at:%Y-%m}",
-        "source_version": source_version,
-    })
+    doc.update(
+        {
+            "created_at": format_datetime(meta.created_at),
+            "updated_at": format_datetime(meta.updated_at),
+            "status": meta.status.value,
+            "user": meta.user,
+            "project": meta.project,
+            "function_name": meta.function_name,
+            "node_type": meta.config.node_type,
+            "dep_hash": job.dep_hash,
+            "image_hash": deps.hash,
+            "python_version": deps.python_version,
+            "packages": packages,
+            "package_names": package_names(packages),
+            "use_gpu": deps.use_gpu,
+            "duration_seconds": duration,
+            "exit_code": meta.execution.exit_code,
+            "cost_usd": job_cost(duration, meta.config.node_type, prices),
+            "tags": [f"{key}={value}" for key, value in sorted(meta.tags.items())],
+            "retain": meta.retain,
+            "artifact_names": [a.name for a in meta.artifacts],
+            "artifact_bytes": sum(a.size_bytes for a in meta.artifacts),
+            "tier": log.tier or DEFAULT_TIER,
+            "log_bytes": log.size,
+            "created_week": week_of(meta.created_at),
+            "created_month": f"{meta.created_at:%Y-%m}",
+            "source_version": source_version,
+        }
+    )
     doc.update(log_fields(log.stats))
     return doc
 
@@ -112,12 +122,22 @@ def build_document(meta: JobMetadata, *, prices: Mapping[str, float], source_ver
 def log_fields(stats: LogStats | None) -> SearchDocument:
     """The document's log fields (all None when the log has not been read)."""
     if stats is None:
-        return {"log_lines": None, "log_errors": None, "log_last_error": None, "metrics_last": {},
-                "error_pattern": None, "error_signature": None}
-    return {"log_lines": stats.lines, "log_errors": stats.errors,
-            "log_last_error": stats.last_error, "metrics_last": dict(stats.metrics_last),
-            "error_pattern": stats.error_pattern,
-            "error_signature": error_signature(stats.error_pattern)}
+        return {
+            "log_lines": None,
+            "log_errors": None,
+            "log_last_error": None,
+            "metrics_last": {},
+            "error_pattern": None,
+            "error_signature": None,
+        }
+    return {
+        "log_lines": stats.lines,
+        "log_errors": stats.errors,
+        "log_last_error": stats.last_error,
+        "metrics_last": dict(stats.metrics_last),
+        "error_pattern": stats.error_pattern,
+        "error_signature": error_signature(stats.error_pattern),
+    }
 
 
 def stats_from_document(doc: Mapping[str, object]) -> LogStats | None:
@@ -127,9 +147,13 @@ def stats_from_document(doc: Mapping[str, object]) -> LogStats | None:
         return None
     metrics = doc.get("metrics_last")
     last_error, pattern = doc.get("log_last_error"), doc.get("error_pattern")
-    return LogStats(lines, errors, last_error if isinstance(last_error, str) else None,
-                    dict(metrics) if isinstance(metrics, dict) else {},
-                    error_pattern=pattern if isinstance(pattern, str) else None)
+    return LogStats(
+        lines,
+        errors,
+        last_error if isinstance(last_error, str) else None,
+        dict(metrics) if isinstance(metrics, dict) else {},
+        error_pattern=pattern if isinstance(pattern, str) else None,
+    )
 
 
 def week_of(moment: datetime) -> str:
@@ -148,8 +172,9 @@ def job_duration(meta: JobMetadata) -> float | None:
     return None
 
 
-def job_cost(duration: float | None, node_type: str | None, prices: Mapping[str, float]
-             ) -> float | None:
+def job_cost(
+    duration: float | None, node_type: str | None, prices: Mapping[str, float]
+) -> float | None:
     """Node-hours x hourly price, in USD, rounded to 1/10000 of a cent; 0 for unknown nodes."""
     if duration is None:
         return None

@@ -191,7 +191,8 @@ def parse_blob_name(name: str) -> BlobRef:
     parts = name.split("/")
     if parts[0] != PROJECTS or len(parts) < 4:
         raise InvalidBlobPath(
-            _subject(name), "is not under projects/, shared/base-images/ or _ascend/")
+            _subject(name), "is not under projects/, shared/base-images/ or _ascend/"
+        )
     project = parts[1]
     if not is_valid_name(project):
         raise InvalidBlobPath(_subject(name), f"project {project!r} is not a sanitized name")
@@ -249,7 +250,8 @@ def _parse_job_blob(name: str, project: str, user: str, rest: list[str]) -> Blob
 def _parse_by_date(name: str, project: str, rest: list[str]) -> BlobRef:
     if len(rest) != 4:
         raise InvalidBlobPath(
-            _subject(name), "by-date copies live at by-date/YYYY/MM/DD/{job}.log.jsonl")
+            _subject(name), "by-date copies live at by-date/YYYY/MM/DD/{job}.log.jsonl"
+        )
     year, month, day, file = rest
     if file.endswith(".log.jsonl.gz"):
         kind, stem = BlobKind.BY_DATE_ARCHIVED_LOG, file.removesuffix(".log.jsonl.gz")
@@ -261,7 +263,8 @@ def _parse_by_date(name: str, project: str, rest: list[str]) -> BlobRef:
     created = job.created_at
     if (year, month, day) != (f"{created:%Y}", f"{created:%m}", f"{created:%d}"):
         raise InvalidBlobPath(
-            _subject(name), f"date folder does not match job {job}'s creation date")
+            _subject(name), f"date folder does not match job {job}'s creation date"
+        )
     if job.project != project:
         raise InvalidBlobPath(_subject(name), f"job {job} is not in project {project!r}")
     return BlobRef(name, kind, project, job.user, job)

@@ -105,9 +105,7 @@ class Execution(_Model):
     node_name: Text | None = None
     exit_code: StrictInt | None = None  # strict: `true` or "0" is not an exit code
 
-    _utc_times = field_validator("start_time", "end_time")(
-        lambda v: None if v is None else _utc(v)
-    )
+    _utc_times = field_validator("start_time", "end_time")(lambda v: None if v is None else _utc(v))
 
     @model_validator(mode="after")
     def _end_not_before_start(self) -> Execution:
@@ -150,8 +148,9 @@ class JobMetadata(_Model):
     execution: Execution = Execution()
     resources: Resources = Resources()
     artifacts: Annotated[list[Artifact], Field(max_length=10_000, default_factory=list)]
-    tags: Annotated[dict[Annotated[str, Field(pattern=TAG_KEY)], TagValue],
-                    Field(default_factory=dict)]
+    tags: Annotated[
+        dict[Annotated[str, Field(pattern=TAG_KEY)], TagValue], Field(default_factory=dict)
+    ]
 
     _utc_times = field_validator("created_at", "updated_at")(_utc)
 

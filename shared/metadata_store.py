@@ -33,8 +33,9 @@ class Versioned:
     etag: str
 
 
-def read_metadata(blobs: BlobStore, job_id: JobId | str, *,
-                  max_bytes: int = MAX_METADATA_BYTES) -> tuple[JobMetadata, str]:
+def read_metadata(
+    blobs: BlobStore, job_id: JobId | str, *, max_bytes: int = MAX_METADATA_BYTES
+) -> tuple[JobMetadata, str]:
     """The job's validated metadata and the etag it was read at; `BlobNotFound`, or
     `InvalidMetadata` naming the job."""
     job = as_job_id(job_id)
@@ -42,17 +43,25 @@ def read_metadata(blobs: BlobStore, job_id: JobId | str, *,
     return parse_metadata(blob.data, source=f"metadata.json of {job}"), blob.props.etag
 
 
-def update_metadata(blobs: BlobStore, job_id: JobId | str,
-                    change: Callable[[JobMetadata], JobMetadata],
-                    *, attempts: int = UPDATE_ATTEMPTS) -> JobMetadata:
+def update_metadata(
+    blobs: BlobStore,
+    job_id: JobId | str,
+    change: Callable[[JobMetadata], JobMetadata],
+    *,
+    attempts: int = UPDATE_ATTEMPTS,
+) -> JobMetadata:
     """Read, change, write only if nobody wrote meanwhile; on a lost race re-read and retry."""
     meta, etag = read_metadata(blobs, job_id)
     return update_versioned(blobs, Versioned(meta, etag), change, attempts=attempts).meta
 
 
-def update_versioned(blobs: BlobStore, current: Versioned,
-                     change: Callable[[JobMetadata], JobMetadata],
-                     *, attempts: int = UPDATE_ATTEMPTS) -> Versioned:
+def update_versioned(
+    blobs: BlobStore,
+    current: Versioned,
+    change: Callable[[JobMetadata], JobMetadata],
+    *,
+    attempts: int = UPDATE_ATTEMPTS,
+) -> Versioned:
     """`update_metadata` starting from a version already in hand (no read if nobody else wrote
     since); returns the new version."""
     job = current.meta.parsed_job_id
@@ -61,9 +70,13 @@ def update_versioned(blobs: BlobStore, current: Versioned,
         if new.job_id != current.meta.job_id:
             raise InvalidMetadata(f"metadata.json of {job}", "an update cannot change job_id")
         try:
-            written = blobs.write(metadata_path(job), dump_metadata(new), if_etag=current.etag,
-                                  content_type=METADATA_CONTENT_TYPE,
-                                  tags=job_blob_tags(job, "metadata", retain=new.retain))
+            written = blobs.write(
+                metadata_path(job),
+                dump_metadata(new),
+                if_etag=current.etag,
+                content_type=METADATA_CONTENT_TYPE,
+                tags=job_blob_tags(job, "metadata", retain=new.retain),
+            )
             return Versioned(new, written.etag)
         except PreconditionFailed:
             meta, etag = read_metadata(blobs, job)

@@ -15,8 +15,9 @@ from shared.querytree import After, Query, after_document
 PAGE_SIZE = 1000
 
 
-def find_all(index: SearchIndex, query: Query, *, page_size: int = PAGE_SIZE
-             ) -> Iterator[SearchDocument]:
+def find_all(
+    index: SearchIndex, query: Query, *, page_size: int = PAGE_SIZE
+) -> Iterator[SearchDocument]:
     """Every document matching `query`, in its sort, fetched `page_size` at a time."""
     after: After | None = None
     while True:

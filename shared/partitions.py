@@ -50,8 +50,9 @@ class Partition:
         if not _RUN.fullmatch(self.run):
             raise InvalidInput(f"partition run {self.run!r}", "letters, digits, T:_- only")
         if not _NAME.fullmatch(self.project):
-            raise InvalidInput(f"partition project {self.project!r}",
-                               "not a sanitized project name")
+            raise InvalidInput(
+                f"partition project {self.project!r}", "not a sanitized project name"
+            )
 
     @property
     def marker(self) -> str:
@@ -60,16 +61,26 @@ class Partition:
 
     def message(self) -> str:
         """The queue message that names this partition."""
-        return orjson.dumps({"task": self.task, "run": self.run, "project": self.project,
-                             "day": f"{self.day:%Y-%m-%d}"}).decode()
+        return orjson.dumps(
+            {
+                "task": self.task,
+                "run": self.run,
+                "project": self.project,
+                "day": f"{self.day:%Y-%m-%d}",
+            }
+        ).decode()
 
 
 def parse_partition(text: str | bytes) -> Partition:
     """The partition a queue message names; `InvalidInput` with the reason when it names none."""
     try:
         raw = orjson.loads(text)
-        return Partition(task=str(raw["task"]), run=str(raw["run"]),
-                         project=str(raw["project"]), day=date.fromisoformat(str(raw["day"])))
+        return Partition(
+            task=str(raw["task"]),
+            run=str(raw["run"]),
+            project=str(raw["project"]),
+            day=date.fromisoformat(str(raw["day"])),
+        )
     except InvalidInput:
         raise
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -92,8 +103,11 @@ def read_progress(blobs: BlobStore, part: Partition) -> Progress:
     """The partition's marker, or a fresh start when there is none (or it is unreadable)."""
     try:
         raw = orjson.loads(blobs.read(part.marker, max_bytes=1 << 16).data)
-        return Progress(after=raw.get("after"), done=bool(raw.get("done")),
-                        counts=Counter({str(k): int(v) for k, v in raw["counts"].items()}))
+        return Progress(
+            after=raw.get("after"),
+            done=bool(raw.get("done")),
+            counts=Counter({str(k): int(v) for k, v in raw["counts"].items()}),
+        )
     except BlobNotFound:
         return Progress()
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
@@ -121,10 +135,16 @@ class Budget:
         return self.clock() - self.started >= self.seconds
 
 
-def work_through(blobs: BlobStore, part: Partition, jobs: Iterable[tuple[str, T]],
-                 work: Callable[[list[T]], Iterable[str]], budget: Budget, *,
-                 finish: Callable[[], Counter[str]] | None = None, slice_size: int = 16
-                 ) -> Progress:
+def work_through(
+    blobs: BlobStore,
+    part: Partition,
+    jobs: Iterable[tuple[str, T]],
+    work: Callable[[list[T]], Iterable[str]],
+    budget: Budget,
+    *,
+    finish: Callable[[], Counter[str]] | None = None,
+    slice_size: int = 16,
+) -> Progress:
     """Work `jobs` ((job ID, item) in job-ID order) after the marker's last job, a slice at a
     time; after each slice the marker moves on; stop when the budget is spent (at least one
     slice per invocation, so every invocation makes progress). `work` returns one outcome kind
@@ -132,8 +152,9 @@ def work_through(blobs: BlobStore, part: Partition, jobs: Iterable[tuple[str, T]
     progress = read_progress(blobs, part)
     if progress.done:
         return progress
-    pending = ((job_id, item) for job_id, item in jobs
-               if progress.after is None or job_id > progress.after)
+    pending = (
+        (job_id, item) for job_id, item in jobs if progress.after is None or job_id > progress.after
+    )
     slices = _slices(pending, slice_size)
     batch = next(slices, None)
     while batch is not None:
@@ -165,8 +186,10 @@ def _slices(items: Iterator[tuple[str, T]], size: int) -> Iterator[list[tuple[st
 def created_on(day: date) -> tuple[Compare, Compare]:
     """The query terms of jobs created on `day` (UTC): [start, next day)."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return (Compare("created_at", ">=", start),
-            Compare("created_at", "<", start + timedelta(days=1)))
+    return (
+        Compare("created_at", ">=", start),
+        Compare("created_at", "<", start + timedelta(days=1)),
+    )
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -204,8 +227,7 @@ class RunRecord:
 def read_last_run(blobs: BlobStore, task: str) -> RunRecord | None:
     try:
         raw = orjson.loads(blobs.read(RunRecord.path(task), max_bytes=1 << 16).data)
-        return RunRecord(str(raw["run"]), date.fromisoformat(raw["since"]),
-                         int(raw["partitions"]))
+        return RunRecord(str(raw["run"]), date.fromisoformat(raw["since"]), int(raw["partitions"]))
     except BlobNotFound:
         return None
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
@@ -213,8 +235,7 @@ def read_last_run(blobs: BlobStore, task: str) -> RunRecord | None:
 
 
 def write_last_run(blobs: BlobStore, task: str, record: RunRecord) -> None:
-    body = {"run": record.run, "since": f"{record.since:%Y-%m-%d}",
-            "partitions": record.partitions}
+    body = {"run": record.run, "since": f"{record.since:%Y-%m-%d}", "partitions": record.partitions}
     blobs.write(RunRecord.path(task), orjson.dumps(body), content_type="application/json")
 
 

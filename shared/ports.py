@@ -52,7 +52,12 @@ class BlobStore(Protocol):
         ...
 
     def read_chunks(
-        self, name: str, *, offset: int = 0, length: int | None = None, chunk_size: int = 4 << 20,
+        self,
+        name: str,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+        chunk_size: int = 4 << 20,
         verify_ranges: bool = True,
     ) -> Iterator[bytes]:
         """The blob's bytes from `offset`, streamed in chunks (never loaded whole).
@@ -106,8 +111,14 @@ class BlobStore(Protocol):
         """Names of the blobs and virtual folders (ending in `/`) directly under `prefix`."""
         ...
 
-    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None,
-                 rehydrate_priority: str | None = None) -> None:
+    def set_tier(
+        self,
+        name: str,
+        tier: str,
+        *,
+        if_tags: str | None = None,
+        rehydrate_priority: str | None = None,
+    ) -> None:
         """Set the access tier; from Archive, `rehydrate_priority` (Standard, High) starts the
         rehydration, which takes hours in Azure."""
         ...
@@ -178,14 +189,16 @@ class SearchIndex(Protocol):
         """How many documents match `query` (all of them when None)."""
         ...
 
-    def facets(self, query: Query, fields: Sequence[str], *, limit: int = 100
-               ) -> dict[str, dict[str, int]]:
+    def facets(
+        self, query: Query, fields: Sequence[str], *, limit: int = 100
+    ) -> dict[str, dict[str, int]]:
         """`{field: {value: jobs}}` among the documents matching `query`: at most `limit`
         values per field, most jobs first. Fields must be facetable."""
         ...
 
-    def aggregate(self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
-                  ) -> list[dict[str, Any]]:
+    def aggregate(
+        self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
+    ) -> list[dict[str, Any]]:
         """One row per group of `group_by` values among the documents matching `query`: the
         group's field values, `count` (jobs) and each measure under `Measure.name`; most jobs
         first. `Unsupported` when the backend cannot compute a measure."""

@@ -59,7 +59,10 @@ def _role(raw: str) -> str:
         if not project.strip():
             raise InvalidInput(f"role {role!r}", "admin:PROJECT needs a project name")
         if not is_valid_name(project):
-            raise InvalidInput(f"role {role!r}", "the project must be named exactly as in job "
-                               "IDs (1-16 of a-z, 0-9, _, not at the ends)")
+            raise InvalidInput(
+                f"role {role!r}",
+                "the project must be named exactly as in job "
+                "IDs (1-16 of a-z, 0-9, _, not at the ends)",
+            )
         return f"admin:{project}"
     raise InvalidInput(f"role {role!r}", "must be 'admin' or 'admin:PROJECT'")

@@ -199,8 +199,10 @@ class Measure:
         if self.op in {"min", "max"} and ordered:
             return  # the first/last time, job ID, ... of a group (`created_at` sorts as text)
         if spec is None or spec.type not in _NUMERIC:
-            raise InvalidInput(f"measure {self.op} of {self.field!r}",
-                               "is not a numeric field of the search document")
+            raise InvalidInput(
+                f"measure {self.op} of {self.field!r}",
+                "is not a numeric field of the search document",
+            )
 
     @property
     def name(self) -> str:

@@ -27,8 +27,14 @@ class Services:
     # in, or use `using`), instead of being silently ignored by the properties below.
     __slots__ = ("_blobs", "_index", "_lock", "clock", "settings")
 
-    def __init__(self, settings: Settings, clock: Clock | None = None, *,
-                 blobs: BlobStore | None = None, index: SearchIndex | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        blobs: BlobStore | None = None,
+        index: SearchIndex | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self._blobs = blobs
@@ -51,11 +57,20 @@ class Services:
                 self._index = _index_of(self.settings)
             return self._index
 
-    def using(self, *, blobs: BlobStore | None = None, index: SearchIndex | None = None,
-              settings: Settings | None = None) -> Services:
+    def using(
+        self,
+        *,
+        blobs: BlobStore | None = None,
+        index: SearchIndex | None = None,
+        settings: Settings | None = None,
+    ) -> Services:
         """These services with some ports swapped; the rest are shared (or built as needed)."""
-        return Services(settings or self.settings, self.clock,
-                        blobs=blobs or self._blobs, index=index or self._index)
+        return Services(
+            settings or self.settings,
+            self.clock,
+            blobs=blobs or self._blobs,
+            index=index or self._index,
+        )
 
     def __repr__(self) -> str:
         return f"Services(container={self.settings.container!r}, clock={self.clock!r})"

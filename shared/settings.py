@@ -95,8 +95,10 @@ class Settings(BaseSettings):
         parts = [p for p in value.strip().split(";") if p.strip()]
         bad = [p for p in parts if "=" not in p or not p.split("=", 1)[0].strip()]
         if bad or not parts:
-            raise ValueError("is not a connection string: expected KEY=VALUE pairs separated by "
-                             "';' (e.g. AccountName=...;AccountKey=...;BlobEndpoint=...)")
+            raise ValueError(
+                "is not a connection string: expected KEY=VALUE pairs separated by "
+                "';' (e.g. AccountName=...;AccountKey=...;BlobEndpoint=...)"
+            )
         keys = {p.split("=", 1)[0].strip().lower() for p in parts}
         if not keys & {"accountname", "blobendpoint", "usedevelopmentstorage"}:
             raise ValueError("names no account: it needs AccountName (or BlobEndpoint)")
@@ -111,6 +113,7 @@ class Settings(BaseSettings):
         if url.scheme not in {"https", "http"} or not url.hostname:
             raise ValueError("is not an account URL like https://ACCOUNT.blob.core.windows.net")
         return value.strip()
+
     # Who calls the API (api/auth.py): the identity provider App Service must report, the claim
     # that names the user, the e-mail domain the rule accepts, and explicit identity -> user maps.
     auth_provider: str = "aad"

@@ -29,15 +29,24 @@ _STEPS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("'\"", re.compile(r"""'(?<!\w')[^'\n]{0,400}'(?!\w)|"[^"\n]{0,400}\""""), "'<str>'"),
     (":", re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>()]+"), "<url>"),
     ("@", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
-    ("-", re.compile(r"\d{8}-\d{6}-[a-z0-9_]{1,16}-[a-z0-9_]{1,16}-[0-9a-f]{8}-[0-9a-f]{8}\b"),
-     "<job>"),
+    (
+        "-",
+        re.compile(r"\d{8}-\d{6}-[a-z0-9_]{1,16}-[a-z0-9_]{1,16}-[0-9a-f]{8}-[0-9a-f]{8}\b"),
+        "<job>",
+    ),
     ("-", re.compile(rf"{_H}(?<!\w{_H}){_H}{{7}}-(?:{_H}{{4}}-){{3}}{_H}{{12}}\b"), "<uuid>"),
     ("/\\~", re.compile(r"[/~\\](?<![\w.\-/~\\][/~\\])[^\s'\"(),;:\[\]<>]+"), "<path>"),
     (".", re.compile(r"\d(?<!\w\d)\d{0,2}(?:\.\d{1,3}){3}(?::\d{1,5})?\b"), "<ip>"),
     ("xX", re.compile(r"0(?<!\w0)[xX][0-9a-fA-F]+\b"), "<hex>"),
     # a hex run with a letter and a digit in it (the first one, already consumed, counts too)
-    ("", re.compile(rf"{_H}(?<!\w{_H})(?:(?<=[a-fA-F])|(?=\d*[a-fA-F]))"
-                    rf"(?:(?<=\d)|(?=[a-fA-F]*\d)){_H}{{5,}}\b"), "<hex>"),
+    (
+        "",
+        re.compile(
+            rf"{_H}(?<!\w{_H})(?:(?<=[a-fA-F])|(?=\d*[a-fA-F]))"
+            rf"(?:(?<=\d)|(?=[a-fA-F]*\d)){_H}{{5,}}\b"
+        ),
+        "<hex>",
+    ),
     ("Bb", re.compile(rf"{_NUMBER}\s?(?:[KMGTP]i?B|bytes?|B)\b"), "<size>"),
     ("", re.compile(_NUMBER), "<n>"),
 )

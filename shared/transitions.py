@@ -32,8 +32,9 @@ def validated(meta: JobMetadata) -> JobMetadata:
     try:
         return JobMetadata.model_validate(meta.model_dump(warnings=False))
     except ValidationError as exc:
-        raise InvalidMetadata(f"metadata.json of {meta.job_id}",
-                              describe_validation_error(exc)) from None
+        raise InvalidMetadata(
+            f"metadata.json of {meta.job_id}", describe_validation_error(exc)
+        ) from None
 
 
 def parse_status(status: JobStatus | str) -> JobStatus:
@@ -45,8 +46,9 @@ def parse_status(status: JobStatus | str) -> JobStatus:
         raise InvalidInput(f"status {status!r}", f"must be one of {names}") from None
 
 
-def transition(meta: JobMetadata, status: JobStatus | str, now: datetime,
-               **execution_fields: Any) -> JobMetadata:
+def transition(
+    meta: JobMetadata, status: JobStatus | str, now: datetime, **execution_fields: Any
+) -> JobMetadata:
     """`meta` moved to `status` at `now` with `execution_fields` set, if that is allowed."""
     new = parse_status(status)
     current = meta.status
@@ -65,11 +67,15 @@ def transition(meta: JobMetadata, status: JobStatus | str, now: datetime,
         if "start_time" in fields and "duration_seconds" not in execution_fields:
             seconds = (fields["end_time"] - fields["start_time"]).total_seconds()
             fields["duration_seconds"] = round(max(seconds, 0.0), 3)
-    return validated(meta.model_copy(update={
-        "status": new,
-        "execution": Execution.model_construct(**fields),
-        "updated_at": max(now, meta.updated_at),
-    }))
+    return validated(
+        meta.model_copy(
+            update={
+                "status": new,
+                "execution": Execution.model_construct(**fields),
+                "updated_at": max(now, meta.updated_at),
+            }
+        )
+    )
 
 
 def with_artifacts(meta: JobMetadata, artifacts: Iterable[Artifact], now: datetime) -> JobMetadata:
@@ -77,7 +83,11 @@ def with_artifacts(meta: JobMetadata, artifacts: Iterable[Artifact], now: dateti
     new = list(artifacts)
     names = {a.name for a in new}
     kept = [a for a in meta.artifacts if a.name not in names]
-    return validated(meta.model_copy(update={
-        "artifacts": kept + new,
-        "updated_at": max(now, meta.updated_at),
-    }))
+    return validated(
+        meta.model_copy(
+            update={
+                "artifacts": kept + new,
+                "updated_at": max(now, meta.updated_at),
+            }
+        )
+    )

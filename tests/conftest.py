@@ -25,8 +25,12 @@ NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 # CI explores the same examples every run (a red CI must be reproducible, and it is run on a
 # loaded 2-core machine); locally hypothesis keeps exploring new ones.
 hypothesis_settings.register_profile(
-    "ci", derandomize=True, deadline=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow])
+    "ci",
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
@@ -94,7 +98,8 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def services(settings: Settings, blob_store: AzureBlobStore, sqlite_index: SqliteIndex,
-             clock: FixedClock) -> Services:
+def services(
+    settings: Settings, blob_store: AzureBlobStore, sqlite_index: SqliteIndex, clock: FixedClock
+) -> Services:
     """The composition root with the real adapters of the test (Azurite, SQLite, fixed clock)."""
     return Services(settings, clock, blobs=blob_store, index=sqlite_index)

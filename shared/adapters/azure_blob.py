@@ -76,8 +76,13 @@ class RetryPolicy(AzureRetry):
 class AzureBlobStore:
     """One container, through the real Azure SDK client."""
 
-    def __init__(self, container: ContainerClient, *, retry: RetryPolicy | None = None,
-                 account_key: str | None = None) -> None:
+    def __init__(
+        self,
+        container: ContainerClient,
+        *,
+        retry: RetryPolicy | None = None,
+        account_key: str | None = None,
+    ) -> None:
         self.container = container
         self.retry = retry or RetryPolicy()
         self._account_key = account_key
@@ -86,8 +91,9 @@ class AzureBlobStore:
     # ---- construction ------------------------------------------------------------------------
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, retry: RetryPolicy | None = None,
-                      **client_options: Any) -> AzureBlobStore:
+    def from_settings(
+        cls, settings: Settings, *, retry: RetryPolicy | None = None, **client_options: Any
+    ) -> AzureBlobStore:
         """Connect by connection string, or by account URL with `DefaultAzureCredential`."""
         options: dict[str, Any] = {
             "retry_total": 0,  # tenacity retries, once, here
@@ -102,9 +108,11 @@ class AzureBlobStore:
 
     def ensure_container(self) -> None:
         """Create the container if it is missing."""
+
         def create() -> None:
             with contextlib.suppress(ResourceExistsError):
                 self.container.create_container()
+
         self._call(self.container.container_name, create)
 
     # ---- reading -----------------------------------------------------------------------------
@@ -120,14 +128,19 @@ class AzureBlobStore:
             ranged = length is not None
             try:
                 stream = blob.download_blob(
-                    offset=0 if ranged else None, length=length,
-                    validate_content=False, decompress=False, max_concurrency=1)
+                    offset=0 if ranged else None,
+                    length=length,
+                    validate_content=False,
+                    decompress=False,
+                    max_concurrency=1,
+                )
             except HttpResponseError as exc:
                 if not ranged or exc.status_code != 416:
                     raise
                 # An empty blob has no byte 0 to range over: read it whole (it is empty).
-                stream = blob.download_blob(validate_content=False, decompress=False,
-                                            max_concurrency=1)
+                stream = blob.download_blob(
+                    validate_content=False, decompress=False, max_concurrency=1
+                )
             data = stream.readall()
             props = _props(name, stream.properties)
             if max_bytes is not None and (len(data) > max_bytes or props.size > max_bytes):
@@ -136,10 +149,18 @@ class AzureBlobStore:
                 raise StorageError(name, f"is {total} bytes, over the {max_bytes} allowed")
             _verify_md5(name, data, props)
             return Blob(data, props)
+
         return self._call(name, download)
 
-    def read_chunks(self, name: str, *, offset: int = 0, length: int | None = None,
-                    chunk_size: int = 4 << 20, verify_ranges: bool = True) -> Iterator[bytes]:
+    def read_chunks(
+        self,
+        name: str,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+        chunk_size: int = 4 << 20,
+        verify_ranges: bool = True,
+    ) -> Iterator[bytes]:
         # Range reads of at most 4 MiB carry a transactional MD5 each; each range is retried on
         # its own, so a dropped connection resumes where it stopped instead of starting over.
         # `verify_ranges=False` (bulk streaming, e.g. big logs) reads ranges of `chunk_size` with
@@ -157,10 +178,19 @@ class AzureBlobStore:
         complete = offset == 0 and end == props.size
         # Hash only when there is a stored MD5 to compare with (append blobs have none).
         whole = hashlib.md5() if encoded and complete and props.content_md5 else None  # noqa: S324
+
         def fetch(start: int, size: int) -> bytes:
-            return self._blob(name).download_blob(
-                offset=start, length=size, validate_content=not encoded,
-                decompress=not encoded, max_concurrency=1).readall()
+            return (
+                self._blob(name)
+                .download_blob(
+                    offset=start,
+                    length=size,
+                    validate_content=not encoded,
+                    decompress=not encoded,
+                    max_concurrency=1,
+                )
+                .readall()
+            )
 
         position = offset
         while position < end:
@@ -184,13 +214,15 @@ class AzureBlobStore:
                 return None
             tags = blob.get_blob_tags() if with_tags else None
             return _props(name, raw, tags)
+
         return self._call(name, fetch)
 
     def list(self, prefix: str, *, with_tags: bool = False) -> Iterator[BlobProps]:
         include = ["metadata", "tags"] if with_tags else ["metadata"]
         pages = self.container.list_blobs(name_starts_with=prefix, include=include).by_page()
         yield from self._paged(
-            prefix, pages, lambda b: _props(b.name, b, (b.tags or {}) if with_tags else None))
+            prefix, pages, lambda b: _props(b.name, b, (b.tags or {}) if with_tags else None)
+        )
 
     def list_names(self, prefix: str) -> Iterator[str]:
         pages = self.container.list_blob_names(name_starts_with=prefix).by_page()
@@ -210,34 +242,59 @@ class AzureBlobStore:
 
     # ---- writing -----------------------------------------------------------------------------
 
-    def write(self, name: str, data: bytes | Iterable[bytes], *,
-              tags: Mapping[str, str] | None = None, metadata: Mapping[str, str] | None = None,
-              content_type: str | None = None, content_encoding: str | None = None,
-              if_etag: str | None = None, create_only: bool = False) -> BlobProps:
+    def write(
+        self,
+        name: str,
+        data: bytes | Iterable[bytes],
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        content_encoding: str | None = None,
+        if_etag: str | None = None,
+        create_only: bool = False,
+    ) -> BlobProps:
         conditions = _conditions(if_etag, create_only)
         if isinstance(data, bytes | bytearray | memoryview):
             payload = bytes(data)
             settings = ContentSettings(
-                content_type=content_type, content_encoding=content_encoding,
-                content_md5=bytearray(hashlib.md5(payload).digest()))  # noqa: S324
-            response = self._call(name, lambda: self._blob(name).upload_blob(
-                payload, overwrite=not create_only, validate_content=True, max_concurrency=1,
-                content_settings=settings, metadata=dict(metadata or {}), tags=dict(tags or {}),
-                **conditions))
+                content_type=content_type,
+                content_encoding=content_encoding,
+                content_md5=bytearray(hashlib.md5(payload, usedforsecurity=False).digest()),
+            )
+            response = self._call(
+                name,
+                lambda: self._blob(name).upload_blob(
+                    payload,
+                    overwrite=not create_only,
+                    validate_content=True,
+                    max_concurrency=1,
+                    content_settings=settings,
+                    metadata=dict(metadata or {}),
+                    tags=dict(tags or {}),
+                    **conditions,
+                ),
+            )
             size = len(payload)
         else:
-            settings = ContentSettings(content_type=content_type,
-                                       content_encoding=content_encoding)
-            response, size = self._upload_blocks(name, data, tags=tags, metadata=metadata,
-                                                 settings=settings, conditions=conditions)
+            settings = ContentSettings(content_type=content_type, content_encoding=content_encoding)
+            response, size = self._upload_blocks(
+                name, data, tags=tags, metadata=metadata, settings=settings, conditions=conditions
+            )
         # The props of *this* write, from its response: a second request could see another
         # writer's etag, and a conditional update chained on it would overwrite that writer.
         return _written_props(name, response, size, settings, metadata, tags)
 
-    def _upload_blocks(self, name: str, chunks: Iterable[bytes], *,
-                       tags: Mapping[str, str] | None, metadata: Mapping[str, str] | None,
-                       settings: ContentSettings, conditions: dict[str, Any]
-                       ) -> tuple[dict[str, Any], int]:
+    def _upload_blocks(
+        self,
+        name: str,
+        chunks: Iterable[bytes],
+        *,
+        tags: Mapping[str, str] | None,
+        metadata: Mapping[str, str] | None,
+        settings: ContentSettings,
+        conditions: dict[str, Any],
+    ) -> tuple[dict[str, Any], int]:
         """Stream chunks as staged blocks, then commit them with the whole blob's MD5; the
         commit's response and the blob's size."""
         digest = hashlib.md5()  # noqa: S324 - Content-MD5 is what Azure stores and checks
@@ -247,28 +304,56 @@ class AzureBlobStore:
             digest.update(block)
             size += len(block)
             block_id = _block_id()
-            self._call(name, functools.partial(
-                self._blob(name).stage_block, block_id, block, validate_content=True))
+            self._call(
+                name,
+                functools.partial(
+                    self._blob(name).stage_block, block_id, block, validate_content=True
+                ),
+            )
             blocks.append(BlobBlock(block_id=block_id))
         settings.content_md5 = bytearray(digest.digest())
-        response = self._call(name, lambda: self._blob(name).commit_block_list(
-            blocks, content_settings=settings, metadata=dict(metadata or {}),
-            tags=dict(tags or {}), **conditions))
+        response = self._call(
+            name,
+            lambda: self._blob(name).commit_block_list(
+                blocks,
+                content_settings=settings,
+                metadata=dict(metadata or {}),
+                tags=dict(tags or {}),
+                **conditions,
+            ),
+        )
         return response, size
 
-    def create_append(self, name: str, *, tags: Mapping[str, str] | None = None,
-                      metadata: Mapping[str, str] | None = None, content_type: str | None = None,
-                      create_only: bool = True) -> BlobProps:
+    def create_append(
+        self,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        create_only: bool = True,
+    ) -> BlobProps:
         settings = ContentSettings(content_type=content_type)
-        response = self._call(name, lambda: self._blob(name).create_append_blob(
-            content_settings=settings, metadata=dict(metadata or {}), tags=dict(tags or {}),
-            if_none_match="*" if create_only else None))
-        return replace(_written_props(name, response, 0, settings, metadata, tags),
-                       blob_type="AppendBlob")
+        response = self._call(
+            name,
+            lambda: self._blob(name).create_append_blob(
+                content_settings=settings,
+                metadata=dict(metadata or {}),
+                tags=dict(tags or {}),
+                if_none_match="*" if create_only else None,
+            ),
+        )
+        return replace(
+            _written_props(name, response, 0, settings, metadata, tags), blob_type="AppendBlob"
+        )
 
     def append(self, name: str, data: bytes, *, at_offset: int | None = None) -> int:
-        result = self._call(name, lambda: self._blob(name).append_block(
-            data, validate_content=True, appendpos_condition=at_offset))
+        result = self._call(
+            name,
+            lambda: self._blob(name).append_block(
+                data, validate_content=True, appendpos_condition=at_offset
+            ),
+        )
         return int(str(result["blob_append_offset"])) + len(data)
 
     def delete(self, name: str, *, if_etag: str | None = None, if_tags: str | None = None) -> bool:
@@ -282,25 +367,46 @@ class AzureBlobStore:
             except ResourceNotFoundError:
                 return False
             return True
+
         return self._call(name, remove)
 
-    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None,
-                 rehydrate_priority: str | None = None) -> None:
+    def set_tier(
+        self,
+        name: str,
+        tier: str,
+        *,
+        if_tags: str | None = None,
+        rehydrate_priority: str | None = None,
+    ) -> None:
         options: dict[str, Any] = (
-            {"rehydrate_priority": rehydrate_priority} if rehydrate_priority else {})
-        self._call(name, lambda: self._blob(name).set_standard_blob_tier(
-            tier, if_tags_match_condition=if_tags or None, **options))
+            {"rehydrate_priority": rehydrate_priority} if rehydrate_priority else {}
+        )
+        self._call(
+            name,
+            lambda: self._blob(name).set_standard_blob_tier(
+                tier, if_tags_match_condition=if_tags or None, **options
+            ),
+        )
 
     def set_tags(self, name: str, tags: Mapping[str, str], *, if_tags: str | None = None) -> None:
-        self._call(name, lambda: self._blob(name).set_blob_tags(
-            dict(tags), if_tags_match_condition=if_tags or None))
+        self._call(
+            name,
+            lambda: self._blob(name).set_blob_tags(
+                dict(tags), if_tags_match_condition=if_tags or None
+            ),
+        )
 
-    def copy_to_block_blob(self, source: str, destination: str, *,
-                           tags: Mapping[str, str] | None = None,
-                           metadata: Mapping[str, str] | None = None,
-                           content_type: str | None = None,
-                           if_etag: str | None = None,
-                           source_props: BlobProps | None = None) -> BlobProps:
+    def copy_to_block_blob(
+        self,
+        source: str,
+        destination: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        if_etag: str | None = None,
+        source_props: BlobProps | None = None,
+    ) -> BlobProps:
         """Put Block From URL + Put Block List: a server-side copy into a *block* blob (Copy Blob
         would keep an append blob an append blob, which can never be tiered). The source is read
         with a short-lived SAS, each block on the condition that the source still has the etag
@@ -319,17 +425,32 @@ class AzureBlobStore:
         for offset in range(0, before.size, COPY_BLOCK_SIZE):
             block_id = _block_id()
             length = min(COPY_BLOCK_SIZE, before.size - offset)
-            self._call(destination, functools.partial(
-                self._blob(destination).stage_block_from_url,
-                block_id, url, source_offset=offset, source_length=length,
-                source_modified_access_conditions=unchanged))
+            self._call(
+                destination,
+                functools.partial(
+                    self._blob(destination).stage_block_from_url,
+                    block_id,
+                    url,
+                    source_offset=offset,
+                    source_length=length,
+                    source_modified_access_conditions=unchanged,
+                ),
+            )
             blocks.append(BlobBlock(block_id=block_id))
-        settings = ContentSettings(content_type=content_type or before.content_type,
-                                   content_encoding=before.content_encoding,
-                                   content_md5=bytearray(before.content_md5 or b"") or None)
-        response = self._call(destination, lambda: self._blob(destination).commit_block_list(
-            blocks, content_settings=settings, metadata=dict(metadata or {}),
-            tags=dict(tags or {})))
+        settings = ContentSettings(
+            content_type=content_type or before.content_type,
+            content_encoding=before.content_encoding,
+            content_md5=bytearray(before.content_md5 or b"") or None,
+        )
+        response = self._call(
+            destination,
+            lambda: self._blob(destination).commit_block_list(
+                blocks,
+                content_settings=settings,
+                metadata=dict(metadata or {}),
+                tags=dict(tags or {}),
+            ),
+        )
         return _written_props(destination, response, before.size, settings, metadata, tags)
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -340,8 +461,9 @@ class AzureBlobStore:
     def _call(self, name: str, call: Callable[[], T]) -> T:
         return self.retry.call(name, call, _translate)
 
-    def _paged(self, what: str, pages: Iterator[Iterator[Any]], convert: Callable[[Any], T]
-               ) -> Iterator[T]:
+    def _paged(
+        self, what: str, pages: Iterator[Iterator[Any]], convert: Callable[[Any], T]
+    ) -> Iterator[T]:
         # Each page fetch is retried; a page that fails for good raises with the prefix named.
         iterator = iter(pages)
         while True:
@@ -361,9 +483,13 @@ class AzureBlobStore:
         else:
             credential = {"user_delegation_key": self._delegation_key(now)}
         sas = generate_blob_sas(
-            account_name=str(blob.account_name), container_name=blob.container_name,
-            blob_name=name, permission=BlobSasPermissions(read=True),
-            start=now - timedelta(minutes=5), expiry=expiry, **credential,
+            account_name=str(blob.account_name),
+            container_name=blob.container_name,
+            blob_name=name,
+            permission=BlobSasPermissions(read=True),
+            start=now - timedelta(minutes=5),
+            expiry=expiry,
+            **credential,
         )
         return f"{blob.url}?{sas}"
 
@@ -374,14 +500,17 @@ class AzureBlobStore:
                 credential=self.container.credential,
             )
             expiry = now + timedelta(hours=6)
-            key = self._call("user delegation key", lambda: service.get_user_delegation_key(
-                now - timedelta(minutes=5), expiry))
+            key = self._call(
+                "user delegation key",
+                lambda: service.get_user_delegation_key(now - timedelta(minutes=5), expiry),
+            )
             self._delegation = (key, expiry)
         return self._delegation[0]
 
 
-def _service_client(settings: Settings, options: dict[str, Any]
-                    ) -> tuple[BlobServiceClient, str | None]:
+def _service_client(
+    settings: Settings, options: dict[str, Any]
+) -> tuple[BlobServiceClient, str | None]:
     """The SDK's client, or `InvalidInput` naming the setting the SDK refused (it raises a bare
     ValueError for a malformed connection string and for an API version it does not know)."""
     connection = settings.connection_string
@@ -392,16 +521,21 @@ def _service_client(settings: Settings, options: dict[str, Any]
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-        return BlobServiceClient(str(settings.storage_account_url), credential=credential,
-                                 **options), None
+        return BlobServiceClient(
+            str(settings.storage_account_url), credential=credential, **options
+        ), None
     except ValueError as exc:
         text = str(exc)
         if "api version" in text.lower():
-            raise InvalidInput("ASCEND_STORAGE_API_VERSION", f"{settings.storage_api_version!r} "
-                               "is not an API version the storage SDK knows "
-                               "(unset it to use the default)") from None
-        raise InvalidInput("ASCEND_STORAGE_CONNECTION_STRING",
-                           f"refused by the storage SDK: {first_line(exc)}") from None
+            raise InvalidInput(
+                "ASCEND_STORAGE_API_VERSION",
+                f"{settings.storage_api_version!r} "
+                "is not an API version the storage SDK knows "
+                "(unset it to use the default)",
+            ) from None
+        raise InvalidInput(
+            "ASCEND_STORAGE_CONNECTION_STRING", f"refused by the storage SDK: {first_line(exc)}"
+        ) from None
 
 
 def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
@@ -413,14 +547,22 @@ def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
 
 def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one table of cases
     if type(exc).__name__ == "AzureSigningError":  # the SDK could not sign with the key
-        return StorageError(name, "cannot sign requests: the AccountKey of "
-                            "ASCEND_STORAGE_CONNECTION_STRING is not a valid key")
+        return StorageError(
+            name,
+            "cannot sign requests: the AccountKey of "
+            "ASCEND_STORAGE_CONNECTION_STRING is not a valid key",
+        )
     if isinstance(exc, ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
-        return NotSignedIn(name, "no Azure credential: not signed in (run `az login`), or "
-                           "ASCEND_STORAGE_ACCOUNT_URL is wrong")
+        return NotSignedIn(
+            name,
+            "no Azure credential: not signed in (run `az login`), or "
+            "ASCEND_STORAGE_ACCOUNT_URL is wrong",
+        )
     if isinstance(exc, ServiceRequestError) and "connect" in str(exc).lower():
-        return StorageUnreachable(f"{name}: blob storage is not reachable ({first_line(exc)}); "
-                                  "is `make run` running, or ASCEND_STORAGE_* set right?")
+        return StorageUnreachable(
+            f"{name}: blob storage is not reachable ({first_line(exc)}); "
+            "is `make run` running, or ASCEND_STORAGE_* set right?"
+        )
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return TransientError(f"{name}: {type(exc).__name__}: {first_line(exc)}")
     status = getattr(exc, "status_code", None)
@@ -448,8 +590,10 @@ def _conditions(if_etag: str | None, create_only: bool) -> dict[str, Any]:
         # commit_block_list takes no `overwrite` at all.
         return {"if_none_match": "*"} if if_etag is None else {}
     if if_etag is not None:
-        return {"etag": f'"{if_etag.strip(chr(34))}"',
-                "match_condition": MatchConditions.IfNotModified}
+        return {
+            "etag": f'"{if_etag.strip(chr(34))}"',
+            "match_condition": MatchConditions.IfNotModified,
+        }
     return {}
 
 
@@ -482,18 +626,29 @@ def _total_size(raw: BlobProperties, fallback: int) -> int:
     return int(total) if total.isdigit() else fallback
 
 
-def _written_props(name: str, response: Mapping[str, Any], size: int, settings: ContentSettings,
-                   *written: Mapping[str, str] | None) -> BlobProps:
+def _written_props(
+    name: str,
+    response: Mapping[str, Any],
+    size: int,
+    settings: ContentSettings,
+    *written: Mapping[str, str] | None,
+) -> BlobProps:
     """What a write's own response says about the blob it wrote (tier and creation time are not
     reported there: None)."""
     metadata, tags = written
     md5 = settings.content_md5
     return BlobProps(
-        name=name, size=size, etag=str(response.get("etag") or "").strip('"'),
-        last_modified=response["last_modified"], blob_type="BlockBlob",
-        content_type=settings.content_type, content_encoding=settings.content_encoding,
-        content_md5=bytes(md5) if md5 else None, metadata=dict(metadata or {}),
-        tags=dict(tags or {}), tag_count=len(tags or {}),
+        name=name,
+        size=size,
+        etag=str(response.get("etag") or "").strip('"'),
+        last_modified=response["last_modified"],
+        blob_type="BlockBlob",
+        content_type=settings.content_type,
+        content_encoding=settings.content_encoding,
+        content_md5=bytes(md5) if md5 else None,
+        metadata=dict(metadata or {}),
+        tags=dict(tags or {}),
+        tag_count=len(tags or {}),
     )
 
 
@@ -504,7 +659,8 @@ def _verify_md5(name: str, data: bytes, props: BlobProps) -> None:
             raise StorageError(
                 name,
                 f"checksum mismatch: stored MD5 {base64.b64encode(props.content_md5).decode()}"
-                f" but downloaded bytes hash to {base64.b64encode(actual).decode()}")
+                f" but downloaded bytes hash to {base64.b64encode(actual).decode()}",
+            )
 
 
 def _rebuffer(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:

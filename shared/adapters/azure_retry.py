@@ -61,14 +61,17 @@ class AzureRetry:
         )
         return retrying(call)
 
-    def call(self, what: str, call: Callable[[], T],
-             translate: Callable[[str, AzureError], Exception]) -> T:
+    def call(
+        self, what: str, call: Callable[[], T], translate: Callable[[str, AzureError], Exception]
+    ) -> T:
         """`run` of an SDK call whose exceptions `translate` turns into the project's."""
+
         def once() -> T:
             try:
                 return call()
             except AzureError as exc:
                 raise translate(what, exc) from exc
+
         return self.run(once)
 
     def _wait(self, state: RetryCallState) -> float:

@@ -99,8 +99,10 @@ _EDM = {
     FieldType.FLOAT: SearchFieldDataType.DOUBLE,
 }
 _VERSION_FIELDS = [KEY_FIELD, "updated_at", "source_version"]
-_BAD_KEY = ("is not a valid Azure AI Search key (letters, digits, '-', '_', '=', not starting "
-            "with '_', at most 1024)")
+_BAD_KEY = (
+    "is not a valid Azure AI Search key (letters, digits, '-', '_', '=', not starting "
+    "with '_', at most 1024)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +116,12 @@ class IndexingResult:
 
     @classmethod
     def of(cls, item: Mapping[str, Any]) -> IndexingResult:
-        return cls(str(item["key"]), bool(item["status"]), int(item["statusCode"]),
-                   item.get("errorMessage"))
+        return cls(
+            str(item["key"]),
+            bool(item["status"]),
+            int(item["statusCode"]),
+            item.get("errorMessage"),
+        )
 
 
 class DocumentsRejected(SearchIndexError):
@@ -127,7 +133,8 @@ class DocumentsRejected(SearchIndexError):
         first_key, first_reason = next(iter(self.rejected.items()))
         super().__init__(
             f"search index {index}: {len(self.rejected)} document(s) refused, e.g. "
-            f"{first_key}: {first_reason}")
+            f"{first_key}: {first_reason}"
+        )
 
 
 # ---- the index definition (pure) ------------------------------------------------------------
@@ -146,8 +153,11 @@ def index_definition_body(name: str) -> dict[str, Any]:
 def check_index_name(name: str) -> str:
     """`name` if the service accepts it as an index name, else `InvalidInput` saying why."""
     if not _INDEX_NAME.fullmatch(name):
-        raise InvalidInput(f"search index name {name!r}", "must be 1-128 lowercase letters, "
-                           "digits or single dashes, starting and ending with a letter or digit")
+        raise InvalidInput(
+            f"search index name {name!r}",
+            "must be 1-128 lowercase letters, "
+            "digits or single dashes, starting and ending with a letter or digit",
+        )
     return name
 
 
@@ -158,10 +168,14 @@ def is_valid_key(key: object) -> bool:
 
 def _field(spec: Any) -> SearchField:
     if spec.type is FieldType.METRICS:
-        return ComplexField(name=spec.name, collection=True, fields=[
-            SimpleField(name="name", type=SearchFieldDataType.STRING, filterable=True),
-            SimpleField(name="value", type=SearchFieldDataType.DOUBLE, filterable=True),
-        ])
+        return ComplexField(
+            name=spec.name,
+            collection=True,
+            fields=[
+                SimpleField(name="name", type=SearchFieldDataType.STRING, filterable=True),
+                SimpleField(name="value", type=SearchFieldDataType.DOUBLE, filterable=True),
+            ],
+        )
     edm = _EDM.get(spec.type, SearchFieldDataType.STRING)
     return SearchField(
         name=spec.name,
@@ -192,8 +206,13 @@ def to_azure(doc: SearchDocument) -> dict[str, Any]:
 
 def from_azure(raw: Mapping[str, Any]) -> SearchDocument:
     """A document as the port returns it, from a search result or lookup (`@search.*` dropped)."""
-    return as_document({name: _value_from_azure(FIELD_BY_NAME[name].type, value)
-                        for name, value in raw.items() if name in FIELD_BY_NAME})
+    return as_document(
+        {
+            name: _value_from_azure(FIELD_BY_NAME[name].type, value)
+            for name, value in raw.items()
+            if name in FIELD_BY_NAME
+        }
+    )
 
 
 def _value_from_azure(kind: FieldType, value: Any) -> Any:
@@ -249,8 +268,12 @@ def request_body(batch: Sequence[IndexAction]) -> bytes:
     return _ENVELOPE[0] + b",".join(a.body for a in batch) + _ENVELOPE[1]
 
 
-def batches(actions: Sequence[IndexAction], *, max_documents: int = MAX_BATCH_DOCUMENTS,
-            max_bytes: int = MAX_BATCH_BYTES) -> Iterator[list[IndexAction]]:
+def batches(
+    actions: Sequence[IndexAction],
+    *,
+    max_documents: int = MAX_BATCH_DOCUMENTS,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> Iterator[list[IndexAction]]:
     """`actions` cut into requests within both limits, in order, measured on the exact bytes
     sent. An action too large on its own is its own batch (the service then refuses it, 413)."""
     empty = len(_ENVELOPE[0]) + len(_ENVELOPE[1])
@@ -284,7 +307,6 @@ class SearchRetry(AzureRetry):
     cap: float = 16.0
 
 
-
 class _TooLarge(SearchIndexError):
     """413: the request is more than the service takes (the batch is then sent in halves)."""
 
@@ -301,8 +323,7 @@ def _translate(what: str, exc: AzureError) -> Exception:
     if status in TRANSIENT_STATUS:
         response = getattr(exc, "response", None)
         headers = dict(response.headers) if response is not None else {}
-        return Throttled(f"{what}: HTTP {status}: {first_line(exc)}",
-                          retry_after_seconds(headers))
+        return Throttled(f"{what}: HTTP {status}: {first_line(exc)}", retry_after_seconds(headers))
     if status == 413:
         return _TooLarge(f"{what}: HTTP 413: {first_line(exc)}")
     if isinstance(exc, ClientAuthenticationError) or status in {401, 403}:
@@ -318,9 +339,15 @@ def _translate(what: str, exc: AzureError) -> Exception:
 class AzureSearchIndex:
     """The job documents in one Azure AI Search index. Connects to nothing until first used."""
 
-    def __init__(self, client: SearchClient, index_client: SearchIndexClient, *,
-                 retry: SearchRetry | None = None, max_batch_documents: int = MAX_BATCH_DOCUMENTS,
-                 max_batch_bytes: int = MAX_BATCH_BYTES) -> None:
+    def __init__(
+        self,
+        client: SearchClient,
+        index_client: SearchIndexClient,
+        *,
+        retry: SearchRetry | None = None,
+        max_batch_documents: int = MAX_BATCH_DOCUMENTS,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+    ) -> None:
         self.client = client
         self.index_client = index_client
         # The SDK keeps the index name only in its configuration; it is read once, here.
@@ -332,8 +359,15 @@ class AzureSearchIndex:
     # ---- construction ------------------------------------------------------------------------
 
     @classmethod
-    def connect(cls, endpoint: str, index: str, credential: AzureKeyCredential | TokenCredential,
-                *, retry: SearchRetry | None = None, **client_options: Any) -> AzureSearchIndex:
+    def connect(
+        cls,
+        endpoint: str,
+        index: str,
+        credential: AzureKeyCredential | TokenCredential,
+        *,
+        retry: SearchRetry | None = None,
+        **client_options: Any,
+    ) -> AzureSearchIndex:
         """Both SDK clients on one endpoint; `client_options` go to both (e.g. `transport=`)."""
         options: dict[str, Any] = {
             "api_version": API_VERSION,
@@ -347,8 +381,9 @@ class AzureSearchIndex:
         return cls(client, index_client, retry=retry)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, retry: SearchRetry | None = None,
-                      **client_options: Any) -> AzureSearchIndex:
+    def from_settings(
+        cls, settings: Settings, *, retry: SearchRetry | None = None, **client_options: Any
+    ) -> AzureSearchIndex:
         """From ASCEND_SEARCH_ENDPOINT, _INDEX and _API_KEY (else `DefaultAzureCredential`)."""
         if not settings.search_endpoint:
             raise InvalidInput("ASCEND_SEARCH_ENDPOINT", "is not set")
@@ -359,8 +394,13 @@ class AzureSearchIndex:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        return cls.connect(settings.search_endpoint, settings.search_index, credential,
-                           retry=retry, **client_options)
+        return cls.connect(
+            settings.search_endpoint,
+            settings.search_index,
+            credential,
+            retry=retry,
+            **client_options,
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -371,8 +411,9 @@ class AzureSearchIndex:
     def ensure(self) -> None:
         """Create or update the index from `FIELDS` (idempotent)."""
         definition = index_definition(self.name)
-        self._call(f"index {self.name}",
-                   lambda: self.index_client.create_or_update_index(definition))
+        self._call(
+            f"index {self.name}", lambda: self.index_client.create_or_update_index(definition)
+        )
 
     def upsert(self, documents: Sequence[SearchDocument]) -> list[str]:
         """mergeOrUpload the documents that are not older than what the index holds.
@@ -405,11 +446,13 @@ class AzureSearchIndex:
     def get(self, job_id: str) -> SearchDocument | None:
         if not is_valid_key(job_id):
             return None
+
         def lookup() -> SearchDocument | None:
             try:
                 return from_azure(self.client.get_document(job_id))
             except ResourceNotFoundError:
                 return None
+
         return self._call(f"document {job_id}", lookup)
 
     def delete(self, job_ids: Sequence[str]) -> int:
@@ -444,8 +487,10 @@ class AzureSearchIndex:
         """The SDK decodes the service's JSON, so the documents are encoded here once more; the
         request selects the document's fields only."""
         sort = query.sort.field
-        return [JsonDocument(orjson.dumps(doc), doc.get(sort), doc["created_at"], doc[KEY_FIELD])
-                for doc in self.find(query, limit=limit)]
+        return [
+            JsonDocument(orjson.dumps(doc), doc.get(sort), doc["created_at"], doc[KEY_FIELD])
+            for doc in self.find(query, limit=limit)
+        ]
 
     def count(self, query: Query | None = None) -> int:
         if query is None or not query.terms:
@@ -453,29 +498,37 @@ class AzureSearchIndex:
         odata = compile_odata(self._resolved(query))
 
         def run() -> int:
-            results = self.client.search(search_text="*", filter=odata.filter, top=0,
-                                         include_total_count=True)
+            results = self.client.search(
+                search_text="*", filter=odata.filter, top=0, include_total_count=True
+            )
             return int(results.get_count() or 0)
+
         return self._call(f"count in index {self.name} ({odata.filter})", run)
 
-    def facets(self, query: Query, fields: Sequence[str], *, limit: int = 100
-               ) -> dict[str, dict[str, int]]:
+    def facets(
+        self, query: Query, fields: Sequence[str], *, limit: int = 100
+    ) -> dict[str, dict[str, int]]:
         check_group_fields(fields)
         odata = compile_odata(self._resolved(query))
         buckets = self._facet_buckets(odata.filter, fields, limit)
         return {field: {value_text(v): n for v, n in buckets[field]} for field in fields}
 
-    def aggregate(self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
-                  ) -> list[dict[str, Any]]:
+    def aggregate(
+        self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
+    ) -> list[dict[str, Any]]:
         """Counts per value of one field, from a facet; `Unsupported` for measures or several
         group fields (facets count documents, they do not sum fields)."""
         check_group_fields(group_by)
         if measures:
-            raise Unsupported(f"search index {self.name}: Azure AI Search facets count jobs "
-                              f"but cannot compute {', '.join(m.name for m in measures)}")
+            raise Unsupported(
+                f"search index {self.name}: Azure AI Search facets count jobs "
+                f"but cannot compute {', '.join(m.name for m in measures)}"
+            )
         if len(group_by) > 1:
-            raise Unsupported(f"search index {self.name}: Azure AI Search facets group by one "
-                              f"field, not {', '.join(group_by)}")
+            raise Unsupported(
+                f"search index {self.name}: Azure AI Search facets group by one "
+                f"field, not {', '.join(group_by)}"
+            )
         if not group_by:
             return [{"count": self.count(query)}]
         field = group_by[0]
@@ -503,11 +556,11 @@ class AzureSearchIndex:
         def resolve(term: Term) -> Term:
             if isinstance(term, Package) and term.specifier and term.texts is None:
                 texts = self._all_values(Query((Package(term.name),)), "packages")
-                return replace(term, texts=matching_package_texts(term.name, term.specifier,
-                                                                  texts))
+                return replace(term, texts=matching_package_texts(term.name, term.specifier, texts))
             if isinstance(term, Tag) and term.value is None and term.texts is None:
-                return replace(term, texts=matching_tag_texts(term.key,
-                                                              self._all_values(Query(), "tags")))
+                return replace(
+                    term, texts=matching_tag_texts(term.key, self._all_values(Query(), "tags"))
+                )
             return term
 
         return map_terms(query, resolve)
@@ -516,36 +569,53 @@ class AzureSearchIndex:
         odata = compile_odata(query)
         values = self._facet_buckets(odata.filter, [field], MAX_FACET_VALUES)[field]
         if len(values) >= MAX_FACET_VALUES:
-            raise SearchIndexError(f"{field}: more than {MAX_FACET_VALUES} distinct values to "
-                                   "resolve; narrow the query")
+            raise SearchIndexError(
+                f"{field}: more than {MAX_FACET_VALUES} distinct values to "
+                "resolve; narrow the query"
+            )
         return [value_text(v) for v, _ in values]
 
-    def _search(self, filter: str | None, order_by: Sequence[str], top: int,
-                select: Sequence[str] | None = None) -> list[SearchDocument]:
+    def _search(
+        self,
+        filter: str | None,
+        order_by: Sequence[str],
+        top: int,
+        select: Sequence[str] | None = None,
+    ) -> list[SearchDocument]:
         """Up to `top` documents matching the OData `filter`, in `order_by` order."""
         if top <= 0:
             return []
+
         def run() -> list[SearchDocument]:
             results = self.client.search(
-                search_text="*", filter=filter, order_by=list(order_by) or None, top=top,
-                select=list(select) if select else None)
+                search_text="*",
+                filter=filter,
+                order_by=list(order_by) or None,
+                top=top,
+                select=list(select) if select else None,
+            )
             found: list[SearchDocument] = []
             for raw in results:
                 found.append(from_azure(raw))
                 if len(found) >= top:
                     break
             return found
+
         return self._call(f"search of index {self.name} ({filter or 'all'})", run)
 
-    def _facet_buckets(self, filter: str | None, fields: Sequence[str], limit: int
-                       ) -> dict[str, list[tuple[Any, int]]]:
+    def _facet_buckets(
+        self, filter: str | None, fields: Sequence[str], limit: int
+    ) -> dict[str, list[tuple[Any, int]]]:
         """(value, count) of each facetable field among the documents matching `filter`, most
         first, as the service returns them (one request for all fields)."""
+
         def run() -> dict[str, list[tuple[Any, int]]]:
-            results = self.client.search(search_text="*", filter=filter, top=0,
-                                         facets=[f"{f},count:{limit}" for f in fields])
+            results = self.client.search(
+                search_text="*", filter=filter, top=0, facets=[f"{f},count:{limit}" for f in fields]
+            )
             found = results.get_facets() or {}
             return {f: [(b["value"], int(b["count"])) for b in found.get(f, [])] for f in fields}
+
         return self._call(f"facets of {', '.join(fields)} in index {self.name}", run)
 
     # ---- internals ---------------------------------------------------------------------------
@@ -559,8 +629,9 @@ class AzureSearchIndex:
     def _write(self, actions: list[IndexAction]) -> tuple[list[str], dict[str, str]]:
         written: list[str] = []
         refused: dict[str, str] = {}
-        for batch in batches(actions, max_documents=self.max_batch_documents,
-                             max_bytes=self.max_batch_bytes):
+        for batch in batches(
+            actions, max_documents=self.max_batch_documents, max_bytes=self.max_batch_bytes
+        ):
             done, failed = self._write_halving(batch)
             written += done
             refused.update(failed)
@@ -573,8 +644,10 @@ class AzureSearchIndex:
         except _TooLarge:
             if len(batch) == 1:
                 return [], {batch[0].key: "is larger than one request may carry (HTTP 413)"}
-            first, second = (self._write_halving(part) for part in
-                             (batch[: len(batch) // 2], batch[len(batch) // 2 :]))
+            first, second = (
+                self._write_halving(part)
+                for part in (batch[: len(batch) // 2], batch[len(batch) // 2 :])
+            )
             return first[0] + second[0], {**first[1], **second[1]}
 
     def _write_batch(self, batch: list[IndexAction]) -> tuple[list[str], dict[str, str]]:
@@ -592,8 +665,10 @@ class AzureSearchIndex:
                     refused[key] = f"HTTP {result.status_code}: {result.error_message or 'refused'}"
                     pending.pop(key, None)
             if pending:
-                raise _KeysToRetry(f"index {self.name}: {len(pending)} document(s) not written "
-                                   f"yet, e.g. {next(iter(pending))}")
+                raise _KeysToRetry(
+                    f"index {self.name}: {len(pending)} document(s) not written "
+                    f"yet, e.g. {next(iter(pending))}"
+                )
 
         self.retry.run(attempt)
         return written, refused
@@ -603,17 +678,22 @@ class AzureSearchIndex:
         # body encoded here by orjson: its size is measured exactly, and the SDK's model
         # serializer, most of the client's CPU time on large batches, is skipped.
         request = HttpRequest(
-            "POST", f"/indexes('{self.name}')/docs/search.index",
+            "POST",
+            f"/indexes('{self.name}')/docs/search.index",
             params={"api-version": API_VERSION},
-            headers={"Content-Type": "application/json",
-                     "Accept": "application/json;odata.metadata=none"},
-            content=request_body(actions))
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json;odata.metadata=none",
+            },
+            content=request_body(actions),
+        )
 
         def send() -> list[IndexingResult]:
             response = self.client.send_request(request)
             if response.status_code not in {200, 207}:
                 raise HttpResponseError(response=response)
             return [IndexingResult.of(item) for item in orjson.loads(response.read())["value"]]
+
         return self._call(f"index {self.name}", send)
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
@@ -635,4 +715,3 @@ def _encode_all(docs: Sequence[SearchDocument]) -> tuple[list[IndexAction], dict
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-

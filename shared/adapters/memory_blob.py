@@ -23,8 +23,12 @@ from shared.ports import Blob, BlobProps
 
 _CLAUSE = re.compile(r"\s*\"([^\"]+)\"\s*(<>|>=|<=|=|>|<)\s*'((?:[^']|'')*)'\s*")
 _COMPARE = {
-    "=": lambda a, b: a == b, "<>": lambda a, b: a != b, ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+    "=": lambda a, b: a == b,
+    "<>": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
 }
 
 
@@ -57,12 +61,19 @@ class MemoryBlobStore:
             raise StorageError(name, f"is {blob.props.size} bytes, over the {max_bytes} allowed")
         return blob
 
-    def read_chunks(self, name: str, *, offset: int = 0, length: int | None = None,
-                    chunk_size: int = 4 << 20, verify_ranges: bool = True) -> Iterator[bytes]:
+    def read_chunks(
+        self,
+        name: str,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+        chunk_size: int = 4 << 20,
+        verify_ranges: bool = True,
+    ) -> Iterator[bytes]:
         data = self._readable(name).data
         end = len(data) if length is None else min(len(data), offset + length)
         for start in range(offset, end, chunk_size):
-            yield data[start:min(start + chunk_size, end)]
+            yield data[start : min(start + chunk_size, end)]
 
     def props(self, name: str, *, with_tags: bool = False) -> BlobProps | None:
         with self._lock:
@@ -85,7 +96,7 @@ class MemoryBlobStore:
     def walk(self, prefix: str, delimiter: str = "/") -> Iterator[str]:
         seen: set[str] = set()
         for name in self.list_names(prefix):
-            head, cut, _ = name[len(prefix):].partition(delimiter)
+            head, cut, _ = name[len(prefix) :].partition(delimiter)
             entry = prefix + head + (delimiter if cut else "")
             if entry not in seen:
                 seen.add(entry)
@@ -101,26 +112,53 @@ class MemoryBlobStore:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def write(self, name: str, data: bytes | Iterable[bytes], *,
-              tags: Mapping[str, str] | None = None, metadata: Mapping[str, str] | None = None,
-              content_type: str | None = None, content_encoding: str | None = None,
-              if_etag: str | None = None, create_only: bool = False) -> BlobProps:
+    def write(
+        self,
+        name: str,
+        data: bytes | Iterable[bytes],
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        content_encoding: str | None = None,
+        if_etag: str | None = None,
+        create_only: bool = False,
+    ) -> BlobProps:
         content = data if isinstance(data, bytes) else b"".join(data)
         with self._lock:
             self._check_write(name, if_etag=if_etag, create_only=create_only)
-            props = self._new_props(name, len(content), tags=tags, metadata=metadata,
-                                    content_type=content_type, content_encoding=content_encoding,
-                                    content_md5=hashlib.md5(content).digest())  # noqa: S324
+            props = self._new_props(
+                name,
+                len(content),
+                tags=tags,
+                metadata=metadata,
+                content_type=content_type,
+                content_encoding=content_encoding,
+                content_md5=hashlib.md5(content, usedforsecurity=False).digest(),
+            )
             self._blobs[name] = Blob(content, props)
             return props
 
-    def create_append(self, name: str, *, tags: Mapping[str, str] | None = None,
-                      metadata: Mapping[str, str] | None = None,
-                      content_type: str | None = None, create_only: bool = True) -> BlobProps:
+    def create_append(
+        self,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        create_only: bool = True,
+    ) -> BlobProps:
         with self._lock:
             self._check_write(name, if_etag=None, create_only=create_only)
-            props = self._new_props(name, 0, tags=tags, metadata=metadata,
-                                    content_type=content_type, blob_type="AppendBlob", tier=None)
+            props = self._new_props(
+                name,
+                0,
+                tags=tags,
+                metadata=metadata,
+                content_type=content_type,
+                blob_type="AppendBlob",
+                tier=None,
+            )
             self._blobs[name] = Blob(b"", props)
             return props
 
@@ -135,8 +173,7 @@ class MemoryBlobStore:
             self._blobs[name] = Blob(content, self._changed(blob.props, size=len(content)))
             return len(content)
 
-    def delete(self, name: str, *, if_etag: str | None = None,
-               if_tags: str | None = None) -> bool:
+    def delete(self, name: str, *, if_etag: str | None = None, if_tags: str | None = None) -> bool:
         with self._lock:
             blob = self._blobs.get(name)
             if blob is None:
@@ -145,8 +182,14 @@ class MemoryBlobStore:
             del self._blobs[name]
             return True
 
-    def set_tier(self, name: str, tier: str, *, if_tags: str | None = None,
-                 rehydrate_priority: str | None = None) -> None:
+    def set_tier(
+        self,
+        name: str,
+        tier: str,
+        *,
+        if_tags: str | None = None,
+        rehydrate_priority: str | None = None,
+    ) -> None:
         # Rehydration is immediate here (hours in Azure; Azurite is immediate too).
         with self._lock:
             blob = self._existing(name)
@@ -155,26 +198,35 @@ class MemoryBlobStore:
                 raise StorageError(name, "tiers apply to block blobs only")
             self._blobs[name] = Blob(blob.data, replace(blob.props, tier=tier))
 
-    def set_tags(self, name: str, tags: Mapping[str, str], *,
-                 if_tags: str | None = None) -> None:
+    def set_tags(self, name: str, tags: Mapping[str, str], *, if_tags: str | None = None) -> None:
         with self._lock:
             blob = self._existing(name)
             self._check_conditions(blob, if_etag=None, if_tags=if_tags)
             self._blobs[name] = Blob(blob.data, replace(blob.props, tags=dict(tags)))
 
-    def copy_to_block_blob(self, source: str, destination: str, *,
-                           tags: Mapping[str, str] | None = None,
-                           metadata: Mapping[str, str] | None = None,
-                           content_type: str | None = None, if_etag: str | None = None,
-                           source_props: BlobProps | None = None) -> BlobProps:
+    def copy_to_block_blob(
+        self,
+        source: str,
+        destination: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        if_etag: str | None = None,
+        source_props: BlobProps | None = None,
+    ) -> BlobProps:
         with self._lock:
             blob = self._readable(source)
             expected = if_etag or (source_props.etag if source_props else None)
             if expected is not None and _unquoted(expected) != blob.props.etag:
                 raise PreconditionFailed(source, "changed since it was read")
-            return self.write(destination, blob.data, tags=tags,
-                              metadata=metadata if metadata is not None else blob.props.metadata,
-                              content_type=content_type or blob.props.content_type)
+            return self.write(
+                destination,
+                blob.data,
+                tags=tags,
+                metadata=metadata if metadata is not None else blob.props.metadata,
+                content_type=content_type or blob.props.content_type,
+            )
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -209,16 +261,34 @@ class MemoryBlobStore:
         n = next(self._etags)
         return f"0x{n:016X}", self._epoch + timedelta(milliseconds=n)
 
-    def _new_props(self, name: str, size: int, *, tags: Mapping[str, str] | None,
-                   metadata: Mapping[str, str] | None, content_type: str | None,
-                   content_encoding: str | None = None, content_md5: bytes | None = None,
-                   blob_type: str = "BlockBlob", tier: str | None = "Hot") -> BlobProps:
+    def _new_props(
+        self,
+        name: str,
+        size: int,
+        *,
+        tags: Mapping[str, str] | None,
+        metadata: Mapping[str, str] | None,
+        content_type: str | None,
+        content_encoding: str | None = None,
+        content_md5: bytes | None = None,
+        blob_type: str = "BlockBlob",
+        tier: str | None = "Hot",
+    ) -> BlobProps:
         etag, moment = self._stamp()
-        return BlobProps(name=name, size=size, etag=etag, last_modified=moment,
-                         blob_type=blob_type, tier=tier, content_type=content_type,
-                         content_encoding=content_encoding, content_md5=content_md5,
-                         metadata=dict(metadata or {}), tags=dict(tags or {}),
-                         created_at=moment)
+        return BlobProps(
+            name=name,
+            size=size,
+            etag=etag,
+            last_modified=moment,
+            blob_type=blob_type,
+            tier=tier,
+            content_type=content_type,
+            content_encoding=content_encoding,
+            content_md5=content_md5,
+            metadata=dict(metadata or {}),
+            tags=dict(tags or {}),
+            created_at=moment,
+        )
 
     def _changed(self, props: BlobProps, *, size: int) -> BlobProps:
         etag, moment = self._stamp()

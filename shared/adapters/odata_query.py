@@ -133,8 +133,10 @@ def _after(term: After) -> str:
     """Keyset condition: documents strictly after the cursor's in the sort (nulls lowest)."""
     less = "lt" if term.sort.descending else "gt"
     created = _typed_literal("created_at", term.created_at)
-    tie = (f"(created_at {less} {created} or "
-           f"(created_at eq {created} and job_id {less} {quote(term.job_id)}))")
+    tie = (
+        f"(created_at {less} {created} or "
+        f"(created_at eq {created} and job_id {less} {quote(term.job_id)}))"
+    )
     if term.sort.field == "created_at":
         return tie
     field = _field(term.sort.field)

@@ -118,8 +118,10 @@ def _any_element(column: str, condition: str, params: tuple[Any, ...]) -> _Sql:
     """True when an element `j` of the job's JSON column `column` meets `condition`: a
     correlated read of the candidate row's own value, like any other condition on it."""
     # `column` is one of the three JSON columns named below; every value is a bound parameter.
-    return _Sql(f"EXISTS (SELECT 1 FROM json_each(jobs.{column}) j WHERE {condition})",  # noqa: S608
-                params)
+    return _Sql(
+        f"EXISTS (SELECT 1 FROM json_each(jobs.{column}) j WHERE {condition})",  # noqa: S608
+        params,
+    )
 
 
 def _filtered(column: str, needles: list[tuple[str, bool]], exact: _Sql) -> _Sql:
@@ -158,8 +160,9 @@ def _tag(term: Tag) -> _Sql:
     with an empty value)."""
     if term.value is None:
         prefix = f"{term.key}="
-        exact = _any_element("tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)",
-                             (term.key, len(prefix), prefix))
+        exact = _any_element(
+            "tags", "(j.value = ? OR substr(j.value, 1, ?) = ?)", (term.key, len(prefix), prefix)
+        )
         return _filtered("tags", [(term.key, False), (prefix, True)], exact)
     if term.value == "":
         exact = _any_element("tags", "j.value IN (?, ?)", (term.key, f"{term.key}="))
@@ -171,8 +174,9 @@ def _tag(term: Tag) -> _Sql:
 def _metric(term: Metric) -> _Sql:
     if term.op is None:
         return _any_element("metrics_last", "j.key = ? AND j.value IS NOT NULL", (term.name,))
-    return _any_element("metrics_last", f"j.key = ? AND j.value {_OPS[term.op]} ?",
-                        (term.name, term.value))
+    return _any_element(
+        "metrics_last", f"j.key = ? AND j.value {_OPS[term.op]} ?", (term.name, term.value)
+    )
 
 
 def _after(term: After) -> _Sql:
@@ -188,8 +192,9 @@ def _after(term: After) -> _Sql:
             return _Sql(f"({col} IS NULL AND {_TIE} < (?, ?))", tie)
         return _Sql(f"({col} IS NOT NULL OR {_TIE} > (?, ?))", tie)
     beyond = f"{col} IS NULL OR " if term.sort.descending else ""
-    return _Sql(f"({beyond}{col} {less} ? OR ({col} = ? AND {_TIE} {less} (?, ?)))",
-                (value, value, *tie))
+    return _Sql(
+        f"({beyond}{col} {less} ? OR ({col} = ? AND {_TIE} {less} (?, ?)))", (value, value, *tie)
+    )
 
 
 def _join(word: str) -> Callable[[Any], _Sql]:
@@ -246,8 +251,10 @@ def _json_value(field: SearchField) -> str:
         empty = "{}" if field.type is FieldType.METRICS else "[]"
         return f"json(coalesce(nullif({name}, ''), '{empty}'))"
     if field.type is FieldType.BOOL:
-        return (f"CASE WHEN {name} IS NULL THEN NULL WHEN {name} THEN json('true') "
-                "ELSE json('false') END")
+        return (
+            f"CASE WHEN {name} IS NULL THEN NULL WHEN {name} THEN json('true') "
+            "ELSE json('false') END"
+        )
     return name
 
 
@@ -256,8 +263,11 @@ def _json_value(field: SearchField) -> str:
 _FLOATS = tuple(f.name for f in FIELDS if f.type is FieldType.FLOAT)
 _WITH_FLOATS = b"%s" + b"".join(f',"{name}":%s'.encode() for name in _FLOATS) + b"}"
 # The rest of the document as JSON text, made by SQLite (CAST to BLOB: bytes, never decoded).
-DOCUMENT_JSON = ("CAST(json_object(" + ", ".join(
-    f"'{f.name}', {_json_value(f)}" for f in FIELDS if f.name not in _FLOATS) + ") AS BLOB)")
+DOCUMENT_JSON = (
+    "CAST(json_object("
+    + ", ".join(f"'{f.name}', {_json_value(f)}" for f in FIELDS if f.name not in _FLOATS)
+    + ") AS BLOB)"
+)
 
 
 def document_json_sql(query: Query, limit: int) -> SqlSelect:
@@ -265,8 +275,10 @@ def document_json_sql(query: Query, limit: int) -> SqlSelect:
     created_at, job_id), in `query`'s sort, at most `limit`: what `json_document` needs."""
     where = compile_sql(query)
     floats = "".join(f"{_column(name)}, " for name in _FLOATS)
-    text = (f"SELECT {DOCUMENT_JSON}, {floats}{_column(query.sort.field)}, created_at, job_id "
-            f"{_FROM} WHERE {where.where} ORDER BY {where.order_by} LIMIT ?")
+    text = (
+        f"SELECT {DOCUMENT_JSON}, {floats}{_column(query.sort.field)}, created_at, job_id "
+        f"{_FROM} WHERE {where.where} ORDER BY {where.order_by} LIMIT ?"
+    )
     return SqlSelect(text, (*where.params, limit))
 
 
@@ -298,14 +310,15 @@ def facet_sql(query: Query, field: str, limit: int) -> SqlSelect:
     # A scalar field puts each job in one group: count(*) reads the covering index alone,
     # where count(DISTINCT job_id) sorts every job ID (3x slower on 100,000 jobs).
     jobs = "count(DISTINCT jobs.job_id)" if FIELD_BY_NAME[field].is_collection else "count(*)"
-    text = (f"SELECT {value}, {jobs} AS n {source} "
-            f"WHERE ({where.where}) AND {value} IS NOT NULL "
-            f"GROUP BY {value} ORDER BY n DESC, {value} LIMIT ?")
+    text = (
+        f"SELECT {value}, {jobs} AS n {source} "
+        f"WHERE ({where.where}) AND {value} IS NOT NULL "
+        f"GROUP BY {value} ORDER BY n DESC, {value} LIMIT ?"
+    )
     return SqlSelect(text, (*where.params, limit))
 
 
-def aggregate_sql(query: Query, group_by: Sequence[str], measures: Sequence[Measure]
-                  ) -> SqlSelect:
+def aggregate_sql(query: Query, group_by: Sequence[str], measures: Sequence[Measure]) -> SqlSelect:
     """One row per group of `group_by` values among the rows `query` matches: the group's
     values, its number of jobs, then one value per measure; most jobs first."""
     where = compile_sql(query)
@@ -314,6 +327,5 @@ def aggregate_sql(query: Query, group_by: Sequence[str], measures: Sequence[Meas
     selected = ", ".join([*values, "count(*)", *numbers])
     grouping = f" GROUP BY {', '.join(values)}" if values else ""
     ordering = ", ".join(["count(*) DESC", *values])
-    text = (f"SELECT {selected} {source} WHERE {where.where}{grouping} "
-            f"ORDER BY {ordering}")
+    text = f"SELECT {selected} {source} WHERE {where.where}{grouping} ORDER BY {ordering}"
     return SqlSelect(text, where.params)

@@ -131,14 +131,20 @@ CREATE INDEX IF NOT EXISTS jobs_user_facets ON jobs (user, status, project, node
 # from the rows read before and after each batch: triggers made upserts 3x slower.
 COUNTED_FACETS = ("status", "project", "user", "node_type")
 _FACET_COUNTS = "facet_counts"
-_FACET_COUNTS_TABLE = (f"CREATE TABLE IF NOT EXISTS {_FACET_COUNTS} (field TEXT NOT NULL, "
-                       "value NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, value)) "
-                       "WITHOUT ROWID")
+_FACET_COUNTS_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {_FACET_COUNTS} (field TEXT NOT NULL, "
+    "value NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, value)) "
+    "WITHOUT ROWID"
+)
 _FILL_FACET_COUNTS = [
     f"INSERT INTO {_FACET_COUNTS} SELECT '{f}', \"{f}\", count(*) FROM jobs "  # noqa: S608
-    f"WHERE \"{f}\" IS NOT NULL GROUP BY \"{f}\"" for f in COUNTED_FACETS]
-_ADD_FACET_COUNT = (f"INSERT INTO {_FACET_COUNTS} (field, value, n) VALUES (?, ?, ?) "  # noqa: S608
-                    "ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n")
+    f'WHERE "{f}" IS NOT NULL GROUP BY "{f}"'
+    for f in COUNTED_FACETS
+]
+_ADD_FACET_COUNT = (
+    f"INSERT INTO {_FACET_COUNTS} (field, value, n) VALUES (?, ?, ?) "  # noqa: S608
+    "ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n"
+)
 _FACET_COLUMNS = ", ".join(f'"{f}"' for f in COUNTED_FACETS)
 FacetValues = dict[str, tuple[Any, ...]]
 _SIDE_TABLES_OF_VERSION_1 = ("job_packages", "job_tags", "job_metrics")
@@ -156,8 +162,11 @@ _UPSERT = (
 
 def _counted_sql(field: str, limit: int) -> SqlSelect:
     """`facet_sql` of the whole index for a field of `COUNTED_FACETS`: its kept counts."""
-    return SqlSelect(f"SELECT value, n FROM {_FACET_COUNTS} WHERE field = ? AND n > 0 "  # noqa: S608
-                     "ORDER BY n DESC, value LIMIT ?", (field, limit))
+    return SqlSelect(
+        f"SELECT value, n FROM {_FACET_COUNTS} WHERE field = ? AND n > 0 "  # noqa: S608
+        "ORDER BY n DESC, value LIMIT ?",
+        (field, limit),
+    )
 
 
 class SqliteIndex:
@@ -221,8 +230,9 @@ class SqliteIndex:
         """Create the facet counts, filled from the rows, in one write transaction (so no
         write of another process falls between the fill and the table)."""
         with self._transaction():
-            made = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
-                                (_FACET_COUNTS,)).fetchone()
+            made = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = ?", (_FACET_COUNTS,)
+            ).fetchone()
             conn.execute(_FACET_COUNTS_TABLE)
             if not made:
                 for statement in _FILL_FACET_COUNTS:
@@ -238,9 +248,11 @@ class SqliteIndex:
             if f.name not in present:
                 conn.execute(f'ALTER TABLE jobs ADD COLUMN "{f.name}" {_SQL_TYPES[f.type]}')
         if "created_week" not in present:  # derived from created_at: filled here, at once
-            conn.execute("UPDATE jobs SET created_month = substr(created_at, 1, 7), "
-                         "created_week = date(substr(created_at, 1, 10), '-6 days', "
-                         "'weekday 1')")
+            conn.execute(
+                "UPDATE jobs SET created_month = substr(created_at, 1, 7), "
+                "created_week = date(substr(created_at, 1, 10), '-6 days', "
+                "'weekday 1')"
+            )
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """From version 1: `package_pins` filled from each job's packages, the side tables
@@ -249,16 +261,24 @@ class SqliteIndex:
             if _PINS not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
                 conn.execute(f"ALTER TABLE jobs ADD COLUMN {_PINS} TEXT")
             conn.execute(_PACKAGE_VERSIONS)
-            pins = {job_id: _pins(_package_key(orjson.loads(packages or "[]")))
-                    for job_id, packages in conn.execute("SELECT job_id, packages FROM jobs")}
-            conn.executemany(f"UPDATE jobs SET {_PINS} = ? WHERE job_id = ?",  # noqa: S608
-                             [(text, job_id) for job_id, (text, _) in pins.items()])
-            conn.executemany("INSERT OR IGNORE INTO package_versions VALUES (?, ?)",
-                             {pair for _, found in pins.values() for pair in found})
+            pins = {
+                job_id: _pins(_package_key(orjson.loads(packages or "[]")))
+                for job_id, packages in conn.execute("SELECT job_id, packages FROM jobs")
+            }
+            conn.executemany(
+                f"UPDATE jobs SET {_PINS} = ? WHERE job_id = ?",  # noqa: S608
+                [(text, job_id) for job_id, (text, _) in pins.items()],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO package_versions VALUES (?, ?)",
+                {pair for _, found in pins.values() for pair in found},
+            )
             for table in _SIDE_TABLES_OF_VERSION_1:
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
-            indexes = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND "
-                                   "tbl_name = 'jobs' AND sql IS NOT NULL").fetchall()
+            indexes = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                "tbl_name = 'jobs' AND sql IS NOT NULL"
+            ).fetchall()
             for (name,) in indexes:
                 conn.execute(f'DROP INDEX "{name}"')
 
@@ -271,15 +291,19 @@ class SqliteIndex:
         with self._lock, self._transaction() as conn:
             current, facet_values = self._versions(conn, list(latest))
             # Key order keeps each B-tree's inserts local: fewer pages touched per batch.
-            winners = sorted((d for k, d in latest.items() if _not_older(d, current.get(k))),
-                             key=lambda d: d["job_id"])
+            winners = sorted(
+                (d for k, d in latest.items() if _not_older(d, current.get(k))),
+                key=lambda d: d["job_id"],
+            )
             keys = [d["job_id"] for d in winners]
             before = {k: facet_values[k] for k in keys if k in facet_values}
             package_lists: set[tuple[str, ...]] = set()
             conn.executemany(_UPSERT, [_row(d, package_lists) for d in winners])
             _count_facets(conn, before, _facet_values(conn, keys))
-            conn.executemany("INSERT OR IGNORE INTO package_versions VALUES (?, ?)",
-                             {pair for packages in package_lists for pair in _pins(packages)[1]})
+            conn.executemany(
+                "INSERT OR IGNORE INTO package_versions VALUES (?, ?)",
+                {pair for packages in package_lists for pair in _pins(packages)[1]},
+            )
         return keys
 
     def delete(self, job_ids: Sequence[str]) -> int:
@@ -293,8 +317,9 @@ class SqliteIndex:
         """Record `tier` in the documents of `job_ids` in place (their version unchanged)."""
         with self._lock, self._transaction() as conn:
             before = conn.total_changes
-            conn.executemany("UPDATE jobs SET tier = ? WHERE job_id = ?",
-                             [(tier, k) for k in job_ids])
+            conn.executemany(
+                "UPDATE jobs SET tier = ? WHERE job_id = ?", [(tier, k) for k in job_ids]
+            )
             return conn.total_changes - before
 
     def set_field(self, job_id: str, name: str, value: Any) -> None:
@@ -314,38 +339,52 @@ class SqliteIndex:
 
     def find(self, query: Query, *, limit: int) -> list[SearchDocument]:
         compiled = compile_sql(self._resolved(query))
-        return self.select(compiled.where, compiled.params, order_by=compiled.order_by,
-                           limit=limit)
+        return self.select(compiled.where, compiled.params, order_by=compiled.order_by, limit=limit)
 
     def find_json(self, query: Query, *, limit: int) -> list[JsonDocument]:
-        return [json_document(row) for row in
-                self._rows(document_json_sql(self._resolved(query), limit))]
+        return [
+            json_document(row)
+            for row in self._rows(document_json_sql(self._resolved(query), limit))
+        ]
 
     def count(self, query: Query | None = None) -> int:
         rows = self._rows(count_sql(self._resolved(query or Query())))
         return int(rows[0][0])
 
-    def facets(self, query: Query, fields: Sequence[str], *, limit: int = 100
-               ) -> dict[str, dict[str, int]]:
+    def facets(
+        self, query: Query, fields: Sequence[str], *, limit: int = 100
+    ) -> dict[str, dict[str, int]]:
         check_group_fields(fields)
         resolved = self._resolved(query)
         whole = compile_sql(resolved).where == "1"
-        return {field: {value_text(_typed(field, value)): int(n)
-                        for value, n in self._rows(
-                            _counted_sql(field, limit) if whole and field in COUNTED_FACETS
-                            else facet_sql(resolved, field, limit))}
-                for field in fields}
+        return {
+            field: {
+                value_text(_typed(field, value)): int(n)
+                for value, n in self._rows(
+                    _counted_sql(field, limit)
+                    if whole and field in COUNTED_FACETS
+                    else facet_sql(resolved, field, limit)
+                )
+            }
+            for field in fields
+        }
 
-    def aggregate(self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
-                  ) -> list[dict[str, Any]]:
+    def aggregate(
+        self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
+    ) -> list[dict[str, Any]]:
         check_group_fields(group_by)
         names = [*group_by, "count", *(m.name for m in measures)]
         rows = self._rows(aggregate_sql(self._resolved(query), group_by, measures))
         return [_typed_group(dict(zip(names, row, strict=True)), group_by) for row in rows]
 
-    def select(self, where: str = "1", params: Sequence[Any] = (), *,
-               order_by: str = "created_at DESC, job_id DESC", limit: int | None = None
-               ) -> list[SearchDocument]:
+    def select(
+        self,
+        where: str = "1",
+        params: Sequence[Any] = (),
+        *,
+        order_by: str = "created_at DESC, job_id DESC",
+        limit: int | None = None,
+    ) -> list[SearchDocument]:
         """Documents matching a WHERE clause built by the query module (values bound as `?`)."""
         sql = f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE {where} ORDER BY {order_by}"  # noqa: S608
         args = list(params)
@@ -362,7 +401,8 @@ class SqliteIndex:
     def keys(self) -> Iterator[tuple[str, str | None, str | None]]:
         with self._lock:
             rows = self.conn.execute(
-                "SELECT job_id, updated_at, source_version FROM jobs ORDER BY job_id").fetchall()
+                "SELECT job_id, updated_at, source_version FROM jobs ORDER BY job_id"
+            ).fetchall()
         yield from rows
 
     def package_versions(self, name: str) -> list[str]:
@@ -400,8 +440,9 @@ class SqliteIndex:
         return _Transaction(self.conn)
 
     @staticmethod
-    def _versions(conn: sqlite3.Connection, keys: list[str]
-                  ) -> tuple[dict[str, tuple[str, str]], FacetValues]:
+    def _versions(
+        conn: sqlite3.Connection, keys: list[str]
+    ) -> tuple[dict[str, tuple[str, str]], FacetValues]:
         """The (updated_at, source_version) and the `COUNTED_FACETS` values of each of `keys`
         that is a row (one read for both: the row is read anyway)."""
         found: dict[str, tuple[str, str]] = {}
@@ -433,8 +474,9 @@ class _Checkpointer:
         self.path = owner.path
         self._owner = weakref.ref(owner)  # an index dropped without close() ends the thread
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"checkpoint {self.path.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"checkpoint {self.path.name}", daemon=True
+        )
         self._thread.start()
 
     def _run(self) -> None:
@@ -496,8 +538,9 @@ def _facet_values(conn: sqlite3.Connection, keys: list[str]) -> FacetValues:
         chunk = keys[start : start + _MAX_VARIABLES]
         marks = ", ".join("?" for _ in chunk)
         for key, *values in conn.execute(
-                f"SELECT job_id, {_FACET_COLUMNS} FROM jobs WHERE job_id IN ({marks})",  # noqa: S608
-                chunk):
+            f"SELECT job_id, {_FACET_COLUMNS} FROM jobs WHERE job_id IN ({marks})",  # noqa: S608
+            chunk,
+        ):
             found[key] = tuple(values)
     return found
 
@@ -526,7 +569,8 @@ def _newest_per_key(documents: Sequence[SearchDocument]) -> dict[str, SearchDocu
 
 
 _JSON_AT: tuple[tuple[int, Any], ...] = tuple(
-    (i, {} if c == "metrics_last" else []) for i, c in enumerate(COLUMNS) if c in _JSON_FIELDS)
+    (i, {} if c == "metrics_last" else []) for i, c in enumerate(COLUMNS) if c in _JSON_FIELDS
+)
 _BOOL_AT = tuple(i for i, c in enumerate(COLUMNS) if c in _BOOL_FIELDS)
 _ALL_COLUMNS = operator.itemgetter(*COLUMNS)
 

@@ -37,11 +37,23 @@ from tests.support.events import default_log, lines, make_metadata
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 SWEEP = START + timedelta(days=730)  # two years after the first job
 # (age in days at the sweep, retain, status)
-JOBS = [(729, False, "completed"), (729, True, "completed"), (500, False, "failed"),
-        (400, False, "completed"), (400, True, "cancelled"), (366, False, "completed"),
-        (364, False, "completed"), (200, False, "failed"), (95, True, "completed"),
-        (89, False, "completed"), (45, False, "completed"), (60, False, "running"),
-        (31, False, "completed"), (20, False, "completed"), (3, False, "completed")]
+JOBS = [
+    (729, False, "completed"),
+    (729, True, "completed"),
+    (500, False, "failed"),
+    (400, False, "completed"),
+    (400, True, "cancelled"),
+    (366, False, "completed"),
+    (364, False, "completed"),
+    (200, False, "failed"),
+    (95, True, "completed"),
+    (89, False, "completed"),
+    (45, False, "completed"),
+    (60, False, "running"),
+    (31, False, "completed"),
+    (20, False, "completed"),
+    (3, False, "completed"),
+]
 
 
 @dataclass(frozen=True)
@@ -69,8 +81,12 @@ def write_bare_jobs(blobs: BlobStore) -> list[Written]:
     """Every job of `JOBS`, uploaded with the SDK alone: no tags, the log an append blob."""
     written = []
     for n, (age, retain, status) in enumerate(JOBS):
-        meta = make_metadata(run=f"{n:08x}", status=status, created=SWEEP - timedelta(days=age),
-                             tags={"retain": "true"} if retain else {"experiment": "bare"})
+        meta = make_metadata(
+            run=f"{n:08x}",
+            status=status,
+            created=SWEEP - timedelta(days=age),
+            tags={"retain": "true"} if retain else {"experiment": "bare"},
+        )
         log = lines(default_log(meta["job_id"]))
         bare_job(container_of(blobs), meta, log)
         written.append(Written(parse_job_id(meta["job_id"]), age, retain, status, log))
@@ -82,7 +98,8 @@ def job_blobs(blobs: BlobStore, job: JobId) -> list[str]:
 
 
 def test_untagged_jobs_are_swept_as_the_design_says_two_years_on(
-        services: Services, admin: None) -> None:
+    services: Services, admin: None
+) -> None:
     """Deleted past 365 days unless retained (a blob whose event was never handled, still
     untagged, included), logs Cool from 30 days and readable, a second sweep does nothing."""
     jobs = write_bare_jobs(services.blobs)
@@ -109,7 +126,8 @@ def test_untagged_jobs_are_swept_as_the_design_says_two_years_on(
             assert (gz.blob_type, tier_rank(gz.tier) >= Tier.COOL.rank) == ("BlockBlob", True), w
             shown = ascend("jobs", "logs", str(w.job), "--json")
             assert [orjson.loads(x) for x in shown.splitlines()] == [
-                orjson.loads(x) for x in w.log.splitlines()]
+                orjson.loads(x) for x in w.log.splitlines()
+            ]
         else:
             assert log_path(w.job) in left, w
     kept = [w for w in jobs if w.retain]
@@ -120,7 +138,8 @@ def test_untagged_jobs_are_swept_as_the_design_says_two_years_on(
 
 @pytest.mark.parametrize("reindexed_before_apply", [False, True])
 def test_a_bare_job_whose_retain_flips_between_plan_and_apply_is_kept(
-        services: Services, admin: None, reindexed_before_apply: bool) -> None:
+    services: Services, admin: None, reindexed_before_apply: bool
+) -> None:
     """retain=true written by the bare writer after the plan (re-indexed and re-tagged before
     the apply or not): nothing of the job is deleted, and the next sweeps leave it alone."""
     meta = make_metadata(run="f11f11f1", created=SWEEP - timedelta(days=400))
@@ -130,8 +149,10 @@ def test_a_bare_job_whose_retain_flips_between_plan_and_apply_is_kept(
     index = SqliteIndex(services.settings.index_path)
     plan, policy = next(plan_sweep(services, SWEEP))
     assert {a.action for a in plan.actions} == {DELETE}
-    bare_metadata(container_of(services.blobs), {**meta, "tags": {"retain": "true"},
-                                                 "updated_at": "2027-01-01T00:00:00Z"})
+    bare_metadata(
+        container_of(services.blobs),
+        {**meta, "tags": {"retain": "true"}, "updated_at": "2027-01-01T00:00:00Z"},
+    )
     if reindexed_before_apply:
         ascend("pipeline", "run", "--once")
         assert services.blobs.get_tags(log_path(job))["retain"] == "true"

@@ -52,9 +52,18 @@ def _big_log(services: Services) -> JobMetadata:
     """A finished job whose log is 100 MB of INFO lines with an error near the end."""
     meta = seed_job(services, when=NOW - timedelta(hours=2))
     job = JobContext(meta.job_id, meta.user, meta.project)
-    block = b"".join(dump_record(make_record(job, level="INFO", logger="ascend.user",
-                                             message=f"step {i} " + "x" * 120,
-                                             when=meta.created_at)) for i in range(20_000))
+    block = b"".join(
+        dump_record(
+            make_record(
+                job,
+                level="INFO",
+                logger="ascend.user",
+                message=f"step {i} " + "x" * 120,
+                when=meta.created_at,
+            )
+        )
+        for i in range(20_000)
+    )
     name = log_path(meta.parsed_job_id)
     services.blobs.create_append(name, content_type="application/x-ndjson")
     written = 0
@@ -69,27 +78,38 @@ def _big_log(services: Services) -> JobMetadata:
 def site(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """`ascend serve --as-cli-user` as alice over seeded jobs (hers and bob's)."""
     services = make_services(azurite, tmp_path_factory.mktemp("web"))
-    jobs = {name: job_with_log(services, rows=rows,
-                               when=NOW - timedelta(hours=3 + i))
-            for i, (name, (rows, _)) in enumerate(X_CASES.items())}
+    jobs = {
+        name: job_with_log(services, rows=rows, when=NOW - timedelta(hours=3 + i))
+        for i, (name, (rows, _)) in enumerate(X_CASES.items())
+    }
     errors = job_with_log(services, [], when=NOW - timedelta(hours=1))
     jobs["errors"] = job_with_log(services, error_records(errors), when=NOW - timedelta(hours=1))
-    jobs["failed"] = job_with_log(services, status="failed", when=NOW - timedelta(days=2),
-                                  project="vision")
+    jobs["failed"] = job_with_log(
+        services, status="failed", when=NOW - timedelta(days=2), project="vision"
+    )
     jobs["big"] = _big_log(services)
-    jobs["live"] = seed_job(services, status="running", levels=["INFO", "INFO"],
-                            when=NOW - timedelta(minutes=10))
+    jobs["live"] = seed_job(
+        services, status="running", levels=["INFO", "INFO"], when=NOW - timedelta(minutes=10)
+    )
     jobs["bob"] = job_with_log(services, rows=X_CASES["epoch"][0], user="bob")
     jobs["bob_artifact"] = job_with_artifact(services, user="bob")
     settings = services.settings
-    env = os.environ | {"ASCEND_STORAGE_CONNECTION_STRING": str(settings.storage_connection_string),
-                        "ASCEND_CONTAINER": settings.container,
-                        "ASCEND_INDEX_PATH": str(settings.index_path), "ASCEND_USER": "alice",
-                        "ASCEND_ROLES": "", "NO_COLOR": "1"}
+    env = os.environ | {
+        "ASCEND_STORAGE_CONNECTION_STRING": str(settings.storage_connection_string),
+        "ASCEND_CONTAINER": settings.container,
+        "ASCEND_INDEX_PATH": str(settings.index_path),
+        "ASCEND_USER": "alice",
+        "ASCEND_ROLES": "",
+        "NO_COLOR": "1",
+    }
     port = _free_port()
     ascend = str(Path(sys.executable).parent / "ascend")
-    server = subprocess.Popen([ascend, "serve", "--as-cli-user", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [ascend, "serve", "--as-cli-user", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, server)
@@ -122,9 +142,17 @@ def browser() -> Iterator[object]:
     """One headless Chromium for the module: no sandbox, no background networking."""
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield chromium
         chromium.close()
 
@@ -146,20 +174,26 @@ def page(browser: object, site: Site) -> Iterator[object]:
 
 def _ids(page: object) -> list[str]:
     return page.eval_on_selector_all(  # type: ignore[attr-defined]
-        "tr[data-job-id]", "rows => rows.map(r => r.dataset.jobId)")
+        "tr[data-job-id]", "rows => rows.map(r => r.dataset.jobId)"
+    )
 
 
 def _cli_search(site: Site, query: str) -> list[str]:
     ascend = str(Path(sys.executable).parent / "ascend")
     words = query.split() or ["sort:-created"]  # the CLI wants a query; this is the default
-    out = subprocess.run([ascend, "search", "--json", "--limit", "1000", "--", *words],
-                         env=site.env, capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [ascend, "search", "--json", "--limit", "1000", "--", *words],
+        env=site.env,
+        capture_output=True,
+        check=True,
+    ).stdout
     return [orjson.loads(line)["job_id"] for line in out.splitlines() if line.strip()]
 
 
 @pytest.mark.parametrize("query", ["", "status:completed", "project:vision", "sort:created"])
-def test_the_jobs_table_shows_what_ascend_search_returns(page: object, site: Site,
-                                                         query: str) -> None:
+def test_the_jobs_table_shows_what_ascend_search_returns(
+    page: object, site: Site, query: str
+) -> None:
     """The table's rows, in order, are the job IDs `ascend search --json` prints as alice."""
     page.goto(site.base + "/?" + urlencode({"q": query, "limit": "200"}))  # type: ignore[attr-defined]
     assert _ids(page) == _cli_search(site, query)
@@ -183,9 +217,12 @@ def test_a_facet_click_narrows_the_table(page: object, site: Site) -> None:
     page.wait_for_selector("[data-facets-src][data-loaded]")  # type: ignore[attr-defined]
     counts = page.eval_on_selector_all(  # type: ignore[attr-defined]
         "[data-facet=project] a",
-        "as => as.map(a => [a.dataset.facetValue, +a.querySelector('.count').textContent])")
-    assert dict(counts) == {"frauddetect": len(_cli_search(site, "project:frauddetect")),
-                            "vision": len(_cli_search(site, "project:vision"))}
+        "as => as.map(a => [a.dataset.facetValue, +a.querySelector('.count').textContent])",
+    )
+    assert dict(counts) == {
+        "frauddetect": len(_cli_search(site, "project:frauddetect")),
+        "vision": len(_cli_search(site, "project:vision")),
+    }
     page.click("[data-facet=project] [data-facet-value=vision]")  # type: ignore[attr-defined]
     assert "project%3Avision" in page.url  # type: ignore[attr-defined]
     page.wait_for_selector("[data-facets-src][data-loaded]")  # type: ignore[attr-defined]
@@ -210,7 +247,8 @@ def _drawn(page: object) -> dict[str, tuple[str, bool]]:
         """() => { const f = document.querySelector('figure[data-chart]');
         const out = {}; f.querySelectorAll('[data-series]').forEach((b, i) => {
           out[b.dataset.series] = [b.getAttribute('aria-pressed'), f.uplot.series[i + 1].show];
-        }); return out; }""")
+        }); return out; }"""
+    )
 
 
 def test_legend_clicks_isolate_restore_and_toggle_series(page: object, site: Site) -> None:
@@ -220,13 +258,15 @@ def test_legend_clicks_isolate_restore_and_toggle_series(page: object, site: Sit
     page.wait_for_selector("figure[data-chart] [data-series=loss]")  # type: ignore[attr-defined]
     assert _drawn(page) == {s: ["true", True] for s in ("acc", "loss", "step")}
     page.click("[data-series=loss]")  # type: ignore[attr-defined]
-    assert _drawn(page) == {"acc": ["false", False], "loss": ["true", True],
-                            "step": ["false", False]}
+    assert _drawn(page) == {
+        "acc": ["false", False],
+        "loss": ["true", True],
+        "step": ["false", False],
+    }
     page.click("[data-series=loss]")  # type: ignore[attr-defined]
     assert _drawn(page) == {s: ["true", True] for s in ("acc", "loss", "step")}
     page.click("[data-series=acc]", modifiers=["Control"])  # type: ignore[attr-defined]
-    assert _drawn(page) == {"acc": ["false", False], "loss": ["true", True],
-                            "step": ["true", True]}
+    assert _drawn(page) == {"acc": ["false", False], "loss": ["true", True], "step": ["true", True]}
     page.click("[data-series=acc]", modifiers=["Control"])  # type: ignore[attr-defined]
     assert _drawn(page)["acc"] == ["true", True]
 
@@ -239,11 +279,13 @@ def test_the_log_filters_by_level_and_by_text(page: object, site: Site) -> None:
     page.click("#log-filter button[type=submit]")  # type: ignore[attr-defined]
     page.wait_for_url("**level=ERROR**")  # type: ignore[attr-defined]
     levels = page.eval_on_selector_all(  # type: ignore[attr-defined]
-        "[data-section=logs] [data-level]", "ls => ls.map(l => l.dataset.level)")
+        "[data-section=logs] [data-level]", "ls => ls.map(l => l.dataset.level)"
+    )
     assert levels == ["ERROR", "CRITICAL"]
     page.goto(url + "?text=LOW+DISK")  # type: ignore[attr-defined]
     texts = page.eval_on_selector_all(  # type: ignore[attr-defined]
-        "[data-section=logs] [data-level] .msg", "ls => ls.map(l => l.textContent)")
+        "[data-section=logs] [data-level] .msg", "ls => ls.map(l => l.textContent)"
+    )
     assert texts == ["low disk"]
 
 
@@ -267,8 +309,13 @@ def test_another_users_job_is_a_404_everywhere(page: object, site: Site) -> None
     response = page.goto(f"{site.base}/jobs/{bob}")  # type: ignore[attr-defined]
     assert response.status == 404
     mine = site.jobs["epoch"].job_id
-    for path in (f"/jobs/{bob}/log/stream", f"/jobs/{bob}/log", f"/jobs/{art}/artifacts/model.bin",
-                 f"/compare?jobs={mine},{bob}", f"/jobs/{bob}/metrics.csv"):
+    for path in (
+        f"/jobs/{bob}/log/stream",
+        f"/jobs/{bob}/log",
+        f"/jobs/{art}/artifacts/model.bin",
+        f"/compare?jobs={mine},{bob}",
+        f"/jobs/{bob}/metrics.csv",
+    ):
         assert page.request.get(site.base + path).status == 404, path  # type: ignore[attr-defined]
 
 
@@ -279,7 +326,8 @@ def test_compare_overlays_each_metric_across_jobs(page: object, site: Site) -> N
     page.goto(f"{site.base}/compare?jobs={a},{b}")  # type: ignore[attr-defined]
     page.wait_for_selector("figure[data-chart='loss']")  # type: ignore[attr-defined]
     series = page.eval_on_selector_all(  # type: ignore[attr-defined]
-        "figure[data-chart='loss'] [data-series]", "bs => bs.map(b => b.dataset.series)")
+        "figure[data-chart='loss'] [data-series]", "bs => bs.map(b => b.dataset.series)"
+    )
     assert series == [a, b]
     assert page.locator("[data-compare='last metric values'] tr[data-differs]").count() >= 1  # type: ignore[attr-defined]
 
@@ -300,14 +348,14 @@ def test_live_tail_shows_new_lines_until_the_job_finishes(page: object, site: Si
     site.services.blobs.append(log_path(meta.parsed_job_id), b"".join(appended))
     line = page.wait_for_selector("[data-section=logs] [data-line='3']")  # type: ignore[attr-defined]
     assert line.get_attribute("data-level") == "ERROR"
-    set_status(site.services.blobs, meta.parsed_job_id, "completed",
-               FixedClock(NOW), exit_code=0)
+    set_status(site.services.blobs, meta.parsed_job_id, "completed", FixedClock(NOW), exit_code=0)
     page.wait_for_function(  # type: ignore[attr-defined]
-        "() => document.getElementById('log-state').textContent === 'job finished'")
+        "() => document.getElementById('log-state').textContent === 'job finished'"
+    )
 
 
 def test_first_error_jumps_to_the_first_error_line(page: object, site: Site) -> None:
-    """"First error" reopens the log at the first ERROR line, numbered as in the whole log."""
+    """ "First error" reopens the log at the first ERROR line, numbered as in the whole log."""
     page.goto(f"{site.base}/jobs/{site.jobs['errors'].job_id}")  # type: ignore[attr-defined]
     page.click("#first-error")  # type: ignore[attr-defined]
     page.wait_for_url("**#L3")  # type: ignore[attr-defined]
@@ -322,5 +370,6 @@ def test_another_x_axis_can_be_chosen(page: object, site: Site) -> None:
     page.select_option("#x-choice", "time")  # type: ignore[attr-defined]
     page.wait_for_selector("figure[data-chart][data-x=time]")  # type: ignore[attr-defined]
     series = page.eval_on_selector_all(  # type: ignore[attr-defined]
-        "figure[data-chart] [data-series]", "bs => bs.map(b => b.dataset.series)")
+        "figure[data-chart] [data-series]", "bs => bs.map(b => b.dataset.series)"
+    )
     assert series == ["acc", "epoch", "loss", "step"]

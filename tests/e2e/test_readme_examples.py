@@ -52,9 +52,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory, azurite: object) -> Settings:
     from ascend_cli.azurite import Azurite
 
     assert isinstance(azurite, Azurite)
-    settings = Settings(storage_connection_string=azurite.connection_string,
-                        container="readme-demo", user="alice", roles=("admin",),
-                        index_path=tmp_path_factory.mktemp("readme") / "index.sqlite3")
+    settings = Settings(
+        storage_connection_string=azurite.connection_string,
+        container="readme-demo",
+        user="alice",
+        roles=("admin",),
+        index_path=tmp_path_factory.mktemp("readme") / "index.sqlite3",
+    )
     with pytest.MonkeyPatch.context() as patch:
         point_cli_at(settings, patch, roles="admin")
         for command in (["demo", "seed", "--jobs", "200"], ["pipeline", "run", "--once"]):
@@ -65,8 +69,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory, azurite: object) -> Settings:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_each_readme_example_prints_jobs_on_demo_data(example: str, demo: Settings,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_readme_example_prints_jobs_on_demo_data(
+    example: str, demo: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The example, typed as in the README (as an admin, as the quick start says), prints at
     least one job."""
     point_cli_at(demo, monkeypatch, roles="admin")

@@ -38,12 +38,14 @@ def _invoke(runner: CliRunner, *args: str) -> str:
     return result.stdout
 
 
-def test_seeded_jobs_are_indexed_as_their_metadata_says(runner: CliRunner,
-                                                         settings: Settings) -> None:
+def test_seeded_jobs_are_indexed_as_their_metadata_says(
+    runner: CliRunner, settings: Settings
+) -> None:
     """Every seeded job has a document matching its metadata, finished ones a by-date copy with
     the log's line count, and nothing is rejected."""
-    _invoke(runner, "demo", "seed", "--jobs", str(JOBS), "--seed", "5",
-            "--now", "2026-03-14T12:00:00Z")
+    _invoke(
+        runner, "demo", "seed", "--jobs", str(JOBS), "--seed", "5", "--now", "2026-03-14T12:00:00Z"
+    )
     summary = orjson.loads(_invoke(runner, "pipeline", "run", "--once", "--json"))
     assert (summary["rejected"], summary["failed"]) == (0, 0)
     assert _invoke(runner, "pipeline", "rejected", "--json") == ""
@@ -55,8 +57,11 @@ def test_seeded_jobs_are_indexed_as_their_metadata_says(runner: CliRunner,
         meta = parse_metadata(store.read(name).data)
         doc = index.get(meta.job_id)
         assert doc is not None, name
-        assert (doc["status"], doc["user"], doc["project"]) == (meta.status.value, meta.user,
-                                                                 meta.project)
+        assert (doc["status"], doc["user"], doc["project"]) == (
+            meta.status.value,
+            meta.user,
+            meta.project,
+        )
         assert doc["created_at"] == format_datetime(meta.created_at)
         assert doc["updated_at"] == format_datetime(meta.updated_at)
         assert doc["packages"] == list(meta.dependencies.packages)

@@ -38,8 +38,9 @@ def world(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     services = make_services(azurite, tmp_path_factory.mktemp("api"))
     jobs = {
         "alice_old": seed_job(services, when=NOW - timedelta(days=3), levels=LEVELS),
-        "alice_failed": seed_job(services, status="failed", when=NOW - timedelta(days=1),
-                                 levels=LEVELS),
+        "alice_failed": seed_job(
+            services, status="failed", when=NOW - timedelta(days=1), levels=LEVELS
+        ),
         "bob": seed_job(services, user="bob", levels=LEVELS),
         "carol": seed_job(services, user="carol", project="vision", levels=LEVELS),
     }
@@ -61,10 +62,15 @@ def test_a_request_without_a_client_principal_is_refused(world: World) -> None:
     assert HEADER in response.json()["detail"]
 
 
-@pytest.mark.parametrize("header", [
-    "not base64!!", base64.b64encode(b"[1, 2]").decode(), base64.b64encode(b"{").decode(),
-    base64.b64encode(orjson.dumps({"claims": [{"typ": "roles", "val": "admin"}]})).decode(),
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "not base64!!",
+        base64.b64encode(b"[1, 2]").decode(),
+        base64.b64encode(b"{").decode(),
+        base64.b64encode(orjson.dumps({"claims": [{"typ": "roles", "val": "admin"}]})).decode(),
+    ],
+)
 def test_a_malformed_client_principal_is_refused(world: World, header: str) -> None:
     """A header that is not base64 JSON of a principal with a name claim: 401, never a guess."""
     response = world.client.get("/api/jobs", headers={HEADER: header})
@@ -81,7 +87,9 @@ def test_search_returns_the_callers_documents_newest_first(world: World) -> None
     """GET /api/jobs lists alice's jobs only, newest first, with no next cursor at the end."""
     body = world.client.get("/api/jobs", headers=ALICE).json()
     assert [d["job_id"] for d in body["documents"]] == [
-        world.jobs["alice_failed"].job_id, world.jobs["alice_old"].job_id]
+        world.jobs["alice_failed"].job_id,
+        world.jobs["alice_old"].job_id,
+    ]
     assert body["next_cursor"] is None
 
 
@@ -105,10 +113,13 @@ def test_the_query_language_filters_the_search(world: World) -> None:
     assert [d["job_id"] for d in body["documents"]] == [world.jobs["alice_failed"].job_id]
 
 
-@pytest.mark.parametrize("params", [{"q": "status:"}, {"q": "bogus:1"}, {"limit": "0"},
-                                    {"limit": "many"}, {"cursor": "garbage"}])
-def test_bad_query_input_is_a_400_with_a_one_line_reason(world: World,
-                                                        params: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [{"q": "status:"}, {"q": "bogus:1"}, {"limit": "0"}, {"limit": "many"}, {"cursor": "garbage"}],
+)
+def test_bad_query_input_is_a_400_with_a_one_line_reason(
+    world: World, params: dict[str, str]
+) -> None:
     """A query that does not parse, or a bad limit or cursor, is a 400 naming the problem."""
     response = world.client.get("/api/jobs", headers=ALICE, params=params)
     assert response.status_code == 400
@@ -140,8 +151,9 @@ def test_another_users_job_is_a_404_like_a_missing_one(world: World) -> None:
 def test_logs_stream_as_json_lines_filtered_by_level(world: World) -> None:
     """The log endpoint streams application/x-ndjson: the stored lines at or above `level`."""
     job = world.jobs["alice_old"]
-    response = world.client.get(f"/api/jobs/{job.job_id}/logs", headers=ALICE,
-                                params={"level": "ERROR"})
+    response = world.client.get(
+        f"/api/jobs/{job.job_id}/logs", headers=ALICE, params={"level": "ERROR"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/x-ndjson")
     lines = log_lines(job, LEVELS).splitlines(keepends=True)
@@ -157,8 +169,9 @@ def test_logs_of_another_users_job_are_a_404(world: World) -> None:
 def test_an_unknown_level_is_a_400(world: World) -> None:
     """`level=LOUD` is refused with the allowed levels."""
     job = world.jobs["alice_old"]
-    response = world.client.get(f"/api/jobs/{job.job_id}/logs", headers=ALICE,
-                                params={"level": "LOUD"})
+    response = world.client.get(
+        f"/api/jobs/{job.job_id}/logs", headers=ALICE, params={"level": "LOUD"}
+    )
     assert response.status_code == 400
     assert "must be one of" in response.json()["detail"]
 
@@ -168,8 +181,9 @@ def test_a_project_admin_sees_that_project_only(world: World) -> None:
     body = world.client.get("/api/jobs", headers=as_user("dave", "admin:frauddetect")).json()
     assert {d["project"] for d in body["documents"]} == {"frauddetect"}
     assert len(body["documents"]) == 3
-    response = world.client.get(f"/api/jobs/{world.jobs['carol'].job_id}",
-                                headers=as_user("dave", "admin:frauddetect"))
+    response = world.client.get(
+        f"/api/jobs/{world.jobs['carol'].job_id}", headers=as_user("dave", "admin:frauddetect")
+    )
     assert response.status_code == 404
 
 
@@ -181,19 +195,34 @@ def test_openapi_and_docs_are_served_under_api(world: World) -> None:
 
 
 users = st.sampled_from(["alice", "bob", "carol", "dave"]) | st.from_regex(
-    r"[a-z][a-z0-9]{0,10}", fullmatch=True)
-roles = st.lists(st.sampled_from(["admin:frauddetect", "admin:vision", "admin:other"]),
-                 max_size=2, unique=True)
-queries = st.sampled_from(["", "status:failed", "user:bob", "project:vision", "-user:alice",
-                           "user:alice,bob,carol", "project:frauddetect user:carol",
-                           "function:train_model", "created:>=-30d", "sort:-created"])
+    r"[a-z][a-z0-9]{0,10}", fullmatch=True
+)
+roles = st.lists(
+    st.sampled_from(["admin:frauddetect", "admin:vision", "admin:other"]), max_size=2, unique=True
+)
+queries = st.sampled_from(
+    [
+        "",
+        "status:failed",
+        "user:bob",
+        "project:vision",
+        "-user:alice",
+        "user:alice,bob,carol",
+        "project:frauddetect user:carol",
+        "function:train_model",
+        "created:>=-30d",
+        "sort:-created",
+    ]
+)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(user=users, granted=roles, text=queries)
-def test_no_principal_ever_sees_a_job_it_may_not_see(world: World, user: str, granted: list[str],
-                                                     text: str) -> None:
+def test_no_principal_ever_sees_a_job_it_may_not_see(
+    world: World, user: str, granted: list[str], text: str
+) -> None:
     """Whatever the principal and the query, every endpoint shows exactly what its roles allow."""
     principal = Principal.of(user, tuple(granted))
     headers = as_user(user, *granted)
@@ -213,8 +242,9 @@ def test_no_principal_ever_sees_a_job_it_may_not_see(world: World, user: str, gr
 printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=80)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(job_id=(printable | st.text(max_size=40)).filter(lambda t: t not in {"", ".", ".."}))
 def test_any_job_id_text_is_answered_cleanly(world: World, job_id: str) -> None:
     """Whatever text is asked for as a job ID, the API answers 404 or 400, never an error."""
@@ -224,8 +254,9 @@ def test_any_job_id_text_is_answered_cleanly(world: World, job_id: str) -> None:
         assert response.status_code in {400, 404, 405}, (url, response.text)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(header=printable | printable.map(lambda t: base64.b64encode(t.encode()).decode()))
 def test_any_principal_header_is_either_a_user_or_a_401(world: World, header: str) -> None:
     """Garbage in X-MS-CLIENT-PRINCIPAL is a 401; it never crashes the API or widens access."""
@@ -248,19 +279,23 @@ def test_serve_as_cli_user_answers_anonymous_requests_as_that_user(world: World)
 def test_follow_on_a_finished_job_returns_its_whole_log_and_ends(world: World) -> None:
     """`follow=true` on a job that is already final drains the log once and closes the stream."""
     job = world.jobs["alice_failed"]
-    response = world.client.get(f"/api/jobs/{job.job_id}/logs", headers=ALICE,
-                                params={"follow": "true"})
+    response = world.client.get(
+        f"/api/jobs/{job.job_id}/logs", headers=ALICE, params={"follow": "true"}
+    )
     assert response.status_code == 200
     assert response.content == log_lines(job, LEVELS)
 
 
 def test_an_unreadable_index_is_a_503_that_says_so(
-        world: World, tmp_path_factory: pytest.TempPathFactory) -> None:
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """A corrupt index file makes the search answer 503 with the reason, not a crash."""
     broken = tmp_path_factory.mktemp("broken") / "index.sqlite3"
     broken.write_bytes(b"not a database" * 100)
-    degraded = Services(world.services.settings.model_copy(update={"index_path": broken}),
-                        blobs=world.services.blobs)
+    degraded = Services(
+        world.services.settings.model_copy(update={"index_path": broken}),
+        blobs=world.services.blobs,
+    )
     with TestClient(create_app(lambda: degraded)) as client:
         response = client.get("/api/jobs", headers=ALICE)
         assert response.status_code == 503

@@ -49,9 +49,13 @@ def http_api(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[ob
 def call(http_api: object, path: str, user: str = "alice", **params: str) -> func.HttpResponse:
     # The host hands over the full URL; the ASGI middleware reads the query string from it.
     query = f"?{urlencode(params)}" if params else ""
-    request = func.HttpRequest(method="GET", url=f"http://localhost{path}{query}",
-                               headers={HEADER: encode_client_principal(user)},
-                               params=params, body=b"")
+    request = func.HttpRequest(
+        method="GET",
+        url=f"http://localhost{path}{query}",
+        headers={HEADER: encode_client_principal(user)},
+        params=params,
+        body=b"",
+    )
     response: func.HttpResponse = asyncio.run(http_api(request, None))  # type: ignore[operator]
     return response
 
@@ -60,11 +64,15 @@ def test_the_http_function_binds_every_api_route_anonymously() -> None:
     """One HTTP trigger catches /api/{*path}; App Service authentication stands in front."""
     trigger = orjson.loads(http_function().get_raw_bindings()[0])
     assert (trigger["type"], trigger["route"], trigger["authLevel"]) == (
-        "httpTrigger", "{*path}", "ANONYMOUS")
+        "httpTrigger",
+        "{*path}",
+        "ANONYMOUS",
+    )
 
 
-def test_search_through_the_function_returns_the_callers_jobs(services: Services,
-                                                              http_api: object) -> None:
+def test_search_through_the_function_returns_the_callers_jobs(
+    services: Services, http_api: object
+) -> None:
     """GET /api/jobs through the Functions middleware answers like the ASGI app."""
     meta = seed_job(services)
     seed_job(services, user="bob")
@@ -73,8 +81,9 @@ def test_search_through_the_function_returns_the_callers_jobs(services: Services
     assert [d["job_id"] for d in orjson.loads(response.get_body())["documents"]] == [meta.job_id]
 
 
-def test_logs_through_the_function_are_the_filtered_json_lines(services: Services,
-                                                               http_api: object) -> None:
+def test_logs_through_the_function_are_the_filtered_json_lines(
+    services: Services, http_api: object
+) -> None:
     """The log endpoint works through the function (the host buffers the body)."""
     meta = seed_job(services, levels=["INFO", "CRITICAL"])
     response = call(http_api, f"/api/jobs/{meta.job_id}/logs", level="ERROR")
@@ -82,8 +91,9 @@ def test_logs_through_the_function_are_the_filtered_json_lines(services: Service
     assert response.get_body() == log_lines(meta, ["INFO", "CRITICAL"]).splitlines(True)[1]
 
 
-def test_follow_through_the_function_is_refused_with_the_reason(services: Services,
-                                                                http_api: object) -> None:
+def test_follow_through_the_function_is_refused_with_the_reason(
+    services: Services, http_api: object
+) -> None:
     """The Functions host cannot stream, so `follow=true` is a 400 that says so."""
     meta = seed_job(services, status="running", levels=["INFO"])
     response = call(http_api, f"/api/jobs/{meta.job_id}/logs", follow="true")

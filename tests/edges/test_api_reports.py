@@ -32,8 +32,9 @@ def _as(user: str, *roles: str) -> dict[str, str]:
 
 def test_cost_rows_nest_by_keys_for_an_admin(client: TestClient) -> None:
     """`by=project,user` gives one row per pair; the counts add up to every job."""
-    response = client.get("/api/reports/cost", params={"by": "project,user"},
-                          headers=_as("root", "admin"))
+    response = client.get(
+        "/api/reports/cost", params={"by": "project,user"}, headers=_as("root", "admin")
+    )
     assert response.status_code == 200
     rows = response.json()["rows"]
     assert sum(r["count"] for r in rows) == len(JOBS)
@@ -42,8 +43,9 @@ def test_cost_rows_nest_by_keys_for_an_admin(client: TestClient) -> None:
 
 def test_a_project_admin_sees_only_that_project(client: TestClient) -> None:
     """admin:nlp (and its own jobs) is all a carol-less caller's report counts."""
-    response = client.get("/api/reports/storage", params={"by": "project"},
-                          headers=_as("dave", "admin:nlp"))
+    response = client.get(
+        "/api/reports/storage", params={"by": "project"}, headers=_as("dave", "admin:nlp")
+    )
     rows = response.json()["rows"]
     assert [r["project"] for r in rows] == ["nlp"]
     assert rows[0]["count"] == sum(j.meta["project"] == "nlp" for j in JOBS)
@@ -59,12 +61,12 @@ def test_failures_images_and_packages_answer_rows(client: TestClient) -> None:
     assert {r["image"] for r in images} == {j.image for j in mine}
     packages = client.get("/api/reports/packages", headers=headers).json()["rows"]
     assert {r["package"] for r in packages} == {
-        p for j in mine for p in j.meta["dependencies"]["packages"]}
+        p for j in mine for p in j.meta["dependencies"]["packages"]
+    }
 
 
 @pytest.mark.parametrize("params", [{"by": "colour"}, {"since": "soon"}, {"q": "status:nope"}])
-def test_bad_parameters_are_400_with_the_reason(client: TestClient,
-                                                params: dict[str, str]) -> None:
+def test_bad_parameters_are_400_with_the_reason(client: TestClient, params: dict[str, str]) -> None:
     """An unknown key, a bad time or a bad query: 400 naming what is wrong."""
     response = client.get("/api/reports/cost", params=params, headers=_as("root", "admin"))
     assert response.status_code == 400

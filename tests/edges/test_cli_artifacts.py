@@ -21,8 +21,12 @@ FILES = {"model.pkl": b"weights" * 50_000, "metrics.json": b'{"loss": 0.1}'}
 
 
 @pytest.fixture
-def job_id(blob_store: AzureBlobStore, settings: Settings, monkeypatch: pytest.MonkeyPatch,
-           sqlite_index: object) -> str:
+def job_id(
+    blob_store: AzureBlobStore,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_index: object,
+) -> str:
     """alice's completed job with two artifacts; the CLI acts as alice."""
     point_cli_at(settings, monkeypatch)
     return write_job(blob_store, artifacts=FILES).job_id
@@ -48,7 +52,8 @@ def test_download_writes_every_artifact_with_its_exact_bytes(job_id: str, tmp_pa
 
 
 def test_download_of_named_artifacts_only_and_an_unknown_name_is_a_usage_error(
-        job_id: str, tmp_path: Path) -> None:
+    job_id: str, tmp_path: Path
+) -> None:
     """Names choose the files; a name the job does not have exits 2 naming it."""
     dest = tmp_path / "out"
     code, _, _ = invoke_cli("jobs", "download", job_id, "metrics.json", "--dest", str(dest))
@@ -60,7 +65,8 @@ def test_download_of_named_artifacts_only_and_an_unknown_name_is_a_usage_error(
 
 
 def test_an_interrupted_download_resumes_and_a_finished_one_is_not_read_again(
-        job_id: str, tmp_path: Path) -> None:
+    job_id: str, tmp_path: Path
+) -> None:
     """A .partial file is continued from its length; a verified file is left as it is."""
     (tmp_path / "model.pkl.partial").write_bytes(FILES["model.pkl"][:1000])
     code, out, _ = invoke_cli("jobs", "download", job_id, "--dest", str(tmp_path), "--json")
@@ -73,11 +79,15 @@ def test_an_interrupted_download_resumes_and_a_finished_one_is_not_read_again(
 
 
 def test_a_corrupt_partial_file_fails_the_checksum_and_is_removed(
-        job_id: str, tmp_path: Path, blob_store: AzureBlobStore) -> None:
+    job_id: str, tmp_path: Path, blob_store: AzureBlobStore
+) -> None:
     """Resumed bytes that differ from the blob's fail the MD5 check: nothing is renamed."""
     (tmp_path / "model.pkl.partial").write_bytes(b"X" * 1000)
-    [model] = [f for f in list_artifacts(blob_store, Principal.of("alice"), job_id)
-               if f.name == "model.pkl"]
+    [model] = [
+        f
+        for f in list_artifacts(blob_store, Principal.of("alice"), job_id)
+        if f.name == "model.pkl"
+    ]
     with pytest.raises(StorageError, match="does not match"):
         download(blob_store, model, tmp_path)
     assert not (tmp_path / "model.pkl").exists()
@@ -85,8 +95,8 @@ def test_a_corrupt_partial_file_fails_the_checksum_and_is_removed(
 
 
 def test_another_users_job_is_not_found_but_an_admin_may_download(
-        job_id: str, tmp_path: Path, settings: Settings,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id: str, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """bob gets 'not found' for alice's job; admin:frauddetect downloads it."""
     point_cli_at(settings, monkeypatch, user="bob")
     code, _, err = invoke_cli("jobs", "artifacts", job_id)
@@ -99,7 +109,8 @@ def test_another_users_job_is_not_found_but_an_admin_may_download(
 
 
 def test_an_archived_artifact_says_it_needs_rehydration(
-        job_id: str, tmp_path: Path, blob_store: AzureBlobStore) -> None:
+    job_id: str, tmp_path: Path, blob_store: AzureBlobStore
+) -> None:
     """An artifact in the Archive tier is not downloaded: the error says to rehydrate it."""
     first = list_artifacts(blob_store, Principal.of("alice"), job_id)[0]
     blob_store.set_tier(first.blob, "Archive")

@@ -22,10 +22,12 @@ def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def test_seeding_20_jobs_writes_valid_jobs_and_a_summary_on_stderr(
-        runner: CliRunner, settings: Settings) -> None:
+    runner: CliRunner, settings: Settings
+) -> None:
     """`demo seed --jobs 20` exits 0, keeps stdout empty and leaves 20 valid metadata.json."""
-    result = runner.invoke(app, ["demo", "seed", "--jobs", "20", "--seed", "7",
-                                 "--now", "2026-03-14T12:00:00Z"])
+    result = runner.invoke(
+        app, ["demo", "seed", "--jobs", "20", "--seed", "7", "--now", "2026-03-14T12:00:00Z"]
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert "seeded 20 jobs" in result.stderr
@@ -52,13 +54,17 @@ def test_seeding_again_with_the_same_seed_skips_what_is_there(runner: CliRunner)
     assert "5 already there, skipped" in second.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--now", "yesterday"], "--now 'yesterday': is not an ISO 8601 date or time"),
-    (["--jobs", "0"], "Invalid value for '--jobs'"),
-    (["--workers", "abc"], "Invalid value for '--workers'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--now", "yesterday"], "--now 'yesterday': is not an ISO 8601 date or time"),
+        (["--jobs", "0"], "Invalid value for '--jobs'"),
+        (["--workers", "abc"], "Invalid value for '--workers'"),
+    ],
+)
 def test_bad_options_are_usage_errors_with_one_line(
-        runner: CliRunner, args: list[str], message: str) -> None:
+    runner: CliRunner, args: list[str], message: str
+) -> None:
     """A bad --now, --jobs or --workers exits 2 naming the option, without a traceback."""
     result = runner.invoke(app, ["demo", "seed", *args])
     assert result.exit_code == 2

@@ -29,15 +29,18 @@ def _one_line(err: str) -> str:
     return err
 
 
-@pytest.mark.parametrize(("variable", "value", "expected"), [
-    ("ASCEND_STORAGE_CONNECTION_STRING", "garbage", "ASCEND_STORAGE_CONNECTION_STRING"),
-    ("ASCEND_STORAGE_API_VERSION", "1999-01-01", "ASCEND_STORAGE_API_VERSION"),
-    ("ASCEND_PIPELINE_WORKERS", "0", "ASCEND_PIPELINE_WORKERS"),
-    ("ASCEND_PIPELINE_PROCESSES", "-1", "ASCEND_PIPELINE_PROCESSES"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("ASCEND_STORAGE_CONNECTION_STRING", "garbage", "ASCEND_STORAGE_CONNECTION_STRING"),
+        ("ASCEND_STORAGE_API_VERSION", "1999-01-01", "ASCEND_STORAGE_API_VERSION"),
+        ("ASCEND_PIPELINE_WORKERS", "0", "ASCEND_PIPELINE_WORKERS"),
+        ("ASCEND_PIPELINE_PROCESSES", "-1", "ASCEND_PIPELINE_PROCESSES"),
+    ],
+)
 def test_a_bad_setting_is_one_line_naming_the_variable(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
-        expected: str) -> None:
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
     """Malformed connection string, unknown API version, zero or negative workers: exit 2."""
     point_cli_at(settings, monkeypatch, roles="admin")
     monkeypatch.setenv(variable, value)
@@ -47,11 +50,13 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
 
 
 def test_storage_that_does_not_answer_asks_whether_make_run_runs(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Nothing listening on the storage port: one line asking whether `make run` is running."""
     point_cli_at(settings, monkeypatch, roles="admin")
-    monkeypatch.setenv("ASCEND_STORAGE_CONNECTION_STRING",
-                       azurite_connection_string(port=free_port()))
+    monkeypatch.setenv(
+        "ASCEND_STORAGE_CONNECTION_STRING", azurite_connection_string(port=free_port())
+    )
     code, _, err = invoke_cli("pipeline", "rejected")
     assert code == 1
     assert "is `make run` running" in _one_line(err)
@@ -59,14 +64,19 @@ def test_storage_that_does_not_answer_asks_whether_make_run_runs(
 
 def test_no_credential_says_run_az_login() -> None:
     """DefaultAzureCredential finding no sign-in becomes NotSignedIn: 'run `az login`'."""
-    error = _translate("_ascend/rejected/", ClientAuthenticationError(
-        "DefaultAzureCredential failed to retrieve a token from the included credentials."))
+    error = _translate(
+        "_ascend/rejected/",
+        ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token from the included credentials."
+        ),
+    )
     assert isinstance(error, NotSignedIn)
     assert "run `az login`" in str(error)
 
 
-def test_a_new_empty_index_is_announced(settings: Settings, monkeypatch: pytest.MonkeyPatch,
-                                        tmp_path: Path) -> None:
+def test_a_new_empty_index_is_announced(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A mistyped ASCEND_INDEX_PATH does not silently list nothing: stderr says a new empty
     index was created, and where; the second run is quiet."""
     point_cli_at(settings, monkeypatch, roles="admin")
@@ -79,8 +89,9 @@ def test_a_new_empty_index_is_announced(settings: Settings, monkeypatch: pytest.
     assert "warning" not in again
 
 
-def test_a_second_worker_on_the_same_index_is_refused(settings: Settings,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_worker_on_the_same_index_is_refused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """While one worker holds the index's lock, `pipeline run` exits 1 with one line."""
     point_cli_at(settings, monkeypatch, roles="admin")
     with worker_lock(settings.index_path):

@@ -19,12 +19,14 @@ def _write(path: Path, lines: list[bytes]) -> Path:
 
 
 def test_an_admin_loads_a_file_and_bad_lines_are_named(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Good lines are indexed; each bad one is reported with its line number; exit status 1."""
     point_cli_at(settings, monkeypatch, roles="admin")
     good = [make_metadata(user="alice"), make_metadata(user="bob")]
-    jobs = _write(tmp_path / "jobs.jsonl",
-                  [orjson.dumps(good[0]), b'{"job_id": 3}', orjson.dumps(good[1])])
+    jobs = _write(
+        tmp_path / "jobs.jsonl", [orjson.dumps(good[0]), b'{"job_id": 3}', orjson.dumps(good[1])]
+    )
     code, out, err = invoke_cli("index", "load", str(jobs), "--json")
     assert code == 1
     assert orjson.loads(out) == {"lines": 3, "indexed": 2, "skipped": 0, "bad": 1}
@@ -34,8 +36,9 @@ def test_an_admin_loads_a_file_and_bad_lines_are_named(
     index.close()
 
 
-def test_a_clean_file_exits_zero(settings: Settings, monkeypatch: pytest.MonkeyPatch,
-                                 tmp_path: Path) -> None:
+def test_a_clean_file_exits_zero(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A file of valid lines loads with exit status 0 and a one-line summary on stderr."""
     point_cli_at(settings, monkeypatch, roles="admin")
     jobs = _write(tmp_path / "jobs.jsonl", [orjson.dumps(make_metadata())])
@@ -45,7 +48,8 @@ def test_a_clean_file_exits_zero(settings: Settings, monkeypatch: pytest.MonkeyP
 
 
 def test_a_user_without_the_admin_role_is_refused(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Loading writes other users' jobs into the index, so a plain user is refused."""
     point_cli_at(settings, monkeypatch, roles="admin:proj")
     jobs = _write(tmp_path / "jobs.jsonl", [orjson.dumps(make_metadata())])
@@ -54,8 +58,9 @@ def test_a_user_without_the_admin_role_is_refused(
     assert err.startswith("error: access denied")
 
 
-def test_a_missing_file_is_a_usage_error(settings: Settings, monkeypatch: pytest.MonkeyPatch,
-                                         tmp_path: Path) -> None:
+def test_a_missing_file_is_a_usage_error(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A file that does not exist: exit status 2 and one line naming it."""
     point_cli_at(settings, monkeypatch, roles="admin")
     code, _, err = invoke_cli("index", "load", str(tmp_path / "nope.jsonl"))

@@ -42,8 +42,9 @@ def jsonl(text: str) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in text.splitlines()]
 
 
-def test_list_json_prints_the_users_documents_newest_first(services: Services,
-                                                           cli: CliRunner) -> None:
+def test_list_json_prints_the_users_documents_newest_first(
+    services: Services, cli: CliRunner
+) -> None:
     """`jobs list --json` is JSON Lines of alice's search documents only, newest first."""
     old = seed_job(services, when=NOW - timedelta(days=1))
     new = seed_job(services, status="failed", when=NOW - timedelta(hours=1))
@@ -67,8 +68,8 @@ def test_list_prints_a_readable_table(services: Services, cli: CliRunner) -> Non
 
 
 def test_list_falls_back_to_storage_when_the_index_file_is_unreadable(
-        services: Services, cli: CliRunner, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    services: Services, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A corrupt index does not stop `jobs list`: it reads storage and says so on stderr."""
     meta = seed_job(services, index=False)
     broken = tmp_path / "broken.sqlite3"
@@ -90,8 +91,9 @@ def test_a_bad_status_is_a_usage_error_with_one_line(cli: CliRunner) -> None:
     assert "exploded" in err
 
 
-def test_status_json_has_the_document_and_the_whole_metadata(services: Services,
-                                                             cli: CliRunner) -> None:
+def test_status_json_has_the_document_and_the_whole_metadata(
+    services: Services, cli: CliRunner
+) -> None:
     """`jobs status --json` prints one object: the search document plus `metadata`."""
     meta = seed_job(services, levels=["INFO", "ERROR"])
     code, out, _ = run(cli, "jobs", "status", meta.job_id, "--json")
@@ -102,8 +104,9 @@ def test_status_json_has_the_document_and_the_whole_metadata(services: Services,
     assert shown["metadata"]["dependencies"]["packages"] == ["torch==2.0.0", "numpy==1.24.0"]
 
 
-def test_status_shows_panels_of_every_part_of_the_metadata(services: Services,
-                                                           cli: CliRunner) -> None:
+def test_status_shows_panels_of_every_part_of_the_metadata(
+    services: Services, cli: CliRunner
+) -> None:
     """The readable status has panels for config, dependencies, execution, tags and the index."""
     meta = seed_job(services)
     code, out, _ = run(cli, "jobs", "status", meta.job_id)
@@ -130,8 +133,9 @@ def test_a_malformed_job_id_is_a_usage_error(cli: CliRunner) -> None:
     assert "job ID" in err
 
 
-def test_cancel_marks_a_running_job_and_refuses_a_finished_one(services: Services,
-                                                               cli: CliRunner) -> None:
+def test_cancel_marks_a_running_job_and_refuses_a_finished_one(
+    services: Services, cli: CliRunner
+) -> None:
     """Cancelling a running job succeeds; cancelling it again fails with the reason."""
     meta = seed_job(services, status="running", when=NOW - timedelta(hours=1))
     code, out, _ = run(cli, "jobs", "cancel", meta.job_id)
@@ -142,8 +146,9 @@ def test_cancel_marks_a_running_job_and_refuses_a_finished_one(services: Service
     assert "already cancelled" in err
 
 
-def test_logs_json_with_a_level_prints_the_stored_lines_unchanged(services: Services,
-                                                                  cli: CliRunner) -> None:
+def test_logs_json_with_a_level_prints_the_stored_lines_unchanged(
+    services: Services, cli: CliRunner
+) -> None:
     """`jobs logs --json --level ERROR` prints exactly the stored ERROR/CRITICAL lines."""
     levels = ["INFO", "ERROR", "DEBUG", "CRITICAL", "WARNING"]
     meta = seed_job(services, levels=levels)
@@ -174,7 +179,8 @@ def test_an_unknown_level_is_a_usage_error(services: Services, cli: CliRunner) -
 
 
 def test_follow_streams_a_running_job_and_exits_zero_when_it_completes(
-        services: Services, cli: CliRunner) -> None:
+    services: Services, cli: CliRunner
+) -> None:
     """`--follow --json` prints lines as they are appended and ends once the job is final."""
     meta = seed_job(services, status="running", levels=["INFO"], when=NOW - timedelta(hours=1))
     job = meta.parsed_job_id
@@ -195,7 +201,8 @@ def test_follow_streams_a_running_job_and_exits_zero_when_it_completes(
 
 
 def test_tail_with_follow_prints_the_last_lines_then_what_is_appended(
-        services: Services, cli: CliRunner) -> None:
+    services: Services, cli: CliRunner
+) -> None:
     """`--tail 2 --follow` is `tail -n 2 -f`: the last two lines written so far, then each new
     line until the job ends."""
     levels = ["INFO", "ERROR", "DEBUG", "WARNING", "INFO"]
@@ -218,23 +225,30 @@ def test_tail_with_follow_prints_the_last_lines_then_what_is_appended(
 
 
 @pytest.fixture(scope="module")
-def shared_world(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
-                 ) -> tuple[Services, list[JobMetadata]]:
+def shared_world(
+    azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Services, list[JobMetadata]]:
     """Jobs of alice and bob in frauddetect and of carol in vision, indexed, with logs."""
     services = make_services(azurite, tmp_path_factory.mktemp("cli"))
-    jobs = [seed_job(services, user=user, project=project, levels=["INFO", "ERROR"])
-            for user, project in (("alice", "frauddetect"), ("bob", "frauddetect"),
-                                  ("carol", "vision"))]
+    jobs = [
+        seed_job(services, user=user, project=project, levels=["INFO", "ERROR"])
+        for user, project in (("alice", "frauddetect"), ("bob", "frauddetect"), ("carol", "vision"))
+    ]
     return services, jobs
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(user=st.sampled_from(["alice", "bob", "carol", "dave"]),
-       roles=st.lists(st.sampled_from(["admin:frauddetect", "admin:vision", "admin:x"]),
-                      max_size=2, unique=True))
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    user=st.sampled_from(["alice", "bob", "carol", "dave"]),
+    roles=st.lists(
+        st.sampled_from(["admin:frauddetect", "admin:vision", "admin:x"]), max_size=2, unique=True
+    ),
+)
 def test_no_caller_ever_sees_a_job_its_roles_do_not_allow(
-        shared_world: tuple[Services, list[JobMetadata]], user: str, roles: list[str]) -> None:
+    shared_world: tuple[Services, list[JobMetadata]], user: str, roles: list[str]
+) -> None:
     """Whoever runs the CLI, list, status and logs show exactly the jobs their roles allow."""
     services, jobs = shared_world
     caller = Principal.of(user, tuple(roles))
@@ -242,8 +256,10 @@ def test_no_caller_ever_sees_a_job_its_roles_do_not_allow(
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {
             "ASCEND_STORAGE_CONNECTION_STRING": str(settings_.storage_connection_string),
-            "ASCEND_CONTAINER": settings_.container, "ASCEND_INDEX_PATH": str(settings_.index_path),
-            "ASCEND_USER": user, "ASCEND_ROLES": ",".join(roles),
+            "ASCEND_CONTAINER": settings_.container,
+            "ASCEND_INDEX_PATH": str(settings_.index_path),
+            "ASCEND_USER": user,
+            "ASCEND_ROLES": ",".join(roles),
         }.items():
             patch.setenv(name, value)
         runner = CliRunner()
@@ -251,7 +267,8 @@ def test_no_caller_ever_sees_a_job_its_roles_do_not_allow(
         code, out, _ = run(runner, "jobs", "list", "--json", "--limit", "100")
         assert code == 0
         assert {d["job_id"] for d in jsonl(out)} == {
-            m.job_id for m in jobs if caller.can_see(m.user, m.project)}
+            m.job_id for m in jobs if caller.can_see(m.user, m.project)
+        }
         for meta in jobs:
             allowed = caller.can_see(meta.user, meta.project)
             for command in (("status", meta.job_id, "--json"), ("logs", meta.job_id, "--json")):

@@ -22,8 +22,9 @@ REAL_NOW = datetime.now(UTC)  # the CLI's clock is the real one, as for a user
 def job_ids(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Five of alice's jobs, 1 to 5 days old, newest first; the CLI acts as alice."""
     point_cli_at(services.settings, monkeypatch)
-    return [seed_job(services, when=REAL_NOW - timedelta(days=n, hours=1)).job_id
-            for n in range(1, 6)]
+    return [
+        seed_job(services, when=REAL_NOW - timedelta(days=n, hours=1)).job_id for n in range(1, 6)
+    ]
 
 
 def _ids(out: str) -> list[str]:
@@ -59,8 +60,9 @@ def test_since_keeps_the_recent_jobs(job_ids: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("fmt", "delimiter"), [("csv", ","), ("tsv", "\t")])
-def test_csv_and_tsv_have_a_header_and_one_row_per_job(job_ids: list[str], fmt: str,
-                                                       delimiter: str) -> None:
+def test_csv_and_tsv_have_a_header_and_one_row_per_job(
+    job_ids: list[str], fmt: str, delimiter: str
+) -> None:
     """`-o csv|tsv` is a header of the document's fields and one row per job."""
     code, out, _ = invoke_cli("jobs", "list", "-o", fmt)
     assert code == 0

@@ -47,8 +47,16 @@ def captured_training(blobs: BlobStore, job: JobId, epochs: int = 3) -> None:
     with LogStreamer(blobs, job, flush_interval=0.05) as streamer, capture_job_output(streamer):
         for epoch in range(1, epochs + 1):
             print(f"epoch {epoch} running")
-            print(json.dumps({"epoch": epoch, "loss": round(1 / epoch, 3), "acc": 0.5 + epoch / 10,
-                              "phase": "train"}))
+            print(
+                json.dumps(
+                    {
+                        "epoch": epoch,
+                        "loss": round(1 / epoch, 3),
+                        "acc": 0.5 + epoch / 10,
+                        "phase": "train",
+                    }
+                )
+            )
 
 
 def test_table_shows_metrics_newest_first(services: Services, cli: CliRunner) -> None:
@@ -62,8 +70,9 @@ def test_table_shows_metrics_newest_first(services: Services, cli: CliRunner) ->
     assert rows[0][3:] == ["0.333", "0.8", "train"]
 
 
-def test_in_a_terminal_each_series_gets_a_sparkline(services: Services, cli: CliRunner,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_a_terminal_each_series_gets_a_sparkline(
+    services: Services, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In a terminal, each series but the X axis is drawn, oldest to newest, after the table."""
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.setenv("NO_COLOR", "1")
@@ -103,9 +112,9 @@ def test_help_says_which_order_the_table_and_the_json_have(cli: CliRunner) -> No
     assert "oldest first" in text
 
 
-def test_plot_of_a_seeded_job_is_a_readable_png(services: Services, cli: CliRunner,
-                                                tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plot_of_a_seeded_job_is_a_readable_png(
+    services: Services, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A demo-seeded job plots its numeric series by epoch, one panel each, into a real PNG."""
     monkeypatch.setenv("ASCEND_ROLES", "admin")
     plans = [plan_job(7, i, datetime(2026, 3, 14, tzinfo=UTC)) for i in range(12)]
@@ -121,11 +130,14 @@ def test_plot_of_a_seeded_job_is_a_readable_png(services: Services, cli: CliRunn
     assert (width, height) == (900, 600)  # 9 in wide, 1.2 + 2 x 2.4 in high, at 100 dpi
 
 
-def test_plot_against_time_when_no_key_fits(services: Services, cli: CliRunner,
-                                            tmp_path: Path) -> None:
+def test_plot_against_time_when_no_key_fits(
+    services: Services, cli: CliRunner, tmp_path: Path
+) -> None:
     """With a single numeric series the X axis is time, and the PNG is still written."""
-    with LogStreamer(services.blobs, ALICE_JOB, flush_interval=0.05) as streamer, \
-            capture_job_output(streamer):
+    with (
+        LogStreamer(services.blobs, ALICE_JOB, flush_interval=0.05) as streamer,
+        capture_job_output(streamer),
+    ):
         for loss in (0.9, 0.5, 0.2):
             print(json.dumps({"loss": loss}))
     code, _, err = run(cli, "jobs", "metrics", str(ALICE_JOB), "--plot", str(tmp_path / "t.png"))
@@ -141,8 +153,9 @@ def test_plot_needs_a_png_name(cli: CliRunner) -> None:
     assert err == "error: --plot 'out.jpg': must name a .png file\n"
 
 
-def test_plot_into_a_missing_folder_fails_in_one_line(services: Services, cli: CliRunner,
-                                                      tmp_path: Path) -> None:
+def test_plot_into_a_missing_folder_fails_in_one_line(
+    services: Services, cli: CliRunner, tmp_path: Path
+) -> None:
     """An unwritable plot path is a failure with the path and the reason, not a traceback."""
     captured_training(services.blobs, ALICE_JOB)
     target = tmp_path / "missing" / "p.png"
@@ -151,14 +164,18 @@ def test_plot_into_a_missing_folder_fails_in_one_line(services: Services, cli: C
     assert err == f"error: cannot write the plot to {target}: No such file or directory\n"
 
 
-def test_a_job_without_metrics_says_so(services: Services, cli: CliRunner,
-                                       tmp_path: Path) -> None:
+def test_a_job_without_metrics_says_so(services: Services, cli: CliRunner, tmp_path: Path) -> None:
     """No metrics: the table says so and succeeds; a plot fails because there is nothing to draw."""
-    with LogStreamer(services.blobs, ALICE_JOB, flush_interval=0.05) as streamer, \
-            capture_job_output(streamer):
+    with (
+        LogStreamer(services.blobs, ALICE_JOB, flush_interval=0.05) as streamer,
+        capture_job_output(streamer),
+    ):
         print("just text")
     assert run(cli, "jobs", "metrics", str(ALICE_JOB)) == (
-        0, "", f"job {ALICE_JOB} has no metrics records\n")
+        0,
+        "",
+        f"job {ALICE_JOB} has no metrics records\n",
+    )
     code, _, err = run(cli, "jobs", "metrics", str(ALICE_JOB), "--plot", str(tmp_path / "x.png"))
     assert (code, err) == (1, f"error: job {ALICE_JOB} has no numeric metrics to plot\n")
 
@@ -172,8 +189,9 @@ def test_another_users_job_is_not_shown(services: Services, cli: CliRunner) -> N
     assert err.count("\n") == 1
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=st.text(min_size=1, max_size=40))
 def test_any_job_id_text_is_refused_cleanly(cli: CliRunner, text: str) -> None:
     """Whatever is typed as the job ID, the answer is an exit code and one line, never a crash."""

@@ -29,12 +29,14 @@ def _lines(stdout: str) -> list[dict[str, object]]:
 
 
 def test_run_once_indexes_pending_jobs_and_prints_one_summary(
-        runner: CliRunner, services: Services, settings: Settings) -> None:
+    runner: CliRunner, services: Services, settings: Settings
+) -> None:
     """`pipeline run --once --json` drains, exits 0 and prints one JSON summary, nothing else
     (a pass this small stays in this process, whatever `--processes` says)."""
     job = write_job(services.blobs)
-    result = runner.invoke(app, ["pipeline", "run", "--once", "--workers", "2", "--processes", "2",
-                                 "--json"])
+    result = runner.invoke(
+        app, ["pipeline", "run", "--once", "--workers", "2", "--processes", "2", "--json"]
+    )
     assert result.exit_code == 0, result.stderr
     [summary] = _lines(result.stdout)
     assert summary["indexed"] == 1
@@ -67,8 +69,9 @@ def test_a_bad_worker_count_is_a_usage_error(runner: CliRunner, option: str) -> 
     assert option.strip("-") in result.stderr
 
 
-def test_rejected_lists_each_rejection_as_one_json_line(runner: CliRunner,
-                                                        services: Services) -> None:
+def test_rejected_lists_each_rejection_as_one_json_line(
+    runner: CliRunner, services: Services
+) -> None:
     """`pipeline rejected --json` prints blob, reason, event_id and at for each rejected input."""
     meta = make_metadata()
     meta["tags"] = {"bad key!": "x"}
@@ -94,24 +97,28 @@ def test_reconcile_prints_one_summary_object(runner: CliRunner, services: Servic
     write_job(services.blobs)
     first = runner.invoke(app, ["pipeline", "reconcile", "--json"])
     assert first.exit_code == 0, first.stderr
-    assert _lines(first.stdout) == [{"indexed": 1, "updated": 0, "removed": 0, "unchanged": 0,
-                                     "rejected": 0}]
+    assert _lines(first.stdout) == [
+        {"indexed": 1, "updated": 0, "removed": 0, "unchanged": 0, "rejected": 0}
+    ]
     second = runner.invoke(app, ["pipeline", "reconcile", "--json"])
     assert _lines(second.stdout)[0]["unchanged"] == 1
 
 
-def test_reconcile_since_days_looks_only_at_recent_jobs(runner: CliRunner,
-                                                         services: Services) -> None:
+def test_reconcile_since_days_looks_only_at_recent_jobs(
+    runner: CliRunner, services: Services
+) -> None:
     """`--since-days 2` (the daily reconcile's narrowing by the `created` tag) indexes a lost job
     of today and leaves one of last month to the full rebuild."""
     now = datetime.now(UTC)
-    recent = write_job(services.blobs,
-                       make_metadata(run="00000011", created=now - timedelta(hours=1)))
+    recent = write_job(
+        services.blobs, make_metadata(run="00000011", created=now - timedelta(hours=1))
+    )
     old = write_job(services.blobs, make_metadata(run="00000012", created=now - timedelta(days=40)))
     result = runner.invoke(app, ["pipeline", "reconcile", "--since-days", "2", "--json"])
     assert result.exit_code == 0, result.stderr
-    assert _lines(result.stdout) == [{"indexed": 1, "updated": 0, "removed": 0, "unchanged": 0,
-                                      "rejected": 0}]
+    assert _lines(result.stdout) == [
+        {"indexed": 1, "updated": 0, "removed": 0, "unchanged": 0, "rejected": 0}
+    ]
     index = SqliteIndex(services.settings.index_path)
     assert index.get(str(recent)) is not None
     assert index.get(str(old)) is None

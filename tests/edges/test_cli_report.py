@@ -48,8 +48,18 @@ def test_failures_json_has_one_row_per_signature_with_count(admin: None) -> None
     assert code == 0
     rows = _json(out)
     assert sum(int(r["count"]) for r in rows) == sum(j.crash is not None for j in JOBS)
-    assert {"signature", "count", "users", "projects", "images", "first_seen", "last_seen",
-            "example", "pattern", "new"} <= set(rows[0])
+    assert {
+        "signature",
+        "count",
+        "users",
+        "projects",
+        "images",
+        "first_seen",
+        "last_seen",
+        "example",
+        "pattern",
+        "new",
+    } <= set(rows[0])
 
 
 def test_failures_table_shows_the_masked_errors(admin: None) -> None:
@@ -78,8 +88,9 @@ def test_cost_by_month_draws_a_plot(admin: None, tmp_path: Path) -> None:
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_plot_of_a_report_that_is_not_over_time_is_a_usage_error(admin: None,
-                                                                 tmp_path: Path) -> None:
+def test_plot_of_a_report_that_is_not_over_time_is_a_usage_error(
+    admin: None, tmp_path: Path
+) -> None:
     """A plot needs --by week or month; otherwise exit 2 with one line saying so."""
     code, _, err = invoke_cli("report", "cost", "--by", "user", "--plot", str(tmp_path / "x.png"))
     assert code == 2
@@ -98,22 +109,30 @@ def test_storage_and_images_print_json_rows(admin: None) -> None:
     code, out, _ = invoke_cli("report", "images", "--packages", "--json")
     assert code == 0
     assert {r["package"] for r in _json(out)} == {
-        p for j in JOBS for p in j.meta["dependencies"]["packages"]}
+        p for j in JOBS for p in j.meta["dependencies"]["packages"]
+    }
 
 
-def test_a_user_report_covers_only_their_jobs(settings: Settings, index: SqliteIndex,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_user_report_covers_only_their_jobs(
+    settings: Settings, index: SqliteIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without roles, bob's cost report counts bob's jobs only."""
     point_cli_at(settings, monkeypatch, user="bob")
     code, out, _ = invoke_cli("report", "cost", "--by", "user", "--json")
     assert code == 0
     assert {r["user"] for r in _json(out)} == {"bob"}
-    assert sum(int(r["count"]) for r in _json(out)) == sum(
-        j.meta["user"] == "bob" for j in JOBS)
+    assert sum(int(r["count"]) for r in _json(out)) == sum(j.meta["user"] == "bob" for j in JOBS)
 
 
-@pytest.mark.parametrize("args", [["cost", "--by", "colour"], ["failures", "--since", "soon"],
-                                  ["cost", "status:nope"], ["cost", "--json", "--csv"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cost", "--by", "colour"],
+        ["failures", "--since", "soon"],
+        ["cost", "status:nope"],
+        ["cost", "--json", "--csv"],
+    ],
+)
 def test_bad_options_exit_2_with_one_line(admin: None, args: list[str]) -> None:
     """An unknown key, a bad time, a bad query, two formats: exit 2, one line on stderr."""
     code, out, err = invoke_cli("report", *args)
@@ -125,7 +144,8 @@ def test_bad_options_exit_2_with_one_line(admin: None, args: list[str]) -> None:
 @pytest.mark.parametrize("width", [80, 120])
 @pytest.mark.parametrize("report", ["failures", "cost", "storage", "images"])
 def test_report_tables_fit_the_terminal_without_cutting_a_cell(
-        admin: None, monkeypatch: pytest.MonkeyPatch, report: str, width: int) -> None:
+    admin: None, monkeypatch: pytest.MonkeyPatch, report: str, width: int
+) -> None:
     """On an 80- or 120-column terminal every report's table fits, no cell ends in an ellipsis,
     its first columns (the group and the job count) always show, and what is left out is named."""
     monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: treat the runner's output as a terminal

@@ -25,7 +25,6 @@ def env(services: Services, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPat
     return monkeypatch
 
 
-
 def jsonl(text: str) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in text.splitlines()]
 
@@ -40,17 +39,21 @@ def expected(age_days: float, retained: bool) -> set[tuple[str, str, str | None]
     if age_days >= 365 and not retained:
         return {(f, "delete", None) for f in (*BLOCK_FILES, "job.log.jsonl")}
     if age_days >= 90:
-        return ({(f, "set_tier", "Archive") for f in BLOCK_FILES if f != "metadata.json"}
-                | {("metadata.json", "set_tier", "Cool"), ("job.log.jsonl", "compress", "Cool")})
+        return {(f, "set_tier", "Archive") for f in BLOCK_FILES if f != "metadata.json"} | {
+            ("metadata.json", "set_tier", "Cool"),
+            ("job.log.jsonl", "compress", "Cool"),
+        }
     if age_days >= 30:
-        return ({(f, "set_tier", "Cool") for f in BLOCK_FILES}
-                | {("job.log.jsonl", "compress", "Cool")})
+        return {(f, "set_tier", "Cool") for f in BLOCK_FILES} | {
+            ("job.log.jsonl", "compress", "Cool")
+        }
     return set()
 
 
 @pytest.mark.parametrize("age_days", [29.99, 30, 89.99, 90, 364.99, 365])
 def test_plan_lists_exactly_the_expected_action_for_each_blob_around_each_threshold(
-        services: Services, env: pytest.MonkeyPatch, age_days: float) -> None:
+    services: Services, env: pytest.MonkeyPatch, age_days: float
+) -> None:
     """At each threshold and just before it, every blob gets the table's action, nothing more."""
     plain = seed_job(services.blobs, services.index, CREATED)
     kept = seed_job(services.blobs, services.index, CREATED, retain=True)
@@ -60,14 +63,18 @@ def test_plan_lists_exactly_the_expected_action_for_each_blob_around_each_thresh
     lines = jsonl(out)
     assert all(set(x) == {"job_id", "blob", "action", "tier", "reason"} for x in lines)
     for job, retained in ((plain, False), (kept, True)):
-        mine = {(short(x["blob"], job), x["action"], x["tier"]) for x in lines
-                if x["job_id"] == str(job)}
+        mine = {
+            (short(x["blob"], job), x["action"], x["tier"])
+            for x in lines
+            if x["job_id"] == str(job)
+        }
         assert mine == expected(age_days, retained)
     assert "would do" in err
 
 
 def test_apply_does_what_plan_said_then_a_second_apply_does_nothing(
-        services: Services, env: pytest.MonkeyPatch) -> None:
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """`apply --json` reports each planned action with outcome done; rerun prints nothing."""
     job = seed_job(services.blobs, services.index, CREATED)
     now = (CREATED + timedelta(days=100)).isoformat()
@@ -84,7 +91,8 @@ def test_apply_does_what_plan_said_then_a_second_apply_does_nothing(
 
 
 def test_apply_at_the_delete_age_removes_the_job_but_keeps_the_retained_one(
-        services: Services, env: pytest.MonkeyPatch) -> None:
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """A year on, the plain job's folder and document are gone; the retain=true job is there."""
     plain = seed_job(services.blobs, services.index, CREATED)
     kept = seed_job(services.blobs, services.index, CREATED, retain=True)
@@ -96,8 +104,7 @@ def test_apply_at_the_delete_age_removes_the_job_but_keeps_the_retained_one(
     assert services.index.get(str(kept)) is not None
 
 
-def test_a_user_who_is_not_an_admin_is_refused(services: Services,
-                                               env: pytest.MonkeyPatch) -> None:
+def test_a_user_who_is_not_an_admin_is_refused(services: Services, env: pytest.MonkeyPatch) -> None:
     """Exit 1 with the needed role on stderr; an admin of the project may run it scoped."""
     env.setenv("ASCEND_ROLES", "admin:vision")
     code, out, err = run("retention", "plan", "--json")
@@ -108,12 +115,16 @@ def test_a_user_who_is_not_an_admin_is_refused(services: Services,
     assert code == 0, err
 
 
-@pytest.mark.parametrize(("args", "reason"), [
-    (("--now", "yesterday-ish"), "--now 'yesterday-ish'"),
-    (("--project", "Not A Name"), "--project 'Not A Name'"),
-])
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("--now", "yesterday-ish"), "--now 'yesterday-ish'"),
+        (("--project", "Not A Name"), "--project 'Not A Name'"),
+    ],
+)
 def test_bad_options_are_usage_errors_with_a_one_line_reason(
-        services: Services, env: pytest.MonkeyPatch, args: tuple[str, ...], reason: str) -> None:
+    services: Services, env: pytest.MonkeyPatch, args: tuple[str, ...], reason: str
+) -> None:
     """Exit 2 and the option named, never a traceback."""
     code, out, err = run("retention", "plan", *args)
     assert (code, out) == (2, "")
@@ -121,11 +132,22 @@ def test_bad_options_are_usage_errors_with_a_one_line_reason(
     assert "Traceback" not in err
 
 
-def test_an_admin_sets_shows_and_resets_a_project_policy(services: Services,
-                                                         env: pytest.MonkeyPatch) -> None:
+def test_an_admin_sets_shows_and_resets_a_project_policy(
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """`policy set` stores the override, `policy show --json` lists it, `reset` removes it."""
-    code, _, err = run("retention", "policy", "set", "fraud", "--cool", "7", "--delete", "730",
-                       "--artifact", "model=never")
+    code, _, err = run(
+        "retention",
+        "policy",
+        "set",
+        "fraud",
+        "--cool",
+        "7",
+        "--delete",
+        "730",
+        "--artifact",
+        "model=never",
+    )
     assert code == 0, err
     code, out, _ = run("retention", "policy", "show", "--json")
     shown = {row["project"]: row for row in jsonl(out)}
@@ -140,7 +162,8 @@ def test_an_admin_sets_shows_and_resets_a_project_policy(services: Services,
 
 
 def test_a_policy_that_makes_no_sense_is_refused_with_the_reason(
-        services: Services, env: pytest.MonkeyPatch) -> None:
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """Archive before Cool: exit 2, the reason on one line, nothing stored."""
     code, _, err = run("retention", "policy", "set", "fraud", "--cool", "100", "--archive", "10")
     assert code == 2
@@ -149,7 +172,8 @@ def test_a_policy_that_makes_no_sense_is_refused_with_the_reason(
 
 
 def test_setting_another_projects_policy_needs_its_admin_role(
-        services: Services, env: pytest.MonkeyPatch) -> None:
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """admin:vision may not set fraud's policy: exit 1, access denied."""
     env.setenv("ASCEND_ROLES", "admin:vision")
     code, _, err = run("retention", "policy", "set", "fraud", "--cool", "7")
@@ -157,8 +181,9 @@ def test_setting_another_projects_policy_needs_its_admin_role(
     assert "access denied" in err
 
 
-def test_jobs_logs_still_reads_a_log_the_sweep_compressed(services: Services,
-                                                          env: pytest.MonkeyPatch) -> None:
+def test_jobs_logs_still_reads_a_log_the_sweep_compressed(
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """After the Archive-age sweep the owner's `jobs logs --json` prints the same records."""
     job = seed_job(services.blobs, services.index, CREATED, lines=40)
     env.setenv("ASCEND_USER", "alice")
@@ -179,7 +204,8 @@ def test_jobs_logs_still_reads_a_log_the_sweep_compressed(services: Services,
 
 
 def test_policy_native_prints_the_lifecycle_policy_with_the_stored_overrides(
-        services: Services, env: pytest.MonkeyPatch) -> None:
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """After an override is set, the printed policy has that project's rule set and days."""
     assert run("retention", "policy", "set", "fraud", "--cool", "7")[0] == 0
     code, out, err = run("retention", "policy", "native")
@@ -191,7 +217,8 @@ def test_policy_native_prints_the_lifecycle_policy_with_the_stored_overrides(
 
 
 def test_apply_without_yes_is_a_dry_run_that_changes_nothing(
-        services: Services, env: pytest.MonkeyPatch) -> None:
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """Like `admin delete`, `retention apply` only says what it would do unless --yes."""
     job = seed_job(services.blobs, services.index, CREATED)
     code, out, err = run("retention", "apply", "--now", "2026-03-02T00:00:00Z", "--json")

@@ -23,14 +23,14 @@ def env(services: Services, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPat
     return monkeypatch
 
 
-
 def test_delete_is_a_dry_run_until_yes(services: Services, env: pytest.MonkeyPatch) -> None:
     """Without --yes it lists what it would delete and deletes nothing; with --yes it deletes."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=2))
     code, out, err = run("admin", "delete", "project:vision", "--json")
     assert code == 0, err
     assert [orjson.loads(line) for line in out.splitlines()] == [
-        {"job_id": str(job), "outcome": "would delete", "blobs": None}]  # not counted, not 0
+        {"job_id": str(job), "outcome": "would delete", "blobs": None}
+    ]  # not counted, not 0
     assert "dry run: 1 job would be deleted" in err
     assert services.blobs.props(metadata_path(job)) is not None
     code, out, err = run("admin", "delete", "project:vision", "--yes", "--json")
@@ -50,8 +50,9 @@ def test_retained_jobs_need_include_retained(services: Services, env: pytest.Mon
     assert orjson.loads(out)["outcome"] == "done"
 
 
-def test_export_writes_each_jobs_files_under_its_id(services: Services, env: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:
+def test_export_writes_each_jobs_files_under_its_id(
+    services: Services, env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """DEST_DIR/{job_id}/metadata.json and the rest, exit 0."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=2))
     code, _, err = run("admin", "export", "project:vision", str(tmp_path / "out"))
@@ -61,7 +62,8 @@ def test_export_writes_each_jobs_files_under_its_id(services: Services, env: pyt
 
 
 def test_a_non_admin_is_refused_and_a_bad_query_is_a_usage_error(
-        services: Services, env: pytest.MonkeyPatch) -> None:
+    services: Services, env: pytest.MonkeyPatch
+) -> None:
     """Exit 1 for a plain user; exit 2 with the parser's reason for a query that does not parse."""
     seed_job(services.blobs, services.index, NOW - timedelta(days=2))
     env.setenv("ASCEND_ROLES", "")

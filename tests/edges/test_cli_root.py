@@ -18,8 +18,10 @@ def test_version_prints_the_installed_version() -> None:
     assert version()[0].isdigit()
 
 
-@pytest.mark.parametrize("args", [["jobs", "list", "--bogus"], ["jobs", "list", "--limit", "x"],
-                                  ["nope"], ["jobs", "status"]])
+@pytest.mark.parametrize(
+    "args",
+    [["jobs", "list", "--bogus"], ["jobs", "list", "--limit", "x"], ["nope"], ["jobs", "status"]],
+)
 def test_a_usage_error_is_one_line_and_exit_status_2(args: list[str]) -> None:
     """Bad options, commands and missing arguments: one `error:` line on stderr, status 2."""
     code, out, err = invoke_cli(*args)
@@ -42,8 +44,9 @@ def test_help_lists_commands_users_reach_for_first_and_jobs_mentions_metrics() -
         assert f"  {command} " in jobs_help
 
 
-def test_a_negated_first_term_is_a_query_not_an_option(settings: Settings,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_negated_first_term_is_a_query_not_an_option(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`ascend search '-status:failed'` runs the query instead of failing as an unknown option."""
     point_cli_at(settings, monkeypatch)
     code, _, err = invoke_cli("search", "-status:failed")
@@ -51,13 +54,17 @@ def test_a_negated_first_term_is_a_query_not_an_option(settings: Settings,
     assert "No such option" not in err
 
 
-@pytest.mark.parametrize(("query", "hint"), [
-    ("status:failed OR status:cancelled", "status:failed,cancelled"),
-    ("NOT status:failed", "-status:failed"),
-    ('"status:failed"', 'KEY:"VALUE"'),
-])
-def test_words_from_other_query_languages_get_a_hint(settings: Settings, query: str, hint: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        ("status:failed OR status:cancelled", "status:failed,cancelled"),
+        ("NOT status:failed", "-status:failed"),
+        ('"status:failed"', 'KEY:"VALUE"'),
+    ],
+)
+def test_words_from_other_query_languages_get_a_hint(
+    settings: Settings, query: str, hint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """OR, NOT and a misplaced quote are usage errors that say what to write instead."""
     point_cli_at(settings, monkeypatch)
     code, _, err = invoke_cli("search", query)

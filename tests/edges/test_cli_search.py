@@ -22,14 +22,22 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqliteI
     point_cli_at(settings, monkeypatch)
     index = SqliteIndex(settings.index_path)
     index.ensure()
-    index.upsert([
-        job(1, hours_ago=1, status="failed", function_name="[bold]x[/]", cost_usd=1.5,
-            duration_seconds=4000.0),
-        job(2, hours_ago=2, packages=["torch==2.1.0"], use_gpu=True, cost_usd=9.0),
-        job(3, hours_ago=3, packages=["torch==1.13.1"]),
-        job(4, hours_ago=4, user="bob", status="failed"),
-        job(5, hours_ago=5, status="failed", tags=["experiment=baseline"]),
-    ])
+    index.upsert(
+        [
+            job(
+                1,
+                hours_ago=1,
+                status="failed",
+                function_name="[bold]x[/]",
+                cost_usd=1.5,
+                duration_seconds=4000.0,
+            ),
+            job(2, hours_ago=2, packages=["torch==2.1.0"], use_gpu=True, cost_usd=9.0),
+            job(3, hours_ago=3, packages=["torch==1.13.1"]),
+            job(4, hours_ago=4, user="bob", status="failed"),
+            job(5, hours_ago=5, status="failed", tags=["experiment=baseline"]),
+        ]
+    )
     yield index
     index.close()
     shared.services.reset()
@@ -56,15 +64,25 @@ def test_a_quoted_package_specifier_works_from_the_shell(cli: SqliteIndex) -> No
     assert [orjson.loads(line)["job_id"][-2:] for line in out.splitlines()] == ["02"]
 
 
-def test_the_table_shows_the_columns_and_values_literally(cli: SqliteIndex,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_table_shows_the_columns_and_values_literally(
+    cli: SqliteIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without --json a table lists job, status, function, cost and duration; markup is not run
     (a column no job has a value for, here ERRORS, is left out)."""
     monkeypatch.setenv("COLUMNS", "200")
     code, out, _ = invoke("status:failed")
     assert code == 0
-    for text in ("JOB ID", "STATUS", "FUNCTION", "COST", "DURATION", "[bold]x[/]",
-                 "$1.50", "1h06m", "failed"):
+    for text in (
+        "JOB ID",
+        "STATUS",
+        "FUNCTION",
+        "COST",
+        "DURATION",
+        "[bold]x[/]",
+        "$1.50",
+        "1h06m",
+        "failed",
+    ):
         assert text in out
 
 
@@ -73,9 +91,11 @@ def test_a_bad_query_is_a_usage_error_saying_where(cli: SqliteIndex) -> None:
     code, out, err = invoke("status:failed", "colour:red")
     assert code == 2
     assert out == ""
-    assert err == "error: query at column 15: unknown key 'colour' (known: cost, created, dep, " \
-        "duration, function, gpu, image, metric, node, package, project, python, retain, " \
+    assert (
+        err == "error: query at column 15: unknown key 'colour' (known: cost, created, dep, "
+        "duration, function, gpu, image, metric, node, package, project, python, retain, "
         "signature, sort, status, tag, tier, user)\n"
+    )
 
 
 def test_the_next_cursor_goes_to_stderr_and_continues_the_listing(cli: SqliteIndex) -> None:

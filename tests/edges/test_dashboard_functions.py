@@ -19,7 +19,9 @@ def test_the_http_function_serves_the_site_root() -> None:
 
 
 def test_a_running_jobs_page_polls_and_its_event_stream_is_refused(
-        services: Services, http_api: object) -> None:  # noqa: F811
+    services: Services,
+    http_api: object,  # noqa: F811 - the fixture, imported by name
+) -> None:
     """Through the function, the job page tails by polling and the SSE route says why not."""
     meta = seed_job(services, status="running", levels=["INFO", "ERROR"])
     page = call(http_api, f"/jobs/{meta.job_id}")

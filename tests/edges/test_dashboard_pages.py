@@ -50,28 +50,46 @@ def world(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def _paths(job: JobMetadata, other: JobMetadata) -> list[str]:
     j = job.job_id
-    return [f"/jobs/{j}", f"/jobs/{j}/log", f"/jobs/{j}/log/stream", f"/jobs/{j}/metrics.json",
-            f"/jobs/{j}/metrics.csv", f"/jobs/{j}/metrics.jsonl",
-            f"/jobs/{j}/artifacts/model.bin", f"/compare?jobs={other.job_id},{j}"]
+    return [
+        f"/jobs/{j}",
+        f"/jobs/{j}/log",
+        f"/jobs/{j}/log/stream",
+        f"/jobs/{j}/metrics.json",
+        f"/jobs/{j}/metrics.csv",
+        f"/jobs/{j}/metrics.jsonl",
+        f"/jobs/{j}/artifacts/model.bin",
+        f"/compare?jobs={other.job_id},{j}",
+    ]
 
 
 def test_another_users_job_is_the_same_404_as_a_missing_one(world: World) -> None:
     """Every page, fragment, download and stream of bob's job answers alice exactly as for a
     job ID that does not exist (status and body, with the ID swapped)."""
     missing = world.bobs.job_id[:-8] + "00000000"
-    for theirs, absent in zip(_paths(world.bobs, world.mine), _paths_of(missing, world.mine),
-                              strict=True):
+    for theirs, absent in zip(
+        _paths(world.bobs, world.mine), _paths_of(missing, world.mine), strict=True
+    ):
         got, expected = world.client.get(theirs), world.client.get(absent)
         assert got.status_code == expected.status_code == 404, theirs
-        assert got.text.replace(world.bobs.job_id, "ID") == \
-            expected.text.replace(missing, "ID"), theirs
+        assert got.text.replace(world.bobs.job_id, "ID") == expected.text.replace(missing, "ID"), (
+            theirs
+        )
 
 
 def _paths_of(job_id: str, other: JobMetadata) -> list[str]:
-    return [p.replace("JOB", job_id) for p in
-            ["/jobs/JOB", "/jobs/JOB/log", "/jobs/JOB/log/stream", "/jobs/JOB/metrics.json",
-             "/jobs/JOB/metrics.csv", "/jobs/JOB/metrics.jsonl", "/jobs/JOB/artifacts/model.bin",
-             f"/compare?jobs={other.job_id},JOB"]]
+    return [
+        p.replace("JOB", job_id)
+        for p in [
+            "/jobs/JOB",
+            "/jobs/JOB/log",
+            "/jobs/JOB/log/stream",
+            "/jobs/JOB/metrics.json",
+            "/jobs/JOB/metrics.csv",
+            "/jobs/JOB/metrics.jsonl",
+            "/jobs/JOB/artifacts/model.bin",
+            f"/compare?jobs={other.job_id},JOB",
+        ]
+    ]
 
 
 def test_an_admin_of_the_project_sees_bobs_job_and_downloads_its_artifact(world: World) -> None:
@@ -91,7 +109,7 @@ def test_the_job_page_has_its_sections_and_coloured_levels(world: World) -> None
         assert f'data-section="{section}"' in html
     levels = re.findall(r'data-level="([A-Z]+)"', html)
     assert levels[:4] == ["INFO", "WARNING", "ERROR", "CRITICAL"]
-    assert "<details class=\"tb\">" in html  # the traceback is folded
+    assert '<details class="tb">' in html  # the traceback is folded
 
 
 def test_a_query_that_does_not_parse_is_shown_inline_with_its_column(world: World) -> None:
@@ -104,25 +122,35 @@ def test_a_query_that_does_not_parse_is_shown_inline_with_its_column(world: Worl
 
 def test_pages_and_api_docs_load_nothing_from_another_host(world: World) -> None:
     """No page references a script, stylesheet or font on another origin."""
-    for path in ("/", f"/jobs/{world.mine.job_id}", f"/compare?jobs={world.mine.job_id}",
-                 "/api/docs"):
+    for path in (
+        "/",
+        f"/jobs/{world.mine.job_id}",
+        f"/compare?jobs={world.mine.job_id}",
+        "/api/docs",
+    ):
         html = world.client.get(path).text
         assert not re.search(r'(src|href)=["\'](https?:)?//', html), path
 
 
 def test_the_admin_page_previews_the_sweep_and_shows_each_caller_their_rejections(
-        world: World) -> None:
+    world: World,
+) -> None:
     """An admin sees the next sweep's actions for an old job, and nothing is changed by
     looking; alice sees only her own rejected inputs and no sweep."""
     from indexer.rejected import record_rejection
 
-    old = job_with_log(world.services, rows=X_CASES["step"][0],
-                       when=NOW - timedelta(days=800))
+    old = job_with_log(world.services, rows=X_CASES["step"][0], when=NOW - timedelta(days=800))
     blobs = world.services.blobs
     before = {p.name: (p.etag, p.tier) for p in blobs.list("projects/frauddetect/")}
     for user, job in (("alice", world.mine), ("bob", world.bobs)):
-        record_rejection(blobs, blob=metadata_path(job.parsed_job_id), at=NOW, etag="e1",
-                         reason=f"{user}'s bad metadata", event_id=f"e-{user}")
+        record_rejection(
+            blobs,
+            blob=metadata_path(job.parsed_job_id),
+            at=NOW,
+            etag="e1",
+            reason=f"{user}'s bad metadata",
+            event_id=f"e-{user}",
+        )
     admin = {HEADER: encode_client_principal("root", ("admin",))}
     html = world.client.get("/admin", headers=admin).text
     assert f'<a href="/jobs/{old.job_id}">' in html
@@ -134,8 +162,7 @@ def test_the_admin_page_previews_the_sweep_and_shows_each_caller_their_rejection
     assert "data-sweep-action" not in mine
 
 
-def test_a_long_series_is_downsampled_for_drawing_and_whole_in_the_downloads(
-        world: World) -> None:
+def test_a_long_series_is_downsampled_for_drawing_and_whole_in_the_downloads(world: World) -> None:
     """20,000 metrics records draw as at most 2,000 points (a spike kept); the CSV and JSON
     downloads carry all 20,000 (bench.dashboard times 100,000)."""
     rows = [{"step": i, "loss": 99.0 if i == 7_777 else 1.0 / (1 + i)} for i in range(20_000)]
@@ -153,14 +180,18 @@ def test_a_long_series_is_downsampled_for_drawing_and_whole_in_the_downloads(
 
 
 def test_an_artifact_whose_bytes_do_not_match_its_sha256_is_not_delivered_whole(
-        world: World) -> None:
+    world: World,
+) -> None:
     """A tampered artifact's download breaks off with the reason instead of completing."""
     from shared.errors import StorageError
     from shared.layout import artifact_path
 
     job = job_with_artifact(world.services, data=b"the real weights")
-    world.services.blobs.write(artifact_path(job.parsed_job_id, "model.bin"), b"tampered bytes!!",
-                               content_type="application/octet-stream")
+    world.services.blobs.write(
+        artifact_path(job.parsed_job_id, "model.bin"),
+        b"tampered bytes!!",
+        content_type="application/octet-stream",
+    )
     # The status line went out before the last byte, so the server aborts the response: the
     # ASGI client reports that as the error raised after the response started.
     with pytest.raises(RuntimeError, match="response already started") as raised:

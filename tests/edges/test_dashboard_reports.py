@@ -28,8 +28,11 @@ def client(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 def test_the_page_has_the_four_reports_of_the_callers_jobs(client: TestClient) -> None:
     """bob sees failures, cost, storage and images sections, with only his images."""
-    page = client.get("/reports", params={"since": "", "by": "user"},
-                      headers={HEADER: encode_client_principal("bob")})
+    page = client.get(
+        "/reports",
+        params={"since": "", "by": "user"},
+        headers={HEADER: encode_client_principal("bob")},
+    )
     assert page.status_code == 200
     html = page.text
     for section in ("failures", "cost", "storage", "images"):
@@ -42,8 +45,11 @@ def test_the_page_has_the_four_reports_of_the_callers_jobs(client: TestClient) -
 
 def test_a_bad_since_is_a_message_on_the_page(client: TestClient) -> None:
     """`since=soon` keeps the page and says what is wrong."""
-    page = client.get("/reports", params={"since": "soon"},
-                      headers={HEADER: encode_client_principal("root", ("admin",))})
+    page = client.get(
+        "/reports",
+        params={"since": "soon"},
+        headers={HEADER: encode_client_principal("root", ("admin",))},
+    )
     assert page.status_code == 200
     assert "data-error" in page.text
     assert "--since" in page.text

@@ -43,6 +43,7 @@ def _user_function() -> Callable[..., Any]:
     assert "eventGridTrigger" in " ".join(function.get_raw_bindings())
     return function.get_user_function()
 
+
 APP_FILE = Path(__file__).resolve().parents[2] / "function_app.py"
 
 
@@ -92,13 +93,20 @@ def test_an_event_of_another_type_is_ignored(wired: Services) -> None:
 
 
 def test_a_persistent_transient_fault_raises_so_event_grid_retries(
-        services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With storage unreachable after the retries, the function raises TransientError."""
     job = write_job(services.blobs)
     payload = created_payload(services.blobs, settings.container, metadata_path(job))
-    dead = settings.model_copy(update={
-        "storage_connection_string": azurite_connection_string(port=free_port())})
-    shared.services.install(services.using(blobs=AzureBlobStore.from_settings(
-        dead, retry=RetryPolicy(attempts=3, max_seconds=5, base=0.01, cap=0.02))))
+    dead = settings.model_copy(
+        update={"storage_connection_string": azurite_connection_string(port=free_port())}
+    )
+    shared.services.install(
+        services.using(
+            blobs=AzureBlobStore.from_settings(
+                dead, retry=RetryPolicy(attempts=3, max_seconds=5, base=0.01, cap=0.02)
+            )
+        )
+    )
     with pytest.raises(TransientError):
         _user_function()(function_event(payload))

@@ -88,36 +88,70 @@ def sorted_bindings(function: Any) -> list[dict[str, Any]]:
     return sorted_list([orjson.loads(b) for b in function.get_raw_bindings()])
 
 
-QUEUE_OUT = {"direction": "OUT", "type": "queue", "name": "partitions",
-             "queueName": "ascend-partitions", "connection": "AscendQueue"}
+QUEUE_OUT = {
+    "direction": "OUT",
+    "type": "queue",
+    "name": "partitions",
+    "queueName": "ascend-partitions",
+    "connection": "AscendQueue",
+}
 
 
 def test_the_sweep_runs_daily_on_a_literal_schedule_and_fills_the_queue() -> None:
     """A timer binding at 02:30 UTC every day, needing no app setting to start, and an output
     to the partition queue through the identity-based `AscendQueue` connection."""
     bindings = sorted_bindings(sweep_function())
-    assert bindings == sorted_list([{"direction": "IN", "type": "timerTrigger", "name": "timer",
-                         "schedule": "0 30 2 * * *", "useMonitor": True}, QUEUE_OUT])
+    assert bindings == sorted_list(
+        [
+            {
+                "direction": "IN",
+                "type": "timerTrigger",
+                "name": "timer",
+                "schedule": "0 30 2 * * *",
+                "useMonitor": True,
+            },
+            QUEUE_OUT,
+        ]
+    )
 
 
 def test_reconcile_runs_daily_an_hour_before_the_sweep() -> None:
     """01:30 UTC: the sweep, which plans from the index, finds it re-derived from storage."""
     bindings = sorted_bindings(reconcile_function())
-    assert bindings == sorted_list([{"direction": "IN", "type": "timerTrigger", "name": "timer",
-                         "schedule": "0 30 1 * * *", "useMonitor": True}, QUEUE_OUT])
+    assert bindings == sorted_list(
+        [
+            {
+                "direction": "IN",
+                "type": "timerTrigger",
+                "name": "timer",
+                "schedule": "0 30 1 * * *",
+                "useMonitor": True,
+            },
+            QUEUE_OUT,
+        ]
+    )
 
 
 def test_the_partition_worker_drains_the_queue_and_can_requeue() -> None:
     """A queue trigger on the same queue, with an output to it for unfinished partitions."""
     bindings = sorted_bindings(app_functions()["work_partition"])
-    assert bindings == sorted_list([
-        {"direction": "IN", "type": "queueTrigger", "name": "message",
-         "queueName": "ascend-partitions", "connection": "AscendQueue"},
-        {**QUEUE_OUT, "name": "again"}])
+    assert bindings == sorted_list(
+        [
+            {
+                "direction": "IN",
+                "type": "queueTrigger",
+                "name": "message",
+                "queueName": "ascend-partitions",
+                "connection": "AscendQueue",
+            },
+            {**QUEUE_OUT, "name": "again"},
+        ]
+    )
 
 
 def test_a_reconcile_tick_indexes_lost_events_and_fixes_stale_retain_tags(
-        composition_root: Services, tmp_path: Path) -> None:
+    composition_root: Services, tmp_path: Path
+) -> None:
     """A job whose events were lost is indexed; a blob left tagged `retain=true` on a job that
     is not retained (the native policy deletes by that tag) is tagged back."""
     blobs, index = composition_root.blobs, composition_root.index
@@ -135,7 +169,8 @@ def test_a_reconcile_tick_indexes_lost_events_and_fixes_stale_retain_tags(
 
 
 def test_the_daily_reconcile_looks_only_at_jobs_created_since_the_last_one(
-        composition_root: Services) -> None:
+    composition_root: Services,
+) -> None:
     """A job created before the look-back window is not reconciled by the timer (its events
     cover it; the full rebuild is `ascend pipeline reconcile`); one created inside it is."""
     blobs, index = composition_root.blobs, composition_root.index
@@ -148,7 +183,8 @@ def test_the_daily_reconcile_looks_only_at_jobs_created_since_the_last_one(
 
 
 def test_a_reconcile_partition_with_transient_failures_is_retried_then_poisoned(
-        composition_root: Services, azurite: Azurite) -> None:
+    composition_root: Services, azurite: Azurite
+) -> None:
     """Storage that stops answering after the partition's listings: the invocation raises (the
     queue retries it, five tries, then the poison queue, where monitoring sees it), its marker
     does not move past the job, and the index is not touched; once storage answers, the poisoned
@@ -160,10 +196,14 @@ def test_a_reconcile_partition_with_transient_failures_is_retried_then_poisoned(
     host = partition_host()
     host.put(partitions.value)
     with FaultProxy(azurite.port) as proxy:
-        via_proxy = composition_root.settings.model_copy(update={
-            "storage_connection_string": azurite_connection_string(port=proxy.port)})
-        shared.services.install(composition_root.using(blobs=AzureBlobStore.from_settings(
-            via_proxy, retry=RetryPolicy(2, 20, 0.01, 0.02))))
+        via_proxy = composition_root.settings.model_copy(
+            update={"storage_connection_string": azurite_connection_string(port=proxy.port)}
+        )
+        shared.services.install(
+            composition_root.using(
+                blobs=AzureBlobStore.from_settings(via_proxy, retry=RetryPolicy(2, 20, 0.01, 0.02))
+            )
+        )
         proxy.inject("drop", times=FOREVER, after=3)  # walk + two listings, nothing else
         assert host.drain() == 5
     assert len(host.poison) == 1
@@ -189,13 +229,16 @@ def test_a_timer_tick_sweeps_storage_as_of_the_clock(composition_root: Services)
 
 
 def test_a_reconcile_stopped_by_its_budget_is_finished_by_the_next_invocations(
-        composition_root: Services) -> None:
+    composition_root: Services,
+) -> None:
     """Twenty lost jobs of one day and a budget that stops every invocation after one slice:
     the partition is queued again until done; every job is indexed exactly once (the marker's
     counts) and none is skipped."""
     with_settings(composition_root, partition_budget_seconds=1e-6)
-    jobs = [write_job(composition_root.blobs, make_metadata(run=f"{n:08x}", created=RECENT))
-            for n in range(20)]
+    jobs = [
+        write_job(composition_root.blobs, make_metadata(run=f"{n:08x}", created=RECENT))
+        for n in range(20)
+    ]
     host = partition_host()
     assert tick(reconcile_function(), host) == 2  # 16 + 4 jobs
     assert all(composition_root.index.get(str(j)) is not None for j in jobs)
@@ -206,26 +249,30 @@ def test_a_reconcile_stopped_by_its_budget_is_finished_by_the_next_invocations(
 
 
 def test_a_sweep_stopped_by_its_budget_acts_on_every_blob_exactly_once(
-        composition_root: Services) -> None:
+    composition_root: Services,
+) -> None:
     """Twenty jobs of one day past the Cool age and a budget of one slice per invocation: every
     job's blobs end Cool, and the audit log holds one record per blob and action (none twice)."""
     with_settings(composition_root, partition_budget_seconds=1e-6)
     blobs = composition_root.blobs
     day = NOW - timedelta(days=40)
-    jobs = [seed_job(blobs, composition_root.index, day + timedelta(seconds=n))
-            for n in range(20)]
+    jobs = [seed_job(blobs, composition_root.index, day + timedelta(seconds=n)) for n in range(20)]
     host = partition_host()
     assert tick(sweep_function(), host) == 2
     assert all(blobs.props(package_path(j)).tier == "Cool" for j in jobs)  # type: ignore[union-attr]
-    records = [orjson.loads(line) for name in blobs.list_names("_ascend/audit/")
-               for line in blobs.read(name).data.splitlines()]
+    records = [
+        orjson.loads(line)
+        for name in blobs.list_names("_ascend/audit/")
+        for line in blobs.read(name).data.splitlines()
+    ]
     acted = [(r["blob"], r["action"]) for r in records]
     assert len(acted) == len(set(acted))
     assert {r["job_id"] for r in records} == {str(j) for j in jobs}
 
 
 def test_a_bad_setting_fails_the_function_with_the_clis_one_line_error(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The Functions app reads settings through the same root as the CLI: a wrong app setting
     is one line naming the variable, not pydantic's multi-line report."""
     monkeypatch.setenv("ASCEND_PIPELINE_WORKERS", "many")

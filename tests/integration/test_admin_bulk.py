@@ -18,15 +18,20 @@ from tests.conftest import NOW
 from tests.support.lifecycle import ARTIFACT_BYTES, seed_job
 
 
-def bulk_delete(services: Services, who: Principal, text: str, *, include_retained: bool = False
-                ) -> dict[str, str]:
+def bulk_delete(
+    services: Services, who: Principal, text: str, *, include_retained: bool = False
+) -> dict[str, str]:
     docs = query.iter_all(services.index, who, text, clock=services.clock)
     selected = list(select_jobs(docs, who, include_retained=include_retained))
     runner = BulkRunner(services.blobs, AuditLog(services.blobs), who, workers=4)
-    outcomes = runner.run([j for j in selected if not j.skip_reason],
-                          lambda j: delete_job(runner, services.index, j, query=text))
-    return {**{j.job_id: f"skipped: {j.skip_reason}" for j in selected if j.skip_reason},
-            **{o.job_id: o.outcome for o in outcomes}}
+    outcomes = runner.run(
+        [j for j in selected if not j.skip_reason],
+        lambda j: delete_job(runner, services.index, j, query=text),
+    )
+    return {
+        **{j.job_id: f"skipped: {j.skip_reason}" for j in selected if j.skip_reason},
+        **{o.job_id: o.outcome for o in outcomes},
+    }
 
 
 def test_an_admin_deletes_every_matching_job_but_not_retained_ones(services: Services) -> None:
@@ -36,8 +41,11 @@ def test_an_admin_deletes_every_matching_job_but_not_retained_ones(services: Ser
     other = seed_job(services.blobs, services.index, NOW - timedelta(days=3), project="fraud")
     admin = Principal.of("root", "admin")
     outcomes = bulk_delete(services, admin, "project:vision")
-    assert outcomes == {str(gone[0]): "done", str(gone[1]): "done",
-                        str(kept): "skipped: retain=true (use --include-retained)"}
+    assert outcomes == {
+        str(gone[0]): "done",
+        str(gone[1]): "done",
+        str(kept): "skipped: retain=true (use --include-retained)",
+    }
     for job in gone:
         assert list(services.blobs.list_names(job_prefix(job))) == []
         assert services.blobs.props(by_date_log_path(job)) is None
@@ -48,22 +56,27 @@ def test_an_admin_deletes_every_matching_job_but_not_retained_ones(services: Ser
     assert len(records) == 2 * 7  # six files in each folder, and the by-date copy
     assert {r["who"] for r in records} == {"root"}
     assert bulk_delete(services, admin, "project:vision", include_retained=True) == {
-        str(kept): "done"}
+        str(kept): "done"
+    }
 
 
 def test_a_project_admin_acts_only_on_that_projects_jobs(services: Services) -> None:
     """admin:vision sees its own jobs elsewhere, but may not delete them."""
-    mine_elsewhere = seed_job(services.blobs, services.index, NOW - timedelta(days=1),
-                              user="carol", project="fraud")
+    mine_elsewhere = seed_job(
+        services.blobs, services.index, NOW - timedelta(days=1), user="carol", project="fraud"
+    )
     theirs = seed_job(services.blobs, services.index, NOW - timedelta(days=1), project="vision")
     outcomes = bulk_delete(services, Principal.of("carol", "admin:vision"), "created:>=-7d")
-    assert outcomes == {str(theirs): "done",
-                        str(mine_elsewhere): "skipped: not an admin of project 'fraud'"}
+    assert outcomes == {
+        str(theirs): "done",
+        str(mine_elsewhere): "skipped: not an admin of project 'fraud'",
+    }
     assert services.blobs.props(metadata_path(mine_elsewhere)) is not None
 
 
 def test_a_user_without_an_admin_role_is_refused_before_anything_happens(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """Bulk operations are for admins only."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
     with pytest.raises(AccessDenied, match="admin"):
@@ -71,34 +84,48 @@ def test_a_user_without_an_admin_role_is_refused_before_anything_happens(
     assert services.blobs.props(metadata_path(job)) is not None
 
 
-def test_export_downloads_every_file_of_each_job_verified(services: Services,
-                                                          tmp_path: Path) -> None:
+def test_export_downloads_every_file_of_each_job_verified(
+    services: Services, tmp_path: Path
+) -> None:
     """DEST/{job_id}/... holds each blob's bytes; MD5 and artifact sha256 were checked."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
     admin = Principal.of("root", "admin")
     runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
-    [selected] = select_jobs(query.iter_all(services.index, admin, "project:vision",
-                                            clock=services.clock), admin, include_retained=False)
+    [selected] = select_jobs(
+        query.iter_all(services.index, admin, "project:vision", clock=services.clock),
+        admin,
+        include_retained=False,
+    )
     outcome = export_job(runner, selected, tmp_path, query="project:vision")
     assert (outcome.outcome, outcome.blobs) == ("done", 6)
     folder = tmp_path / str(job)
     assert (folder / "artifacts" / "model.pkl").read_bytes() == ARTIFACT_BYTES
     assert (folder / "package.pkl").read_bytes() == b"package-bytes"
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-    assert files == ["artifacts/model.pkl", "artifacts/plot.png", "job.log.jsonl",
-                     "metadata.json", "package.pkl", "result.pkl"]
+    assert files == [
+        "artifacts/model.pkl",
+        "artifacts/plot.png",
+        "job.log.jsonl",
+        "metadata.json",
+        "package.pkl",
+        "result.pkl",
+    ]
 
 
-def test_an_artifact_that_does_not_match_its_sha256_is_not_exported(services: Services,
-                                                                    tmp_path: Path) -> None:
+def test_an_artifact_that_does_not_match_its_sha256_is_not_exported(
+    services: Services, tmp_path: Path
+) -> None:
     """Changed bytes under an unchanged metadata.json: that file fails, no partial file is left."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
     services.blobs.write(artifact_path(job, "model.pkl"), b"tampered")
     services.blobs.set_tier(package_path(job), "Archive")
     admin = Principal.of("root", "admin")
     runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
-    [selected] = select_jobs(query.iter_all(services.index, admin, "project:vision",
-                                            clock=services.clock), admin, include_retained=False)
+    [selected] = select_jobs(
+        query.iter_all(services.index, admin, "project:vision", clock=services.clock),
+        admin,
+        include_retained=False,
+    )
     outcome = export_job(runner, selected, tmp_path, query="project:vision")
     assert outcome.outcome.startswith("failed: 1 blob(s)")
     assert "1 archived blob(s) not exported (package.pkl)" in outcome.outcome
@@ -109,19 +136,25 @@ def test_an_artifact_that_does_not_match_its_sha256_is_not_exported(services: Se
     assert not any(name.endswith(".partial") for name in files)
 
 
-def test_archived_blobs_are_listed_not_failed_and_rehydrate_starts_them(services: Services,
-                                                                       tmp_path: Path) -> None:
+def test_archived_blobs_are_listed_not_failed_and_rehydrate_starts_them(
+    services: Services, tmp_path: Path
+) -> None:
     """The readable files are exported; an archived one is named as waiting for rehydration,
     and with rehydrate it gets Set Blob Tier Hot (audited), so a later export fetches it."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
     services.blobs.set_tier(artifact_path(job, "model.pkl"), "Archive")
     admin = Principal.of("root", "admin")
     runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
-    [selected] = select_jobs(query.iter_all(services.index, admin, "project:vision",
-                                            clock=services.clock), admin, include_retained=False)
+    [selected] = select_jobs(
+        query.iter_all(services.index, admin, "project:vision", clock=services.clock),
+        admin,
+        include_retained=False,
+    )
     outcome = export_job(runner, selected, tmp_path, query="project:vision")
-    assert outcome.outcome == ("partly done: 1 archived blob(s) not exported "
-                               "(artifacts/model.pkl); add --rehydrate to start their rehydration")
+    assert outcome.outcome == (
+        "partly done: 1 archived blob(s) not exported "
+        "(artifacts/model.pkl); add --rehydrate to start their rehydration"
+    )
     assert outcome.blobs == 5
     again = export_job(runner, selected, tmp_path, query="project:vision", rehydrate=True)
     assert "rehydration requested" in again.outcome

@@ -24,9 +24,13 @@ from tests.support.search_transport import ENDPOINT, FakeSearchService
 
 def azure_index() -> AzureSearchIndex:
     service = FakeSearchService("ascend-jobs")
-    index = AzureSearchIndex.connect(ENDPOINT, "ascend-jobs", AzureKeyCredential("k"),
-                                     transport=service.transport,
-                                     retry=SearchRetry(attempts=2, sleep=lambda s: None))
+    index = AzureSearchIndex.connect(
+        ENDPOINT,
+        "ascend-jobs",
+        AzureKeyCredential("k"),
+        transport=service.transport,
+        retry=SearchRetry(attempts=2, sleep=lambda s: None),
+    )
     index.ensure()
     return index
 
@@ -48,14 +52,30 @@ def port(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex
         yield azure_index()
 
 
-def doc(n: int, updated: str = "2025-12-04T14:35:23.456Z", version: str = "v1",
-        **fields: Any) -> dict[str, Any]:
+def doc(
+    n: int, updated: str = "2025-12-04T14:35:23.456Z", version: str = "v1", **fields: Any
+) -> dict[str, Any]:
     built = empty_document(f"20251204-143022-alice-demo-a3f5d2c8-{n:08x}")
-    built.update(created_at="2025-12-04T14:30:22.000Z", updated_at=updated,
-                 source_version=version, status="completed", user="alice", project="demo",
-                 packages=["numpy==1.24.0"], package_names=["numpy"], use_gpu=False,
-                 duration_seconds=12.5, exit_code=0, cost_usd=0.01, tags=["a=b"], retain=False,
-                 metrics_last={"loss": 0.125}, artifact_bytes=10, log_errors=1, log_lines=9)
+    built.update(
+        created_at="2025-12-04T14:30:22.000Z",
+        updated_at=updated,
+        source_version=version,
+        status="completed",
+        user="alice",
+        project="demo",
+        packages=["numpy==1.24.0"],
+        package_names=["numpy"],
+        use_gpu=False,
+        duration_seconds=12.5,
+        exit_code=0,
+        cost_usd=0.01,
+        tags=["a=b"],
+        retain=False,
+        metrics_last={"loss": 0.125},
+        artifact_bytes=10,
+        log_errors=1,
+        log_lines=9,
+    )
     built.update(fields)
     return built
 
@@ -128,15 +148,25 @@ def test_a_missing_document_is_none(port: SearchIndex) -> None:
 
 def test_find_count_facets_and_aggregate_answer_the_same_query_alike(port: SearchIndex) -> None:
     """One tree, both adapters: the same documents, count, facet and per-status counts."""
-    port.upsert([doc(1, status="failed", tags=["a=b", "x=y"]), doc(2, status="failed"),
-                 doc(3), doc(4, user="bob")])
+    port.upsert(
+        [
+            doc(1, status="failed", tags=["a=b", "x=y"]),
+            doc(2, status="failed"),
+            doc(3),
+            doc(4, user="bob"),
+        ]
+    )
     alice = Query((Equals("user", ("alice",)),), Sort("created_at", descending=False))
     assert [d["job_id"] for d in port.find(alice, limit=2)] == [doc(1)["job_id"], doc(2)["job_id"]]
     assert port.count(alice) == 3
     assert port.facets(alice, ["status", "tags"]) == {
-        "status": {"failed": 2, "completed": 1}, "tags": {"a=b": 3, "x=y": 1}}
-    assert port.aggregate(alice, ["status"]) == [{"status": "failed", "count": 2},
-                                                 {"status": "completed", "count": 1}]
+        "status": {"failed": 2, "completed": 1},
+        "tags": {"a=b": 3, "x=y": 1},
+    }
+    assert port.aggregate(alice, ["status"]) == [
+        {"status": "failed", "count": 2},
+        {"status": "completed", "count": 1},
+    ]
 
 
 def test_set_tier_records_the_stage_and_keeps_the_version(port: SearchIndex) -> None:
@@ -150,8 +180,9 @@ def test_set_tier_records_the_stage_and_keeps_the_version(port: SearchIndex) -> 
 # ---- any document, both adapters ------------------------------------------------------------
 
 _text = st.text(max_size=40)
-_times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31),
-                      timezones=st.just(UTC)).map(format_datetime)
+_times = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
+).map(format_datetime)
 _floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
 _key = st.from_regex(r"[A-Za-z0-9=\-][A-Za-z0-9_=\-]{0,60}", fullmatch=True)
 _VALUES: dict[FieldType, st.SearchStrategy[Any]] = {
@@ -176,7 +207,8 @@ def documents(draw: Callable[..., Any]) -> dict[str, Any]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents())
 def test_any_document_reads_back_the_same_from_both_adapters(
-        document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+    document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Whatever the text, numbers, lists and metrics, both adapters return what was written."""
     sqlite = sqlite_index_at(tmp_path_factory.mktemp("prop") / "index.sqlite3")
     azure = azure_index()
@@ -195,13 +227,15 @@ def test_find_json_sends_what_find_returns_with_the_cursor_values(port: SearchIn
     found = port.find_json(by_cost, limit=10)
     assert [orjson.loads(d.json) for d in found] == port.find(by_cost, limit=10)
     assert [(d.sort_value, d.created_at, d.job_id) for d in found] == [
-        (d["cost_usd"], d["created_at"], d["job_id"]) for d in port.find(by_cost, limit=10)]
+        (d["cost_usd"], d["created_at"], d["job_id"]) for d in port.find(by_cost, limit=10)
+    ]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents())
 def test_any_document_is_sent_as_json_exactly_as_written(
-        document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+    document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The JSON text each adapter makes decodes to the document written, whatever its values."""
     sqlite = sqlite_index_at(tmp_path_factory.mktemp("json") / "index.sqlite3")
     azure = azure_index()

@@ -51,14 +51,28 @@ def job_id(n: int) -> str:
     return f"20251204-143022-alice-frauddetect-a3f5d2c8-{n:08x}"
 
 
-def document(n: int, *, updated: str = "2025-12-04T14:35:23.456Z", version: str = "v1",
-             **fields: Any) -> dict[str, Any]:
+def document(
+    n: int, *, updated: str = "2025-12-04T14:35:23.456Z", version: str = "v1", **fields: Any
+) -> dict[str, Any]:
     doc = empty_document(job_id(n))
-    doc.update(created_at="2025-12-04T14:30:22.000Z", updated_at=updated, source_version=version,
-               status="completed", user="alice", project="frauddetect",
-               packages=["torch==2.0.0"], package_names=["torch"], use_gpu=True,
-               duration_seconds=276.122, exit_code=0, cost_usd=0.04, tags=["experiment=baseline"],
-               retain=False, metrics_last={"loss": 0.25, "accuracy": 0.9}, log_errors=0)
+    doc.update(
+        created_at="2025-12-04T14:30:22.000Z",
+        updated_at=updated,
+        source_version=version,
+        status="completed",
+        user="alice",
+        project="frauddetect",
+        packages=["torch==2.0.0"],
+        package_names=["torch"],
+        use_gpu=True,
+        duration_seconds=276.122,
+        exit_code=0,
+        cost_usd=0.04,
+        tags=["experiment=baseline"],
+        retain=False,
+        metrics_last={"loss": 0.25, "accuracy": 0.9},
+        log_errors=0,
+    )
     doc.update(fields)
     return doc
 
@@ -81,7 +95,8 @@ def index(service: FakeSearchService, sleeps: SleepRecorder) -> AzureSearchIndex
 
 
 def test_ensure_puts_the_generated_definition_with_key_and_api_version(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """ensure() PUTs the index generated from FIELDS, with the api-key and our api-version."""
     index.ensure()
     (request,) = service.transport.requests
@@ -115,15 +130,18 @@ def test_a_token_credential_is_sent_as_a_bearer_token(service: FakeSearchService
 
 
 def test_upsert_sends_merge_or_upload_with_every_field_and_metrics_as_a_collection(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """Each document goes as mergeOrUpload with all fields; metrics_last becomes {name, value}s."""
     assert index.upsert([document(1)]) == [job_id(1)]
     (request,) = service.transport.of("index")
     (action,) = request.json()["value"]
     assert action["@search.action"] == "mergeOrUpload"
     assert set(action) == {"@search.action"} | {f.name for f in FIELDS}
-    assert action["metrics_last"] == [{"name": "loss", "value": 0.25},
-                                      {"name": "accuracy", "value": 0.9}]
+    assert action["metrics_last"] == [
+        {"name": "loss", "value": 0.25},
+        {"name": "accuracy", "value": 0.9},
+    ]
 
 
 def test_documents_come_back_exactly_as_they_were_written(index: AzureSearchIndex) -> None:
@@ -134,7 +152,8 @@ def test_documents_come_back_exactly_as_they_were_written(index: AzureSearchInde
 
 
 def test_upsert_of_2500_documents_goes_in_batches_of_at_most_1000(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """2500 documents take three index requests of at most 1000 actions, all written."""
     written = index.upsert([document(n) for n in range(2500)])
     assert len(written) == 2500
@@ -144,7 +163,8 @@ def test_upsert_of_2500_documents_goes_in_batches_of_at_most_1000(
 
 
 def test_upsert_keeps_every_request_within_16_megabytes(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """Twenty 1 MB documents are split so that no request body exceeds the 16 MB limit."""
     big = "é" * 500_000  # 1 MB once encoded as UTF-8: the bytes on the wire are what count
     index.upsert([document(n, log_last_error=big) for n in range(20)])
@@ -155,11 +175,16 @@ def test_upsert_keeps_every_request_within_16_megabytes(
 
 
 def test_a_document_larger_than_a_request_is_refused_and_the_others_written(
-        service: FakeSearchService, sleeps: SleepRecorder) -> None:
+    service: FakeSearchService, sleeps: SleepRecorder
+) -> None:
     """With a tiny byte budget an oversized document is sent alone; the service's 413 refuses it."""
-    index = AzureSearchIndex.connect(ENDPOINT, INDEX, AzureKeyCredential("k"),
-                                     transport=service.transport,
-                                     retry=SearchRetry(attempts=2, sleep=sleeps))
+    index = AzureSearchIndex.connect(
+        ENDPOINT,
+        INDEX,
+        AzureKeyCredential("k"),
+        transport=service.transport,
+        retry=SearchRetry(attempts=2, sleep=sleeps),
+    )
     index.max_batch_bytes = 4000
     small, huge = document(1), document(2, log_last_error="x" * 10_000)
     original = service.answer
@@ -177,11 +202,13 @@ def test_a_document_larger_than_a_request_is_refused_and_the_others_written(
 
 
 def test_a_batch_the_service_finds_too_large_is_sent_again_in_halves(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """A 413 on three documents sends them again as 1 + 2, which fit; all three are written."""
     original = service.answer
     service.transport.responder = lambda request: (
-        error(413, "Request Entity Too Large") if len(request.body) > 8000 else original(request))
+        error(413, "Request Entity Too Large") if len(request.body) > 8000 else original(request)
+    )
     docs = [document(n, log_last_error="x" * 3000) for n in range(3)]
     assert sorted(index.upsert(docs)) == [job_id(0), job_id(1), job_id(2)]
     sizes = [len(r.json()["value"]) for r in service.transport.of("index")]
@@ -189,7 +216,8 @@ def test_a_batch_the_service_finds_too_large_is_sent_again_in_halves(
 
 
 def test_a_207_answer_retries_the_retryable_keys_and_reports_the_others(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """On 207, keys failing with 503 are sent again alone; a 400 is reported, the rest written."""
     service.fail_keys = {job_id(2): [503], job_id(3): [400]}
     with pytest.raises(DocumentsRejected) as caught:
@@ -205,7 +233,8 @@ def test_a_207_answer_retries_the_retryable_keys_and_reports_the_others(
 
 
 def test_keys_that_keep_failing_with_409_end_as_a_transient_error(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """A version conflict that outlasts the bounded retries raises TransientError, not a hang."""
     service.fail_keys = {job_id(1): [409] * 10}
     with pytest.raises(TransientError, match="not written yet"):
@@ -214,7 +243,8 @@ def test_keys_that_keep_failing_with_409_end_as_a_transient_error(
 
 
 def test_throttling_is_retried_after_the_retry_after_the_service_asks_for(
-        index: AzureSearchIndex, service: FakeSearchService, sleeps: SleepRecorder) -> None:
+    index: AzureSearchIndex, service: FakeSearchService, sleeps: SleepRecorder
+) -> None:
     """A 429 with Retry-After: 2 is retried after exactly 2 s; then the write succeeds."""
     service.script = [throttled("2")]
     assert index.count() == 0
@@ -223,15 +253,17 @@ def test_throttling_is_retried_after_the_retry_after_the_service_asks_for(
 
 
 def test_retry_after_in_milliseconds_and_503_are_honoured_too(
-        index: AzureSearchIndex, service: FakeSearchService, sleeps: SleepRecorder) -> None:
+    index: AzureSearchIndex, service: FakeSearchService, sleeps: SleepRecorder
+) -> None:
     """503 with retry-after-ms: 150 waits 0.15 s before the retry."""
     service.script = [Reply(503, {"error": {"message": "busy"}}, {"retry-after-ms": "150"})]
     assert index.upsert([document(1)]) == [job_id(1)]
     assert sleeps.waits == [0.15]
 
 
-def test_a_huge_retry_after_is_capped(index: AzureSearchIndex, service: FakeSearchService,
-                                      sleeps: SleepRecorder) -> None:
+def test_a_huge_retry_after_is_capped(
+    index: AzureSearchIndex, service: FakeSearchService, sleeps: SleepRecorder
+) -> None:
     """A Retry-After of an hour is capped so a worker never sleeps past its own time limit."""
     service.script = [throttled("3600")]
     index.count()
@@ -239,7 +271,8 @@ def test_a_huge_retry_after_is_capped(index: AzureSearchIndex, service: FakeSear
 
 
 def test_throttling_that_persists_becomes_a_transient_error(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """After the bounded attempts a persistent 429 surfaces as TransientError naming the index."""
     service.script = [throttled("0")] * 10
     with pytest.raises(TransientError, match=f"index {INDEX}: HTTP 429"):
@@ -248,7 +281,8 @@ def test_throttling_that_persists_becomes_a_transient_error(
 
 
 def test_a_refused_key_is_a_one_line_search_index_error(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """A 403 (bad api-key) is permanent: SearchIndexError at once, one line, no retry."""
     service.script = [error(403, "Authorization failed.\nSecond line")]
     with pytest.raises(SearchIndexError, match="not authorized") as caught:
@@ -258,7 +292,8 @@ def test_a_refused_key_is_a_one_line_search_index_error(
 
 
 def test_an_older_document_is_not_sent_over_a_newer_one(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """Upsert first reads the batch's versions with search.in, and drops what is older."""
     index.upsert([document(1, updated="2025-12-04T15:00:00.000Z")])
     assert index.upsert([document(1, updated="2025-12-04T14:00:00.000Z")]) == []
@@ -277,22 +312,36 @@ def test_the_same_update_time_is_ordered_by_source_version(index: AzureSearchInd
 
 
 def test_find_sends_the_compiled_query_and_converts_the_hits(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """filter, orderby and top reach the body; hits lose @search.*, metrics become dicts."""
-    hit = {"job_id": job_id(1), "created_at": "2025-12-04T14:30:22Z",
-           "metrics_last": [{"name": "loss", "value": 0.5}]}
+    hit = {
+        "job_id": job_id(1),
+        "created_at": "2025-12-04T14:30:22Z",
+        "metrics_last": [{"name": "loss", "value": 0.5}],
+    }
     service.script = [search_results(INDEX, [hit], count=1)]
     docs = index.find(Query((Equals("status", ("failed",)),), Sort("cost_usd")), limit=20)
     body = service.transport.requests[0].json()
-    assert body == {"search": "*", "filter": "status eq 'failed'",
-                    "orderby": "cost_usd desc,created_at desc,job_id desc", "top": 20,
-                    "select": ",".join(f.name for f in FIELDS)}
-    assert docs == [{"job_id": job_id(1), "created_at": "2025-12-04T14:30:22.000Z",
-                     "metrics_last": {"loss": 0.5}}]
+    assert body == {
+        "search": "*",
+        "filter": "status eq 'failed'",
+        "orderby": "cost_usd desc,created_at desc,job_id desc",
+        "top": 20,
+        "select": ",".join(f.name for f in FIELDS),
+    }
+    assert docs == [
+        {
+            "job_id": job_id(1),
+            "created_at": "2025-12-04T14:30:22.000Z",
+            "metrics_last": {"loss": 0.5},
+        }
+    ]
 
 
 def test_find_follows_the_service_paging_past_1000(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """limit=1500 is served as 1000 + 500 through @search.nextPageParameters."""
     index.upsert([document(n) for n in range(1600)])
     docs = index.find(Query(sort=Sort("created_at", descending=False)), limit=1500)
@@ -300,14 +349,24 @@ def test_find_follows_the_service_paging_past_1000(
 
 
 def test_facets_ask_for_every_field_in_one_request_and_read_the_buckets(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """facets sends `field,count:N` per field with top 0 and returns value text → count."""
-    service.script = [search_results(INDEX, [], facets={
-        "use_gpu": [{"value": True, "count": 7}, {"value": False, "count": 2}],
-        "tags": [{"value": "experiment=baseline", "count": 5}]})]
+    service.script = [
+        search_results(
+            INDEX,
+            [],
+            facets={
+                "use_gpu": [{"value": True, "count": 7}, {"value": False, "count": 2}],
+                "tags": [{"value": "experiment=baseline", "count": 5}],
+            },
+        )
+    ]
     query = Query((Equals("user", ("alice",)),))
     assert index.facets(query, ["use_gpu", "tags"], limit=50) == {
-        "use_gpu": {"true": 7, "false": 2}, "tags": {"experiment=baseline": 5}}
+        "use_gpu": {"true": 7, "false": 2},
+        "tags": {"experiment=baseline": 5},
+    }
     (request,) = service.transport.requests
     body = request.json()
     assert body["facets"] == ["use_gpu,count:50", "tags,count:50"]
@@ -316,7 +375,8 @@ def test_facets_ask_for_every_field_in_one_request_and_read_the_buckets(
 
 
 def test_facets_of_a_field_that_is_not_facetable_are_a_usage_error(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """Asking facets of job_id fails before any request, naming the field."""
     with pytest.raises(InvalidInput, match="field 'job_id'"):
         index.facets(Query(), ["job_id"])
@@ -324,7 +384,8 @@ def test_facets_of_a_field_that_is_not_facetable_are_a_usage_error(
 
 
 def test_keys_page_by_a_range_filter_on_the_key_never_skip(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """keys() walks 2100 documents in key order with `job_id gt '...'` pages, without $skip."""
     index.upsert([document(n) for n in range(2100)])
     service.transport.requests.clear()
@@ -333,12 +394,16 @@ def test_keys_page_by_a_range_filter_on_the_key_never_skip(
     assert keys[0][1:] == ("2025-12-04T14:35:23.456Z", "v1")
     bodies = [r.json() for r in service.transport.of("search")]
     assert [b.get("filter") for b in bodies] == [
-        None, f"job_id gt '{job_id(999)}'", f"job_id gt '{job_id(1999)}'"]
+        None,
+        f"job_id gt '{job_id(999)}'",
+        f"job_id gt '{job_id(1999)}'",
+    ]
     assert all("skip" not in b and b["orderby"] == "job_id asc" for b in bodies)
 
 
-def test_get_of_a_missing_document_is_none(index: AzureSearchIndex,
-                                           service: FakeSearchService) -> None:
+def test_get_of_a_missing_document_is_none(
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """A 404 lookup is None; a key the service could never hold is None without a request."""
     assert index.get(job_id(9)) is None
     assert index.get("_not/a key") is None
@@ -347,7 +412,8 @@ def test_get_of_a_missing_document_is_none(index: AzureSearchIndex,
 
 
 def test_delete_removes_existing_documents_and_counts_them(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """delete() sends delete actions for the keys that exist and returns how many there were."""
     index.upsert([document(1), document(2)])
     assert index.delete([job_id(1), job_id(7)]) == 1
@@ -357,7 +423,8 @@ def test_delete_removes_existing_documents_and_counts_them(
 
 
 def test_an_invalid_key_is_refused_without_being_sent(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """A key with a slash is refused by name; the valid documents of the batch are written."""
     bad = document(1, job_id="bad/key")
     with pytest.raises(DocumentsRejected, match="bad/key") as caught:
@@ -368,7 +435,8 @@ def test_an_invalid_key_is_refused_without_being_sent(
 
 
 def test_the_request_body_is_what_the_sdk_serialized(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """Sanity of the boundary: the recorded body is JSON the service could read."""
     index.upsert([document(1)])
     body = service.transport.of("index")[0].body
@@ -392,12 +460,17 @@ def test_indexing_results_helper_speaks_207_when_any_key_failed() -> None:
     """The fake's documented answer: 207 with per-key status when one key failed."""
     reply = indexing_results([("a", 201, None), ("b", 400, "bad")])
     assert reply.status == 207
-    assert reply.body["value"][1] == {"key": "b", "status": False, "errorMessage": "bad",
-                                      "statusCode": 400}
+    assert reply.body["value"][1] == {
+        "key": "b",
+        "status": False,
+        "errorMessage": "bad",
+        "statusCode": 400,
+    }
 
 
 def test_a_filter_the_service_refuses_is_a_one_line_search_index_error(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """A 400 on a compiled filter surfaces as SearchIndexError carrying the service's reason."""
     with pytest.raises(SearchIndexError, match="HTTP 400: Invalid expression") as caught:
         index.find(Query((Tag("x", "y"),)), limit=10)
@@ -415,17 +488,23 @@ def test_odata_string_literals_always_read_back_as_the_text(text: str) -> None:
     assert inner.replace("''", "'") == text
 
 
-@given(headers=st.dictionaries(st.sampled_from(["Retry-After", "retry-after-ms",
-                                                "x-ms-retry-after-ms", "Other"]), st.text()))
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(["Retry-After", "retry-after-ms", "x-ms-retry-after-ms", "Other"]),
+        st.text(),
+    )
+)
 def test_any_retry_after_header_gives_a_wait_or_none_never_an_error(
-        headers: dict[str, str]) -> None:
+    headers: dict[str, str],
+) -> None:
     """Whatever a proxy puts in Retry-After, the adapter reads a non-negative wait or None."""
     wait = retry_after_seconds(headers)
     assert wait is None or wait >= 0
 
 
 def test_a_document_that_is_not_json_is_refused_and_the_others_written(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """A metric that is not a number is refused by key with the reason; no crash, no loss."""
     with pytest.raises(DocumentsRejected, match="cannot be sent as JSON") as caught:
         index.upsert([document(1, metrics_last={"loss": "high"}), document(2)])

@@ -49,12 +49,16 @@ def bodies(service: FakeSearchService) -> list[dict[str, Any]]:
 
 
 def doc(n: int) -> dict[str, Any]:
-    return {"job_id": f"20250101-000000-alice-fraud-a3f5d2c8-{n:08x}", "project": "fraud",
-            "created_at": "2025-01-01T00:00:00Z"}
+    return {
+        "job_id": f"20250101-000000-alice-fraud-a3f5d2c8-{n:08x}",
+        "project": "fraud",
+        "created_at": "2025-01-01T00:00:00Z",
+    }
 
 
 def test_the_sweeps_candidate_queries_reach_the_service_as_these_filters(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """One filtered search per stage, oldest first, with no value outside a literal."""
     service.script = [search_results(INDEX, []) for _ in range(5)]
     assert list(candidate_documents(index, PolicyBook(), NOW)) == []
@@ -71,7 +75,8 @@ def test_the_sweeps_candidate_queries_reach_the_service_as_these_filters(
 
 
 def test_a_project_sweep_scopes_each_filter_to_that_project(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """`--project o'x` is one quoted literal AND-ed to every candidate filter."""
     service.script = [search_results(INDEX, []) for _ in range(5)]
     list(candidate_documents(index, PolicyBook(), NOW, project="o'x"))
@@ -79,12 +84,16 @@ def test_a_project_sweep_scopes_each_filter_to_that_project(
 
 
 def test_candidates_past_one_page_are_fetched_by_keyset_never_skip(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """2,500 matches of the first query come in three requests, each after the last key seen."""
     docs = [doc(n) for n in range(2500)]
-    service.script = [search_results(INDEX, docs[:1000]), search_results(INDEX, docs[1000:2000]),
-                      search_results(INDEX, docs[2000:]),
-                      *(search_results(INDEX, []) for _ in range(4))]
+    service.script = [
+        search_results(INDEX, docs[:1000]),
+        search_results(INDEX, docs[1000:2000]),
+        search_results(INDEX, docs[2000:]),
+        *(search_results(INDEX, []) for _ in range(4)),
+    ]
     found = list(candidate_documents(index, PolicyBook(), NOW))
     assert [d["job_id"] for d in found] == [d["job_id"] for d in docs]
     second = bodies(service)[1]
@@ -92,35 +101,51 @@ def test_candidates_past_one_page_are_fetched_by_keyset_never_skip(
     assert second["filter"] == (
         "tier eq null and created_at le 2026-02-12T02:30:00.000Z and "
         "(created_at gt 2025-01-01T00:00:00.000Z or (created_at eq 2025-01-01T00:00:00.000Z "
-        f"and job_id gt '{docs[999]['job_id']}'))")
+        f"and job_id gt '{docs[999]['job_id']}'))"
+    )
 
 
 def test_a_new_stage_is_merged_into_the_document_alone(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """The sweep records `tier` by merging that field alone; a document gone since is fine."""
     plan = JobPlan(doc(1)["job_id"], (), "Cool", False, None, None)
     update_document(index, plan)
     (request,) = service.transport.of("index")
-    assert request.json() == {"value": [
-        {"@search.action": "merge", "job_id": doc(1)["job_id"], "tier": "Cool"}]}
+    assert request.json() == {
+        "value": [{"@search.action": "merge", "job_id": doc(1)["job_id"], "tier": "Cool"}]
+    }
 
 
 def test_a_scoped_count_asks_for_the_total_without_documents(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """query.count sends the scoped filter with count=true and top=0, and reads @odata.count."""
     service.script = [search_results(INDEX, [], count=42)]
     assert query.count(index, ALICE, "status:failed", clock=CLOCK) == 42
     (body,) = bodies(service)
-    assert body == {"search": "*", "filter": "status eq 'failed' and user eq 'alice'",
-                    "count": True, "top": 0}
+    assert body == {
+        "search": "*",
+        "filter": "status eq 'failed' and user eq 'alice'",
+        "count": True,
+        "top": 0,
+    }
 
 
 def test_scoped_facets_are_one_request_for_every_field(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """query.facets asks each field's buckets within the principal's scope."""
-    service.script = [search_results(INDEX, [], facets={
-        "status": [{"value": "failed", "count": 3}],
-        "packages": [{"value": "torch==2.0.0", "count": 2}]})]
+    service.script = [
+        search_results(
+            INDEX,
+            [],
+            facets={
+                "status": [{"value": "failed", "count": 3}],
+                "packages": [{"value": "torch==2.0.0", "count": 2}],
+            },
+        )
+    ]
     found = query.facets(index, ALICE, "gpu:true", ["status", "packages"], clock=CLOCK, limit=5)
     assert found == {"status": {"failed": 3}, "packages": {"torch==2.0.0": 2}}
     (body,) = bodies(service)
@@ -129,18 +154,26 @@ def test_scoped_facets_are_one_request_for_every_field(
 
 
 def test_an_aggregate_of_counts_by_one_field_is_a_facet(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """Jobs per user come from the facet of `user`, as rows with the key and `count`."""
-    service.script = [search_results(INDEX, [], facets={
-        "user": [{"value": "bob", "count": 5}, {"value": "alice", "count": 2}]})]
-    rows = query.aggregate(index, Principal.of("root", "admin"), "status:failed", ["user"],
-                           clock=CLOCK)
+    service.script = [
+        search_results(
+            INDEX,
+            [],
+            facets={"user": [{"value": "bob", "count": 5}, {"value": "alice", "count": 2}]},
+        )
+    ]
+    rows = query.aggregate(
+        index, Principal.of("root", "admin"), "status:failed", ["user"], clock=CLOCK
+    )
     assert rows == [{"user": "bob", "count": 5}, {"user": "alice", "count": 2}]
     assert bodies(service)[0]["facets"] == ["user,count:10000"]
 
 
 def test_sums_are_unsupported_on_azure_and_nothing_is_sent(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """Facets only count: a sum of cost_usd is refused by name, never approximated."""
     with pytest.raises(Unsupported, match="sum_cost_usd"):
         query.aggregate(index, ALICE, "", ["user"], [Measure("sum", "cost_usd")], clock=CLOCK)
@@ -150,7 +183,8 @@ def test_sums_are_unsupported_on_azure_and_nothing_is_sent(
 
 
 def test_a_json_page_selects_the_document_fields_and_sends_each_once(
-        index: AzureSearchIndex, service: FakeSearchService) -> None:
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
     """query.search_json asks for the document's fields only ($select), one more than the page
     for the cursor, and returns each hit as its JSON text."""
     service.script = [search_results(INDEX, [doc(1), doc(2), doc(3)])]
@@ -158,6 +192,8 @@ def test_a_json_page_selects_the_document_fields_and_sends_each_once(
     (body,) = bodies(service)
     assert body["select"] == ",".join(FIELD_NAMES)
     assert (body["top"], body["filter"]) == (3, "status eq 'failed' and user eq 'alice'")
-    assert [orjson.loads(line)["job_id"] for line in page.lines] == [doc(1)["job_id"],
-                                                                     doc(2)["job_id"]]
+    assert [orjson.loads(line)["job_id"] for line in page.lines] == [
+        doc(1)["job_id"],
+        doc(2)["job_id"],
+    ]
     assert page.next_cursor is not None

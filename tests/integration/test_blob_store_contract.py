@@ -37,8 +37,13 @@ def store(request: pytest.FixtureRequest) -> BlobStore:
 
 def test_written_bytes_read_back_with_their_properties(store: BlobStore) -> None:
     """A write returns the blob's props; a read gives the bytes, the same etag and the MD5."""
-    written = store.write("a/b.json", b'{"x": 1}', content_type="application/json",
-                          metadata={"source": "test"}, tags={"retain": "false"})
+    written = store.write(
+        "a/b.json",
+        b'{"x": 1}',
+        content_type="application/json",
+        metadata={"source": "test"},
+        tags={"retain": "false"},
+    )
     blob = store.read("a/b.json")
     assert blob.data == b'{"x": 1}'
     assert blob.props.etag == written.etag
@@ -74,8 +79,10 @@ def test_chunked_writes_are_streamed_and_checksummed(store: BlobStore) -> None:
 def test_range_reads_stream_the_requested_part(store: BlobStore) -> None:
     """read_chunks honours offset and length and never returns more than asked."""
     store.write("r", bytes(range(256)) * 40)
-    assert b"".join(store.read_chunks("r", offset=10, length=20, chunk_size=7)) == \
-        (bytes(range(256)) * 40)[10:30]
+    assert (
+        b"".join(store.read_chunks("r", offset=10, length=20, chunk_size=7))
+        == (bytes(range(256)) * 40)[10:30]
+    )
     assert len(b"".join(store.read_chunks("r"))) == 10240
 
 
@@ -101,8 +108,10 @@ def test_listings_by_prefix_with_tags_names_and_folders(store: BlobStore) -> Non
     for name in ("p/a/1", "p/a/2", "p/b", "q/c"):
         store.write(name, b"x", tags={"name": name.replace("/", "_")})
     assert [p.name for p in store.list("p/")] == ["p/a/1", "p/a/2", "p/b"]
-    assert [p.tags for p in store.list("p/a/", with_tags=True)] == [{"name": "p_a_1"},
-                                                                     {"name": "p_a_2"}]
+    assert [p.tags for p in store.list("p/a/", with_tags=True)] == [
+        {"name": "p_a_1"},
+        {"name": "p_a_2"},
+    ]
     assert list(store.list_names("q/")) == ["q/c"]
     assert list(store.walk("p/")) == ["p/a/", "p/b"]
 
@@ -126,6 +135,7 @@ def test_exactly_one_of_16_racing_create_only_writers_wins(store: BlobStore) -> 
             outcomes.append(f"won {i}")
         except BlobExists:
             outcomes.append("lost")
+
     threads = [threading.Thread(target=create, args=(i,)) for i in range(16)]
     for thread in threads:
         thread.start()
@@ -248,7 +258,8 @@ def test_archived_blobs_keep_props_but_cannot_be_read(store: BlobStore) -> None:
 
 
 def test_a_stored_checksum_that_does_not_match_the_bytes_is_detected(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """A blob whose stored Content-MD5 disagrees with its bytes fails the read, naming it."""
     blob_store.write("tampered", b"honest bytes")
     client = blob_store.container.get_blob_client("tampered")

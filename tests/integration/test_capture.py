@@ -59,8 +59,13 @@ def stored_records(blobs: BlobStore, job: JobId) -> list[dict[str, Any]]:
 
 def shape(record: dict[str, Any]) -> tuple[Any, ...]:
     """What a reader checks of a record: level, logger, stream, message, metrics, extra keys."""
-    return (record["level"], record["logger"], record.get("context", {}).get("stream"),
-            record["message"], record.get("metrics"))
+    return (
+        record["level"],
+        record["logger"],
+        record.get("context", {}).get("stream"),
+        record["message"],
+        record.get("metrics"),
+    )
 
 
 @pytest.fixture
@@ -71,7 +76,8 @@ def streamer(blob_store: AzureBlobStore) -> Iterator[LogStreamer]:
 
 
 def test_a_real_job_leaves_exactly_the_records_the_rules_say(
-        streamer: LogStreamer, blob_store: AzureBlobStore) -> None:
+    streamer: LogStreamer, blob_store: AzureBlobStore
+) -> None:
     """Rendering, collapsing, masking, metrics, commands and modes, asserted line by line."""
     with pytest.raises(RuntimeError, match="diverged"), capture_job_output(streamer) as captured:
         training_job()
@@ -83,25 +89,49 @@ def test_a_real_job_leaves_exactly_the_records_the_rules_say(
         ("INFO", "ascend.job.stdout", "stdout", "loading data", None),
         ("INFO", "ascend.job.stderr", "stderr", "download 100%", None),
         ("INFO", "ascend.job.stdout", "stdout", "waiting for GPU", None),
-        ("INFO", "ascend.job.stdout", "stdout",
-         "(previous line repeated 3 more times; repetitions dropped)", None),
+        (
+            "INFO",
+            "ascend.job.stdout",
+            "stdout",
+            "(previous line repeated 3 more times; repetitions dropped)",
+            None,
+        ),
         ("INFO", "ascend.job.stdout", "stdout", "", None),
-        ("INFO", "ascend.job.stdout", "stdout", '{"epoch": 1, "loss": 0.5, "acc": 0.8}',
-         {"epoch": 1, "loss": 0.5, "acc": 0.8}),
+        (
+            "INFO",
+            "ascend.job.stdout",
+            "stdout",
+            '{"epoch": 1, "loss": 0.5, "acc": 0.8}',
+            {"epoch": 1, "loss": 0.5, "acc": 0.8},
+        ),
         ("INFO", "ascend.job.stdout", "stdout", ' {"epoch": 1.5}', None),
         ("INFO", "ascend.job.stdout", "stdout", "storage: AccountName=acme;AccountKey=***;", None),
         ("INFO", "ascend.capture", "stdout", '/LOGCOMMAND {"mode":"metadata"}', None),
-        ("INFO", "ascend.job.stdout", "stdout", '{"epoch": 2, "loss": 0.12, "acc": 0.97}',
-         {"epoch": 2, "loss": 0.12, "acc": 0.97}),
-        ("WARNING", "ascend.capture", "stdout",
-         "malformed logger command ignored: not valid JSON "
-         "(unexpected character, expected a string key)", None),
+        (
+            "INFO",
+            "ascend.job.stdout",
+            "stdout",
+            '{"epoch": 2, "loss": 0.12, "acc": 0.97}',
+            {"epoch": 2, "loss": 0.12, "acc": 0.97},
+        ),
+        (
+            "WARNING",
+            "ascend.capture",
+            "stdout",
+            "malformed logger command ignored: not valid JSON "
+            "(unexpected character, expected a string key)",
+            None,
+        ),
         ("INFO", "ascend.capture", "stdout", '/LOGCOMMAND {"mode":"enabled"}', None),
         ("INFO", "ascend.job.stdout", "stdout", "visible again", None),
         ("ERROR", "ascend.job", None, "function raised RuntimeError: diverged at epoch 3", None),
-        ("INFO", "ascend.capture", None,
-         "output captured: 19 lines, 16 records, 3 repetitions dropped, 0 records not stored",
-         None),
+        (
+            "INFO",
+            "ascend.capture",
+            None,
+            "output captured: 19 lines, 16 records, 3 repetitions dropped, 0 records not stored",
+            None,
+        ),
     ]
     assert ACCOUNT_KEY not in blob_store.read(log_path(JOB)).data.decode()
     assert records[3]["job_id"] == str(JOB)
@@ -110,16 +140,22 @@ def test_a_real_job_leaves_exactly_the_records_the_rules_say(
     assert records[15]["exception"]["type"] == "RuntimeError"
     assert "training_job" in records[15]["exception"]["stacktrace"]
     assert captured.unwritten == 0
-    assert captured.tail[-3:-1] == ["visible again", "ERROR ascend.job: function raised "
-                                    "RuntimeError: diverged at epoch 3"]
+    assert captured.tail[-3:-1] == [
+        "visible again",
+        "ERROR ascend.job: function raised RuntimeError: diverged at epoch 3",
+    ]
     assert captured.tail[-1].startswith("output captured: 19 lines")
 
 
 def test_the_search_document_of_a_captured_job_carries_metrics_last(
-        services: Services, blob_store: AzureBlobStore) -> None:
+    services: Services, blob_store: AzureBlobStore
+) -> None:
     """Indexing the captured job's metadata gives `metrics_last` from its metrics lines."""
-    with (LogStreamer(blob_store, JOB, flush_interval=0.05) as streamer,
-          pytest.raises(RuntimeError), capture_job_output(streamer)):
+    with (
+        LogStreamer(blob_store, JOB, flush_interval=0.05) as streamer,
+        pytest.raises(RuntimeError),
+        capture_job_output(streamer),
+    ):
         training_job()
     meta = make_metadata(status="failed")
     write_metadata(blob_store, meta)
@@ -131,7 +167,8 @@ def test_the_search_document_of_a_captured_job_carries_metrics_last(
 
 
 def test_logging_configuration_sets_the_starting_mode(
-        streamer: LogStreamer, blob_store: AzureBlobStore) -> None:
+    streamer: LogStreamer, blob_store: AzureBlobStore
+) -> None:
     """`mode: disabled` keeps only the commands until one enables output again."""
     with capture_job_output(streamer, config_yaml="mode: disabled\n"):
         print("secret work")
@@ -146,7 +183,8 @@ def test_logging_configuration_sets_the_starting_mode(
 
 
 def test_logged_records_are_masked_everywhere_and_their_metrics_kept_in_metadata_mode(
-        streamer: LogStreamer, blob_store: AzureBlobStore) -> None:
+    streamer: LogStreamer, blob_store: AzureBlobStore
+) -> None:
     """Secrets in a logging record's message, extra and exception are masked; a record with
     `metrics` counts as metrics, so mode metadata keeps it."""
     log = logging.getLogger("ascend.job")
@@ -157,12 +195,17 @@ def test_logged_records_are_masked_everywhere_and_their_metrics_kept_in_metadata
         try:
             raise ConnectionError(f"AccountKey={ACCOUNT_KEY}")
         except ConnectionError:
-            log.exception("upload with Bearer abcdefghijklmnop failed",
-                          extra={"url": "https://x/y?sv=1&sig=SECRETSIG", "conn": object()})
+            log.exception(
+                "upload with Bearer abcdefghijklmnop failed",
+                extra={"url": "https://x/y?sv=1&sig=SECRETSIG", "conn": object()},
+            )
     streamer.close()
     records = stored_records(blob_store, JOB)
     assert [r["message"] for r in records[:3]] == [
-        "epoch done", '/LOGCOMMAND {"mode":"enabled"}', "upload with Bearer *** failed"]
+        "epoch done",
+        '/LOGCOMMAND {"mode":"enabled"}',
+        "upload with Bearer *** failed",
+    ]
     assert records[0]["metrics"] == {"epoch": 1, "loss": 0.3}
     assert records[2]["extra"]["url"] == "https://x/y?sv=1&sig=***"
     assert "AccountKey=***" in records[2]["exception"]["message"]
@@ -170,26 +213,33 @@ def test_logged_records_are_masked_everywhere_and_their_metrics_kept_in_metadata
 
 
 def test_a_bad_logging_configuration_starts_disabled_and_says_why(
-        streamer: LogStreamer, blob_store: AzureBlobStore) -> None:
+    streamer: LogStreamer, blob_store: AzureBlobStore
+) -> None:
     """A typo in the configuration never logs everything: it warns and keeps only commands."""
     with capture_job_output(streamer, config_yaml="mdoe: metadata\n"):
         print("not stored")
     streamer.close()
     first = stored_records(blob_store, JOB)[0]
     assert first["level"] == "WARNING"
-    assert first["message"] == ("logging configuration: unknown option 'mdoe' (known: mode); "
-                                "starting in mode disabled")
+    assert first["message"] == (
+        "logging configuration: unknown option 'mdoe' (known: mode); starting in mode disabled"
+    )
 
 
 def test_storage_down_lets_the_job_finish_and_counts_what_was_not_stored(
-        settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     """With nothing listening for storage, the job returns its value and the loss is reported."""
-    dead = settings.model_copy(update={
-        "storage_connection_string": azurite_connection_string("127.0.0.1", 9)})
-    blobs = AzureBlobStore.from_settings(dead, retry=RetryPolicy(attempts=2, base=0.01, cap=0.01),
-                                         connection_timeout=1)
-    with LogStreamer(blobs, JOB, flush_interval=0.05) as streamer, capture_job_output(
-            streamer) as captured:
+    dead = settings.model_copy(
+        update={"storage_connection_string": azurite_connection_string("127.0.0.1", 9)}
+    )
+    blobs = AzureBlobStore.from_settings(
+        dead, retry=RetryPolicy(attempts=2, base=0.01, cap=0.01), connection_timeout=1
+    )
+    with (
+        LogStreamer(blobs, JOB, flush_interval=0.05) as streamer,
+        capture_job_output(streamer) as captured,
+    ):
         for step in range(5):
             print(f"step {step}")
         result = "trained"
@@ -200,15 +250,19 @@ def test_storage_down_lets_the_job_finish_and_counts_what_was_not_stored(
 
 
 def test_file_descriptor_capture_takes_subprocess_output(
-        streamer: LogStreamer, blob_store: AzureBlobStore) -> None:
+    streamer: LogStreamer, blob_store: AzureBlobStore
+) -> None:
     """With `fd_level`, a child process's stdout and stderr become records of their streams."""
     with capture_job_output(streamer, fd_level=True):
         subprocess.run(["sh", "-c", "echo from child; echo child error >&2"], check=True)
         print("from python")
     streamer.close()
     shapes = {(r["logger"], r["message"]) for r in stored_records(blob_store, JOB)}
-    assert {("ascend.job.stdout", "from child"), ("ascend.job.stderr", "child error"),
-            ("ascend.job.stdout", "from python")} <= shapes
+    assert {
+        ("ascend.job.stdout", "from child"),
+        ("ascend.job.stderr", "child error"),
+        ("ascend.job.stdout", "from python"),
+    } <= shapes
 
 
 def test_streams_and_loggers_are_restored_after_the_capture(streamer: LogStreamer) -> None:

@@ -23,20 +23,31 @@ def test_good_lines_are_indexed_as_the_pipeline_would(sqlite_index: SqliteIndex)
     assert summary.as_dict() == {"lines": 1, "indexed": 1, "skipped": 0, "bad": 0}
     doc = sqlite_index.get(meta["job_id"])
     assert doc is not None
-    assert (doc["status"], doc["retain"], doc["dep_hash"]) == ("failed", True,
-                                                                 meta["job_id"].split("-")[4])
+    assert (doc["status"], doc["retain"], doc["dep_hash"]) == (
+        "failed",
+        True,
+        meta["job_id"].split("-")[4],
+    )
     assert "torch" in doc["package_names"]
 
 
 def test_bad_lines_are_reported_by_number_and_the_rest_still_load(
-        sqlite_index: SqliteIndex) -> None:
+    sqlite_index: SqliteIndex,
+) -> None:
     """A malformed line and an invalid document are reported; the good lines around them load."""
     good = [make_metadata(user=f"user{n}") for n in range(3)]
-    lines = [orjson.dumps(good[0]), b"{not json", b"", orjson.dumps(good[1]),
-             _line(status="exploded"), orjson.dumps(good[2])]
+    lines = [
+        orjson.dumps(good[0]),
+        b"{not json",
+        b"",
+        orjson.dumps(good[1]),
+        _line(status="exploded"),
+        orjson.dumps(good[2]),
+    ]
     reported: list[BadLine] = []
-    summary = load_lines(lines, sqlite_index, prices=DEFAULT_NODE_PRICES, batch=2,
-                         on_bad=reported.append)
+    summary = load_lines(
+        lines, sqlite_index, prices=DEFAULT_NODE_PRICES, batch=2, on_bad=reported.append
+    )
     assert [b.number for b in reported] == [2, 5]
     assert "not valid JSON" in reported[0].reason
     assert "status" in reported[1].reason
@@ -46,8 +57,9 @@ def test_bad_lines_are_reported_by_number_and_the_rest_still_load(
 
 def test_a_line_over_the_size_limit_is_refused(sqlite_index: SqliteIndex) -> None:
     """A line larger than the metadata size limit is a bad line, not a load."""
-    summary = load_lines([_line(function_name="f" * 200)], sqlite_index,
-                         prices=DEFAULT_NODE_PRICES, max_bytes=100)
+    summary = load_lines(
+        [_line(function_name="f" * 200)], sqlite_index, prices=DEFAULT_NODE_PRICES, max_bytes=100
+    )
     assert summary.bad == [BadLine(1, "line: is larger than 100 bytes")]
     assert sqlite_index.count() == 0
 
@@ -64,8 +76,9 @@ def test_a_loaded_document_never_replaces_a_newer_one(sqlite_index: SqliteIndex)
     assert doc["status"] == "completed"
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.binary(max_size=200), max_size=8))
 def test_arbitrary_bytes_never_abort_a_load(sqlite_index: SqliteIndex, junk: list[bytes]) -> None:
     """Any bytes as lines are either loaded or reported; the good line after them still loads."""

@@ -66,7 +66,8 @@ def test_a_final_job_gets_a_tagged_block_blob_copy_of_its_log(services: Services
     assert copy.tags["retain"] == "false"
     assert copy.tags["kind"] == "by_date_log"
     assert b"".join(services.blobs.read_chunks(by_date_log_path(job))) == b"".join(
-        services.blobs.read_chunks(log_path(job)))
+        services.blobs.read_chunks(log_path(job))
+    )
 
 
 def test_a_running_job_is_indexed_without_a_copy_or_log_fields(services: Services) -> None:
@@ -97,8 +98,10 @@ def test_a_changed_retain_tag_retags_every_blob_of_the_job(services: Services) -
     """Setting tags.retain=true in metadata re-tags the log and the by-date copy too."""
     job = write_job(services.blobs)
     deliver(services, metadata_path(job))
-    write_metadata(services.blobs, make_metadata(tags={"retain": "true"},
-                                                 updated=datetime(2026, 3, 11, tzinfo=UTC)))
+    write_metadata(
+        services.blobs,
+        make_metadata(tags={"retain": "true"}, updated=datetime(2026, 3, 11, tzinfo=UTC)),
+    )
     deliver(services, metadata_path(job))
     for name in (log_path(job), metadata_path(job), by_date_log_path(job)):
         assert services.blobs.get_tags(name)["retain"] == "true", name
@@ -113,8 +116,9 @@ def test_retain_changed_before_the_first_index_retags_every_blob(services: Servi
     meta = make_metadata(tags={"retain": "true"})
     write_log(services.blobs, meta["job_id"], default_log(meta["job_id"]), retain=False)
     job = parse_job_id(meta["job_id"])
-    services.blobs.write(artifact_path(job, "model.pkl"), b"m",
-                         tags=job_blob_tags(job, "artifact", retain=False))
+    services.blobs.write(
+        artifact_path(job, "model.pkl"), b"m", tags=job_blob_tags(job, "artifact", retain=False)
+    )
     write_metadata(services.blobs, meta)
     assert deliver(services, metadata_path(job)).kind == "indexed"
     for name in (log_path(job), artifact_path(job, "model.pkl"), by_date_log_path(job)):
@@ -162,7 +166,8 @@ def test_a_rejected_event_is_recorded_once_however_often_it_arrives(services: Se
 
 
 def test_an_image_requirements_file_is_recorded_and_fills_jobs_without_packages(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """requirements.txt is recorded once; a job whose metadata lists no packages gets them."""
     name = "projects/frauddetect/users/alice/images/a3f5d2c8e9b1/requirements.txt"
     services.blobs.write(name, b"# pinned\nTorch==2.1.0\nnumpy>=1.24\n\n--index-url x\n")
@@ -176,7 +181,8 @@ def test_an_image_requirements_file_is_recorded_and_fills_jobs_without_packages(
     assert doc is not None
     assert doc["package_names"] == ["torch", "numpy"]
     assert orjson.loads(services.blobs.read("_ascend/images/a3f5d2c8e9b1.json").data)[
-        "packages"] == ["Torch==2.1.0", "numpy>=1.24"]
+        "packages"
+    ] == ["Torch==2.1.0", "numpy>=1.24"]
 
 
 def test_a_reindex_keeps_the_tier_the_lifecycle_recorded(services: Services) -> None:
@@ -206,12 +212,16 @@ def test_a_log_larger_than_one_request_is_streamed_and_copied_whole(services: Se
     doc = services.index.get(str(job))
     assert doc is not None
     assert (doc["log_lines"], doc["log_errors"], doc["log_last_error"]) == (
-        36000, 1, "the last error")
+        36000,
+        1,
+        "the last error",
+    )
     assert services.blobs.read(by_date_log_path(job)).data == services.blobs.read(name).data
 
 
 def test_a_job_written_untagged_gets_the_job_tags_on_every_blob_at_its_first_index(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """Bare-SDK blobs (no tags) all carry retain, project, user, job, kind, created afterwards."""
     meta = make_metadata()
     names = bare_job(container_of(services.blobs), meta, lines(default_log(meta["job_id"])))
@@ -223,7 +233,8 @@ def test_a_job_written_untagged_gets_the_job_tags_on_every_blob_at_its_first_ind
 
 
 def test_a_blob_written_after_the_first_index_is_tagged_when_its_event_arrives(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """An artifact uploaded untagged after the metadata was indexed gets the job's tags."""
     meta = make_metadata(tags={"retain": "true"})
     bare_job(container_of(services.blobs), meta, b"", artifacts=())
@@ -246,8 +257,10 @@ def test_a_writers_own_tags_are_kept_next_to_the_job_tags(services: Services) ->
     name = artifact_path(job, "model.pkl")
     container_of(services.blobs).upload_blob(name, b"m", tags={"owner": "team-a"})
     deliver(services, name)
-    assert services.blobs.get_tags(name) == {**job_blob_tags(job, "artifact", retain=False),
-                                             "owner": "team-a"}
+    assert services.blobs.get_tags(name) == {
+        **job_blob_tags(job, "artifact", retain=False),
+        "owner": "team-a",
+    }
 
 
 def test_metadata_rewritten_untagged_by_its_writer_is_tagged_again(services: Services) -> None:
@@ -260,8 +273,9 @@ def test_metadata_rewritten_untagged_by_its_writer_is_tagged_again(services: Ser
     bare_metadata(container, make_metadata(updated=datetime(2026, 3, 11, tzinfo=UTC)))
     assert services.blobs.get_tags(metadata_path(job)) == {}
     assert deliver(services, metadata_path(job)).kind == "indexed"
-    assert services.blobs.get_tags(metadata_path(job)) == job_blob_tags(job, "metadata",
-                                                                        retain=False)
+    assert services.blobs.get_tags(metadata_path(job)) == job_blob_tags(
+        job, "metadata", retain=False
+    )
 
 
 def test_a_final_job_whose_log_is_empty_is_indexed_with_zero_lines(services: Services) -> None:

@@ -44,28 +44,58 @@ def _bad(run: str, **changes: object) -> bytes:
 
 CORPUS = [
     Case("malformed JSON", _folder("0000000a"), b'{"job_id": ', "is not valid JSON"),
-    Case("a wrong type", _folder("0000000b"), _bad("0000000b", execution__duration_seconds="x"),
-         "execution.duration_seconds"),
-    Case("a missing field", _folder("0000000c"), _bad("0000000c", function_name=None),
-         "function_name: Field required"),
-    Case("a user mismatch", _folder("0000000d"), _bad("0000000d", user="bob"),
-         "does not match the job ID's user"),
-    Case("a project mismatch", _folder("0000000e"), _bad("0000000e", project="other"),
-         "does not match the job ID's project"),
-    Case("a job ID mismatch", _folder("0000000f"), _bad("0000000f", job_id=job_id(run="000000ff")),
-         "does not match its folder"),
-    Case("another user's folder", _folder("00000010", user="bob"), _bad("00000010"),
-         "belongs to user 'alice'"),
-    Case("an oversized file", _folder("00000011"), b" " * ((1 << 20) + 1),
-         "is 1048577 bytes, over the limit of 1048576"),
+    Case(
+        "a wrong type",
+        _folder("0000000b"),
+        _bad("0000000b", execution__duration_seconds="x"),
+        "execution.duration_seconds",
+    ),
+    Case(
+        "a missing field",
+        _folder("0000000c"),
+        _bad("0000000c", function_name=None),
+        "function_name: Field required",
+    ),
+    Case(
+        "a user mismatch",
+        _folder("0000000d"),
+        _bad("0000000d", user="bob"),
+        "does not match the job ID's user",
+    ),
+    Case(
+        "a project mismatch",
+        _folder("0000000e"),
+        _bad("0000000e", project="other"),
+        "does not match the job ID's project",
+    ),
+    Case(
+        "a job ID mismatch",
+        _folder("0000000f"),
+        _bad("0000000f", job_id=job_id(run="000000ff")),
+        "does not match its folder",
+    ),
+    Case(
+        "another user's folder",
+        _folder("00000010", user="bob"),
+        _bad("00000010"),
+        "belongs to user 'alice'",
+    ),
+    Case(
+        "an oversized file",
+        _folder("00000011"),
+        b" " * ((1 << 20) + 1),
+        "is 1048577 bytes, over the limit of 1048576",
+    ),
     Case("non-UTF-8 bytes", _folder("00000012"), b'{"job_id": "\xff\xfe"}', "is not UTF-8 text"),
-    Case("a blob outside the layout", "projects/frauddetect/tmp/notes.txt", b"hi",
-         "unknown folder"),
+    Case(
+        "a blob outside the layout", "projects/frauddetect/tmp/notes.txt", b"hi", "unknown folder"
+    ),
 ]
 
 
 def test_each_bad_input_is_rejected_with_its_reason_and_good_jobs_are_indexed(
-        services: Services, tmp_path: Path) -> None:
+    services: Services, tmp_path: Path
+) -> None:
     """Bad inputs between good jobs: each is recorded with its reason, the good ones indexed."""
     good = [write_job(services.blobs, make_metadata(run=run)) for run in ("00000001", "00000002")]
     for case in CORPUS:
@@ -81,8 +111,9 @@ def test_each_bad_input_is_rejected_with_its_reason_and_good_jobs_are_indexed(
     assert {d["job_id"] for d in services.index.select()} == {str(j) for j in good}
 
 
-def test_a_blob_outside_projects_is_skipped_without_a_record(services: Services,
-                                                             tmp_path: Path) -> None:
+def test_a_blob_outside_projects_is_skipped_without_a_record(
+    services: Services, tmp_path: Path
+) -> None:
     """Stray blobs outside projects/ are logged and skipped, not recorded as rejected."""
     services.blobs.write("scratch/readme.txt", b"hello")
     summary = run_once(services, checkpoint=tmp_path / "checkpoint.json")
@@ -91,7 +122,8 @@ def test_a_blob_outside_projects_is_skipped_without_a_record(services: Services,
 
 
 def test_a_fixed_metadata_is_indexed_and_the_old_rejection_stays_listed(
-        services: Services, tmp_path: Path) -> None:
+    services: Services, tmp_path: Path
+) -> None:
     """Rejections are history: fixing the blob indexes the job and keeps the record."""
     name = write_metadata(services.blobs, b"{", job_id(run="0000000a"))
     run_once(services, checkpoint=tmp_path / "c.json")
@@ -107,8 +139,15 @@ def test_scalar_tag_values_and_numeric_cpu_are_indexed_not_rejected(services: Se
     from tests.support.builders import make_job_id, metadata_bytes, write_raw_metadata
 
     job = make_job_id(run_hash="0000abcd")
-    write_raw_metadata(services.blobs, job, metadata_bytes(
-        job=job, tags={"retain": True, "epochs": 20}, config={"cpu": 4, "node_type": "gpu_small"}))
+    write_raw_metadata(
+        services.blobs,
+        job,
+        metadata_bytes(
+            job=job,
+            tags={"retain": True, "epochs": 20},
+            config={"cpu": 4, "node_type": "gpu_small"},
+        ),
+    )
     run_once(services)
     document = services.index.get(str(job))
     assert document is not None

@@ -29,12 +29,16 @@ def without_index(services: Services, tmp_path: Path) -> Services:
     """The same storage, but the index file is unreadable garbage."""
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(b"this is not a database" * 100)
-    return Services(services.settings.model_copy(update={"index_path": broken}),
-                    services.clock, blobs=services.blobs)
+    return Services(
+        services.settings.model_copy(update={"index_path": broken}),
+        services.clock,
+        blobs=services.blobs,
+    )
 
 
 def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """Alice sees her own jobs, newest first; Bob's job is not in her list."""
     old = seed_job(services, when=NOW - timedelta(days=2))
     new = seed_job(services, when=NOW - timedelta(hours=1), project="vision")
@@ -50,9 +54,11 @@ def test_list_filters_by_status_project_and_limit(services: Services) -> None:
     seed_job(services, status="completed", when=NOW - timedelta(hours=2))
     running = seed_job(services, status="running", project="vision", when=NOW - timedelta(hours=1))
     assert [d["job_id"] for d in list_jobs(services, ALICE, status="failed").documents] == [
-        failed.job_id]
+        failed.job_id
+    ]
     assert [d["job_id"] for d in list_jobs(services, ALICE, project="vision").documents] == [
-        running.job_id]
+        running.job_id
+    ]
     assert len(list_jobs(services, ALICE, limit=2).documents) == 2
 
 
@@ -63,7 +69,8 @@ def test_a_bad_status_is_a_usage_error_naming_the_option(services: Services) -> 
 
 
 def test_an_unreadable_index_falls_back_to_the_users_folders_in_storage(
-        services: Services, tmp_path: Path) -> None:
+    services: Services, tmp_path: Path
+) -> None:
     """With the index file corrupt, the list comes from storage, says so, and stays scoped."""
     failed = seed_job(services, status="failed", when=NOW - timedelta(hours=2), index=False)
     done = seed_job(services, project="vision", when=NOW - timedelta(hours=1), index=False)
@@ -167,9 +174,13 @@ def test_an_archived_log_is_read_from_its_gzip_copy(services: Services) -> None:
     meta = seed_job(services)
     job = meta.parsed_job_id
     data = log_lines(meta, ["INFO", "ERROR"] * 500)
-    services.blobs.write(archived_log_path(job), gzip.compress(data),
-                         content_type="application/x-ndjson", content_encoding="gzip",
-                         metadata={"source_etag": "0x1"})  # as the lifecycle writes it
+    services.blobs.write(
+        archived_log_path(job),
+        gzip.compress(data),
+        content_type="application/x-ndjson",
+        content_encoding="gzip",
+        metadata={"source_etag": "0x1"},
+    )  # as the lifecycle writes it
     assert b"".join(job_log(services, ALICE, meta.job_id)) == data
 
 
@@ -213,9 +224,9 @@ def test_logs_of_another_users_job_are_not_found(services: Services) -> None:
     assert parse_job_id(meta.job_id).user == "alice"
 
 
-def test_a_log_bigger_than_one_range_streams_back_byte_for_byte(services: Services,
-                                                                 monkeypatch: pytest.MonkeyPatch
-                                                                 ) -> None:
+def test_a_log_bigger_than_one_range_streams_back_byte_for_byte(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Bulk range reads (no per-range MD5) give back the stored log exactly, MD5 checked."""
     monkeypatch.setattr("query.logs.BULK_RANGE", 4096)
     meta = seed_job(services)
@@ -227,7 +238,8 @@ def test_a_log_bigger_than_one_range_streams_back_byte_for_byte(services: Servic
 
 
 def test_an_append_blob_log_read_in_parallel_ranges_keeps_its_order(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A running job's append-blob log, fetched two ranges at a time, comes back in order."""
     monkeypatch.setattr("query.logs.BULK_RANGE", 1000)
     meta = seed_job(services, levels=["INFO"])

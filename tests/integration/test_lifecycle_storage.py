@@ -31,7 +31,8 @@ _RUNS = itertools.count(0x100000)
 
 
 def test_a_compressed_log_decompresses_to_the_original_and_replaces_it(
-        blob_store: AzureBlobStore, sqlite_index: SqliteIndex) -> None:
+    blob_store: AzureBlobStore, sqlite_index: SqliteIndex
+) -> None:
     """The .gz is a Cool block blob with Content-Encoding gzip and the log's tags; the log goes."""
     job = seed_job(blob_store, sqlite_index, NOW - timedelta(days=100), lines=2000)
     original = b"".join(blob_store.read_chunks(log_path(job)))
@@ -61,8 +62,9 @@ class AppendingWhileRead:
                 self.inner.append(name, b'{"message": "one more line"}\n')
 
 
-def test_a_log_that_grows_during_compression_is_kept(blob_store: AzureBlobStore,
-                                                     sqlite_index: SqliteIndex) -> None:
+def test_a_log_that_grows_during_compression_is_kept(
+    blob_store: AzureBlobStore, sqlite_index: SqliteIndex
+) -> None:
     """The original is deleted only if unchanged (etag), so a running job loses nothing."""
     job = seed_job(blob_store, sqlite_index, NOW - timedelta(days=100))
     growing = AppendingWhileRead(blob_store, log_path(job))
@@ -75,9 +77,18 @@ def test_audit_records_are_json_lines_in_the_days_blob(blob_store: AzureBlobStor
     """Each record lands once, with who, when, blob, action, tier, outcome and reason."""
     audit = AuditLog(blob_store)
     for i in range(3):
-        audit.record(AuditRecord(at="2026-03-14T02:30:00.000Z", who="system:sweep",
-                                 action="set_tier", blob=f"projects/p/x{i}", job_id="j",
-                                 tier="Cool", outcome="done", reason="age 31 d >= Cool at 30 d"))
+        audit.record(
+            AuditRecord(
+                at="2026-03-14T02:30:00.000Z",
+                who="system:sweep",
+                action="set_tier",
+                blob=f"projects/p/x{i}",
+                job_id="j",
+                tier="Cool",
+                outcome="done",
+                reason="age 31 d >= Cool at 30 d",
+            )
+        )
     assert audit.flush() == 3
     assert AuditLog(blob_store).flush() == 0
     records = list(read_audit(blob_store, datetime(2026, 3, 14).date()))
@@ -88,12 +99,23 @@ def test_audit_records_are_json_lines_in_the_days_blob(blob_store: AzureBlobStor
 
 
 def test_a_writer_moves_to_a_new_part_before_the_append_blob_limit(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """With room for 2 blocks per blob, 5 flushes land in 3 parts, every record readable."""
     audit = AuditLog(blob_store, max_blocks=2)
     for i in range(5):
-        audit.record(AuditRecord(at="2026-03-14T02:30:00.000Z", who="w", action="delete",
-                                 blob=f"b{i}", job_id=None, tier=None, outcome="done", reason=""))
+        audit.record(
+            AuditRecord(
+                at="2026-03-14T02:30:00.000Z",
+                who="w",
+                action="delete",
+                blob=f"b{i}",
+                job_id=None,
+                tier=None,
+                outcome="done",
+                reason="",
+            )
+        )
         audit.flush()
     names = list(blob_store.list_names("_ascend/audit/2026/03/14/"))
     assert len(names) == 3
@@ -103,10 +125,15 @@ def test_a_writer_moves_to_a_new_part_before_the_append_blob_limit(
 
 def test_candidates_are_only_the_jobs_crossing_a_threshold(sqlite_index: SqliteIndex) -> None:
     """Young jobs, archived retained jobs and already-cooled jobs are not even read."""
-    ages = {"young": (10, None, False), "cool_due": (40, None, False),
-            "cooled": (40, "Cool", False), "archive_due": (100, "Cool", False),
-            "archived": (100, "Archive", False), "delete_due": (400, "Archive", False),
-            "kept": (400, "Archive", True)}
+    ages = {
+        "young": (10, None, False),
+        "cool_due": (40, None, False),
+        "cooled": (40, "Cool", False),
+        "archive_due": (100, "Cool", False),
+        "archived": (100, "Archive", False),
+        "delete_due": (400, "Archive", False),
+        "kept": (400, "Archive", True),
+    }
     names = {}
     for label, (age, tier, retain) in ages.items():
         job = seed_doc(sqlite_index, NOW - timedelta(days=age), retain=retain, tier=tier)
@@ -115,22 +142,28 @@ def test_candidates_are_only_the_jobs_crossing_a_threshold(sqlite_index: SqliteI
     assert found == {"cool_due", "archive_due", "delete_due"}
 
 
-def seed_doc(index: SqliteIndex, created: datetime, *, retain: bool, tier: str | None
-             ) -> JobId:
+def seed_doc(index: SqliteIndex, created: datetime, *, retain: bool, tier: str | None) -> JobId:
     """Only a search document (no blobs): what the candidate queries look at."""
-    job = make_job_id(user="bob", project="vision", dependency_hash="a3f5d2c8",
-                      run_hash=f"{next(_RUNS):08x}", created_at=created)
+    job = make_job_id(
+        user="bob",
+        project="vision",
+        dependency_hash="a3f5d2c8",
+        run_hash=f"{next(_RUNS):08x}",
+        created_at=created,
+    )
     doc = document(job, retain=retain, artifacts=[])
     doc["tier"] = tier
     index.upsert([doc])
     return job
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(min_size=1, max_size=40))
 def test_any_project_text_is_bound_as_a_value_never_spliced_into_sql(
-        sqlite_index: SqliteIndex, project: str) -> None:
+    sqlite_index: SqliteIndex, project: str
+) -> None:
     """A hostile --project value matches nothing and breaks nothing (bound parameter)."""
     seed_doc(sqlite_index, NOW - timedelta(days=40), retain=False, tier=None)
     assert list(candidate_documents(sqlite_index, PolicyBook(), NOW, project=project)) == []
@@ -152,7 +185,8 @@ def test_only_admins_of_the_project_may_set_its_policy(blob_store: AzureBlobStor
 
 
 def test_a_stored_policy_that_no_longer_validates_stops_the_sweep_with_its_name(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """Someone wrote a broken file by hand: loading names the file and the reason."""
     blob_store.write(policy_path("broken"), b'{"cool_after": 100, "archive_after": 10}')
     with pytest.raises(InvalidPolicy, match=r"_ascend/policies/broken.json.*Archive before Cool"):

@@ -20,22 +20,41 @@ from shared.services import Services
 from tests.support.lifecycle import DyingBlobStore, Killed, seed_job
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
-AGES = [(5, False), (31, False), (95, False), (200, False), (366, False), (400, True),
-        (700, False), (700, True)]
+AGES = [
+    (5, False),
+    (31, False),
+    (95, False),
+    (200, False),
+    (366, False),
+    (400, True),
+    (700, False),
+    (700, True),
+]
 
 
 def seed_two_years(services: Services) -> dict[JobId, tuple[int, bool]]:
-    return {seed_job(services.blobs, services.index, NOW - timedelta(days=age), retain=retain):
-            (age, retain) for age, retain in AGES}
+    return {
+        seed_job(services.blobs, services.index, NOW - timedelta(days=age), retain=retain): (
+            age,
+            retain,
+        )
+        for age, retain in AGES
+    }
 
 
 def expected_tiers(job: JobId, age: int, retained: bool) -> dict[str, str | None]:
     """What a user should find in storage after the sweep: file -> tier (None: append blob)."""
     if age >= 365 and not retained:
         return {}
-    base = {"metadata.json": "Hot", "package.pkl": "Hot", "result.pkl": "Hot",
-            "artifacts/model.pkl": "Hot", "artifacts/plot.png": "Hot", "job.log.jsonl": None,
-            f"{job}.log.jsonl": "Hot"}
+    base = {
+        "metadata.json": "Hot",
+        "package.pkl": "Hot",
+        "result.pkl": "Hot",
+        "artifacts/model.pkl": "Hot",
+        "artifacts/plot.png": "Hot",
+        "job.log.jsonl": None,
+        f"{job}.log.jsonl": "Hot",
+    }
     if age >= 90:
         archived = {k: "Archive" for k in base if k != "job.log.jsonl"}
         return {**archived, "metadata.json": "Cool", "job.log.jsonl.gz": "Cool"}
@@ -46,8 +65,10 @@ def expected_tiers(job: JobId, age: int, retained: bool) -> dict[str, str | None
 
 
 def stored_tiers(services: Services, job: JobId) -> dict[str, str | None]:
-    found = {p.name.removeprefix(job_prefix(job)): p.tier if p.blob_type == "BlockBlob" else None
-             for p in services.blobs.list(job_prefix(job))}
+    found = {
+        p.name.removeprefix(job_prefix(job)): p.tier if p.blob_type == "BlockBlob" else None
+        for p in services.blobs.list(job_prefix(job))
+    }
     for props in services.blobs.list(by_date_log_path(job)):
         found[props.name.rsplit("/", 1)[1]] = props.tier
     return found
@@ -65,7 +86,8 @@ def audit_records(services: Services) -> list[dict]:
 
 
 def test_apply_leaves_storage_and_index_as_planned_and_a_second_apply_does_nothing(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """Tiers read back from the blobs, retained jobs all present, one audit record per action."""
     jobs = seed_two_years(services)
     planned = [a for plan, _ in plan_sweep(services, NOW) for a in plan.actions]
@@ -77,7 +99,8 @@ def test_apply_leaves_storage_and_index_as_planned_and_a_second_apply_does_nothi
     records = audit_records(services)
     assert len(records) == len(results)
     assert {(r["blob"], r["action"], r["outcome"], r["who"]) for r in records} == {
-        (r.action.blob, r.action.action, "done", "system:sweep") for r in results}
+        (r.action.blob, r.action.action, "done", "system:sweep") for r in results
+    }
     assert summary.jobs == 7
     again = run_sweep(services, NOW)
     assert again.jobs == 0
@@ -88,14 +111,18 @@ def test_the_document_records_the_stage_each_job_reached(services: Services) -> 
     """After the sweep, `tier` in the index says Hot, Cool or Archive by age."""
     jobs = seed_two_years(services)
     run_sweep(services, NOW)
-    stages = {age: (services.index.get(str(j)) or {}).get("tier") for j, (age, r) in jobs.items()
-              if age < 365}
+    stages = {
+        age: (services.index.get(str(j)) or {}).get("tier")
+        for j, (age, r) in jobs.items()
+        if age < 365
+    }
     assert stages == {5: None, 31: "Cool", 95: "Archive", 200: "Archive"}
 
 
 @pytest.mark.parametrize("changes_before_kill", [4, 17])
 def test_a_sweep_killed_mid_way_is_completed_by_the_next_without_repeating_work(
-        services: Services, changes_before_kill: int) -> None:
+    services: Services, changes_before_kill: int
+) -> None:
     """Kill after k changes, run again: the end state is complete and no action was done twice."""
     jobs = seed_two_years(services)
     dying = services.using(blobs=DyingBlobStore(services.blobs, changes_before_kill))
@@ -103,21 +130,24 @@ def test_a_sweep_killed_mid_way_is_completed_by_the_next_without_repeating_work(
         run_sweep(dying, NOW, workers=1)
     run_sweep(services, NOW, workers=1)
     assert_swept(services, jobs)
-    done = Counter((r["blob"], r["action"]) for r in audit_records(services)
-                   if r["outcome"] == "done")
+    done = Counter(
+        (r["blob"], r["action"]) for r in audit_records(services) if r["outcome"] == "done"
+    )
     assert done
     assert max(done.values()) == 1
     assert run_sweep(services, NOW).jobs == 0
 
 
 def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """retain=true written between plan and apply: the re-check sees it and deletes nothing."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=400))
     plan, policy = next(plan_sweep(services, NOW))
     assert {a.action for a in plan.actions} == {DELETE}
     seed_again = services.blobs.read(metadata_path(job)).data.replace(
-        b'"experiment":"baseline"', b'"retain":"true"')
+        b'"experiment":"baseline"', b'"retain":"true"'
+    )
     services.blobs.write(metadata_path(job), seed_again)
     applier = Applier(services.blobs, services.index, AuditLog(services.blobs), "test", NOW)
     _, results = applier.apply_job(plan, lambda: replan_job(services, str(job), policy, NOW))
@@ -144,12 +174,17 @@ def test_a_racing_retain_tag_stops_the_deletion_of_that_job(services: Services) 
 
 
 def test_a_project_override_changes_what_the_sweep_does_for_that_project_only(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """Project `slow` cools at 60 days: its 45-day job stays Hot, another project's cools."""
     slow = seed_job(services.blobs, services.index, NOW - timedelta(days=45), project="slow")
     other = seed_job(services.blobs, services.index, NOW - timedelta(days=45), project="vision")
-    set_override(services.blobs, Principal.of("root", "admin:slow"), "slow",
-                 RetentionPolicy(cool_after=60, archive_after=120, delete_after=400))
+    set_override(
+        services.blobs,
+        Principal.of("root", "admin:slow"),
+        "slow",
+        RetentionPolicy(cool_after=60, archive_after=120, delete_after=400),
+    )
     touched = {plan.job_id for plan, _ in plan_sweep(services, NOW)}
     assert touched == {str(other)}
     assert str(slow) not in touched

@@ -24,14 +24,17 @@ OLD = NOW - timedelta(days=400)
 
 def stored(services: Services, job: JobId) -> list[str]:
     """Every blob of the job that is still there, its by-date copy included."""
-    return [*services.blobs.list_names(job_prefix(job)),
-            *services.blobs.list_names(by_date_log_path(job))]
+    return [
+        *services.blobs.list_names(job_prefix(job)),
+        *services.blobs.list_names(by_date_log_path(job)),
+    ]
 
 
 def set_retain_in_metadata(blobs: BlobStore, job: JobId) -> None:
     """Rewrite metadata.json with tags.retain=true and no index tags, as a bare writer would."""
-    data = blobs.read(metadata_path(job)).data.replace(b'"experiment":"baseline"',
-                                                        b'"retain":"true"')
+    data = blobs.read(metadata_path(job)).data.replace(
+        b'"experiment":"baseline"', b'"retain":"true"'
+    )
     blobs.write(metadata_path(job), data)
 
 
@@ -54,7 +57,8 @@ class RetainOnFirstDelete:
 
 
 def test_untagged_jobs_past_the_delete_age_are_deleted_and_retained_ones_kept(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """No tag on any blob: the sweep deletes the non-retained job (folder, copy, document)
     by its metadata, keeps the retain=true one, and a second sweep does nothing."""
     gone = seed_job(services.blobs, services.index, OLD, tagged=False)
@@ -70,7 +74,8 @@ def test_untagged_jobs_past_the_delete_age_are_deleted_and_retained_ones_kept(
 
 
 def test_an_untagged_job_whose_retain_flips_between_plan_and_apply_is_kept(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """retain=true written (untagged) after planning: the re-check re-plans, nothing goes."""
     job = seed_job(services.blobs, services.index, OLD, tagged=False)
     plan, policy = next(plan_sweep(services, NOW))
@@ -98,7 +103,8 @@ def test_retain_set_after_the_recheck_stops_the_next_untagged_delete(services: S
 
 
 def test_admin_delete_removes_an_untagged_job_unless_its_metadata_says_retain(
-        services: Services) -> None:
+    services: Services,
+) -> None:
     """Bulk delete judges untagged blobs by metadata.json too: deleted when not retained, kept
     when metadata.json says retain=true though the index does not know yet."""
     gone = seed_job(services.blobs, services.index, NOW - timedelta(days=3), tagged=False)
@@ -108,8 +114,10 @@ def test_admin_delete_removes_an_untagged_job_unless_its_metadata_says_retain(
     docs = [services.index.get(str(gone)), services.index.get(str(kept))]
     selected = list(select_jobs([d for d in docs if d], admin, include_retained=False))
     runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin, workers=1)
-    outcomes = {o.job_id: o.outcome for o in runner.run(
-        selected, lambda j: delete_job(runner, services.index, j, query="test"))}
+    outcomes = {
+        o.job_id: o.outcome
+        for o in runner.run(selected, lambda j: delete_job(runner, services.index, j, query="test"))
+    }
     assert outcomes == {str(gone): "done", str(kept): "skipped: retain=true in metadata.json"}
     assert stored(services, gone) == []
     assert len(stored(services, kept)) == 7

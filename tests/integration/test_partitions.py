@@ -28,24 +28,30 @@ def test_changed_partitions_come_from_the_created_tag(services: Services) -> Non
     write_job(services.blobs, make_metadata(run="00000002", project="vision", created=DAY))
     write_job(services.blobs, make_metadata(run="00000003", created=DAY - timedelta(days=9)))
     parts = changed_partitions(services.blobs, "r1", DAY.date() - timedelta(days=1), NOW.date())
-    assert [(p.project, p.day) for p in parts] == [("frauddetect", DAY.date()),
-                                                    ("vision", DAY.date())]
+    assert [(p.project, p.day) for p in parts] == [
+        ("frauddetect", DAY.date()),
+        ("vision", DAY.date()),
+    ]
 
 
 def test_a_partition_killed_mid_slice_is_finished_by_the_next_invocation(
-        services: Services, azurite: Azurite) -> None:
+    services: Services, azurite: Azurite
+) -> None:
     """Storage vanishes part-way through the first invocation's work: it raises, its marker
     stays before the unfinished slice; the next invocation indexes the rest and finds the jobs
     done before the kill current, so every job is indexed exactly once."""
-    jobs = [write_job(services.blobs, make_metadata(run=f"{n:08x}", created=DAY))
-            for n in range(20)]
+    jobs = [
+        write_job(services.blobs, make_metadata(run=f"{n:08x}", created=DAY)) for n in range(20)
+    ]
     part = Partition("reconcile", "20260314T013000", "frauddetect", DAY.date())
     good = services.blobs
     with FaultProxy(azurite.port) as proxy:
-        via = services.settings.model_copy(update={
-            "storage_connection_string": azurite_connection_string(port=proxy.port)})
-        dying = services.using(blobs=AzureBlobStore.from_settings(
-            via, retry=RetryPolicy(2, 20, 0.01, 0.02)))
+        via = services.settings.model_copy(
+            update={"storage_connection_string": azurite_connection_string(port=proxy.port)}
+        )
+        dying = services.using(
+            blobs=AzureBlobStore.from_settings(via, retry=RetryPolicy(2, 20, 0.01, 0.02))
+        )
         proxy.inject("drop", times=FOREVER, after=60)  # the listings and a few jobs' work
         with pytest.raises(TransientError):
             reconcile_partition(dying, part, Budget.start(600))

@@ -52,19 +52,27 @@ def test_a_second_pass_finds_nothing_new(services: Services, tmp_path: Path) -> 
     assert len(load_checkpoint(tmp_path / "c.json")) == 2  # log + metadata, not the copy
 
 
-
-def test_a_backlog_larger_than_the_jobs_in_flight_is_all_delivered(services: Services,
-                                                                    tmp_path: Path) -> None:
+def test_a_backlog_larger_than_the_jobs_in_flight_is_all_delivered(
+    services: Services, tmp_path: Path
+) -> None:
     """One worker keeps two jobs in flight: the other five are handed out as those finish, and
     every event is delivered once."""
     jobs = [write_job(services.blobs, make_metadata(run=f"0000000{n}")) for n in range(7)]
     summary = run_once(services, workers=1, checkpoint=tmp_path / "c.json")
-    assert summary.as_dict() == {"events": 14, "indexed": 7, "skipped": 7, "rejected": 0,
-                                 "removed": 0, "failed": 0}
+    assert summary.as_dict() == {
+        "events": 14,
+        "indexed": 7,
+        "skipped": 7,
+        "rejected": 0,
+        "removed": 0,
+        "failed": 0,
+    }
     assert set(_docs(services.index)) == {str(job) for job in jobs}
 
+
 def test_a_pass_spread_over_processes_indexes_what_threads_do(
-        services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two pipeline processes (spawned, each with its own adapters) give the index, copies and
     rejections that one process's threads give; the parent's clock reaches them."""
     for n, status in enumerate(["completed", "failed", "running", "cancelled"] * 3):
@@ -81,21 +89,32 @@ def test_a_pass_spread_over_processes_indexes_what_threads_do(
     monkeypatch.setattr(worker, "ProcessPoolExecutor", Recorded)
     spread = run_once(services, workers=2, processes=2, checkpoint=tmp_path / "spread.json")
     assert pools == [2]
-    assert spread.as_dict() == {"events": 25, "indexed": 12, "skipped": 12, "rejected": 1,
-                                "removed": 0, "failed": 0}
+    assert spread.as_dict() == {
+        "events": 25,
+        "indexed": 12,
+        "skipped": 12,
+        "rejected": 1,
+        "removed": 0,
+        "failed": 0,
+    }
     [rejection] = list_rejections(services.blobs)
     assert parse_datetime(rejection.at) == NOW
     in_processes = _docs(services.index)
     threads_only = SqliteIndex(tmp_path / "threads.sqlite3")
     threads_only.ensure()
-    run_once(services.using(index=threads_only), workers=2, processes=1,
-             checkpoint=tmp_path / "threads.json")
+    run_once(
+        services.using(index=threads_only),
+        workers=2,
+        processes=1,
+        checkpoint=tmp_path / "threads.json",
+    )
     assert _docs(threads_only) == in_processes
     assert len(in_processes) == 12
 
 
-def test_a_changed_log_after_the_job_finished_refreshes_the_copy(services: Services,
-                                                                 tmp_path: Path) -> None:
+def test_a_changed_log_after_the_job_finished_refreshes_the_copy(
+    services: Services, tmp_path: Path
+) -> None:
     """A late flush changes the log's etag; the next pass re-copies it and updates the stats."""
     job = write_job(services.blobs)
     run_once(services, checkpoint=tmp_path / "c.json")
@@ -112,8 +131,9 @@ def test_a_changed_log_after_the_job_finished_refreshes_the_copy(services: Servi
     assert copy.size == log.size
 
 
-def test_a_deleted_metadata_becomes_a_blob_deleted_event(services: Services,
-                                                         tmp_path: Path) -> None:
+def test_a_deleted_metadata_becomes_a_blob_deleted_event(
+    services: Services, tmp_path: Path
+) -> None:
     """A blob gone from the listing is delivered as BlobDeleted and its document removed."""
     job = write_job(services.blobs)
     run_once(services, checkpoint=tmp_path / "c.json")
@@ -122,8 +142,7 @@ def test_a_deleted_metadata_becomes_a_blob_deleted_event(services: Services,
     assert services.index.count() == 0
 
 
-def test_running_then_completed_is_indexed_as_completed(services: Services,
-                                                        tmp_path: Path) -> None:
+def test_running_then_completed_is_indexed_as_completed(services: Services, tmp_path: Path) -> None:
     """A job seen running, then completed, ends completed with its by-date copy."""
     job = write_job(services.blobs, make_metadata(status="running"))
     run_once(services, checkpoint=tmp_path / "c.json")
@@ -135,8 +154,9 @@ def test_running_then_completed_is_indexed_as_completed(services: Services,
     assert services.blobs.props(by_date_log_path(job)) is not None
 
 
-def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(services: Services,
-                                                                 tmp_path: Path) -> None:
+def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(
+    services: Services, tmp_path: Path
+) -> None:
     """Delete the index file, reconcile: the same documents are back; a second run is a no-op."""
     for run in ("00000001", "00000002", "00000003"):
         write_job(services.blobs, make_metadata(run=run, status="failed"))
@@ -150,12 +170,18 @@ def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(services: Servi
     services = services.using(index=fresh)
     assert reconcile(services)["indexed"] == 3
     assert _docs(fresh) == before
-    assert reconcile(services) == {"indexed": 0, "updated": 0, "removed": 0, "unchanged": 3,
-                                   "rejected": 0}
+    assert reconcile(services) == {
+        "indexed": 0,
+        "updated": 0,
+        "removed": 0,
+        "unchanged": 3,
+        "rejected": 0,
+    }
 
 
-def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(services: Services,
-                                                                    tmp_path: Path) -> None:
+def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(
+    services: Services, tmp_path: Path
+) -> None:
     """A job whose folder is gone is removed; a log grown without an event is re-copied."""
     gone = write_job(services.blobs, make_metadata(run="00000001"))
     grown = write_job(services.blobs, make_metadata(run="00000002"))
@@ -170,7 +196,8 @@ def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(services: Se
 
 
 def test_a_blob_written_later_with_another_retain_is_retagged_by_its_event(
-        services: Services, tmp_path: Path) -> None:
+    services: Services, tmp_path: Path
+) -> None:
     """An artifact written while `retain` was briefly true (a change undone before any event was
     handled) is put back in step when its own event arrives; reconcile then finds nothing."""
     job = write_job(services.blobs)
@@ -182,8 +209,7 @@ def test_a_blob_written_later_with_another_retain_is_retagged_by_its_event(
     assert reconcile(services)["unchanged"] == 1
 
 
-def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services,
-                                                      tmp_path: Path) -> None:
+def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services, tmp_path: Path) -> None:
     """A blob with another `retain`, or none of the tags, whose event never came: reconcile
     judges it stale and tags it like the rest of the job."""
     job = write_job(services.blobs)
@@ -233,13 +259,17 @@ def _history(services: Services) -> tuple[list[dict], dict[str, dict[str, object
     Grid may have sent, and the truth (each current job indexed once, in a fresh index)."""
     c = services.settings.container
     events: list[dict] = []
-    jobs = [write_job(services.blobs, make_metadata(run=r, status="running"))
-            for r in ("00000001", "00000002", "00000003")]
+    jobs = [
+        write_job(services.blobs, make_metadata(run=r, status="running"))
+        for r in ("00000001", "00000002", "00000003")
+    ]
     events += [created_payload(services.blobs, c, metadata_path(j)) for j in jobs]
     events += [created_payload(services.blobs, c, log_path(j)) for j in jobs]
     for j in jobs[:2]:
-        write_metadata(services.blobs, make_metadata(run=j.run_hash,
-                                                     updated=datetime(2026, 3, 10, 12, tzinfo=UTC)))
+        write_metadata(
+            services.blobs,
+            make_metadata(run=j.run_hash, updated=datetime(2026, 3, 10, 12, tzinfo=UTC)),
+        )
         events.append(created_payload(services.blobs, c, metadata_path(j)))
     services.blobs.append(log_path(jobs[0]), lines([log_record(str(jobs[0]), "ERROR", "late")]))
     events.append(created_payload(services.blobs, c, log_path(jobs[0])))
@@ -255,18 +285,20 @@ def _history(services: Services) -> tuple[list[dict], dict[str, dict[str, object
     return events, _docs(truth_index)
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 2**32 - 1), repeats=st.lists(st.integers(1, 3), min_size=9, max_size=9))
-def test_duplicated_and_shuffled_events_give_the_truth(services: Services, tmp_path: Path,
-                                                        seed: int, repeats: list[int]) -> None:
+def test_duplicated_and_shuffled_events_give_the_truth(
+    services: Services, tmp_path: Path, seed: int, repeats: list[int]
+) -> None:
     """Any order and any duplication of the events of a history leave the index equal to
     indexing the current storage once."""
     if _STATE.get("container") != services.settings.container:
         _STATE.update(container=services.settings.container, history=_history(services))
     events, truth = _STATE["history"]  # type: ignore[misc]
     delivered = [e for e, n in zip(events, repeats, strict=False) for _ in range(n)]
-    delivered += events[len(repeats):]
+    delivered += events[len(repeats) :]
     random.Random(seed).shuffle(delivered)
     index = SqliteIndex(tmp_path / f"shuffled-{seed}-{len(delivered)}.sqlite3")
     index.ensure()
@@ -281,8 +313,9 @@ def test_the_forever_worker_indexes_new_jobs_until_stopped(services: Services) -
     """`run_forever` (what `make run` starts) picks up a job written while it polls, and stops
     when its stop event is set."""
     stop = threading.Event()
-    worker = threading.Thread(target=run_forever, args=(services.settings, stop),
-                              kwargs={"poll_seconds": 0.2})
+    worker = threading.Thread(
+        target=run_forever, args=(services.settings, stop), kwargs={"poll_seconds": 0.2}
+    )
     worker.start()
     try:
         job = write_job(services.blobs)

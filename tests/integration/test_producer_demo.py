@@ -18,15 +18,28 @@ from shared.settings import DEFAULT_NODE_PRICES, Settings
 from tests.support.builders import NOW
 
 PLANS = [plan_job(0, i, NOW) for i in range(500)]
-DESIGN_FIELDS = {"job_id", "created_at", "updated_at", "status", "user", "project",
-                 "function_name", "config", "dependencies", "execution", "resources",
-                 "artifacts", "tags"}
+DESIGN_FIELDS = {
+    "job_id",
+    "created_at",
+    "updated_at",
+    "status",
+    "user",
+    "project",
+    "function_name",
+    "config",
+    "dependencies",
+    "execution",
+    "resources",
+    "artifacts",
+    "tags",
+}
 LOG_FIELDS = {"timestamp", "level", "logger", "job_id", "user", "project", "message"}
 JOB_ID = r"\d{8}-\d{6}-[a-z0-9_]+-[a-z0-9_]+-[0-9a-f]{8}-[0-9a-f]{8}"
 DESIGNED_PATHS = re.compile(
     rf"projects/(?P<project>[a-z0-9_]+)/users/(?P<user>[a-z0-9_]+)/"
     rf"(jobs/(?P<job>{JOB_ID})/(package\.pkl|metadata\.json|job\.log\.jsonl|result\.pkl"
-    rf"|artifacts/[A-Za-z0-9_.-]+)|images/[0-9a-f]{{12}}/(requirements\.txt|Dockerfile))")
+    rf"|artifacts/[A-Za-z0-9_.-]+)|images/[0-9a-f]{{12}}/(requirements\.txt|Dockerfile))"
+)
 
 
 def test_the_same_seed_plans_the_same_jobs_and_another_seed_others() -> None:
@@ -42,8 +55,7 @@ def test_the_plans_look_like_a_real_teams_history() -> None:
     statuses = Counter(p.status for p in PLANS)
     ages = [NOW - p.created_at for p in PLANS]
     assert len({j.user for j in jobs}) == len(USERS) == 8
-    assert {j.project for j in jobs} == {"fraud_detection", "recsys", "nlp_research",
-                                         "vision_lab"}
+    assert {j.project for j in jobs} == {"fraud_detection", "recsys", "nlp_research", "vision_lab"}
     assert set(statuses) == set(JobStatus)
     assert statuses[JobStatus.COMPLETED] > 250
     assert 40 <= statuses[JobStatus.FAILED] <= 110
@@ -70,24 +82,33 @@ def test_logs_have_10_to_200_records_with_errors_exceptions_and_metrics() -> Non
         assert plan.log[-1]["level"] == "CRITICAL"
         assert plan.log[-2]["exception"]["type"]
     assert any("metrics" in r and "epoch" in r["metrics"] for p in finished for r in p.log)
-    assert all(r["timestamp"] <= s["timestamp"] for p in finished
-               for r, s in zip(p.log, p.log[1:], strict=False))
+    assert all(
+        r["timestamp"] <= s["timestamp"]
+        for p in finished
+        for r, s in zip(p.log, p.log[1:], strict=False)
+    )
 
 
-def test_200_seeded_jobs_are_readable_with_only_the_azure_sdk(settings: Settings,
-                                                              blob_store: AzureBlobStore) -> None:
+def test_200_seeded_jobs_are_readable_with_only_the_azure_sdk(
+    settings: Settings, blob_store: AzureBlobStore
+) -> None:
     """After seeding, a plain ContainerClient finds every blob at a designed path, valid
     metadata.json documents, JSON Lines logs in append blobs, and each job's image files."""
     summary = seed_demo(blob_store, jobs=200, seed=0, now=NOW, workers=8)
     assert (summary.jobs, summary.failures) == (200, [])
     service = BlobServiceClient.from_connection_string(
-        str(settings.storage_connection_string), api_version="2026-06-06")
+        str(settings.storage_connection_string), api_version="2026-06-06"
+    )
     container = service.get_container_client(settings.container)
     blobs = {b.name: b for b in container.list_blobs()}
     assert all(DESIGNED_PATHS.fullmatch(name) for name in blobs), [
-        n for n in blobs if not DESIGNED_PATHS.fullmatch(n)][:3]
-    documents = [json.loads(container.download_blob(n).readall())
-                 for n in blobs if n.endswith("/metadata.json")]
+        n for n in blobs if not DESIGNED_PATHS.fullmatch(n)
+    ][:3]
+    documents = [
+        json.loads(container.download_blob(n).readall())
+        for n in blobs
+        if n.endswith("/metadata.json")
+    ]
     assert len(documents) == 200
     statuses = Counter(d["status"] for d in documents)
     assert statuses == Counter(p.status.value for p in PLANS[:200])

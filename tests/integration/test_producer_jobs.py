@@ -36,17 +36,30 @@ from tests.support.builders import DEPENDENCIES, NOW
 CLOCK = FixedClock(NOW)
 
 
-def new_job(store: AzureBlobStore, *, user: str = "Alice", deps: DependencySet = DEPENDENCIES,
-            tags: dict[str, str] | None = None, function_name: str = "train_model"
-            ) -> JobMetadata:
-    return start_job(store, user=user, project="Fraud Detection", function_name=function_name,
-                     args_hash="ab12", dependencies=deps, clock=CLOCK,
-                     config={"cpu": "4", "memory": "8Gi", "node_type": "gpu_small"},
-                     tags=tags or {"experiment": "baseline"})
+def new_job(
+    store: AzureBlobStore,
+    *,
+    user: str = "Alice",
+    deps: DependencySet = DEPENDENCIES,
+    tags: dict[str, str] | None = None,
+    function_name: str = "train_model",
+) -> JobMetadata:
+    return start_job(
+        store,
+        user=user,
+        project="Fraud Detection",
+        function_name=function_name,
+        args_hash="ab12",
+        dependencies=deps,
+        clock=CLOCK,
+        config={"cpu": "4", "memory": "8Gi", "node_type": "gpu_small"},
+        tags=tags or {"experiment": "baseline"},
+    )
 
 
 def test_a_started_job_has_queued_metadata_a_package_and_its_image_files(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """start_job writes metadata.json (queued, JSON), package.pkl and the two image files."""
     meta = new_job(blob_store)
     job = meta.parsed_job_id
@@ -55,8 +68,14 @@ def test_a_started_job_has_queued_metadata_a_package_and_its_image_files(
     props = blob_store.props(metadata_path(job), with_tags=True)
     assert props is not None
     assert props.content_type == "application/json"
-    assert props.tags == {"retain": "false", "project": "fraud_detection", "user": "alice",
-                          "job": str(job), "kind": "metadata", "created": "20260314"}
+    assert props.tags == {
+        "retain": "false",
+        "project": "fraud_detection",
+        "user": "alice",
+        "job": str(job),
+        "kind": "metadata",
+        "created": "20260314",
+    }
     assert blob_store.props(package_path(job)) is not None
     hash12 = DEPENDENCIES.calculate_hash()
     requirements = blob_store.read(requirements_path(job.project, job.user, hash12)).data
@@ -66,7 +85,8 @@ def test_a_started_job_has_queued_metadata_a_package_and_its_image_files(
 
 
 def test_jobs_sharing_a_dependency_set_write_its_image_files_once(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """A second job with the same dependencies leaves the image files untouched (same etag)."""
     first = new_job(blob_store).parsed_job_id
     hash12 = DEPENDENCIES.calculate_hash()
@@ -84,11 +104,14 @@ def test_jobs_sharing_a_dependency_set_write_its_image_files_once(
 
 
 def test_many_jobs_starting_at_once_with_one_dependency_set_share_two_image_files(
-        blob_store: AzureBlobStore, settings: Settings) -> None:
+    blob_store: AzureBlobStore, settings: Settings
+) -> None:
     """Eight separate stores racing to start jobs of one dependency set leave exactly 2 files."""
     stores = [AzureBlobStore.from_settings(settings) for _ in range(8)]
-    threads = [threading.Thread(target=new_job, args=(s,), kwargs={"function_name": f"f{i}"})
-               for i, s in enumerate(stores)]
+    threads = [
+        threading.Thread(target=new_job, args=(s,), kwargs={"function_name": f"f{i}"})
+        for i, s in enumerate(stores)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -98,13 +121,16 @@ def test_many_jobs_starting_at_once_with_one_dependency_set_share_two_image_file
 
 
 def test_a_job_moves_through_running_to_completed_with_its_times(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """running sets start_time; completed sets end_time and duration_seconds."""
     job = new_job(blob_store).parsed_job_id
-    set_status(blob_store, job, "running", FixedClock(NOW + timedelta(seconds=10)),
-               pod_name="ascend-pod-1")
-    done = set_status(blob_store, job, JobStatus.COMPLETED, FixedClock(NOW + timedelta(seconds=70)),
-                      exit_code=0)
+    set_status(
+        blob_store, job, "running", FixedClock(NOW + timedelta(seconds=10)), pod_name="ascend-pod-1"
+    )
+    done = set_status(
+        blob_store, job, JobStatus.COMPLETED, FixedClock(NOW + timedelta(seconds=70)), exit_code=0
+    )
     stored, _ = read_metadata(blob_store, job)
     assert stored == done
     assert done.status is JobStatus.COMPLETED
@@ -115,16 +141,20 @@ def test_a_job_moves_through_running_to_completed_with_its_times(
     assert done.updated_at == NOW + timedelta(seconds=70)
 
 
-@pytest.mark.parametrize(("history", "target", "reason"), [
-    (["running", "completed"], "running", "is already completed; it cannot become running"),
-    (["failed"], "completed", "is already failed; it cannot become completed"),
-    (["cancelled"], "cancelled", "is already cancelled; it cannot become cancelled"),
-    ([], "completed", "cannot go from queued to completed"),
-    ([], "queued", "cannot go from queued to queued"),
-    (["running"], "queued", "cannot go from running to queued"),
-])
+@pytest.mark.parametrize(
+    ("history", "target", "reason"),
+    [
+        (["running", "completed"], "running", "is already completed; it cannot become running"),
+        (["failed"], "completed", "is already failed; it cannot become completed"),
+        (["cancelled"], "cancelled", "is already cancelled; it cannot become cancelled"),
+        ([], "completed", "cannot go from queued to completed"),
+        ([], "queued", "cannot go from queued to queued"),
+        (["running"], "queued", "cannot go from running to queued"),
+    ],
+)
 def test_transitions_the_design_forbids_are_refused_with_one_line(
-        blob_store: AzureBlobStore, history: list[str], target: str, reason: str) -> None:
+    blob_store: AzureBlobStore, history: list[str], target: str, reason: str
+) -> None:
     """A finished job never changes status; other disallowed moves name both statuses."""
     job = new_job(blob_store).parsed_job_id
     for status in history:
@@ -136,7 +166,8 @@ def test_transitions_the_design_forbids_are_refused_with_one_line(
 
 
 def test_an_unknown_status_or_execution_field_is_refused_by_name(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """Misspelt statuses and fields are named in the error; the metadata is left as it was."""
     job = new_job(blob_store).parsed_job_id
     with pytest.raises(InvalidInput, match=r"^status 'done': must be one of queued, running"):
@@ -153,9 +184,13 @@ def test_concurrent_metadata_updates_are_never_lost(blob_store: AzureBlobStore) 
     job = new_job(blob_store).parsed_job_id
 
     def add_tag(i: int) -> None:
-        update_metadata(blob_store, job,
-                        lambda m: m.model_copy(update={"tags": {**m.tags, f"k{i}": str(i)}}),
-                        attempts=30)
+        update_metadata(
+            blob_store,
+            job,
+            lambda m: m.model_copy(update={"tags": {**m.tags, f"k{i}": str(i)}}),
+            attempts=30,
+        )
+
     threads = [threading.Thread(target=add_tag, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
@@ -166,16 +201,23 @@ def test_concurrent_metadata_updates_are_never_lost(blob_store: AzureBlobStore) 
 
 
 def test_an_update_that_breaks_the_document_is_refused_before_writing(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """A change that makes end_time earlier than start_time is an InvalidMetadata, not a write."""
     job = new_job(blob_store).parsed_job_id
     meta = set_status(blob_store, job, "running", CLOCK)
     bad_end = NOW - timedelta(hours=1)
     with pytest.raises(InvalidMetadata) as caught:
-        update_metadata(blob_store, job, lambda m: m.model_copy(update={
-            "execution": m.execution.model_copy(update={"end_time": bad_end})}))
+        update_metadata(
+            blob_store,
+            job,
+            lambda m: m.model_copy(
+                update={"execution": m.execution.model_copy(update={"end_time": bad_end})}
+            ),
+        )
     assert str(caught.value) == (
-        f"metadata.json of {job}: execution: end_time is before start_time")
+        f"metadata.json of {job}: execution: end_time is before start_time"
+    )
     assert read_metadata(blob_store, job)[0] == meta
 
 
@@ -185,8 +227,7 @@ def test_uploaded_artifacts_are_recorded_with_size_and_sha256(blob_store: AzureB
     model = b"\x80model" * 1000
     upload_artifact(blob_store, job, "model.pkl", model, "model", clock=CLOCK)
     chunks = [b"\x89PNG\r\n\x1a\n", b"a" * 100, b"b" * 50]
-    meta = upload_artifact(blob_store, job, "plot.png", iter(chunks), "visualization",
-                           clock=CLOCK)
+    meta = upload_artifact(blob_store, job, "plot.png", iter(chunks), "visualization", clock=CLOCK)
     listed = {a.name: a for a in meta.artifacts}
     assert listed["model.pkl"].size_bytes == len(model)
     assert listed["model.pkl"].sha256 == hashlib.sha256(model).hexdigest()
@@ -211,14 +252,19 @@ def test_retained_jobs_tag_every_blob_retain_true(blob_store: AzureBlobStore) ->
     job = new_job(blob_store, tags={"retain": "true"}).parsed_job_id
     upload_artifact(blob_store, job, "model.pkl", b"m", "model", clock=CLOCK)
     write_result(blob_store, job, b"r")
-    for path in (metadata_path(job), package_path(job), artifact_path(job, "model.pkl"),
-                 result_path(job)):
+    for path in (
+        metadata_path(job),
+        package_path(job),
+        artifact_path(job, "model.pkl"),
+        result_path(job),
+    ):
         assert blob_store.get_tags(path)["retain"] == "true", path
     assert blob_store.get_tags(result_path(job))["kind"] == "result"
 
 
 def test_names_that_sanitize_to_nothing_are_refused_before_anything_is_written(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """A user of only punctuation is an InvalidName naming it; storage stays empty."""
     with pytest.raises(InvalidName, match=r"^user '!!!': has no letters or digits"):
         new_job(blob_store, user="!!!")

@@ -25,12 +25,15 @@ def stored_lines(store: AzureBlobStore) -> list[bytes]:
 
 
 def test_lines_from_many_threads_are_all_stored_in_order_below_capacity(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """Eight threads writing 100 lines each lose nothing, and each thread's lines stay in order."""
     with LogStreamer(blob_store, JOB, flush_interval=0.05) as streamer:
+
         def produce(worker: int) -> None:
             for i in range(100):
                 streamer.write(f'{{"w": {worker}, "i": {i}}}'.encode())
+
         threads = [threading.Thread(target=produce, args=(w,)) for w in range(8)]
         for thread in threads:
             thread.start()
@@ -45,7 +48,8 @@ def test_lines_from_many_threads_are_all_stored_in_order_below_capacity(
 
 
 def test_the_log_is_an_append_blob_with_the_jobs_tags_and_ndjson_type(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """The first flush creates job.log.jsonl as an append blob tagged like every job blob."""
     with LogStreamer(blob_store, JOB, retain=True, flush_interval=60) as streamer:
         streamer.write(b"{}")
@@ -61,8 +65,9 @@ def test_the_log_is_an_append_blob_with_the_jobs_tags_and_ndjson_type(
 
 def test_lines_beyond_capacity_drop_the_oldest_and_are_counted(blob_store: AzureBlobStore) -> None:
     """With room for 10 lines and no flush in between, 25 writes keep the newest 10."""
-    with LogStreamer(blob_store, JOB, capacity=10, flush_interval=3600,
-                     flush_early=False) as streamer:
+    with LogStreamer(
+        blob_store, JOB, capacity=10, flush_interval=3600, flush_early=False
+    ) as streamer:
         for i in range(25):
             streamer.write(f"line {i}".encode())
         assert streamer.dropped == 15
@@ -83,8 +88,9 @@ def test_a_half_full_buffer_is_flushed_before_the_interval(blob_store: AzureBlob
 
 def test_storage_that_is_down_never_raises_into_the_job() -> None:
     """Pointed at a closed port, writing, flushing and closing all return quietly, and count."""
-    settings = Settings(storage_connection_string=azurite_connection_string(port=free_port()),
-                        container="down")
+    settings = Settings(
+        storage_connection_string=azurite_connection_string(port=free_port()), container="down"
+    )
     store = AzureBlobStore.from_settings(settings, retry=RetryPolicy(2, 5, 0.01, 0.02))
     streamer = LogStreamer(store, JOB, flush_interval=0.05)
     for i in range(5):
@@ -99,7 +105,8 @@ def test_storage_that_is_down_never_raises_into_the_job() -> None:
 
 
 def test_the_flush_interval_stores_lines_without_an_explicit_flush(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """Lines appear in storage within a few flush intervals while the job is still running."""
     streamer = LogStreamer(blob_store, JOB, flush_interval=0.1)
     try:
@@ -114,12 +121,21 @@ def test_the_flush_interval_stores_lines_without_an_explicit_flush(
 
 
 def test_emitted_records_read_back_unchanged_through_the_log_reader(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """Records emitted as dicts are the records `iter_log_lines` reads from the stored blob."""
     context = JobContext(job_id=str(JOB), user=JOB.user, project=JOB.project)
-    records = [make_record(context, level=level, logger="ascend.test", message=f"m{i}", when=NOW,
-                           metrics={"epoch": i})
-               for i, level in enumerate(["INFO", "DEBUG", "WARNING", "ERROR"])]
+    records = [
+        make_record(
+            context,
+            level=level,
+            logger="ascend.test",
+            message=f"m{i}",
+            when=NOW,
+            metrics={"epoch": i},
+        )
+        for i, level in enumerate(["INFO", "DEBUG", "WARNING", "ERROR"])
+    ]
     with LogStreamer(blob_store, JOB, flush_interval=60) as streamer:
         for record in records:
             streamer.emit(record)
@@ -136,7 +152,8 @@ def test_the_tail_holds_the_last_lines_written(blob_store: AzureBlobStore) -> No
 
 
 def test_close_is_idempotent_and_later_lines_are_counted_unwritten(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """A second close does nothing; a line written after close is counted, not raised."""
     streamer = LogStreamer(blob_store, JOB, flush_interval=60)
     streamer.write(b"kept")
@@ -157,7 +174,8 @@ def test_a_second_streamer_appends_after_an_existing_log(blob_store: AzureBlobSt
 
 
 def test_a_flush_larger_than_one_block_is_split_and_fully_stored(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """About 9 MiB of lines go out as several appends of at most 4 MiB and all arrive."""
     line = b"x" * (64 << 10)
     with LogStreamer(blob_store, JOB, capacity=200, flush_interval=3600) as streamer:
@@ -170,7 +188,8 @@ def test_a_flush_larger_than_one_block_is_split_and_fully_stored(
 
 
 def test_python_logging_is_routed_into_the_log_with_the_jobs_fields(
-        blob_store: AzureBlobStore) -> None:
+    blob_store: AzureBlobStore,
+) -> None:
     """Records logged through `logging` inside `job_logging` land as the design's records."""
     logger = logging.getLogger("ascend.test.streamer")
     logger.setLevel(logging.DEBUG)

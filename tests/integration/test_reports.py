@@ -34,8 +34,9 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> SqliteIndex:
     return built
 
 
-def _request(index: SqliteIndex, principal: Principal = ADMIN, text: str = "",
-             window: Window | None = None) -> ReportRequest:
+def _request(
+    index: SqliteIndex, principal: Principal = ADMIN, text: str = "", window: Window | None = None
+) -> ReportRequest:
     return ReportRequest(index, principal, text, window or Window(), CLOCK)
 
 
@@ -69,9 +70,14 @@ def test_failures_group_each_crash_kind_into_one_signature(index: SqliteIndex) -
 def test_a_signature_is_new_when_absent_the_week_before(index: SqliteIndex) -> None:
     """`new` marks signatures failing in the last 7 days and not in the 7 days before."""
     now = NOW
+
     def seen(kind: str, start: int, end: int) -> bool:
-        return any(j.crash == kind and now - timedelta(days=end) <= _created(j)
-                   < now - timedelta(days=start) for j in JOBS)
+        return any(
+            j.crash == kind
+            and now - timedelta(days=end) <= _created(j) < now - timedelta(days=start)
+            for j in JOBS
+        )
+
     for row in reports.failures(_request(index)):
         kind = str(row["pattern"]).split(":")[0]
         assert row["new"] == (seen(kind, 0, 7) and not seen(kind, 7, 14))
@@ -80,12 +86,26 @@ def test_a_signature_is_new_when_absent_the_week_before(index: SqliteIndex) -> N
 def test_the_signature_of_a_row_finds_its_jobs(index: SqliteIndex) -> None:
     """`signature:HASH` (the report's first column) finds exactly that row's failed jobs."""
     for row in reports.failures(_request(index)):
-        assert count(index, ADMIN, f"signature:{row['signature']} status:failed",
-                     clock=CLOCK) == row["count"]
+        assert (
+            count(index, ADMIN, f"signature:{row['signature']} status:failed", clock=CLOCK)
+            == row["count"]
+        )
 
 
-@pytest.mark.parametrize("by", [["project"], ["user"], ["node"], ["function"], ["image"],
-                                ["month"], ["week"], ["project", "user"], ["user", "node"]])
+@pytest.mark.parametrize(
+    "by",
+    [
+        ["project"],
+        ["user"],
+        ["node"],
+        ["function"],
+        ["image"],
+        ["month"],
+        ["week"],
+        ["project", "user"],
+        ["user", "node"],
+    ],
+)
 def test_cost_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]) -> None:
     """Jobs, GPU/CPU hours, cost, failure rate and failed cost per group, nested --by keys."""
     rows = reports.cost(_request(index), by)
@@ -97,10 +117,12 @@ def test_cost_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]) -
         mine = groups[tuple(row[b] for b in by)]
         failed = [j for j in mine if j.meta["status"] == "failed"]
         assert row["count"] == len(mine)
-        assert row["gpu_hours"] == pytest.approx(sum(j.duration for j in mine if j.gpu) / 3600,
-                                                 abs=1e-3)
+        assert row["gpu_hours"] == pytest.approx(
+            sum(j.duration for j in mine if j.gpu) / 3600, abs=1e-3
+        )
         assert row["cpu_hours"] == pytest.approx(
-            sum(j.duration for j in mine if not j.gpu) / 3600, abs=1e-3)
+            sum(j.duration for j in mine if not j.gpu) / 3600, abs=1e-3
+        )
         assert row["cost_usd"] == pytest.approx(sum(j.cost for j in mine), abs=1e-3)
         assert row["failed"] == len(failed)
         assert row["failure_rate"] == pytest.approx(len(failed) / len(mine), abs=1e-4)
@@ -109,10 +131,15 @@ def test_cost_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]) -
 
 def _cost_key(job: SeededJob, by: str) -> str:
     created = _created(job)
-    return {"project": job.meta["project"], "user": job.meta["user"],
-            "node": job.meta["config"]["node_type"], "function": job.meta["function_name"],
-            "image": job.image, "month": f"{created:%Y-%m}",
-            "week": (created - timedelta(days=created.weekday())).date().isoformat()}[by]
+    return {
+        "project": job.meta["project"],
+        "user": job.meta["user"],
+        "node": job.meta["config"]["node_type"],
+        "function": job.meta["function_name"],
+        "image": job.image,
+        "month": f"{created:%Y-%m}",
+        "week": (created - timedelta(days=created.weekday())).date().isoformat(),
+    }[by]
 
 
 def _created(job: SeededJob) -> datetime:
@@ -143,9 +170,13 @@ def test_storage_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]
         assert row["copy_bytes"] == sum(_parts(j)["copy"] for j in mine)
         assert row["artifact_bytes"] == sum(j.artifact_bytes for j in mine)
         assert (row["hot_bytes"], row["cool_bytes"], row["archive_bytes"]) == (
-            tiers["Hot"], tiers["Cool"], tiers["Archive"])
+            tiers["Hot"],
+            tiers["Cool"],
+            tiers["Archive"],
+        )
         assert row["monthly_usd"] == pytest.approx(
-            sum(tiers[t] / GIB * PRICES[t] for t in PRICES), abs=1e-3)
+            sum(tiers[t] / GIB * PRICES[t] for t in PRICES), abs=1e-3
+        )
         retained = [j for j in mine if j.meta["tags"].get("retain") == "true"]
         assert row["retained"] == len(retained)
         assert row["retained_bytes"] == sum(sum(_parts(j).values()) for j in retained)
@@ -170,8 +201,11 @@ def _age(job: SeededJob) -> float:
 
 def _parts(job: SeededJob) -> dict[str, int]:
     final = job.meta["status"] in {"completed", "failed", "cancelled"}
-    return {"log": job.log_bytes, "copy": job.log_bytes if final else 0,
-            "artifact": job.artifact_bytes}
+    return {
+        "log": job.log_bytes,
+        "copy": job.log_bytes if final else 0,
+        "artifact": job.artifact_bytes,
+    }
 
 
 def _where(tier: str, part: str) -> str:
@@ -191,7 +225,10 @@ def test_images_report_uses_failures_last_use_and_packages(index: SqliteIndex) -
         failed = sum(j.meta["status"] == "failed" for j in mine)
         last = max(j.document["created_at"] for j in mine)
         assert (row["count"], row["failure_rate"], row["last_used"]) == (
-            len(mine), round(failed / len(mine), 4), last)
+            len(mine),
+            round(failed / len(mine), 4),
+            last,
+        )
         assert row["packages"] == sorted(mine[0].meta["dependencies"]["packages"])
         assert row["unused"] == (last < cutoff)
 
@@ -222,21 +259,28 @@ def test_bad_options_are_one_line_errors() -> None:
 
 
 def _matches(job: SeededJob, text: str) -> bool:
-    return {"": True, "status:failed": job.meta["status"] == "failed", "gpu:true": job.gpu,
-            "user:alice": job.meta["user"] == "alice"}[text]
+    return {
+        "": True,
+        "status:failed": job.meta["status"] == "failed",
+        "gpu:true": job.gpu,
+        "user:alice": job.meta["user"] == "alice",
+    }[text]
 
 
 PRINCIPALS = st.builds(
-    Principal.of, st.sampled_from(["alice", "bob", "carol", "mallory"]),
-    st.lists(st.sampled_from(["admin:fraud", "admin:nlp", "admin:vision"]),
-             max_size=2).map(tuple))
+    Principal.of,
+    st.sampled_from(["alice", "bob", "carol", "mallory"]),
+    st.lists(st.sampled_from(["admin:fraud", "admin:nlp", "admin:vision"]), max_size=2).map(tuple),
+)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(PRINCIPALS, st.sampled_from(["", "status:failed", "gpu:true", "user:alice"]))
 def test_a_report_never_counts_a_job_its_reader_may_not_see(
-        index: SqliteIndex, principal: Principal, text: str) -> None:
+    index: SqliteIndex, principal: Principal, text: str
+) -> None:
     """Every report, for any principal and query, counts only the jobs the principal may see."""
     visible = [j for j in JOBS if _visible(principal)(j) and _matches(j, text)]
     request = _request(index, principal, text)
@@ -244,9 +288,11 @@ def test_a_report_never_counts_a_job_its_reader_may_not_see(
     assert sum(r["count"] for r in reports.cost(request, ["project"])) == seen
     assert sum(r["count"] for r in reports.storage(request, ["user"])) == seen
     assert {r["project"] for r in reports.cost(request, ["project"])} <= {
-        j.meta["project"] for j in visible}
+        j.meta["project"] for j in visible
+    }
     assert {r["user"] for r in reports.storage(request, ["user"])} <= {
-        j.meta["user"] for j in visible}
+        j.meta["user"] for j in visible
+    }
     for row in reports.failures(request):
         assert set(row["users"]) <= {j.meta["user"] for j in visible}
         assert row["example"] in {j.meta["job_id"] for j in visible}

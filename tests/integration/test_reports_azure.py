@@ -22,12 +22,20 @@ INDEX = "ascend-jobs"
 CLOCK = FixedClock(datetime(2026, 3, 14, 12, tzinfo=UTC))
 
 
-@pytest.mark.parametrize("report", [
-    reports.failures, lambda r: reports.cost(r, ["project"]),
-    lambda r: reports.storage(r, ["tier"]), reports.images,
-    reports.packages], ids=["failures", "cost", "storage", "images", "packages"])
+@pytest.mark.parametrize(
+    "report",
+    [
+        reports.failures,
+        lambda r: reports.cost(r, ["project"]),
+        lambda r: reports.storage(r, ["tier"]),
+        reports.images,
+        reports.packages,
+    ],
+    ids=["failures", "cost", "storage", "images", "packages"],
+)
 def test_every_report_on_azure_is_a_clear_unsupported(
-        report: Callable[[ReportRequest], object]) -> None:
+    report: Callable[[ReportRequest], object],
+) -> None:
     """Each report names what Azure AI Search cannot compute yet, and sends no request."""
     service = FakeSearchService(INDEX)
     retry = SearchRetry(attempts=2, max_seconds=5, base=0.01, cap=0.02, sleep=lambda s: None)

@@ -57,10 +57,13 @@ BUDGET = {
 def counted(services: Services, azurite: Azurite) -> Iterator[tuple[Services, FaultProxy]]:
     """The same services, with their storage requests going through a counting proxy."""
     with FaultProxy(azurite.port) as proxy:
-        via = services.settings.model_copy(update={
-            "storage_connection_string": azurite_connection_string(port=proxy.port)})
-        counted = services.using(settings=via, blobs=AzureBlobStore.from_settings(
-            via, retry=RetryPolicy(2, 20, 0.01, 0.02)))
+        via = services.settings.model_copy(
+            update={"storage_connection_string": azurite_connection_string(port=proxy.port)}
+        )
+        counted = services.using(
+            settings=via,
+            blobs=AzureBlobStore.from_settings(via, retry=RetryPolicy(2, 20, 0.01, 0.02)),
+        )
         yield counted, proxy
 
 
@@ -93,16 +96,21 @@ def measure(counted: tuple[Services, FaultProxy], plain: Services) -> dict[str, 
     final = write_job(blobs, make_metadata(run="00000002"))
     found: dict[str, Any] = {}
     found["metadata.json, running job, first event"] = requests_of(
-        counted, plain, metadata_path(started))
+        counted, plain, metadata_path(started)
+    )
     found["metadata.json, running job, again (a duplicate)"] = requests_of(
-        counted, plain, metadata_path(started))
+        counted, plain, metadata_path(started)
+    )
     found["job.log.jsonl created, job running"] = requests_of(counted, plain, log_path(started))
     found["metadata.json, final job, first event"] = requests_of(
-        counted, plain, metadata_path(final))
+        counted, plain, metadata_path(final)
+    )
     found["metadata.json, final job, again (a duplicate)"] = requests_of(
-        counted, plain, metadata_path(final))
+        counted, plain, metadata_path(final)
+    )
     found["job.log.jsonl created again, job final (a late re-creation)"] = requests_of(
-        counted, plain, log_path(final))
+        counted, plain, log_path(final)
+    )
     artifact = artifact_path(final, "model.pkl")
     blobs.write(artifact, b"m", tags=job_blob_tags(final, "artifact", retain=False))
     found["artifact created"] = requests_of(counted, plain, artifact)
@@ -110,16 +118,21 @@ def measure(counted: tuple[Services, FaultProxy], plain: Services) -> dict[str, 
     blobs.write(image, b"torch==2.0.0\n")
     found["requirements.txt of a new image"] = requests_of(counted, plain, image)
     found["by-date copy created (the pipeline's own)"] = requests_of(
-        counted, plain, by_date_log_path(final))
+        counted, plain, by_date_log_path(final)
+    )
     return found
 
 
 def test_no_event_kind_makes_more_storage_requests_than_its_budget(
-        counted: tuple[Services, FaultProxy], services: Services) -> None:
+    counted: tuple[Services, FaultProxy], services: Services
+) -> None:
     """Each kind of event costs at most its budget of storage requests (the list is printed
     when it does not, so the new request is named)."""
     found = measure(counted, services)
-    over = {kind: [operation(line) for line in lines] for kind, lines in found.items()
-            if len(lines) > BUDGET[kind]}
+    over = {
+        kind: [operation(line) for line in lines]
+        for kind, lines in found.items()
+        if len(lines) > BUDGET[kind]
+    }
     assert not over, over
     assert set(found) == set(BUDGET)

@@ -32,10 +32,12 @@ def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
 
 def through(proxy: FaultProxy, settings: Settings, **client_options: object) -> AzureBlobStore:
     """The real adapter on the test's container, talking through the proxy, with quick retries."""
-    via_proxy = settings.model_copy(update={
-        "storage_connection_string": azurite_connection_string(port=proxy.port)})
-    return AzureBlobStore.from_settings(via_proxy, retry=RetryPolicy(ATTEMPTS, 20, 0.01, 0.05),
-                                        **client_options)
+    via_proxy = settings.model_copy(
+        update={"storage_connection_string": azurite_connection_string(port=proxy.port)}
+    )
+    return AzureBlobStore.from_settings(
+        via_proxy, retry=RetryPolicy(ATTEMPTS, 20, 0.01, 0.05), **client_options
+    )
 
 
 @pytest.fixture
@@ -45,7 +47,8 @@ def faulty(proxy: FaultProxy, settings: Settings, blob_store: AzureBlobStore) ->
 
 
 def test_reads_get_through_two_dropped_requests(
-        blob_store: AzureBlobStore, faulty: AzureBlobStore, proxy: FaultProxy) -> None:
+    blob_store: AzureBlobStore, faulty: AzureBlobStore, proxy: FaultProxy
+) -> None:
     """Two requests closed before reaching Azurite are retried; the third reads the blob."""
     blob_store.write("a.txt", b"payload")
     proxy.inject("drop", times=2)
@@ -54,7 +57,8 @@ def test_reads_get_through_two_dropped_requests(
 
 
 def test_writes_get_through_connections_reset_mid_response(
-        faulty: AzureBlobStore, blob_store: AzureBlobStore, proxy: FaultProxy) -> None:
+    faulty: AzureBlobStore, blob_store: AzureBlobStore, proxy: FaultProxy
+) -> None:
     """Writes whose answers are cut off are retried until one is answered; the blob is right."""
     proxy.inject("reset", times=3)
     written = faulty.write("w.txt", b"v1", tags={"retain": "false"})
@@ -66,7 +70,8 @@ def test_writes_get_through_connections_reset_mid_response(
 
 
 def test_listings_get_through_dropped_pages(
-        blob_store: AzureBlobStore, faulty: AzureBlobStore, proxy: FaultProxy) -> None:
+    blob_store: AzureBlobStore, faulty: AzureBlobStore, proxy: FaultProxy
+) -> None:
     """A listing whose page request is dropped twice still lists every blob once."""
     for i in range(5):
         blob_store.write(f"p/{i}", b"x")
@@ -76,7 +81,8 @@ def test_listings_get_through_dropped_pages(
 
 
 def test_a_slow_answer_times_out_and_is_retried(
-        blob_store: AzureBlobStore, proxy: FaultProxy, settings: Settings) -> None:
+    blob_store: AzureBlobStore, proxy: FaultProxy, settings: Settings
+) -> None:
     """A request held longer than the read timeout is abandoned and retried."""
     blob_store.write("slow", b"s")
     impatient = through(proxy, settings, read_timeout=2)
@@ -87,7 +93,8 @@ def test_a_slow_answer_times_out_and_is_retried(
 
 
 def test_a_persistent_fault_surfaces_as_transient_after_the_bounded_attempts(
-        faulty: AzureBlobStore, proxy: FaultProxy) -> None:
+    faulty: AzureBlobStore, proxy: FaultProxy
+) -> None:
     """With every request dropped, a read gives up after exactly ATTEMPTS tries."""
     proxy.inject("drop", times=FOREVER)
     with pytest.raises(TransientError, match=r"^missing\.txt: "):
@@ -96,7 +103,8 @@ def test_a_persistent_fault_surfaces_as_transient_after_the_bounded_attempts(
 
 
 def test_not_found_and_already_exists_are_raised_at_once(
-        blob_store: AzureBlobStore, faulty: AzureBlobStore, proxy: FaultProxy) -> None:
+    blob_store: AzureBlobStore, faulty: AzureBlobStore, proxy: FaultProxy
+) -> None:
     """A 404 and a 409 are permanent: one request each, no retries."""
     with pytest.raises(BlobNotFound):
         faulty.read("nope")
@@ -108,7 +116,8 @@ def test_not_found_and_already_exists_are_raised_at_once(
 
 
 def test_a_log_append_whose_answer_was_lost_is_not_stored_twice(
-        faulty: AzureBlobStore, blob_store: AzureBlobStore, proxy: FaultProxy) -> None:
+    faulty: AzureBlobStore, blob_store: AzureBlobStore, proxy: FaultProxy
+) -> None:
     """The streamer's append lands, its answer is reset, the retry is recognized: lines once."""
     job = make_job_id()
     with LogStreamer(faulty, job, flush_interval=3600) as streamer:
@@ -123,11 +132,19 @@ def test_a_log_append_whose_answer_was_lost_is_not_stored_twice(
 
 
 def test_a_job_created_and_updated_through_lost_answers_is_consistent(
-        faulty: AzureBlobStore, proxy: FaultProxy) -> None:
+    faulty: AzureBlobStore, proxy: FaultProxy
+) -> None:
     """Create-only and if-etag writes whose answers are lost are recognized as our own."""
     proxy.inject("reset")  # the metadata.json create lands, its answer does not
-    version = create_job(faulty, user="alice", project="frauddetect", function_name="train",
-                         args_hash="a1", dependencies=DEPENDENCIES, clock=FixedClock(NOW))
+    version = create_job(
+        faulty,
+        user="alice",
+        project="frauddetect",
+        function_name="train",
+        args_hash="a1",
+        dependencies=DEPENDENCIES,
+        clock=FixedClock(NOW),
+    )
     job = version.meta.parsed_job_id
     proxy.inject("reset", after=1)  # set_status reads, then writes: the write's answer is lost
     moved = set_status(faulty, job, "running", FixedClock(NOW))

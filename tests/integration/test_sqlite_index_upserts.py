@@ -26,9 +26,17 @@ ADMIN = Principal.of("root", "admin")
 
 def _doc(updated: str, version: str = "v", job: str = JOB, **fields: object) -> dict[str, object]:
     doc = empty_document(job)
-    doc.update({"created_at": "2026-03-10T09:30:00.000Z", "updated_at": updated,
-                "source_version": version, "status": "completed", "user": "alice",
-                "project": "frauddetect", **fields})
+    doc.update(
+        {
+            "created_at": "2026-03-10T09:30:00.000Z",
+            "updated_at": updated,
+            "source_version": version,
+            "status": "completed",
+            "user": "alice",
+            "project": "frauddetect",
+            **fields,
+        }
+    )
     return doc
 
 
@@ -48,13 +56,30 @@ def test_an_older_document_never_replaces_a_newer_one(sqlite_index: SqliteIndex)
 
 
 def test_a_replaced_document_replaces_its_packages_tags_and_metrics(
-        sqlite_index: SqliteIndex) -> None:
+    sqlite_index: SqliteIndex,
+) -> None:
     """Queries follow the current document only: nothing of the old version lingers."""
-    sqlite_index.upsert([_doc("2026-03-10T10:00:00.000Z", packages=["Torch==2.0.0", "numpy"],
-                              tags=["a=1", "b=2"], metrics_last={"loss": 1.0})])
+    sqlite_index.upsert(
+        [
+            _doc(
+                "2026-03-10T10:00:00.000Z",
+                packages=["Torch==2.0.0", "numpy"],
+                tags=["a=1", "b=2"],
+                metrics_last={"loss": 1.0},
+            )
+        ]
+    )
     assert _hits(sqlite_index, 'package:"torch==2.0.0" package:numpy tag:a=1 metric:loss') == [JOB]
-    sqlite_index.upsert([_doc("2026-03-10T11:00:00.000Z", packages=["torch==2.1.0"],
-                              tags=["a=3"], metrics_last={"acc": 0.5})])
+    sqlite_index.upsert(
+        [
+            _doc(
+                "2026-03-10T11:00:00.000Z",
+                packages=["torch==2.1.0"],
+                tags=["a=3"],
+                metrics_last={"acc": 0.5},
+            )
+        ]
+    )
     for gone in ('package:"torch==2.0.0"', "package:numpy", "tag:a=1", "tag:b", "metric:loss"):
         assert _hits(sqlite_index, gone) == [], gone
     for present in ('package:"torch>=2.1"', "tag:a=3", "tag:a", "metric:acc<=0.5"):
@@ -70,8 +95,10 @@ def test_repeated_packages_in_one_document_are_harmless(sqlite_index: SqliteInde
 
 def test_a_batch_with_many_versions_of_a_job_keeps_the_newest(sqlite_index: SqliteIndex) -> None:
     """Within one batch the newest version of each key wins, whatever its position."""
-    batch = [_doc(f"2026-03-10T1{h}:00:00.000Z", status=s)
-             for h, s in ((2, "completed"), (0, "queued"), (1, "running"))]
+    batch = [
+        _doc(f"2026-03-10T1{h}:00:00.000Z", status=s)
+        for h, s in ((2, "completed"), (0, "queued"), (1, "running"))
+    ]
     assert sqlite_index.upsert(batch) == [JOB]
     doc = sqlite_index.get(JOB)
     assert doc is not None
@@ -80,8 +107,9 @@ def test_a_batch_with_many_versions_of_a_job_keeps_the_newest(sqlite_index: Sqli
 
 def test_deleting_removes_the_document_from_every_query(sqlite_index: SqliteIndex) -> None:
     """delete() leaves no trace of the job in any query."""
-    sqlite_index.upsert([_doc("2026-03-10T10:00:00.000Z", packages=["a==1"], tags=["t=1"],
-                              metrics_last={"m": 1})])
+    sqlite_index.upsert(
+        [_doc("2026-03-10T10:00:00.000Z", packages=["a==1"], tags=["t=1"], metrics_last={"m": 1})]
+    )
     assert sqlite_index.delete([JOB, "absent"]) == 1
     assert sqlite_index.count() == 0
     for text in ("", "package:a", "tag:t", "metric:m"):
@@ -116,11 +144,13 @@ def test_the_file_is_in_wal_mode(sqlite_index: SqliteIndex) -> None:
     assert mode == "wal"
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from("abc")), min_size=1, max_size=8))
-def test_any_delivery_order_ends_with_the_greatest_version(tmp_path: Path,
-                                                           versions: list[tuple[int, str]]) -> None:
+def test_any_delivery_order_ends_with_the_greatest_version(
+    tmp_path: Path, versions: list[tuple[int, str]]
+) -> None:
     """Whatever order versions arrive in, one by one, the index holds the greatest one."""
     index = SqliteIndex(tmp_path / f"order-{abs(hash(tuple(versions)))}.sqlite3")
     index.ensure()
@@ -176,8 +206,7 @@ def test_a_file_of_the_first_schema_is_migrated_in_place(tmp_path: Path) -> None
     index.close()
 
 
-def test_close_folds_the_wal_into_the_file_and_stops_the_checkpoint_thread(
-        tmp_path: Path) -> None:
+def test_close_folds_the_wal_into_the_file_and_stops_the_checkpoint_thread(tmp_path: Path) -> None:
     """Writes are checkpointed from a thread of the index's own; after close() no such thread
     is left and the database file alone (no WAL) holds every document."""
     path = tmp_path / "wal.sqlite3"
@@ -194,7 +223,8 @@ def test_close_folds_the_wal_into_the_file_and_stops_the_checkpoint_thread(
 
 
 def test_a_file_without_error_signatures_gains_the_columns_and_answers_signature(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """A version-2 file (before `error_signature`) keeps its jobs, gains the new columns, and
     answers `signature:` once a job is indexed with one."""
     path = tmp_path / "v2.sqlite3"
@@ -211,19 +241,33 @@ def test_a_file_without_error_signatures_gains_the_columns_and_answers_signature
     index = SqliteIndex(path)
     index.ensure()
     assert _hits(index, "status:completed") == [JOB]
-    index.upsert([_doc("2026-03-10T11:00:00.000Z", status="failed", error_signature="0123456789ab",
-                       error_pattern="RuntimeError: boom <n>")])
+    index.upsert(
+        [
+            _doc(
+                "2026-03-10T11:00:00.000Z",
+                status="failed",
+                error_signature="0123456789ab",
+                error_pattern="RuntimeError: boom <n>",
+            )
+        ]
+    )
     assert _hits(index, "signature:0123456789ab") == [JOB]
     assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     index.close()
 
 
 _FACETED = ("status", "project", "user", "node_type")
-_WRITES = st.lists(st.tuples(
-    st.sampled_from(["upsert", "upsert", "stale", "delete", "set"]), st.integers(0, 4),
-    st.sampled_from(["queued", "failed", "completed", None]), st.sampled_from(["alice", "bob"]),
-    st.sampled_from(["fraud", "vision", None]), st.sampled_from(["gpu_small", "cpu", None])),
-    max_size=30)
+_WRITES = st.lists(
+    st.tuples(
+        st.sampled_from(["upsert", "upsert", "stale", "delete", "set"]),
+        st.integers(0, 4),
+        st.sampled_from(["queued", "failed", "completed", None]),
+        st.sampled_from(["alice", "bob"]),
+        st.sampled_from(["fraud", "vision", None]),
+        st.sampled_from(["gpu_small", "cpu", None]),
+    ),
+    max_size=30,
+)
 
 
 def _row_counts(index: SqliteIndex) -> dict[str, dict[str, int]]:
@@ -236,12 +280,14 @@ def _row_counts(index: SqliteIndex) -> dict[str, dict[str, int]]:
     return counts
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(_WRITES)
 def test_whole_index_facet_counts_stay_exact_through_any_writes(
-        tmp_path_factory: pytest.TempPathFactory,
-        writes: list[tuple[str, int, str | None, str, str | None, str | None]]) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+    writes: list[tuple[str, int, str | None, str, str | None, str | None]],
+) -> None:
     """Upserts, stale upserts, in-place sets and deletes in any order: the kept counts that
     answer an unfiltered facet request equal a count of the table's rows."""
     index = SqliteIndex(tmp_path_factory.mktemp("facets") / "index.sqlite3")
@@ -254,15 +300,31 @@ def test_whole_index_facet_counts_stay_exact_through_any_writes(
             elif kind == "set" and status is not None:
                 index.set_field(job, "status", status)
             else:
-                updated = "2026-03-10T09:00:00.000Z" if kind == "stale" else \
-                    f"2026-03-10T10:{step:02d}:00.000Z"
-                index.upsert([_doc(updated, job=job, status=status, user=user,
-                                   project=project, node_type=node)])
+                updated = (
+                    "2026-03-10T09:00:00.000Z"
+                    if kind == "stale"
+                    else f"2026-03-10T10:{step:02d}:00.000Z"
+                )
+                index.upsert(
+                    [
+                        _doc(
+                            updated,
+                            job=job,
+                            status=status,
+                            user=user,
+                            project=project,
+                            node_type=node,
+                        )
+                    ]
+                )
         counted = index.facets(Query(), list(_FACETED), limit=100)
-        assert counted == {f: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0])))
-                           for f, v in _row_counts(index).items()}
-        assert [list(v.values()) for v in counted.values()] == \
-            [sorted(v.values(), reverse=True) for v in counted.values()]
+        assert counted == {
+            f: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0])))
+            for f, v in _row_counts(index).items()
+        }
+        assert [list(v.values()) for v in counted.values()] == [
+            sorted(v.values(), reverse=True) for v in counted.values()
+        ]
     finally:
         index.close()
 
@@ -272,8 +334,16 @@ def test_a_file_without_facet_counts_gains_them_filled_from_its_rows(tmp_path: P
     writes keep the counts in step."""
     index = SqliteIndex(tmp_path / "index.sqlite3")
     index.ensure()
-    index.upsert([_doc("2026-03-10T10:00:00.000Z", job=f"{JOB[:-1]}{n}",
-                       status=("failed", "completed")[n % 2]) for n in range(5)])
+    index.upsert(
+        [
+            _doc(
+                "2026-03-10T10:00:00.000Z",
+                job=f"{JOB[:-1]}{n}",
+                status=("failed", "completed")[n % 2],
+            )
+            for n in range(5)
+        ]
+    )
     index.upsert([_doc("2026-03-10T10:00:00.000Z", job=f"{JOB[:-1]}9", status="failed")])
     index.close()
     with sqlite3.connect(tmp_path / "index.sqlite3") as older:
@@ -282,5 +352,7 @@ def test_a_file_without_facet_counts_gains_them_filled_from_its_rows(tmp_path: P
     again.ensure()
     again.delete([f"{JOB[:-1]}0"])
     assert again.facets(Query(), ["status", "user"]) == {
-        "status": {"completed": 2, "failed": 3}, "user": {"alice": 5}}
+        "status": {"completed": 2, "failed": 3},
+        "user": {"alice": 5},
+    }
     again.close()

@@ -29,8 +29,10 @@ DOCUMENTED = {
     "claims": [
         {"typ": "aud", "val": "11111111-2222-3333-4444-555555555555"},
         {"typ": "iss", "val": "https://login.microsoftonline.com/tenant-id/v2.0"},
-        {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier",
-         "val": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+        {
+            "typ": "http://schemas.microsoft.com/identity/claims/objectidentifier",
+            "val": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        },
         {"typ": "name", "val": "Alice Example"},
         {"typ": "preferred_username", "val": "alice@contoso.com"},
         {"typ": "roles", "val": "admin:fraud_detection"},
@@ -55,7 +57,8 @@ def test_in_azure_every_request_is_refused_when_platform_auth_is_off() -> None:
 
 
 def test_the_api_answers_401_in_azure_without_platform_auth(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Through the ASGI app: the check runs before any service is touched."""
     from fastapi.testclient import TestClient
 
@@ -89,10 +92,14 @@ def test_roles_are_read_from_the_header_app_service_really_sends() -> None:
 
 def test_roles_under_the_declared_role_typ_also_count() -> None:
     """A principal whose roles use `role_typ` itself (the documented general form) works too."""
-    document = dict(DOCUMENTED, role_typ="roles_uri",
-                    claims=[*DOCUMENTED["claims"], {"typ": "roles_uri", "val": "admin"}])  # type: ignore[list-item]
-    principal = resolve_principal(header_of(document), IdentityRules(domain="contoso.com"),
-                                  IN_AZURE_AUTH_ON)
+    document = dict(
+        DOCUMENTED,
+        role_typ="roles_uri",
+        claims=[*DOCUMENTED["claims"], {"typ": "roles_uri", "val": "admin"}],
+    )  # type: ignore[list-item]
+    principal = resolve_principal(
+        header_of(document), IdentityRules(domain="contoso.com"), IN_AZURE_AUTH_ON
+    )
     assert principal.is_admin
 
 
@@ -100,8 +107,8 @@ def test_the_infra_turns_on_entra_id_authentication_for_the_function_app() -> No
     """authsettingsV2: platform on, login required with 401, Entra ID the only provider, the Event
     Grid webhook path excluded, the app registration passed in as parameters."""
     bicep = (INFRA / "functions.bicep").read_text()
-    block = bicep[bicep.index("'Microsoft.Web/sites/config@"):]
-    block = block[:block.index("\n}\n")]
+    block = bicep[bicep.index("'Microsoft.Web/sites/config@") :]
+    block = block[: block.index("\n}\n")]
     assert "name: 'authsettingsV2'" in block
     assert re.search(r"platform:\s*{\s*enabled:\s*true", block)
     assert "requireAuthentication: true" in block

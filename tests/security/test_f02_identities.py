@@ -31,9 +31,19 @@ def test_dave_of_the_configured_domain_is_dave() -> None:
     assert user_of("Dave@Contoso.com") == "dave"
 
 
-@pytest.mark.parametrize("identity", ["dave@evil.example", "ｄａｖｅ@contoso.com", "ｄａｖｅ",
-                                      "Dåve@contoso.com", "d.ave@contoso.com", "da-ve",
-                                      "dave@contoso.com.evil.example", "dave@"])
+@pytest.mark.parametrize(
+    "identity",
+    [
+        "dave@evil.example",
+        "ｄａｖｅ@contoso.com",
+        "ｄａｖｅ",
+        "Dåve@contoso.com",
+        "d.ave@contoso.com",
+        "da-ve",
+        "dave@contoso.com.evil.example",
+        "dave@",
+    ],
+)
 def test_look_alikes_and_other_domains_never_become_dave(identity: str) -> None:
     """Another domain, full-width letters, accents or punctuation are refused, never folded."""
     with pytest.raises(NotAuthenticated):
@@ -49,15 +59,23 @@ def test_without_a_configured_domain_an_email_is_refused() -> None:
 
 def test_the_explicit_map_wins_and_its_users_are_reachable_only_through_it() -> None:
     """A mapped user signs in only through the mapped identity (e.g. an object ID)."""
-    rules = IdentityRules(claim="http://schemas.microsoft.com/identity/claims/objectidentifier",
-                          mapping={"0f1e-oid": "dave"})
+    rules = IdentityRules(
+        claim="http://schemas.microsoft.com/identity/claims/objectidentifier",
+        mapping={"0f1e-oid": "dave"},
+    )
     header = encode_client_principal("x", object_id="0f1e-oid")
     assert principal_from_header(header, rules).user == "dave"
-    assert principal_from_header(encode_client_principal("x", object_id="other"),
-                                 IdentityRules(mapping={"0f1e-oid": "dave"})).user == "x"
+    assert (
+        principal_from_header(
+            encode_client_principal("x", object_id="other"),
+            IdentityRules(mapping={"0f1e-oid": "dave"}),
+        ).user
+        == "x"
+    )
     with pytest.raises(NotAuthenticated, match="another identity"):
-        principal_from_header(encode_client_principal("dave"),
-                              IdentityRules(mapping={"oid": "dave"}))
+        principal_from_header(
+            encode_client_principal("dave"), IdentityRules(mapping={"oid": "dave"})
+        )
 
 
 def test_a_map_with_two_identities_for_one_user_is_refused_at_startup() -> None:
@@ -74,8 +92,13 @@ def test_a_principal_with_two_different_user_claims_is_refused() -> None:
 
     import orjson
 
-    doc = {"auth_typ": "aad", "claims": [{"typ": "preferred_username", "val": "dave"},
-                                         {"typ": "preferred_username", "val": "alice"}]}
+    doc = {
+        "auth_typ": "aad",
+        "claims": [
+            {"typ": "preferred_username", "val": "dave"},
+            {"typ": "preferred_username", "val": "alice"},
+        ],
+    }
     with pytest.raises(NotAuthenticated, match="exactly one"):
         principal_from_header(base64.b64encode(orjson.dumps(doc)).decode())
 
@@ -93,8 +116,16 @@ def test_any_identity_text_is_one_exact_user_or_refused(identity: str) -> None:
     assert user == local.lower()
 
 
-FOLDABLE_ROLES = ["admin:Proj-X", "admin:PROJ_X", "admin:proj-x", "admin:proj x", "admin:pröj_x",
-                  "admin:ｐｒｏｊ_ｘ", "admin:_proj_x_", "admin:proj_x_and_more_than_16"]
+FOLDABLE_ROLES = [
+    "admin:Proj-X",
+    "admin:PROJ_X",
+    "admin:proj-x",
+    "admin:proj x",
+    "admin:pröj_x",
+    "admin:ｐｒｏｊ_ｘ",
+    "admin:_proj_x_",
+    "admin:proj_x_and_more_than_16",
+]
 
 
 @pytest.mark.parametrize("role", FOLDABLE_ROLES)
@@ -105,14 +136,16 @@ def test_a_role_naming_a_project_inexactly_grants_nothing(role: str) -> None:
     principal = principal_from_header(header)
     assert principal.admin_projects == frozenset({"other"})
     assert not principal.can_see("alice", "proj_x")
-    assert principal_from_header(encode_client_principal("dave", ("admin:proj_x",))) \
-        .admin_projects == frozenset({"proj_x"})
+    assert principal_from_header(
+        encode_client_principal("dave", ("admin:proj_x",))
+    ).admin_projects == frozenset({"proj_x"})
 
 
 @pytest.mark.parametrize("role", FOLDABLE_ROLES)
-def test_ascend_roles_naming_a_project_inexactly_are_refused(role: str,
-                                                             monkeypatch: pytest.MonkeyPatch,
-                                                             ) -> None:
+def test_ascend_roles_naming_a_project_inexactly_are_refused(
+    role: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """On the CLI, ASCEND_ROLES=admin:Proj-X is a one-line error naming the role, not proj_x."""
     monkeypatch.setenv("ASCEND_ROLES", role)
     settings = load_settings()

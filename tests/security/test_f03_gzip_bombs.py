@@ -36,8 +36,12 @@ BOMB = bomb(256)  # ~250 KB that inflates to 256 MiB
 
 
 def created(services: Services, blob: str, event_id: str) -> BlobEvent:
-    return BlobEvent(event_id=event_id, event_type="Microsoft.Storage.BlobCreated",
-                     container=services.settings.container, blob=blob)
+    return BlobEvent(
+        event_id=event_id,
+        event_type="Microsoft.Storage.BlobCreated",
+        container=services.settings.container,
+        blob=blob,
+    )
 
 
 def drain(chunks: Iterator[bytes]) -> int:
@@ -74,8 +78,9 @@ def test_the_lifecycle_check_stops_at_the_originals_size() -> None:
 def test_bounded_gunzip_gives_back_any_content_in_any_step(parts: list[bytes], step: int) -> None:
     """Whatever the members and the step, the bytes come back exactly."""
     packed = b"".join(gzip.compress(p) for p in parts)
-    assert b"".join(gunzip([packed[i:i + 7] for i in range(0, len(packed), 7)],
-                           step=step)) == b"".join(parts)
+    assert b"".join(
+        gunzip([packed[i : i + 7] for i in range(0, len(packed), 7)], step=step)
+    ) == b"".join(parts)
 
 
 def test_a_foreign_gz_log_is_rejected_by_the_indexer_and_never_read(services: Services) -> None:
@@ -102,8 +107,12 @@ def test_the_lifecycles_own_gz_passes_the_indexer(services: Services) -> None:
 def test_a_marked_bomb_still_stops_jobs_logs(services: Services) -> None:
     """Even with a forged marker, reading the log stops at the ratio cap, memory flat."""
     meta = seed_job(services)
-    services.blobs.write(archived_log_path(meta.parsed_job_id), bomb(512),
-                         content_encoding="gzip", metadata={"source_etag": "forged"})
+    services.blobs.write(
+        archived_log_path(meta.parsed_job_id),
+        bomb(512),
+        content_encoding="gzip",
+        metadata={"source_etag": "forged"},
+    )
     tracemalloc.start()
     try:
         with pytest.raises(StorageError, match="gzip bomb"):

@@ -58,8 +58,10 @@ def free_port() -> int:
 @pytest.fixture
 def server(services: Services) -> Iterator[Server]:
     """`ascend serve`'s app under uvicorn, with running jobs of alice, bob and carol."""
-    jobs = {user: seed_job(services, user=user, status="running", levels=["INFO"]).job_id
-            for user in ("alice", "bob", "carol")}
+    jobs = {
+        user: seed_job(services, user=user, status="running", levels=["INFO"]).job_id
+        for user in ("alice", "bob", "carol")
+    }
     app = create_app(lambda: services)
     app.state.follow_gate = gate = FollowGate(per_caller=2, total=3)
     port = free_port()

@@ -36,20 +36,32 @@ def hostile_job(services: Services, settings: Settings, monkeypatch: pytest.Monk
     """An admin's view of a job whose function name and log carry escape sequences."""
     meta = seed_job(services, function_name=f"train{HOSTILE}", when=NOW - timedelta(hours=1))
     context = JobContext(meta.job_id, meta.user, meta.project)
-    record = make_record(context, level="ERROR", logger=f"x{CSI}", message=f"boom {HOSTILE}",
-                         when=NOW)
-    record["exception"] = {"type": "ValueError", "message": OSC52,
-                           "stacktrace": f"Traceback\n  {OSC52}\nValueError: {CSI}"}
+    record = make_record(
+        context, level="ERROR", logger=f"x{CSI}", message=f"boom {HOSTILE}", when=NOW
+    )
+    record["exception"] = {
+        "type": "ValueError",
+        "message": OSC52,
+        "stacktrace": f"Traceback\n  {OSC52}\nValueError: {CSI}",
+    }
     services.blobs.create_append(log_path(meta.parsed_job_id), content_type="application/x-ndjson")
     services.blobs.append(log_path(meta.parsed_job_id), dump_record(record))
     point_cli_at(settings, monkeypatch, user="root", roles="admin")
     return meta.job_id
 
 
-@pytest.mark.parametrize("command", [("jobs", "list"), ("search", "status:completed"),
-                                     ("jobs", "status", "{job}"), ("jobs", "logs", "{job}")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("jobs", "list"),
+        ("search", "status:completed"),
+        ("jobs", "status", "{job}"),
+        ("jobs", "logs", "{job}"),
+    ],
+)
 def test_what_a_person_reads_shows_escapes_instead_of_obeying_them(
-        hostile_job: str, command: tuple[str, ...]) -> None:
+    hostile_job: str, command: tuple[str, ...]
+) -> None:
     """jobs list, search, status and logs print `\\x1b]52...` where the job wrote ESC ] 52."""
     code, out, err = invoke_cli(*(part.format(job=hostile_job) for part in command))
     assert code == 0, err
@@ -64,8 +76,9 @@ def test_json_output_stays_the_exact_text(hostile_job: str) -> None:
     assert orjson.loads(out)["message"] == f"boom {HOSTILE}"
 
 
-def test_error_messages_show_escapes_too(services: Services, settings: Settings,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_error_messages_show_escapes_too(
+    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A hostile argument echoed in an error message reaches stderr made visible."""
     point_cli_at(settings, monkeypatch)
     code, _, err = invoke_cli("jobs", "status", f"nope{OSC52}")

@@ -31,8 +31,10 @@ from tests.support.jobs_data import seed_job
 CLOCK = FixedClock(datetime(2026, 3, 14, tzinfo=UTC))
 
 
-@pytest.mark.parametrize("query", ["created:<=9999-12-31", "created:>=-999999d",
-                                   "created:>9999-12-31", "created:=9999-12-31"])
+@pytest.mark.parametrize(
+    "query",
+    ["created:<=9999-12-31", "created:>=-999999d", "created:>9999-12-31", "created:=9999-12-31"],
+)
 def test_dates_out_of_range_in_a_query_are_query_errors(query: str, tmp_path: object) -> None:
     """A date at the calendar's edge is refused with the query's column, not an OverflowError."""
     index = SqliteIndex(tmp_path / "i.sqlite3")  # type: ignore[operator]
@@ -65,9 +67,14 @@ def test_deeply_nested_metadata_is_refused_at_validation() -> None:
         parse_metadata(doc)
 
 
-@pytest.mark.parametrize("job_id", ["00010101-000000-alice-p-00000000-00000000",
-                                    "09991231-235959-alice-p-00000000-00000000",
-                                    "99991231-235959-alice-p-00000000-00000000"])
+@pytest.mark.parametrize(
+    "job_id",
+    [
+        "00010101-000000-alice-p-00000000-00000000",
+        "09991231-235959-alice-p-00000000-00000000",
+        "99991231-235959-alice-p-00000000-00000000",
+    ],
+)
 def test_job_ids_dated_at_the_calendars_edges_are_invalid(job_id: str) -> None:
     """Such IDs are rejected by name (and so recorded), never an OverflowError downstream."""
     with pytest.raises(InvalidJobId, match="year must lie between"):
@@ -83,8 +90,10 @@ def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> N
     assert services.blobs.props(by_date_log_path(own)) is not None  # the pipeline's own copy
     assert not list(list_rejections(services.blobs))
     other = parse_job_id(seed_job(services, levels=["INFO"]).job_id)
-    forged = {by_date_log_path(other): b'{"level": "INFO", "message": "forged"}\n',
-              by_date_log_path(other, archived=True): b"\x1f\x8b not from the lifecycle"}
+    forged = {
+        by_date_log_path(other): b'{"level": "INFO", "message": "forged"}\n',
+        by_date_log_path(other, archived=True): b"\x1f\x8b not from the lifecycle",
+    }
     for name, data in forged.items():
         services.blobs.write(name, data)
     counts = reconcile(services)
@@ -95,8 +104,7 @@ def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> N
     assert all(services.blobs.props(name) is not None for name in forged)
 
 
-def test_a_forged_by_date_copy_is_recorded_by_the_partitioned_reconcile(
-        services: Services) -> None:
+def test_a_forged_by_date_copy_is_recorded_by_the_partitioned_reconcile(services: Services) -> None:
     """Azure's daily reconcile (one project-day at a time) records it from its listing too."""
 
     job = parse_job_id(seed_job(services, levels=["INFO"]).job_id)

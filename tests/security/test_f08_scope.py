@@ -20,11 +20,18 @@ from tests.support.cli import invoke_cli, point_cli_at
 from tests.support.jobs_data import NOW, seed_job
 
 
-@pytest.mark.parametrize("command", [("pipeline", "run", "--once"), ("pipeline", "reconcile"),
-                                     ("retention", "policy", "show"),
-                                     ("retention", "policy", "native")])
-def test_admin_commands_refuse_a_plain_user(command: tuple[str, ...], settings: Settings,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("pipeline", "run", "--once"),
+        ("pipeline", "reconcile"),
+        ("retention", "policy", "show"),
+        ("retention", "policy", "native"),
+    ],
+)
+def test_admin_commands_refuse_a_plain_user(
+    command: tuple[str, ...], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A user without roles gets exit 1 and 'access denied' naming the role needed."""
     point_cli_at(settings, monkeypatch, user="dave")
     code, out, err = invoke_cli(*command)
@@ -35,7 +42,8 @@ def test_admin_commands_refuse_a_plain_user(command: tuple[str, ...], settings: 
 
 
 def test_a_project_admin_may_show_that_projects_policy_only(
-        services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """admin:vision reads vision's policy, not another project's nor the whole book."""
     point_cli_at(settings, monkeypatch, user="carol", roles="admin:vision")
     code, _, err = invoke_cli("retention", "policy", "show", "--project", "vision")
@@ -45,10 +53,14 @@ def test_a_project_admin_may_show_that_projects_policy_only(
 
 
 def test_a_user_sees_only_their_own_rejections(
-        services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`pipeline rejected` as dave lists dave's rejected blobs only; an admin lists them all."""
-    blobs = ["projects/p/users/dave/jobs/x/metadata.json",
-             "projects/p/users/alice/jobs/y/metadata.json", "projects/p/stray.json"]
+    blobs = [
+        "projects/p/users/dave/jobs/x/metadata.json",
+        "projects/p/users/alice/jobs/y/metadata.json",
+        "projects/p/stray.json",
+    ]
     for blob in blobs:
         record_rejection(services.blobs, blob=blob, reason="bad", event_id="e", at=NOW, etag="1")
     point_cli_at(settings, monkeypatch, user="dave")
@@ -61,7 +73,8 @@ def test_a_user_sees_only_their_own_rejections(
 
 
 def test_a_folder_named_after_another_users_job_lends_nothing(
-        services: Services, tmp_path: Path) -> None:
+    services: Services, tmp_path: Path
+) -> None:
     """Index down: a folder in dave's tree named after alice's job shows dave nothing of hers."""
     alice = seed_job(services, status="failed", when=NOW - timedelta(hours=1), index=False)
     own = seed_job(services, user="dave", when=NOW - timedelta(hours=2), index=False)

@@ -32,7 +32,7 @@ def test_no_zone_redundant_sku_where_archive_is_used() -> None:
 def test_the_name_prefix_is_lowercased_once_and_checked() -> None:
     """Resource names come from one checked, lower-cased prefix, never the raw parameter."""
     main = (INFRA / "main.bicep").read_text()
-    names = main[main.index("var names = {"):main.index("}", main.index("var names = {"))]
+    names = main[main.index("var names = {") : main.index("}", main.index("var names = {"))]
     assert "namePrefix" not in names
     assert "var prefix = toLower(namePrefix)" in main
     assert "prefixValid ? prefix : json(" in main

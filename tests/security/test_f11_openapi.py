@@ -37,18 +37,22 @@ def test_job_operations_document_404_and_logs_document_429() -> None:
 def test_a_bad_parameter_is_the_documented_400() -> None:
     """limit=0 answers 400 (the spec's status), not 422."""
     with TestClient(create_app()) as client:
-        response = client.get("/api/jobs?limit=0",
-                              headers={HEADER: encode_client_principal("alice")})
+        response = client.get(
+            "/api/jobs?limit=0", headers={HEADER: encode_client_principal("alice")}
+        )
     assert response.status_code == 400
     assert "limit" in response.json()["detail"]
 
 
 def _level_schemas() -> list[dict]:  # type: ignore[type-arg]
-    return [parameter["schema"]
-            for path, operations in spec()["paths"].items() if path.startswith("/api/")
-            for operation in operations.values()
-            for parameter in operation.get("parameters", ())
-            if parameter["in"] == "query" and parameter["name"] == "level"]
+    return [
+        parameter["schema"]
+        for path, operations in spec()["paths"].items()
+        if path.startswith("/api/")
+        for operation in operations.values()
+        for parameter in operation.get("parameters", ())
+        if parameter["in"] == "query" and parameter["name"] == "level"
+    ]
 
 
 def test_the_log_level_parameter_is_the_enum_of_accepted_levels() -> None:

@@ -27,13 +27,23 @@ from shared.logrecords import iter_log_lines
 from shared.metadata import parse_metadata
 from shared.principal import Principal
 
-SCALARS = (st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False)
-           | st.text(max_size=20))
-JSON = st.recursive(SCALARS,
-                    lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 JOB_ID_LIKE = st.from_regex(
-    r"[0-9]{8}-[0-9]{6}-[a-z0-9_]{1,5}-[a-z0-9_]{1,5}-[0-9a-f]{8}-[0-9a-f]{8}", fullmatch=True)
+    r"[0-9]{8}-[0-9]{6}-[a-z0-9_]{1,5}-[a-z0-9_]{1,5}-[0-9a-f]{8}-[0-9a-f]{8}", fullmatch=True
+)
 
 
 def only_project_errors(parse: Callable[[], Any]) -> None:
@@ -65,9 +75,28 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> SqliteIndex:
     return built
 
 
-QUERY_WORDS = st.sampled_from(["status:", "created:", "created:>=", "created:<=-", "cost:>",
-                               "duration:<", "tag:", "sort:", "-", ",", '"', "9999-12-31",
-                               "0001-01-01", "1e400", "999999999d", "metric.", "user:", "project:"])
+QUERY_WORDS = st.sampled_from(
+    [
+        "status:",
+        "created:",
+        "created:>=",
+        "created:<=-",
+        "cost:>",
+        "duration:<",
+        "tag:",
+        "sort:",
+        "-",
+        ",",
+        '"',
+        "9999-12-31",
+        "0001-01-01",
+        "1e400",
+        "999999999d",
+        "metric.",
+        "user:",
+        "project:",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -78,8 +107,12 @@ def test_queries(index: SqliteIndex, text: str) -> None:
     only_project_errors(lambda: search(index, Principal.of("alice"), text, limit=5, clock=clock))
 
 
-@given(st.text(max_size=80) | JSON.map(lambda v: base64.urlsafe_b64encode(
-    orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS)).decode()))
+@given(
+    st.text(max_size=80)
+    | JSON.map(
+        lambda v: base64.urlsafe_b64encode(orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS)).decode()
+    )
+)
 def test_cursors(text: str) -> None:
     """Any cursor text: a keyset term or InvalidInput."""
     only_project_errors(lambda: decode_cursor(text, Sort("created_at", descending=True)))
@@ -97,8 +130,10 @@ def test_log_lines(chunks: list[bytes]) -> None:
     list(iter_log_lines(chunks))
 
 
-@given(st.text(max_size=80) | JSON.map(lambda v: base64.b64encode(
-    orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS)).decode()))
+@given(
+    st.text(max_size=80)
+    | JSON.map(lambda v: base64.b64encode(orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS)).decode())
+)
 def test_principal_headers(header: str) -> None:
     """Any header: a principal or NotAuthenticated."""
     only_project_errors(lambda: resolve_principal(header, IdentityRules(), {}))

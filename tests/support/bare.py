@@ -40,8 +40,12 @@ def bare_log(container: ContainerClient, jid: str, body: bytes) -> str:
     return name
 
 
-def bare_job(container: ContainerClient, meta: dict[str, Any], log: bytes,
-             artifacts: Iterable[tuple[str, bytes]] = BARE_ARTIFACTS) -> list[str]:
+def bare_job(
+    container: ContainerClient,
+    meta: dict[str, Any],
+    log: bytes,
+    artifacts: Iterable[tuple[str, bytes]] = BARE_ARTIFACTS,
+) -> list[str]:
     """A whole job as the runner leaves it: package, log, result, artifacts, metadata.json."""
     job = parse_job_id(meta["job_id"])
     names = [package_path(job), result_path(job)]

@@ -34,32 +34,60 @@ from shared.tags import job_blob_tags
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)  # the tests' fixed clock (tests/conftest.py)
 CREATED = datetime(2025, 12, 4, 14, 30, 22, tzinfo=UTC)
 DEPENDENCIES = DependencySet(
-    packages=("numpy==1.24.0", "pandas==2.0.0", "scikit-learn==1.3.0", "torch==2.0.0",
-              "transformers==4.30.0"),
+    packages=(
+        "numpy==1.24.0",
+        "pandas==2.0.0",
+        "scikit-learn==1.3.0",
+        "torch==2.0.0",
+        "transformers==4.30.0",
+    ),
     python_version="3.11",
     use_gpu=True,
 )
 __all__ = [
-    "CREATED", "DEPENDENCIES", "NOW", "demo_plan", "make_job_id", "make_log_records",
-    "make_metadata", "metadata_bytes", "write_job", "write_raw_metadata",
+    "CREATED",
+    "DEPENDENCIES",
+    "NOW",
+    "demo_plan",
+    "make_job_id",
+    "make_log_records",
+    "make_metadata",
+    "metadata_bytes",
+    "write_job",
+    "write_raw_metadata",
 ]
 
 
-def make_job_id(*, user: str = "alice", project: str | None = "frauddetect",
-                created_at: datetime = CREATED, dependencies: DependencySet = DEPENDENCIES,
-                dependency_hash: str | None = None, run_hash: str | None = None) -> JobId:
+def make_job_id(
+    *,
+    user: str = "alice",
+    project: str | None = "frauddetect",
+    created_at: datetime = CREATED,
+    dependencies: DependencySet = DEPENDENCIES,
+    dependency_hash: str | None = None,
+    run_hash: str | None = None,
+) -> JobId:
     """A valid job ID; every part can be chosen, the rest are the design's example."""
     return _make_job_id(
-        user=user, project=project, created_at=created_at,
+        user=user,
+        project=project,
+        created_at=created_at,
         dependency_hash=dependency_hash or dependencies.calculate_hash(),
-        run_hash=run_hash or compute_run_hash("train_model", f"{user}{created_at}", "builder"))
+        run_hash=run_hash or compute_run_hash("train_model", f"{user}{created_at}", "builder"),
+    )
 
 
-def make_metadata(*, job: JobId | None = None, user: str | None = None,
-                  project: str | None = None, created_at: datetime | str | None = None,
-                  status: str = "completed",
-                  dependencies: DependencySet | Mapping[str, Any] = DEPENDENCIES,
-                  drop: Iterable[str] = (), **overrides: Any) -> dict[str, Any]:
+def make_metadata(
+    *,
+    job: JobId | None = None,
+    user: str | None = None,
+    project: str | None = None,
+    created_at: datetime | str | None = None,
+    status: str = "completed",
+    dependencies: DependencySet | Mapping[str, Any] = DEPENDENCIES,
+    drop: Iterable[str] = (),
+    **overrides: Any,
+) -> dict[str, Any]:
     """A metadata.json document as a JSON-ready dict, valid unless asked otherwise.
 
     Without `job`, `user`, `project` and `created_at` choose the job ID. With `job`, they
@@ -89,23 +117,39 @@ def metadata_bytes(**overrides: Any) -> bytes:
     return orjson.dumps(make_metadata(**overrides))
 
 
-def make_log_records(job: JobId, count: int = 20, *, status: str = "completed",
-                     seed: int = 0, start: datetime | None = None,
-                     end: datetime | None = None) -> list[dict[str, Any]]:
+def make_log_records(
+    job: JobId,
+    count: int = 20,
+    *,
+    status: str = "completed",
+    seed: int = 0,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[dict[str, Any]]:
     """Realistic log records of `job` (the demo's generator), or exactly `count` INFO lines."""
     begin = start or job.created_at + timedelta(seconds=30)
     finish = end or begin + timedelta(minutes=5)
     if count <= 0:
         return []
-    records = list(plan_log(random.Random(seed), job, function_name="train_model",
-                            deps=DEPENDENCIES, node_type="gpu_small",
-                            status=JobStatus(status), start=begin, end=finish))
+    records = list(
+        plan_log(
+            random.Random(seed),
+            job,
+            function_name="train_model",
+            deps=DEPENDENCIES,
+            node_type="gpu_small",
+            status=JobStatus(status),
+            start=begin,
+            end=finish,
+        )
+    )
     if len(records) >= count:
         return records[:count]
     context = JobContext(job_id=str(job), user=job.user, project=job.project)
-    return records + [make_record(context, level="INFO", logger="ascend.user",
-                                  message=f"step {i}", when=finish)
-                      for i in range(count - len(records))]
+    return records + [
+        make_record(context, level="INFO", logger="ascend.user", message=f"step {i}", when=finish)
+        for i in range(count - len(records))
+    ]
 
 
 def demo_plan(index: int = 0, *, seed: int = 0, now: datetime = NOW, **changes: Any) -> JobPlan:
@@ -113,30 +157,49 @@ def demo_plan(index: int = 0, *, seed: int = 0, now: datetime = NOW, **changes: 
     return replace(plan_job(seed, index, now), **changes)
 
 
-def write_job(blobs: BlobStore, *, status: str = "completed", user: str = "alice",
-              project: str = "frauddetect", created_at: datetime = CREATED,
-              log_lines: int | Sequence[Mapping[str, Any]] = 20,
-              artifacts: Mapping[str, bytes] | None = None, result: bytes | None = b"result",
-              tags: Mapping[str, str] | None = None,
-              dependencies: DependencySet = DEPENDENCIES, seed: int = 0) -> JobMetadata:
+def write_job(
+    blobs: BlobStore,
+    *,
+    status: str = "completed",
+    user: str = "alice",
+    project: str = "frauddetect",
+    created_at: datetime = CREATED,
+    log_lines: int | Sequence[Mapping[str, Any]] = 20,
+    artifacts: Mapping[str, bytes] | None = None,
+    result: bytes | None = b"result",
+    tags: Mapping[str, str] | None = None,
+    dependencies: DependencySet = DEPENDENCIES,
+    seed: int = 0,
+) -> JobMetadata:
     """Write one whole job through the producer (metadata, package, images, log, artifacts,
     result) and return its final metadata. Statuses: queued, running, completed, failed,
     cancelled (cancelled while running)."""
-    plan = _plan(status=JobStatus(status), user=user, project=project, created_at=created_at,
-                 tags=dict(tags or {"experiment": "baseline"}), dependencies=dependencies,
-                 seed=seed)
+    plan = _plan(
+        status=JobStatus(status),
+        user=user,
+        project=project,
+        created_at=created_at,
+        tags=dict(tags or {"experiment": "baseline"}),
+        dependencies=dependencies,
+        seed=seed,
+    )
     plan = _with_content(plan, log_lines, artifacts, result)
     write_plan(blobs, plan)
     return read_metadata(blobs, plan.job)[0]
 
 
-def write_raw_metadata(blobs: BlobStore, job: JobId, document: bytes | Mapping[str, Any], *,
-                       retain: bool = False) -> str:
+def write_raw_metadata(
+    blobs: BlobStore, job: JobId, document: bytes | Mapping[str, Any], *, retain: bool = False
+) -> str:
     """Write metadata.json bytes as they are (valid or not), bypassing the producer; its path."""
     data = document if isinstance(document, bytes) else orjson.dumps(dict(document))
     path = metadata_path(job)
-    blobs.write(path, data, content_type="application/json",
-                tags=job_blob_tags(job, "metadata", retain=retain))
+    blobs.write(
+        path,
+        data,
+        content_type="application/json",
+        tags=job_blob_tags(job, "metadata", retain=retain),
+    )
     return path
 
 
@@ -148,61 +211,107 @@ def _base_document(job: JobId, status: str, deps: DependencySet) -> dict[str, An
     start, end = created + timedelta(seconds=24), created + timedelta(seconds=300)
     final = status in {"completed", "failed", "cancelled"}
     doc: dict[str, Any] = {
-        "job_id": str(job), "created_at": _iso(created),
+        "job_id": str(job),
+        "created_at": _iso(created),
         "updated_at": _iso(end if final else created + timedelta(seconds=30)),
-        "status": status, "user": job.user, "project": job.project,
+        "status": status,
+        "user": job.user,
+        "project": job.project,
         "function_name": "train_model",
         "config": {"cpu": "4", "memory": "8Gi", "timeout": 3600, "node_type": "gpu_small"},
-        "dependencies": {"hash": deps.calculate_hash(), "python_version": deps.python_version,
-                         "packages": list(deps.packages),
-                         "system_packages": list(deps.system_packages), "use_gpu": deps.use_gpu},
-        "execution": {"pod_name": f"ascend-{job}-xyz", "namespace": f"ascend-users-{job.user}",
-                      "node_name": "aks-gpu-12345-vmss000001"},
+        "dependencies": {
+            "hash": deps.calculate_hash(),
+            "python_version": deps.python_version,
+            "packages": list(deps.packages),
+            "system_packages": list(deps.system_packages),
+            "use_gpu": deps.use_gpu,
+        },
+        "execution": {
+            "pod_name": f"ascend-{job}-xyz",
+            "namespace": f"ascend-users-{job.user}",
+            "node_name": "aks-gpu-12345-vmss000001",
+        },
         "resources": {"cpu_requested": "4", "memory_requested": "8Gi", "gpu_requested": "1"},
-        "artifacts": [], "tags": {"experiment": "baseline", "dataset_version": "v2.1"},
+        "artifacts": [],
+        "tags": {"experiment": "baseline", "dataset_version": "v2.1"},
     }
     if status != "queued":
         doc["execution"]["start_time"] = _iso(start)
     if final:
-        doc["execution"].update(end_time=_iso(end), duration_seconds=276.0,
-                                exit_code=0 if status == "completed" else 1)
+        doc["execution"].update(
+            end_time=_iso(end), duration_seconds=276.0, exit_code=0 if status == "completed" else 1
+        )
     return doc
 
 
-def _plan(*, status: JobStatus, user: str, project: str, created_at: datetime,
-          tags: dict[str, str], dependencies: DependencySet, seed: int) -> JobPlan:
+def _plan(
+    *,
+    status: JobStatus,
+    user: str,
+    project: str,
+    created_at: datetime,
+    tags: dict[str, str],
+    dependencies: DependencySet,
+    seed: int,
+) -> JobPlan:
     rng = random.Random(f"builder:{seed}:{user}:{created_at}")
-    base = JobPlan(user=user, project=project, function_name="train_model",
-                   args_hash=f"{rng.getrandbits(64):016x}", nonce=f"{rng.getrandbits(64):016x}",
-                   dependencies=dependencies, tags=tags, created_at=created_at, status=status,
-                   config={"cpu": "4", "memory": "8Gi", "timeout": 3600,
-                           "node_type": "gpu_small" if dependencies.use_gpu else "cpu_small"})
+    base = JobPlan(
+        user=user,
+        project=project,
+        function_name="train_model",
+        args_hash=f"{rng.getrandbits(64):016x}",
+        nonce=f"{rng.getrandbits(64):016x}",
+        dependencies=dependencies,
+        tags=tags,
+        created_at=created_at,
+        status=status,
+        config={
+            "cpu": "4",
+            "memory": "8Gi",
+            "timeout": 3600,
+            "node_type": "gpu_small" if dependencies.use_gpu else "cpu_small",
+        },
+    )
     if status is JobStatus.QUEUED:
         return base
     start = created_at + timedelta(seconds=24)
     end = None if status is JobStatus.RUNNING else start + timedelta(seconds=276)
     exit_code = {JobStatus.COMPLETED: 0, JobStatus.FAILED: 1, JobStatus.CANCELLED: 143}
-    return replace(base, started_at=start, ended_at=end,
-                   execution={"pod_name": "ascend-pod", "namespace": f"ascend-users-{user}",
-                              "exit_code": exit_code.get(status)},
-                   resources={"cpu_requested": "4", "peak_memory_mb": 2048})
+    return replace(
+        base,
+        started_at=start,
+        ended_at=end,
+        execution={
+            "pod_name": "ascend-pod",
+            "namespace": f"ascend-users-{user}",
+            "exit_code": exit_code.get(status),
+        },
+        resources={"cpu_requested": "4", "peak_memory_mb": 2048},
+    )
 
 
-def _with_content(plan: JobPlan, log_lines: int | Sequence[Mapping[str, Any]],
-                  artifacts: Mapping[str, bytes] | None, result: bytes | None) -> JobPlan:
+def _with_content(
+    plan: JobPlan,
+    log_lines: int | Sequence[Mapping[str, Any]],
+    artifacts: Mapping[str, bytes] | None,
+    result: bytes | None,
+) -> JobPlan:
     if plan.started_at is None:
         return plan
     if isinstance(log_lines, int):
-        log = make_log_records(plan.job, log_lines, status=plan.status.value,
-                               start=plan.started_at, end=plan.ended_at)
+        log = make_log_records(
+            plan.job, log_lines, status=plan.status.value, start=plan.started_at, end=plan.ended_at
+        )
     else:
         log = [dict(r) for r in log_lines]
     final = plan.ended_at is not None
     chosen = artifacts if artifacts is not None else {"model.pkl": b"\x80model"}
-    return replace(plan, log=tuple(log),
-                   artifacts=tuple((n, n.split(".")[0], d) for n, d in chosen.items()) if final
-                   else (),
-                   result=result if plan.status is JobStatus.COMPLETED else None)
+    return replace(
+        plan,
+        log=tuple(log),
+        artifacts=tuple((n, n.split(".")[0], d) for n, d in chosen.items()) if final else (),
+        result=result if plan.status is JobStatus.COMPLETED else None,
+    )
 
 
 def _iso(moment: datetime) -> str:

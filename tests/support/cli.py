@@ -8,8 +8,9 @@ import shared.services
 from shared.settings import Settings
 
 
-def point_cli_at(settings: Settings, monkeypatch: pytest.MonkeyPatch, *, user: str = "alice",
-                 roles: str = "") -> None:
+def point_cli_at(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, *, user: str = "alice", roles: str = ""
+) -> None:
     """Set the environment a real `ascend` process would read, and drop the cached services
     (each command is a new process in real life; monkeypatch undoes it all after the test)."""
     env = {

@@ -23,14 +23,26 @@ CREATED = datetime(2026, 3, 10, 9, 30, 0, tzinfo=UTC)
 HASH12 = "a3f5d2c8e9b1"
 
 
-def job_id(user: str = "alice", project: str = "frauddetect", run: str = "7b9e4f1a",
-           created: datetime = CREATED, hash12: str = HASH12) -> str:
+def job_id(
+    user: str = "alice",
+    project: str = "frauddetect",
+    run: str = "7b9e4f1a",
+    created: datetime = CREATED,
+    hash12: str = HASH12,
+) -> str:
     return f"{created:%Y%m%d-%H%M%S}-{user}-{project}-{hash12[:8]}-{run}"
 
 
-def make_metadata(*, user: str = "alice", project: str = "frauddetect", run: str = "7b9e4f1a",
-                  status: str = "completed", created: datetime = CREATED,
-                  updated: datetime | None = None, **overrides: Any) -> dict[str, Any]:
+def make_metadata(
+    *,
+    user: str = "alice",
+    project: str = "frauddetect",
+    run: str = "7b9e4f1a",
+    status: str = "completed",
+    created: datetime = CREATED,
+    updated: datetime | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
     """A valid metadata.json as a dict (the design's example); `overrides` replace top keys."""
     jid = job_id(user, project, run, created)
     start = created + timedelta(seconds=24)
@@ -44,14 +56,22 @@ def make_metadata(*, user: str = "alice", project: str = "frauddetect", run: str
         "function_name": "train_model",
         "config": {"cpu": "4", "memory": "8Gi", "timeout": 3600, "node_type": "gpu_small"},
         "dependencies": {
-            "hash": HASH12, "python_version": "3.11",
+            "hash": HASH12,
+            "python_version": "3.11",
             "packages": ["numpy==1.24.0", "Scikit_Learn==1.3.0", "torch==2.0.0"],
-            "system_packages": [], "use_gpu": True,
+            "system_packages": [],
+            "use_gpu": True,
         },
-        "execution": {"start_time": _iso(start), "end_time": _iso(start + timedelta(seconds=3600)),
-                      "duration_seconds": 3600.0, "exit_code": 0},
-        "artifacts": [{"name": "model.pkl", "type": "model", "size_bytes": 1000},
-                      {"name": "plot.png", "type": "visualization", "size_bytes": 24}],
+        "execution": {
+            "start_time": _iso(start),
+            "end_time": _iso(start + timedelta(seconds=3600)),
+            "duration_seconds": 3600.0,
+            "exit_code": 0,
+        },
+        "artifacts": [
+            {"name": "model.pkl", "type": "model", "size_bytes": 1000},
+            {"name": "plot.png", "type": "visualization", "size_bytes": 24},
+        ],
         "tags": {"experiment": "baseline"},
     }
     if status in {"queued", "running"}:
@@ -60,12 +80,18 @@ def make_metadata(*, user: str = "alice", project: str = "frauddetect", run: str
     return meta
 
 
-def log_record(jid: str, level: str = "INFO", message: str = "step",
-               metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+def log_record(
+    jid: str, level: str = "INFO", message: str = "step", metrics: dict[str, Any] | None = None
+) -> dict[str, Any]:
     job = parse_job_id(jid)
     record: dict[str, Any] = {
-        "timestamp": "2026-03-10T09:30:30.000000Z", "level": level, "logger": "ascend.runner",
-        "job_id": jid, "user": job.user, "project": job.project, "message": message,
+        "timestamp": "2026-03-10T09:30:30.000000Z",
+        "level": level,
+        "logger": "ascend.runner",
+        "job_id": jid,
+        "user": job.user,
+        "project": job.project,
+        "message": message,
     }
     if metrics:
         record["metrics"] = metrics
@@ -93,30 +119,47 @@ def write_metadata(blobs: BlobStore, meta: dict[str, Any] | bytes, jid: str | No
     data = meta if isinstance(meta, bytes) else orjson.dumps(meta)
     retain = isinstance(meta, dict) and meta.get("tags", {}).get("retain") == "true"
     name = metadata_path(job)
-    blobs.write(name, data, content_type="application/json",
-                tags=job_blob_tags(job, "metadata", retain=retain))
+    blobs.write(
+        name,
+        data,
+        content_type="application/json",
+        tags=job_blob_tags(job, "metadata", retain=retain),
+    )
     return name
 
 
-def write_log(blobs: BlobStore, jid: str, records: list[dict[str, Any]], *,
-              retain: bool = False) -> str:
+def write_log(
+    blobs: BlobStore, jid: str, records: list[dict[str, Any]], *, retain: bool = False
+) -> str:
     """The job's log as an append blob (as a running job streams it)."""
     job = parse_job_id(jid)
     name = log_path(job)
-    blobs.create_append(name, tags=job_blob_tags(job, "log", retain=retain),
-                        content_type="application/x-ndjson", create_only=False)
+    blobs.create_append(
+        name,
+        tags=job_blob_tags(job, "log", retain=retain),
+        content_type="application/x-ndjson",
+        create_only=False,
+    )
     if records:
         blobs.append(name, lines(records))
     return name
 
 
-def write_job(blobs: BlobStore, meta: dict[str, Any] | None = None, *,
-              records: list[dict[str, Any]] | None = None) -> JobId:
+def write_job(
+    blobs: BlobStore,
+    meta: dict[str, Any] | None = None,
+    *,
+    records: list[dict[str, Any]] | None = None,
+) -> JobId:
     """A job's log then its metadata.json, as a finished job leaves them."""
     meta = meta or make_metadata()
     retain = meta.get("tags", {}).get("retain") == "true"
-    write_log(blobs, meta["job_id"], default_log(meta["job_id"]) if records is None else records,
-              retain=retain)
+    write_log(
+        blobs,
+        meta["job_id"],
+        default_log(meta["job_id"]) if records is None else records,
+        retain=retain,
+    )
     write_metadata(blobs, meta)
     return parse_job_id(meta["job_id"])
 
@@ -137,8 +180,11 @@ def deliver(services: Services, name: str) -> Outcome:
 def function_event(payload: dict[str, Any]) -> func.EventGridEvent:
     """The `azure.functions.EventGridEvent` the Functions host builds from a payload."""
     return func.EventGridEvent(
-        id=payload["id"], data=payload["data"], topic=payload["topic"],
-        subject=payload["subject"], event_type=payload["eventType"],
+        id=payload["id"],
+        data=payload["data"],
+        topic=payload["topic"],
+        subject=payload["subject"],
+        event_type=payload["eventType"],
         event_time=datetime.fromisoformat(payload["eventTime"].replace("Z", "+00:00")),
         data_version=payload.get("dataVersion", ""),
     )
@@ -147,8 +193,12 @@ def function_event(payload: dict[str, Any]) -> func.EventGridEvent:
 def cloud_event(payload: dict[str, Any]) -> func.CloudEvent:
     """The same event in the CloudEvents 1.0 schema, as `azure.functions.CloudEvent`."""
     return func.CloudEvent(
-        id=payload["id"], source=payload["topic"], type=payload["eventType"], specversion="1.0",
-        data=payload["data"], subject=payload["subject"],
+        id=payload["id"],
+        source=payload["topic"],
+        type=payload["eventType"],
+        specversion="1.0",
+        data=payload["data"],
+        subject=payload["subject"],
         time=datetime.fromisoformat(payload["eventTime"].replace("Z", "+00:00")),
     )
 

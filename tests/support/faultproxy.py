@@ -81,8 +81,12 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # ---- plumbing ------------------------------------------------------------------------------
@@ -91,8 +95,9 @@ class FaultProxy:
         """Count one request; the fault that applies to it, if any."""
         with self._lock:
             self.requests += 1
-            self.request_lines.append(first.split(b"\r\n", 1)[0].rsplit(b" ", 1)[0].decode(
-                "latin-1"))
+            self.request_lines.append(
+                first.split(b"\r\n", 1)[0].rsplit(b" ", 1)[0].decode("latin-1")
+            )
             if not self._plans:
                 return None
             plan = self._plans[0]
@@ -133,8 +138,13 @@ class FaultProxy:
 class _Pump:
     """One proxied connection: forwards both ways and applies faults at request starts."""
 
-    def __init__(self, proxy: FaultProxy, client: socket.socket, upstream: socket.socket,
-                 selector: selectors.BaseSelector) -> None:
+    def __init__(
+        self,
+        proxy: FaultProxy,
+        client: socket.socket,
+        upstream: socket.socket,
+        selector: selectors.BaseSelector,
+    ) -> None:
         self.proxy, self.client, self.upstream, self.selector = proxy, client, upstream, selector
         self.awaiting_request = True
         self.reset_on_answer = False
@@ -148,8 +158,9 @@ class _Pump:
                     return
                 if not data:
                     return
-                keep_going = (self._from_client(data) if key.data == "client"
-                              else self._from_upstream(data))
+                keep_going = (
+                    self._from_client(data) if key.data == "client" else self._from_upstream(data)
+                )
                 if not keep_going:
                     return
 

@@ -25,14 +25,20 @@ NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 DEPENDENCIES = DependencySet(("torch==2.0.0", "numpy==1.24.0"), "3.11", use_gpu=True)
 
 
-def make_services(azurite: Azurite, directory: Path, *, user: str = "alice",
-                  roles: tuple[str, ...] = ()) -> Services:
+def make_services(
+    azurite: Azurite, directory: Path, *, user: str = "alice", roles: tuple[str, ...] = ()
+) -> Services:
     """Services on a fresh container of `azurite` and a fresh index file in `directory`."""
-    settings = Settings(storage_connection_string=azurite.connection_string,
-                        container=f"t-{uuid.uuid4().hex[:20]}",
-                        index_path=directory / "index.sqlite3", user=user, roles=roles)
+    settings = Settings(
+        storage_connection_string=azurite.connection_string,
+        container=f"t-{uuid.uuid4().hex[:20]}",
+        index_path=directory / "index.sqlite3",
+        user=user,
+        roles=roles,
+    )
     blobs = AzureBlobStore.from_settings(
-        settings, retry=RetryPolicy(attempts=3, max_seconds=10, base=0.01, cap=0.05))
+        settings, retry=RetryPolicy(attempts=3, max_seconds=10, base=0.01, cap=0.05)
+    )
     blobs.ensure_container()
     index = SqliteIndex(settings.index_path)
     index.ensure()
@@ -43,21 +49,43 @@ def log_lines(meta: JobMetadata, levels: Iterable[str]) -> bytes:
     """One record per level, in order, messages numbered: `message 0`, `message 1`, ..."""
     job = JobContext(meta.job_id, meta.user, meta.project)
     return b"".join(
-        dump_record(make_record(job, level=level, logger="ascend.runner", message=f"message {n}",
-                                when=meta.created_at + timedelta(seconds=n)))
-        for n, level in enumerate(levels))
+        dump_record(
+            make_record(
+                job,
+                level=level,
+                logger="ascend.runner",
+                message=f"message {n}",
+                when=meta.created_at + timedelta(seconds=n),
+            )
+        )
+        for n, level in enumerate(levels)
+    )
 
 
-def seed_job(services: Services, *, user: str = "alice", project: str = "frauddetect",
-             status: str = "completed", when: datetime = NOW - timedelta(hours=6),
-             levels: Sequence[str] = (),
-             function_name: str = "train_model", index: bool = True) -> JobMetadata:
+def seed_job(
+    services: Services,
+    *,
+    user: str = "alice",
+    project: str = "frauddetect",
+    status: str = "completed",
+    when: datetime = NOW - timedelta(hours=6),
+    levels: Sequence[str] = (),
+    function_name: str = "train_model",
+    index: bool = True,
+) -> JobMetadata:
     """A job written as Ascend writes one: metadata (moved to `status`), its log, its document."""
     blobs = services.blobs
-    meta = start_job(blobs, user=user, project=project, function_name=function_name,
-                     args_hash=uuid.uuid4().hex, dependencies=DEPENDENCIES,
-                     config={"node_type": "gpu_small", "cpu": "4"}, tags={"experiment": "base"},
-                     clock=FixedClock(when))
+    meta = start_job(
+        blobs,
+        user=user,
+        project=project,
+        function_name=function_name,
+        args_hash=uuid.uuid4().hex,
+        dependencies=DEPENDENCIES,
+        config={"node_type": "gpu_small", "cpu": "4"},
+        tags={"experiment": "base"},
+        clock=FixedClock(when),
+    )
     job = meta.parsed_job_id
     if status != "queued":
         meta = set_status(blobs, job, "running", FixedClock(when + timedelta(seconds=5)))
@@ -74,5 +102,6 @@ def seed_job(services: Services, *, user: str = "alice", project: str = "fraudde
 def index_job(services: Services, meta: JobMetadata) -> None:
     """Put the job's current document into the index."""
     current, etag = read_metadata(services.blobs, meta.job_id)
-    services.index.upsert([build_document(current, prices=services.settings.node_prices,
-                                          source_version=etag)])
+    services.index.upsert(
+        [build_document(current, prices=services.settings.node_prices, source_version=etag)]
+    )

@@ -37,36 +37,77 @@ _runs = itertools.count(1)
 
 def log_lines(job: JobId, count: int) -> bytes:
     """`count` structured log records of `job`, as JSON Lines."""
-    return b"".join(orjson.dumps({
-        "timestamp": format_datetime(job.created_at), "level": "INFO", "logger": "ascend.runner",
-        "job_id": str(job), "user": job.user, "project": job.project,
-        "message": f"step {i} of the training loop", "extra": {"i": i}},
-        option=orjson.OPT_APPEND_NEWLINE) for i in range(count))
+    return b"".join(
+        orjson.dumps(
+            {
+                "timestamp": format_datetime(job.created_at),
+                "level": "INFO",
+                "logger": "ascend.runner",
+                "job_id": str(job),
+                "user": job.user,
+                "project": job.project,
+                "message": f"step {i} of the training loop",
+                "extra": {"i": i},
+            },
+            option=orjson.OPT_APPEND_NEWLINE,
+        )
+        for i in range(count)
+    )
 
 
-def seed_job(blobs: BlobStore, index: Any, created_at: datetime, *, user: str = "alice",
-             project: str = "vision", retain: bool = False,
-             artifacts: Iterable[tuple[str, str]] = (("model.pkl", "model"), ("plot.png", "plot")),
-             lines: int = 30, tagged: bool = True) -> JobId:
+def seed_job(
+    blobs: BlobStore,
+    index: Any,
+    created_at: datetime,
+    *,
+    user: str = "alice",
+    project: str = "vision",
+    retain: bool = False,
+    artifacts: Iterable[tuple[str, str]] = (("model.pkl", "model"), ("plot.png", "plot")),
+    lines: int = 30,
+    tagged: bool = True,
+) -> JobId:
     """Write one finished job and its document; returns its ID. `tagged=False`: no blob of the
     job carries index tags (another writer's job, not yet tagged by the indexer)."""
-    job = make_job_id(user=user, project=project, dependency_hash=DEP_HASH,
-                      run_hash=f"{next(_runs):08x}", created_at=created_at)
+    job = make_job_id(
+        user=user,
+        project=project,
+        dependency_hash=DEP_HASH,
+        run_hash=f"{next(_runs):08x}",
+        created_at=created_at,
+    )
     artifacts = list(artifacts)
-    meta = JobMetadata.model_validate({
-        "job_id": str(job), "created_at": created_at, "updated_at": created_at,
-        "status": "completed", "user": user, "project": project, "function_name": "train",
-        "dependencies": {"hash": DEP_HASH, "python_version": "3.11", "packages": ["torch==2.0.0"]},
-        "artifacts": [{"name": n, "type": t, "size_bytes": 64, "sha256": ARTIFACT_SHA256}
-                      for n, t in artifacts],
-        "tags": {"retain": "true"} if retain else {"experiment": "baseline"},
-    })
+    meta = JobMetadata.model_validate(
+        {
+            "job_id": str(job),
+            "created_at": created_at,
+            "updated_at": created_at,
+            "status": "completed",
+            "user": user,
+            "project": project,
+            "function_name": "train",
+            "dependencies": {
+                "hash": DEP_HASH,
+                "python_version": "3.11",
+                "packages": ["torch==2.0.0"],
+            },
+            "artifacts": [
+                {"name": n, "type": t, "size_bytes": 64, "sha256": ARTIFACT_SHA256}
+                for n, t in artifacts
+            ],
+            "tags": {"retain": "true"} if retain else {"experiment": "baseline"},
+        }
+    )
 
     def tags(kind: str) -> dict[str, str] | None:
         return job_blob_tags(job, kind, retain=retain) if tagged else None
 
-    blobs.write(metadata_path(job), dump_metadata(meta), tags=tags("metadata"),
-                content_type="application/json")
+    blobs.write(
+        metadata_path(job),
+        dump_metadata(meta),
+        tags=tags("metadata"),
+        content_type="application/json",
+    )
     blobs.write(package_path(job), b"package-bytes", tags=tags("package"))
     blobs.write(result_path(job), b"result-bytes", tags=tags("result"))
     for name, _ in artifacts:
@@ -82,10 +123,19 @@ def document(job: JobId, *, retain: bool, artifacts: list[str]) -> dict[str, Any
     """The search document of a seeded job (the fields the lifecycle reads, and a few more)."""
     doc = empty_document(str(job))
     created = format_datetime(job.created_at)
-    doc.update(created_at=created, updated_at=created,
-               status="completed", user=job.user, project=job.project, function_name="train",
-               dep_hash=job.dep_hash, image_hash=DEP_HASH, retain=retain,
-               artifact_names=artifacts, source_version="1")
+    doc.update(
+        created_at=created,
+        updated_at=created,
+        status="completed",
+        user=job.user,
+        project=job.project,
+        function_name="train",
+        dep_hash=job.dep_hash,
+        image_hash=DEP_HASH,
+        retain=retain,
+        artifact_names=artifacts,
+        source_version="1",
+    )
     return doc
 
 
@@ -113,6 +163,7 @@ class DyingBlobStore:
             if not _is_audit(args):
                 self.left -= 1
             return attribute(*args, **kwargs)
+
         return change
 
 

@@ -23,9 +23,11 @@ from tests.support.events import log_record, make_metadata
 USERS = {"alice": ("fraud", "vision"), "bob": ("fraud",), "carol": ("nlp", "vision")}
 NODES = {"gpu_small": True, "gpu_medium": True, "cpu_small": False, "cpu_medium": False}
 IMAGES = ("a3f5d2c8e9b1", "0badc0ffee12", "77e1d2c3b4a5")
-PACKAGES = {"a3f5d2c8e9b1": ["numpy==1.24.0", "torch==2.0.0"],
-            "0badc0ffee12": ["numpy==1.24.0", "pandas==2.0.0"],
-            "77e1d2c3b4a5": ["jax==0.4.23"]}
+PACKAGES = {
+    "a3f5d2c8e9b1": ["numpy==1.24.0", "torch==2.0.0"],
+    "0badc0ffee12": ["numpy==1.24.0", "pandas==2.0.0"],
+    "77e1d2c3b4a5": ["jax==0.4.23"],
+}
 STATUSES = ("completed",) * 6 + ("failed",) * 3 + ("cancelled", "running")
 TIERS = ("Hot", "Cool", "Archive")
 
@@ -74,8 +76,7 @@ def _job(rng: random.Random, n: int) -> SeededJob:
     status = rng.choice(STATUSES)
     created = (NOW - timedelta(minutes=rng.randint(10, 60 * 24 * 400))).replace(microsecond=0)
     duration = round(rng.uniform(60, 20000), 3)
-    meta = make_metadata(user=user, project=project, run=f"{n:08x}", status=status,
-                         created=created)
+    meta = make_metadata(user=user, project=project, run=f"{n:08x}", status=status, created=created)
     meta["config"]["node_type"] = node
     meta["dependencies"].update(hash=image, packages=PACKAGES[image], use_gpu=NODES[node])
     meta["job_id"] = meta["job_id"].replace("a3f5d2c8", image[:8])
@@ -83,18 +84,27 @@ def _job(rng: random.Random, n: int) -> SeededJob:
         meta["execution"]["duration_seconds"] = duration
         end = created + timedelta(seconds=24 + duration)
         meta["execution"]["end_time"] = end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    meta["artifacts"] = [{"name": "model.pkl", "type": "model",
-                          "size_bytes": rng.randint(0, 10**9)}]
+    meta["artifacts"] = [
+        {"name": "model.pkl", "type": "model", "size_bytes": rng.randint(0, 10**9)}
+    ]
     meta["tags"] = {"retain": "true"} if rng.random() < 0.15 else {}
     crash, records = None, [log_record(meta["job_id"], "INFO", "Job started")]
     if status == "failed":
         kind, message = _crash(rng, parse_job_id(meta["job_id"]))
         crash = kind
-        records += [{**log_record(meta["job_id"], "ERROR", "Function raised an exception"),
-                     "exception": {"type": kind, "message": message}},
-                    log_record(meta["job_id"], "CRITICAL", "Function crashed")]
+        records += [
+            {
+                **log_record(meta["job_id"], "ERROR", "Function raised an exception"),
+                "exception": {"type": kind, "message": message},
+            },
+            log_record(meta["job_id"], "CRITICAL", "Function crashed"),
+        ]
     tier, log_bytes = rng.choice(TIERS), rng.randint(100, 10**7)
     facts = LogFacts(stats=summarize(records), tier=tier, size=log_bytes)
-    document = build_document(parse_metadata(orjson.dumps(meta)), prices=DEFAULT_NODE_PRICES,
-                              source_version="1", log=facts)
+    document = build_document(
+        parse_metadata(orjson.dumps(meta)),
+        prices=DEFAULT_NODE_PRICES,
+        source_version="1",
+        log=facts,
+    )
     return SeededJob(meta, crash, tier, log_bytes, document)

@@ -130,7 +130,8 @@ def _response(request: Any, reply: Reply) -> RestRequestsTransportResponse:
     raw = requests.Response()
     raw.status_code = reply.status
     raw.reason = {200: "OK", 201: "Created", 207: "Multi-Status", 404: "Not Found"}.get(
-        reply.status, "Error")
+        reply.status, "Error"
+    )
     raw.headers = CaseInsensitiveDict({"Content-Type": content_type, **reply.headers})
     raw._content = body  # a requests.Response built by hand
     raw.raw = io.BytesIO(body)
@@ -143,15 +144,20 @@ def _response(request: Any, reply: Reply) -> RestRequestsTransportResponse:
 
 def index_created(definition: dict[str, Any]) -> Reply:
     """201 Created with the stored definition, as Create or Update Index answers."""
-    body = {"@odata.context": ENDPOINT + "/$metadata#indexes/$entity",
-            "@odata.etag": '"0x8DC0FFEE"', **definition}
+    body = {
+        "@odata.context": ENDPOINT + "/$metadata#indexes/$entity",
+        "@odata.etag": '"0x8DC0FFEE"',
+        **definition,
+    }
     return Reply(201, body)
 
 
 def indexing_results(results: list[tuple[str, int, str | None]]) -> Reply:
     """200 when every (key, statusCode, errorMessage) succeeded, else 207 Multi-Status."""
-    value = [{"key": key, "status": code < 300, "errorMessage": message, "statusCode": code}
-             for key, code, message in results]
+    value = [
+        {"key": key, "status": code < 300, "errorMessage": message, "statusCode": code}
+        for key, code, message in results
+    ]
     return Reply(200 if all(v["status"] for v in value) else 207, {"value": value})
 
 
@@ -166,9 +172,14 @@ def error(status: int, message: str) -> Reply:
     return Reply(status, {"error": {"code": "", "message": message}})
 
 
-def search_results(index: str, docs: list[dict[str, Any]], *, count: int | None = None,
-                   facets: dict[str, list[dict[str, Any]]] | None = None,
-                   next_page: dict[str, Any] | None = None) -> Reply:
+def search_results(
+    index: str,
+    docs: list[dict[str, Any]],
+    *,
+    count: int | None = None,
+    facets: dict[str, list[dict[str, Any]]] | None = None,
+    next_page: dict[str, Any] | None = None,
+) -> Reply:
     """A search answer: `@odata.context`, optional `@odata.count`/`@search.facets`, the hits."""
     body: dict[str, Any] = {"@odata.context": ODATA_CONTEXT.format(index=index)}
     if count is not None:
@@ -213,8 +224,11 @@ class FakeSearchService:
         if self.script:
             return self.script.pop(0)
         handler = {
-            "definition": self._definition, "index": self._index, "search": self._search,
-            "lookup": self._lookup, "count": self._count,
+            "definition": self._definition,
+            "index": self._index,
+            "search": self._search,
+            "lookup": self._lookup,
+            "count": self._count,
         }.get(operation(request))
         return handler(request) if handler else error(404, f"no route {request.path}")
 
@@ -312,8 +326,11 @@ def _clause(clause: str) -> Predicate:
 def _ordered(hits: list[dict[str, Any]], orderby: str | None) -> list[dict[str, Any]]:
     for term in reversed((orderby or "").split(",") if orderby else []):
         name, _, direction = term.strip().partition(" ")
-        hits = sorted(hits, key=lambda d: (d.get(name) is not None, d.get(name) or ""),
-                      reverse=direction == "desc")
+        hits = sorted(
+            hits,
+            key=lambda d: (d.get(name) is not None, d.get(name) or ""),
+            reverse=direction == "desc",
+        )
     return hits
 
 

@@ -20,9 +20,18 @@ NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 
 
 def _log(levels: list[str]) -> bytes:
-    return b"".join(orjson.dumps({"timestamp": f"2026-01-01T00:00:{i:02d}Z", "level": level,
-                                  "logger": "x", "message": f"message {i}"}) + b"\n"
-                    for i, level in enumerate(levels))
+    return b"".join(
+        orjson.dumps(
+            {
+                "timestamp": f"2026-01-01T00:00:{i:02d}Z",
+                "level": level,
+                "logger": "x",
+                "message": f"message {i}",
+            }
+        )
+        + b"\n"
+        for i, level in enumerate(levels)
+    )
 
 
 def _chunks(data: bytes, size: int) -> list[bytes]:
@@ -34,8 +43,9 @@ def test_pages_read_in_turn_number_every_line_once() -> None:
     data = _log(["INFO"] * 25)
     offset, line, seen = 0, 0, []
     while True:
-        page = scan(_chunks(data[offset:], 7), offset=offset, line=line, wanted=LogFilter(),
-                    limit=10)
+        page = scan(
+            _chunks(data[offset:], 7), offset=offset, line=line, wanted=LogFilter(), limit=10
+        )
         seen += [(ln.number, ln.message) for ln in page.lines]
         offset, line = page.next_offset, page.next_line
         if page.end:
@@ -47,8 +57,11 @@ def test_a_level_and_text_filter_keep_only_matching_lines() -> None:
     """`level=ERROR` keeps ERROR and CRITICAL; the text filter is case-insensitive."""
     data = _log(["INFO", "ERROR", "WARNING", "CRITICAL", "ERROR"])
     page = scan([data], offset=0, line=0, wanted=LogFilter.of("error", None))
-    assert [(ln.number, ln.level) for ln in page.lines] == [(2, "ERROR"), (4, "CRITICAL"),
-                                                          (5, "ERROR")]
+    assert [(ln.number, ln.level) for ln in page.lines] == [
+        (2, "ERROR"),
+        (4, "CRITICAL"),
+        (5, "ERROR"),
+    ]
     page = scan([data], offset=0, line=0, wanted=LogFilter.of(None, "MESSAGE 3"))
     assert [ln.number for ln in page.lines] == [4]
 
@@ -60,10 +73,14 @@ def test_a_partial_last_line_waits_for_its_newline() -> None:
     assert (len(page.lines), page.next_offset, page.next_line) == (2, len(data), 2)
 
 
-@given(st.lists(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
-                max_size=40), st.integers(1, 50), st.sampled_from([None, "WARNING", "ERROR"]))
-def test_the_fast_byte_check_never_drops_a_matching_line(levels: list[str], size: int,
-                                                         level: str | None) -> None:
+@given(
+    st.lists(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]), max_size=40),
+    st.integers(1, 50),
+    st.sampled_from([None, "WARNING", "ERROR"]),
+)
+def test_the_fast_byte_check_never_drops_a_matching_line(
+    levels: list[str], size: int, level: str | None
+) -> None:
     """Whatever the chunking, the filtered page equals filtering every parsed line."""
     data = _log(levels)
     wanted = LogFilter.of(level, None)
@@ -84,10 +101,15 @@ def test_downsampling_keeps_each_buckets_extremes() -> None:
 
 def test_csv_keeps_every_record_and_neutralises_formulas() -> None:
     """Every record is a row; a text value starting with = stays text."""
-    records = [{"timestamp": "t1", "metrics": {"loss": 1.5, "note": "=cmd()"}},
-               {"timestamp": "t2", "metrics": {"loss": 0.5}}]
-    assert metrics.csv_text(records).splitlines() == ["timestamp,loss,note", "t1,1.5,'=cmd()",
-                                                      "t2,0.5,"]
+    records = [
+        {"timestamp": "t1", "metrics": {"loss": 1.5, "note": "=cmd()"}},
+        {"timestamp": "t2", "metrics": {"loss": 0.5}},
+    ]
+    assert metrics.csv_text(records).splitlines() == [
+        "timestamp,loss,note",
+        "t1,1.5,'=cmd()",
+        "t2,0.5,",
+    ]
 
 
 def test_a_facet_click_adds_a_quoted_term_once() -> None:
@@ -122,8 +144,12 @@ def _store_with_log(data: bytes, *, gzipped: bool) -> tuple[object, object]:
 
     store, job = MemoryBlobStore(), make_job_id()
     if gzipped:  # as the lifecycle writes the copy: gzip encoding, the source's etag
-        store.write(archived_log_path(job), gzip.compress(data), content_encoding="gzip",
-                    metadata={SOURCE_ETAG: "0x1"})
+        store.write(
+            archived_log_path(job),
+            gzip.compress(data),
+            content_encoding="gzip",
+            metadata={SOURCE_ETAG: "0x1"},
+        )
     else:
         store.write(log_path(job), data)
     return store, job
@@ -137,19 +163,31 @@ def test_a_page_from_an_offset_reads_the_plain_log_or_its_gzip_copy(gzipped: boo
 
     data = _log(["INFO"] * 30)
     store, job = _store_with_log(data, gzipped=gzipped)
-    first = scan(log_chunks(store, job, 0, 1 << 20), offset=0, line=0,  # type: ignore[arg-type]
-                 wanted=LogFilter(), limit=10)
-    second = scan(log_chunks(store, job, first.next_offset, 1 << 20),  # type: ignore[arg-type]
-                  offset=first.next_offset, line=first.next_line, wanted=LogFilter(), limit=10)
+    first = scan(
+        log_chunks(store, job, 0, 1 << 20),
+        offset=0,
+        line=0,  # type: ignore[arg-type]
+        wanted=LogFilter(),
+        limit=10,
+    )
+    second = scan(
+        log_chunks(store, job, first.next_offset, 1 << 20),  # type: ignore[arg-type]
+        offset=first.next_offset,
+        line=first.next_line,
+        wanted=LogFilter(),
+        limit=10,
+    )
     assert [ln.message for ln in second.lines] == [f"message {i}" for i in range(10, 20)]
     assert second.lines[0].number == 11
 
 
 def test_compare_uses_the_shared_x_key_or_elapsed_time() -> None:
     """Jobs whose rule picks the same key share it; otherwise time since each job's start."""
+
     def recs(rows: list[dict[str, float]]) -> list[dict[str, object]]:
-        return [{"timestamp": f"2026-01-01T00:00:{i:02d}Z", "metrics": r}
-                for i, r in enumerate(rows)]
+        return [
+            {"timestamp": f"2026-01-01T00:00:{i:02d}Z", "metrics": r} for i, r in enumerate(rows)
+        ]
 
     by_epoch = recs([{"epoch": i, "loss": 1.0 / (i + 1)} for i in range(5)])
     other_epoch = recs([{"epoch": i, "loss": 2.0 / (i + 1)} for i in range(3)])
@@ -174,13 +212,25 @@ def test_a_narrowed_query_still_parses_and_carries_the_value(value: str) -> None
     assert value in repr(parsed.terms[1])
 
 
-@given(st.lists(st.sampled_from([
-    b'{"level":"INFO","message":"x","metrics":{"loss":1.5}}',
-    b'{"level":"INFO","message":"\\"metrics\\":{ in text"}',
-    b'{"level":"INFO","message":"plain"}',
-    b'{"metrics":{}}', b"not json \"metrics\":{", b""]), max_size=30), st.integers(1, 40))
-def test_the_metrics_scan_finds_what_parsing_every_line_finds(lines: list[bytes],
-                                                              size: int) -> None:
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b'{"level":"INFO","message":"x","metrics":{"loss":1.5}}',
+                b'{"level":"INFO","message":"\\"metrics\\":{ in text"}',
+                b'{"level":"INFO","message":"plain"}',
+                b'{"metrics":{}}',
+                b'not json "metrics":{',
+                b"",
+            ]
+        ),
+        max_size=30,
+    ),
+    st.integers(1, 40),
+)
+def test_the_metrics_scan_finds_what_parsing_every_line_finds(
+    lines: list[bytes], size: int
+) -> None:
     """Cutting only the marked lines out of chunks gives the records parsing each line gives."""
     data = b"\n".join(lines)
     naive = []
@@ -189,8 +239,11 @@ def test_the_metrics_scan_finds_what_parsing_every_line_finds(lines: list[bytes]
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(record, dict) and isinstance(record.get("metrics"), dict) \
-                and record["metrics"]:
+        if (
+            isinstance(record, dict)
+            and isinstance(record.get("metrics"), dict)
+            and record["metrics"]
+        ):
             naive.append(record)
     assert list(metrics.metrics_records(_chunks(data, size))) == naive
 

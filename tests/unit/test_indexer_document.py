@@ -16,8 +16,9 @@ from tests.support.events import make_metadata
 
 def _doc(log: LogFacts | None = None, **overrides: object) -> dict[str, object]:
     meta = parse_metadata(orjson.dumps(make_metadata(**overrides)))
-    return build_document(meta, prices=DEFAULT_NODE_PRICES, source_version="v1",
-                          log=log or LogFacts())
+    return build_document(
+        meta, prices=DEFAULT_NODE_PRICES, source_version="v1", log=log or LogFacts()
+    )
 
 
 def test_the_document_has_exactly_the_contract_fields() -> None:
@@ -41,8 +42,7 @@ def test_cost_is_node_hours_times_the_hourly_price() -> None:
 
 def test_duration_falls_back_to_end_minus_start() -> None:
     """Without duration_seconds the duration is the execution's end minus its start."""
-    doc = _doc(execution={"start_time": "2026-03-10T09:30:00Z",
-                          "end_time": "2026-03-10T09:31:30Z"})
+    doc = _doc(execution={"start_time": "2026-03-10T09:30:00Z", "end_time": "2026-03-10T09:31:30Z"})
     assert doc["duration_seconds"] == 90.0
 
 

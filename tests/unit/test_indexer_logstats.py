@@ -12,7 +12,7 @@ from tests.support.events import default_log, job_id, lines
 
 
 def _stats(data: bytes, size: int = 1 << 20) -> LogStats:
-    chunks = [data[i:i + size] for i in range(0, len(data), size)]
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
     return summarize(iter_log_lines(chunks))
 
 
@@ -53,15 +53,27 @@ def test_the_result_does_not_depend_on_how_the_bytes_are_chunked(size: int) -> N
     assert _stats(data, size) == _stats(data)
 
 
-_VALUES = st.one_of(st.integers(-(2**63), 2**63 - 1), st.floats(), st.text(max_size=5),
-                    st.booleans(), st.none())
+_VALUES = st.one_of(
+    st.integers(-(2**63), 2**63 - 1), st.floats(), st.text(max_size=5), st.booleans(), st.none()
+)
 
 
 @given(st.lists(st.dictionaries(st.text(max_size=5), _VALUES, max_size=4), max_size=6))
 def test_any_metrics_objects_are_summarized_without_error(metrics: list[dict]) -> None:
     """Whatever the records' metrics hold, stats come out and hold only finite floats."""
-    records = [{"timestamp": "t", "level": "INFO", "logger": "l", "job_id": "j", "user": "u",
-                "project": "p", "message": "m", "metrics": m} for m in metrics]
+    records = [
+        {
+            "timestamp": "t",
+            "level": "INFO",
+            "logger": "l",
+            "job_id": "j",
+            "user": "u",
+            "project": "p",
+            "message": "m",
+            "metrics": m,
+        }
+        for m in metrics
+    ]
     data = b"".join(orjson.dumps(r) + b"\n" for r in records)
     stats = _stats(data)
     assert stats.lines == len(records)

@@ -13,11 +13,15 @@ from shared.layout import artifact_path, metadata_path
 from shared.ports import BlobProps
 from shared.tags import job_blob_tags
 
-JOB = make_job_id(user="alice", project="vision", dependency_hash="a3f5d2c8e9b1",
-                  run_hash="7b9e4f1a", created_at=datetime(2025, 6, 1, tzinfo=UTC))
+JOB = make_job_id(
+    user="alice",
+    project="vision",
+    dependency_hash="a3f5d2c8e9b1",
+    run_hash="7b9e4f1a",
+    created_at=datetime(2025, 6, 1, tzinfo=UTC),
+)
 WHEN = datetime(2025, 6, 1, tzinfo=UTC)
-TAG_TEXT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 +-.:=_/", min_size=1,
-                   max_size=20)
+TAG_TEXT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 +-.:=_/", min_size=1, max_size=20)
 
 
 def listed(name: str, tags: dict[str, str] | None) -> BlobProps:
@@ -40,11 +44,12 @@ def test_tags_not_fetched_and_blobs_outside_a_job_are_not_judged() -> None:
 
 @given(st.dictionaries(TAG_TEXT, TAG_TEXT, max_size=10))
 def test_merged_tags_put_ours_first_keep_the_writers_and_stay_within_ten(
-        own: dict[str, str]) -> None:
+    own: dict[str, str],
+) -> None:
     """Ours always win and are all there; the writer's others follow while there is room."""
     ours = job_blob_tags(JOB, "artifact", retain=False)
     merged = merged_tags(own, ours)
     assert len(merged) <= MAX_TAGS
     assert {k: merged[k] for k in ours} == ours
     others = [k for k in own if k not in ours]
-    assert [k for k in merged if k not in ours] == others[:MAX_TAGS - len(ours)]
+    assert [k for k in merged if k not in ours] == others[: MAX_TAGS - len(ours)]

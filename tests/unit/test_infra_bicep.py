@@ -28,8 +28,16 @@ def bicep_lines(path: Path) -> list[str]:
 
 def test_there_is_one_bicep_file_per_concern() -> None:
     """main plus storage, eventgrid, functions, search, monitoring, rbac and user access."""
-    assert {p.stem for p in BICEP} == {"main", "storage", "eventgrid", "functions", "search",
-                                       "monitoring", "rbac", "useraccess"}
+    assert {p.stem for p in BICEP} == {
+        "main",
+        "storage",
+        "eventgrid",
+        "functions",
+        "search",
+        "monitoring",
+        "rbac",
+        "useraccess",
+    }
 
 
 @pytest.mark.parametrize("path", BICEP, ids=lambda p: p.name)
@@ -57,7 +65,8 @@ def test_every_param_and_output_has_a_description(path: Path) -> None:
                 break
             decorators.append(previous)
         assert any(d.startswith("@description(") for d in decorators), (
-            f"{path.name}: {declared[1]} {declared[2]} has no @description")
+            f"{path.name}: {declared[1]} {declared[2]} has no @description"
+        )
 
 
 @pytest.mark.parametrize("path", BICEP, ids=lambda p: p.name)
@@ -82,10 +91,17 @@ def test_the_function_app_settings_are_the_contract_s_without_keys() -> None:
     """App settings name the contract's variables and identity-based storage, and no secrets."""
     functions = (INFRA / "functions.bicep").read_text()
     settings = set(re.findall(r"\{ name: '([^']+)'", functions))
-    assert {"ASCEND_STORAGE_ACCOUNT_URL", "ASCEND_SEARCH_ENDPOINT", "ASCEND_SEARCH_INDEX",
-            "ASCEND_CONTAINER", "AzureWebJobsStorage__accountName"} <= settings
-    assert not {"ASCEND_STORAGE_CONNECTION_STRING", "ASCEND_SEARCH_API_KEY",
-                "AzureWebJobsStorage"} & settings
+    assert {
+        "ASCEND_STORAGE_ACCOUNT_URL",
+        "ASCEND_SEARCH_ENDPOINT",
+        "ASCEND_SEARCH_INDEX",
+        "ASCEND_CONTAINER",
+        "AzureWebJobsStorage__accountName",
+    } <= settings
+    assert (
+        not {"ASCEND_STORAGE_CONNECTION_STRING", "ASCEND_SEARCH_API_KEY", "AzureWebJobsStorage"}
+        & settings
+    )
     assert "listKeys" not in "".join(p.read_text() for p in BICEP)
     assert "version: '3.11'" in functions
     assert "'FlexConsumption'" in functions
@@ -103,8 +119,11 @@ def test_azure_yaml_deploys_the_function_app_and_runs_the_hooks() -> None:
     """azure.yaml points azd at infra/main and the Python function service, with two hooks."""
     config = yaml.safe_load((ROOT / "azure.yaml").read_text())
     assert config["infra"] == {"provider": "bicep", "path": "infra", "module": "main"}
-    assert config["services"]["functions"] == {"project": ".", "language": "python",
-                                               "host": "function"}
+    assert config["services"]["functions"] == {
+        "project": ".",
+        "language": "python",
+        "host": "function",
+    }
     for hook in ("postprovision", "postdeploy"):
         script = ROOT / config["hooks"][hook]["posix"]["run"]
         assert script.is_file()
@@ -128,10 +147,12 @@ def package_files() -> set[str]:
     files = set()
     for directory, subdirs, names in os.walk(ROOT):
         relative = Path(directory).relative_to(ROOT)
-        subdirs[:] = [d for d in subdirs
-                      if not spec.match_file(f"{(relative / d).as_posix()}/")]
-        files |= {(relative / n).as_posix() for n in names
-                  if not spec.match_file((relative / n).as_posix())}
+        subdirs[:] = [d for d in subdirs if not spec.match_file(f"{(relative / d).as_posix()}/")]
+        files |= {
+            (relative / n).as_posix()
+            for n in names
+            if not spec.match_file((relative / n).as_posix())
+        }
     return files
 
 

@@ -21,8 +21,17 @@ GENERATED = Path(generate.__file__).parent / "generated"
 
 # ---- Azure AI Search: index definition ------------------------------------------------------
 
-_EDM = {"Edm.String", "Edm.Int32", "Edm.Int64", "Edm.Double", "Edm.Boolean",
-        "Edm.DateTimeOffset", "Edm.GeographyPoint", "Edm.ComplexType", "Edm.Single"}
+_EDM = {
+    "Edm.String",
+    "Edm.Int32",
+    "Edm.Int64",
+    "Edm.Double",
+    "Edm.Boolean",
+    "Edm.DateTimeOffset",
+    "Edm.GeographyPoint",
+    "Edm.ComplexType",
+    "Edm.Single",
+}
 _ATTRIBUTES = ("key", "searchable", "filterable", "sortable", "facetable", "retrievable")
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
 _INDEX_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{0,126}[a-z0-9]")
@@ -30,8 +39,11 @@ _INDEX_NAME = re.compile(r"(?!.*--)[a-z0-9][a-z0-9-]{0,126}[a-z0-9]")
 
 def search_index_problems(index: dict[str, Any]) -> list[str]:
     """Rules of Create Index: names, one string key, and the allowed attribute combinations."""
-    problems = [] if _INDEX_NAME.fullmatch(str(index.get("name", ""))) else [
-        f"index name {index.get('name')!r}: lowercase letters, digits, single dashes, <= 128"]
+    problems = (
+        []
+        if _INDEX_NAME.fullmatch(str(index.get("name", "")))
+        else [f"index name {index.get('name')!r}: lowercase letters, digits, single dashes, <= 128"]
+    )
     keys = [f for f in index["fields"] if f.get("key")]
     if len(keys) != 1:
         problems.append(f"{len(keys)} key fields: exactly one top-level key is required")
@@ -61,15 +73,16 @@ def _field_problems(field: dict[str, Any], path: str, in_collection: bool) -> li
     if not _FIELD_NAME.fullmatch(name) or name.startswith("azureSearch"):
         problems.append(f"{where}: a name starts with a letter, then letters, digits, '_'")
     collection = kind.startswith("Collection(")
-    base = kind[len("Collection("):-1] if collection else kind
+    base = kind[len("Collection(") : -1] if collection else kind
     if base not in _EDM:
         problems.append(f"{where}: unknown type {kind}")
     if base == "Edm.ComplexType":
         present = [a for a in _ATTRIBUTES if field.get(a) is not None]
         if present:
             problems.append(f"{where}: a complex field carries no attributes, has {present}")
-        return problems + _fields_problems(field.get("fields", []), f"{where}/",
-                                           in_collection or collection)
+        return problems + _fields_problems(
+            field.get("fields", []), f"{where}/", in_collection or collection
+        )
     if field.get("sortable") and (collection or in_collection):
         problems.append(f"{where}: multi-valued fields cannot be sortable")
     if field.get("searchable") and base != "Edm.String":
@@ -84,11 +97,20 @@ def _field_problems(field: dict[str, Any], path: str, in_collection: bool) -> li
 # ---- Storage lifecycle management policy ----------------------------------------------------
 
 _RULE_NAME = re.compile(r"[A-Za-z0-9-]{1,256}")  # docs: alphanumeric; ARM also takes '-'
-_BASE_ACTIONS = {"tierToCool", "tierToCold", "tierToArchive", "tierToHot", "delete",
-                 "enableAutoTierToHotFromCool"}
+_BASE_ACTIONS = {
+    "tierToCool",
+    "tierToCold",
+    "tierToArchive",
+    "tierToHot",
+    "delete",
+    "enableAutoTierToHotFromCool",
+}
 _OTHER_ACTIONS = {"tierToCool", "tierToCold", "tierToArchive", "tierToHot", "delete"}
-_BASE_CONDITIONS = {"daysAfterModificationGreaterThan", "daysAfterCreationGreaterThan",
-                    "daysAfterLastTierChangeGreaterThan"}  # last-access time needs tracking on
+_BASE_CONDITIONS = {
+    "daysAfterModificationGreaterThan",
+    "daysAfterCreationGreaterThan",
+    "daysAfterLastTierChangeGreaterThan",
+}  # last-access time needs tracking on
 _OTHER_CONDITIONS = {"daysAfterCreationGreaterThan", "daysAfterLastTierChangeGreaterThan"}
 
 
@@ -125,15 +147,19 @@ def _filter_problems(filters: dict[str, Any]) -> list[str]:
     if not types or not set(types) <= {"blockBlob", "appendBlob"}:
         problems.append(f"blobTypes {types}: blockBlob and/or appendBlob required")
     prefixes = filters.get("prefixMatch", [])
-    if len(prefixes) > 10 or any(not re.fullmatch(r"[a-z0-9$][a-z0-9-]{2,62}(/.*)?", p)
-                                 for p in prefixes):
+    if len(prefixes) > 10 or any(
+        not re.fullmatch(r"[a-z0-9$][a-z0-9-]{2,62}(/.*)?", p) for p in prefixes
+    ):
         problems.append(f"prefixMatch {prefixes}: at most 10, each starting with a container")
     matches = filters.get("blobIndexMatch", [])
     if len(matches) > 10:
         problems.append("blobIndexMatch: at most 10 conditions")
     for match in matches:
-        if match.get("op") != "==" or not 1 <= len(match.get("name", "")) <= 128 or len(
-                match.get("value", "")) > 256:
+        if (
+            match.get("op") != "=="
+            or not 1 <= len(match.get("name", "")) <= 128
+            or len(match.get("value", "")) > 256
+        ):
             problems.append(f"blobIndexMatch {match}: name 1-128, op '==', value <= 256")
     return problems
 
@@ -165,11 +191,26 @@ def _condition_problems(where: str, condition: dict[str, Any], allowed: set[str]
 # ---- Event Grid subscription filter ---------------------------------------------------------
 
 _OPERATORS = {
-    "NumberIn", "NumberNotIn", "NumberLessThan", "NumberGreaterThan", "NumberLessThanOrEquals",
-    "NumberGreaterThanOrEquals", "NumberInRange", "NumberNotInRange", "BoolEquals", "StringIn",
-    "StringNotIn", "StringContains", "StringNotContains", "StringBeginsWith",
-    "StringNotBeginsWith", "StringEndsWith", "StringNotEndsWith", "IsNullOrUndefined",
-    "IsNotNull"}
+    "NumberIn",
+    "NumberNotIn",
+    "NumberLessThan",
+    "NumberGreaterThan",
+    "NumberLessThanOrEquals",
+    "NumberGreaterThanOrEquals",
+    "NumberInRange",
+    "NumberNotInRange",
+    "BoolEquals",
+    "StringIn",
+    "StringNotIn",
+    "StringContains",
+    "StringNotContains",
+    "StringBeginsWith",
+    "StringNotBeginsWith",
+    "StringEndsWith",
+    "StringNotEndsWith",
+    "IsNullOrUndefined",
+    "IsNotNull",
+}
 _KEYS = re.compile(r"(id|topic|subject|eventType|dataVersion|data(\.[A-Za-z0-9_]+)+)")
 
 
@@ -188,8 +229,11 @@ def event_filter_problems(event_filter: dict[str, Any]) -> list[str]:
             problems.append(f"{item.get('operatorType')}: unknown operator")
         if not _KEYS.fullmatch(str(item.get("key"))):
             problems.append(f"{item.get('key')}: not a key of the Event Grid schema")
-    problems += [f"value {v[:30]!r}...: at most 512 characters"
-                 for v in values if isinstance(v, str) and len(v) > 512]
+    problems += [
+        f"value {v[:30]!r}...: at most 512 characters"
+        for v in values
+        if isinstance(v, str) and len(v) > 512
+    ]
     return problems
 
 
@@ -226,7 +270,8 @@ def committed(name: str) -> dict[str, Any]:
 def test_committed_generated_files_equal_what_make_infra_writes(name: str) -> None:
     """A generated file that differs from `make infra`'s output fails until regenerated."""
     assert (GENERATED / name).read_bytes() == generate.render()[name], (
-        f"infra/generated/{name} is out of date: run `make infra` and commit it")
+        f"infra/generated/{name} is out of date: run `make infra` and commit it"
+    )
 
 
 def test_the_lifecycle_policy_is_generated_now_that_lifecycle_native_exists() -> None:
@@ -241,22 +286,28 @@ def test_the_search_index_follows_the_service_field_rules() -> None:
 
 def test_the_metrics_field_is_a_complex_collection_of_name_and_value() -> None:
     """metrics_last is Collection(Edm.ComplexType) with filterable name and value sub-fields."""
-    (metrics,) = [f for f in committed("search-index.json")["fields"]
-                  if f["name"] == "metrics_last"]
+    (metrics,) = [
+        f for f in committed("search-index.json")["fields"] if f["name"] == "metrics_last"
+    ]
     assert metrics["type"] == "Collection(Edm.ComplexType)"
     assert [(f["name"], f["type"], f["filterable"]) for f in metrics["fields"]] == [
-        ("name", "Edm.String", True), ("value", "Edm.Double", True)]
+        ("name", "Edm.String", True),
+        ("value", "Edm.Double", True),
+    ]
 
 
-@pytest.mark.parametrize(("change", "broken"), [
-    (lambda i: i["fields"][0].update(type="Edm.Int32"), "must be a retrievable Edm.String"),
-    (lambda i: i["fields"][11].update(sortable=True), "multi-valued fields cannot be sortable"),
-    (lambda i: i["fields"][-2].update(filterable=True), "complex field carries no attributes"),
-    (lambda i: i["fields"][-2]["fields"][0].update(sortable=True), "cannot be sortable"),
-    (lambda i: i["fields"][1].update(name="1st"), "a name starts with a letter"),
-    (lambda i: i["fields"][13].update(searchable=True), "only strings can be searchable"),
-    (lambda i: i.update(name="Ascend_Jobs"), "index name"),
-])
+@pytest.mark.parametrize(
+    ("change", "broken"),
+    [
+        (lambda i: i["fields"][0].update(type="Edm.Int32"), "must be a retrievable Edm.String"),
+        (lambda i: i["fields"][11].update(sortable=True), "multi-valued fields cannot be sortable"),
+        (lambda i: i["fields"][-2].update(filterable=True), "complex field carries no attributes"),
+        (lambda i: i["fields"][-2]["fields"][0].update(sortable=True), "cannot be sortable"),
+        (lambda i: i["fields"][1].update(name="1st"), "a name starts with a letter"),
+        (lambda i: i["fields"][13].update(searchable=True), "only strings can be searchable"),
+        (lambda i: i.update(name="Ascend_Jobs"), "index name"),
+    ],
+)
 def test_the_search_index_validator_catches_each_rule(change: Any, broken: str) -> None:
     """Each documented rule, broken on purpose, is reported (the validator is not vacuous)."""
     index = copy.deepcopy(committed("search-index.json"))
@@ -269,16 +320,27 @@ def test_the_lifecycle_policy_follows_the_rule_schema() -> None:
     assert lifecycle_problems(committed("lifecycle-policy.json")) == []
 
 
-@pytest.mark.parametrize(("change", "broken"), [
-    (lambda r: r["definition"]["filters"].update(blobTypes=["pageBlob"]), "blobTypes"),
-    (lambda r: r["definition"]["filters"].update(
-        blobIndexMatch=[{"name": "retain", "op": "!=", "value": "true"}]), "op '=='"),
-    (lambda r: r["definition"]["actions"]["baseBlob"].update(
-        tierToArchive={"daysAfterCreationGreaterThan": -1}), "0-99999"),
-    (lambda r: r["definition"]["actions"]["baseBlob"].update(moveToMars={}), "unknown action"),
-    (lambda r: r["definition"]["filters"].update(blobTypes=["appendBlob"]), "append blobs"),
-    (lambda r: r.update(name="cool rule!"), "bad name"),
-])
+@pytest.mark.parametrize(
+    ("change", "broken"),
+    [
+        (lambda r: r["definition"]["filters"].update(blobTypes=["pageBlob"]), "blobTypes"),
+        (
+            lambda r: r["definition"]["filters"].update(
+                blobIndexMatch=[{"name": "retain", "op": "!=", "value": "true"}]
+            ),
+            "op '=='",
+        ),
+        (
+            lambda r: r["definition"]["actions"]["baseBlob"].update(
+                tierToArchive={"daysAfterCreationGreaterThan": -1}
+            ),
+            "0-99999",
+        ),
+        (lambda r: r["definition"]["actions"]["baseBlob"].update(moveToMars={}), "unknown action"),
+        (lambda r: r["definition"]["filters"].update(blobTypes=["appendBlob"]), "append blobs"),
+        (lambda r: r.update(name="cool rule!"), "bad name"),
+    ],
+)
 def test_the_lifecycle_validator_catches_each_rule(change: Any, broken: str) -> None:
     """Each documented lifecycle rule, broken on purpose, is reported."""
     policy = copy.deepcopy(committed("lifecycle-policy.json"))
@@ -293,10 +355,16 @@ def test_the_event_filter_stays_within_event_grid_limits() -> None:
 
 def test_the_event_filter_validator_counts_values_across_filters() -> None:
     """26 values spread over two filters are over the limit."""
-    too_many = {"advancedFilters": [
-        {"operatorType": "StringIn", "key": "data.api", "values": [f"a{n}" for n in range(13)]},
-        {"operatorType": "StringNotIn", "key": "subject", "values": [f"b{n}" for n in range(13)]},
-    ]}
+    too_many = {
+        "advancedFilters": [
+            {"operatorType": "StringIn", "key": "data.api", "values": [f"a{n}" for n in range(13)]},
+            {
+                "operatorType": "StringNotIn",
+                "key": "subject",
+                "values": [f"b{n}" for n in range(13)],
+            },
+        ]
+    }
     assert event_filter_problems(too_many) == ["26 filter values in all: at most 25"]
 
 
@@ -304,25 +372,37 @@ BLOBS = "/blobServices/default/containers/ascend-data/blobs/"
 JOB = "projects/frauddetect/users/alice/jobs/20251204-143022-alice-frauddetect-a3f5d2c8-7b9e4f1a"
 
 
-@pytest.mark.parametrize(("event_type", "blob", "api", "expected"), [
-    ("Microsoft.Storage.BlobCreated", f"{JOB}/metadata.json", "PutBlob", True),
-    ("Microsoft.Storage.BlobCreated", f"{JOB}/metadata.json", "PutBlockList", True),
-    ("Microsoft.Storage.BlobCreated", f"{JOB}/job.log.jsonl", "PutBlob", True),
-    ("Microsoft.Storage.BlobCreated", f"{JOB}/artifacts/model.pkl", "PutBlockList", True),
-    ("Microsoft.Storage.BlobCreated",
-     "projects/frauddetect/users/alice/images/a3f5d2c8e9b1/requirements.txt", "PutBlob", True),
-    ("Microsoft.Storage.BlobDeleted", f"{JOB}/metadata.json", "DeleteBlob", True),
-    ("Microsoft.Storage.BlobCreated",
-     "projects/frauddetect/logs/by-date/2025/12/04/"
-     "20251204-143022-alice-frauddetect-a3f5d2c8-7b9e4f1a.log.jsonl", "PutBlockList", False),
-    ("Microsoft.Storage.BlobCreated", "_ascend/rejected/x.json", "PutBlob", False),
-    ("Microsoft.Storage.BlobCreated", f"{JOB}/package.pkl", "PutBlob", False),
-    # a job's .gz log is delivered: the handler refuses one the lifecycle did not write
-    ("Microsoft.Storage.BlobCreated", f"{JOB}/job.log.jsonl.gz", "PutBlockList", True),
-    ("Microsoft.Storage.BlobCreated", "shared/base-images/python311", "PutBlob", False),
-    ("Microsoft.Storage.BlobTierChanged", f"{JOB}/metadata.json", "SetBlobTier", False),
-])
+@pytest.mark.parametrize(
+    ("event_type", "blob", "api", "expected"),
+    [
+        ("Microsoft.Storage.BlobCreated", f"{JOB}/metadata.json", "PutBlob", True),
+        ("Microsoft.Storage.BlobCreated", f"{JOB}/metadata.json", "PutBlockList", True),
+        ("Microsoft.Storage.BlobCreated", f"{JOB}/job.log.jsonl", "PutBlob", True),
+        ("Microsoft.Storage.BlobCreated", f"{JOB}/artifacts/model.pkl", "PutBlockList", True),
+        (
+            "Microsoft.Storage.BlobCreated",
+            "projects/frauddetect/users/alice/images/a3f5d2c8e9b1/requirements.txt",
+            "PutBlob",
+            True,
+        ),
+        ("Microsoft.Storage.BlobDeleted", f"{JOB}/metadata.json", "DeleteBlob", True),
+        (
+            "Microsoft.Storage.BlobCreated",
+            "projects/frauddetect/logs/by-date/2025/12/04/"
+            "20251204-143022-alice-frauddetect-a3f5d2c8-7b9e4f1a.log.jsonl",
+            "PutBlockList",
+            False,
+        ),
+        ("Microsoft.Storage.BlobCreated", "_ascend/rejected/x.json", "PutBlob", False),
+        ("Microsoft.Storage.BlobCreated", f"{JOB}/package.pkl", "PutBlob", False),
+        # a job's .gz log is delivered: the handler refuses one the lifecycle did not write
+        ("Microsoft.Storage.BlobCreated", f"{JOB}/job.log.jsonl.gz", "PutBlockList", True),
+        ("Microsoft.Storage.BlobCreated", "shared/base-images/python311", "PutBlob", False),
+        ("Microsoft.Storage.BlobTierChanged", f"{JOB}/metadata.json", "SetBlobTier", False),
+    ],
+)
 def test_the_event_filter_delivers_what_the_indexer_reads_and_nothing_it_wrote(
-        event_type: str, blob: str, api: str, expected: bool) -> None:
+    event_type: str, blob: str, api: str, expected: bool
+) -> None:
     """Job and image inputs reach the function; by-date copies and system records never do."""
     assert delivered(committed("event-filters.json"), event_type, BLOBS + blob, api) is expected

@@ -37,8 +37,9 @@ NAME_RULE = "must be 1-16 of a-z, 0-9, _ (not at the ends)"
 
 names = st.from_regex(r"[a-z0-9]([a-z0-9_]{0,14}[a-z0-9])?", fullmatch=True)
 hex8 = st.text("0123456789abcdef", min_size=8, max_size=8)
-moments = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9000, 1, 1),
-                       timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=0))
+moments = st.datetimes(
+    min_value=datetime(1970, 1, 1), max_value=datetime(9000, 1, 1), timezones=st.just(UTC)
+).map(lambda d: d.replace(microsecond=0))
 
 
 def one_line_error(call: object, *args: object) -> str:
@@ -52,13 +53,25 @@ def one_line_error(call: object, *args: object) -> str:
 def test_the_designs_example_parses_into_its_parts() -> None:
     """The design's example job ID yields its timestamp, user, project and both hashes."""
     job = parse_job_id(EXAMPLE)
-    assert job == JobId(datetime(2025, 12, 4, 14, 30, 22, tzinfo=UTC), "alice", "frauddetect",
-                        "a3f5d2c8", "7b9e4f1a")
+    assert job == JobId(
+        datetime(2025, 12, 4, 14, 30, 22, tzinfo=UTC),
+        "alice",
+        "frauddetect",
+        "a3f5d2c8",
+        "7b9e4f1a",
+    )
     assert str(job) == EXAMPLE
 
 
-def jid(*, date: str = "20251204", time: str = "143022", user: str = "alice",
-        project: str = "frauddetect", dep: str = "a3f5d2c8", run: str = "7b9e4f1a") -> str:
+def jid(
+    *,
+    date: str = "20251204",
+    time: str = "143022",
+    user: str = "alice",
+    project: str = "frauddetect",
+    dep: str = "a3f5d2c8",
+    run: str = "7b9e4f1a",
+) -> str:
     """The example job ID with some parts replaced."""
     return f"{date}-{time}-{user}-{project}-{dep}-{run}"
 
@@ -66,31 +79,34 @@ def jid(*, date: str = "20251204", time: str = "143022", user: str = "alice",
 NOT_REAL = "timestamp is not a real UTC date and time"
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("", "is empty"),
-    (" ", f"has 1 dash-separated parts, {PARTS}"),
-    (EXAMPLE.rsplit("-", 1)[0], f"has 5 dash-separated parts, {PARTS}"),
-    (jid(project="fraud-detect"), f"has 7 dash-separated parts, {PARTS}"),
-    (jid(date="20250230"), NOT_REAL),
-    (jid(date="20251301"), NOT_REAL),
-    (jid(time="246060"), NOT_REAL),
-    (jid(date="2025124"), "date part must be YYYYMMDD"),
-    (jid(date="２０２５１２０４"), "date part must be YYYYMMDD"),
-    (jid(time="1430"), "time part must be HHMMSS"),
-    (jid(user="Alice"), f"user {NAME_RULE}"),
-    (jid(user="alicé"), f"user {NAME_RULE}"),
-    (jid(user="abcdefghijklmnopq"), f"user {NAME_RULE}"),
-    (jid(user="_alice"), f"user {NAME_RULE}"),
-    (jid(project=""), f"project {NAME_RULE}"),
-    (jid(project="fraud detect"), f"project {NAME_RULE}"),
-    (jid(dep="a3f5d2cz"), "dep_hash must be 8 lowercase hex digits"),
-    (jid(dep="A3F5D2C8"), "dep_hash must be 8 lowercase hex digits"),
-    (jid(dep="a3f5d2c8e9b1"), "dep_hash must be 8 lowercase hex digits"),
-    (jid(run="7b9e4f1a0"), "run_hash must be 8 lowercase hex digits"),
-    (" " + EXAMPLE, "date part must be YYYYMMDD"),
-    (EXAMPLE + "\n", "run_hash must be 8 lowercase hex digits"),
-    (EXAMPLE + "\u200b", "run_hash must be 8 lowercase hex digits"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "is empty"),
+        (" ", f"has 1 dash-separated parts, {PARTS}"),
+        (EXAMPLE.rsplit("-", 1)[0], f"has 5 dash-separated parts, {PARTS}"),
+        (jid(project="fraud-detect"), f"has 7 dash-separated parts, {PARTS}"),
+        (jid(date="20250230"), NOT_REAL),
+        (jid(date="20251301"), NOT_REAL),
+        (jid(time="246060"), NOT_REAL),
+        (jid(date="2025124"), "date part must be YYYYMMDD"),
+        (jid(date="２０２５１２０４"), "date part must be YYYYMMDD"),
+        (jid(time="1430"), "time part must be HHMMSS"),
+        (jid(user="Alice"), f"user {NAME_RULE}"),
+        (jid(user="alicé"), f"user {NAME_RULE}"),
+        (jid(user="abcdefghijklmnopq"), f"user {NAME_RULE}"),
+        (jid(user="_alice"), f"user {NAME_RULE}"),
+        (jid(project=""), f"project {NAME_RULE}"),
+        (jid(project="fraud detect"), f"project {NAME_RULE}"),
+        (jid(dep="a3f5d2cz"), "dep_hash must be 8 lowercase hex digits"),
+        (jid(dep="A3F5D2C8"), "dep_hash must be 8 lowercase hex digits"),
+        (jid(dep="a3f5d2c8e9b1"), "dep_hash must be 8 lowercase hex digits"),
+        (jid(run="7b9e4f1a0"), "run_hash must be 8 lowercase hex digits"),
+        (" " + EXAMPLE, "date part must be YYYYMMDD"),
+        (EXAMPLE + "\n", "run_hash must be 8 lowercase hex digits"),
+        (EXAMPLE + "\u200b", "run_hash must be 8 lowercase hex digits"),
+    ],
+)
 def test_text_that_is_not_a_job_id_is_refused_with_the_reason(text: str, reason: str) -> None:
     """Each malformed job ID names the ID and the first part that is wrong, on one line."""
     assert one_line_error(parse_job_id, text) == f"job ID {text[:120]!r}: {reason}"
@@ -111,7 +127,8 @@ def test_a_huge_job_id_is_reported_shortened() -> None:
 @hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(moment=moments, user=names, project=names, dep=hex8, run=hex8)
 def test_every_valid_job_id_round_trips_through_text(
-        moment: datetime, user: str, project: str, dep: str, run: str) -> None:
+    moment: datetime, user: str, project: str, dep: str, run: str
+) -> None:
     """Formatting any valid parts and parsing the text gives the same parts back."""
     job = JobId(moment, user, project, dep, run)
     assert parse_job_id(str(job)) == job
@@ -139,18 +156,21 @@ def test_near_misses_are_refused_or_round_trip(text: str) -> None:
 # ---- names ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("Alice", "alice"),
-    ("Alice Smith", "alice_smith"),
-    ("Jürgen Müller", "jurgen_muller"),
-    ("ÅÉÎ", "aei"),
-    ("ﬁle", "file"),
-    ("x--y", "x_y"),
-    ("  padded  ", "padded"),
-    ("a" * 20, "a" * 16),
-    ("aaaaaaaaaaaaaaa_b", "a" * 15),
-    ("Fraud Detection", "fraud_detection"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Alice", "alice"),
+        ("Alice Smith", "alice_smith"),
+        ("Jürgen Müller", "jurgen_muller"),
+        ("ÅÉÎ", "aei"),
+        ("ﬁle", "file"),
+        ("x--y", "x_y"),
+        ("  padded  ", "padded"),
+        ("a" * 20, "a" * 16),
+        ("aaaaaaaaaaaaaaa_b", "a" * 15),
+        ("Fraud Detection", "fraud_detection"),
+    ],
+)
 def test_names_are_folded_to_safe_lowercase_of_at_most_16(raw: str, expected: str) -> None:
     """Unicode folds to ASCII, other runs become one `_`, the cut never ends in `_`."""
     assert sanitize_name(raw) == expected
@@ -160,7 +180,8 @@ def test_names_are_folded_to_safe_lowercase_of_at_most_16(raw: str, expected: st
 def test_names_with_nothing_left_are_refused(raw: str) -> None:
     """A name with no ASCII letters or digits after folding is an InvalidName naming it."""
     assert one_line_error(sanitize_user, raw) == (
-        f"user {raw!r}: has no letters or digits left after sanitizing")
+        f"user {raw!r}: has no letters or digits left after sanitizing"
+    )
 
 
 def test_a_blank_project_is_default_but_a_punctuation_project_is_refused() -> None:
@@ -168,7 +189,8 @@ def test_a_blank_project_is_default_but_a_punctuation_project_is_refused() -> No
     assert sanitize_project(None) == "default"
     assert sanitize_project("  ") == "default"
     assert one_line_error(sanitize_project, "!!!") == (
-        "project '!!!': has no letters or digits left after sanitizing")
+        "project '!!!': has no letters or digits left after sanitizing"
+    )
 
 
 def test_collisions_between_raw_names_are_found() -> None:
@@ -201,16 +223,21 @@ def test_a_dependency_hash_ignores_order_case_and_name_spelling() -> None:
     assert one.calculate_hash() == two.calculate_hash()
     assert len(one.calculate_hash()) == 12
     assert DependencySet(one.packages, "3.12").calculate_hash() != one.calculate_hash()
-    assert DependencySet(one.packages, "3.11", use_gpu=True).calculate_hash() != \
-        one.calculate_hash()
+    assert (
+        DependencySet(one.packages, "3.11", use_gpu=True).calculate_hash() != one.calculate_hash()
+    )
 
 
 def test_the_job_ids_dep_hash_is_the_image_tags_hash_prefix() -> None:
     """A job's dep_hash is the first 8 characters of its image tag's 12-character hash."""
     deps = DependencySet(("torch==2.0.0",), "3.11", use_gpu=True)
-    job = make_job_id(user="Alice", project=None, dependency_hash=deps.calculate_hash(),
-                      run_hash=compute_run_hash("train", "args", "nonce"),
-                      created_at=datetime(2025, 12, 4, 14, 30, 22, 999, tzinfo=UTC))
+    job = make_job_id(
+        user="Alice",
+        project=None,
+        dependency_hash=deps.calculate_hash(),
+        run_hash=compute_run_hash("train", "args", "nonce"),
+        created_at=datetime(2025, 12, 4, 14, 30, 22, 999, tzinfo=UTC),
+    )
     tag = image_tag("Alice", deps.calculate_hash())
     assert parse_image_tag(tag) == ("alice", deps.calculate_hash())
     assert tag.split("-")[1].startswith(job.dep_hash)
@@ -224,18 +251,26 @@ def test_run_hashes_are_8_hex_and_random_without_a_nonce() -> None:
     assert all(c in "0123456789abcdef" for c in compute_run_hash("f", "a"))
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"dependency_hash": "xyz"}, "dependency hash 'xyz': must be 8 or 12 hex digits"),
-    ({"run_hash": "ABCDEF12"}, "run hash 'ABCDEF12': must be 8 hex digits"),
-    ({"created_at": datetime(2025, 1, 1)}, "created_at: must be timezone-aware (UTC)"),
-    ({"user": "???"}, "user '???': has no letters or digits left after sanitizing"),
-])
-def test_building_a_job_id_from_bad_parts_is_refused(kwargs: dict[str, object],
-                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dependency_hash": "xyz"}, "dependency hash 'xyz': must be 8 or 12 hex digits"),
+        ({"run_hash": "ABCDEF12"}, "run hash 'ABCDEF12': must be 8 hex digits"),
+        ({"created_at": datetime(2025, 1, 1)}, "created_at: must be timezone-aware (UTC)"),
+        ({"user": "???"}, "user '???': has no letters or digits left after sanitizing"),
+    ],
+)
+def test_building_a_job_id_from_bad_parts_is_refused(
+    kwargs: dict[str, object], message: str
+) -> None:
     """make_job_id checks each raw part and names the bad one."""
-    parts: dict[str, object] = {"user": "alice", "project": "p", "dependency_hash": "a3f5d2c8e9b1",
-                                "run_hash": "7b9e4f1a", "created_at": datetime(2025, 1, 1,
-                                                                              tzinfo=UTC)}
+    parts: dict[str, object] = {
+        "user": "alice",
+        "project": "p",
+        "dependency_hash": "a3f5d2c8e9b1",
+        "run_hash": "7b9e4f1a",
+        "created_at": datetime(2025, 1, 1, tzinfo=UTC),
+    }
     assert one_line_error(lambda: make_job_id(**{**parts, **kwargs})) == message  # type: ignore[arg-type]
 
 
@@ -244,16 +279,20 @@ def test_created_at_in_another_zone_is_stored_in_utc() -> None:
     from datetime import timezone
 
     local = datetime(2025, 12, 4, 16, 30, 22, tzinfo=timezone(timedelta(hours=2)))
-    job = make_job_id(user="a", project="p", dependency_hash="a3f5d2c8", run_hash="7b9e4f1a",
-                      created_at=local)
+    job = make_job_id(
+        user="a", project="p", dependency_hash="a3f5d2c8", run_hash="7b9e4f1a", created_at=local
+    )
     assert str(job).startswith("20251204-143022-")
 
 
-@pytest.mark.parametrize(("tag", "message"), [
-    ("alice-a3f5d2c8", "image tag 'alice-a3f5d2c8': must be user-<12 hex digits>"),
-    ("Alice-a3f5d2c8e9b1", "image tag 'Alice-a3f5d2c8e9b1': must be user-<12 hex digits>"),
-    ("alice_a3f5d2c8e9b1", "image tag 'alice_a3f5d2c8e9b1': must be user-<12 hex digits>"),
-])
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("alice-a3f5d2c8", "image tag 'alice-a3f5d2c8': must be user-<12 hex digits>"),
+        ("Alice-a3f5d2c8e9b1", "image tag 'Alice-a3f5d2c8e9b1': must be user-<12 hex digits>"),
+        ("alice_a3f5d2c8e9b1", "image tag 'alice_a3f5d2c8e9b1': must be user-<12 hex digits>"),
+    ],
+)
 def test_malformed_image_tags_are_refused(tag: str, message: str) -> None:
     """An image tag must be a sanitized user, a dash and 12 hex digits."""
     assert one_line_error(parse_image_tag, tag) == message
@@ -266,14 +305,18 @@ def test_artifact_names_follow_job_type_extension() -> None:
     assert parse_artifact_name(f"{EXAMPLE}.model.pkl") == (parse_job_id(EXAMPLE), "model", "pkl")
 
 
-@pytest.mark.parametrize(("kind", "extension", "message"), [
-    ("Model", "pkl", "artifact type 'Model': must be a-z, 0-9, _ (1-32)"),
-    ("model", "../pkl", "extension '../pkl': must be like 'pkl' or 'log.jsonl'"),
-    ("model", "", "extension '': must be like 'pkl' or 'log.jsonl'"),
-    ("", "pkl", "artifact type '': must be a-z, 0-9, _ (1-32)"),
-])
-def test_bad_artifact_types_and_extensions_are_refused(kind: str, extension: str,
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "extension", "message"),
+    [
+        ("Model", "pkl", "artifact type 'Model': must be a-z, 0-9, _ (1-32)"),
+        ("model", "../pkl", "extension '../pkl': must be like 'pkl' or 'log.jsonl'"),
+        ("model", "", "extension '': must be like 'pkl' or 'log.jsonl'"),
+        ("", "pkl", "artifact type '': must be a-z, 0-9, _ (1-32)"),
+    ],
+)
+def test_bad_artifact_types_and_extensions_are_refused(
+    kind: str, extension: str, message: str
+) -> None:
     """Artifact types and extensions keep to their safe alphabets."""
     assert one_line_error(artifact_name, EXAMPLE, kind, extension) == message
 

@@ -12,14 +12,22 @@ from shared.errors import AccessDenied
 from shared.principal import Principal
 
 PROJECTS = st.sampled_from(["vision", "fraud", "nlp"])
-DOCS = st.lists(st.builds(lambda i, p, r: {"job_id": f"job{i}", "project": p, "retain": r},
-                          st.integers(0, 10**6), PROJECTS, st.booleans()), max_size=20)
+DOCS = st.lists(
+    st.builds(
+        lambda i, p, r: {"job_id": f"job{i}", "project": p, "retain": r},
+        st.integers(0, 10**6),
+        PROJECTS,
+        st.booleans(),
+    ),
+    max_size=20,
+)
 ROLES = st.sampled_from(["admin", "admin:vision", "admin:fraud", "admin:vision,admin:nlp"])
 
 
 @given(DOCS, ROLES, st.booleans())
 def test_bulk_operations_act_only_on_administered_projects_and_retained_jobs_by_choice(
-        docs: list[dict], roles: str, include_retained: bool) -> None:
+    docs: list[dict], roles: str, include_retained: bool
+) -> None:
     """Every job is either selected (administered, and not retained unless included) or skipped
     with its reason."""
     who = Principal.of("root", roles)

@@ -43,15 +43,20 @@ def test_deletion_only_matches_blobs_tagged_not_retained() -> None:
 def test_metadata_and_compressed_logs_are_never_archived_natively() -> None:
     """Archive rules select only package, result, artifact and by-date kinds by tag."""
     rules = rules_by_name(native_policy_document())
-    kinds = {d["filters"]["blobIndexMatch"][0]["value"] for n, d in rules.items()
-             if "tierToArchive" in d["actions"]["baseBlob"]}
+    kinds = {
+        d["filters"]["blobIndexMatch"][0]["value"]
+        for n, d in rules.items()
+        if "tierToArchive" in d["actions"]["baseBlob"]
+    }
     assert kinds == {"package", "result", "artifact", "by_date_log"}
 
 
 def test_each_project_override_gets_its_own_rule_set_with_its_own_days() -> None:
     """An override is a rule set under its project's prefix, with the override's days."""
-    book = PolicyBook(DEFAULT_POLICY, (("fraud", RetentionPolicy(cool_after=7, archive_after=60,
-                                                                 delete_after=300)),))
+    book = PolicyBook(
+        DEFAULT_POLICY,
+        (("fraud", RetentionPolicy(cool_after=7, archive_after=60, delete_after=300)),),
+    )
     rules = rules_by_name(native_policy_document(book))
     assert rules["project-fraud-cool"]["filters"]["prefixMatch"] == ["ascend-data/projects/fraud/"]
     assert days(rules["project-fraud-cool"], "tierToCool") == 7
@@ -80,8 +85,11 @@ def test_artifact_retention_leaves_artifact_deletion_to_the_sweep() -> None:
     """Tags carry no artifact type, so with artifact rules the native deletes skip artifacts."""
     policy = RetentionPolicy(artifact_delete_after=(("model", 730),))
     rules = rules_by_name(native_policy_document(policy))
-    deleted_kinds = {d["filters"]["blobIndexMatch"][1]["value"] for n, d in rules.items()
-                     if "delete" in d["actions"]["baseBlob"]}
+    deleted_kinds = {
+        d["filters"]["blobIndexMatch"][1]["value"]
+        for n, d in rules.items()
+        if "delete" in d["actions"]["baseBlob"]
+    }
     assert "artifact" not in deleted_kinds
     assert "metadata" not in deleted_kinds
     assert "log" in deleted_kinds

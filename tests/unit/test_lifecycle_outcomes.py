@@ -12,7 +12,10 @@ from shared.tiers import Tier, tier_rank
 def test_outcomes_print_as_the_audit_log_records_them() -> None:
     """done / skipped: reason / failed: reason, exactly the texts written before."""
     assert [str(DONE), str(GONE), str(Outcome(OutcomeKind.FAILED, "HTTP 500"))] == [
-        "done", "skipped: already gone", "failed: HTTP 500"]
+        "done",
+        "skipped: already gone",
+        "failed: HTTP 500",
+    ]
 
 
 def test_tiers_and_actions_serialize_as_their_azure_and_cli_names() -> None:

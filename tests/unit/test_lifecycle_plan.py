@@ -24,8 +24,13 @@ from shared.layout import (
 )
 
 CREATED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-JOB = make_job_id(user="alice", project="vision", dependency_hash="a3f5d2c8e9b1",
-                  run_hash="7b9e4f1a", created_at=CREATED)
+JOB = make_job_id(
+    user="alice",
+    project="vision",
+    dependency_hash="a3f5d2c8e9b1",
+    run_hash="7b9e4f1a",
+    created_at=CREATED,
+)
 
 
 def fresh_job(*, retain: bool = False) -> JobState:
@@ -39,12 +44,17 @@ def fresh_job(*, retain: bool = False) -> JobState:
         BlobState(log_path(JOB), BlobKind.LOG, blob_type="AppendBlob"),
         BlobState(by_date_log_path(JOB), BlobKind.BY_DATE_LOG),
     )
-    return JobState(JOB, retain, tuple(replace(b, tier=None if b.blob_type != "BlockBlob"
-                                               else "Hot") for b in blobs), "m1")
+    return JobState(
+        JOB,
+        retain,
+        tuple(replace(b, tier=None if b.blob_type != "BlockBlob" else "Hot") for b in blobs),
+        "m1",
+    )
 
 
-def actions_at(state: JobState, days: float, policy: RetentionPolicy = DEFAULT_POLICY
-               ) -> dict[str, tuple[str, str | None]]:
+def actions_at(
+    state: JobState, days: float, policy: RetentionPolicy = DEFAULT_POLICY
+) -> dict[str, tuple[str, str | None]]:
     plan = plan_job(state, policy, CREATED + timedelta(days=days))
     return {a.blob.rsplit("/", 1)[-1]: (a.action, a.tier) for a in plan.actions}
 
@@ -70,10 +80,18 @@ def test_a_job_younger_than_30_days_is_left_alone() -> None:
 def test_at_30_days_every_block_blob_moves_to_cool_and_the_finished_log_is_compressed() -> None:
     """Block blobs go Cool; the append log (no tier of its own) is gzipped into a Cool block
     blob at the same age, as the design's table has it (Cool from 30 days)."""
-    block_blobs = ("metadata.json", "package.pkl", "result.pkl", "model.pkl", "plot.png",
-                   f"{JOB}.log.jsonl")
-    assert actions_at(fresh_job(), 30) == {**dict.fromkeys(block_blobs, (SET_TIER, "Cool")),
-                                           "job.log.jsonl": (COMPRESS, "Cool")}
+    block_blobs = (
+        "metadata.json",
+        "package.pkl",
+        "result.pkl",
+        "model.pkl",
+        "plot.png",
+        f"{JOB}.log.jsonl",
+    )
+    assert actions_at(fresh_job(), 30) == {
+        **dict.fromkeys(block_blobs, (SET_TIER, "Cool")),
+        "job.log.jsonl": (COMPRESS, "Cool"),
+    }
 
 
 def test_a_running_jobs_log_is_not_compressed_and_the_job_stays_a_candidate() -> None:
@@ -83,8 +101,10 @@ def test_a_running_jobs_log_is_not_compressed_and_the_job_stays_a_candidate() ->
     assert "job.log.jsonl" not in actions_at(running, 45)
     plan = plan_job(running, DEFAULT_POLICY, CREATED + timedelta(days=45))
     assert plan.stage == "Hot"
-    assert plan_job(replace(running, final=True), DEFAULT_POLICY,
-                    CREATED + timedelta(days=45)).stage == "Cool"
+    assert (
+        plan_job(replace(running, final=True), DEFAULT_POLICY, CREATED + timedelta(days=45)).stage
+        == "Cool"
+    )
 
 
 def test_without_a_cool_stage_the_log_is_compressed_at_the_archive_age() -> None:
@@ -97,10 +117,14 @@ def test_without_a_cool_stage_the_log_is_compressed_at_the_archive_age() -> None
 def test_at_90_days_data_is_archived_the_log_compressed_and_metadata_kept_readable() -> None:
     """Archive for package, result, artifacts and by-date copy; metadata.json stops at Cool."""
     assert actions_at(fresh_job(), 90) == {
-        "metadata.json": (SET_TIER, "Cool"), "package.pkl": (SET_TIER, "Archive"),
-        "result.pkl": (SET_TIER, "Archive"), "model.pkl": (SET_TIER, "Archive"),
-        "plot.png": (SET_TIER, "Archive"), f"{JOB}.log.jsonl": (SET_TIER, "Archive"),
-        "job.log.jsonl": (COMPRESS, "Cool")}
+        "metadata.json": (SET_TIER, "Cool"),
+        "package.pkl": (SET_TIER, "Archive"),
+        "result.pkl": (SET_TIER, "Archive"),
+        "model.pkl": (SET_TIER, "Archive"),
+        "plot.png": (SET_TIER, "Archive"),
+        f"{JOB}.log.jsonl": (SET_TIER, "Archive"),
+        "job.log.jsonl": (COMPRESS, "Cool"),
+    }
 
 
 def test_at_365_days_every_blob_of_the_job_and_its_document_are_deleted() -> None:
@@ -168,14 +192,17 @@ def test_a_short_lived_artifact_type_goes_before_the_job() -> None:
 def test_tiers_only_get_colder() -> None:
     """A blob already archived is never planned back to Cool."""
     state = fresh_job()
-    archived = replace(state, blobs=tuple(replace(b, tier="Archive") if b.kind is BlobKind.PACKAGE
-                                          else b for b in state.blobs))
+    archived = replace(
+        state,
+        blobs=tuple(
+            replace(b, tier="Archive") if b.kind is BlobKind.PACKAGE else b for b in state.blobs
+        ),
+    )
     assert "package.pkl" not in actions_at(archived, 45)
 
 
 @settings(max_examples=60, deadline=None)
-@given(days=st.lists(st.floats(0, 800), min_size=1, max_size=6).map(sorted),
-       retain=st.booleans())
+@given(days=st.lists(st.floats(0, 800), min_size=1, max_size=6).map(sorted), retain=st.booleans())
 def test_sweeping_on_any_sequence_of_days_is_idempotent(days: list[float], retain: bool) -> None:
     """After carrying out a plan, planning again at the same moment finds nothing to do."""
     state = fresh_job(retain=retain)
@@ -196,8 +223,9 @@ def test_the_plan_for_the_same_state_and_time_is_always_the_same(days: float) ->
 
 
 @given(first=st.floats(0, 800), second=st.floats(0, 800), retain=st.booleans())
-def test_a_plan_is_the_same_whatever_was_planned_before(first: float, second: float,
-                                                        retain: bool) -> None:
+def test_a_plan_is_the_same_whatever_was_planned_before(
+    first: float, second: float, retain: bool
+) -> None:
     """Answers are reused between jobs (a sweep asks the same questions over and over): a job's
     plan is what a fresh planner gives it, whichever job of which age went before, down to a
     fraction of a day on either side of a threshold."""

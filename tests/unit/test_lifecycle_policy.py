@@ -19,18 +19,22 @@ def test_the_default_policy_is_the_designs_table() -> None:
     ]
 
 
-@pytest.mark.parametrize(("document", "reason"), [
-    ({"cool_after": 90, "archive_after": 30}, "Archive before Cool"),
-    ({"cool_after": -1}, "cannot be negative"),
-    ({"delete_after": 60}, "delete_after (60 d) is not after archive_after (90 d)"),
-    ({"archive_after": None, "delete_after": 10}, "is not after cool_after"),
-    ({"artifact_delete_after": {"Model!": 10}}, "artifact type 'Model!'"),
-    ({"artifact_delete_after": {"model": -5}}, "cannot be negative"),
-    ({"delete_after": "soon"}, "delete_after"),
-    ({"keep_forever": True}, "keep_forever"),
-])
-def test_a_policy_that_makes_no_sense_is_refused_with_the_reason(document: dict, reason: str
-                                                                 ) -> None:
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ({"cool_after": 90, "archive_after": 30}, "Archive before Cool"),
+        ({"cool_after": -1}, "cannot be negative"),
+        ({"delete_after": 60}, "delete_after (60 d) is not after archive_after (90 d)"),
+        ({"archive_after": None, "delete_after": 10}, "is not after cool_after"),
+        ({"artifact_delete_after": {"Model!": 10}}, "artifact type 'Model!'"),
+        ({"artifact_delete_after": {"model": -5}}, "cannot be negative"),
+        ({"delete_after": "soon"}, "delete_after"),
+        ({"keep_forever": True}, "keep_forever"),
+    ],
+)
+def test_a_policy_that_makes_no_sense_is_refused_with_the_reason(
+    document: dict, reason: str
+) -> None:
     """Each incoherent policy is refused in one line that names the project and the reason."""
     with pytest.raises(InvalidPolicy) as caught:
         policy_from_json(document, subject="policy for project 'vision'")
@@ -42,21 +46,30 @@ def test_a_policy_that_makes_no_sense_is_refused_with_the_reason(document: dict,
 
 def test_a_stored_policy_round_trips_through_its_json_form() -> None:
     """What `as_json` writes, `policy_from_json` reads back equal."""
-    policy = RetentionPolicy(cool_after=10, archive_after=100, delete_after=730,
-                             artifact_delete_after=(("model", None), ("plot", 400)))
+    policy = RetentionPolicy(
+        cool_after=10,
+        archive_after=100,
+        delete_after=730,
+        artifact_delete_after=(("model", None), ("plot", 400)),
+    )
     assert policy_from_json(policy.as_json(), subject="p") == policy
 
 
-@given(st.one_of(st.none(), st.integers(-5, 800)), st.one_of(st.none(), st.integers(-5, 800)),
-       st.one_of(st.none(), st.integers(-5, 800)))
-def test_any_three_thresholds_are_accepted_exactly_when_ordered(cool: int | None,
-                                                                archive: int | None,
-                                                                delete: int | None) -> None:
+@given(
+    st.one_of(st.none(), st.integers(-5, 800)),
+    st.one_of(st.none(), st.integers(-5, 800)),
+    st.one_of(st.none(), st.integers(-5, 800)),
+)
+def test_any_three_thresholds_are_accepted_exactly_when_ordered(
+    cool: int | None, archive: int | None, delete: int | None
+) -> None:
     """Accepted iff no day is negative, Cool <= Archive, and deletion comes after both tiers."""
     days = [d for d in (cool, archive, delete) if d is not None]
-    ordered = (all(d >= 0 for d in days)
-               and (cool is None or archive is None or cool <= archive)
-               and (delete is None or all(delete > t for t in (cool, archive) if t is not None)))
+    ordered = (
+        all(d >= 0 for d in days)
+        and (cool is None or archive is None or cool <= archive)
+        and (delete is None or all(delete > t for t in (cool, archive) if t is not None))
+    )
     if ordered:
         RetentionPolicy(cool_after=cool, archive_after=archive, delete_after=delete)
     else:
@@ -76,14 +89,25 @@ def test_archive_is_skipped_when_deletion_would_come_within_180_days() -> None:
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=20), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=4)
+    ),
     max_leaves=12,
 )
-KEYS = st.sampled_from(["cool_after", "archive_after", "delete_after", "artifact_delete_after",
-                        "accept_early_deletion"])
+KEYS = st.sampled_from(
+    [
+        "cool_after",
+        "archive_after",
+        "delete_after",
+        "artifact_delete_after",
+        "accept_early_deletion",
+    ]
+)
 
 
 @given(st.dictionaries(KEYS | st.text(max_size=12), JSON, max_size=6))

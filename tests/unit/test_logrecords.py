@@ -28,12 +28,17 @@ from shared.logrecords import (
     make_record,
 )
 
-JOB = JobContext(job_id="20251204-143022-alice-frauddetect-a3f5d2c8-7b9e4f1a", user="alice",
-                 project="frauddetect", context={"namespace": "ascend-users-alice"})
+JOB = JobContext(
+    job_id="20251204-143022-alice-frauddetect-a3f5d2c8-7b9e4f1a",
+    user="alice",
+    project="frauddetect",
+    context={"namespace": "ascend-users-alice"},
+)
 
 
-def log_record(message: str = "Job started", level: int = logging.INFO, *,
-               exc_info: Any = None, **extra: Any) -> logging.LogRecord:
+def log_record(
+    message: str = "Job started", level: int = logging.INFO, *, exc_info: Any = None, **extra: Any
+) -> logging.LogRecord:
     record = logging.LogRecord("ascend.runner", level, "run.py", 42, message, None, exc_info)
     record.created = datetime(2025, 12, 4, 14, 30, 22, 123456, tzinfo=UTC).timestamp()
     for key, value in extra.items():
@@ -53,16 +58,27 @@ def test_the_formatter_emits_the_required_fields_in_the_designs_order() -> None:
     record = formatted(log_record())
     assert list(record) == [*REQUIRED_FIELDS, "context"]
     assert record == {
-        "timestamp": "2025-12-04T14:30:22.123456Z", "level": "INFO", "logger": "ascend.runner",
-        "job_id": JOB.job_id, "user": "alice", "project": "frauddetect",
-        "message": "Job started", "context": {"namespace": "ascend-users-alice"},
+        "timestamp": "2025-12-04T14:30:22.123456Z",
+        "level": "INFO",
+        "logger": "ascend.runner",
+        "job_id": JOB.job_id,
+        "user": "alice",
+        "project": "frauddetect",
+        "message": "Job started",
+        "context": {"namespace": "ascend-users-alice"},
     }
 
 
 def test_optional_fields_come_from_the_records_extras() -> None:
     """context merges with the bound one; duration_ms, metrics and other extras are placed."""
-    record = formatted(log_record(context={"function_name": "train_model"}, duration_ms=12.5,
-                                  metrics={"epoch": 3, "loss": 0.4}, dataset="v2"))
+    record = formatted(
+        log_record(
+            context={"function_name": "train_model"},
+            duration_ms=12.5,
+            metrics={"epoch": 3, "loss": 0.4},
+            dataset="v2",
+        )
+    )
     assert record["context"] == {"namespace": "ascend-users-alice", "function_name": "train_model"}
     assert (record["duration_ms"], record["metrics"]) == (12.5, {"epoch": 3, "loss": 0.4})
     assert record["extra"] == {"dataset": "v2"}
@@ -84,8 +100,10 @@ def test_exceptions_carry_type_message_and_stacktrace() -> None:
     assert "Traceback (most recent call last)" in record["exception"]["stacktrace"]
 
 
-@pytest.mark.parametrize(("levelname", "expected"), [
-    ("WARN", "WARNING"), ("FATAL", "CRITICAL"), ("NOTICE", "INFO"), ("debug", "DEBUG")])
+@pytest.mark.parametrize(
+    ("levelname", "expected"),
+    [("WARN", "WARNING"), ("FATAL", "CRITICAL"), ("NOTICE", "INFO"), ("debug", "DEBUG")],
+)
 def test_level_names_map_onto_the_five_levels(levelname: str, expected: str) -> None:
     """Aliases and custom levels are normalized to DEBUG, INFO, WARNING, ERROR or CRITICAL."""
     record = log_record()
@@ -95,8 +113,9 @@ def test_level_names_map_onto_the_five_levels(levelname: str, expected: str) -> 
 
 def test_messages_with_newlines_and_odd_values_stay_one_json_line() -> None:
     """Newlines are escaped and values JSON cannot hold become strings."""
-    record = formatted(log_record("two\nlines", when=datetime(2025, 1, 1, tzinfo=UTC),
-                                  path=object.__new__(object)))
+    record = formatted(
+        log_record("two\nlines", when=datetime(2025, 1, 1, tzinfo=UTC), path=object.__new__(object))
+    )
     assert record["message"] == "two\nlines"
     assert record["extra"]["when"] == "2025-01-01T00:00:00+00:00"
     assert record["extra"]["path"].startswith("<object object at")
@@ -112,8 +131,10 @@ def test_timestamps_are_utc_with_microseconds_and_z() -> None:
 
 def test_a_failing_sink_is_counted_and_never_raised() -> None:
     """The handler swallows a sink's failure (logging must not break the job) and counts it."""
+
     def broken(_line: bytes) -> None:
         raise OSError("disk full")
+
     handler = JobLogHandler(JOB, broken)
     logger = logging.getLogger("ascend.test.broken")
     logger.propagate = False  # only our handler sees these records
@@ -130,25 +151,44 @@ def test_a_failing_sink_is_counted_and_never_raised() -> None:
 
 
 def line(**fields: Any) -> bytes:
-    return dump_record(make_record(JOB, level="INFO", logger="l", message="m",
-                                   when=datetime(2025, 1, 1, tzinfo=UTC), **fields))
+    return dump_record(
+        make_record(
+            JOB,
+            level="INFO",
+            logger="l",
+            message="m",
+            when=datetime(2025, 1, 1, tzinfo=UTC),
+            **fields,
+        )
+    )
 
 
 def test_bad_lines_are_reported_with_their_number_and_reason() -> None:
     """Non-JSON, non-objects, missing fields and unknown levels are BadLines; the rest parse."""
     good = line()
-    data = b"\n".join([
-        good.strip(), b"not json", b"[1]", b'{"level": "INFO"}',
-        good.replace(b'"INFO"', b'"LOUD"').strip(), good.replace(b'"INFO"', b"[1]").strip(),
-        b"", b"   ", good.strip() + b"\r",
-    ])
+    data = b"\n".join(
+        [
+            good.strip(),
+            b"not json",
+            b"[1]",
+            b'{"level": "INFO"}',
+            good.replace(b'"INFO"', b'"LOUD"').strip(),
+            good.replace(b'"INFO"', b"[1]").strip(),
+            b"",
+            b"   ",
+            good.strip() + b"\r",
+        ]
+    )
     results = list(iter_log_lines([data]))
     assert results[0] == orjson.loads(good)
     bad = [r for r in results if isinstance(r, BadLine)]
     assert [(b.line_number, b.reason.split(" (")[0]) for b in bad] == [
-        (2, "not valid JSON"), (3, "not a JSON object"),
+        (2, "not valid JSON"),
+        (3, "not a JSON object"),
         (4, "missing timestamp, logger, job_id, user, project, message"),
-        (5, "unknown level 'LOUD'"), (6, "unknown level '[1]'")]
+        (5, "unknown level 'LOUD'"),
+        (6, "unknown level '[1]'"),
+    ]
     assert results[-1] == orjson.loads(good)
     assert len(results) == 7
 
@@ -163,18 +203,29 @@ def test_an_endless_line_is_reported_without_being_held_whole() -> None:
     assert results[1]["message"] == "m"
 
 
-records = st.lists(st.builds(
-    lambda level, message, metrics: make_record(
-        JOB, level=level, logger="ascend.user", message=message,
-        when=datetime(2025, 1, 1, tzinfo=UTC), metrics=metrics),
-    st.sampled_from(LEVELS), st.text(max_size=30),
-    st.dictionaries(st.text(max_size=5), st.integers(-1000, 1000), max_size=3)), max_size=15)
+records = st.lists(
+    st.builds(
+        lambda level, message, metrics: make_record(
+            JOB,
+            level=level,
+            logger="ascend.user",
+            message=message,
+            when=datetime(2025, 1, 1, tzinfo=UTC),
+            metrics=metrics,
+        ),
+        st.sampled_from(LEVELS),
+        st.text(max_size=30),
+        st.dictionaries(st.text(max_size=5), st.integers(-1000, 1000), max_size=3),
+    ),
+    max_size=15,
+)
 
 
 @hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(records=records, cuts=st.lists(st.integers(0, 5000), max_size=20))
 def test_the_same_records_come_out_whatever_the_chunk_boundaries(
-        records: list[dict[str, Any]], cuts: list[int]) -> None:
+    records: list[dict[str, Any]], cuts: list[int]
+) -> None:
     """Records dumped as JSON Lines read back identically however the bytes are split."""
     data = b"".join(dump_record(r) for r in records)
     points = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
@@ -185,8 +236,9 @@ def test_the_same_records_come_out_whatever_the_chunk_boundaries(
 
 @hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(data=st.binary(max_size=2000), cuts=st.lists(st.integers(0, 2000), max_size=10))
-def test_arbitrary_bytes_in_any_chunking_never_crash_the_reader(data: bytes,
-                                                                cuts: list[int]) -> None:
+def test_arbitrary_bytes_in_any_chunking_never_crash_the_reader(
+    data: bytes, cuts: list[int]
+) -> None:
     """Random bytes yield records or BadLines, the same ones for every chunking."""
     points = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
     chunks = [data[a:b] for a, b in itertools.pairwise(points)]

@@ -19,8 +19,16 @@ JOB = "20251204-143022-alice-frauddetect-a3f5d2c8-7b9e4f1a"
 
 
 def line(level: str, message: str = "step done", **extra: object) -> bytes:
-    record = {"timestamp": "2025-12-04T14:30:22.123456Z", "level": level, "logger": "ascend.runner",
-              "job_id": JOB, "user": "alice", "project": "frauddetect", "message": message, **extra}
+    record = {
+        "timestamp": "2025-12-04T14:30:22.123456Z",
+        "level": level,
+        "logger": "ascend.runner",
+        "job_id": JOB,
+        "user": "alice",
+        "project": "frauddetect",
+        "message": message,
+        **extra,
+    }
     return orjson.dumps(record) + b"\n"
 
 
@@ -49,8 +57,13 @@ def reference(data: bytes, minimum: str) -> bytes:
 
 def test_error_filter_keeps_error_and_critical_lines_unchanged_in_order() -> None:
     """Only ERROR and CRITICAL lines pass, byte for byte, in the stored order."""
-    data = line("INFO") + line("ERROR", "boom") + line("DEBUG") + line("CRITICAL", "dead") + line(
-        "WARNING")
+    data = (
+        line("INFO")
+        + line("ERROR", "boom")
+        + line("DEBUG")
+        + line("CRITICAL", "dead")
+        + line("WARNING")
+    )
     assert b"".join(filter_raw([data], "ERROR")) == line("ERROR", "boom") + line("CRITICAL", "dead")
 
 
@@ -84,8 +97,9 @@ def test_an_overlong_line_is_dropped_and_the_lines_after_it_survive() -> None:
     """A line longer than the limit is skipped whole, without swallowing its neighbours."""
     long_line = line("ERROR", "x" * 5000)
     data = line("ERROR", "before") + long_line + line("ERROR", "after")
-    kept = b"".join(b.to_bytes() for b in whole_lines(cut(data, list(range(0, len(data), 300))),
-                                                       max_line=1000))
+    kept = b"".join(
+        b.to_bytes() for b in whole_lines(cut(data, list(range(0, len(data), 300))), max_line=1000)
+    )
     assert kept == line("ERROR", "before") + line("ERROR", "after")
 
 
@@ -96,7 +110,7 @@ def test_records_come_back_parsed_with_their_fields() -> None:
 
 
 levels = st.sampled_from([*LEVELS, "TRACE", "error"])
-messages = st.text(max_size=40) | st.sampled_from(['"ERROR"', "ERROR", '\\u0045RROR', "\n"])
+messages = st.text(max_size=40) | st.sampled_from(['"ERROR"', "ERROR", "\\u0045RROR", "\n"])
 records = st.builds(line, levels, messages)
 garbage = st.sampled_from([b"garbage\n", b"{}\n", b'{"level":"ERROR"\n', b"\n", b'"CRITICAL"\n'])
 
@@ -125,8 +139,10 @@ def test_without_a_filter_any_bytes_pass_through_unchanged(
     assert b"".join(filter_raw(cut(data, positions), None)) == expected
 
 
-@pytest.mark.parametrize(("text", "level"), [("error", "ERROR"), (" Warn ", "WARNING"),
-                                             ("CRITICAL", "CRITICAL"), ("", None), (None, None)])
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [("error", "ERROR"), (" Warn ", "WARNING"), ("CRITICAL", "CRITICAL"), ("", None), (None, None)],
+)
 def test_levels_are_read_in_any_case_with_the_usual_aliases(
     text: str | None, level: str | None
 ) -> None:
@@ -141,8 +157,10 @@ def test_an_unknown_level_is_refused_with_the_allowed_names() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(parts=st.lists(st.binary(max_size=200), min_size=1, max_size=3),
-       positions=st.lists(st.integers(0, 600), max_size=6))
+@given(
+    parts=st.lists(st.binary(max_size=200), min_size=1, max_size=3),
+    positions=st.lists(st.integers(0, 600), max_size=6),
+)
 def test_gunzip_streams_any_chunking_of_concatenated_members(
     parts: list[bytes], positions: list[int]
 ) -> None:

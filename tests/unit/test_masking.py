@@ -103,7 +103,8 @@ def test_no_generated_bearer_token_or_sig_survives_masking(secret: str, before: 
     """Bearer tokens and SAS signatures of any shape are masked wherever they appear."""
     assert mask_text(f"{before} Bearer {secret}") == f"{before} Bearer {MASK}"
     assert mask_text(f"{before} https://a/b?sv=1&sig={secret}&se=2") == (
-        f"{before} https://a/b?sv=1&sig={MASK}&se=2")
+        f"{before} https://a/b?sv=1&sig={MASK}&se=2"
+    )
 
 
 @given(key=st.binary(min_size=64, max_size=64), before=surrounding)

@@ -20,9 +20,15 @@ CLOCK = FixedClock(datetime(2026, 3, 14, 12, 0, tzinfo=UTC))
 def test_a_job_is_created_run_and_finished_in_memory() -> None:
     """start_job then set_status write metadata.json by conditional writes, as on Azurite."""
     blobs = MemoryBlobStore()
-    meta = start_job(blobs, user="alice", project="fraud", function_name="train",
-                     args_hash="a" * 8, dependencies=DependencySet(("torch==2.0.0",), "3.11"),
-                     clock=CLOCK)
+    meta = start_job(
+        blobs,
+        user="alice",
+        project="fraud",
+        function_name="train",
+        args_hash="a" * 8,
+        dependencies=DependencySet(("torch==2.0.0",), "3.11"),
+        clock=CLOCK,
+    )
     set_status(blobs, meta.job_id, JobStatus.RUNNING, clock=CLOCK)
     set_status(blobs, meta.job_id, JobStatus.COMPLETED, clock=CLOCK, exit_code=0)
     stored, etag = read_metadata(blobs, meta.job_id)
@@ -35,8 +41,15 @@ def test_a_job_is_created_run_and_finished_in_memory() -> None:
 def test_a_change_that_raises_writes_nothing() -> None:
     """update_metadata leaves the blob (and its etag) as it was when the change refuses."""
     blobs = MemoryBlobStore()
-    meta = start_job(blobs, user="bob", project="vision", function_name="f", args_hash="b" * 8,
-                     dependencies=DependencySet((), "3.11"), clock=CLOCK)
+    meta = start_job(
+        blobs,
+        user="bob",
+        project="vision",
+        function_name="f",
+        args_hash="b" * 8,
+        dependencies=DependencySet((), "3.11"),
+        clock=CLOCK,
+    )
     before = read_metadata(blobs, meta.job_id)[1]
 
     def refuse(_: JobMetadata) -> JobMetadata:
@@ -47,15 +60,19 @@ def test_a_change_that_raises_writes_nothing() -> None:
     assert read_metadata(blobs, meta.job_id)[1] == before
 
 
-@pytest.mark.parametrize(("expression", "tags", "expected"), [
-    ("\"retain\" <> 'true'", {"retain": "true"}, False),
-    ("\"retain\" <> 'true'", {}, True),
-    ("\"retain\"='true' AND \"project\" = 'x'", {"retain": "true", "project": "x"}, True),
-    ("\"created\" >= '20260101' and \"created\" < '20260201'", {"created": "20260115"}, True),
-    ("\"note\" = 'it''s'", {"note": "it's"}, True),
-])
-def test_tag_conditions_are_evaluated_like_storage(expression: str, tags: dict[str, str],
-                                                   expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("expression", "tags", "expected"),
+    [
+        ("\"retain\" <> 'true'", {"retain": "true"}, False),
+        ("\"retain\" <> 'true'", {}, True),
+        ("\"retain\"='true' AND \"project\" = 'x'", {"retain": "true", "project": "x"}, True),
+        ("\"created\" >= '20260101' and \"created\" < '20260201'", {"created": "20260115"}, True),
+        ("\"note\" = 'it''s'", {"note": "it's"}, True),
+    ],
+)
+def test_tag_conditions_are_evaluated_like_storage(
+    expression: str, tags: dict[str, str], expected: bool
+) -> None:
     """AND-ed comparisons of quoted keys and values; a missing tag compares as ''."""
     assert tags_match(expression, tags) is expected
 

@@ -48,18 +48,30 @@ def test_the_designs_example_document_is_valid() -> None:
     assert meta.model_extra == {"extra_field": {"a": 1}}
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    (b"", "is not valid JSON (Input is a zero-length, empty document: line 1 column 1 (char 0))"),
-    (b'{"job_id": ', "is not valid JSON (unexpected end of data: line 1 column 12 (char 11))"),
-    (b"\xef\xbb\xbf{}", "is not valid JSON (UTF-8 byte order mark (BOM) is not supported: "
-                        "line 1 column 1 (char 0))"),
-    (b"[" * 100_000, "is not valid JSON (depth limit exceeded: line 1 column 1026 (char 1025))"),
-    (b"[1, 2]", "must be a JSON object, not list"),
-    (b"null", "must be a JSON object, not NoneType"),
-    (b'"text"', "must be a JSON object, not str"),
-    (b"42", "must be a JSON object, not int"),
-    (b"{}", "job_id: Field required (and 7 more problems)"),
-])
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            b"",
+            "is not valid JSON (Input is a zero-length, empty document: line 1 column 1 (char 0))",
+        ),
+        (b'{"job_id": ', "is not valid JSON (unexpected end of data: line 1 column 12 (char 11))"),
+        (
+            b"\xef\xbb\xbf{}",
+            "is not valid JSON (UTF-8 byte order mark (BOM) is not supported: "
+            "line 1 column 1 (char 0))",
+        ),
+        (
+            b"[" * 100_000,
+            "is not valid JSON (depth limit exceeded: line 1 column 1026 (char 1025))",
+        ),
+        (b"[1, 2]", "must be a JSON object, not list"),
+        (b"null", "must be a JSON object, not NoneType"),
+        (b'"text"', "must be a JSON object, not str"),
+        (b"42", "must be a JSON object, not int"),
+        (b"{}", "job_id: Field required (and 7 more problems)"),
+    ],
+)
 def test_documents_that_are_not_json_objects_are_refused(raw: bytes, reason: str) -> None:
     """Malformed JSON, non-objects and empty objects each get one readable line."""
     assert refused(raw) == reason
@@ -70,77 +82,124 @@ def test_invalid_utf8_is_refused_as_not_json() -> None:
     assert refused(b'{"a": "\xff"}').startswith("is not valid JSON (str is not valid UTF-8")
 
 
-@pytest.mark.parametrize(("changes", "reason"), [
-    ({"drop": ["status"]}, "status: Field required"),
-    ({"drop": ["dependencies"]}, "dependencies: Field required"),
-    ({"drop": ["dependencies.hash"]}, "dependencies.hash: Field required"),
-    ({"drop": ["status", "user", "project"]}, "status: Field required (and 2 more problems)"),
-    ({"status": "done"}, f"status: Input should be {STATUSES}"),
-    ({"status": 3}, f"status: Input should be {STATUSES}"),
-    ({"status": "bad\nstatus"}, f"status: Input should be {STATUSES}"),
-    ({"job_id": 5}, "job_id: Input should be a valid string"),
-    ({"function_name": ""}, "function_name: String should have at least 1 character"),
-    ({"function_name": "f" * 300}, "function_name: String should have at most 256 characters"),
-    ({"execution": {"duration_seconds": "long"}},
-     "execution.duration_seconds: Input should be a valid number, unable to parse string as a "
-     "number"),
-    ({"execution": {"duration_seconds": -1}},
-     "execution.duration_seconds: Input should be greater than or equal to 0"),
-    ({"execution": {"exit_code": True}}, "execution.exit_code: Input should be a valid integer"),
-    ({"execution": {"exit_code": "0"}}, "execution.exit_code: Input should be a valid integer"),
-    ({"config": {"timeout": "3600"}}, "config.timeout: Input should be a valid integer"),
-    ({"config": {"node_type": "gpu small"}},
-     "config.node_type: String should match pattern '^[A-Za-z0-9_.-]{1,64}$'"),
-    ({"dependencies": {"python_version": "３.１１"}},
-     "dependencies.python_version: String should match pattern '^[0-9]+\\.[0-9]+(\\.[0-9]+)?$'"),
-    ({"dependencies": {"hash": "A3F5"}},
-     "dependencies.hash: String should match pattern '^[0-9a-f]{12}$'"),
-    ({"dependencies": {"packages": "torch"}},
-     "dependencies.packages: Input should be a valid list"),
-    ({"tags": {"k": {"nested": 1}}}, "tags.k: Input should be a valid string"),
-    ({"tags": {"k": None}}, "tags.k: Input should be a valid string"),
-    ({"tags": {"k": [1]}}, "tags.k: Input should be a valid string"),
-    ({"config": {"cpu": {"cores": 4}}}, "config.cpu: Input should be a valid string"),
-    ({"tags": ["experiment=baseline"]}, "tags: Input should be a valid dictionary"),
-    ({"artifacts": [{"name": "../x", "type": "model", "size_bytes": 1}]},
-     "artifacts.0.name: String should match pattern '^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$'"),
-    ({"artifacts": [{"name": "a", "type": "model", "size_bytes": 1.5}]},
-     "artifacts.0.size_bytes: Input should be a valid integer"),
-    ({"artifacts": [{"name": "a", "type": "model"}]}, "artifacts.0.size_bytes: Field required"),
-])
-def test_wrong_types_and_missing_fields_name_the_field(changes: dict[str, Any],
-                                                      reason: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"drop": ["status"]}, "status: Field required"),
+        ({"drop": ["dependencies"]}, "dependencies: Field required"),
+        ({"drop": ["dependencies.hash"]}, "dependencies.hash: Field required"),
+        ({"drop": ["status", "user", "project"]}, "status: Field required (and 2 more problems)"),
+        ({"status": "done"}, f"status: Input should be {STATUSES}"),
+        ({"status": 3}, f"status: Input should be {STATUSES}"),
+        ({"status": "bad\nstatus"}, f"status: Input should be {STATUSES}"),
+        ({"job_id": 5}, "job_id: Input should be a valid string"),
+        ({"function_name": ""}, "function_name: String should have at least 1 character"),
+        ({"function_name": "f" * 300}, "function_name: String should have at most 256 characters"),
+        (
+            {"execution": {"duration_seconds": "long"}},
+            "execution.duration_seconds: Input should be a valid number, "
+            "unable to parse string as a number",
+        ),
+        (
+            {"execution": {"duration_seconds": -1}},
+            "execution.duration_seconds: Input should be greater than or equal to 0",
+        ),
+        (
+            {"execution": {"exit_code": True}},
+            "execution.exit_code: Input should be a valid integer",
+        ),
+        ({"execution": {"exit_code": "0"}}, "execution.exit_code: Input should be a valid integer"),
+        ({"config": {"timeout": "3600"}}, "config.timeout: Input should be a valid integer"),
+        (
+            {"config": {"node_type": "gpu small"}},
+            "config.node_type: String should match pattern '^[A-Za-z0-9_.-]{1,64}$'",
+        ),
+        (
+            {"dependencies": {"python_version": "３.１１"}},
+            "dependencies.python_version: String should match pattern "
+            "'^[0-9]+\\.[0-9]+(\\.[0-9]+)?$'",
+        ),
+        (
+            {"dependencies": {"hash": "A3F5"}},
+            "dependencies.hash: String should match pattern '^[0-9a-f]{12}$'",
+        ),
+        (
+            {"dependencies": {"packages": "torch"}},
+            "dependencies.packages: Input should be a valid list",
+        ),
+        ({"tags": {"k": {"nested": 1}}}, "tags.k: Input should be a valid string"),
+        ({"tags": {"k": None}}, "tags.k: Input should be a valid string"),
+        ({"tags": {"k": [1]}}, "tags.k: Input should be a valid string"),
+        ({"config": {"cpu": {"cores": 4}}}, "config.cpu: Input should be a valid string"),
+        ({"tags": ["experiment=baseline"]}, "tags: Input should be a valid dictionary"),
+        (
+            {"artifacts": [{"name": "../x", "type": "model", "size_bytes": 1}]},
+            "artifacts.0.name: String should match pattern '^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$'",
+        ),
+        (
+            {"artifacts": [{"name": "a", "type": "model", "size_bytes": 1.5}]},
+            "artifacts.0.size_bytes: Input should be a valid integer",
+        ),
+        ({"artifacts": [{"name": "a", "type": "model"}]}, "artifacts.0.size_bytes: Field required"),
+    ],
+)
+def test_wrong_types_and_missing_fields_name_the_field(
+    changes: dict[str, Any], reason: str
+) -> None:
     """Each bad field is named by its dotted path, with pydantic's reason, on one line."""
     assert refused(metadata_bytes(**changes)) == reason
 
 
-@pytest.mark.parametrize(("changes", "reason"), [
-    ({"user": "mallory"}, "user 'mallory' does not match the job ID's user 'alice'"),
-    ({"project": "other"}, "project 'other' does not match the job ID's project 'frauddetect'"),
-    ({"created_at": "2025-12-05T14:30:22Z"},
-     "created_at 2025-12-05T14:30:22+00:00 does not match the job ID's timestamp 20251204-143022"),
-    ({"job_id": "nope"}, "job_id has 1 dash-separated parts, expected 6 "
-                         "(YYYYMMDD-HHMMSS-user-project-dep_hash-run_hash)"),
-    ({"dependencies": {"hash": "ffffffffffff"}},
-     "dependencies.hash 'ffffffffffff' does not start with the job ID's dep_hash "
-     f"'{JOB.dep_hash}'"),
-    ({"execution": {"end_time": "2025-12-04T14:30:00Z"}},
-     "execution: end_time is before start_time"),
-    ({"updated_at": "2025-01-01T00:00:00Z"}, "updated_at is before created_at"),
-])
-def test_documents_that_disagree_with_their_job_id_are_refused(changes: dict[str, Any],
-                                                               reason: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"user": "mallory"}, "user 'mallory' does not match the job ID's user 'alice'"),
+        ({"project": "other"}, "project 'other' does not match the job ID's project 'frauddetect'"),
+        (
+            {"created_at": "2025-12-05T14:30:22Z"},
+            "created_at 2025-12-05T14:30:22+00:00 does not match the job ID's timestamp "
+            "20251204-143022",
+        ),
+        (
+            {"job_id": "nope"},
+            "job_id has 1 dash-separated parts, expected 6 "
+            "(YYYYMMDD-HHMMSS-user-project-dep_hash-run_hash)",
+        ),
+        (
+            {"dependencies": {"hash": "ffffffffffff"}},
+            "dependencies.hash 'ffffffffffff' does not start with the job ID's dep_hash "
+            f"'{JOB.dep_hash}'",
+        ),
+        (
+            {"execution": {"end_time": "2025-12-04T14:30:00Z"}},
+            "execution: end_time is before start_time",
+        ),
+        ({"updated_at": "2025-01-01T00:00:00Z"}, "updated_at is before created_at"),
+    ],
+)
+def test_documents_that_disagree_with_their_job_id_are_refused(
+    changes: dict[str, Any], reason: str
+) -> None:
     """user, project, created_at and dependency hash must agree with the job ID; end >= start."""
     assert refused(metadata_bytes(job=JOB, **changes)) == reason
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"created_at": "2025-12-04T14:30:22"}, "created_at"),
-    ({"updated_at": "2025-12-04T14:35:00"}, "updated_at"),
-    ({"execution": {"end_time": "2025-12-04T15:30:00"}}, "execution.end_time"),
-    ({"artifacts": [{"name": "a", "type": "m", "size_bytes": 1,
-                     "created_at": "2025-12-04T15:30:00"}]}, "artifacts.0.created_at"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"created_at": "2025-12-04T14:30:22"}, "created_at"),
+        ({"updated_at": "2025-12-04T14:35:00"}, "updated_at"),
+        ({"execution": {"end_time": "2025-12-04T15:30:00"}}, "execution.end_time"),
+        (
+            {
+                "artifacts": [
+                    {"name": "a", "type": "m", "size_bytes": 1, "created_at": "2025-12-04T15:30:00"}
+                ]
+            },
+            "artifacts.0.created_at",
+        ),
+    ],
+)
 def test_naive_timestamps_are_refused(changes: dict[str, Any], field: str) -> None:
     """A timestamp without a zone is ambiguous: refused, naming the field."""
     expected = f"{field}: Input should have timezone info"
@@ -154,16 +213,26 @@ def test_a_created_at_in_another_zone_that_is_the_same_instant_is_accepted() -> 
     assert b'"created_at":"2025-12-04T14:30:22Z"' in dump_metadata(meta)
 
 
-@pytest.mark.parametrize(("changes", "reason"), [
-    ({"dependencies": {"packages": ["x==1"] * 3000}},
-     "dependencies.packages: List should have at most 2000 items after validation, not 3000"),
-    ({"artifacts": [{"name": "a", "type": "m", "size_bytes": 1}] * 10_001},
-     "artifacts: List should have at most 10000 items after validation, not 10001"),
-    ({"function_name": "x" * 1_000_000},
-     "function_name: String should have at most 256 characters"),
-])
-def test_huge_arrays_and_strings_are_refused_not_stored(changes: dict[str, Any],
-                                                       reason: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        (
+            {"dependencies": {"packages": ["x==1"] * 3000}},
+            "dependencies.packages: List should have at most 2000 items after validation, not 3000",
+        ),
+        (
+            {"artifacts": [{"name": "a", "type": "m", "size_bytes": 1}] * 10_001},
+            "artifacts: List should have at most 10000 items after validation, not 10001",
+        ),
+        (
+            {"function_name": "x" * 1_000_000},
+            "function_name: String should have at most 256 characters",
+        ),
+    ],
+)
+def test_huge_arrays_and_strings_are_refused_not_stored(
+    changes: dict[str, Any], reason: str
+) -> None:
     """Size limits keep a hostile document from flooding the index."""
     assert refused(metadata_bytes(**changes)) == reason
 
@@ -171,24 +240,29 @@ def test_huge_arrays_and_strings_are_refused_not_stored(changes: dict[str, Any],
 def test_a_huge_error_list_is_summarized_in_one_short_line() -> None:
     """Thousands of bad packages give one line with the first problem and a count."""
     message = refused(metadata_bytes(dependencies={"packages": [{"x": 1}] * 1500}))
-    assert message == ("dependencies.packages.0: Input should be a valid string "
-                       "(and 1499 more problems)")
+    assert message == (
+        "dependencies.packages.0: Input should be a valid string (and 1499 more problems)"
+    )
 
 
-@pytest.mark.parametrize(("changes", "field", "expected"), [
-    ({"tags": {"retain": True}}, ("tags", "retain"), "true"),
-    ({"tags": {"retain": False}}, ("tags", "retain"), "false"),
-    ({"tags": {"epochs": 20}}, ("tags", "epochs"), "20"),
-    ({"tags": {"lr": 0.001}}, ("tags", "lr"), "0.001"),
-    ({"tags": {"ratio": 2.0}}, ("tags", "ratio"), "2"),
-    ({"config": {"cpu": 4}}, ("config", "cpu"), "4"),
-    ({"config": {"cpu": 0.5}}, ("config", "cpu"), "0.5"),
-    ({"config": {"cpu": "4"}}, ("config", "cpu"), "4"),
-    ({"config": {"memory": 8589934592}}, ("config", "memory"), "8589934592"),
-    ({"resources": {"cpu_requested": 2}}, ("resources", "cpu_requested"), "2"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "expected"),
+    [
+        ({"tags": {"retain": True}}, ("tags", "retain"), "true"),
+        ({"tags": {"retain": False}}, ("tags", "retain"), "false"),
+        ({"tags": {"epochs": 20}}, ("tags", "epochs"), "20"),
+        ({"tags": {"lr": 0.001}}, ("tags", "lr"), "0.001"),
+        ({"tags": {"ratio": 2.0}}, ("tags", "ratio"), "2"),
+        ({"config": {"cpu": 4}}, ("config", "cpu"), "4"),
+        ({"config": {"cpu": 0.5}}, ("config", "cpu"), "0.5"),
+        ({"config": {"cpu": "4"}}, ("config", "cpu"), "4"),
+        ({"config": {"memory": 8589934592}}, ("config", "memory"), "8589934592"),
+        ({"resources": {"cpu_requested": 2}}, ("resources", "cpu_requested"), "2"),
+    ],
+)
 def test_scalar_values_real_jobs_write_are_accepted_and_normalised(
-        changes: dict[str, Any], field: tuple[str, str], expected: str) -> None:
+    changes: dict[str, Any], field: tuple[str, str], expected: str
+) -> None:
     """A JSON boolean or number where the contract has a string (a tag value, a Kubernetes
     quantity) is accepted as the contract's string instead of rejecting the whole job."""
     meta = parse_metadata(metadata_bytes(**changes))
@@ -210,17 +284,38 @@ def test_retain_is_read_from_the_tags_case_insensitively() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                max_size=4),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 @hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
-@given(st.dictionaries(st.sampled_from(["job_id", "status", "user", "created_at", "execution",
-                                        "dependencies", "tags", "artifacts", "x"]),
-                       json_values, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "job_id",
+                "status",
+                "user",
+                "created_at",
+                "execution",
+                "dependencies",
+                "tags",
+                "artifacts",
+                "x",
+            ]
+        ),
+        json_values,
+        max_size=6,
+    )
+)
 @example(changes={"tags": {"\n": None}})  # a key with a newline once split the message
 def test_arbitrary_json_never_crashes_the_validator(changes: dict[str, Any]) -> None:
     """Any JSON values in any fields give a valid model or a one-line InvalidMetadata."""

@@ -17,8 +17,12 @@ T0 = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 def test_a_line_that_is_one_json_object_is_a_metrics_line() -> None:
     """The seed's examples are metrics, with every key kept."""
     line = '{"step": 151100, "lr": 0.07938926, "size": "big", "time": 16520}'
-    assert parse_metrics_line(line) == {"step": 151100, "lr": 0.07938926, "size": "big",
-                                        "time": 16520}
+    assert parse_metrics_line(line) == {
+        "step": 151100,
+        "lr": 0.07938926,
+        "size": "big",
+        "time": 16520,
+    }
 
 
 @pytest.mark.parametrize(
@@ -40,8 +44,13 @@ def test_anything_but_exactly_one_non_empty_object_is_not_metrics(line: str) -> 
     assert parse_metrics_line(line) is None
 
 
-json_scalars = st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats(
-    allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
 
 
 @given(st.dictionaries(st.text(max_size=8), json_scalars, min_size=1, max_size=6))
@@ -71,8 +80,13 @@ def axis(*rows: dict[str, object]) -> str | None:
 
 def test_rung_1_progress_wins_over_everything() -> None:
     """A numeric `progress` is the X axis even when `epoch` and steps exist."""
-    assert axis({"progress": 0.5, "epoch": 1, "a": 1, "loss": 2.0},
-                {"progress": 0.2, "epoch": 2, "a": 2, "loss": 1.0}) == "progress"
+    assert (
+        axis(
+            {"progress": 0.5, "epoch": 1, "a": 1, "loss": 2.0},
+            {"progress": 0.2, "epoch": 2, "a": 2, "loss": 1.0},
+        )
+        == "progress"
+    )
 
 
 def test_rung_2_epoch_comes_next() -> None:
@@ -82,9 +96,11 @@ def test_rung_2_epoch_comes_next() -> None:
 
 def test_rung_3_monotonically_increasing_integers() -> None:
     """An increasing integer key beats an increasing float key and an alphabetically earlier one."""
-    rows = [{"step": 10, "t": 0.5, "b": 3, "loss": 2.0},
-            {"step": 20, "t": 0.7, "b": 1, "loss": 1.5},
-            {"step": 20, "t": 0.9, "b": 2, "loss": 1.0}]
+    rows = [
+        {"step": 10, "t": 0.5, "b": 3, "loss": 2.0},
+        {"step": 20, "t": 0.7, "b": 1, "loss": 1.5},
+        {"step": 20, "t": 0.9, "b": 2, "loss": 1.0},
+    ]
     assert axis(*rows) == "step"
 
 
@@ -128,11 +144,15 @@ def test_time_when_nothing_fits() -> None:
 
 def test_series_are_every_other_numeric_key_against_the_axis() -> None:
     """Each numeric metric except the X key becomes a series of points where both are numbers."""
-    rows = [(T0, {"epoch": 1, "loss": 2.0, "acc": "n/a"}),
-            (T0 + timedelta(seconds=1), {"epoch": 2, "loss": 1.0, "acc": 0.5})]
+    rows = [
+        (T0, {"epoch": 1, "loss": 2.0, "acc": "n/a"}),
+        (T0 + timedelta(seconds=1), {"epoch": 2, "loss": 1.0, "acc": 0.5}),
+    ]
     series = numeric_series(rows, XAxis("epoch", 1))
-    assert [(s.name, s.points) for s in series] == [("acc", ((2.0, 0.5),)),
-                                                    ("loss", ((1.0, 2.0), (2.0, 1.0)))]
+    assert [(s.name, s.points) for s in series] == [
+        ("acc", ((2.0, 0.5),)),
+        ("loss", ((1.0, 2.0), (2.0, 1.0))),
+    ]
 
 
 def test_series_against_time_use_the_record_times() -> None:
@@ -141,8 +161,9 @@ def test_series_against_time_use_the_record_times() -> None:
     assert series[0].points == ((T0, 2.0),)
 
 
-rows_strategy = st.lists(st.dictionaries(st.sampled_from(["a", "b", "epoch", "c"]), json_scalars,
-                                         max_size=4), max_size=8)
+rows_strategy = st.lists(
+    st.dictionaries(st.sampled_from(["a", "b", "epoch", "c"]), json_scalars, max_size=4), max_size=8
+)
 
 
 @given(rows_strategy)

@@ -25,10 +25,13 @@ def test_a_plain_install_brings_the_libraries_the_command_imports() -> None:
 
 def test_a_missing_library_is_one_line_not_a_traceback() -> None:
     """With typer unimportable, `ascend` exits 1 with one line naming it and what to run."""
-    code = ("import sys; sys.modules['typer'] = None; sys.argv = ['ascend', '--help']; "
-            "from ascend_cli.entry import main; main()")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False, cwd=ROOT)
+    code = (
+        "import sys; sys.modules['typer'] = None; sys.argv = ['ascend', '--help']; "
+        "from ascend_cli.entry import main; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert "'typer' is missing: pip install" in done.stderr
@@ -39,12 +42,27 @@ def test_a_missing_library_is_one_line_not_a_traceback() -> None:
 def test_building_the_wheel_leaves_no_build_folder_in_the_tree(tmp_path: Path) -> None:
     """`pip install .` (a wheel built from the tree) leaves no setuptools `build/` folder behind."""
     tree = tmp_path / "tree"
-    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "node_modules", "build", "*.egg-info", ".ascend", "__pycache__",
-        ".*_cache"))
+    shutil.copytree(
+        ROOT,
+        tree,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "node_modules",
+            "build",
+            "*.egg-info",
+            ".ascend",
+            "__pycache__",
+            ".*_cache",
+        ),
+    )
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", ".", "-w", str(tmp_path / "out")],
-        capture_output=True, text=True, check=False, cwd=tree)
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tree,
+    )
     assert done.returncode == 0, done.stderr
     assert [w.name for w in (tmp_path / "out").iterdir()] == ["ascend_index-0.1.0-py3-none-any.whl"]
     assert not (tree / "build").exists()
@@ -53,9 +71,12 @@ def test_building_the_wheel_leaves_no_build_folder_in_the_tree(tmp_path: Path) -
 def test_the_command_starts_without_importing_packaging() -> None:
     """`ascend jobs list` on the embedded index loads no `packaging` (~20 ms of start-up): it is
     imported only where a requirement is parsed."""
-    code = ("import sys, ascend_cli.main, ascend_cli.jobs, shared.adapters.sqlite_index, "
-            "query.parser, shared.jobid, shared.services; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'packaging'))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=ROOT)
+    code = (
+        "import sys, ascend_cli.main, ascend_cli.jobs, shared.adapters.sqlite_index, "
+        "query.parser, shared.jobid, shared.services; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'packaging'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert done.stdout.strip() == "[]"

@@ -32,12 +32,19 @@ def test_any_message_is_a_partition_or_a_one_line_refusal(text: str | bytes) -> 
     assert "\n" not in refusal
 
 
-@pytest.mark.parametrize(("field", "value"), [("task", "delete"), ("project", "../x"),
-                                         ("run", "a/b"), ("day", "2026-13-01")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("task", "delete"), ("project", "../x"), ("run", "a/b"), ("day", "2026-13-01")],
+)
 def test_a_message_with_a_bad_field_is_refused_naming_it(field: str, value: str) -> None:
     """A partition outside the layout (or an unknown task) is refused, never worked."""
-    raw = {"task": "reconcile", "run": "20261201T013000", "project": "vision",
-           "day": "2026-11-02", field: value}
+    raw = {
+        "task": "reconcile",
+        "run": "20261201T013000",
+        "project": "vision",
+        "day": "2026-11-02",
+        field: value,
+    }
     with pytest.raises(InvalidInput):
         parse_partition(str(raw).replace("'", '"'))
 
@@ -51,8 +58,10 @@ def test_the_run_name_records_its_start_time() -> None:
 def test_a_day_is_a_utc_range_of_creation_times() -> None:
     """A partition's day is [midnight UTC, next midnight) of `created_at`."""
     start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
-    assert created_on(date(2026, 3, 1)) == (Compare("created_at", ">=", start),
-                                            Compare("created_at", "<", end))
+    assert created_on(date(2026, 3, 1)) == (
+        Compare("created_at", ">=", start),
+        Compare("created_at", "<", end),
+    )
 
 
 def test_a_budget_is_spent_after_its_seconds() -> None:

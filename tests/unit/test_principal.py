@@ -40,11 +40,14 @@ def test_a_global_admin_sees_everything() -> None:
     assert admin.can_administer("anything")
 
 
-@pytest.mark.parametrize(("roles", "message"), [
-    ("root", "role 'root': must be 'admin' or 'admin:PROJECT'"),
-    ("admin:frauddetect,superuser", "role 'superuser': must be 'admin' or 'admin:PROJECT'"),
-    ("administrator", "role 'administrator': must be 'admin' or 'admin:PROJECT'"),
-])
+@pytest.mark.parametrize(
+    ("roles", "message"),
+    [
+        ("root", "role 'root': must be 'admin' or 'admin:PROJECT'"),
+        ("admin:frauddetect,superuser", "role 'superuser': must be 'admin' or 'admin:PROJECT'"),
+        ("administrator", "role 'administrator': must be 'admin' or 'admin:PROJECT'"),
+    ],
+)
 def test_unknown_roles_are_refused_with_one_line(roles: str, message: str) -> None:
     """A role that is neither admin nor admin:PROJECT is an InvalidInput naming it."""
     with pytest.raises(InvalidInput) as caught:
@@ -66,8 +69,9 @@ def test_an_admin_role_without_a_project_is_refused() -> None:
 
 @hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.text(max_size=30), st.text(max_size=40))
-def test_any_user_and_roles_text_builds_a_principal_or_one_line_error(user: str,
-                                                                     roles: str) -> None:
+def test_any_user_and_roles_text_builds_a_principal_or_one_line_error(
+    user: str, roles: str
+) -> None:
     """Arbitrary text never crashes: a principal or an InvalidInput without newlines."""
     try:
         principal = Principal.of(user, roles)

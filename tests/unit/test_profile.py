@@ -34,7 +34,10 @@ def test_the_files_settings_are_used_when_no_variable_is_set(config: Path) -> No
     values = profile_settings({}, config)
     settings = load_settings(**values)
     assert (settings.container, settings.user, settings.roles) == (
-        "team-data", "alice", ("admin:vision",))
+        "team-data",
+        "alice",
+        ("admin:vision",),
+    )
     assert settings.index_path == Path("/srv/ascend/index.sqlite3")
 
 
@@ -53,13 +56,17 @@ def test_the_environment_wins_over_the_file(config: Path) -> None:
     assert values["user"] == "alice"
 
 
-@pytest.mark.parametrize(("text", "environ", "reason"), [
-    ("colour = 'red'", {}, "unknown setting 'colour'"),
-    ("container = ", {}, "cannot be read"),
-    ("user = 'x'", {"ASCEND_PROFILE": "nope"}, "no [profiles.nope]"),
-])
-def test_a_bad_file_is_one_line_naming_it(tmp_path: Path, text: str, environ: dict[str, str],
-                                          reason: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "environ", "reason"),
+    [
+        ("colour = 'red'", {}, "unknown setting 'colour'"),
+        ("container = ", {}, "cannot be read"),
+        ("user = 'x'", {"ASCEND_PROFILE": "nope"}, "no [profiles.nope]"),
+    ],
+)
+def test_a_bad_file_is_one_line_naming_it(
+    tmp_path: Path, text: str, environ: dict[str, str], reason: str
+) -> None:
     """An unknown key, bad TOML or a missing profile: InvalidInput naming the file or profile."""
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
@@ -69,9 +76,9 @@ def test_a_bad_file_is_one_line_naming_it(tmp_path: Path, text: str, environ: di
     assert "\n" not in str(caught.value)
 
 
-def test_no_file_means_no_settings_and_the_path_follows_xdg(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
+def test_no_file_means_no_settings_and_the_path_follows_xdg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without a file nothing changes; the file is looked for under XDG_CONFIG_HOME."""
     monkeypatch.delenv("ASCEND_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))

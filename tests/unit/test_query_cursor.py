@@ -15,8 +15,12 @@ from query.scope import scope_term
 from shared.errors import InvalidInput
 from shared.principal import Principal
 
-DOC = {"job_id": "20260314-120000-alice-fraud-a3f5d2c8-00000001",
-       "created_at": "2026-03-14T12:00:00.000Z", "cost_usd": 2.5, "user": "alice"}
+DOC = {
+    "job_id": "20260314-120000-alice-fraud-a3f5d2c8-00000001",
+    "created_at": "2026-03-14T12:00:00.000Z",
+    "cost_usd": 2.5,
+    "user": "alice",
+}
 
 
 def forged(payload: object) -> str:
@@ -41,14 +45,35 @@ def test_a_cursor_is_url_safe_text() -> None:
     [
         ("not a cursor!", "not a cursor printed by a search"),
         (forged({"s": "created_at"}), "not a cursor printed by a search"),
-        (forged({"s": "cost_usd", "d": True, "v": 1.0, "c": "2026-03-14T12:00:00.000Z",
-                 "j": "x"}), "another sort order"),
-        (forged({"s": "created_at", "d": True, "v": 5, "c": "2026-03-14T12:00:00.000Z",
-                 "j": "x"}), "created_at value has the wrong type"),
-        (forged({"s": "created_at", "d": True, "v": None, "c": "1 or 1 eq 1", "j": "x"}),
-         "is not a time"),
-        (forged({"s": "created_at", "d": True, "v": None, "c": "2026-03-14T12:00:00Z",
-                 "j": "x", "extra": 1}), "not a cursor printed by a search"),
+        (
+            forged(
+                {"s": "cost_usd", "d": True, "v": 1.0, "c": "2026-03-14T12:00:00.000Z", "j": "x"}
+            ),
+            "another sort order",
+        ),
+        (
+            forged(
+                {"s": "created_at", "d": True, "v": 5, "c": "2026-03-14T12:00:00.000Z", "j": "x"}
+            ),
+            "created_at value has the wrong type",
+        ),
+        (
+            forged({"s": "created_at", "d": True, "v": None, "c": "1 or 1 eq 1", "j": "x"}),
+            "is not a time",
+        ),
+        (
+            forged(
+                {
+                    "s": "created_at",
+                    "d": True,
+                    "v": None,
+                    "c": "2026-03-14T12:00:00Z",
+                    "j": "x",
+                    "extra": 1,
+                }
+            ),
+            "not a cursor printed by a search",
+        ),
         ("A" * 5000, "too long"),
     ],
 )

@@ -40,8 +40,10 @@ DAY = datetime(2025, 12, 1, tzinfo=UTC)
         ("node:gpu_small", Equals("node_type", ("gpu_small",))),
         ("python:3.11", Equals("python_version", ("3.11",))),
         ("dep:A3F5D2C8", Equals("dep_hash", ("a3f5d2c8",))),
-        ("image:alice-a3f5d2c8e9b1",
-         AllOf((Equals("user", ("alice",)), Equals("image_hash", ("a3f5d2c8e9b1",))))),
+        (
+            "image:alice-a3f5d2c8e9b1",
+            AllOf((Equals("user", ("alice",)), Equals("image_hash", ("a3f5d2c8e9b1",)))),
+        ),
         ("package:Torch", Package("torch")),
         ('package:"torch>=2.0.0,<2.2"', Package("torch", "<2.2,>=2.0.0")),
         ("package:Scikit_Learn==1.3", Package("scikit-learn", "==1.3")),
@@ -55,8 +57,15 @@ DAY = datetime(2025, 12, 1, tzinfo=UTC)
         ("created:<2025-12-01", Compare("created_at", "<", DAY)),
         ("created:<=2025-12-01", Compare("created_at", "<", DAY + timedelta(days=1))),
         ("created:>2025-12-01", Compare("created_at", ">=", DAY + timedelta(days=1))),
-        ("created:2025-12-01", AllOf((Compare("created_at", ">=", DAY),
-                                      Compare("created_at", "<", DAY + timedelta(days=1))))),
+        (
+            "created:2025-12-01",
+            AllOf(
+                (
+                    Compare("created_at", ">=", DAY),
+                    Compare("created_at", "<", DAY + timedelta(days=1)),
+                )
+            ),
+        ),
         ("created:<2025-12-08T00:00:00Z", Compare("created_at", "<", DAY + timedelta(days=7))),
         ("created:>=2025-12-01T01:00:00+01:00", Compare("created_at", ">=", DAY)),
         ("created:>=-7d", Compare("created_at", ">=", Relative(timedelta(days=7)))),
@@ -85,8 +94,12 @@ def test_terms_separated_by_spaces_are_anded_in_order() -> None:
 
 @pytest.mark.parametrize(
     ("text", "sort"),
-    [("sort:-cost", Sort("cost_usd", True)), ("sort:created", Sort("created_at", False)),
-     ("sort:-duration", Sort("duration_seconds", True)), ("", Sort("created_at", True))],
+    [
+        ("sort:-cost", Sort("cost_usd", True)),
+        ("sort:created", Sort("created_at", False)),
+        ("sort:-duration", Sort("duration_seconds", True)),
+        ("", Sort("created_at", True)),
+    ],
 )
 def test_sort_terms_choose_the_order_and_default_to_newest_first(text: str, sort: Sort) -> None:
     """`sort:-FIELD` is descending, `sort:FIELD` ascending, nothing means newest first."""
@@ -112,8 +125,8 @@ def test_quoted_values_unescape_quotes_and_backslashes() -> None:
         ("user:alice,' or 1=1 --", 6, "not a valid user name"),
         ("dep:a3f5", 5, "not 8 hex digits"),
         ("image:alice-a3f5", 7, "not an image tag"),
-        ("package:\"torch>>2\"", 9, "not NAME or NAME<PEP 440 specifiers>"),
-        ("package:\"torch[cuda]\"", 9, "only a name and version specifiers"),
+        ('package:"torch>>2"', 9, "not NAME or NAME<PEP 440 specifiers>"),
+        ('package:"torch[cuda]"', 9, "only a name and version specifiers"),
         ("gpu:yes", 5, "not true or false"),
         ("created:>=yesterday", 9, "not a date"),
         ("created:=-7d", 9, "a relative time needs"),
@@ -169,6 +182,8 @@ def test_generated_queries_always_parse(text: str) -> None:
 def test_structured_terms_are_checked_like_query_terms() -> None:
     """`terms()` builds the same terms as the query keys, and names a bad option."""
     assert terms(status="failed,running", user="bob").terms == (
-        Equals("status", ("failed", "running")), Equals("user", ("bob",)))
+        Equals("status", ("failed", "running")),
+        Equals("user", ("bob",)),
+    )
     with pytest.raises(InvalidInput, match=r"--project \"' or 1=1\": .*not a valid project"):
         terms(project="' or 1=1")

@@ -18,8 +18,9 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 SKIPPED_OPTIONS = {"--help", "--install-completion", "--show-completion"}
 
 
-def commands(group: TyperGroup, path: tuple[str, ...] = ()) -> Iterator[
-        tuple[tuple[str, ...], Any]]:
+def commands(
+    group: TyperGroup, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every visible command of the CLI with its path (`("retention", "policy", "show")`),
     asked through the group's own listing (the root loads its commands lazily)."""
     for name in sorted(group.list_commands(None)):
@@ -53,15 +54,23 @@ def test_every_command_is_in_the_readme(path: tuple[str, ...]) -> None:
     assert documented(path), f"README does not show `ascend {' '.join(path)}`"
 
 
-@pytest.mark.parametrize(("path", "option"), [
-    (path, name) for path, command in COMMANDS for param in command.params
-    if isinstance(param, TyperOption) and not param.hidden
-    for name in param.opts if name.startswith("--") and name not in SKIPPED_OPTIONS
-], ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
+@pytest.mark.parametrize(
+    ("path", "option"),
+    [
+        (path, name)
+        for path, command in COMMANDS
+        for param in command.params
+        if isinstance(param, TyperOption) and not param.hidden
+        for name in param.opts
+        if name.startswith("--") and name not in SKIPPED_OPTIONS
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else v,
+)
 def test_every_option_is_in_the_readme(path: tuple[str, ...], option: str) -> None:
     """Each long option of each command is written somewhere in the README."""
     assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", README), (
-        f"README does not mention {option} of `ascend {' '.join(path)}`")
+        f"README does not mention {option} of `ascend {' '.join(path)}`"
+    )
 
 
 def test_the_cli_has_the_commands_the_contract_names() -> None:

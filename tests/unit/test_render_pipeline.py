@@ -27,17 +27,29 @@ def route(chunks: list[tuple[str, str]], mode: Mode = Mode.ENABLED) -> list[dict
     return stored
 
 
-TOKENS = [*'ab {}":1\r\n\x1b[m/', "/LOGCOMMAND ", '{"mode":"metadata"}', '{"mode":"enabled"}',
-          '{"loss":1}', "Bearer abcdefghijk", "\u2028", "\x00"]
+TOKENS = [
+    *'ab {}":1\r\n\x1b[m/',
+    "/LOGCOMMAND ",
+    '{"mode":"metadata"}',
+    '{"mode":"enabled"}',
+    '{"loss":1}',
+    "Bearer abcdefghijk",
+    "\u2028",
+    "\x00",
+]
 output_pieces = st.lists(
-    st.tuples(st.sampled_from(["stdout", "stderr"]),
-              st.lists(st.sampled_from(TOKENS), max_size=15).map("".join)),
-    max_size=20)
+    st.tuples(
+        st.sampled_from(["stdout", "stderr"]),
+        st.lists(st.sampled_from(TOKENS), max_size=15).map("".join),
+    ),
+    max_size=20,
+)
 
 
 @given(output_pieces, st.sampled_from(list(Mode)))
-def test_any_output_becomes_records_that_read_back_valid(chunks: list[tuple[str, str]],
-                                                         mode: Mode) -> None:
+def test_any_output_becomes_records_that_read_back_valid(
+    chunks: list[tuple[str, str]], mode: Mode
+) -> None:
     """Whatever is printed, every stored record is one valid JSON line of the design."""
     for record in route(chunks, mode):
         line = dump_record(record).rstrip(b"\n")
@@ -64,8 +76,9 @@ def test_a_printed_password_never_reaches_a_record(secret: str) -> None:
 
 def test_disabled_mode_keeps_only_commands() -> None:
     """In mode disabled, output and metrics are dropped and commands kept."""
-    stored = route([("stdout", 'x\n{"loss": 1}\n/LOGCOMMAND {"mode":"disabled"}\ny\n')],
-                   Mode.DISABLED)
+    stored = route(
+        [("stdout", 'x\n{"loss": 1}\n/LOGCOMMAND {"mode":"disabled"}\ny\n')], Mode.DISABLED
+    )
     assert [r["message"] for r in stored] == ['/LOGCOMMAND {"mode":"disabled"}']
 
 
@@ -73,18 +86,23 @@ def test_metadata_mode_keeps_metrics_and_their_repetition_notices() -> None:
     """In mode metadata, a repeated metrics line keeps its notice; plain lines are dropped."""
     stored = route([("stdout", 'plain\n{"loss": 1}\n{"loss": 1}\nplain\n')], Mode.METADATA)
     assert [r["message"] for r in stored] == [
-        '{"loss": 1}', "(previous line repeated 1 more time; repetitions dropped)"]
+        '{"loss": 1}',
+        "(previous line repeated 1 more time; repetitions dropped)",
+    ]
 
 
 def test_streams_collapse_repeats_separately() -> None:
     """The same line on stdout and stderr is two lines, not a repetition."""
     stored = route([("stdout", "same\n"), ("stderr", "same\n")])
     assert [(r["logger"], r["message"]) for r in stored] == [
-        ("ascend.job.stdout", "same"), ("ascend.job.stderr", "same")]
+        ("ascend.job.stdout", "same"),
+        ("ascend.job.stderr", "same"),
+    ]
 
 
 def test_a_failing_sink_never_raises_into_the_job() -> None:
     """If storing raises, writing still returns and the failure is counted."""
+
     def broken(_: dict[str, Any]) -> None:
         raise OSError("disk on fire")
 

@@ -8,8 +8,13 @@ import typing
 from shared.documents import FIELDS, FieldType, SearchDocument, empty_document
 
 PYTHON_TYPES = {
-    FieldType.STRING: str, FieldType.DATETIME: str, FieldType.BOOL: bool, FieldType.INT: int,
-    FieldType.FLOAT: float, FieldType.STRINGS: list, FieldType.METRICS: dict,
+    FieldType.STRING: str,
+    FieldType.DATETIME: str,
+    FieldType.BOOL: bool,
+    FieldType.INT: int,
+    FieldType.FLOAT: float,
+    FieldType.STRINGS: list,
+    FieldType.METRICS: dict,
 }
 
 

@@ -43,7 +43,8 @@ def test_using_swaps_one_port_and_shares_the_rest(tmp_path: Path) -> None:
 
 
 def test_the_process_root_is_built_once_until_reset(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """`services()` returns the same root until `reset()`; `install` hands one in."""
     monkeypatch.setenv("ASCEND_INDEX_PATH", str(tmp_path / "env.sqlite3"))
     first = shared.services.services()
@@ -55,8 +56,7 @@ def test_the_process_root_is_built_once_until_reset(
     assert shared.services.services() not in (first, mine)
 
 
-def test_a_bad_environment_is_one_line_naming_the_variable(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_environment_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     """The process root reads settings with `load_settings`: one line, the variable's name."""
     monkeypatch.setenv("ASCEND_NODE_PRICES", "not json")
     with pytest.raises(InvalidInput, match=r"^ASCEND_NODE_PRICES: "):

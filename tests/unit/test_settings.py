@@ -15,9 +15,23 @@ from shared.settings import (
     load_settings,
 )
 
-VARIABLES = ("STORAGE_CONNECTION_STRING", "STORAGE_ACCOUNT_URL", "CONTAINER", "SEARCH_ENDPOINT",
-             "SEARCH_INDEX", "SEARCH_API_KEY", "INDEX_PATH", "USER", "ROLES", "NODE_PRICES",
-             "PIPELINE_WORKERS", "PIPELINE_PROCESSES", "STORAGE_API_VERSION", "CONFIG", "PROFILE")
+VARIABLES = (
+    "STORAGE_CONNECTION_STRING",
+    "STORAGE_ACCOUNT_URL",
+    "CONTAINER",
+    "SEARCH_ENDPOINT",
+    "SEARCH_INDEX",
+    "SEARCH_API_KEY",
+    "INDEX_PATH",
+    "USER",
+    "ROLES",
+    "NODE_PRICES",
+    "PIPELINE_WORKERS",
+    "PIPELINE_PROCESSES",
+    "STORAGE_API_VERSION",
+    "CONFIG",
+    "PROFILE",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +41,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(f"ASCEND_{name}", raising=False)
 
 
-def test_the_defaults_are_the_contracts_local_stack(monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:
+def test_the_defaults_are_the_contracts_local_stack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Without variables: Azurite on 127.0.0.1:10000, container ascend-data, the index in the
     user's data folder."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
@@ -57,7 +72,10 @@ def test_every_contract_variable_is_read(monkeypatch: pytest.MonkeyPatch) -> Non
     settings = Settings()
     assert settings.connection_string == "UseDevelopmentStorage=true"
     assert (settings.container, settings.search_index, settings.search_api_key) == (
-        "other", "jobs2", "key")
+        "other",
+        "jobs2",
+        "key",
+    )
     assert settings.search_endpoint == "https://s.search.windows.net"
     assert settings.index_path == Path("/tmp/x.sqlite3")
     assert settings.user == "bob"
@@ -71,8 +89,9 @@ def test_an_account_url_means_no_connection_string(monkeypatch: pytest.MonkeyPat
     assert Settings().connection_string is None
 
 
-def test_the_default_index_is_the_same_file_from_any_folder(monkeypatch: pytest.MonkeyPatch,
-                                                           tmp_path: Path) -> None:
+def test_the_default_index_is_the_same_file_from_any_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Two working folders, one index: the default does not depend on the current folder."""
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -84,22 +103,40 @@ def test_the_default_index_is_the_same_file_from_any_folder(monkeypatch: pytest.
     assert here == Path.home() / ".local" / "share" / "ascend" / "index.sqlite3"
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("PIPELINE_WORKERS", "0", "ASCEND_PIPELINE_WORKERS: Input should be greater than or equal"),
-    ("PIPELINE_WORKERS", "-3", "ASCEND_PIPELINE_WORKERS: Input should be greater than or equal"),
-    ("PIPELINE_PROCESSES", "-1", "ASCEND_PIPELINE_PROCESSES: Input should be greater than or"),
-    ("STORAGE_CONNECTION_STRING", "garbage",
-     "ASCEND_STORAGE_CONNECTION_STRING: is not a connection string"),
-    ("STORAGE_CONNECTION_STRING", "AccountKey=abc", "ASCEND_STORAGE_CONNECTION_STRING: names no"),
-    ("STORAGE_ACCOUNT_URL", "myaccount", "ASCEND_STORAGE_ACCOUNT_URL: is not an account URL"),
-    ("PIPELINE_WORKERS", "abc",
-     "ASCEND_PIPELINE_WORKERS: Input should be a valid integer, unable to parse string as an "
-     "integer"),
-    ("NODE_PRICES", "not json", "ASCEND_NODE_PRICES: "),
-    ("NODE_PRICES", '{"gpu_small": "cheap"}', "ASCEND_NODE_PRICES: "),
-])
-def test_a_bad_variable_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch, name: str,
-                                              value: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PIPELINE_WORKERS", "0", "ASCEND_PIPELINE_WORKERS: Input should be greater than or equal"),
+        (
+            "PIPELINE_WORKERS",
+            "-3",
+            "ASCEND_PIPELINE_WORKERS: Input should be greater than or equal",
+        ),
+        ("PIPELINE_PROCESSES", "-1", "ASCEND_PIPELINE_PROCESSES: Input should be greater than or"),
+        (
+            "STORAGE_CONNECTION_STRING",
+            "garbage",
+            "ASCEND_STORAGE_CONNECTION_STRING: is not a connection string",
+        ),
+        (
+            "STORAGE_CONNECTION_STRING",
+            "AccountKey=abc",
+            "ASCEND_STORAGE_CONNECTION_STRING: names no",
+        ),
+        ("STORAGE_ACCOUNT_URL", "myaccount", "ASCEND_STORAGE_ACCOUNT_URL: is not an account URL"),
+        (
+            "PIPELINE_WORKERS",
+            "abc",
+            "ASCEND_PIPELINE_WORKERS: Input should be a valid integer, "
+            "unable to parse string as an integer",
+        ),
+        ("NODE_PRICES", "not json", "ASCEND_NODE_PRICES: "),
+        ("NODE_PRICES", '{"gpu_small": "cheap"}', "ASCEND_NODE_PRICES: "),
+    ],
+)
+def test_a_bad_variable_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
     """load_settings turns pydantic's multi-line error into one line naming the variable."""
     monkeypatch.setenv(f"ASCEND_{name}", value)
     with pytest.raises(InvalidInput) as caught:

@@ -20,13 +20,15 @@ from tests.support.events import job_id, log_record
 
 HEX = "0123456789abcdef"
 WORD = st.text(string.ascii_letters, min_size=2, max_size=12).filter(
-    lambda w: w.lower() not in {"byte", "bytes"})
+    lambda w: w.lower() not in {"byte", "bytes"}
+)
 KIND = st.sampled_from(["RuntimeError", "ValueError", "OSError", "KeyError", "TimeoutError", ""])
 
 
 def _hex_id() -> st.SearchStrategy[str]:
     return st.text(HEX, min_size=6, max_size=40).filter(
-        lambda h: any(c.isdigit() for c in h) and any(c.isalpha() for c in h))
+        lambda h: any(c.isdigit() for c in h) and any(c.isalpha() for c in h)
+    )
 
 
 def _path() -> st.SearchStrategy[str]:
@@ -34,8 +36,9 @@ def _path() -> st.SearchStrategy[str]:
     return st.lists(segment, min_size=1, max_size=5).map(lambda parts: "/" + "/".join(parts))
 
 
-_NUMBER = st.one_of(st.integers(0, 10**12).map(str),
-                    st.floats(0, 1e6, allow_nan=False).map(lambda f: f"{f:.2f}"))
+_NUMBER = st.one_of(
+    st.integers(0, 10**12).map(str), st.floats(0, 1e6, allow_nan=False).map(lambda f: f"{f:.2f}")
+)
 _JOB_ID = st.builds(lambda n: job_id(run=f"{n:08x}"), st.integers(0, 2**32 - 1))
 SLOTS = {
     "number": _NUMBER,
@@ -44,17 +47,22 @@ SLOTS = {
     "address": st.integers(1, 2**48).map(hex),
     "path": _path(),
     "quoted": st.text(string.ascii_letters + string.digits + " .-_", max_size=30).map(
-        lambda t: f"'{t}'"),
-    "ip": st.builds(lambda *p: ".".join(map(str, p[:4])) + f":{p[4]}",
-                    *(st.integers(0, 255) for _ in range(4)), st.integers(1, 65535)),
+        lambda t: f"'{t}'"
+    ),
+    "ip": st.builds(
+        lambda *p: ".".join(map(str, p[:4])) + f":{p[4]}",
+        *(st.integers(0, 255) for _ in range(4)),
+        st.integers(1, 65535),
+    ),
     "job": _JOB_ID,
     "uuid": st.uuids().map(str),
     "url": st.builds(lambda h, p: f"https://{h}.example.com{p}", WORD, _path()),
 }
 SAME_SIZE_UNIT = {"size"}  # a size's unit is part of the varying part
 Template = list[str]  # words, and "{slot}" placeholders
-TEMPLATE = st.lists(st.one_of(WORD, st.sampled_from([f"{{{s}}}" for s in SLOTS])),
-                    min_size=1, max_size=12)
+TEMPLATE = st.lists(
+    st.one_of(WORD, st.sampled_from([f"{{{s}}}" for s in SLOTS])), min_size=1, max_size=12
+)
 
 
 @st.composite
@@ -65,7 +73,8 @@ def _filled(draw: st.DrawFn, template: Template) -> str:
 
 @given(KIND, TEMPLATE, st.data())
 def test_messages_differing_only_in_varying_parts_share_a_signature(
-        kind: str, template: Template, data: st.DataObject) -> None:
+    kind: str, template: Template, data: st.DataObject
+) -> None:
     """Two fillings of one template (numbers, sizes, hex IDs, paths, quoted values, addresses,
     job IDs, UUIDs, URLs) give one pattern and one signature."""
     first, second = data.draw(_filled(template)), data.draw(_filled(template))
@@ -74,7 +83,8 @@ def test_messages_differing_only_in_varying_parts_share_a_signature(
 
 @given(KIND, TEMPLATE, TEMPLATE, st.data())
 def test_messages_with_other_words_get_other_signatures(
-        kind: str, one: Template, other: Template, data: st.DataObject) -> None:
+    kind: str, one: Template, other: Template, data: st.DataObject
+) -> None:
     """Templates with different words (placeholders aside) never share a signature."""
     words = [p for p in one if not p.startswith("{")]
     other_words = [p for p in other if not p.startswith("{")]
@@ -82,7 +92,8 @@ def test_messages_with_other_words_get_other_signatures(
         return
     first, second = data.draw(_filled(one)), data.draw(_filled(other))
     assert error_signature(error_pattern(kind, first)) != error_signature(
-        error_pattern(kind, second))
+        error_pattern(kind, second)
+    )
 
 
 @given(TEMPLATE, st.data())
@@ -90,25 +101,36 @@ def test_another_exception_type_is_another_error(template: Template, data: st.Da
     """The same message raised as another exception type is another signature."""
     message = data.draw(_filled(template))
     assert error_signature(error_pattern("ValueError", message)) != error_signature(
-        error_pattern("TypeError", message))
+        error_pattern("TypeError", message)
+    )
 
 
 def test_the_realistic_failures_mask_as_an_operator_would_read_them() -> None:
     """CUDA OOM, a missing module, a timeout, a shape mismatch and a network error."""
     cases = {
-        ("RuntimeError", "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.78 GiB "
-         "total capacity)"): "RuntimeError: CUDA out of memory. Tried to allocate <size> "
-                             "(GPU <n>; <size> total capacity)",
-        ("ModuleNotFoundError", "No module named 'transformers'"):
-            "ModuleNotFoundError: No module named '<str>'",
-        ("TimeoutError", f"job {job_id()} exceeded its timeout of 3600 s"):
-            "TimeoutError: job <job> exceeded its timeout of <n> s",
-        ("RuntimeError", "mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)"):
-            "RuntimeError: mat<n> and mat<n> shapes cannot be multiplied (<n>x<n> and <n>x<n>)",
-        ("ConnectionError", "Max retries exceeded with url: /v1/data (Caused by "
-         "NewConnectionError('<HTTPConnection object at 0x7f3a2b1c4d90>: [Errno 111]'))"):
-            "ConnectionError: Max retries exceeded with url: <path> (Caused by "
-            "NewConnectionError('<str>'))",
+        (
+            "RuntimeError",
+            "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.78 GiB total capacity)",
+        ): "RuntimeError: CUDA out of memory. Tried to allocate <size> "
+        "(GPU <n>; <size> total capacity)",
+        (
+            "ModuleNotFoundError",
+            "No module named 'transformers'",
+        ): "ModuleNotFoundError: No module named '<str>'",
+        (
+            "TimeoutError",
+            f"job {job_id()} exceeded its timeout of 3600 s",
+        ): "TimeoutError: job <job> exceeded its timeout of <n> s",
+        (
+            "RuntimeError",
+            "mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)",
+        ): "RuntimeError: mat<n> and mat<n> shapes cannot be multiplied (<n>x<n> and <n>x<n>)",
+        (
+            "ConnectionError",
+            "Max retries exceeded with url: /v1/data (Caused by "
+            "NewConnectionError('<HTTPConnection object at 0x7f3a2b1c4d90>: [Errno 111]'))",
+        ): "ConnectionError: Max retries exceeded with url: <path> (Caused by "
+        "NewConnectionError('<str>'))",
     }
     for (kind, message), pattern in cases.items():
         assert error_pattern(kind, message) == pattern
@@ -134,11 +156,17 @@ def test_the_log_pattern_is_the_last_exception_not_the_crash_line_after_it() -> 
     """A crash logs the exception, then a bare "Function crashed": the exception is the cause."""
     jid = job_id()
     records = [
-        {**log_record(jid, "ERROR", "Failed to upload checkpoint, retrying"),
-         "exception": {"type": "ConnectionResetError", "message": "[Errno 104] reset"}},
-        {**log_record(jid, "ERROR", "Function raised an exception"),
-         "exception": {"type": "RuntimeError", "message": "CUDA out of memory. Tried to "
-                       "allocate 20.00 MiB"}},
+        {
+            **log_record(jid, "ERROR", "Failed to upload checkpoint, retrying"),
+            "exception": {"type": "ConnectionResetError", "message": "[Errno 104] reset"},
+        },
+        {
+            **log_record(jid, "ERROR", "Function raised an exception"),
+            "exception": {
+                "type": "RuntimeError",
+                "message": "CUDA out of memory. Tried to allocate 20.00 MiB",
+            },
+        },
         log_record(jid, "CRITICAL", "Function crashed"),
     ]
     stats = summarize(records)
@@ -156,7 +184,8 @@ def test_without_an_exception_the_last_error_message_is_the_pattern() -> None:
 def test_signature_is_a_query_term_on_the_document_field() -> None:
     """`signature:HASH` is equality on `error_signature`; other text is a clear error."""
     assert parse_query("signature:8DA38735CCEB").terms == (
-        Equals("error_signature", ("8da38735cceb",)),)
+        Equals("error_signature", ("8da38735cceb",)),
+    )
 
 
 def test_the_demo_seed_fails_with_five_realistic_signatures() -> None:
@@ -164,10 +193,16 @@ def test_the_demo_seed_fails_with_five_realistic_signatures() -> None:
     their sizes, names, shapes and addresses vary."""
     now = datetime(2026, 12, 1, tzinfo=UTC)
     plans = (plan_job(7, i, now) for i in range(600))
-    patterns = Counter(summarize(p.log).error_pattern for p in plans
-                       if p.status is JobStatus.FAILED)
+    patterns = Counter(
+        summarize(p.log).error_pattern for p in plans if p.status is JobStatus.FAILED
+    )
     kinds = {str(p).split(":")[0] for p in patterns}
-    assert kinds == {"torch.cuda.OutOfMemoryError", "ModuleNotFoundError", "TimeoutError",
-                     "RuntimeError", "requests.exceptions.ConnectionError"}
+    assert kinds == {
+        "torch.cuda.OutOfMemoryError",
+        "ModuleNotFoundError",
+        "TimeoutError",
+        "RuntimeError",
+        "requests.exceptions.ConnectionError",
+    }
     assert len(patterns) == 5
     assert min(patterns.values()) >= 5

@@ -19,9 +19,16 @@ LONGEST_USER = "grace_hopper_abc"  # 16 characters: the longest a user name may 
 
 def _document(user: str, project: str, status: str, hours_ago: float) -> dict[str, Any]:
     job = make_job_id(user=user, project=project, created_at=NOW - timedelta(hours=hours_ago))
-    return {"job_id": str(job), "status": status, "created_at": job.created_at.isoformat(),
-            "function_name": "batch_inference", "node_type": "memory_large",
-            "duration_seconds": 5400.0, "cost_usd": 12.5, "log_errors": 3}
+    return {
+        "job_id": str(job),
+        "status": status,
+        "created_at": job.created_at.isoformat(),
+        "function_name": "batch_inference",
+        "node_type": "memory_large",
+        "duration_seconds": 5400.0,
+        "cost_usd": 12.5,
+        "log_errors": 3,
+    }
 
 
 DOCUMENTS = [
@@ -50,8 +57,9 @@ def test_every_job_shows_its_status_age_and_whole_id(width: int) -> None:
     """Each row shows the status and the age, and its job ID can be read back whole."""
     text = "\n".join(_render(width))
     joined = "".join(line.split()[0] if line.split() else "" for line in text.splitlines())
-    for doc, status, shown_age in zip(DOCUMENTS, ("running", "failed", "completed"),
-                                      ("30m", "1d", "2w"), strict=True):
+    for doc, status, shown_age in zip(
+        DOCUMENTS, ("running", "failed", "completed"), ("30m", "1d", "2w"), strict=True
+    ):
         assert doc["job_id"] in joined
         assert status in text
         assert shown_age in text
@@ -72,8 +80,12 @@ def test_a_column_nobody_has_a_value_for_is_left_out() -> None:
     assert "COST" not in out.export_text()
 
 
-@given(st.lists(st.text("abcdefgh_0123456789", min_size=1, max_size=16), min_size=2,
-                max_size=6).map("-".join), st.integers(min_value=8, max_value=70))
+@given(
+    st.lists(st.text("abcdefgh_0123456789", min_size=1, max_size=16), min_size=2, max_size=6).map(
+        "-".join
+    ),
+    st.integers(min_value=8, max_value=70),
+)
 def test_a_wrapped_job_id_reads_back_whole(job_id: str, width: int) -> None:
     """Wrapping breaks after a '-' and never loses or adds a character."""
     lines = wrap_job_id(job_id, width).split("\n")
@@ -83,7 +95,14 @@ def test_a_wrapped_job_id_reads_back_whole(job_id: str, width: int) -> None:
 
 def test_age_uses_the_largest_whole_unit() -> None:
     """Ages read like `kubectl get`: 45s, 12m, 5h, 3d, 3w."""
-    shown = [age(NOW - delta, NOW) for delta in (timedelta(seconds=45), timedelta(minutes=12),
-                                                  timedelta(hours=5), timedelta(days=3),
-                                                  timedelta(days=21))]
+    shown = [
+        age(NOW - delta, NOW)
+        for delta in (
+            timedelta(seconds=45),
+            timedelta(minutes=12),
+            timedelta(hours=5),
+            timedelta(days=3),
+            timedelta(days=21),
+        )
+    ]
     assert shown == ["45s", "12m", "5h", "3d", "3w"]
