@@ -17,7 +17,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -121,10 +121,15 @@ def _document(
 
 def build(path: Path, count: int) -> None:
     """Write `count` synthetic jobs into a new index at `path`, in batches."""
+    write_index(path, synthetic_jobs(count), count)
+
+
+def write_index(path: Path, documents: Iterable[dict[str, Any]], count: int) -> None:
+    """Write `documents` (`count` of them) into a new index at `path`, in batches."""
     index = SqliteIndex(path)
     index.ensure()
     started, batch = time.perf_counter(), []
-    for doc in synthetic_jobs(count):
+    for doc in documents:
         batch.append(doc)
         if len(batch) == BATCH:
             index.upsert(batch)

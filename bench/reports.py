@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from bench._timing import timed_runs
-from bench.query import BATCH, NOW, synthetic_jobs
+from bench.query import NOW, synthetic_jobs, write_index
 from indexer.document import week_of
 from producer.demo_logs import _crash
 from query import reports
@@ -70,17 +70,7 @@ def report_documents(count: int) -> Iterator[dict[str, Any]]:
 
 
 def build(path: Path, count: int) -> None:
-    index = SqliteIndex(path)
-    index.ensure()
-    started, batch = time.perf_counter(), []
-    for doc in report_documents(count):
-        batch.append(doc)
-        if len(batch) == BATCH:
-            index.upsert(batch)
-            batch = []
-    index.upsert(batch)
-    index.close()
-    print(f"built {count:,} jobs in {time.perf_counter() - started:.0f} s: {path}")
+    write_index(path, report_documents(count), count)
 
 
 # ---- the baseline: every document, folded in Python -----------------------------------------

@@ -7,9 +7,9 @@ goes through it. The index compiles the tree itself (SQL, OData).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from query.cursor import decode_cursor, encode_cursor
 from query.parser import parse_query
@@ -23,6 +23,7 @@ from shared.principal import Principal
 from shared.querytree import Measure, Query, Term
 
 MAX_LIMIT = 1000
+T = TypeVar("T")
 MAX_FACET_VALUES = 1000
 
 
@@ -110,15 +111,14 @@ def iter_json(
 ) -> Iterator[bytes]:
     """Every job matching `text` that `principal` may see, as JSON texts, page by page."""
     query = _parsed(text)
-    cursor: str | None = None
-    while True:
-        page = search_json(
+
+    def page(cursor: str | None) -> tuple[list[bytes], str | None]:
+        found = search_json(
             index, principal, query, limit=page_size, cursor=cursor, clock=clock, extra=extra
         )
-        yield from page.lines
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+        return found.lines, found.next_cursor
+
+    return _every_page(page)
 
 
 def _json_cursor(query: Query, last: JsonDocument) -> str:
@@ -142,15 +142,24 @@ def iter_all(
 ) -> Iterator[SearchDocument]:
     """Every job matching `text` that `principal` may see, fetched page by page."""
     query = parse_query(text)
-    cursor: str | None = None
-    while True:
-        page = run(
+
+    def page(cursor: str | None) -> tuple[list[SearchDocument], str | None]:
+        found = run(
             index, principal, query, limit=page_size, cursor=cursor, clock=clock, extra=extra
         )
-        yield from page.documents
-        if page.next_cursor is None:
+        return found.documents, found.next_cursor
+
+    return _every_page(page)
+
+
+def _every_page(page: Callable[[str | None], tuple[list[T], str | None]]) -> Iterator[T]:
+    """The items of every page, following each page's cursor until the last one."""
+    cursor: str | None = None
+    while True:
+        items, cursor = page(cursor)
+        yield from items
+        if cursor is None:
             return
-        cursor = page.next_cursor
 
 
 def count(
