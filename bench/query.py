@@ -18,34 +18,20 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from bench.peer_data import DAYS, NOW, OTHERS, STATUSES  # the same job shape as bench.peer
 from query import search
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.documents import empty_document, format_datetime
 from shared.principal import Principal
 
-NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
-DAYS = 180
-STATUSES = (
-    ("completed",) * 70 + ("failed",) * 15 + ("cancelled",) * 5 + ("running",) * 7 + ("queued",) * 3
-)
 TORCH = ("1.13.1", "2.0.0", "2.0.1", "2.1.0", "2.1.0+cu118", "2.1.2", "2.2.0", "2.3.0rc1")
-OTHERS = (
-    "numpy==1.24.0",
-    "numpy==1.26.4",
-    "pandas==2.0.0",
-    "pandas==2.2.1",
-    "scikit-learn==1.3.0",
-    "transformers==4.30.0",
-    "transformers==4.38.2",
-    "scipy==1.11.4",
-)
 NODES = {"cpu_small": 0.096, "cpu_medium": 0.192, "gpu_small": 0.526, "gpu_medium": 3.67}
 BATCH = 5000
 
