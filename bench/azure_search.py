@@ -24,7 +24,8 @@ import orjson
 from azure.core.credentials import AzureKeyCredential
 
 from bench._timing import timed_runs
-from shared.adapters.azure_search import AzureSearchIndex, IndexAction, request_body, to_azure
+from shared.adapters.azure_search import AzureSearchIndex
+from shared.adapters.azure_search_payloads import IndexAction, request_body, to_azure
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import empty_document
 from tests.support.search_transport import ENDPOINT, FakeSearchService

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from shared.adapters.azure_search import index_definition_body
+from shared.adapters.azure_search_payloads import index_definition_body
 from shared.layout import SYSTEM_PREFIX
 from shared.settings import Settings
 

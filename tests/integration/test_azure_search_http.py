@@ -10,14 +10,12 @@ from azure.core.credentials import AccessToken, AzureKeyCredential
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.adapters.azure_search import (
+from shared.adapters.azure_retry import retry_after_seconds
+from shared.adapters.azure_search import AzureSearchIndex, DocumentsRejected, SearchRetry
+from shared.adapters.azure_search_payloads import (
     API_VERSION,
     MAX_BATCH_BYTES,
-    AzureSearchIndex,
-    DocumentsRejected,
-    SearchRetry,
     index_definition_body,
-    retry_after_seconds,
 )
 from shared.adapters.odata_query import quote
 from shared.documents import FIELDS, empty_document

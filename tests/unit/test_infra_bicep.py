@@ -12,7 +12,7 @@ import pathspec
 import pytest
 import yaml
 
-from shared.adapters.azure_search import API_VERSION
+from shared.adapters.azure_search_payloads import API_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
