@@ -16,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer import worker
+from indexer import delivery
+from indexer.checkpoint import load_checkpoint
 from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.reconcile import reconcile
 from indexer.rejected import list_rejections
-from indexer.worker import RunSummary, load_checkpoint, pass_line, run_forever, run_once
+from indexer.worker import RunSummary, pass_line, run_forever, run_once
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import parse_datetime
 from shared.layout import artifact_path, by_date_log_path, log_path, metadata_path
@@ -78,7 +79,7 @@ def test_a_pass_spread_over_processes_indexes_what_threads_do(
     for n, status in enumerate(["completed", "failed", "running", "cancelled"] * 3):
         write_job(services.blobs, make_metadata(run=f"000000{n:02d}", status=status))
     write_metadata(services.blobs, b"{not json", str(job_id(run="000000ff")))
-    monkeypatch.setattr(worker, "MIN_GROUPS_PER_PROCESS", 1)
+    monkeypatch.setattr(delivery, "MIN_GROUPS_PER_PROCESS", 1)
     pools: list[int] = []
 
     class Recorded(ProcessPoolExecutor):
@@ -86,7 +87,7 @@ def test_a_pass_spread_over_processes_indexes_what_threads_do(
             pools.append(max_workers)
             super().__init__(max_workers=max_workers, **options)
 
-    monkeypatch.setattr(worker, "ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr(delivery, "ProcessPoolExecutor", Recorded)
     spread = run_once(services, workers=2, processes=2, checkpoint=tmp_path / "spread.json")
     assert pools == [2]
     assert spread.as_dict() == {

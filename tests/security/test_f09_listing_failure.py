@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from indexer.worker import StoppableListing, pending_events, run_once, watch
+from indexer.pending import StoppableListing, pending_events
+from indexer.worker import run_once, watch
 from shared.adapters.memory_blob import MemoryBlobStore
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
