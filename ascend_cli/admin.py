@@ -16,7 +16,17 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, say, services
-from lifecycle.admin import BulkRunner, JobOutcome, Selected, delete_job, export_job, select_jobs
+from lifecycle.admin import (
+    WOULD_DELETE,
+    BulkOutcome,
+    BulkOutcomeKind,
+    BulkRunner,
+    JobOutcome,
+    Selected,
+    delete_job,
+    export_job,
+    select_jobs,
+)
 from lifecycle.audit import AuditLog
 
 app = typer.Typer(help="Admin bulk operations over the jobs a query matches.", no_args_is_help=True)
@@ -41,7 +51,7 @@ def delete_command(
     """Delete every job the query matches (dry run unless --yes)."""
     chosen, skipped = _selection(query, include_retained)
     if not yes:
-        _report([JobOutcome(j.job_id, "would delete") for j in chosen] + skipped, as_json)
+        _report([JobOutcome(j.job_id, WOULD_DELETE) for j in chosen] + skipped, as_json)
         note(
             f"dry run: {count_jobs(len(chosen))} would be deleted, {len(skipped)} skipped; "
             "add --yes to delete"
@@ -101,7 +111,9 @@ def _selection(query: str, include_retained: bool) -> tuple[list[Selected], list
     chosen, skipped = [], []
     for job in select_jobs(docs, principal(), include_retained=include_retained):
         if job.skip_reason:
-            skipped.append(JobOutcome(job.job_id, f"skipped: {job.skip_reason}"))
+            skipped.append(
+                JobOutcome(job.job_id, BulkOutcome(BulkOutcomeKind.SKIPPED, job.skip_reason))
+            )
         else:
             chosen.append(job)
     return chosen, skipped
@@ -127,8 +139,8 @@ def _finish(
     outcomes: list[JobOutcome], skipped: list[JobOutcome], as_json: bool, verb: str
 ) -> None:
     _report(outcomes + skipped, as_json)
-    failed = [o for o in outcomes if o.outcome.startswith("failed")]
-    done = sum(o.outcome == "done" for o in outcomes)
+    failed = [o for o in outcomes if o.result.kind is BulkOutcomeKind.FAILED]
+    done = sum(o.result.kind is BulkOutcomeKind.DONE for o in outcomes)
     note(f"{count_jobs(done)} {verb}, {len(failed)} failed, {len(skipped)} skipped")
     if failed:
         raise typer.Exit(1)

@@ -6,8 +6,9 @@ object, or a record logged with `metrics`). The log is streamed; only the metric
 - default: a table, newest first (`--limit` rows), and in a terminal one sparkline per numeric
   series, oldest to newest;
 - `--json`: the metrics records as stored, in log order, one per line;
-- `--plot FILE.png`: every numeric series against the X axis of the seed's ladder
-  (`producer.metrics.choose_x_axis`), one panel per series, axes labelled, with a legend.
+- `--plot FILE.png`: every numeric series against the X axis `producer.metrics.choose_x_axis`
+  picks (`progress`, then `epoch`, then a monotonically increasing key, then any numeric one, else
+  time), one panel per series, axes labelled, with a legend.
 
 `register(jobs_app)` adds the command to the `ascend jobs` group.
 """

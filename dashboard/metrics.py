@@ -1,5 +1,6 @@
-"""Metrics for the dashboard: records out of a streamed log, chart data against the seed's X
-axis (`producer.metrics.choose_x_axis`, the CLI's rule), downsampled for drawing, and CSV.
+"""Metrics for the dashboard: records out of a streamed log, chart data against the X axis
+`producer.metrics.choose_x_axis` picks (the CLI's rule: `progress`, then `epoch`, then a
+monotonically increasing key, then any numeric one, else time), downsampled for drawing, and CSV.
 
 Charts draw at most a few thousand points: a long series is cut into X buckets (one per pixel
 column or so) and each bucket keeps its first and last X with every series' minimum and maximum,
@@ -101,7 +102,8 @@ def numeric_keys(records: Sequence[Record]) -> list[str]:
 
 
 def x_axis(records: Sequence[Record], chosen: str | None, keys: Sequence[str]) -> XAxis:
-    """The seed's X axis, or the one the reader chose (`time` or one of the numeric `keys`)."""
+    """The X axis `choose_x_axis` picks, or the one the reader chose (`time` or one of the
+    numeric `keys`)."""
     if chosen == TIME:
         return XAxis(None)
     if chosen and chosen in keys:

@@ -44,7 +44,6 @@ from shared.partitions import (
     Progress,
     RunRecord,
     created_on,
-    days_between,
     read_last_run,
     run_finished,
     run_id,
@@ -74,18 +73,6 @@ def changed_partitions(blobs: BlobStore, run: str, since: date, today: date) -> 
         if ref.job_id is not None and ref.kind is BlobKind.METADATA:
             found.add((ref.job_id.project, ref.job_id.created_at.date()))
     return [Partition("reconcile", run, project, day) for project, day in sorted(found)]
-
-
-def all_partitions(blobs: BlobStore, run: str, first: date, last: date) -> list[Partition]:
-    """Every (project, day) from `first` to `last` for every project in storage (a rebuild)."""
-    projects = [
-        p.rstrip("/").rsplit("/", 1)[-1] for p in blobs.walk(f"{PROJECTS}/") if p.endswith("/")
-    ]
-    return [
-        Partition("reconcile", run, project, day)
-        for project in sorted(projects)
-        for day in days_between(first, last)
-    ]
 
 
 def partition_listing(blobs: BlobStore, project: str, day: date) -> Iterator[BlobProps]:

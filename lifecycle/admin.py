@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,10 @@ from shared.metadata import parse_metadata
 from shared.ports import BlobProps, BlobStore, SearchIndex
 from shared.principal import Principal
 from shared.tags import RETAIN
+from shared.tiers import Tier
+
+METADATA_READ_LIMIT = 4 << 20  # bytes of metadata.json read at most (it is a few KiB)
+ARCHIVED_NAMES_SHOWN = 3  # archived blob names an export outcome lists before "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +60,45 @@ class Selected:
     skip_reason: str | None = None
 
 
+class BulkOutcomeKind(StrEnum):
+    """How a bulk operation ended for one job or blob (the audit log's `outcome` starts with it)."""
+
+    DONE = "done"
+    WOULD_DELETE = "would delete"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PARTLY = "partly done"
+    REQUESTED = "requested"
+
+
+@dataclass(frozen=True, slots=True)
+class BulkOutcome:
+    """An outcome's kind and, when there is one, why (`skipped: retain=true`)."""
+
+    kind: BulkOutcomeKind
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}" if self.reason else str(self.kind)
+
+
+DONE = BulkOutcome(BulkOutcomeKind.DONE)
+WOULD_DELETE = BulkOutcome(BulkOutcomeKind.WOULD_DELETE)
+
+
 @dataclass(frozen=True, slots=True)
 class JobOutcome:
-    """What happened to one job: blobs acted on (None: not counted, as in a dry run or a skip),
-    and `done` / `would delete` / `skipped: ...` / `failed: ...`."""
+    """What happened to one job, and the blobs acted on (None: not counted, as in a dry run or
+    a skip)."""
 
     job_id: str
-    outcome: str
+    result: BulkOutcome
     blobs: int | None = None
+
+    @property
+    def outcome(self) -> str:
+        """As `--json` and the CLI print it: `done`, `skipped: ...`, `failed: ...`."""
+        return str(self.result)
 
     def as_json(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "outcome": self.outcome, "blobs": self.blobs}
@@ -105,7 +141,7 @@ class BulkRunner:
             try:
                 return operation(job)
             except AscendError as exc:
-                return JobOutcome(job.job_id, f"failed: {exc}")
+                return JobOutcome(job.job_id, BulkOutcome(BulkOutcomeKind.FAILED, str(exc)))
             finally:
                 self.audit.flush()
 
@@ -116,7 +152,9 @@ class BulkRunner:
                 progress(outcome)
         return outcomes
 
-    def record(self, action: str, blob: str, job_id: str, outcome: str, reason: str) -> None:
+    def record(
+        self, action: str, blob: str, job_id: str, outcome: BulkOutcome, reason: str
+    ) -> None:
         self.audit.record(
             AuditRecord(
                 at=now_text(),
@@ -125,7 +163,7 @@ class BulkRunner:
                 blob=blob,
                 job_id=job_id,
                 tier=None,
-                outcome=outcome,
+                outcome=str(outcome),
                 reason=reason,
             )
         )
@@ -139,8 +177,11 @@ def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: 
     metadata = metadata_path(parsed)
     metadata_etag, retained = _judged_by_metadata(runner.blobs, metadata, listed)
     if retained and not job.retain:
-        runner.record("delete", metadata, job.job_id, "skipped: retain=true", query)
-        return JobOutcome(job.job_id, "skipped: retain=true in metadata.json", 0)
+        skipped = BulkOutcome(BulkOutcomeKind.SKIPPED, "retain=true")
+        runner.record("delete", metadata, job.job_id, skipped, query)
+        return JobOutcome(
+            job.job_id, BulkOutcome(BulkOutcomeKind.SKIPPED, "retain=true in metadata.json"), 0
+        )
     count = 0
     for props in listed:
         try:
@@ -157,18 +198,20 @@ def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: 
                 )
             )
         except PreconditionFailed:
-            runner.record("delete", props.name, job.job_id, "skipped: retain=true was set", query)
-            return JobOutcome(job.job_id, "skipped: retain=true was set meanwhile", count)
+            was_set = BulkOutcome(BulkOutcomeKind.SKIPPED, "retain=true was set")
+            runner.record("delete", props.name, job.job_id, was_set, query)
+            meanwhile = BulkOutcome(BulkOutcomeKind.SKIPPED, "retain=true was set meanwhile")
+            return JobOutcome(job.job_id, meanwhile, count)
         runner.record(
             "delete",
             props.name,
             job.job_id,
-            "done" if deleted else "skipped: already gone",
+            DONE if deleted else BulkOutcome(BulkOutcomeKind.SKIPPED, "already gone"),
             f"admin delete: {query}",
         )
         count += deleted
     index.delete([job.job_id])
-    return JobOutcome(job.job_id, "done", count)
+    return JobOutcome(job.job_id, DONE, count)
 
 
 def _judged_by_metadata(
@@ -179,7 +222,7 @@ def _judged_by_metadata(
     if all(RETAIN in (p.tags or {}) for p in listed):
         return next((p.etag for p in listed if p.name == metadata), None), False
     try:
-        blob = blobs.read(metadata, max_bytes=4 << 20)
+        blob = blobs.read(metadata, max_bytes=METADATA_READ_LIMIT)
     except BlobNotFound:
         return None, False
     except StorageError:
@@ -202,7 +245,7 @@ def export_job(
     count, problems, archived = 0, [], []
     for props in runner.blobs.list(prefix):
         relative = props.name[len(prefix) :]
-        if props.tier == "Archive":
+        if props.tier == Tier.ARCHIVE:
             archived.append(relative)
             if rehydrate:
                 _rehydrate(runner, props.name, job.job_id, query)
@@ -220,23 +263,27 @@ def export_job(
             )
         except (BlobArchived, StorageError) as exc:
             problems.append(str(exc))
-            runner.record("export", props.name, job.job_id, f"failed: {exc}", query)
+            failed = BulkOutcome(BulkOutcomeKind.FAILED, str(exc))
+            runner.record("export", props.name, job.job_id, failed, query)
             continue
-        runner.record("export", props.name, job.job_id, "done", f"admin export: {query}")
+        runner.record("export", props.name, job.job_id, DONE, f"admin export: {query}")
         count += 1
     return JobOutcome(job.job_id, _export_outcome(problems, archived, rehydrate), count)
 
 
 def _rehydrate(runner: BulkRunner, name: str, job_id: str, query: str) -> None:
     try:
-        runner.blobs.set_tier(name, "Hot", rehydrate_priority="Standard")
+        runner.blobs.set_tier(name, Tier.HOT, rehydrate_priority="Standard")
     except StorageError as exc:
-        runner.record("rehydrate", name, job_id, f"failed: {exc}", query)
+        runner.record(
+            "rehydrate", name, job_id, BulkOutcome(BulkOutcomeKind.FAILED, str(exc)), query
+        )
         return
-    runner.record("rehydrate", name, job_id, "requested", f"admin export --rehydrate: {query}")
+    requested = BulkOutcome(BulkOutcomeKind.REQUESTED)
+    runner.record("rehydrate", name, job_id, requested, f"admin export --rehydrate: {query}")
 
 
-def _export_outcome(problems: list[str], archived: list[str], rehydrate: bool) -> str:
+def _export_outcome(problems: list[str], archived: list[str], rehydrate: bool) -> BulkOutcome:
     then = (
         "rehydration requested: export again when done (hours)"
         if rehydrate
@@ -244,17 +291,17 @@ def _export_outcome(problems: list[str], archived: list[str], rehydrate: bool) -
     )
     waiting = (
         (
-            f"{len(archived)} archived blob(s) not exported ({', '.join(archived[:3])}"
-            f"{', ...' if len(archived) > 3 else ''}); {then}"
+            f"{len(archived)} archived blob(s) not exported "
+            f"({', '.join(archived[:ARCHIVED_NAMES_SHOWN])}"
+            f"{', ...' if len(archived) > ARCHIVED_NAMES_SHOWN else ''}); {then}"
         )
         if archived
         else ""
     )
     if problems:
-        return f"failed: {len(problems)} blob(s): {problems[0]}" + (
-            f"; and {waiting}" if waiting else ""
-        )
-    return f"partly done: {waiting}" if waiting else "done"
+        also = f"; and {waiting}" if waiting else ""
+        return BulkOutcome(BulkOutcomeKind.FAILED, f"{len(problems)} blob(s): {problems[0]}{also}")
+    return BulkOutcome(BulkOutcomeKind.PARTLY, waiting) if waiting else DONE
 
 
 def _check_relative(name: str, relative: str) -> None:
@@ -272,7 +319,7 @@ def _job_blobs(blobs: BlobStore, job: JobId) -> list[BlobProps]:
 
 def _artifact_sha256s(blobs: BlobStore, job: JobId) -> dict[str, str]:
     try:
-        meta = parse_metadata(blobs.read(metadata_path(job), max_bytes=4 << 20).data)
+        meta = parse_metadata(blobs.read(metadata_path(job), max_bytes=METADATA_READ_LIMIT).data)
     except (InvalidInput, StorageError):
         return {}
     return {a.name: a.sha256 for a in meta.artifacts if a.sha256}

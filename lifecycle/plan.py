@@ -142,13 +142,6 @@ def stage_at(policy: RetentionPolicy, age: float) -> Tier:
     return Tier.COOL if reached(age, policy.cool_after) else Tier.HOT
 
 
-def blob_delete_age(blob: BlobState, policy: RetentionPolicy) -> int | None:
-    """When this blob is deleted (days), None for never; metadata.json is handled per job."""
-    if blob.kind is BlobKind.ARTIFACT:
-        return policy.artifact_delete_age(blob.artifact_type)
-    return policy.delete_after
-
-
 def job_delete_age(blobs: Iterable[BlobState], policy: RetentionPolicy) -> int | None:
     """The age at which the whole job (metadata.json, document) goes: when its last blob does."""
     return _delete_age_of(

@@ -1,4 +1,5 @@
-"""Jobs for the dashboard's tests: metrics logs whose X axis each rung of the seed's rule picks,
+"""Jobs for the dashboard's tests: metrics logs whose X axis each rung of
+`producer.metrics.choose_x_axis`'s ladder picks,
 a log with errors and a traceback, an artifact, and another user's job."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from shared.services import Services
 from tests.support.builders import write_job
 from tests.support.jobs_data import NOW, index_job, seed_job
 
-# name -> (metrics rows, the X key the seed's rule picks)
+# name -> (metrics rows, the X key `choose_x_axis` picks)
 X_CASES: dict[str, tuple[list[dict[str, Any]], str]] = {
     "progress": (
         [{"progress": i / 20, "epoch": i // 5, "loss": 1 / (i + 1)} for i in range(20)],

@@ -164,7 +164,7 @@ def line(**fields: Any) -> bytes:
 
 
 def test_bad_lines_are_reported_with_their_number_and_reason() -> None:
-    """Non-JSON, non-objects, missing fields and unknown levels are BadLines; the rest parse."""
+    """Non-JSON, non-objects, missing fields and unknown levels are `BadLine`s; the rest parse."""
     good = line()
     data = b"\n".join(
         [
@@ -239,7 +239,7 @@ def test_the_same_records_come_out_whatever_the_chunk_boundaries(
 def test_arbitrary_bytes_in_any_chunking_never_crash_the_reader(
     data: bytes, cuts: list[int]
 ) -> None:
-    """Random bytes yield records or BadLines, the same ones for every chunking."""
+    """Random bytes yield records or `BadLine`s, the same ones for every chunking."""
     points = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
     chunks = [data[a:b] for a, b in itertools.pairwise(points)]
     results = list(iter_log_lines(chunks))

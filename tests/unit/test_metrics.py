@@ -15,7 +15,7 @@ T0 = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 
 
 def test_a_line_that_is_one_json_object_is_a_metrics_line() -> None:
-    """The seed's examples are metrics, with every key kept."""
+    """A JSON object line of numbers and strings (a training step) is metrics, every key kept."""
     line = '{"step": 151100, "lr": 0.07938926, "size": "big", "time": 16520}'
     assert parse_metrics_line(line) == {
         "step": 151100,
