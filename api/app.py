@@ -13,12 +13,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from api.auth import HEADER, IdentityRules, NotAuthenticated, resolve_principal
-from api.follow import FollowGate, TooManyStreams, follow_body
 from api.openapi import documented_openapi
 from query import jobs as use_cases
 from query.logs import filter_raw, parse_level, read_ahead
@@ -37,6 +35,9 @@ from shared.errors import (
 )
 from shared.principal import Principal
 from shared.services import Services
+from web.auth import HEADER, NotAuthenticated
+from web.caller import Caller
+from web.follow import FollowGate, TooManyStreams, follow_body
 
 NDJSON = "application/x-ndjson"
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
@@ -108,19 +109,6 @@ def _docs(api: FastAPI) -> None:
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
         )
-
-
-def _caller(
-    request: Request, x_ms_client_principal: Annotated[str | None, Header()] = None
-) -> Principal:
-    anonymous: Principal | None = request.app.state.anonymous_as
-    if x_ms_client_principal is None and anonymous is not None:
-        return anonymous
-    rules = IdentityRules.from_settings(request.app.state.services().settings)
-    return resolve_principal(x_ms_client_principal, rules)
-
-
-Caller = Annotated[Principal, Depends(_caller)]
 
 
 def _routes(api: FastAPI, services: Callable[[], Services]) -> None:

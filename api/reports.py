@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 
-from api.app import Caller
 from query import reports
 from shared.principal import Principal
 from shared.services import Services
+from web.caller import Caller
 
 QueryText = Annotated[str, Query(max_length=4000, description="query text (query language)")]
 Since = Annotated[str | None, Query(max_length=40, description="7d, 12h, 2w or ISO time")]

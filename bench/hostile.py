@@ -86,7 +86,7 @@ def follow_streams(services, users: list[str], probes: int) -> dict[str, object]
     import uvicorn
 
     from api import create_app
-    from api.auth import encode_client_principal
+    from web.auth import encode_client_principal
 
     jobs = {u: seed_job(services, user=u, status="running", levels=["INFO"]).job_id for u in users}
     port = free_port()

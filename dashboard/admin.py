@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from api.app import Caller
 from dashboard.routes import ServicesFactory, render
 from shared.principal import Principal
 from shared.services import Services
+from web.caller import Caller
 
 MAX_ROWS = 500
 

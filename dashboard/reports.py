@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.app import Caller
 from dashboard.routes import ServicesFactory, render
 from query import reports
 from shared.errors import InvalidInput
+from web.caller import Caller
 
 ROWS = 50
 

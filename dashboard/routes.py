@@ -1,6 +1,6 @@
 """The dashboard's routes: pages, log fragments and stream, metrics data, downloads.
 
-Each route resolves the caller exactly as the API does (`api.app.Caller`) and reads through the
+Each route resolves the caller exactly as the API does (`web.caller.Caller`) and reads through the
 scoped use cases of `query.jobs`, so a job the caller may not see is the same 404 as a missing
 one, on every page, fragment, download and stream. Nothing here changes state.
 """
@@ -22,8 +22,6 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.app import Caller
-from api.follow import FollowGate, follow_body
 from dashboard import metrics as charts
 from dashboard import views
 from dashboard.assets import STATIC
@@ -43,6 +41,8 @@ from shared.jobid import JobId
 from shared.layout import artifact_path
 from shared.principal import Principal
 from shared.services import Services
+from web.caller import Caller
+from web.follow import FollowGate, follow_body
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(duration=views.duration, money=views.money, size=views.size)

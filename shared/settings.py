@@ -114,7 +114,7 @@ class Settings(BaseSettings):
             raise ValueError("is not an account URL like https://ACCOUNT.blob.core.windows.net")
         return value.strip()
 
-    # Who calls the API (api/auth.py): the identity provider App Service must report, the claim
+    # Who calls the API (web/auth.py): the identity provider App Service must report, the claim
     # that names the user, the e-mail domain the rule accepts, and explicit identity -> user maps.
     auth_provider: str = "aad"
     user_claim: str = "preferred_username"

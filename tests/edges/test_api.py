@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api import create_app
-from api.auth import HEADER, encode_client_principal
 from ascend_cli.azurite import Azurite
 from shared.metadata import JobMetadata
 from shared.principal import Principal
 from shared.services import Services
 from tests.support.jobs_data import NOW, log_lines, make_services, seed_job
+from web.auth import HEADER, encode_client_principal
 
 LEVELS = ["INFO", "ERROR", "DEBUG", "CRITICAL"]
 
@@ -319,7 +319,7 @@ def test_the_readmes_curl_header_signs_in_as_alice_admin() -> None:
     import re as regex
     from pathlib import Path
 
-    from api.auth import principal_from_header
+    from web.auth import principal_from_header
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     found = regex.search(r"printf '%s' '(\{.*?\})' \| base64", readme)

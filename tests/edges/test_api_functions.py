@@ -14,9 +14,9 @@ import orjson
 import pytest
 
 import shared.services
-from api.auth import HEADER, encode_client_principal
 from shared.services import Services
 from tests.support.jobs_data import log_lines, seed_job
+from web.auth import HEADER, encode_client_principal
 
 APP_FILE = Path(__file__).resolve().parents[2] / "function_app.py"
 

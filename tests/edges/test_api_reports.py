@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from api.auth import HEADER, encode_client_principal
 from ascend_cli.azurite import Azurite
 from shared.services import Services
 from tests.support.jobs_data import make_services
 from tests.support.reports import seeded_jobs
+from web.auth import HEADER, encode_client_principal
 
 JOBS = seeded_jobs(150, seed=5)
 

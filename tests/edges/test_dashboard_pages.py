@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from api.auth import HEADER, encode_client_principal
 from ascend_cli.azurite import Azurite
 from shared.layout import metadata_path
 from shared.metadata import JobMetadata
@@ -24,6 +23,7 @@ from tests.support.dashboard_data import (
     job_with_log,
 )
 from tests.support.jobs_data import NOW, make_services
+from web.auth import HEADER, encode_client_principal
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from api.auth import (
+from web.auth import (
     HEADER,
     IdentityRules,
     NotAuthenticated,

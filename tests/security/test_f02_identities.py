@@ -7,16 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.auth import (
+from shared.errors import InvalidInput
+from shared.jobid import is_valid_name
+from shared.principal import Principal
+from shared.settings import load_settings
+from web.auth import (
     IdentityRules,
     NotAuthenticated,
     encode_client_principal,
     principal_from_header,
 )
-from shared.errors import InvalidInput
-from shared.jobid import is_valid_name
-from shared.principal import Principal
-from shared.settings import load_settings
 
 CONTOSO = IdentityRules(domain="contoso.com")
 

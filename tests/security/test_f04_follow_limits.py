@@ -15,10 +15,10 @@ import pytest
 import uvicorn
 
 from api import create_app
-from api.auth import HEADER, encode_client_principal
-from api.follow import FollowGate, TooManyStreams
 from shared.services import Services
 from tests.support.jobs_data import seed_job
+from web.auth import HEADER, encode_client_principal
+from web.follow import FollowGate, TooManyStreams
 
 
 @dataclass

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from api.auth import HEADER, encode_client_principal
 from query.logfilter import parse_level
 from shared.errors import InvalidInput
+from web.auth import HEADER, encode_client_principal
 
 
 def spec() -> dict:  # type: ignore[type-arg]

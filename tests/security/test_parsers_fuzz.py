@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.auth import IdentityRules, resolve_principal
 from query import search
 from query.ast import Sort
 from query.cursor import decode_cursor
@@ -26,6 +25,7 @@ from shared.layout import parse_blob_name
 from shared.logrecords import iter_log_lines
 from shared.metadata import parse_metadata
 from shared.principal import Principal
+from web.auth import IdentityRules, resolve_principal
 
 SCALARS = (
     st.none()

@@ -17,10 +17,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api import create_app
-from api.auth import HEADER, encode_client_principal
 from ascend_cli.azurite import Azurite
 from shared.services import Services
 from tests.support.jobs_data import make_services, seed_job
+from web.auth import HEADER, encode_client_principal
 
 _SERVICES: list[Services] = []
 APP = create_app(lambda: _SERVICES[-1])
