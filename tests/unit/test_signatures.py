@@ -206,3 +206,12 @@ def test_the_demo_seed_fails_with_five_realistic_signatures() -> None:
     }
     assert len(patterns) == 5
     assert min(patterns.values()) >= 5
+
+
+def test_the_fast_masks_are_those_of_the_first_version() -> None:
+    """Masks (hence the signatures of indexed jobs) did not change with their cost: a size found
+    inside a longer number, and messages without digits or tell-tale characters."""
+    assert mask_message("1.5e1.5GiB") == "<n>e<size>"
+    assert mask_message("No module named 'torch'") == "No module named '<str>'"
+    assert mask_message("  plain   words only ") == "plain words only"
+    assert mask_message("id deadbeef-cafe-face-beef-facadedecade") == "id <uuid>"
