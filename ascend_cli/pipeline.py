@@ -66,7 +66,7 @@ def run(
         note("pipeline: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     if result.listing_error:
         raise fail(
-            f"listing stopped early ({result.listing_error}); what was listed was "
+            f"listing incomplete ({result.listing_error}); what was listed was "
             "handled, run again for the rest"
         )
     if summary["failed"]:

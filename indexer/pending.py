@@ -4,19 +4,17 @@ changed or gone since the checkpoint, grouped so that one job's events stay toge
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from indexer.events import grid_event
 from shared.documents import parse_datetime
-from shared.errors import AscendError, InvalidBlobPath
+from shared.errors import InvalidBlobPath
 from shared.layout import SYSTEM_PREFIX, parse_blob_name
+from shared.listing import StoppableListing
 from shared.ports import BlobProps
-
-log = logging.getLogger("ascend.pipeline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,30 +39,14 @@ def is_watched(name: str) -> bool:
         return True  # outside the layout: the handler says why, and records it when it must
 
 
-class StoppableListing:
-    """A listing that ends, instead of raising, at the first storage failure (one bad blob name
-    made Azurite's listing answer 500): what was listed is still handled, `error` says why the
-    rest was not, and the next pass lists again."""
-
-    def __init__(self, listing: Iterable[BlobProps]) -> None:
-        self.listing = listing
-        self.error: str | None = None
-
-    def __iter__(self) -> Iterator[BlobProps]:
-        try:
-            yield from self.listing
-        except AscendError as exc:
-            self.error = " ".join(str(exc).split())
-            log.warning("listing stopped early, the rest waits for the next pass: %s", exc)
-
-
 def pending_events(
     container: str,
     listing: Iterable[BlobProps],
     seen: Mapping[str, list[str]],
 ) -> list[PendingEvent]:
     """Events for blobs that are new or changed since `seen`, then for blobs that vanished
-    (only after a complete listing: a blob past a failed page is not gone)."""
+    (only where the listing was complete: a blob past a failed page, or in a prefix that failed
+    to list, is not gone)."""
     current: set[str] = set()
     events: list[PendingEvent] = []
     for props in listing:
@@ -74,10 +56,9 @@ def pending_events(
         known = seen.get(props.name)
         if known is None or known[0] != props.etag:
             events.append(PendingEvent(props.name, props, grid_event(container, props)))
-    if getattr(listing, "error", None) is not None:
-        return events
+    covered = listing.lists if isinstance(listing, StoppableListing) else lambda _: True
     for name, (etag, modified) in seen.items():
-        if name not in current:
+        if name not in current and covered(name):
             gone = _gone(name, etag, modified)
             events.append(PendingEvent(name, None, grid_event(container, gone, deleted=True)))
     return events

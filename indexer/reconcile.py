@@ -22,13 +22,14 @@ from dataclasses import dataclass, field, replace
 from indexer.events import event_from_dict, grid_event, is_version_of
 from indexer.finalize import SOURCE_SIZE, CopyState
 from indexer.handler import handle
-from indexer.rejected import record_rejection
+from indexer.rejected import record_rejection, record_skipped
 from indexer.retag import retag_job_blobs, stale_tags
 from shared.documents import SearchDocument
 from shared.errors import InvalidBlobPath, TransientError
 from shared.gunzip import SOURCE_ETAG, written_by_pipeline
 from shared.jobid import parse_job_id
 from shared.layout import PROJECTS, BlobKind, metadata_path, parse_blob_name
+from shared.listing import StoppableListing
 from shared.metadata import FINAL_STATUSES
 from shared.ports import BlobProps
 from shared.services import Services
@@ -117,11 +118,17 @@ def is_current(doc: SearchDocument, state: JobState, metadata: BlobProps) -> boo
 
 def reconcile(services: Services, *, workers: int | None = None) -> dict[str, int]:
     """Bring the index in line with storage; counts of indexed, updated, removed, unchanged,
-    rejected (and `failed`: transient failures left for the next run)."""
+    rejected (and `failed`: transient failures left for the next run; `unlisted`: prefixes that
+    failed to list, gone around and recorded as rejected)."""
     known = {job_id for job_id, _, _ in services.index.keys()}  # noqa: SIM118 - a port method
     # read before the listing: a job created meanwhile is never a removal candidate
-    states = job_states(services.blobs.list(f"{PROJECTS}/", with_tags=True))
+    listing = StoppableListing(services.blobs.list(f"{PROJECTS}/", with_tags=True))
+    states = job_states(listing)
+    listing.raise_failure()  # only prefixes that fail to list are gone around
     counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
+    if listing.skipped:
+        record_skipped(services.blobs, listing.skipped, at=services.clock.now())
+        counts["unlisted"] = len(listing.skipped)
     counts["rejected"] += record_forged_copies(services, states)
     todo: list[tuple[str, JobState, BlobProps]] = []
     present: set[str] = set()

@@ -26,6 +26,7 @@ from indexer.reconcile import (
     record_forged_copies,
     reindex_job,
 )
+from indexer.rejected import record_skipped
 from shared.documents import SearchDocument
 from shared.errors import InvalidBlobPath, TransientError
 from shared.jobid import parse_job_id
@@ -37,6 +38,7 @@ from shared.layout import (
     parse_blob_name,
     user_jobs_prefix,
 )
+from shared.listing import Skipped, StoppableListing
 from shared.paging import find_all
 from shared.partitions import (
     Budget,
@@ -75,17 +77,24 @@ def changed_partitions(blobs: BlobStore, run: str, since: date, today: date) -> 
     return [Partition("reconcile", run, project, day) for project, day in sorted(found)]
 
 
-def partition_listing(blobs: BlobStore, project: str, day: date) -> Iterator[BlobProps]:
+def partition_listing(
+    blobs: BlobStore, project: str, day: date, skipped: list[Skipped] | None = None
+) -> Iterator[BlobProps]:
     """The partition's blobs, tags included: each user's job folders of that day (job IDs start
-    with the day), then the day's by-date copies."""
+    with the day), then the day's by-date copies. Prefixes that fail to list are gone around
+    and added to `skipped`."""
     users = [
         u.rstrip("/").rsplit("/", 1)[-1]
         for u in blobs.walk(f"{PROJECTS}/{project}/users/")
         if u.endswith("/")
     ]
-    for user in sorted(users):
-        yield from blobs.list(f"{user_jobs_prefix(project, user)}{day:%Y%m%d}-", with_tags=True)
-    yield from blobs.list(by_date_prefix(project, day), with_tags=True)
+    prefixes = [f"{user_jobs_prefix(project, user)}{day:%Y%m%d}-" for user in sorted(users)]
+    for prefix in [*prefixes, by_date_prefix(project, day)]:
+        listing = StoppableListing(blobs.list(prefix, with_tags=True))
+        yield from listing
+        listing.raise_failure()
+        if skipped is not None:
+            skipped.extend(listing.skipped)
 
 
 def partition_documents(index: SearchIndex, project: str, day: date) -> dict[str, SearchDocument]:
@@ -98,7 +107,9 @@ def reconcile_partition(
     services: Services, part: Partition, budget: Budget, *, slice_size: int = 16
 ) -> Progress:
     """Work through the partition's jobs after its marker until done or the budget is spent."""
-    states = job_states(partition_listing(services.blobs, part.project, part.day))
+    unlisted: list[Skipped] = []
+    states = job_states(partition_listing(services.blobs, part.project, part.day, unlisted))
+    record_skipped(services.blobs, unlisted, at=services.clock.now())
     record_forged_copies(services, states)  # from the listing: no request for the pipeline's own
     docs = partition_documents(services.index, part.project, part.day)
     present = {job_id for job_id, state in states.items() if _metadata(state) is not None}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import orjson
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shared.documents import format_datetime
 from shared.errors import BlobExists, BlobNotFound
 from shared.layout import system_path
+from shared.listing import Skipped
 from shared.ports import BlobStore
 from shared.principal import Principal
 
@@ -61,6 +62,22 @@ def record_rejection(
             create_only=True,
         )
     return record
+
+
+def record_skipped(blobs: BlobStore, skipped: Iterable[Skipped], *, at: datetime) -> None:
+    """Record each prefix a listing had to go around (once per prefix and day: a prefix that
+    keeps failing shows up again each day it does)."""
+    for part in skipped:
+        record_rejection(
+            blobs,
+            blob=part.prefix,
+            reason=f"{part.prefix}: fails to list ({part.reason}); its blobs"
+            f"{' after ' + repr(part.after) if part.after else ''} wait, and the "
+            "listing tries it again on every pass",
+            event_id="listing",
+            at=at,
+            etag=f"listing {at:%Y-%m-%d}",
+        )
 
 
 def list_rejections(blobs: BlobStore) -> Iterator[Rejection]:

@@ -20,8 +20,10 @@ from pathlib import Path
 
 from indexer.checkpoint import Seen, checkpoint_path, load_checkpoint, save_checkpoint
 from indexer.delivery import deliver
-from indexer.pending import Handled, StoppableListing, group_by_job, pending_events
+from indexer.pending import Handled, group_by_job, pending_events
+from indexer.rejected import record_skipped
 from shared.errors import AscendError
+from shared.listing import StoppableListing
 from shared.ports import BlobProps
 from shared.services import Services
 from shared.settings import Settings
@@ -37,6 +39,7 @@ class RunSummary:
 
     counts: Counter[str] = field(default_factory=Counter)
     listing_error: str | None = None  # the listing stopped early: the rest waits for a pass
+    unlisted: int = 0  # prefixes that failed to list, gone around (named in listing_error)
 
     @property
     def events(self) -> int:
@@ -60,7 +63,8 @@ def run_once(
     seen = load_checkpoint(path)
     listing = StoppableListing(services.blobs.list(""))
     groups = group_by_job(pending_events(services.settings.container, listing, seen))
-    summary = RunSummary(listing_error=listing.error)
+    summary = RunSummary(listing_error=listing.error, unlisted=len(listing.skipped))
+    record_skipped(services.blobs, listing.skipped, at=services.clock.now())
     last_save = time.monotonic()
 
     def account(handled: Handled) -> None:
@@ -137,4 +141,6 @@ def watch(
 def pass_line(summary: RunSummary) -> str:
     """`pipeline: indexed 3, skipped 1`: the non-zero counts of one pass."""
     counts = ", ".join(f"{k} {v}" for k, v in summary.as_dict().items() if v)
+    if summary.unlisted:
+        counts += f"; {summary.unlisted} prefixes failed to list (see pipeline rejected)"
     return f"pipeline: {counts}"

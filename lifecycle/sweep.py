@@ -9,6 +9,7 @@ log is flushed after every job and when the sweep stops.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -24,9 +25,11 @@ from lifecycle.plan import JobPlan, plan_job
 from lifecycle.policy import PolicyBook, RetentionPolicy
 from shared.documents import SearchDocument
 from shared.jobid import parse_job_id
+from shared.listing import ListingIncomplete
 from shared.partitions import Budget, Partition, Progress, work_through
 from shared.services import Services
 
+log = logging.getLogger("ascend.sweep")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -93,7 +96,11 @@ class JobSweeper:
 
     def __call__(self, doc: SearchDocument) -> list[Result]:
         policy = self.book.for_project(doc["project"])
-        state = read_job_state(self.services.blobs, doc["job_id"], doc, policy, self.now)
+        try:
+            state = read_job_state(self.services.blobs, doc["job_id"], doc, policy, self.now)
+        except ListingIncomplete as exc:  # never act on part of a job: it waits for a sweep
+            log.warning("sweep leaves job %s for a later sweep: %s", doc["job_id"], exc)
+            return []
         plan = plan_job(state, policy, self.now)
         if plan.is_empty:
             return []

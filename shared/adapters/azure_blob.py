@@ -60,6 +60,7 @@ from shared.errors import (
     StorageUnreachable,
     TransientError,
 )
+from shared.listing import ListingIncomplete, ListingMemory, Narrowing
 from shared.ports import Blob, BlobProps
 from shared.settings import Settings
 
@@ -87,6 +88,10 @@ class AzureBlobStore:
         self.retry = retry or RetryPolicy()
         self._account_key = account_key
         self._delegation: tuple[Any, datetime] | None = None
+        self._listing_memory = ListingMemory()
+        # Narrowing a failed listing probes many prefixes, most of which fail the same way for
+        # good (a bad name, not a busy service): one retry each, not the full policy.
+        self._probe_retry = replace(self.retry, attempts=min(2, self.retry.attempts))
 
     # ---- construction ------------------------------------------------------------------------
 
@@ -218,11 +223,34 @@ class AzureBlobStore:
         return self._call(name, fetch)
 
     def list(self, prefix: str, *, with_tags: bool = False) -> Iterator[BlobProps]:
+        # A page that fails for good (one bad blob name makes Azurite answer 500) is narrowed
+        # around (`shared.listing`): the rest is still listed, then `ListingIncomplete` names
+        # what was skipped.
         include = ["metadata", "tags"] if with_tags else ["metadata"]
-        pages = self.container.list_blobs(name_starts_with=prefix, include=include).by_page()
-        yield from self._paged(
-            prefix, pages, lambda b: _props(b.name, b, (b.tags or {}) if with_tags else None)
+
+        def flat(start: str, probe: bool) -> Iterator[BlobProps]:
+            pages = self.container.list_blobs(name_starts_with=start, include=include).by_page()
+            yield from self._paged(
+                start,
+                pages,
+                lambda b: _props(b.name, b, (b.tags or {}) if with_tags else None),
+                retry=self._probe_retry if probe else None,
+            )
+
+        def children(start: str) -> Iterator[str]:
+            pages = self.container.walk_blobs(name_starts_with=start, delimiter="/").by_page()
+            yield from self._paged(start, pages, lambda i: i.name, retry=self._probe_retry)
+
+        narrowing = Narrowing[BlobProps](
+            flat=flat,
+            children=children,
+            one=lambda name: self.props(name, with_tags=with_tags),
+            name_of=lambda p: p.name,
+            memory=self._listing_memory,
         )
+        yield from narrowing.run(prefix)
+        if narrowing.skipped:
+            raise ListingIncomplete(prefix, narrowing.skipped)
 
     def list_names(self, prefix: str) -> Iterator[str]:
         pages = self.container.list_blob_names(name_starts_with=prefix).by_page()
@@ -462,12 +490,18 @@ class AzureBlobStore:
         return self.retry.call(name, call, _translate)
 
     def _paged(
-        self, what: str, pages: Iterator[Iterator[Any]], convert: Callable[[Any], T]
+        self,
+        what: str,
+        pages: Iterator[Iterator[Any]],
+        convert: Callable[[Any], T],
+        *,
+        retry: AzureRetry | None = None,
     ) -> Iterator[T]:
         # Each page fetch is retried; a page that fails for good raises with the prefix named.
         iterator = iter(pages)
+        policy = retry or self.retry
         while True:
-            page = self._call(what, lambda: _next_page(iterator))
+            page = policy.call(what, lambda: _next_page(iterator), _translate)
             if page is None:
                 return
             for item in page:

@@ -1,5 +1,7 @@
-"""Finding 9: a listing that fails part way (Azurite answers 500 for a page holding a blob name
-with a control character) neither stops the worker nor makes unlisted blobs look deleted."""
+"""Finding 9: one blob name with a control character makes Azurite answer 500 for any listing
+page holding it. The listing goes around the smallest prefix that fails: blobs after it in name
+order are still indexed in the same pass, the prefix is reported and tried again next pass, and
+nothing under it is taken as deleted."""
 
 from __future__ import annotations
 
@@ -8,18 +10,28 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from indexer.pending import StoppableListing, pending_events
+import pytest
+
+from indexer.pending import pending_events
+from indexer.reconcile import reconcile
+from indexer.rejected import list_rejections
 from indexer.worker import run_once, watch
+from lifecycle.sweep import run_sweep
 from shared.adapters.memory_blob import MemoryBlobStore
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.errors import StorageError
+from shared.jobid import JobId
+from shared.layout import job_prefix
+from shared.listing import ListingIncomplete, StoppableListing
 from shared.ports import BlobProps
 from shared.services import Services
 from shared.settings import Settings
+from tests.support.events import make_metadata, write_job
 
 JOB = "projects/p/users/alice/jobs/20260101-000000-alice-p-00000000-00000000"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
+BAD_NAME = "notes\x07.txt"  # BEL: Azurite answers 500 for any page listing this name
 
 
 def props(name: str) -> BlobProps:
@@ -38,8 +50,80 @@ class FailingListStore(MemoryBlobStore):
         return broken_listing()
 
 
+def _write_two_jobs_with_a_bad_blob_in_the_first(services: Services) -> tuple[JobId, str]:
+    """Job A (sorts first) gets a blob whose name holds a control character; job B, written
+    after it, is good."""
+    first = write_job(services.blobs, make_metadata(run="00000001"))
+    services.blobs.write(f"{job_prefix(first)}{BAD_NAME}", b"x")
+    second = write_job(services.blobs, make_metadata(run="00000002"))
+    assert str(first) < str(second)
+    return first, str(second)
+
+
+def test_a_good_job_after_the_bad_blob_is_indexed_in_the_same_pass(
+    services: Services, tmp_path: Path
+) -> None:
+    """Against Azurite: the job after the bad blob in name order is indexed in the first pass;
+    the bad job's folder is the only prefix skipped, named in the pass and in `rejected`."""
+    bad, good = _write_two_jobs_with_a_bad_blob_in_the_first(services)
+    summary = run_once(services, checkpoint=tmp_path / "c.json")
+    assert services.index.get(good) is not None
+    assert summary.unlisted == 1
+    assert summary.listing_error is not None
+    assert job_prefix(bad) in summary.listing_error
+    assert "\x07" not in summary.listing_error
+    reported = [r for r in list_rejections(services.blobs) if r.event_id == "listing"]
+    assert [r.blob for r in reported] == [job_prefix(bad)]
+
+
+def test_the_skipped_prefix_is_tried_again_and_indexed_once_it_lists(
+    services: Services, tmp_path: Path
+) -> None:
+    """Next pass tries the skipped prefix again: once the bad blob is gone, its job is indexed."""
+    bad, _ = _write_two_jobs_with_a_bad_blob_in_the_first(services)
+    run_once(services, checkpoint=tmp_path / "c.json")
+    assert services.index.get(str(bad)) is None
+    again = run_once(services, checkpoint=tmp_path / "c.json")
+    assert again.unlisted == 1  # still there: still skipped, still reported
+    services.blobs.delete(f"{job_prefix(bad)}{BAD_NAME}")
+    last = run_once(services, checkpoint=tmp_path / "c.json")
+    assert last.listing_error is None
+    assert services.index.get(str(bad)) is not None
+
+
+def test_nothing_under_a_skipped_prefix_is_taken_as_deleted(
+    services: Services, tmp_path: Path
+) -> None:
+    """A job indexed before the bad blob appeared stays indexed while its folder cannot list."""
+    first = write_job(services.blobs, make_metadata(run="00000001"))
+    run_once(services, checkpoint=tmp_path / "c.json")
+    services.blobs.write(f"{job_prefix(first)}{BAD_NAME}", b"x")
+    summary = run_once(services, checkpoint=tmp_path / "c.json")
+    assert summary.counts["removed"] == 0
+    assert services.index.get(str(first)) is not None
+
+
+def test_reconcile_indexes_around_the_bad_prefix(services: Services) -> None:
+    """Reconcile lists the same way: the good job is indexed, the skipped prefix counted."""
+    _, good = _write_two_jobs_with_a_bad_blob_in_the_first(services)
+    counts = reconcile(services)
+    assert services.index.get(good) is not None
+    assert counts["unlisted"] == 1
+
+
+def test_the_sweep_leaves_only_the_unlistable_job(services: Services) -> None:
+    """The sweep of a job whose folder cannot list leaves that job for later, not the sweep."""
+    bad, _ = _write_two_jobs_with_a_bad_blob_in_the_first(services)
+    run_once(services, checkpoint=services.settings.index_path.parent / "c.json")
+    with pytest.raises(ListingIncomplete):
+        list(services.blobs.list(job_prefix(bad)))
+    summary = run_sweep(services, datetime(2030, 1, 1, tzinfo=UTC))
+    assert summary.jobs >= 1  # the good job was swept
+    assert services.blobs.props(f"{job_prefix(bad)}metadata.json") is not None
+
+
 def test_a_partial_listing_yields_its_events_and_no_deletions() -> None:
-    """Blobs listed before the failure are handled; nothing past it is taken as deleted."""
+    """Blobs listed before a failure are handled; nothing past it is taken as deleted."""
     seen = {f"{JOB}/job.log.jsonl": ["e0", "2026-01-01T00:00:00Z"]}
     listing = StoppableListing(broken_listing())
     events = pending_events("c", listing, seen)
