@@ -3,9 +3,20 @@ SELECTs of counts, facets and aggregates.
 
 Pure: every value is bound as `?`; the only names spliced into the text are document fields from
 the tree, which the parser takes from a fixed table (and which are checked here again). The
-table is `jobs` of `shared.adapters.sqlite_index`; `package:`, `tag:` and `metric:` terms read
-its JSON columns `package_pins`, `tags` and `metrics_last` with `json_each`. This is the one
-place the embedded index's SQL is written from a tree.
+table is `jobs` of `shared.adapters.sqlite_index`; `tag:` and `metric:` terms read its JSON
+columns `tags` and `metrics_last` with `json_each`; `package:` terms read the index table
+`package_jobs (name, version, created_at, job_id)`. This is the one place the embedded index's
+SQL is written from a tree.
+
+A listing (`compile_listing`) whose terms include a `package:` term and nothing that narrows by
+an indexed field (user, project, dependency, ...) is driven by that term: the jobs come from
+`package_jobs` in the listing's order, one index range per version, merged by SQLite (a
+compound SELECT with ORDER BY merges its sorted arms), so neither all matches are read for a
+first page nor every row of `jobs` is probed for a rare version. The merged arms run as a
+co-routine (`LIMIT -1` keeps SQLite from flattening them into the join) and the outer loop
+keeps their order, so the outer SELECT has no ORDER BY of its own: `tests` pin that plan with
+EXPLAIN QUERY PLAN and the order of the results. Anywhere else a `package:` term is a probe of
+the candidate row's own (name, version, created_at, job_id) keys.
 """
 
 from __future__ import annotations
@@ -50,9 +61,14 @@ _TIE = "(created_at, job_id)"
 
 @dataclass(frozen=True, slots=True)
 class SqlQuery:
+    """WHERE + params + ORDER BY over `source` (a FROM clause, its own params first); an empty
+    `order_by` means `source` yields the rows in the query's order already."""
+
     where: str
     params: tuple[Any, ...]
     order_by: str
+    source: str = "jobs"
+    source_params: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +83,75 @@ def compile_sql(query: Query) -> SqlQuery:
     where = " AND ".join(p.text for p in parts) or "1"
     params = tuple(v for p in parts for v in p.params)
     return SqlQuery(where, params, order_by(query.sort))
+
+
+def compile_listing(query: Query) -> SqlQuery:
+    """`compile_sql` for a listing in `query`'s sort: driven by a `package:` term when that
+    is the best way in (see the module's docstring)."""
+    driver = _driving_package(query)
+    if driver is None:
+        return compile_sql(query)
+    rest = compile_sql(Query(tuple(t for t in query.terms if t is not driver), query.sort))
+    source, params = _package_source(driver, query)
+    return SqlQuery(rest.where, rest.params, "", source, params)
+
+
+# Equality on these fields finds few rows through an index of `jobs`: a listing with one is
+# driven by that index, a `package:` term then probed per row.
+_NARROWING = frozenset(
+    {"job_id", "user", "project", "dep_hash", "image_hash", "function_name", "error_signature"}
+)
+
+
+def _narrows(term: Term) -> bool:
+    if isinstance(term, Equals):
+        return term.field in _NARROWING
+    if isinstance(term, AllOf):
+        return any(_narrows(t) for t in term.terms)
+    if isinstance(term, AnyOf):
+        return all(_narrows(t) for t in term.terms)
+    return False
+
+
+def _driving_package(query: Query) -> Package | None:
+    """The first `package:` term of a created_at listing with versions to read, unless
+    another term narrows by an indexed field."""
+    if query.sort.field != "created_at" or any(_narrows(t) for t in query.terms):
+        return None
+    return next((t for t in query.terms if isinstance(t, Package) and t.versions), None)
+
+
+def _created_bounds(query: Query) -> tuple[str, tuple[Any, ...]]:
+    """The query's own bounds on created_at (ranges and the cursor), as conditions on
+    `package_jobs`, so each version's range starts and stops where the listing does."""
+    texts: list[str] = []
+    params: list[Any] = []
+    for term in query.terms:
+        if isinstance(term, Compare) and term.field == "created_at":
+            texts.append(f" AND created_at {_OPS[term.op]} ?")
+            params.append(_bound(term.value))
+        elif isinstance(term, After) and term.sort.field == "created_at":
+            texts.append(f" AND (created_at, job_id) {'<' if term.sort.descending else '>'} (?, ?)")
+            params.extend((term.created_at, term.job_id))
+    return "".join(texts), tuple(params)
+
+
+def _package_source(term: Package, query: Query) -> tuple[str, tuple[Any, ...]]:
+    """FROM clause: each version's jobs in the listing's order, merged (UNION drops a job
+    listed under two matching versions), then their rows."""
+    way = "DESC" if query.sort.descending else "ASC"
+    bounds, bound_params = _created_bounds(query)
+    arm = (
+        "SELECT created_at AS p_created, job_id AS p_job FROM package_jobs "  # noqa: S608
+        f"WHERE name = ? AND version = ?{bounds}"  # bounds: fixed text, values bound
+    )
+    versions = package_versions(term)
+    arms = " UNION ".join(arm for _ in versions)
+    text = (
+        f"({arms} ORDER BY 1 {way}, 2 {way} LIMIT -1) drv "
+        "CROSS JOIN jobs ON jobs.job_id = drv.p_job"
+    )
+    return text, tuple(p for v in versions for p in (term.name, v, *bound_params))
 
 
 def order_by(sort: Sort) -> str:
@@ -139,20 +224,27 @@ def _filtered(column: str, needles: list[tuple[str, bool]], exact: _Sql) -> _Sql
 _PLAIN_TEXT = re.compile(r"[ !#-.0-\[\]-~]*")
 
 
+_PACKAGE_PROBE = (
+    "EXISTS (SELECT 1 FROM package_jobs pj WHERE pj.name = ? AND pj.version IN ({marks}) "
+    "AND pj.created_at = coalesce(jobs.created_at, '') AND pj.job_id = jobs.job_id)"
+)
+
+
 def _package(term: Package) -> _Sql:
-    """Against `package_pins`: one `"{name} {version}"` text per requirement."""
-    if not term.specifier:
-        prefix = f"{term.name} "
-        exact = _any_element("package_pins", "substr(j.value, 1, ?) = ?", (len(prefix), prefix))
-        return _filtered("package_pins", [(prefix, True)], exact)
+    """A probe of `package_jobs` by the row's own keys, one index seek per version."""
+    versions = package_versions(term)
+    if not versions:
+        return _Sql("0")
+    marks = ", ".join("?" for _ in versions)
+    return _Sql(_PACKAGE_PROBE.format(marks=marks), (term.name, *versions))
+
+
+def package_versions(term: Package) -> tuple[str, ...]:
+    """The indexed versions `term` takes in (filled by the index: every version of the name
+    when there is no specifier)."""
     if term.versions is None:
         raise ValueError(f"package {term.name}{term.specifier}: versions not resolved")
-    if not term.versions:
-        return _Sql("0")
-    texts = [f"{term.name} {v}" for v in term.versions]
-    marks = ", ".join("?" for _ in texts)
-    exact = _any_element("package_pins", f"j.value IN ({marks})", tuple(texts))
-    return _filtered("package_pins", [(t, False) for t in texts], exact)
+    return term.versions
 
 
 def _tag(term: Tag) -> _Sql:
@@ -273,13 +365,18 @@ DOCUMENT_JSON = (
 def document_json_sql(query: Query, limit: int) -> SqlSelect:
     """Each matching row as (document JSON without its doubles, the doubles, sort value,
     created_at, job_id), in `query`'s sort, at most `limit`: what `json_document` needs."""
-    where = compile_sql(query)
-    floats = "".join(f"{_column(name)}, " for name in _FLOATS)
+    where = compile_listing(query)
+    floats = "".join(f"jobs.{_column(name)}, " for name in _FLOATS)
     text = (
-        f"SELECT {DOCUMENT_JSON}, {floats}{_column(query.sort.field)}, created_at, job_id "
-        f"{_FROM} WHERE {where.where} ORDER BY {where.order_by} LIMIT ?"
+        f"SELECT {DOCUMENT_JSON}, {floats}jobs.{_column(query.sort.field)}, jobs.created_at, "  # noqa: S608
+        f"jobs.job_id FROM {where.source} WHERE {where.where}{ordered(where.order_by)} LIMIT ?"
     )
-    return SqlSelect(text, (*where.params, limit))
+    return SqlSelect(text, (*where.source_params, *where.params, limit))
+
+
+def ordered(order: str) -> str:
+    """The ORDER BY clause of an `order_by` text (none when the source keeps the order)."""
+    return f" ORDER BY {order}" if order else ""
 
 
 def json_document(row: Sequence[Any]) -> JsonDocument:

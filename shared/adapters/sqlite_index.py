@@ -3,17 +3,21 @@
 Schema, generated from `shared.documents.FIELDS`:
 
 - `jobs`: one row per document, one column per field; list and metrics fields are JSON text,
-  booleans 0/1, times the documents' sortable text (`2025-12-04T14:30:22.000Z`). One more
-  column, `package_pins`, holds the JSON list of `"{PEP 503 name} {pinned version}"` texts of
-  the job's requirements (`"torch 2.1.0"`, `"numpy "` when unpinned), for `package:` queries.
+  booleans 0/1, times the documents' sortable text (`2025-12-04T14:30:22.000Z`).
+- `package_jobs(name, version, created_at, job_id)` (WITHOUT ROWID, all four the key): one
+  row per requirement of each job, its PEP 503 name and pinned version (`''` when unpinned),
+  for `package:` queries: a listing is driven by it (each matching version's jobs newest first,
+  merged; `sql_query`), anything else probes it by the row's own keys. Kept by the writes
+  below from each row's `packages` and `created_at` before and after; an update that keeps
+  both (a job's status events) does not touch it.
 - `package_versions(name, version)`: every (name, version) ever indexed, so that a PEP 440
   specifier resolves to version texts without reading the jobs (stale pairs of deleted jobs
   only add versions that match no job).
 
-`package:`, `tag:` and `metric:` terms read the job's own JSON columns (`json_each`), probed
-per candidate row like any other condition. Earlier files kept one side-table row per
-package, tag and metric instead: about nine more B-tree inserts per job, for no faster query
-(measured on 1M jobs); `ensure()` migrates such a file in place.
+`tag:` and `metric:` terms read the job's own JSON columns (`json_each`), probed per candidate
+row like any other condition. Version-3 files answered `package:` the same way, from a
+`package_pins` JSON column, scanning every row newest first: 28x MLflow where the plain schema
+of `bench.peer` with such a table was 3.6x faster; `ensure()` migrates older files in place.
 
 Query indexes: (x, created_at) for the filters that come with a newest-first listing (the
 job_id tie-break is a partial sort of equal times), cost, GPU by cost, and the lifecycle's
@@ -46,20 +50,23 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from shared.adapters.sql_query import (
+    SqlQuery,
     SqlSelect,
     aggregate_sql,
+    compile_listing,
     compile_sql,
     count_sql,
     document_json_sql,
     facet_sql,
     json_document,
+    ordered,
 )
 from shared.documents import (
     FIELD_BY_NAME,
@@ -87,12 +94,21 @@ COLUMNS = tuple(f.name for f in FIELDS)
 _JSON_FIELDS = frozenset(f.name for f in FIELDS if f.is_collection)
 _BOOL_FIELDS = frozenset(f.name for f in FIELDS if f.type is FieldType.BOOL)
 _MAX_VARIABLES = 900
+_SELECTED = ", ".join(f"jobs.{c}" for c in COLUMNS)
 
-SCHEMA_VERSION = 3
-_PINS = "package_pins"
+SCHEMA_VERSION = 4
+_PINS = "package_pins"  # version 3's column, dropped by the migration to 4
 _PACKAGE_VERSIONS = """CREATE TABLE IF NOT EXISTS package_versions (name TEXT NOT NULL,
     version TEXT NOT NULL, PRIMARY KEY (name, version)) WITHOUT ROWID;
 """
+_PACKAGE_JOBS = """CREATE TABLE IF NOT EXISTS package_jobs (name TEXT NOT NULL,
+    version TEXT NOT NULL, created_at TEXT NOT NULL, job_id TEXT NOT NULL,
+    PRIMARY KEY (name, version, created_at, job_id)) WITHOUT ROWID;
+"""
+_ADD_PACKAGE_JOB = "INSERT OR IGNORE INTO package_jobs VALUES (?, ?, ?, ?)"
+_DROP_PACKAGE_JOB = (
+    "DELETE FROM package_jobs WHERE name = ? AND version = ? AND created_at = ? AND job_id = ?"
+)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS jobs ("
@@ -100,8 +116,9 @@ SCHEMA = (
         f'"{f.name}" {_SQL_TYPES[f.type]}' + (" PRIMARY KEY NOT NULL" if f.key else "")
         for f in FIELDS
     )
-    + f", {_PINS} TEXT);\n"
+    + ");\n"
     + _PACKAGE_VERSIONS
+    + _PACKAGE_JOBS
     + """
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
 CREATE INDEX IF NOT EXISTS jobs_user_created ON jobs (user, created_at);
@@ -150,13 +167,14 @@ FacetValues = dict[str, tuple[Any, ...]]
 _SIDE_TABLES_OF_VERSION_1 = ("job_packages", "job_tags", "job_metrics")
 
 # Column names come from FIELDS (code, not input); every value is a bound parameter.
-_WRITTEN = (*COLUMNS, _PINS)
+_WRITTEN = COLUMNS
 _UPSERT = (
     f"INSERT INTO jobs ({', '.join(_WRITTEN)}) VALUES ({', '.join('?' for _ in _WRITTEN)}) "  # noqa: S608
     "ON CONFLICT(job_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _WRITTEN if c != "job_id")
-    + " WHERE (excluded.updated_at, coalesce(excluded.source_version, '')) >= "
-    "(jobs.updated_at, coalesce(jobs.source_version, ''))"
+    # The same test as `_not_older` (a NULL time is ''), so the rows written are the winners.
+    + " WHERE (coalesce(excluded.updated_at, ''), coalesce(excluded.source_version, '')) >= "
+    "(coalesce(jobs.updated_at, ''), coalesce(jobs.source_version, ''))"
 )
 
 
@@ -223,6 +241,8 @@ class SqliteIndex:
             if found:
                 self._add_new_columns(conn)
             conn.executescript(SCHEMA)
+            if found and version < 4:
+                self._fill_package_jobs(conn)
             self._ensure_facet_counts(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -254,25 +274,29 @@ class SqliteIndex:
                 "'weekday 1')"
             )
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        """From version 1: `package_pins` filled from each job's packages, the side tables
-        dropped, and the query indexes dropped (`SCHEMA` re-creates them as they are now)."""
+    def _fill_package_jobs(self, conn: sqlite3.Connection) -> None:
+        """To version 4: `package_jobs` and `package_versions` filled from each job's
+        `packages`, version 3's `package_pins` column dropped."""
         with self._transaction():
-            if _PINS not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
-                conn.execute(f"ALTER TABLE jobs ADD COLUMN {_PINS} TEXT")
-            conn.execute(_PACKAGE_VERSIONS)
-            pins = {
-                job_id: _pins(_package_key(orjson.loads(packages or "[]")))
-                for job_id, packages in conn.execute("SELECT job_id, packages FROM jobs")
-            }
-            conn.executemany(
-                f"UPDATE jobs SET {_PINS} = ? WHERE job_id = ?",  # noqa: S608
-                [(text, job_id) for job_id, (text, _) in pins.items()],
+            conn.execute("DELETE FROM package_jobs")
+            rows = conn.execute("SELECT job_id, created_at, packages FROM jobs").fetchall()
+            entries = sorted(
+                entry
+                for job_id, created, packages in rows
+                for entry in _package_rows(job_id, created, _stored_pins(packages))
             )
+            conn.executemany(_ADD_PACKAGE_JOB, entries)
             conn.executemany(
                 "INSERT OR IGNORE INTO package_versions VALUES (?, ?)",
-                {pair for _, found in pins.values() for pair in found},
+                {(name, version) for name, version, *_ in entries},
             )
+            if _PINS in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
+                conn.execute(f"ALTER TABLE jobs DROP COLUMN {_PINS}")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """From version 1: the side tables dropped, and the query indexes dropped (`SCHEMA`
+        re-creates them as they are now; `_fill_package_jobs` fills the packages')."""
+        with self._transaction():
             for table in _SIDE_TABLES_OF_VERSION_1:
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
             indexes = conn.execute(
@@ -289,28 +313,32 @@ class SqliteIndex:
             return []
         latest = _newest_per_key(documents)
         with self._lock, self._transaction() as conn:
-            current, facet_values = self._versions(conn, list(latest))
+            current = _current_rows(conn, list(latest))
             # Key order keeps each B-tree's inserts local: fewer pages touched per batch.
             winners = sorted(
                 (d for k, d in latest.items() if _not_older(d, current.get(k))),
                 key=lambda d: d["job_id"],
             )
-            keys = [d["job_id"] for d in winners]
-            before = {k: facet_values[k] for k in keys if k in facet_values}
-            package_lists: set[tuple[str, ...]] = set()
-            conn.executemany(_UPSERT, [_row(d, package_lists) for d in winners])
-            _count_facets(conn, before, _facet_values(conn, keys))
-            conn.executemany(
-                "INSERT OR IGNORE INTO package_versions VALUES (?, ?)",
-                {pair for packages in package_lists for pair in _pins(packages)[1]},
+            conn.executemany(_UPSERT, [_row(d) for d in winners])
+            # The upsert's own WHERE is `_not_older`: every winner's row is now the winner.
+            before = {d["job_id"]: current[d["job_id"]] for d in winners if d["job_id"] in current}
+            _count_facets(
+                conn,
+                {k: row.facets for k, row in before.items()},
+                {d["job_id"]: _document_facets(d) for d in winners},
             )
-        return keys
+            _move_packages(conn, before, winners)
+        return [d["job_id"] for d in winners]
 
     def delete(self, job_ids: Sequence[str]) -> int:
         with self._lock, self._transaction() as conn:
-            before = _facet_values(conn, list(job_ids))
+            before = _current_rows(conn, list(job_ids))
             conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(k,) for k in job_ids])
-            _count_facets(conn, before, {})
+            _count_facets(conn, {k: row.facets for k, row in before.items()}, {})
+            conn.executemany(
+                _DROP_PACKAGE_JOB,
+                [e for k, row in before.items() for e in _package_rows(k, row.created, row.pins)],
+            )
             return len(before)
 
     def set_tier(self, job_ids: Sequence[str], tier: str) -> int:
@@ -324,7 +352,7 @@ class SqliteIndex:
 
     def set_field(self, job_id: str, name: str, value: Any) -> None:
         """Change one scalar field in place (e.g. `tier` after a lifecycle move)."""
-        if name not in COLUMNS or name in _JSON_FIELDS or name == "job_id":
+        if name not in COLUMNS or name in _JSON_FIELDS or name in {"job_id", "created_at"}:
             raise SearchIndexError(f"field {name!r} cannot be set in place")
         with self._lock, self._transaction() as conn:
             before = _facet_values(conn, [job_id])
@@ -338,8 +366,7 @@ class SqliteIndex:
         return rows[0] if rows else None
 
     def find(self, query: Query, *, limit: int) -> list[SearchDocument]:
-        compiled = compile_sql(self._resolved(query))
-        return self.select(compiled.where, compiled.params, order_by=compiled.order_by, limit=limit)
+        return self._select(compile_listing(self._resolved(query)), limit)
 
     def find_json(self, query: Query, *, limit: int) -> list[JsonDocument]:
         return [
@@ -386,8 +413,14 @@ class SqliteIndex:
         limit: int | None = None,
     ) -> list[SearchDocument]:
         """Documents matching a WHERE clause built by the query module (values bound as `?`)."""
-        sql = f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE {where} ORDER BY {order_by}"  # noqa: S608
-        args = list(params)
+        return self._select(SqlQuery(where, tuple(params), order_by), limit)
+
+    def _select(self, compiled: SqlQuery, limit: int | None) -> list[SearchDocument]:
+        sql = (
+            f"SELECT {_SELECTED} FROM {compiled.source} WHERE {compiled.where}"  # noqa: S608
+            + ordered(compiled.order_by)
+        )
+        args = [*compiled.source_params, *compiled.params]
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -420,9 +453,10 @@ class SqliteIndex:
         """`query` with each package specifier turned into the indexed versions inside it."""
 
         def resolve(term: Term) -> Term:
-            if isinstance(term, Package) and term.specifier and term.versions is None:
-                found = matching_versions(term.specifier, self.package_versions(term.name))
-                return replace(term, versions=found)
+            if isinstance(term, Package) and term.versions is None:
+                known = self.package_versions(term.name)
+                found = matching_versions(term.specifier, known) if term.specifier else known
+                return replace(term, versions=tuple(found))
             return term
 
         return map_terms(query, resolve)
@@ -438,26 +472,6 @@ class SqliteIndex:
         if self._checkpointer is None and str(self.path) != ":memory:":
             self._checkpointer = _Checkpointer(self)
         return _Transaction(self.conn)
-
-    @staticmethod
-    def _versions(
-        conn: sqlite3.Connection, keys: list[str]
-    ) -> tuple[dict[str, tuple[str, str]], FacetValues]:
-        """The (updated_at, source_version) and the `COUNTED_FACETS` values of each of `keys`
-        that is a row (one read for both: the row is read anyway)."""
-        found: dict[str, tuple[str, str]] = {}
-        facets: FacetValues = {}
-        for start in range(0, len(keys), _MAX_VARIABLES):
-            chunk = keys[start : start + _MAX_VARIABLES]
-            marks = ", ".join("?" for _ in chunk)
-            for key, updated, version, *values in conn.execute(
-                f"SELECT job_id, updated_at, source_version, {_FACET_COLUMNS} FROM jobs "  # noqa: S608
-                f"WHERE job_id IN ({marks})",
-                chunk,
-            ):
-                found[key] = (updated or "", version or "")
-                facets[key] = tuple(values)
-        return found, facets
 
 
 class _Checkpointer:
@@ -531,18 +545,70 @@ def _version(doc: SearchDocument) -> tuple[str, str]:
     return (doc.get("updated_at") or "", doc.get("source_version") or "")
 
 
-def _facet_values(conn: sqlite3.Connection, keys: list[str]) -> FacetValues:
-    """The `COUNTED_FACETS` values of each of `keys` that is a row now."""
-    found: FacetValues = {}
+@dataclass(frozen=True, slots=True)
+class _Current:
+    """What a write needs of a row already there: its version, its `COUNTED_FACETS` values,
+    and its `package_jobs` keys (created_at and (name, version) pairs)."""
+
+    version: tuple[str, str]
+    facets: tuple[Any, ...]
+    created: str
+    pins: tuple[tuple[str, str], ...]
+
+
+def _current_rows(conn: sqlite3.Connection, keys: list[str]) -> dict[str, _Current]:
+    """The `_Current` of each of `keys` that is a row (one keyed read each)."""
+    found: dict[str, _Current] = {}
     for start in range(0, len(keys), _MAX_VARIABLES):
         chunk = keys[start : start + _MAX_VARIABLES]
         marks = ", ".join("?" for _ in chunk)
-        for key, *values in conn.execute(
-            f"SELECT job_id, {_FACET_COLUMNS} FROM jobs WHERE job_id IN ({marks})",  # noqa: S608
+        for key, updated, version, created, packages, *values in conn.execute(
+            "SELECT job_id, updated_at, source_version, created_at, packages, "  # noqa: S608
+            f"{_FACET_COLUMNS} FROM jobs WHERE job_id IN ({marks})",
             chunk,
         ):
-            found[key] = tuple(values)
+            found[key] = _Current(
+                (updated or "", version or ""), tuple(values), created or "", _stored_pins(packages)
+            )
     return found
+
+
+def _facet_values(conn: sqlite3.Connection, keys: list[str]) -> FacetValues:
+    """The `COUNTED_FACETS` values of each of `keys` that is a row now."""
+    return {k: row.facets for k, row in _current_rows(conn, keys).items()}
+
+
+def _document_facets(doc: SearchDocument) -> tuple[Any, ...]:
+    return tuple(doc.get(f) for f in COUNTED_FACETS)
+
+
+def _move_packages(
+    conn: sqlite3.Connection, before: dict[str, _Current], written: Sequence[SearchDocument]
+) -> None:
+    """`package_jobs` and `package_versions` after `written` replaced the rows `before`: only
+    the jobs whose created_at or requirements changed are touched."""
+    gone: list[tuple[str, str, str, str]] = []
+    new: list[tuple[str, str, str, str]] = []
+    versions: set[tuple[str, str]] = set()
+    for doc in written:
+        key, created = doc["job_id"], doc.get("created_at") or ""
+        pins = _pins(_package_key(doc.get("packages") or ()))
+        old = before.get(key)
+        if old is not None and old.created == created and old.pins == pins:
+            continue
+        if old is not None:
+            gone.extend(_package_rows(key, old.created, old.pins))
+        new.extend(_package_rows(key, created, pins))
+        versions.update(pins)
+    conn.executemany(_DROP_PACKAGE_JOB, gone)
+    conn.executemany(_ADD_PACKAGE_JOB, sorted(new))
+    conn.executemany("INSERT OR IGNORE INTO package_versions VALUES (?, ?)", versions)
+
+
+def _package_rows(
+    job_id: str, created: str, pins: tuple[tuple[str, str], ...]
+) -> list[tuple[str, str, str, str]]:
+    return [(name, version, created, job_id) for name, version in pins]
 
 
 def _count_facets(conn: sqlite3.Connection, before: FacetValues, after: FacetValues) -> None:
@@ -555,8 +621,8 @@ def _count_facets(conn: sqlite3.Connection, before: FacetValues, after: FacetVal
     conn.executemany(_ADD_FACET_COUNT, [(f, v, n) for (f, v), n in deltas.items() if n])
 
 
-def _not_older(doc: SearchDocument, current: tuple[str, str] | None) -> bool:
-    return current is None or _version(doc) >= current
+def _not_older(doc: SearchDocument, current: _Current | None) -> bool:
+    return current is None or _version(doc) >= current.version
 
 
 def _newest_per_key(documents: Sequence[SearchDocument]) -> dict[str, SearchDocument]:
@@ -575,9 +641,8 @@ _BOOL_AT = tuple(i for i, c in enumerate(COLUMNS) if c in _BOOL_FIELDS)
 _ALL_COLUMNS = operator.itemgetter(*COLUMNS)
 
 
-def _row(doc: SearchDocument, package_lists: set[tuple[str, ...]]) -> list[Any]:
-    """The `_WRITTEN` values of `doc`, by position (the hot loop of `upsert`); adds the
-    document's requirement list to `package_lists`."""
+def _row(doc: SearchDocument) -> list[Any]:
+    """The `_WRITTEN` values of `doc`, by position (the hot loop of `upsert`)."""
     try:
         row = list(_ALL_COLUMNS(doc))
     except KeyError:  # a partial document: missing fields are NULL
@@ -587,9 +652,6 @@ def _row(doc: SearchDocument, package_lists: set[tuple[str, ...]]) -> list[Any]:
     for at in _BOOL_AT:
         if row[at] is not None:
             row[at] = int(row[at])
-    packages = _package_key(doc.get("packages") or ())
-    package_lists.add(packages)
-    row.append(_pins(packages)[0])
     return row
 
 
@@ -599,11 +661,15 @@ def _package_key(packages: Iterable[str]) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1 << 12)  # jobs share few requirement sets (one per image)
-def _pins(packages: tuple[str, ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """`package_pins` JSON text of requirement texts (in any order: the key is sorted), and
-    their (name, version) pairs."""
-    found = tuple(split_requirement(text) for text in packages)
-    return orjson.dumps([f"{name} {version}" for name, version in found]).decode(), found
+def _pins(packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The distinct (PEP 503 name, pinned version) pairs of requirement texts, sorted."""
+    return tuple(sorted({split_requirement(text) for text in packages}))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _stored_pins(packages: str | None) -> tuple[tuple[str, str], ...]:
+    """`_pins` of a row's `packages` column (JSON text)."""
+    return _pins(_package_key(orjson.loads(packages or "[]")))
 
 
 def _typed(field: str, value: Any) -> Any:

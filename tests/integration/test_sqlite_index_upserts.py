@@ -188,7 +188,7 @@ def test_a_file_of_the_first_schema_is_migrated_in_place(tmp_path: Path) -> None
     index.close()
     old = sqlite3.connect(path, isolation_level=None)
     old.executescript("""
-        ALTER TABLE jobs DROP COLUMN package_pins; DROP TABLE package_versions;
+        DROP TABLE package_jobs; DROP TABLE package_versions;
         CREATE TABLE job_packages (job_id TEXT, name TEXT, version TEXT,
             PRIMARY KEY (job_id, name, version)) WITHOUT ROWID;
         CREATE TABLE job_tags (job_id TEXT, key TEXT, value TEXT,
@@ -201,7 +201,34 @@ def test_a_file_of_the_first_schema_is_migrated_in_place(tmp_path: Path) -> None
     assert _hits(index, 'package:"torch>=2" tag:a=1') == [JOB]
     assert index.package_versions("torch") == ["2.0.0"]
     tables = {r[0] for r in index.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"jobs", "package_versions", "facet_counts"}
+    assert tables == {"jobs", "package_versions", "package_jobs", "facet_counts"}
+    assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    index.close()
+
+
+def test_a_file_of_version_3_gains_the_package_table_and_loses_its_pins_column(
+    tmp_path: Path,
+) -> None:
+    """A version-3 file (packages as a `package_pins` JSON column, no `package_jobs`) answers
+    exact, range and name-only package queries after `ensure()`, without the old column."""
+    path = tmp_path / "v3.sqlite3"
+    index = SqliteIndex(path)
+    index.ensure()
+    index.upsert([_doc("2026-03-10T10:00:00.000Z", packages=["Torch==2.0.0", "numpy"])])
+    index.close()
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript("""DROP TABLE package_jobs; DELETE FROM package_versions;
+        ALTER TABLE jobs ADD COLUMN package_pins TEXT;
+        UPDATE jobs SET package_pins = '["numpy ","torch 2.0.0"]'; PRAGMA user_version = 3;""")
+    old.close()
+
+    index = SqliteIndex(path)
+    index.ensure()
+    for text in ('package:"torch==2.0.0"', 'package:"torch>=2,<3"', "package:numpy"):
+        assert _hits(index, text) == [JOB], text
+    assert _hits(index, 'package:"torch<2"') == []
+    columns = {r[1] for r in index.conn.execute("PRAGMA table_info(jobs)")}
+    assert "package_pins" not in columns
     assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     index.close()
 
