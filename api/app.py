@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Annotated, Any
 
 import orjson
@@ -212,14 +213,18 @@ def _follow(
 
 async def _project_error(request: Request, exc: Exception) -> Response:
     code = status_for(exc)
-    headers = {"WWW-Authenticate": "AppServiceAuthentication"} if code == 401 else None
-    detail = str(exc) if code != 500 else f"internal error: {type(exc).__name__}"
+    unauthorized, unexpected = (
+        code == HTTPStatus.UNAUTHORIZED,
+        code == HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+    headers = {"WWW-Authenticate": "AppServiceAuthentication"} if unauthorized else None
+    detail = f"internal error: {type(exc).__name__}" if unexpected else str(exc)
     return _error(request, code, " ".join(detail.split()), headers)
 
 
 async def _bad_parameter(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    first = exc.errors()[0]
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    first = errors[0] if errors else {}
     where = " ".join(str(p) for p in first.get("loc", ()))
     return _error(request, 400, f"{where}: {first.get('msg', 'is invalid')}", None)
 

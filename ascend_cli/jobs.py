@@ -44,6 +44,7 @@ from query.logs import filter_raw, filter_records, parse_level, read_ahead
 from query.logselect import Line, select, select_following, selection
 from shared.errors import AscendError, InvalidInput
 from shared.logrecords import BadLine, iter_log_lines
+from shared.units import human_bytes
 
 app = typer.Typer(
     help="Your jobs: list, status, logs, metrics, artifacts, download, cancel.",
@@ -362,12 +363,7 @@ def _bad(line: BadLine) -> Text:
 def _size(value: int | None) -> str:
     if value is None:
         return ""
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
-        size /= 1024
-    return str(value)
+    return human_bytes(value)
 
 
 # ---- artifacts -------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from shared.errors import InvalidInput
 from shared.logrecords import iter_log_lines
 
 SPARKS = "▁▂▃▄▅▆▇█"
+MARKED_POINTS = 60  # a series this short is drawn with a marker on each point
 
 
 def register(jobs_app: typer.Typer) -> None:
@@ -212,7 +213,7 @@ def draw_plot(series: Sequence[Series], axis: XAxis, path: Path, *, title: str) 
             xs,
             ys,
             color=colour,
-            marker="o" if len(xs) <= 60 else None,
+            marker="o" if len(xs) <= MARKED_POINTS else None,
             markersize=3,
             linewidth=1.5,
             label=one.name,

@@ -18,6 +18,7 @@ import typer
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, services
 from ascend_cli.tables import print_rows
+from shared.units import human_bytes
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -285,12 +286,7 @@ def _storage_table(rows: list[Row], keys: list[str]) -> None:
 
 def size(value: float) -> str:
     """Bytes for a human: 1.2 GiB."""
-    amount = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(amount) < 1024 or unit == "TiB":
-            return f"{amount:,.0f} {unit}" if unit == "B" else f"{amount:,.1f} {unit}"
-        amount /= 1024
-    return f"{amount:,.1f} PiB"  # pragma: no cover - the loop returns
+    return human_bytes(value)
 
 
 @app.command("images")

@@ -18,6 +18,7 @@ from rich.segment import Segment
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _KEPT = "\n\t"
+_ONE_BYTE = 0x100  # code points below it print as \xNN, the others as \uNNNN
 _UNSAFE = re.compile(
     "["
     + "".join(re.escape(chr(c)) for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in _KEPT)
@@ -28,7 +29,7 @@ _UNSAFE = re.compile(
 
 def _shown(char: str) -> str:
     code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code < _ONE_BYTE else f"\\u{code:04x}"
 
 
 def visible(text: str) -> str:

@@ -8,6 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def check(condition: bool, problem: str) -> None:
+    """Stop the benchmark, naming the problem, when what it measured went wrong."""
+    if not condition:
+        raise SystemExit(f"bench: {problem}")
+
+
 def timed_runs(run: Callable[[], object], repeat: int) -> list[float]:
     """Wall-clock seconds of `repeat` calls of `run`."""
     times = []

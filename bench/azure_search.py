@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from azure.core.credentials import AzureKeyCredential
 
-from bench._timing import timed_runs
+from bench._timing import check, timed_runs
 from shared.adapters.azure_search import AzureSearchIndex
 from shared.adapters.azure_search_payloads import IndexAction, request_body, to_azure
 from shared.adapters.sqlite_index import SqliteIndex
@@ -80,7 +80,7 @@ def through_adapter(docs: list[dict[str, Any]]) -> Callable[[], object]:
             ENDPOINT, "ascend-jobs", AzureKeyCredential("k"), transport=service.transport
         )
         written = index.upsert(docs)
-        assert len(written) == len(docs)
+        check(len(written) == len(docs), f"{len(written)} of {len(docs)} documents written")
         return written
 
     return run

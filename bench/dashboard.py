@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from ascend_cli.azurite import start_azurite
+from bench._timing import check
 from bench.query import NOW, build, p95
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.adapters.sqlite_index import SqliteIndex
@@ -64,7 +66,7 @@ def jobs_page(path: Path, repeat: int) -> dict[str, Any]:
     ):
         client = TestClient(create_app(lambda: services, anonymous_as=principal))
         response = client.get("/", params={"q": query})
-        assert response.status_code == 200, response.text[:300]
+        check(response.status_code == HTTPStatus.OK, response.text[:300])
         samples = timings(lambda c=client, q=query: c.get("/", params={"q": q}), repeat)
         facets = timings(
             lambda c=client, q=query: c.get("/facets", params={"q": q}), max(3, repeat // 5)
@@ -95,7 +97,7 @@ def big_log_page(megabytes: int, repeat: int) -> dict[str, Any]:
         job_id = _write_big_job(services, megabytes)
         client = TestClient(create_app(lambda: services, anonymous_as=Principal.of("alice")))
         first = client.get(f"/jobs/{job_id}")
-        assert first.status_code == 200, first.text[:300]
+        check(first.status_code == HTTPStatus.OK, first.text[:300])
         page = timings(lambda: client.get(f"/jobs/{job_id}"), repeat)
         deep = timings(
             lambda: client.get(f"/jobs/{job_id}/log", params={"offset": (megabytes - 1) << 20}),

@@ -155,7 +155,8 @@ def events(
     payloads = []
     for job in ids:
         props = services.blobs.props(name_of(job))
-        assert props is not None
+        if props is None:
+            raise SystemExit(f"bench: {name_of(job)} was not written")
         payloads.append(grid_event("bench", props))
     return measure(
         counter, [functools.partial(handle, event_from_dict(p), services) for p in payloads]

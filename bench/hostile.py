@@ -26,11 +26,13 @@ import tempfile
 import threading
 import time
 import zlib
+from http import HTTPStatus
 from pathlib import Path
 
 import orjson
 
 from ascend_cli.azurite import start_azurite
+from bench._timing import check
 from shared.layout import archived_log_path
 from tests.support.jobs_data import make_services, seed_job
 
@@ -76,7 +78,7 @@ def probe(port: int, header: str, count: int) -> list[float]:
         started = time.monotonic()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request("GET", "/api/jobs?limit=5", headers={"X-MS-CLIENT-PRINCIPAL": header})
-        assert conn.getresponse().status == 200
+        check(conn.getresponse().status == HTTPStatus.OK, "the server did not answer")
         conn.close()
         times.append(time.monotonic() - started)
     return times

@@ -42,6 +42,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,6 +54,7 @@ from bench._timing import process_cpu_seconds
 from indexer.document import LogFacts, build_document
 from indexer.logstats import LogStats
 from indexer.worker import run_once
+from producer.demo_logs import chance
 from shared.adapters.azure_blob import AzureBlobStore
 from shared.adapters.sqlite_index import COLUMNS, SqliteIndex
 from shared.layout import artifact_path, log_path, metadata_path, package_path, result_path
@@ -106,7 +108,7 @@ def synthetic_metadata(count: int, seed: int = 11) -> Iterator[dict[str, Any]]:
                 "hash": hash12,
                 "python_version": "3.11",
                 "packages": packages,
-                "use_gpu": rng.random() < 0.4,
+                "use_gpu": chance(rng, 0.4),
             },
             "execution": {}
             if status == "running"
@@ -288,7 +290,7 @@ def _lean_gets(chunk: tuple[str, str, str, list[str], int]) -> tuple[float, floa
         )
         response = local.conn.getresponse()
         response.read()
-        if response.status != 200:
+        if response.status != HTTPStatus.OK:
             raise RuntimeError(f"GET {name}: HTTP {response.status}")
 
     _barrier.wait()

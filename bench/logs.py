@@ -36,6 +36,8 @@ from pathlib import Path
 
 import orjson
 
+from producer.demo_logs import chance
+
 CHUNK = 4 << 20
 JOB = "20260314-120000-alice-frauddetect-a3f5d2c8-7b9e4f1a"
 TINY_JOB = "20260314-120000-alice-frauddetect-a3f5d2c8-00000000"
@@ -72,7 +74,7 @@ def record(rng: random.Random, n: int, start: datetime) -> bytes:
                 for _ in range(rng.randint(3, 12))
             ),
         }
-    elif rng.random() < 0.3:
+    elif chance(rng, 0.3):
         rec["metrics"] = {"loss": round(rng.random(), 5), "gpu_util": rng.randint(0, 100)}
     return orjson.dumps(rec) + b"\n"
 
@@ -80,7 +82,7 @@ def record(rng: random.Random, n: int, start: datetime) -> bytes:
 def _message(rng: random.Random, n: int, level: str) -> str:
     if level in {"ERROR", "CRITICAL"}:
         return f"step {n} failed: CUDA error, retrying"
-    if rng.random() < 0.02:
+    if chance(rng, 0.02):
         return f"step {n}: no ERROR so far (recovered from 'ERROR' state)"
     speed = rng.randint(800, 1200)
     return f"step {n} done: loss={rng.random():.5f} lr=0.0003 batch=256 samples/s={speed}"

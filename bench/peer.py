@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from packaging.specifiers import SpecifierSet
@@ -56,6 +56,8 @@ ADMIN = Principal.of("bench", "admin")
 CLOCK = FixedClock(NOW)
 # Each JSON text starts with {"job_id":"...: the IDs to compare are read without decoding.
 JOB_ID_AT = len(b'{"job_id":"')
+_SHOWN_IN_SECONDS_MS = 10_000  # times from 10 s on are shown in seconds
+_ONE_DECIMAL_MS = 10  # and from 10 ms on with one decimal
 JOB_ID_LENGTH = len("20260314-120000-user000-proj00-0123abcd-0000abcd")
 
 
@@ -126,17 +128,21 @@ class MlflowSide:
         )
 
     def call(self, **request: Any) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.write(json.dumps(request) + "\n")
-        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
+        stdin, stdout = self._pipes()
+        stdin.write(json.dumps(request) + "\n")
+        answer: dict[str, Any] = json.loads(stdout.readline())
         if "error" in answer:
             raise SystemExit(f"MLflow side: {answer['error']}")
         return answer
 
+    def _pipes(self) -> tuple[IO[str], IO[str]]:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        if stdin is None or stdout is None:
+            raise SystemExit("bench: the MLflow side was started without pipes")
+        return stdin, stdout
+
     def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
+        self._pipes()[0].close()
         self.process.wait(timeout=60)
 
 
@@ -335,13 +341,9 @@ def report(
 
 
 def _ms(value: float) -> str:
-    return (
-        f"{value / 1000:.2f} s"
-        if value >= 10_000
-        else f"{value:.1f} ms"
-        if value >= 10
-        else f"{value:.2f} ms"
-    )
+    if value >= _SHOWN_IN_SECONDS_MS:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.1f} ms" if value >= _ONE_DECIMAL_MS else f"{value:.2f} ms"
 
 
 if __name__ == "__main__":

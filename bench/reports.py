@@ -47,8 +47,16 @@ from shared.jobid import parse_job_id
 from shared.principal import Principal
 from shared.settings import DEFAULT_TIER_PRICES
 from shared.signatures import error_pattern, error_signature
+from shared.tiers import Tier
 
 ADMIN = Principal.of("root", "admin")
+COOL_AFTER_DAYS, ARCHIVE_AFTER_DAYS = 30, 90  # the synthetic jobs' tiers by age
+
+
+def _tier_at(age_days: int) -> str:
+    if age_days > ARCHIVE_AFTER_DAYS:
+        return Tier.ARCHIVE.value
+    return (Tier.COOL if age_days > COOL_AFTER_DAYS else Tier.HOT).value
 
 
 def report_documents(count: int) -> Iterator[dict[str, Any]]:
@@ -60,7 +68,7 @@ def report_documents(count: int) -> Iterator[dict[str, Any]]:
         doc.update(
             log_bytes=rng.randint(2_000, 2_000_000),
             artifact_bytes=rng.randint(0, 50_000_000),
-            tier="Archive" if age > 90 else "Cool" if age > 30 else "Hot",
+            tier=_tier_at(age),
             created_week=week_of(created),
             created_month=f"{created:%Y-%m}",
             retain="retain=true" in doc["tags"],

@@ -329,9 +329,9 @@ def _page_headers(page: LogPage) -> dict[str, str]:
 
 
 def _resume(last_event_id: str | None, where: tuple[int, int]) -> tuple[int, int]:
-    parts = (last_event_id or "").split(":")
-    if len(parts) == 2 and all(p.isdigit() for p in parts):
-        return int(parts[0]), int(parts[1])
+    match (last_event_id or "").split(":"):
+        case [start, end] if start.isdigit() and end.isdigit():
+            return int(start), int(end)
     return where
 
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from shared.units import human_bytes
+
 STATUS_CLASSES = ("queued", "running", "completed", "failed", "cancelled")
 PANELS = ("config", "dependencies", "execution", "resources", "tags")
 FACET_FIELDS = {"status": "status", "project": "project", "user": "user", "node_type": "node"}
@@ -61,12 +63,7 @@ def money(value: object) -> str:
 def size(value: object) -> str:
     if not isinstance(value, int) or isinstance(value, bool):
         return ""
-    amount = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if amount < 1024 or unit == "GiB":
-            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{amount:.1f} TiB"
+    return human_bytes(value, grouped=False)
 
 
 def query_url(path: str, **params: str | None) -> str:

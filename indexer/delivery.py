@@ -28,7 +28,7 @@ from indexer.events import event_from_dict
 from indexer.handler import handle
 from indexer.pending import Handled, PendingEvent
 from shared.clock import Clock
-from shared.errors import TransientError
+from shared.errors import InternalError, TransientError
 from shared.services import Services
 from shared.settings import Settings
 
@@ -131,7 +131,8 @@ def _start_process(settings: Settings, clock: Clock, workers: int) -> None:
 
 
 def _handle_batch(groups: list[list[PendingEvent]]) -> Handled:
-    assert _process is not None, "_start_process runs first in every pipeline process"
+    if _process is None:
+        raise InternalError("a pipeline process handled a batch before _start_process ran")
     services, threads = _process
     handled = threads.map(functools.partial(handle_group, services), groups)
     return [pair for results in handled for pair in results]

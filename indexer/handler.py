@@ -127,7 +127,8 @@ def _on_created(ref: BlobRef, event: BlobEvent, services: Services) -> Outcome:
 
 def _on_log(ref: BlobRef, services: Services) -> Outcome:
     """A log written (or rewritten) after its job became final refreshes the by-date copy."""
-    assert ref.job_id is not None
+    if ref.job_id is None:
+        raise InvalidBlobPath(ref.name, "is a log outside a job folder")
     doc = services.index.get(str(ref.job_id))
     _tag_job_blob(ref, doc, services)
     if doc is None or doc.get("status") not in _FINAL:

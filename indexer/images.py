@@ -12,7 +12,7 @@ from __future__ import annotations
 import orjson
 from packaging.requirements import InvalidRequirement, Requirement
 
-from shared.errors import BlobExists, BlobNotFound, InvalidInput
+from shared.errors import BlobExists, BlobNotFound, InvalidBlobPath, InvalidInput
 from shared.layout import BlobRef, system_path
 from shared.ports import BlobStore
 
@@ -43,7 +43,8 @@ def parse_requirements(text: str, *, source: str = "requirements.txt") -> list[s
 
 def record_image(blobs: BlobStore, ref: BlobRef) -> bool:
     """Record the packages of `ref` (a requirements.txt) once; False if already recorded."""
-    assert ref.dep_hash12 is not None
+    if ref.dep_hash12 is None:
+        raise InvalidBlobPath(ref.name, "is not in an image folder (images/{hash12}/)")
     target = image_record_path(ref.dep_hash12)
     if blobs.props(target) is not None:
         return False

@@ -73,9 +73,9 @@ def group_by_job(events: Iterable[PendingEvent]) -> list[list[PendingEvent]]:
 
 
 def _job_key(name: str) -> str:
-    parts = name.split("/")
-    if len(parts) > 5 and parts[0] == "projects" and parts[4] == "jobs":
-        return parts[5]
+    match name.split("/"):
+        case ["projects", _, _, _, "jobs", job, *_]:
+            return job
     return name
 
 

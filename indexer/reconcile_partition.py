@@ -28,7 +28,7 @@ from indexer.reconcile import (
 )
 from indexer.rejected import record_skipped
 from shared.documents import SearchDocument
-from shared.errors import InvalidBlobPath, TransientError
+from shared.errors import InternalError, InvalidBlobPath, TransientError
 from shared.jobid import parse_job_id
 from shared.layout import (
     PROJECTS,
@@ -142,7 +142,8 @@ def reconcile_partition(
 
 def _one(services: Services, job_id: str, state: JobState, doc: SearchDocument | None) -> str:
     metadata = _metadata(state)
-    assert metadata is not None  # only jobs with a metadata.json are worked
+    if metadata is None:
+        raise InternalError(f"job {job_id}: worked without a metadata.json")
     if doc is not None and is_current(doc, state, metadata):
         return "unchanged"
     return reindex_job(services, (job_id, state, metadata), known=doc is not None)

@@ -90,9 +90,9 @@ def list_rejections(blobs: BlobStore) -> Iterator[Rejection]:
 def rejection_owner(rejection: Rejection) -> tuple[str, str] | None:
     """(project, user) of the rejected blob when its name is under a user's tree, else None.
     Read from the raw name (a rejected blob may not parse): `projects/P/users/U/...`."""
-    parts = rejection.blob.split("/")
-    if len(parts) > 4 and parts[0] == "projects" and parts[2] == "users":
-        return parts[1], parts[3]
+    match rejection.blob.split("/"):
+        case ["projects", project, "users", user, _, *_]:
+            return project, user
     return None
 
 

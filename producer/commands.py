@@ -24,6 +24,7 @@ from shared.errors import InvalidInput
 
 PREFIX = "/LOGCOMMAND"
 MAX_COMMAND_CHARS = 4096
+_SHORT_REPR = 60  # characters of a value quoted in a message
 
 
 class Mode(StrEnum):
@@ -138,7 +139,7 @@ def _pydantic_reason(exc: ValidationError) -> str:
 
 def _short(value: object) -> str:
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= _SHORT_REPR else text[: _SHORT_REPR - len("...")] + "..."
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

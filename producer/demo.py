@@ -19,7 +19,7 @@ from producer.demo_plan import JobPlan, plan_job
 from producer.jobs import create_job, store_artifact, update_versioned, write_result
 from producer.streamer import LogStreamer
 from shared.clock import FixedClock
-from shared.errors import AscendError, BlobExists
+from shared.errors import AscendError, BlobExists, InternalError
 from shared.layout import metadata_path
 from shared.metadata import Artifact, JobMetadata, JobStatus, Resources
 from shared.ports import BlobStore
@@ -96,8 +96,9 @@ def _write_log(blobs: BlobStore, plan: JobPlan, retain: bool) -> int:
 
 
 def _finish(plan: JobPlan, artifacts: list[Artifact]) -> Callable[[JobMetadata], JobMetadata]:
-    assert plan.ended_at is not None
     ended = plan.ended_at
+    if ended is None:
+        raise InternalError(f"demo job {plan.job}: finished without an end time")
 
     def change(meta: JobMetadata) -> JobMetadata:
         done = transition(meta, plan.status, ended, exit_code=plan.execution.get("exit_code"))

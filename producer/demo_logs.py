@@ -10,13 +10,33 @@ signatures).
 
 from __future__ import annotations
 
+import bisect
 import random
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from shared.jobid import DependencySet, JobId
 from shared.logrecords import JobContext, make_record
 from shared.metadata import JobStatus
+
+_MIB_PER_GIB = 1024
+# A training log's lines, drawn one at a time: the band of a uniform draw picks the kind.
+_TRAINING_LINES = ("epoch", "batch", "warning", "error")
+_TRAINING_BANDS = (0.25, 0.9, 0.97)  # upper bounds: 25% epochs, 65% batches, 7% warnings
+_CRASH_BANDS = (0.35, 0.55, 0.7, 0.85)  # upper bounds of the failures in `_CRASHES`, in order
+
+
+def band(draw: float, bounds: Sequence[float]) -> int:
+    """Which of the bands split at the rising `bounds` a draw in [0, 1) falls in (0 to
+    len(bounds)): the weighted choice of the demo data, one draw each."""
+    return bisect.bisect_right(bounds, draw)
+
+
+def chance(rng: random.Random, probability: float) -> bool:
+    """True with `probability` (one draw of `rng`)."""
+    return rng.random() < probability
+
 
 Entry = tuple[str, str, str, dict[str, Any]]  # level, logger, message, optional fields
 
@@ -27,32 +47,53 @@ HOSTS = ("huggingface.co", "files.pythonhosted.org", "mlflow.internal", "storage
 def _crash(rng: random.Random, job: JobId) -> tuple[str, str]:
     """(exception type, message) of a failed job: the handful of failures a platform sees
     most, each with the varying parts real ones have (sizes, names, shapes, addresses)."""
-    roll = rng.random()
-    if roll < 0.35:
-        asked, total = rng.choice((20, 128, 512, 2048, 4096)), rng.choice((15.78, 39.39, 79.15))
-        unit, size = ("GiB", f"{asked / 1024:.2f}") if asked >= 1024 else ("MiB", f"{asked:.2f}")
-        return "torch.cuda.OutOfMemoryError", (
-            f"CUDA out of memory. Tried to allocate {size} {unit}. GPU {rng.randint(0, 3)} has a "
-            f"total capacity of {total} GiB of which {rng.uniform(0.01, 0.9):.2f} GiB is free."
-        )
-    if roll < 0.55:
-        return "ModuleNotFoundError", f"No module named '{rng.choice(MODULES)}'"
-    if roll < 0.7:
-        return "TimeoutError", (
-            f"job {job} exceeded its timeout of {rng.choice((1800, 3600, 7200))} s"
-        )
-    if roll < 0.85:
-        batch, width = rng.choice((16, 32, 64)), rng.choice((512, 768))
-        other, out = rng.choice((256, 1024)), rng.choice((2, 10, 1000))
-        return "RuntimeError", (
-            f"mat1 and mat2 shapes cannot be multiplied ({batch}x{width} and {other}x{out})"
-        )
+    crash = _CRASHES[band(rng.random(), _CRASH_BANDS)]
+    return crash(rng, job)
+
+
+def _out_of_memory(rng: random.Random, job: JobId) -> tuple[str, str]:
+    asked, total = rng.choice((20, 128, 512, 2048, 4096)), rng.choice((15.78, 39.39, 79.15))
+    in_gib = asked >= _MIB_PER_GIB
+    unit, size = ("GiB", f"{asked / _MIB_PER_GIB:.2f}") if in_gib else ("MiB", f"{asked:.2f}")
+    return "torch.cuda.OutOfMemoryError", (
+        f"CUDA out of memory. Tried to allocate {size} {unit}. GPU {rng.randint(0, 3)} has a "
+        f"total capacity of {total} GiB of which {rng.uniform(0.01, 0.9):.2f} GiB is free."
+    )
+
+
+def _missing_module(rng: random.Random, job: JobId) -> tuple[str, str]:
+    return "ModuleNotFoundError", f"No module named '{rng.choice(MODULES)}'"
+
+
+def _timeout(rng: random.Random, job: JobId) -> tuple[str, str]:
+    return "TimeoutError", f"job {job} exceeded its timeout of {rng.choice((1800, 3600, 7200))} s"
+
+
+def _shapes(rng: random.Random, job: JobId) -> tuple[str, str]:
+    batch, width = rng.choice((16, 32, 64)), rng.choice((512, 768))
+    other, out = rng.choice((256, 1024)), rng.choice((2, 10, 1000))
+    return "RuntimeError", (
+        f"mat1 and mat2 shapes cannot be multiplied ({batch}x{width} and {other}x{out})"
+    )
+
+
+def _connection_refused(rng: random.Random, job: JobId) -> tuple[str, str]:
     return "requests.exceptions.ConnectionError", (
         f"HTTPSConnectionPool(host='{rng.choice(HOSTS)}', port=443): Max retries exceeded with "
         f"url: /api/v{rng.randint(1, 3)}/{rng.getrandbits(32):08x} (Caused by NewConnectionError("
         f"'<urllib3.connection.HTTPSConnection object at 0x{rng.getrandbits(48):x}>: Failed to "
         f"establish a new connection: [Errno 111] Connection refused'))"
     )
+
+
+# The failures a platform sees most, each with the varying parts real ones have.
+_CRASHES: tuple[Callable[[random.Random, JobId], tuple[str, str]], ...] = (
+    _out_of_memory,
+    _missing_module,
+    _timeout,
+    _shapes,
+    _connection_refused,
+)
 
 
 WARNINGS = (
@@ -123,8 +164,8 @@ def _training(rng: random.Random, count: int) -> list[Entry]:
     entries: list[Entry] = []
     loss, accuracy, epoch = rng.uniform(1.5, 3.0), rng.uniform(0.2, 0.5), 0
     while len(entries) < count:
-        roll = rng.random()
-        if roll < 0.25:
+        kind = _TRAINING_LINES[band(rng.random(), _TRAINING_BANDS)]
+        if kind == "epoch":
             epoch += 1
             loss *= rng.uniform(0.7, 0.97)
             accuracy = min(accuracy + rng.uniform(0.0, 0.06), 0.995)
@@ -143,7 +184,7 @@ def _training(rng: random.Random, count: int) -> list[Entry]:
                     },
                 )
             )
-        elif roll < 0.9:
+        elif kind == "batch":
             entries.append(
                 (
                     "DEBUG",
@@ -152,7 +193,7 @@ def _training(rng: random.Random, count: int) -> list[Entry]:
                     {"extra": {"samples": rng.choice((32, 64, 128))}},
                 )
             )
-        elif roll < 0.97:
+        elif kind == "warning":
             entries.append(("WARNING", "ascend.user", rng.choice(WARNINGS), {}))
         else:
             entries.append(

@@ -20,9 +20,14 @@ from typing import Any
 
 import orjson
 
-from producer.demo_logs import plan_log
+from producer.demo_logs import band, chance, plan_log
 from shared.jobid import DependencySet, JobId, compute_run_hash, make_job_id
 from shared.metadata import JobStatus
+
+# Finished jobs' ages (days), weighted to the recent past so the README's `created:>=-7d`
+# examples find jobs: 30% in the last week, 25% the weeks before, 25% that year, 20% the one before.
+_AGE_DAYS = ((0.05, 7), (7, 30), (30, 365), (365, 730))
+_AGE_BANDS = (0.3, 0.55, 0.8)
 
 USERS: dict[str, tuple[str, ...]] = {
     "Alice": ("Fraud Detection", "RecSys"),
@@ -150,17 +155,7 @@ def _creation_time(rng: random.Random, status: JobStatus, now: datetime) -> date
     if status in {JobStatus.QUEUED, JobStatus.RUNNING}:
         age = timedelta(minutes=rng.uniform(1, 48 * 60))
     else:
-        # Weighted to the recent past, so the README's `created:>=-7d` examples find jobs.
-        draw = rng.random()
-        low, high = (
-            (0.05, 7)
-            if draw < 0.3
-            else (7, 30)
-            if draw < 0.55
-            else (30, 365)
-            if draw < 0.8
-            else (365, 730)
-        )
+        low, high = _AGE_DAYS[band(rng.random(), _AGE_BANDS)]
         age = timedelta(days=rng.uniform(low, high))
     return (now - age).replace(microsecond=0)
 
@@ -177,16 +172,16 @@ def _config(rng: random.Random, node: str) -> dict[str, Any]:
 
 def _tags(rng: random.Random) -> dict[str, str]:
     tags = {"experiment": rng.choice(EXPERIMENTS), "dataset_version": rng.choice(DATASETS)}
-    if rng.random() < 0.4:
+    if chance(rng, 0.4):
         tags["model_type"] = rng.choice(("random_forest", "xgboost", "bert", "resnet50", "gpt2"))
-    if rng.random() < 0.1:
+    if chance(rng, 0.1):
         tags["retain"] = "true"
     return tags
 
 
 def _with_run(rng: random.Random, plan: JobPlan, now: datetime) -> JobPlan:
     """Add what happened once the job was queued: start, end, log, artifacts, result."""
-    cancelled_early = plan.status is JobStatus.CANCELLED and rng.random() < 0.5
+    cancelled_early = plan.status is JobStatus.CANCELLED and chance(rng, 0.5)
     if plan.status is JobStatus.QUEUED or cancelled_early:
         ended = plan.created_at + timedelta(minutes=rng.uniform(1, 30)) if cancelled_early else None
         return _replace(plan, ended_at=ended)
@@ -248,15 +243,15 @@ def _resources(rng: random.Random, plan: JobPlan) -> dict[str, Any]:
 def _artifacts(rng: random.Random, status: JobStatus) -> tuple[tuple[str, str, bytes], ...]:
     if status is JobStatus.FAILED:
         partial = ("metrics.json", "metrics", orjson.dumps({"partial": True}))
-        return (partial,) if rng.random() < 0.3 else ()
+        return (partial,) if chance(rng, 0.3) else ()
     if status is not JobStatus.COMPLETED:
         return ()
     chosen: list[tuple[str, str, bytes]] = []
-    if rng.random() < 0.8:
+    if chance(rng, 0.8):
         chosen.append(("model.pkl", "model", rng.randbytes(rng.randint(512, 4096))))
-    if rng.random() < 0.5:
+    if chance(rng, 0.5):
         chosen.append(("plot.png", "visualization", b"\x89PNG\r\n\x1a\n" + rng.randbytes(1024)))
-    if rng.random() < 0.7:
+    if chance(rng, 0.7):
         metrics = {
             "accuracy": round(rng.uniform(0.6, 0.99), 4),
             "loss": round(rng.uniform(0.01, 1), 4),

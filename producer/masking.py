@@ -50,6 +50,7 @@ from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
 MASK = "***"
+_TOKEN_MIN_CHARS = 8  # a shorter value of a token-ish key is a setting (`max_tokens: 512`)
 KEY_MASK = "[private key masked]"
 
 _BASE64 = r"A-Za-z0-9+/"
@@ -265,7 +266,7 @@ def _mask_field(key: Any, item: Any) -> Any:
 
 def _looks_like_a_count(key: str, item: str) -> bool:
     """`max_tokens: "512"` is a setting, not a token: token-ish keys need 8+ non-numeric chars."""
-    short = len(item) < 8 or _NUMBER.fullmatch(item) is not None
+    short = len(item) < _TOKEN_MIN_CHARS or _NUMBER.fullmatch(item) is not None
     return _TOKEN_WORD_RE.search(key) is not None and short
 
 

@@ -42,7 +42,7 @@ TIME = "time"
 
 def parse_metrics_line(line: str) -> dict[str, Any] | None:
     """The metrics object of a stdout line, or None when the line is not exactly one object."""
-    if len(line) < 3 or line[0] != "{" or line[-1] != "}":
+    if len(line) <= len("{}") or line[0] != "{" or line[-1] != "}":
         return None
     try:
         value = orjson.loads(line)
@@ -88,7 +88,7 @@ def choose_x_axis(rows: Iterable[Mapping[str, Any]]) -> XAxis:
     rungs = {
         key: rung for key, values in columns.items() if (rung := _rung(key, values)) is not None
     }
-    if len(rungs) < 2:
+    if len(rungs) <= 1:  # an X axis needs another series to plot against it
         return XAxis(None)
     key = min(rungs, key=lambda k: (rungs[k], k))
     return XAxis(key, rungs[key])

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from shared.errors import BlobExists, BlobNotFound, PreconditionFailed
+from shared.errors import BlobExists, BlobNotFound, InternalError, PreconditionFailed
 from shared.jobid import JobId
 from shared.layout import log_path
 from shared.logrecords import MAX_LINE_BYTES, JobContext, JobLogHandler, dump_record
@@ -224,8 +224,9 @@ class LogStreamer:
 
     def _append(self, data: bytes) -> None:
         """One conditional append; a lost response that did land is recognized, not repeated."""
-        assert self._offset is not None
         expected = self._offset
+        if expected is None:
+            raise InternalError(f"log {self.path}: appended to before its blob was ensured")
         try:
             self._offset = self.blobs.append(self.path, data, at_offset=expected)
         except PreconditionFailed:

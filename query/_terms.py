@@ -30,7 +30,7 @@ SORT_KEYS = {
     "errors": "log_errors",
     "bytes": "artifact_bytes",
 }
-_OP_RE = re.compile(r"(<=|>=|=|<|>)?(.*)", re.DOTALL)
+_OPS: tuple[Op, ...] = ("<=", ">=", "=", "<", ">")  # the two-character ones first
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _METRIC_RE = re.compile(r"(?P<name>[^<>=]+)(?:(?P<op><=|>=|=|<|>)(?P<value>.*))?", re.DOTALL)
 _RELATIVE_RE = re.compile(r"-(\d{1,6})([wdh])")
@@ -155,12 +155,12 @@ def _number(text: str) -> float:
 
 
 def _split_op(value: str) -> tuple[Op, str]:
-    match = _OP_RE.fullmatch(_literal(value))
-    assert match is not None  # the pattern matches every string
-    op, rest = match.group(1) or "=", match.group(2)
+    text = _literal(value)
+    given = next((op for op in _OPS if text.startswith(op)), None)
+    op, rest = (given, text[len(given) :]) if given else ("=", text)
     if rest[:1] in {"<", ">", "=", "!"}:
         raise TermError(f"unknown operator in {value!r} (use =, >, >=, <, <=)")
-    return op, rest  # type: ignore[return-value]
+    return op, rest
 
 
 def _numeric(field: str) -> Builder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from query.report_rows import (
     new_signatures,
     with_sweep,
 )
-from shared.clock import Clock
+from shared.clock import Clock, SystemClock
 from shared.documents import SearchDocument, format_datetime
 from shared.errors import InvalidInput
 from shared.ports import SearchIndex
@@ -82,7 +82,7 @@ class ReportRequest:
     principal: Principal
     text: str = ""
     window: Window = Window()
-    clock: Clock | None = None
+    clock: Clock = field(default_factory=SystemClock)
 
     def aggregate(
         self,
@@ -92,7 +92,6 @@ class ReportRequest:
         window: Window | None = None,
     ) -> list[Row]:
         """Scoped `aggregate` of the request's jobs, with `more` terms AND-ed."""
-        assert self.clock is not None
         query = parse_query(self.text)
         extra = Query((*(window or self.window).terms(), *more))
         return service.aggregate(
@@ -101,7 +100,6 @@ class ReportRequest:
 
     @property
     def now(self) -> datetime:
-        assert self.clock is not None
         return self.clock.now()
 
 

@@ -2,7 +2,7 @@
 
 Bad input (`InvalidInput` and its children) carries the thing it was about and the reason, and
 prints as one line. Failures of the world are `TransientError` (a retry may cure it) or
-`StorageError` / `IndexError_` (it will not). Adapters translate SDK exceptions into this tree
+`StorageError` / `SearchIndexError` (it will not). Adapters translate SDK exceptions into this tree
 in one place each.
 """
 
@@ -82,6 +82,10 @@ class SearchIndexError(AscendError):
 class Unsupported(SearchIndexError):
     """The configured search index cannot answer this kind of question (e.g. sums on Azure AI
     Search, whose facets only count)."""
+
+
+class InternalError(AscendError):
+    """A broken invariant of ascend-index itself (a bug): never bad input or the world."""
 
 
 class AccessDenied(AscendError):

@@ -32,6 +32,7 @@ DEFAULT_PROJECT = "default"
 DEP_HASH_LENGTH = 8
 IMAGE_HASH_LENGTH = 12
 RUN_HASH_LENGTH = 8
+_JOB_ID_PARTS = ("date", "time", "user", "project", "dep_hash", "run_hash")
 
 NAME_PATTERN = r"[a-z0-9](?:[a-z0-9_]{0,14}[a-z0-9])?"
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -153,9 +154,9 @@ def _why_not_job_id(text: str) -> str:
     if not text:
         return "is empty"
     parts = text.split("-")
-    if len(parts) != 6:
+    if len(parts) != len(_JOB_ID_PARTS):
         return (
-            f"has {len(parts)} dash-separated parts, expected 6 "
+            f"has {len(parts)} dash-separated parts, expected {len(_JOB_ID_PARTS)} "
             "(YYYYMMDD-HHMMSS-user-project-dep_hash-run_hash)"
         )
     date, time, user, project, dep, run = parts

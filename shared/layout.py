@@ -33,6 +33,7 @@ RESULT_FILE = "result.pkl"
 REQUIREMENTS_FILE = "requirements.txt"
 DOCKERFILE = "Dockerfile"
 MAX_BLOB_NAME = 1024
+SHOWN_NAME_CHARS = 200  # of a bad blob name quoted in an error message
 
 _ARTIFACT_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
 _HASH12 = re.compile(f"[0-9a-f]{{{IMAGE_HASH_LENGTH}}}")
@@ -188,19 +189,21 @@ def parse_blob_name(name: str) -> BlobRef:
         return BlobRef(name=name, kind=BlobKind.SYSTEM)
     if name.startswith(BASE_IMAGES_PREFIX) and len(name) > len(BASE_IMAGES_PREFIX):
         return BlobRef(name=name, kind=BlobKind.BASE_IMAGE)
-    parts = name.split("/")
-    if parts[0] != PROJECTS or len(parts) < 4:
-        raise InvalidBlobPath(
-            _subject(name), "is not under projects/, shared/base-images/ or _ascend/"
-        )
-    project = parts[1]
+    match name.split("/"):
+        case [root, project, folder, *rest] if root == PROJECTS and rest:
+            pass
+        case _:
+            raise InvalidBlobPath(
+                _subject(name), "is not under projects/, shared/base-images/ or _ascend/"
+            )
     if not is_valid_name(project):
         raise InvalidBlobPath(_subject(name), f"project {project!r} is not a sanitized name")
-    if parts[2] == "users":
-        return _parse_user_blob(name, project, parts[3:])
-    if parts[2:4] == ["logs", "by-date"]:
-        return _parse_by_date(name, project, parts[4:])
-    raise InvalidBlobPath(_subject(name), f"unknown folder {parts[2]!r} in project {project!r}")
+    match folder, rest:
+        case "users", _:
+            return _parse_user_blob(name, project, rest)
+        case "logs", ["by-date", *dated]:
+            return _parse_by_date(name, project, dated)
+    raise InvalidBlobPath(_subject(name), f"unknown folder {folder!r} in project {project!r}")
 
 
 def _check_plain(name: str) -> None:
@@ -223,12 +226,15 @@ def _parse_user_blob(name: str, project: str, rest: list[str]) -> BlobRef:
     user = rest[0]
     if not is_valid_name(user):
         raise InvalidBlobPath(_subject(name), f"user {user!r} is not a sanitized name")
-    if len(rest) >= 3 and rest[1] == "jobs":
-        return _parse_job_blob(name, project, user, rest[2:])
-    if len(rest) == 4 and rest[1] == "images" and rest[3] in IMAGE_FILES:
-        if _HASH12.fullmatch(rest[2]) is None:
-            raise InvalidBlobPath(_subject(name), f"image folder {rest[2]!r} is not a 12-hex hash")
-        return BlobRef(name, IMAGE_FILES[rest[3]], project, user, dep_hash12=rest[2])
+    match rest[1:]:
+        case ["jobs", job, *files] if files:
+            return _parse_job_blob(name, project, user, [job, *files])
+        case ["images", folder, file] if file in IMAGE_FILES:
+            if _HASH12.fullmatch(folder) is None:
+                raise InvalidBlobPath(
+                    _subject(name), f"image folder {folder!r} is not a 12-hex hash"
+                )
+            return BlobRef(name, IMAGE_FILES[file], project, user, dep_hash12=folder)
     raise InvalidBlobPath(_subject(name), "is not a job file or an image file of the user")
 
 
@@ -240,19 +246,22 @@ def _parse_job_blob(name: str, project: str, user: str, rest: list[str]) -> Blob
             f"job {job} belongs to user {job.user!r} in project {job.project!r}, "
             f"not to folder {user!r} in {project!r}",
         )
-    if len(rest) == 2 and rest[1] in JOB_FILES:
-        return BlobRef(name, JOB_FILES[rest[1]], project, user, job)
-    if len(rest) == 3 and rest[1] == "artifacts" and _ARTIFACT_SEGMENT.fullmatch(rest[2]):
-        return BlobRef(name, BlobKind.ARTIFACT, project, user, job, artifact=rest[2])
+    match rest[1:]:
+        case [file] if file in JOB_FILES:
+            return BlobRef(name, JOB_FILES[file], project, user, job)
+        case ["artifacts", artifact] if _ARTIFACT_SEGMENT.fullmatch(artifact):
+            return BlobRef(name, BlobKind.ARTIFACT, project, user, job, artifact=artifact)
     raise InvalidBlobPath(_subject(name), f"{'/'.join(rest[1:])!r} is not a file of a job folder")
 
 
 def _parse_by_date(name: str, project: str, rest: list[str]) -> BlobRef:
-    if len(rest) != 4:
-        raise InvalidBlobPath(
-            _subject(name), "by-date copies live at by-date/YYYY/MM/DD/{job}.log.jsonl"
-        )
-    year, month, day, file = rest
+    match rest:
+        case [year, month, day, file]:
+            pass
+        case _:
+            raise InvalidBlobPath(
+                _subject(name), "by-date copies live at by-date/YYYY/MM/DD/{job}.log.jsonl"
+            )
     if file.endswith(".log.jsonl.gz"):
         kind, stem = BlobKind.BY_DATE_ARCHIVED_LOG, file.removesuffix(".log.jsonl.gz")
     elif file.endswith(".log.jsonl"):
@@ -278,5 +287,5 @@ def _job_id_in(name: str, text: str) -> JobId:
 
 
 def _subject(name: str) -> str:
-    shown = name if len(name) <= 200 else name[:200] + "..."
+    shown = name if len(name) <= SHOWN_NAME_CHARS else name[:SHOWN_NAME_CHARS] + "..."
     return f"blob {shown!r}"

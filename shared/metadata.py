@@ -236,7 +236,8 @@ def describe_validation_error(exc: ValidationError) -> str:
     message = _short(_clean_message(first["msg"]))
     line = f"{where}: {message}" if where else message
     if len(errors) > 1:
-        line += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        more = len(errors) - 1
+        line += f" (and {more} more problem{'s' if more > 1 else ''})"
     return line
 
 

@@ -82,9 +82,8 @@ async def follow_body(
             item = await anyio.to_thread.run_sync(
                 next, source, _DONE, limiter=gate.threads, abandon_on_cancel=True
             )
-            if item is _DONE:
+            if not isinstance(item, bytes):  # _DONE: the source is exhausted
                 return
-            assert isinstance(item, bytes)
             yield item
     finally:
         stop.set()  # the poll loop, if a thread is still in it, ends within one poll

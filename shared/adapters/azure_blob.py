@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
@@ -140,7 +141,7 @@ class AzureBlobStore:
                     max_concurrency=1,
                 )
             except HttpResponseError as exc:
-                if not ranged or exc.status_code != 416:
+                if not ranged or exc.status_code != HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE:
                     raise
                 # An empty blob has no byte 0 to range over: read it whole (it is empty).
                 stream = blob.download_blob(
@@ -609,7 +610,11 @@ def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one 
         return BlobArchived(name, "is archived and cannot be read until rehydrated")
     if isinstance(exc, ResourceNotFoundError):
         return BlobNotFound(name, f"does not exist ({code or status})")
-    if isinstance(exc, ResourceModifiedError) or status == 412 or code == "ConditionNotMet":
+    if (
+        isinstance(exc, ResourceModifiedError)
+        or status == HTTPStatus.PRECONDITION_FAILED
+        or code == "ConditionNotMet"
+    ):
         return PreconditionFailed(name, f"condition not met ({code or status})")
     if isinstance(exc, ResourceExistsError) and code in {"BlobAlreadyExists", ""}:
         return BlobExists(name, "already exists")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import orjson
@@ -126,7 +127,7 @@ def _translate(what: str, exc: AzureError) -> Exception:
         response = getattr(exc, "response", None)
         headers = dict(response.headers) if response is not None else {}
         return Throttled(f"{what}: HTTP {status}: {first_line(exc)}", retry_after_seconds(headers))
-    if status == 413:
+    if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
         return _TooLarge(f"{what}: HTTP 413: {first_line(exc)}")
     if isinstance(exc, ClientAuthenticationError) or status in {401, 403}:
         return SearchIndexError(f"{what}: not authorized (HTTP {status}): {first_line(exc)}")

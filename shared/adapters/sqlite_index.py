@@ -97,6 +97,8 @@ _MAX_VARIABLES = 900
 _SELECTED = ", ".join(f"jobs.{c}" for c in COLUMNS)
 
 SCHEMA_VERSION = 4
+FLAT_TABLE_VERSION = 2  # files older than this still have side tables: `_migrate` them
+PACKAGE_JOBS_VERSION = 4  # files older than this have no package_jobs rows to fill
 _PINS = "package_pins"  # version 3's column, dropped by the migration to 4
 _PACKAGE_VERSIONS = """CREATE TABLE IF NOT EXISTS package_versions (name TEXT NOT NULL,
     version TEXT NOT NULL, PRIMARY KEY (name, version)) WITHOUT ROWID;
@@ -236,12 +238,12 @@ class SqliteIndex:
             conn = self.conn
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone()
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if found and version < 2:
+            if found and version < FLAT_TABLE_VERSION:
                 self._migrate(conn)
             if found:
                 self._add_new_columns(conn)
             conn.executescript(SCHEMA)
-            if found and version < 4:
+            if found and version < PACKAGE_JOBS_VERSION:
                 self._fill_package_jobs(conn)
             self._ensure_facet_counts(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
