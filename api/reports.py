@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 
+from lifecycle.overrides import load_policy_book
 from query import reports
 from shared.principal import Principal
 from shared.services import Services
@@ -48,8 +49,14 @@ def register(api: FastAPI, services: Callable[[], Services]) -> None:
     def storage(
         who: Caller, q: QueryText = "", by: ByKeys = None, since: Since = None, until: Since = None
     ) -> dict[str, Any]:
-        prices = services().settings.tier_prices
-        return {"rows": reports.storage(request(who, q, since, until), _keys(by), prices=prices)}
+        built = services()
+        rows = reports.storage(
+            request(who, q, since, until),
+            _keys(by),
+            prices=built.settings.tier_prices,
+            policies=load_policy_book(built.blobs),
+        )
+        return {"rows": rows}
 
     @api.get("/api/reports/images", summary="Dependency images: jobs, last use, failures")
     def images(

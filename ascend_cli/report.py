@@ -215,15 +215,17 @@ def storage(
 ) -> None:
     """Bytes of logs, by-date copies and artifacts per group and tier, the monthly cost at the
     tier prices (ASCEND_TIER_PRICES), retained jobs, and what the next retention sweep changes
-    (default policy)."""
-    from lifecycle.policy import DEFAULT_POLICY
+    (each project's retention policy: `ascend retention policy show P`)."""
+    from lifecycle.overrides import load_policy_book
     from query import reports
 
-    policy = DEFAULT_POLICY
-    ages = reports.StageAges(policy.cool_after, policy.archive_after, policy.delete_after)
     keys = _by(by, "project")
+    built = services()
     rows = reports.storage(
-        _request(query, since, until), keys, prices=services().settings.tier_prices, ages=ages
+        _request(query, since, until),
+        keys,
+        prices=built.settings.tier_prices,
+        policies=load_policy_book(built.blobs),
     )
     _emit(rows, json=json, as_csv=as_csv, table=lambda r: _storage_table(r, keys))
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard.routes import ServicesFactory, render
+from lifecycle.overrides import load_policy_book
 from query import reports
 from shared.errors import InvalidInput
 from web.caller import Caller
@@ -45,9 +46,12 @@ def mount_reports(app: FastAPI, services: ServicesFactory) -> None:
                 storage_keys=storage_keys,
                 failures=reports.failures(asked, limit=ROWS),
                 cost=reports.cost(asked, keys)[:ROWS],
-                storage=reports.storage(asked, storage_keys, prices=built.settings.tier_prices)[
-                    :ROWS
-                ],
+                storage=reports.storage(
+                    asked,
+                    storage_keys,
+                    prices=built.settings.tier_prices,
+                    policies=load_policy_book(built.blobs),
+                )[:ROWS],
                 images=reports.images(asked)[:ROWS],
             )
         except InvalidInput as exc:

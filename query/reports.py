@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from query import service
 from query.parser import parse_query
@@ -171,13 +171,51 @@ def cost(request: ReportRequest, by: Sequence[str]) -> list[Row]:
 _STORAGE_MEASURES = (Measure("sum", "log_bytes"), Measure("sum", "artifact_bytes"))
 
 
+class StagePolicy(Protocol):
+    """The ages (days after creation, None: never) at which the sweep moves a job to Cool and
+    to Archive, and deletes it; `lifecycle.policy.RetentionPolicy` is one."""
+
+    @property
+    def cool_after(self) -> int | None: ...
+    @property
+    def archive_after(self) -> int | None: ...
+    @property
+    def delete_after(self) -> int | None: ...
+
+
+class SweepPolicies(Protocol):
+    """The default policy and the projects with their own; `lifecycle.policy.PolicyBook` is one."""
+
+    @property
+    def default(self) -> StagePolicy: ...
+    @property
+    def overridden(self) -> tuple[str, ...]: ...
+    def for_project(self, project: str) -> StagePolicy: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StageAges:
-    """Days after creation when the sweep moves a job to Cool, to Archive, and deletes it."""
+    """A `StagePolicy` by value (the default one: Cool at 30 days, Archive at 90, deletion at
+    365)."""
 
-    cool: int | None = 30
-    archive: int | None = 90
-    delete: int | None = 365
+    cool_after: int | None = 30
+    archive_after: int | None = 90
+    delete_after: int | None = 365
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """A `SweepPolicies` by value: the default and per-project `StagePolicy`s."""
+
+    default: StagePolicy = StageAges()
+    overrides: tuple[tuple[str, StagePolicy], ...] = ()
+
+    @property
+    def overridden(self) -> tuple[str, ...]:
+        return tuple(project for project, _ in self.overrides)
+
+    def for_project(self, project: str) -> StagePolicy:
+        return dict(self.overrides).get(project, self.default)
 
 
 def storage(
@@ -185,23 +223,36 @@ def storage(
     by: Sequence[str],
     *,
     prices: Mapping[str, float] = DEFAULT_TIER_PRICES,
-    ages: StageAges = StageAges(),
+    policies: SweepPolicies = Policies(),
 ) -> list[Row]:
     """Bytes of logs, by-date copies and artifacts per group, per tier, their monthly cost at
-    `prices`, the retained jobs and their bytes, and what the next sweep changes (at `ages`)."""
+    `prices`, the retained jobs and their bytes, and what the next sweep changes (each
+    project's jobs at its own policy of `policies`)."""
     keys = _keys(by, STORAGE_KEYS)
     fields = [*group_fields(keys, STORAGE_KEYS), "status", "tier", "retain"]
     fields = list(dict.fromkeys(fields))
     report = fold_storage(request.aggregate(fields, _STORAGE_MEASURES), keys, prices)
     moves = [
         (row, stage)
-        for stage, terms in _sweep_terms(request.now, ages)
-        for row in request.aggregate(fields, _STORAGE_MEASURES, *terms)
+        for policy, projects in _policy_scopes(policies)
+        for stage, terms in _sweep_terms(request.now, policy)
+        for row in request.aggregate(fields, _STORAGE_MEASURES, *projects, *terms)
     ]
     return with_sweep(report, moves, keys, prices)
 
 
-def _sweep_terms(now: datetime, ages: StageAges) -> list[tuple[str | None, tuple[Term, ...]]]:
+def _policy_scopes(policies: SweepPolicies) -> list[tuple[StagePolicy, tuple[Term, ...]]]:
+    """(policy, the terms of the jobs it governs): each overridden project's own, the default
+    for every other project."""
+    overridden = tuple(policies.overridden)
+    others = (Not(Equals("project", overridden)),) if overridden else ()
+    return [
+        (policies.default, others),
+        *((policies.for_project(p), (Equals("project", (p,)),)) for p in overridden),
+    ]
+
+
+def _sweep_terms(now: datetime, policy: StagePolicy) -> list[tuple[str | None, tuple[Term, ...]]]:
     """(stage, the terms of the jobs the next sweep takes there; None: deletes) per stage."""
 
     def older(days: int) -> Compare:
@@ -209,17 +260,19 @@ def _sweep_terms(now: datetime, ages: StageAges) -> list[tuple[str | None, tuple
 
     stages: list[tuple[str | None, tuple[Term, ...]]] = []
     deleted: tuple[Term, ...] = ()
-    if ages.delete is not None:
-        deleted = (older(ages.delete), Not(IsTrue("retain", True)))
+    if policy.delete_after is not None:
+        deleted = (older(policy.delete_after), Not(IsTrue("retain", True)))
         stages.append((None, deleted))
     spared = (Not(AllOf(deleted)),) if deleted else ()
-    if ages.archive is not None:
+    if policy.archive_after is not None:
         stages.append(
-            ("Archive", (older(ages.archive), Not(Equals("tier", ("Archive",))), *spared))
+            ("Archive", (older(policy.archive_after), Not(Equals("tier", ("Archive",))), *spared))
         )
-    if ages.cool is not None:
-        younger = (Not(older(ages.archive)),) if ages.archive is not None else ()
-        stages.append(("Cool", (older(ages.cool), Equals("tier", ("Hot",)), *younger, *spared)))
+    if policy.cool_after is not None:
+        younger = (Not(older(policy.archive_after)),) if policy.archive_after is not None else ()
+        stages.append(
+            ("Cool", (older(policy.cool_after), Equals("tier", ("Hot",)), *younger, *spared))
+        )
     return stages
 
 

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ import orjson
 import pytest
 
 import shared.services
+from shared.adapters.azure_blob import AzureBlobStore
 from shared.adapters.sqlite_index import SqliteIndex
+from shared.documents import parse_datetime
 from shared.settings import Settings
 from tests.support.cli import invoke_cli, point_cli_at
 from tests.support.reports import seeded_jobs
@@ -23,8 +26,9 @@ JOBS = seeded_jobs(120, seed=3)
 
 
 @pytest.fixture
-def index(settings: Settings) -> Iterator[SqliteIndex]:
-    """The CLI's index file, with the seeded jobs."""
+def index(settings: Settings, blob_store: AzureBlobStore) -> Iterator[SqliteIndex]:
+    """The CLI's index file, with the seeded jobs (and its container, where the projects'
+    retention policies live)."""
     built = SqliteIndex(settings.index_path)
     built.ensure()
     built.upsert([j.document for j in JOBS])
@@ -164,3 +168,31 @@ def test_report_tables_fit_the_terminal_without_cutting_a_cell(
         assert "<str>" in out  # the masked message itself is readable
     if "not shown at this width" in err:
         assert all(name not in header for name in err.split(":", 1)[1].split("(")[0].split(", "))
+
+
+def test_storage_forecasts_a_project_at_the_policy_set_for_it(admin: None) -> None:
+    """After `ascend retention policy set vision --delete 60`, the storage report's next sweep
+    deletes vision's jobs past 60 days (not retained), and as many of the other projects' as
+    before."""
+
+    def forecast() -> dict[str, int]:
+        code, out, err = invoke_cli("report", "storage", "--by", "project", "--json")
+        assert code == 0, err
+        return {r["project"]: r["sweep_deletes"] for r in _json(out)}
+
+    before = forecast()
+    code, _, err = invoke_cli(
+        "retention", "policy", "set", "vision", "--cool", "10", "--archive", "20", "--delete", "60"
+    )
+    assert code == 0, err
+    after, now = forecast(), datetime.now(UTC)
+    vision = [j for j in JOBS if j.meta["project"] == "vision"]
+    expected = sum(
+        (now - parse_datetime(j.meta["created_at"])).days >= 60
+        and j.meta["tags"].get("retain") != "true"
+        for j in vision
+    )
+    assert after["vision"] == expected > before["vision"]
+    assert {p: n for p, n in after.items() if p != "vision"} == {
+        p: n for p, n in before.items() if p != "vision"
+    }

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lifecycle.policy import DEFAULT_POLICY, PolicyBook, RetentionPolicy
 from query import count, reports
 from query.reports import ReportRequest, Window, parse_window
 from shared.adapters.sqlite_index import SqliteIndex
@@ -193,6 +194,43 @@ def test_storage_says_what_the_next_sweep_changes(index: SqliteIndex) -> None:
     assert row["sweep_deletes"] == len(deleted)
     assert row["sweep_moves"] == len(archived) + len(cooled)
     assert row["sweep_freed_bytes"] == sum(sum(_parts(j).values()) for j in deleted)
+
+
+def _forecast(jobs: list[SeededJob], policy: RetentionPolicy) -> tuple[int, int, int]:
+    """(moves, deletes, freed bytes) of the next sweep over `jobs` under `policy`, from the
+    metadata: deleted past the delete age unless retained, else Archive past the Archive age
+    unless there already, else Cool past the Cool age when still Hot."""
+    moves = deletes = freed = 0
+    for job in jobs:
+        age, retained = _age(job), job.meta["tags"].get("retain") == "true"
+        if policy.delete_after is not None and age > policy.delete_after and not retained:
+            deletes, freed = deletes + 1, freed + sum(_parts(job).values())
+        elif policy.archive_after is not None and age > policy.archive_after:
+            moves += job.tier != "Archive"
+        elif policy.cool_after is not None and age > policy.cool_after:
+            moves += job.tier == "Hot"
+    return moves, deletes, freed
+
+
+def test_each_project_forecasts_the_sweep_with_its_own_policy(index: SqliteIndex) -> None:
+    """A project with its own retention policy (`ascend retention policy set`) is forecast at
+    it, the others at the default: the same jobs, other numbers."""
+    short = RetentionPolicy(cool_after=7, archive_after=20, delete_after=200)
+    never = RetentionPolicy(cool_after=None, archive_after=None, delete_after=None)
+    book = PolicyBook(DEFAULT_POLICY, (("nlp", never), ("vision", short)))
+    rows = {r["project"]: r for r in reports.storage(_request(index), ["project"], policies=book)}
+    plain = {r["project"]: r for r in reports.storage(_request(index), ["project"])}
+    for project, row in rows.items():
+        expected = _forecast(_jobs_of(project), book.for_project(project))
+        assert (row["sweep_moves"], row["sweep_deletes"], row["sweep_freed_bytes"]) == expected
+    assert _forecast(_jobs_of("vision"), short) != _forecast(_jobs_of("vision"), DEFAULT_POLICY)
+    assert rows["vision"]["sweep_deletes"] > plain["vision"]["sweep_deletes"]
+    assert rows["nlp"]["sweep_moves"] == rows["nlp"]["sweep_deletes"] == 0
+    assert rows["fraud"] == plain["fraud"]
+
+
+def _jobs_of(project: str) -> list[SeededJob]:
+    return [j for j in JOBS if j.meta["project"] == project]
 
 
 def _age(job: SeededJob) -> float:
