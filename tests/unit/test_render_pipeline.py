@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from producer.capture import OutputRouter
 from producer.commands import Mode
+from producer.router import OutputRouter
 from shared.clock import FixedClock
 from shared.logrecords import JobContext, dump_record, parse_line
 
