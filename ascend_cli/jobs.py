@@ -8,20 +8,9 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console, Group
-from rich.panel import Panel
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -40,11 +29,19 @@ from ascend_cli.listing import OutputOption as ListOutputOption
 from ascend_cli.tables import STATUS_STYLES, console, new_table, print_table
 from ascend_cli.visible import visible_line
 from query import jobs as use_cases
-from query.logs import filter_raw, filter_records, parse_level, read_ahead
-from query.logselect import Line, select, select_following, selection
 from shared.errors import AscendError, InvalidInput
-from shared.logrecords import BadLine, iter_log_lines
 from shared.units import human_bytes
+
+if TYPE_CHECKING:
+    from rich.console import Console, Group
+    from rich.panel import Panel
+    from rich.progress import Progress, TaskID
+
+    from query.logselect import Line
+    from shared.logrecords import BadLine
+
+# Panels, progress bars and the log readers are imported by the commands that use them:
+# `ascend jobs list` starts without them.
 
 app = typer.Typer(
     help="Your jobs: list, status, logs, metrics, artifacts, download, cancel.",
@@ -123,6 +120,9 @@ def status(job_id: JobIdArg, json: JsonOption = False) -> None:
 
 def status_panels(details: use_cases.JobDetails) -> Group:
     """Rich panels: overview, config, dependencies, execution, resources, artifacts, tags, index."""
+    from rich.console import Group
+    from rich.panel import Panel
+
     meta = details.metadata or {}
     doc = details.document or {}
     keys = ("job_id", "status", "user", "project", "function_name", "created_at", "updated_at")
@@ -159,6 +159,8 @@ def status_panels(details: use_cases.JobDetails) -> Group:
 
 
 def _panel(title: str, values: Mapping[str, Any]) -> Panel:
+    from rich.panel import Panel
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -241,6 +243,9 @@ def logs(  # noqa: PLR0917 - one parameter per option, as logcli has them
     """The job's log (stdout, stderr and logging, in order), streamed; `--follow` tails a running
     job until it finishes (with `--tail N`, from its last N lines). Filters combine like
     logcli's."""
+    from query.logs import filter_raw, parse_level, read_ahead
+    from query.logselect import select, select_following, selection
+
     mode = _output_mode(output, json)
     built = services()
     wanted = selection(
@@ -333,6 +338,9 @@ def _write_raw(blocks: Iterator[bytes], *, flush_each: bool) -> None:
 
 
 def _records(chunks: Iterator[bytes], minimum: str | None) -> Iterator[dict[str, Any] | BadLine]:
+    from query.logs import filter_records
+    from shared.logrecords import iter_log_lines
+
     if minimum is None:
         return iter_log_lines(chunks)
     return filter_records(chunks, minimum)
@@ -434,6 +442,15 @@ def download(
 
 @contextmanager
 def _bytes_progress(out: Console, total: int) -> Iterator[tuple[Progress, TaskID]]:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     columns = (
         TextColumn("downloading"),
         BarColumn(),

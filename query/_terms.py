@@ -16,7 +16,7 @@ from query.ast import AllOf, Compare, Equals, IsTrue, Metric, Op, Package, Relat
 from query.resolve import to_millis
 from shared.errors import InvalidName
 from shared.jobid import is_valid_name, parse_image_tag
-from shared.metadata import JobStatus
+from shared.status import JobStatus
 
 MAX_VALUE_CHARS = 1024
 STATUSES = tuple(s.value for s in JobStatus)

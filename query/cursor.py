@@ -10,27 +10,19 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from query.ast import After, Sort
 from shared.documents import FIELD_BY_NAME, FieldType, parse_datetime
 from shared.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from query._cursor_payload import Payload
+
 MAX_CURSOR_CHARS = 4096
 _NUMERIC = {FieldType.INT, FieldType.FLOAT}
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    s: str
-    d: bool
-    v: str | int | float | None
-    c: str
-    j: str
 
 
 def encode_cursor(sort: Sort, document: Mapping[str, Any]) -> str:
@@ -55,12 +47,16 @@ def decode_cursor(text: str, sort: Sort) -> After:
     return After(sort, payload.v, payload.c, payload.j)
 
 
-def _payload(text: str) -> _Payload:
+def _payload(text: str) -> Payload:
+    from pydantic import ValidationError
+
+    from query._cursor_payload import Payload
+
     if len(text) > MAX_CURSOR_CHARS:
         raise InvalidInput("cursor", "too long to be a cursor of this search")
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        return _Payload.model_validate(orjson.loads(raw))
+        return Payload.model_validate(orjson.loads(raw))
     except (binascii.Error, ValueError, ValidationError, orjson.JSONDecodeError):
         raise InvalidInput("cursor", "not a cursor printed by a search") from None
 

@@ -16,9 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from query.logs import follow_log, stored_log
 from query.parser import terms
 from query.service import JsonPage, search, search_json
 from shared.documents import SearchDocument, empty_document, format_datetime
@@ -32,14 +31,17 @@ from shared.errors import (
     StorageError,
     TransientError,
 )
-from shared.jobdocument import build_document
 from shared.jobid import JobId, is_job_id, is_valid_name, parse_job_id, sanitize_name
 from shared.layout import PROJECTS, archived_log_path, log_path, metadata_path, user_jobs_prefix
-from shared.metadata import JobMetadata, JobStatus, metadata_as_dict
-from shared.metadata_store import read_metadata, update_metadata
 from shared.principal import Principal
-from shared.services import Services
-from shared.transitions import transition
+from shared.status import JobStatus
+
+if TYPE_CHECKING:
+    from shared.metadata import JobMetadata
+    from shared.services import Services
+
+# The metadata models (pydantic) are imported by the use cases that read metadata.json, not
+# here: listing jobs from the index does without them (`ascend jobs list` starts faster).
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
@@ -216,6 +218,8 @@ def _job_folders(
 def stored_document(services: Services, job: JobId) -> SearchDocument:
     """The job's document built from its metadata.json; just the job ID's facts when the
     metadata is missing or invalid (status None)."""
+    from shared.jobdocument import build_document
+
     try:
         meta, etag = stored_metadata(services, job)
     except (BlobNotFound, InvalidMetadata):
@@ -241,11 +245,15 @@ def _document_of_id(job: JobId) -> SearchDocument:
 
 def stored_metadata(services: Services, job: JobId) -> tuple[JobMetadata, str]:
     """The job's validated metadata and its etag; `BlobNotFound` or `InvalidMetadata`."""
+    from shared.metadata_store import read_metadata
+
     return read_metadata(services.blobs, job, max_bytes=services.settings.max_metadata_bytes)
 
 
 def job_details(services: Services, principal: Principal, job_id: str) -> JobDetails:
     """The job's metadata and its search document, each with the reason when unavailable."""
+    from shared.metadata import metadata_as_dict
+
     job = visible_job(principal, job_id)
     metadata: dict[str, Any] | None = None
     metadata_problem = document = index_problem = None
@@ -270,6 +278,9 @@ def _has_log(services: Services, job: JobId) -> bool:
 
 def cancel_job(services: Services, principal: Principal, job_id: str) -> JobMetadata:
     """Mark the job cancelled by a conditional write; a finished job raises `JobFinished`."""
+    from shared.metadata_store import update_metadata
+    from shared.transitions import transition
+
     job = visible_job(principal, job_id)
     now = services.clock.now()
 
@@ -310,6 +321,8 @@ def job_log(
 ) -> Iterator[bytes]:
     """The job's log as byte chunks: the stored log (plain or gzip copy), or with `follow` a
     tail of the running job's log until its status is final. Needs no metadata to show a log."""
+    from query.logs import follow_log, stored_log
+
     job = visible_job(principal, job_id)
     if follow:
         if services.blobs.props(metadata_path(job)) is None and not _has_log(services, job):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
@@ -30,20 +29,10 @@ from pydantic import (
 from shared.errors import InvalidInput, InvalidMetadata
 from shared.jobid import JobId, parse_job_id
 
+# re-exported: the models' callers import the status from here as well
+from shared.status import FINAL_STATUSES as FINAL_STATUSES  # noqa: PLC0414
+from shared.status import JobStatus as JobStatus  # noqa: PLC0414
 
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATUSES
-
-
-FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 ALLOWED_TRANSITIONS = {
     JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
     JobStatus.RUNNING: {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED},
