@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
 
 import orjson
 import typer
@@ -51,13 +51,20 @@ def services() -> Services:
 
 
 def _cli_settings() -> Settings:
-    """The environment over the config profile (one line naming the variable when wrong)."""
+    """The environment over the config profile (one line naming the variable when wrong).
+    Read without pydantic when every value is plain text (`shared.plain_settings`: the same
+    result, a third of the start-up saved); else `load_settings` coerces or refuses them."""
     # azure.identity logs every credential it tried as a warning: the one-line error says it
     logging.getLogger("azure").setLevel(logging.ERROR)
     from ascend_cli.profile import profile_settings
-    from shared.settings import load_settings
+    from shared.plain_settings import plain_settings
 
-    settings = load_settings(**profile_settings())
+    overrides = profile_settings()
+    settings = cast("Settings | None", plain_settings(overrides=overrides))
+    if settings is None:
+        from shared.settings import load_settings
+
+        settings = load_settings(**overrides)
     _warn_if_new_index(settings)
     return settings
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import InvalidInput
-from shared.settings import Settings
+from shared.plain_settings import FIELDS
 
 
 def config_path() -> Path:
@@ -63,7 +63,7 @@ def profile_settings(
 
 
 def _check_keys(values: Mapping[str, Any], path: Path) -> None:
-    known = set(Settings.model_fields)
+    known = set(FIELDS)
     for key in values:
         if key not in known:
             raise InvalidInput(

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock, SystemClock
 from shared.ports import BlobStore, SearchIndex
-from shared.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # loaded when settings are read (the CLI may read them without pydantic)
+    from shared.settings import Settings
 
 
 class Services:
@@ -93,13 +96,17 @@ _root: Services | None = None
 _root_lock = threading.Lock()
 
 
-def services(settings: Callable[[], Settings] = load_settings) -> Services:
+def services(settings: Callable[[], Settings] | None = None) -> Services:
     """The process's `Services`, built on first use from `settings()` (by default the
     environment by `load_settings`: `InvalidInput` naming the variable in one line when a
     setting is wrong; the CLI adds its config profile)."""
     global _root  # noqa: PLW0603 - one composition root per process, built lazily
     with _root_lock:
         if _root is None:
+            if settings is None:
+                from shared.settings import load_settings
+
+                settings = load_settings
             _root = Services(settings())
         return _root
 

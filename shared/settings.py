@@ -1,69 +1,47 @@
 """Settings from the environment: the variables of the contract, named as the Function App's.
 
 Every variable is `ASCEND_*`. Defaults give the local stack: Azurite on 127.0.0.1:10000 and the
-embedded SQLite index in the user's data folder (the same file from any working folder).
+embedded SQLite index in the user's data folder (the same file from any working folder). The
+defaults and checks are plain Python in `shared.plain_settings`, whose quick reader the CLI tries
+first (it starts without pydantic when every value is plain text).
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 import re
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from shared.errors import InvalidInput
 from shared.jobid import is_valid_name
-
-# The well-known development account of Azurite (public, documented by Microsoft).
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+from shared.plain_settings import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    DEFAULT_NODE_PRICES,
+    DEFAULT_STORAGE_API_VERSION,
+    DEFAULT_TIER_PRICES,
+    azurite_connection_string,
+    check_account_url,
+    check_connection_string,
+    connection_string_of,
+    default_index_path,
+    login_name,
+    split_roles,
 )
 
-
-def azurite_connection_string(host: str = "127.0.0.1", port: int = 10000) -> str:
-    """The connection string of an Azurite blob service on host:port."""
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-        f"BlobEndpoint=http://{host}:{port}/{AZURITE_ACCOUNT};"
-    )
-
-
-# Pay-as-you-go list prices (USD per node-hour) of the VM sizes behind Ascend's node types,
-# rounded; override with ASCEND_NODE_PRICES='{"gpu_small": 1.2, ...}'.
-DEFAULT_NODE_PRICES: dict[str, float] = {
-    "cpu_small": 0.096,  # D2s v5: 2 vCPU, 8 GiB
-    "cpu_medium": 0.192,  # D4s v5
-    "cpu_large": 0.768,  # D16s v5
-    "memory_large": 1.008,  # E16s v5
-    "gpu_small": 0.526,  # NC4as T4 v3
-    "gpu_medium": 3.67,  # NC24ads A100 v4
-    "gpu_large": 14.69,  # NC96ads A100 v4
-}
-
-
-def default_index_path() -> Path:
-    """The embedded index's fixed home: `$XDG_DATA_HOME/ascend/index.sqlite3`
-    (`~/.local/share/ascend/index.sqlite3`), whatever the current folder is."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ascend" / "index.sqlite3"
-
-
-# USD per GB-month of each access tier (round list prices of Azure Blob storage); override with
-# ASCEND_TIER_PRICES='{"Hot": 0.0184, "Cool": 0.01, "Archive": 0.00099}'.
-DEFAULT_TIER_PRICES: dict[str, float] = {"Hot": 0.018, "Cool": 0.010, "Archive": 0.002}
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+__all__ = [
+    "AZURITE_ACCOUNT",
+    "AZURITE_KEY",
+    "DEFAULT_NODE_PRICES",
+    "DEFAULT_TIER_PRICES",
+    "Settings",
+    "azurite_connection_string",
+    "default_index_path",
+    "load_settings",
+]
 
 
 class Settings(BaseSettings):
@@ -78,41 +56,24 @@ class Settings(BaseSettings):
     search_index: str = "ascend-jobs"
     search_api_key: str | None = None
     index_path: Path = Field(default_factory=default_index_path)
-    user: str = Field(default_factory=_login_name)
+    user: str = Field(default_factory=login_name)
     roles: Annotated[tuple[str, ...], NoDecode] = ()
     node_prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_NODE_PRICES))
     tier_prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TIER_PRICES))
     max_metadata_bytes: int = 1 << 20
-    storage_api_version: str | None = "2026-06-06"
+    storage_api_version: str | None = DEFAULT_STORAGE_API_VERSION
     pipeline_workers: int = Field(default=8, ge=1, le=64)
     pipeline_processes: int = Field(default=1, ge=1, le=64)
 
     @field_validator("storage_connection_string")
     @classmethod
     def _check_connection_string(cls, value: str | None) -> str | None:
-        if not value:
-            return value
-        parts = [p for p in value.strip().split(";") if p.strip()]
-        bad = [p for p in parts if "=" not in p or not p.split("=", 1)[0].strip()]
-        if bad or not parts:
-            raise ValueError(
-                "is not a connection string: expected KEY=VALUE pairs separated by "
-                "';' (e.g. AccountName=...;AccountKey=...;BlobEndpoint=...)"
-            )
-        keys = {p.split("=", 1)[0].strip().lower() for p in parts}
-        if not keys & {"accountname", "blobendpoint", "usedevelopmentstorage"}:
-            raise ValueError("names no account: it needs AccountName (or BlobEndpoint)")
-        return value
+        return check_connection_string(value)
 
     @field_validator("storage_account_url")
     @classmethod
     def _check_account_url(cls, value: str | None) -> str | None:
-        if not value:
-            return value
-        url = urlsplit(value.strip())
-        if url.scheme not in {"https", "http"} or not url.hostname:
-            raise ValueError("is not an account URL like https://ACCOUNT.blob.core.windows.net")
-        return value.strip()
+        return check_account_url(value)
 
     # Who calls the API (web/auth.py): the identity provider App Service must report, the claim
     # that names the user, the e-mail domain the rule accepts, and explicit identity -> user maps.
@@ -126,9 +87,7 @@ class Settings(BaseSettings):
     @field_validator("roles", mode="before")
     @classmethod
     def _split_roles(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(r.strip() for r in value.split(",") if r.strip())
-        return value
+        return split_roles(value)
 
     @field_validator("user_map")
     @classmethod
@@ -145,11 +104,7 @@ class Settings(BaseSettings):
     @property
     def connection_string(self) -> str | None:
         """The connection string to use: the configured one, or Azurite's when no URL is set."""
-        if self.storage_connection_string:
-            return self.storage_connection_string
-        if self.storage_account_url:
-            return None
-        return azurite_connection_string()
+        return connection_string_of(self.storage_connection_string, self.storage_account_url)
 
 
 def load_settings(**overrides: object) -> Settings:
