@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ascend_cli.visible import safe_console
+from ascend_cli.visible import safe_console, visible_cell, visible_line
 
 STATUS_STYLES = {
     "queued": "dim",
@@ -93,7 +94,8 @@ def print_rows(
     `fold` column wraps and counts as `FOLD_MIN` wide. The columns keep their order on screen,
     and a note on stderr names the ones left out (`--json`/`--csv` have them all)."""
     out = out or console()
-    rows, fold = [list(row) for row in rows], set(fold)
+    # made visible before measuring: the escapes are what the terminal shows, and what fits
+    rows, fold = [[visible_cell(cell) for cell in row] for row in rows], set(fold)
     shown = fit_columns(headers, rows, out.width, priority=priority, fold=fold)
     table = new_table(*(headers[i] for i in shown), right=right, fold=fold)
     for row in rows:
@@ -122,7 +124,8 @@ def fit_columns(
     order += [i for i in range(len(headers)) if i not in order]
 
     def need(i: int) -> int:
-        natural = max([len(headers[i]), *(len(line) for r in rows for line in r[i].split("\n"))])
+        lines = (line for r in rows for line in r[i].split("\n"))
+        natural = max([cell_len(headers[i]), *(cell_len(line) for line in lines)])
         return min(natural, FOLD_MIN) if headers[i] in fold else natural
 
     shown, used = order[:1], need(order[0])
@@ -160,7 +163,7 @@ def choose_columns(rows: Sequence[Mapping[str, str]], width: int) -> tuple[list[
     """The columns to show and the job ID's width: the required ones always; each optional one
     while the whole job ID still fits beside it; a job ID too long for the rest wraps at '-'."""
     natural = {
-        c.header: max([len(c.header), *(len(r[c.header]) for r in rows)])
+        c.header: max([len(c.header), *(cell_len(r[c.header]) for r in rows)])
         for c in (*REQUIRED, *OPTIONAL)
     }
     columns = list(REQUIRED)
@@ -205,7 +208,8 @@ def _cells(doc: Mapping[str, Any], now: datetime) -> dict[str, str]:
         "NODE": doc.get("node_type"),
         "ERRORS": doc.get("log_errors"),
     }
-    return {key: "" if value is None else str(value) for key, value in values.items()}
+    # one line each, control characters written out: what is measured is what is shown
+    return {key: "" if value is None else visible_line(str(value)) for key, value in values.items()}
 
 
 def age(created: Any, now: datetime) -> str:

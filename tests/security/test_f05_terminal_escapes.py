@@ -9,8 +9,10 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.cells import cell_len
 
 from ascend_cli.visible import visible
+from indexer.rejected import record_rejection
 from shared.layout import log_path
 from shared.logrecords import JobContext, dump_record, make_record
 from shared.services import Services
@@ -23,6 +25,19 @@ CSI = "\x1b[2J\x1b[H"  # clears the screen
 C1 = "\x9b31m"  # an 8-bit CSI
 BIDI = "\u202e"
 HOSTILE = OSC52 + CSI + C1 + BIDI
+
+
+CONTROLS = "\x07\x08\x0b\x0c\r\x00\t"  # BEL, backspace, VT, FF, CR, NUL, tab
+WIDE = "宽字"  # two cells each
+
+
+def assert_rows_aligned(out: str) -> None:
+    """Every line of the printed table takes the same number of terminal cells, and no control
+    character (but the line breaks) reaches the terminal."""
+    lines = out.rstrip("\n").split("\n")
+    assert len({cell_len(line) for line in lines}) == 1, [cell_len(line) for line in lines]
+    assert not [c for c in out if c != "\n" and (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0)]
+    assert BIDI not in out
 
 
 def assert_no_raw_controls(text: str) -> None:
@@ -66,6 +81,59 @@ def test_what_a_person_reads_shows_escapes_instead_of_obeying_them(
     code, out, err = invoke_cli(*(part.format(job=hostile_job) for part in command))
     assert code == 0, err
     assert_no_raw_controls(out)
+
+
+@pytest.fixture
+def hostile_rows(
+    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
+    """Jobs beside one whose function name holds escapes, control characters and wide
+    characters, and a rejection whose reason does, seen by an admin: (the name, the job)."""
+    name = f"tr{CSI}ain{OSC52}{CONTROLS}{C1}{WIDE}{BIDI}[/x]"
+    seed_job(services, function_name="plain_name", when=NOW - timedelta(hours=2))
+    hostile = seed_job(services, function_name=name, when=NOW - timedelta(hours=1))
+    record_rejection(
+        services.blobs,
+        blob="projects/p/users/alice/jobs/x/metadata.json",
+        reason=f"bad {name} here",
+        event_id="e",
+        at=NOW,
+        etag=None,
+    )
+    point_cli_at(settings, monkeypatch, user="root", roles="admin")
+    return name, hostile.job_id
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("jobs", "list"),
+        ("search", "status:completed"),
+        ("report", "cost", "--by", "function"),
+        ("pipeline", "rejected"),
+        ("jobs", "status", "{job}"),
+    ],
+)
+def test_a_hostile_cell_leaves_its_table_aligned(
+    hostile_rows: tuple[str, str], command: tuple[str, ...]
+) -> None:
+    """The escapes are laid out as the text shown: every row of the table is as wide as the
+    others, and no control character is printed raw (nor `[/x]` read as markup)."""
+    code, out, err = invoke_cli(*(part.format(job=hostile_rows[1]) for part in command))
+    assert code == 0, err
+    assert_rows_aligned(out)
+    assert "\\x1b]52" in out
+    assert "[/x]" in out
+
+
+def test_the_hostile_cells_json_stays_exact(hostile_rows: tuple[str, str]) -> None:
+    """`--json` of the same rows gives back the function name byte for byte."""
+    name, _ = hostile_rows
+    code, out, _ = invoke_cli("jobs", "list", "--json")
+    assert code == 0
+    assert name in {orjson.loads(line)["function_name"] for line in out.splitlines()}
+    _, out, _ = invoke_cli("report", "cost", "--by", "function", "--json")
+    assert name in {orjson.loads(line)["function"] for line in out.splitlines()}
 
 
 def test_json_output_stays_the_exact_text(hostile_job: str) -> None:
