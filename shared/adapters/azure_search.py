@@ -11,8 +11,10 @@ tenacity, honouring `Retry-After`; the SDK's own retries are off so nothing is r
 over. Every SDK exception is translated in `_translate`, in one place.
 
 What a tree needs from the index first (the `packages` texts inside a PEP 440 specifier, the
-`tags` texts of `tag:key`) is read with a facet. Facets only count: `aggregate` answers counts
-per value of one field, and raises `Unsupported` for measures (sums) and for several group fields.
+`tags` texts of `tag:key`) is read with a facet. `aggregate` (the reports) sends one preview facet
+request compiled by `shared.adapters.odata_facets` (a hierarchy of the group fields, numeric
+metrics under it), asks null groups again with `field eq null`, and reads the first/last value
+of a text or time field per group with one sorted `top: 1` search each.
 """
 
 from __future__ import annotations
@@ -66,12 +68,21 @@ from shared.adapters.azure_search_payloads import (
     request_body,
     version_of,
 )
+from shared.adapters.odata_facets import (
+    PREVIEW_API_VERSION,
+    facet_expressions,
+    group_terms,
+    read_groups,
+    searched_measures,
+)
 from shared.adapters.odata_query import compile_odata, quote
 from shared.documents import FIELD_NAMES, KEY_FIELD, JsonDocument, SearchDocument, value_text
 from shared.errors import InvalidInput, SearchIndexError, TransientError, Unsupported
 from shared.packages import matching_package_texts
 from shared.querytree import (
     Measure,
+    Missing,
+    Not,
     Package,
     Query,
     Tag,
@@ -83,6 +94,12 @@ from shared.querytree import (
 from shared.settings import Settings
 
 T = TypeVar("T")
+MAX_GROUP_SEARCHES = 2000  # sorted searches one aggregate may send (min/max of text fields)
+
+
+def _ordered(value: Any) -> tuple[bool, str]:
+    """A group value's place among its field's values, nulls first (as SQL sorts them)."""
+    return (value is not None, str(value))
 
 
 class DocumentsRejected(SearchIndexError):
@@ -319,25 +336,76 @@ class AzureSearchIndex:
     def aggregate(
         self, query: Query, group_by: Sequence[str], measures: Sequence[Measure] = ()
     ) -> list[dict[str, Any]]:
-        """Counts per value of one field, from a facet; `Unsupported` for measures or several
-        group fields (facets count documents, they do not sum fields)."""
+        """Groups, counts and numeric measures from one preview facet request (a hierarchy of
+        the group fields, metrics under its last level); null groups asked again with
+        `field eq null`; `min`/`max` of a non-numeric field from one sorted search per group."""
         check_group_fields(group_by)
-        if measures:
+        resolved = self._resolved(query)
+        rows = self._groups(resolved, list(group_by), list(measures))
+        searched = searched_measures(measures)
+        if searched:
+            self._check_searches(len(rows) * len(searched))
+            for row in rows:
+                path = [(f, row[f]) for f in group_by]
+                for measure in searched:
+                    row[measure.name] = self._extreme(resolved, path, measure)
+        return sorted(rows, key=lambda r: (-r["count"], *(_ordered(r[f]) for f in group_by)))
+
+    def _groups(
+        self, query: Query, group_by: list[str], measures: list[Measure]
+    ) -> list[dict[str, Any]]:
+        odata = compile_odata(query)
+        body: dict[str, Any] = {"search": "*", "filter": odata.filter, "top": 0, "count": True}
+        facets = facet_expressions(group_by, measures, MAX_FACET_VALUES)
+        if facets:
+            body["facets"] = facets
+        answer = self._preview_search(body, f"aggregate by {', '.join(group_by) or 'all'}")
+        rows, nulls = read_groups(answer, group_by, measures, MAX_FACET_VALUES)
+        for null in nulls:
+            level = group_by.index(null.field)
+            narrowed = query.where(*group_terms([*null.path, (null.field, None)]))
+            for row in self._groups(narrowed, group_by[level + 1 :], measures):
+                rows.append(dict(null.path) | {null.field: None} | row)
+        return rows
+
+    def _extreme(self, query: Query, path: Sequence[tuple[str, Any]], measure: Measure) -> Any:
+        """`min`/`max` of `measure.field` in one group: its first document in that order."""
+        terms = [*group_terms(path), Not(Missing(measure.field))]
+        odata = compile_odata(query.where(*terms))
+        way = "asc" if measure.op == "min" else "desc"
+        found = self._search(odata.filter, [f"{measure.field} {way}"], 1, [measure.field])
+        return found[0].get(measure.field) if found else None
+
+    def _check_searches(self, needed: int) -> None:
+        if needed > MAX_GROUP_SEARCHES:
             raise Unsupported(
-                f"search index {self.name}: Azure AI Search facets count jobs "
-                f"but cannot compute {', '.join(m.name for m in measures)}"
+                f"search index {self.name}: {needed} sorted searches (first/last values per "
+                f"group) are more than {MAX_GROUP_SEARCHES}; narrow the query "
+                "(--since, project:, user:)"
             )
-        if len(group_by) > 1:
-            raise Unsupported(
-                f"search index {self.name}: Azure AI Search facets group by one "
-                f"field, not {', '.join(group_by)}"
+
+    def _preview_search(self, body: dict[str, Any], what: str) -> dict[str, Any]:
+        """A Search Documents POST on the preview api-version (facet hierarchies and metrics,
+        which the GA SDK cannot send), through the SDK's pipeline (auth, tracing)."""
+
+        def send() -> dict[str, Any]:
+            request = HttpRequest(
+                "POST",
+                f"/indexes('{self.name}')/docs/search.post.search",
+                params={"api-version": PREVIEW_API_VERSION},
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json;odata.metadata=none",
+                },
+                content=orjson.dumps(body),
             )
-        if not group_by:
-            return [{"count": self.count(query)}]
-        field = group_by[0]
-        odata = compile_odata(self._resolved(query))
-        buckets = self._facet_buckets(odata.filter, [field], MAX_FACET_VALUES)[field]
-        return [{field: value, "count": n} for value, n in buckets]
+            response = self.client.send_request(request)
+            if response.status_code != 200:
+                raise HttpResponseError(response=response)
+            answer: dict[str, Any] = orjson.loads(response.read())
+            return answer
+
+        return self._call(f"{what} in index {self.name} ({body['filter'] or 'all'})", send)
 
     def set_tier(self, job_ids: Sequence[str], tier: str) -> int:
         """`merge` of `tier` alone: the rest of each document (and its version) is untouched;

@@ -55,6 +55,9 @@ _EDM = {
     FieldType.INT: SearchFieldDataType.INT64,
     FieldType.FLOAT: SearchFieldDataType.DOUBLE,
 }
+# Numeric fields are facetable here whatever `FIELDS` says: facet metrics (`cost_usd,metric:sum`)
+# only read facetable fields, and every numeric field may be a `Measure` of `aggregate`.
+_METRIC_TYPES = frozenset({SearchFieldDataType.INT64, SearchFieldDataType.DOUBLE})
 VERSION_FIELDS = [KEY_FIELD, "updated_at", "source_version"]
 BAD_KEY = (
     "is not a valid Azure AI Search key (letters, digits, '-', '_', '=', not starting "
@@ -128,7 +131,7 @@ def _field(spec: Any) -> SearchField:
         searchable=spec.searchable and edm is SearchFieldDataType.STRING,
         filterable=spec.filterable or spec.key,
         sortable=spec.sortable and not spec.is_collection,
-        facetable=spec.facetable,
+        facetable=spec.facetable or edm in _METRIC_TYPES,
         retrievable=True,
     )
 

@@ -470,6 +470,7 @@ def test_a_filter_the_service_refuses_is_a_one_line_search_index_error(
     index: AzureSearchIndex, service: FakeSearchService
 ) -> None:
     """A 400 on a compiled filter surfaces as SearchIndexError carrying the service's reason."""
+    service.script.append(error(400, "Invalid expression: Could not find a property named 'x'."))
     with pytest.raises(SearchIndexError, match="HTTP 400: Invalid expression") as caught:
         index.find(Query((Tag("x", "y"),)), limit=10)
     assert "\n" not in str(caught.value)

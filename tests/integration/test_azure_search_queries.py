@@ -20,9 +20,7 @@ from lifecycle.policy import PolicyBook
 from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
 from shared.clock import FixedClock
 from shared.documents import FIELD_NAMES
-from shared.errors import Unsupported
 from shared.principal import Principal
-from shared.querytree import Measure
 from shared.settings import Settings
 from tests.support.search_transport import ENDPOINT, FakeSearchService, search_results
 
@@ -169,17 +167,6 @@ def test_an_aggregate_of_counts_by_one_field_is_a_facet(
     )
     assert rows == [{"user": "bob", "count": 5}, {"user": "alice", "count": 2}]
     assert bodies(service)[0]["facets"] == ["user,count:10000"]
-
-
-def test_sums_are_unsupported_on_azure_and_nothing_is_sent(
-    index: AzureSearchIndex, service: FakeSearchService
-) -> None:
-    """Facets only count: a sum of cost_usd is refused by name, never approximated."""
-    with pytest.raises(Unsupported, match="sum_cost_usd"):
-        query.aggregate(index, ALICE, "", ["user"], [Measure("sum", "cost_usd")], clock=CLOCK)
-    with pytest.raises(Unsupported, match="user, project"):
-        query.aggregate(index, ALICE, "", ["user", "project"], clock=CLOCK)
-    assert service.transport.requests == []
 
 
 def test_a_json_page_selects_the_document_fields_and_sends_each_once(

@@ -1,5 +1,6 @@
-"""The reports on a real SQLite index: every number equals a reference computed independently
-from the seeded jobs' metadata, and a principal's report never counts a job it may not see."""
+"""The reports on a real SQLite index and on the Azure AI Search adapter (its service answering
+at the HTTP boundary): every number equals a reference computed independently from the seeded
+jobs' metadata, and a principal's report never counts a job it may not see."""
 
 from __future__ import annotations
 
@@ -14,29 +15,44 @@ from hypothesis import strategies as st
 from lifecycle.policy import DEFAULT_POLICY, PolicyBook, RetentionPolicy
 from query import count, reports
 from query.reports import ReportRequest, Window, parse_window
+from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.documents import format_datetime, parse_datetime
 from shared.errors import InvalidInput
+from shared.ports import SearchIndex
 from shared.principal import Principal
+from shared.settings import Settings
 from tests.support.builders import NOW
 from tests.support.reports import USERS, SeededJob, seeded_jobs
+from tests.support.search_transport import ENDPOINT, FakeSearchService
 
 ADMIN = Principal.of("root", "admin")
 CLOCK = FixedClock(NOW)
 JOBS = seeded_jobs(400)
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> SqliteIndex:
-    built = SqliteIndex(tmp_path_factory.mktemp("reports") / "index.sqlite3")
+@pytest.fixture(scope="module", params=["sqlite", "azure"])
+def index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
+    """The seeded jobs in the embedded index, and in the Azure AI Search adapter whose service
+    (tests.support.search_transport) answers facets and filters in the documented shape."""
+    built: SearchIndex
+    if request.param == "sqlite":
+        built = SqliteIndex(tmp_path_factory.mktemp("reports") / "index.sqlite3")
+    else:
+        service = FakeSearchService("ascend-jobs")
+        retry = SearchRetry(attempts=1, sleep=lambda s: None)
+        settings = Settings(
+            search_endpoint=ENDPOINT, search_index="ascend-jobs", search_api_key="k"
+        )
+        built = AzureSearchIndex.from_settings(settings, retry=retry, transport=service.transport)
     built.ensure()
     built.upsert([j.document for j in JOBS])
     return built
 
 
 def _request(
-    index: SqliteIndex, principal: Principal = ADMIN, text: str = "", window: Window | None = None
+    index: SearchIndex, principal: Principal = ADMIN, text: str = "", window: Window | None = None
 ) -> ReportRequest:
     return ReportRequest(index, principal, text, window or Window(), CLOCK)
 
@@ -48,7 +64,7 @@ def _visible(principal: Principal) -> Callable[[SeededJob], bool]:
     return lambda j: j.meta["user"] == principal.user or j.meta["project"] in projects
 
 
-def test_failures_group_each_crash_kind_into_one_signature(index: SqliteIndex) -> None:
+def test_failures_group_each_crash_kind_into_one_signature(index: SearchIndex) -> None:
     """Failed jobs fall into one row per crash (whatever its sizes, names and addresses), with
     the count, users, projects, images, first/last seen and an example of the metadata."""
     rows = reports.failures(_request(index))
@@ -68,7 +84,7 @@ def test_failures_group_each_crash_kind_into_one_signature(index: SqliteIndex) -
     assert [r["count"] for r in rows] == sorted((r["count"] for r in rows), reverse=True)
 
 
-def test_a_signature_is_new_when_absent_the_week_before(index: SqliteIndex) -> None:
+def test_a_signature_is_new_when_absent_the_week_before(index: SearchIndex) -> None:
     """`new` marks signatures failing in the last 7 days and not in the 7 days before."""
     now = NOW
 
@@ -84,7 +100,7 @@ def test_a_signature_is_new_when_absent_the_week_before(index: SqliteIndex) -> N
         assert row["new"] == (seen(kind, 0, 7) and not seen(kind, 7, 14))
 
 
-def test_the_signature_of_a_row_finds_its_jobs(index: SqliteIndex) -> None:
+def test_the_signature_of_a_row_finds_its_jobs(index: SearchIndex) -> None:
     """`signature:HASH` (the report's first column) finds exactly that row's failed jobs."""
     for row in reports.failures(_request(index)):
         assert (
@@ -107,7 +123,7 @@ def test_the_signature_of_a_row_finds_its_jobs(index: SqliteIndex) -> None:
         ["user", "node"],
     ],
 )
-def test_cost_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]) -> None:
+def test_cost_per_group_equals_the_metadata(index: SearchIndex, by: list[str]) -> None:
     """Jobs, GPU/CPU hours, cost, failure rate and failed cost per group, nested --by keys."""
     rows = reports.cost(_request(index), by)
     groups: dict[tuple[str, ...], list[SeededJob]] = defaultdict(list)
@@ -152,7 +168,7 @@ PRICES = {"Hot": 0.018, "Cool": 0.010, "Archive": 0.002}
 
 
 @pytest.mark.parametrize("by", [["project"], ["user"], ["tier"]])
-def test_storage_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]) -> None:
+def test_storage_per_group_equals_the_metadata(index: SearchIndex, by: list[str]) -> None:
     """Bytes of logs, copies (final jobs) and artifacts, per tier, the monthly bill at the
     design's prices, and the retained jobs, per group."""
     rows = reports.storage(_request(index), by)
@@ -183,7 +199,7 @@ def test_storage_per_group_equals_the_metadata(index: SqliteIndex, by: list[str]
         assert row["retained_bytes"] == sum(sum(_parts(j).values()) for j in retained)
 
 
-def test_storage_says_what_the_next_sweep_changes(index: SqliteIndex) -> None:
+def test_storage_says_what_the_next_sweep_changes(index: SearchIndex) -> None:
     """Moves (Hot past 30 days to Cool, past 90 to Archive) and deletes (past 365, not
     retained), and the bytes deletes free, as the default policy would do them now."""
     rows = reports.storage(_request(index), [])
@@ -250,7 +266,7 @@ def _where(tier: str, part: str) -> str:
     return "Cool" if tier == "Archive" and part == "log" else tier
 
 
-def test_images_report_uses_failures_last_use_and_packages(index: SqliteIndex) -> None:
+def test_images_report_uses_failures_last_use_and_packages(index: SearchIndex) -> None:
     """Per image: jobs, failure rate, last use, packages, unused for 30 days."""
     rows = reports.images(_request(index), unused_days=30)
     by_image: dict[str, list[SeededJob]] = defaultdict(list)
@@ -271,7 +287,7 @@ def test_images_report_uses_failures_last_use_and_packages(index: SqliteIndex) -
         assert row["unused"] == (last < cutoff)
 
 
-def test_packages_are_counted_by_distinct_images(index: SqliteIndex) -> None:
+def test_packages_are_counted_by_distinct_images(index: SearchIndex) -> None:
     """Each pinned package with the number of distinct images carrying it."""
     rows = reports.packages(_request(index))
     images: dict[str, set[str]] = defaultdict(set)
@@ -281,7 +297,7 @@ def test_packages_are_counted_by_distinct_images(index: SqliteIndex) -> None:
     assert {r["package"]: r["images"] for r in rows} == {p: len(i) for p, i in images.items()}
 
 
-def test_the_window_limits_every_report_to_its_creation_times(index: SqliteIndex) -> None:
+def test_the_window_limits_every_report_to_its_creation_times(index: SearchIndex) -> None:
     """--since 7d counts only the jobs created in the last 7 days."""
     window = parse_window("7d", None, NOW)
     rows = reports.cost(_request(index, window=window), [])
@@ -317,7 +333,7 @@ PRINCIPALS = st.builds(
 )
 @given(PRINCIPALS, st.sampled_from(["", "status:failed", "gpu:true", "user:alice"]))
 def test_a_report_never_counts_a_job_its_reader_may_not_see(
-    index: SqliteIndex, principal: Principal, text: str
+    index: SearchIndex, principal: Principal, text: str
 ) -> None:
     """Every report, for any principal and query, counts only the jobs the principal may see."""
     visible = [j for j in JOBS if _visible(principal)(j) and _matches(j, text)]

@@ -1,47 +1,216 @@
-"""The reports against the Azure AI Search adapter, at its HTTP boundary (the service answers
-from a script): until the facet aggregations are built, every report stops with the adapter's
-one-line `Unsupported` before sending anything, never a wrong or partial answer."""
+"""The reports against the Azure AI Search adapter, at its HTTP boundary: the preview facet
+requests each report sends (api-version, filter, facet hierarchy and metrics), and how the
+documented answer becomes rows. The reports' numbers against seeded metadata are checked for
+both adapters by tests/integration/test_reports.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+import query
 from query import reports
 from query.reports import ReportRequest, Window
-from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
+from shared.adapters.azure_search import MAX_GROUP_SEARCHES, AzureSearchIndex, SearchRetry
+from shared.adapters.azure_search_payloads import MAX_FACET_VALUES, index_definition_body
+from shared.adapters.odata_facets import PREVIEW_API_VERSION, FacetsTruncated
 from shared.clock import FixedClock
 from shared.errors import Unsupported
 from shared.principal import Principal
+from shared.querytree import Measure
 from shared.settings import Settings
-from tests.support.search_transport import ENDPOINT, FakeSearchService
+from tests.support.search_transport import (
+    ENDPOINT,
+    FakeSearchService,
+    RecordedRequest,
+    search_results,
+)
 
 INDEX = "ascend-jobs"
 CLOCK = FixedClock(datetime(2026, 3, 14, 12, tzinfo=UTC))
+ADMIN = Principal.of("root", "admin")
+N = MAX_FACET_VALUES
 
 
-@pytest.mark.parametrize(
-    "report",
-    [
-        reports.failures,
-        lambda r: reports.cost(r, ["project"]),
-        lambda r: reports.storage(r, ["tier"]),
-        reports.images,
-        reports.packages,
-    ],
-    ids=["failures", "cost", "storage", "images", "packages"],
-)
-def test_every_report_on_azure_is_a_clear_unsupported(
-    report: Callable[[ReportRequest], object],
-) -> None:
-    """Each report names what Azure AI Search cannot compute yet, and sends no request."""
-    service = FakeSearchService(INDEX)
+@pytest.fixture
+def service() -> FakeSearchService:
+    return FakeSearchService(INDEX)
+
+
+@pytest.fixture
+def index(service: FakeSearchService) -> AzureSearchIndex:
     retry = SearchRetry(attempts=2, max_seconds=5, base=0.01, cap=0.02, sleep=lambda s: None)
     settings = Settings(search_endpoint=ENDPOINT, search_index=INDEX, search_api_key="key")
-    index = AzureSearchIndex.from_settings(settings, retry=retry, transport=service.transport)
-    request = ReportRequest(index, Principal.of("root", "admin"), "", Window(), CLOCK)
-    with pytest.raises(Unsupported, match="Azure AI Search"):
-        report(request)
-    assert service.transport.requests == []
+    return AzureSearchIndex.from_settings(settings, retry=retry, transport=service.transport)
+
+
+def searches(service: FakeSearchService) -> list[RecordedRequest]:
+    return service.transport.of("search")
+
+
+def answer(count: int, facets: dict[str, Any]) -> Any:
+    """A Search Documents answer with `@odata.count` and `@search.facets`, no documents."""
+    return search_results(INDEX, [], count=count, facets=facets)
+
+
+def test_cost_is_one_preview_request_nesting_the_groups_with_sums_under_them(
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
+    """`cost --by project,node` asks one hierarchy (the keys, then status and GPU) with the
+    duration and cost summed under its last level, on the preview api-version, top 0, under
+    the caller's scope and the query's filter (its quote escaped)."""
+    service.script = [answer(0, {})]
+    alice = Principal.of("alice", "admin:fraud")
+    request = ReportRequest(index, alice, 'function:"it\'s"', Window(), CLOCK)
+    assert reports.cost(request, ["project", "node"]) == []
+    (sent,) = searches(service)
+    assert sent.query["api-version"] == PREVIEW_API_VERSION == "2025-11-01-Preview"
+    assert sent.json() == {
+        "search": "*",
+        "filter": "function_name eq 'it''s' and (project eq 'fraud' or user eq 'alice')",
+        "top": 0,
+        "count": True,
+        "facets": [
+            f"project,count:{N} > (node_type,count:{N} > (status,count:{N} > "
+            f"(use_gpu,count:{N} > (duration_seconds,metric:sum ; cost_usd,metric:sum))))"
+        ],
+    }
+
+
+def test_the_documented_answer_becomes_the_rows_the_embedded_index_gives(
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
+    """Nested buckets and their `sum` entries are read into one row per group; sums of an
+    integer field stay integers; jobs missing from a level's buckets (a null value) are asked
+    again with `field eq null`, the parent's value escaped as an OData literal."""
+    service.script = [
+        answer(
+            7,
+            {
+                "function_name": [
+                    {
+                        "value": "it's",
+                        "count": 7,
+                        "@search.facets": {
+                            "tier": [
+                                {
+                                    "value": "Hot",
+                                    "count": 5,
+                                    "@search.facets": {
+                                        "log_bytes": [{"sum": 1200.0}],
+                                        "cost_usd": [{"sum": 2.5}],
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                ]
+            },
+        ),
+        answer(2, {"log_bytes": [{"sum": 40.0}], "cost_usd": [{"sum": 0.25}]}),
+    ]
+    rows = query.aggregate(
+        index,
+        ADMIN,
+        "",
+        ["function_name", "tier"],
+        [Measure("sum", "log_bytes"), Measure("sum", "cost_usd")],
+        clock=CLOCK,
+    )
+    assert rows == [
+        {
+            "function_name": "it's",
+            "tier": "Hot",
+            "count": 5,
+            "sum_log_bytes": 1200,
+            "sum_cost_usd": 2.5,
+        },
+        {
+            "function_name": "it's",
+            "tier": None,
+            "count": 2,
+            "sum_log_bytes": 40,
+            "sum_cost_usd": 0.25,
+        },
+    ]
+    first, again = (r.json() for r in searches(service))
+    assert first["filter"] is None
+    assert again["filter"] == "function_name eq 'it''s' and tier eq null"
+    assert again["facets"] == ["log_bytes,metric:sum", "cost_usd,metric:sum"]
+
+
+def test_first_and_last_values_of_text_fields_are_one_sorted_search_per_group(
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
+    """Facet metrics are numeric only: the first/last `created_at` and the newest `job_id` of
+    a group are its first document ordered by that field, within the group's filter."""
+    service.script = [
+        answer(3, {"error_signature": [{"value": "ab12cd34ef56", "count": 3}]}),
+        search_results(INDEX, [{"created_at": "2026-03-01T10:00:00Z"}]),
+        search_results(INDEX, [{"job_id": "20260302-000000-bob-nlp-a3f5d2c8-00000009"}]),
+    ]
+    rows = query.aggregate(
+        index,
+        ADMIN,
+        "status:failed",
+        ["error_signature"],
+        [Measure("min", "created_at"), Measure("max", "job_id")],
+        clock=CLOCK,
+    )
+    assert rows == [
+        {
+            "error_signature": "ab12cd34ef56",
+            "count": 3,
+            "min_created_at": "2026-03-01T10:00:00.000Z",
+            "max_job_id": "20260302-000000-bob-nlp-a3f5d2c8-00000009",
+        }
+    ]
+    facet, first, newest = (r.json() for r in searches(service))
+    assert facet["facets"] == [f"error_signature,count:{N}"]
+    group = "status eq 'failed' and error_signature eq 'ab12cd34ef56'"
+    assert (first["filter"], first["orderby"], first["top"]) == (
+        f"{group} and not (created_at eq null)",
+        "created_at asc",
+        1,
+    )
+    assert (newest["filter"], newest["orderby"]) == (
+        f"{group} and not (job_id eq null)",
+        "job_id desc",
+    )
+
+
+def test_a_level_that_fills_its_count_is_an_error_not_a_partial_answer(
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
+    """As many buckets as asked means some may be missing: the report stops and says so."""
+    buckets = [{"value": f"u{n}", "count": 1} for n in range(N)]
+    service.script = [answer(N, {"user": buckets})]
+    with pytest.raises(FacetsTruncated, match=f"user: {N} or more values"):
+        query.aggregate(index, ADMIN, "", ["user"], clock=CLOCK)
+
+
+def test_too_many_groups_for_sorted_searches_is_refused_before_sending_them(
+    index: AzureSearchIndex, service: FakeSearchService
+) -> None:
+    """More groups than `MAX_GROUP_SEARCHES` sorted searches: a one-line `Unsupported`."""
+    groups = MAX_GROUP_SEARCHES + 1
+    buckets = [{"value": f"job{n}", "count": 1} for n in range(groups)]
+    service.script = [answer(groups, {"user": buckets})]
+    with pytest.raises(Unsupported, match="narrow the query"):
+        query.aggregate(index, ADMIN, "", ["user"], [Measure("max", "job_id")], clock=CLOCK)
+    assert len(searches(service)) == 1
+
+
+def test_the_index_marks_every_field_a_report_groups_or_measures_facetable() -> None:
+    """Facets group only facetable fields and facet metrics read only facetable numeric
+    fields; the signature and its masked pattern are in the index."""
+    fields = {f["name"]: f for f in index_definition_body(INDEX)["fields"]}
+    grouped = ["error_signature", "user", "project", "image_hash", "status", "use_gpu"]
+    grouped += ["node_type", "function_name", "created_week", "created_month", "tier", "retain"]
+    measured = ["duration_seconds", "cost_usd", "log_bytes", "artifact_bytes"]
+    assert all(fields[name]["facetable"] for name in grouped + measured)
+    assert fields["error_pattern"]["type"] == "Edm.String"
+    assert fields["created_at"]["sortable"]
+    assert fields["job_id"]["sortable"]

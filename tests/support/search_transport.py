@@ -12,9 +12,10 @@ with what a `responder` returns. The answers follow the REST API's documented sh
 - Count (`docs/$count`): the number as plain text; Lookup (`docs('key')`): the document or 404;
 - throttling: 429/503 with `Retry-After` and the `{"error": {...}}` body.
 
-`FakeSearchService` keeps documents in a dict and understands the filters the adapter sends
-(`search.in(job_id, ...)`, `job_id gt '...'`) plus `eq` on a string field; anything else is a
-400, as an honest stand-in should answer what it cannot evaluate.
+`FakeSearchService` keeps documents in a dict and evaluates the filters and facets it is sent
+with `tests.support.odata_eval` (the documented OData and facet grammar, preview hierarchies and
+metrics included); anything else is a 400, as an honest stand-in should answer what it cannot
+evaluate.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,8 @@ import requests
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._requests_basic import RestRequestsTransportResponse
 from requests.structures import CaseInsensitiveDict
+
+from tests.support.odata_eval import answer_facets, compile_filter, parse_facets
 
 ENDPOINT = "https://ascend-test.search.windows.net"
 ODATA_CONTEXT = ENDPOINT + "/indexes('{index}')/$metadata#docs(*)"
@@ -205,10 +208,6 @@ def as_service_time(text: str | None) -> str | None:
 # ---- a fake service -------------------------------------------------------------------------
 
 
-_SEARCH_IN = re.compile(r"search\.in\((\w+), '((?:[^']|'')*)', ','\)")
-_COMPARE = re.compile(r"(\w+) (eq|gt) '((?:[^']|'')*)'")
-
-
 class FakeSearchService:
     """Documents in a dict behind the REST API; `script` answers first when it has something."""
 
@@ -263,7 +262,8 @@ class FakeSearchService:
     def _search(self, request: RecordedRequest) -> Reply:
         body = request.json()
         try:
-            matches = _compile(body.get("filter"))
+            matches = compile_filter(body.get("filter"))
+            facets = [f for e in body.get("facets") or () for f in parse_facets(e)]
         except ValueError as exc:
             return error(400, f"Invalid expression: {exc}")
         hits = [d for d in self.documents.values() if matches(d)]
@@ -274,12 +274,12 @@ class FakeSearchService:
         if select:
             fields = select.split(",")
             page = [{k: d.get(k) for k in fields} for d in page]
-        facets = _facets(hits, body.get("facets")) if body.get("facets") else None
+        answer = answer_facets(facets, hits) if facets else None
         more = None
         if top > 1000 and skip + 1000 < len(hits):
             more = {**body, "skip": skip + 1000, "top": top - 1000}
         count = len(hits) if body.get("count") else None
-        return search_results(self.index, page, count=count, facets=facets, next_page=more)
+        return search_results(self.index, page, count=count, facets=answer, next_page=more)
 
     def _lookup(self, request: RecordedRequest) -> Reply:
         key = re.search(r"/docs\('(.*)'\)$", request.path)
@@ -298,31 +298,6 @@ def _stored(action: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-Predicate = Callable[[dict[str, Any]], bool]
-
-
-def _compile(expression: str | None) -> Predicate:
-    """The filter as a predicate, parsed once per request; ValueError for what it cannot read."""
-    if not expression:
-        return lambda doc: True
-    tests = [_clause(c.strip()) for c in expression.split(" and ")]
-    return lambda doc: all(test(doc) for test in tests)
-
-
-def _clause(clause: str) -> Predicate:
-    found = _SEARCH_IN.fullmatch(clause)
-    if found:
-        name, wanted = found.group(1), frozenset(found.group(2).replace("''", "'").split(","))
-        return lambda doc: str(doc.get(name)) in wanted
-    found = _COMPARE.fullmatch(clause)
-    if found:
-        name, op, literal = found.group(1), found.group(2), found.group(3).replace("''", "'")
-        if op == "eq":
-            return lambda doc: doc.get(name) == literal
-        return lambda doc: doc.get(name) is not None and doc[name] > literal
-    raise ValueError(f"the fake service cannot evaluate {clause!r}")
-
-
 def _ordered(hits: list[dict[str, Any]], orderby: str | None) -> list[dict[str, Any]]:
     for term in reversed((orderby or "").split(",") if orderby else []):
         name, _, direction = term.strip().partition(" ")
@@ -332,25 +307,3 @@ def _ordered(hits: list[dict[str, Any]], orderby: str | None) -> list[dict[str, 
             reverse=direction == "desc",
         )
     return hits
-
-
-def _facets(hits: list[dict[str, Any]], expressions: list[str]) -> dict[str, list[dict[str, Any]]]:
-    answer: dict[str, list[dict[str, Any]]] = {}
-    for expression in expressions:
-        name, _, options = expression.partition(",")
-        limit = int(options.partition("count:")[2] or 10)
-        counts: dict[Any, int] = {}
-        for value in _values(hits, name):
-            counts[value] = counts.get(value, 0) + 1
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]
-        answer[name] = [{"value": v, "count": n} for v, n in ranked]
-    return answer
-
-
-def _values(hits: list[dict[str, Any]], name: str) -> Iterator[Any]:
-    for doc in hits:
-        value = doc.get(name)
-        if isinstance(value, list):
-            yield from value
-        elif value is not None:
-            yield value
