@@ -400,7 +400,7 @@ class AzureSearchIndex:
                 content=orjson.dumps(body),
             )
             response = self.client.send_request(request)
-            if response.status_code != 200:
+            if response.status_code != HTTPStatus.OK:
                 raise HttpResponseError(response=response)
             answer: dict[str, Any] = orjson.loads(response.read())
             return answer
