@@ -13,6 +13,7 @@ BENCHES = {
     "capture": "lines/s through capture into Azurite; overhead vs printing to /dev/null",
     "seed": "producer: seeding jobs/s, LogStreamer.write and flush rates",
     "azure_search": "Azure AI Search adapter upserts through the SDK pipeline (fake service)",
+    "azure_reports": "requests per report on Azure AI Search (fake service); reading facet answers",
     "azurite_listing": "Azurite prefix-listing vs HEAD latency as the container grows",
     "azurite_ops": "Azurite's own CPU per request kind the indexer makes, in GETs",
     "events": "storage requests and CPU per event kind the indexer handles, vs one GET",
