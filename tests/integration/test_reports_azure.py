@@ -80,6 +80,41 @@ def test_cost_is_one_preview_request_nesting_the_groups_with_sums_under_them(
     }
 
 
+@pytest.mark.parametrize(
+    ("report", "facets"),
+    [
+        (
+            reports.failures,
+            f"error_signature,count:{N} > (user,count:{N} > (project,count:{N} > "
+            f"(image_hash,count:{N})))",
+        ),
+        (
+            lambda r: reports.storage(r, ["user"]),
+            f"user,count:{N} > (status,count:{N} > (tier,count:{N} > (retain,count:{N} > "
+            "(log_bytes,metric:sum ; artifact_bytes,metric:sum))))",
+        ),
+        (
+            lambda r: reports.cost(r, ["month"]),
+            f"created_month,count:{N} > (status,count:{N} > (use_gpu,count:{N} > "
+            "(duration_seconds,metric:sum ; cost_usd,metric:sum)))",
+        ),
+        (reports.images, f"user,count:{N} > (image_hash,count:{N} > (status,count:{N}))"),
+    ],
+    ids=["failures", "storage", "cost-month", "images"],
+)
+def test_each_report_asks_its_groups_as_one_facet_hierarchy(
+    index: AzureSearchIndex, service: FakeSearchService, report: Any, facets: str
+) -> None:
+    """Each report's first request is a preview facet aggregation of its groups, with the
+    numeric measures under the last level and the caller's scope in the filter."""
+    request = ReportRequest(index, Principal.of("bob"), "", Window(), CLOCK)
+    assert report(request) == []
+    first = searches(service)[0]
+    assert first.query["api-version"] == PREVIEW_API_VERSION
+    assert first.json()["facets"] == [facets]
+    assert "user eq 'bob'" in first.json()["filter"]
+
+
 def test_the_documented_answer_becomes_the_rows_the_embedded_index_gives(
     index: AzureSearchIndex, service: FakeSearchService
 ) -> None:
