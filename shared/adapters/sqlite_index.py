@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import operator
+import re
 import sqlite3
 import threading
 import weakref
@@ -155,6 +156,25 @@ _FACET_COUNTS_TABLE = (
     "value NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (field, value)) "
     "WITHOUT ROWID"
 )
+# What `SCHEMA` and the facet counts table make and drop, for the read-only check below.
+_MADE = frozenset(
+    re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA + _FACET_COUNTS_TABLE)
+)
+_DROPPED = frozenset(re.findall(r"DROP INDEX IF EXISTS (\w+)", SCHEMA))
+
+
+def _is_current(conn: sqlite3.Connection) -> bool:
+    """Whether `ensure` would change nothing in this file: it is at `SCHEMA_VERSION` with every
+    table, index and column the schema makes and none it drops. Reads only, so opening an index
+    that is up to date (every `ascend` command) writes nothing and starts no checkpointer."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        return False
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    if not names >= _MADE or _DROPPED & names:
+        return False
+    return set(COLUMNS) <= {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+
+
 _FILL_FACET_COUNTS = [
     f"INSERT INTO {_FACET_COUNTS} SELECT '{f}', \"{f}\", count(*) FROM jobs "  # noqa: S608
     f'WHERE "{f}" IS NOT NULL GROUP BY "{f}"'
@@ -236,6 +256,8 @@ class SqliteIndex:
     def _ensure(self) -> None:
         with self._lock:
             conn = self.conn
+            if _is_current(conn):
+                return
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone()
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if found and version < FLAT_TABLE_VERSION:

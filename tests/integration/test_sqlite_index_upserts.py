@@ -383,3 +383,38 @@ def test_a_file_without_facet_counts_gains_them_filled_from_its_rows(tmp_path: P
         "user": {"alice": 5},
     }
     again.close()
+
+
+def test_opening_an_up_to_date_index_writes_nothing(tmp_path: Path) -> None:
+    """`ensure` on a file already at the current schema only reads: no change, no checkpointer
+    (every `ascend` command opens the index; a listing must not write)."""
+    first = SqliteIndex(tmp_path / "index.sqlite3")
+    first.ensure()
+    first.upsert([empty_document("20250101-000000-alice-p-a3f5d2c8-00000001")])
+    first.close()
+    again = SqliteIndex(tmp_path / "index.sqlite3")
+    again.ensure()
+    assert again.conn.total_changes == 0
+    assert again._checkpointer is None
+    assert again.count() == 1
+    again.close()
+
+
+def test_an_index_the_schema_has_changed_under_is_brought_up_to_date(tmp_path: Path) -> None:
+    """A missing index or a dropped index still present makes `ensure` apply the schema, even at
+    the current version."""
+    path = tmp_path / "index.sqlite3"
+    index = SqliteIndex(path)
+    index.ensure()
+    index.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX jobs_created")
+        conn.execute("CREATE INDEX jobs_report_storage ON jobs (project)")
+    conn.close()
+    index = SqliteIndex(path)
+    index.ensure()
+    names = {row[0] for row in index.conn.execute("SELECT name FROM sqlite_master")}
+    assert "jobs_created" in names
+    assert "jobs_report_storage" not in names
+    assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    index.close()
