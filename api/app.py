@@ -140,7 +140,10 @@ def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
         cursor: Annotated[str | None, Query(max_length=4000)] = None,
     ) -> Response:
         # The index's JSON texts, sent as they are: no document is decoded and encoded again.
-        page = use_cases.search_jobs_json(services(), caller, q, limit=limit, cursor=cursor)
+        root = services()
+        page = use_cases.search_jobs_json(
+            root.index, root.clock, caller, q, limit=limit, cursor=cursor
+        )
         body = b"".join(
             (
                 b'{"documents":[',
@@ -154,7 +157,8 @@ def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
 
     @api.get("/api/jobs/{job_id}", summary="One job: its metadata and its search document")
     def get_job(job_id: str, caller: Caller) -> dict[str, Any]:
-        details = use_cases.job_details(services(), caller, job_id)
+        root = services()
+        details = use_cases.job_details(root.blobs, root.index, root.settings, caller, job_id)
         problems = [p for p in (details.metadata_problem, details.index_problem) if p]
         return {
             "job_id": details.job_id,
@@ -185,7 +189,8 @@ def _routes(api: FastAPI, services: Callable[[], Services]) -> None:
             )
         if follow:
             return _follow(request, caller, job_id, minimum, services)
-        chunks = use_cases.job_log(services(), caller, job_id)
+        root = services()
+        chunks = use_cases.job_log(root.blobs, root.settings, caller, job_id)
         # Errors found before the first byte (not visible, no log, archived) get their status
         # code; the status line is sent before streaming, so a later failure ends the body early.
         return StreamingResponse(filter_raw(read_ahead(chunks), minimum), media_type=NDJSON)
@@ -203,7 +208,10 @@ def _follow(
     gate.enter(caller.user)
     stop = threading.Event()
     try:
-        chunks = use_cases.job_log(services(), caller, job_id, follow=True, stop=stop)
+        root = services()
+        chunks = use_cases.job_log(
+            root.blobs, root.settings, caller, job_id, follow=True, stop=stop
+        )
     except BaseException:
         gate.leave(caller.user)
         raise

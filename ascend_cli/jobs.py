@@ -87,7 +87,10 @@ def list_jobs(  # noqa: PLR0917 - one parameter per option
 
     def fetch(after: str | None) -> use_cases.JobListing:
         listing = use_cases.list_jobs(
-            built,
+            built.index,
+            built.blobs,
+            built.clock,
+            built.settings,
             who,
             status=status,
             project=project,
@@ -107,7 +110,8 @@ def list_jobs(  # noqa: PLR0917 - one parameter per option
 @handle_errors
 def status(job_id: JobIdArg, json: JsonOption = False) -> None:
     """Full details of one job: metadata and the index's derived fields."""
-    details = use_cases.job_details(services(), principal(), job_id)
+    root = services()
+    details = use_cases.job_details(root.blobs, root.index, root.settings, principal(), job_id)
     problems = [p for p in (details.metadata_problem, details.index_problem) if p]
     if json:
         for problem in problems:
@@ -189,7 +193,8 @@ def _artifacts_table(artifacts: list[Mapping[str, Any]]) -> Table:
 @handle_errors
 def cancel(job_id: JobIdArg) -> None:
     """Mark a queued or running job cancelled (a finished job cannot be)."""
-    meta = use_cases.cancel_job(services(), principal(), job_id)
+    root = services()
+    meta = use_cases.cancel_job(root.blobs, root.clock, principal(), job_id)
     say(f"job {meta.job_id}: {meta.status.value}")
 
 
@@ -263,8 +268,10 @@ def logs(  # noqa: PLR0917 - one parameter per option, as logcli has them
     held = 0
     if follow:
         _say_if_waiting(built, job_id)
-        held = use_cases.log_size(built, principal(), job_id)  # before the tail starts reading
-    chunks = read_ahead(use_cases.job_log(built, principal(), job_id, follow=follow))
+        held = use_cases.log_size(built.blobs, principal(), job_id)  # before the tail reads
+    chunks = read_ahead(
+        use_cases.job_log(built.blobs, built.settings, principal(), job_id, follow=follow)
+    )
     try:
         if follow and wanted.tail is not None:
             _print_selected(select_following(chunks, wanted, held), mode, flush_each=True)
@@ -293,7 +300,8 @@ def _output_mode(output: str | None, json: bool) -> str:
 def _say_if_waiting(built: Any, job_id: str) -> None:
     """`--follow` on a job that has not started says so instead of waiting silently."""
     try:
-        status = use_cases.stored_metadata(built, use_cases.visible_job(principal(), job_id))[0]
+        job = use_cases.visible_job(principal(), job_id)
+        status = use_cases.stored_metadata(built.blobs, built.settings, job)[0]
     except AscendError:
         return
     if status.status.value == "queued":

@@ -63,7 +63,8 @@ def metrics(
     `--plot` PNG."""
     if plot is not None and plot.suffix.lower() != ".png":
         raise InvalidInput(f"--plot {str(plot)!r}", "must name a .png file")
-    records = metrics_records(job_log(services(), principal(), job_id))
+    root = services()
+    records = metrics_records(job_log(root.blobs, root.settings, principal(), job_id))
     if json:
         print_jsonl(records)
         return

@@ -134,7 +134,9 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
         error: QueryError | InvalidInput | None = None
         listing = None
         try:
-            listing = use_cases.search_jobs(built, caller, q, limit=limit, cursor=cursor)
+            listing = use_cases.search_jobs(
+                built.index, built.clock, caller, q, limit=limit, cursor=cursor
+            )
         except InvalidInput as exc:
             error = exc
         return render(
@@ -163,7 +165,7 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
         request: Request, job_id: str, caller: Caller, at: Annotated[LogQuery, Query()]
     ) -> HTMLResponse:
         built = services()
-        details = use_cases.job_details(built, caller, job_id)
+        details = use_cases.job_details(built.blobs, built.index, built.settings, caller, job_id)
         job = use_cases.visible_job(caller, job_id)
         wanted = LogFilter.of(at.level, at.text)
         page, problem = _first_page(built, job, at.where, wanted)
@@ -186,7 +188,7 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
             log_size=_size(built, job),
             wanted=wanted,
             offset=at.offset,
-            final=use_cases.status_reader(built, job)(),
+            final=use_cases.status_reader(built.blobs, built.settings, job)(),
             polling="azure_functions.invocation_id" in request.scope,
         )
 
@@ -196,7 +198,10 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
     ) -> HTMLResponse:
         built = services()
         ids = _compare_ids(jobs)
-        found = [use_cases.job_details(built, caller, job_id) for job_id in ids]
+        found = [
+            use_cases.job_details(built.blobs, built.index, built.settings, caller, job_id)
+            for job_id in ids
+        ]
         records = {d.job_id: _records(built, caller, d.job_id) for d in found}
         lasts = [_last_values(records[d.job_id]) for d in found]
         return render(
@@ -306,7 +311,9 @@ def _log_routes(app: FastAPI, services: ServicesFactory) -> None:
             )
         job = use_cases.visible_job(caller, job_id)
         built = services()
-        use_cases.job_details(built, caller, job_id)  # a missing job is a 404 before streaming
+        use_cases.job_details(
+            built.blobs, built.index, built.settings, caller, job_id
+        )  # a missing job is a 404 before streaming
         # The same gate as the API's follow: bounded per caller and in all (429 over it), each
         # poll on the gate's threads, and a client that leaves ends the tail within one poll.
         gate: FollowGate = request.app.state.follow_gate
@@ -345,7 +352,7 @@ def _tail(
     """Server-sent events: rendered lines as the log grows, `end` once the job is final; ends
     within one poll once `stop` is set (the client left)."""
     stop = stop or threading.Event()
-    is_final = use_cases.status_reader(built, job)
+    is_final = use_cases.status_reader(built.blobs, built.settings, job)
     deadline = time.monotonic() + TAIL_SECONDS
     everything = LogFilter()
     offset, line = where
@@ -370,7 +377,9 @@ def _tail(
 
 def _records(built: Services, caller: Principal, job_id: str) -> list[dict[str, Any]]:
     try:
-        return list(charts.metrics_records(use_cases.job_log(built, caller, job_id)))
+        return list(
+            charts.metrics_records(use_cases.job_log(built.blobs, built.settings, caller, job_id))
+        )
     except (BlobNotFound, BlobArchived):
         return []
 
@@ -410,7 +419,7 @@ def _data_routes(app: FastAPI, services: ServicesFactory) -> None:
     @app.get("/jobs/{job_id}/artifacts/{name}", include_in_schema=False)
     def artifact(job_id: str, name: str, caller: Caller) -> StreamingResponse:
         built = services()
-        details = use_cases.job_details(built, caller, job_id)
+        details = use_cases.job_details(built.blobs, built.index, built.settings, caller, job_id)
         listed = {a.get("name"): a for a in (details.metadata or {}).get("artifacts", [])}
         if name not in listed:
             raise JobNotFound(f"{job_id}/artifacts/{name}")

@@ -1,8 +1,10 @@
 """The jobs use cases behind `ascend jobs` and the HTTP API: list, details, cancel, logs.
 
-Every use case runs for a principal. Visibility is decided from the job ID itself (it names the
-user and the project), before anything is read, and a job the principal may not see is reported
-exactly like one that does not exist (`JobNotFound`).
+Every use case runs for a principal and takes the ports it uses (`blobs`, `index`, `clock`, and
+`settings` for the metadata size limit and node prices), so its signature says what it reads; the
+edges (CLI, API, dashboard) hand them in from the composition root. Visibility is decided from
+the job ID itself (it names the user and the project), before anything is read, and a job the
+principal may not see is reported exactly like one that does not exist (`JobNotFound`).
 
 Graceful degradation: when the index cannot answer, listing one user's jobs
 falls back to walking that user's folders in storage (the source of truth); a job's log is shown
@@ -37,8 +39,10 @@ from shared.principal import Principal
 from shared.status import JobStatus
 
 if TYPE_CHECKING:
+    from shared.clock import Clock
     from shared.metadata import JobMetadata
-    from shared.services import Services
+    from shared.ports import BlobStore, SearchIndex
+    from shared.settings import Settings
 
 # The metadata models (pydantic) are imported by the use cases that read metadata.json, not
 # here: listing jobs from the index does without them (`ascend jobs list` starts faster).
@@ -81,7 +85,10 @@ def visible_job(principal: Principal, job_id: str) -> JobId:
 
 
 def list_jobs(
-    services: Services,
+    index: SearchIndex,
+    blobs: BlobStore,
+    clock: Clock,
+    settings: Settings,
     principal: Principal,
     *,
     status: str | None = None,
@@ -93,24 +100,19 @@ def list_jobs(
 ) -> JobListing:
     """Newest jobs first through the index; from storage, for one user, if the index fails.
     `status` may list alternatives (`failed,cancelled`), as in the query language; `since` is
-    `7d`, `12h`, `2w` back from now or an ISO date/time."""
+    `7d`, `12h`, `2w` back from now or an ISO date/time. `settings` give the storage fallback's
+    metadata size limit and node prices."""
     filters = terms(status=status, project=project, user=user)  # checked before any I/O
     limit = _limit(limit)
     text = f"created:>={since_term(since)}" if since else ""
     try:
         page = search(
-            services.index,
-            principal,
-            text,
-            limit=limit,
-            cursor=cursor,
-            clock=services.clock,
-            extra=filters,
+            index, principal, text, limit=limit, cursor=cursor, clock=clock, extra=filters
         )
     except INDEX_FAILURES as exc:
         owner = _name(user, "user") if user else principal.user
         documents = jobs_in_storage(
-            services, principal, owner, status=status, project=project, limit=limit
+            blobs, settings, principal, owner, status=status, project=project, limit=limit
         )
         reason = f"index unavailable ({_one_line(exc)}); listed {owner}'s jobs from storage"
         return JobListing(documents, None, reason)
@@ -133,7 +135,8 @@ def since_term(since: str) -> str:
 
 
 def search_jobs(
-    services: Services,
+    index: SearchIndex,
+    clock: Clock,
     principal: Principal,
     text: str,
     *,
@@ -141,14 +144,13 @@ def search_jobs(
     cursor: str | None = None,
 ) -> JobListing:
     """The jobs matching a query-language `text`, scoped to `principal`, one page."""
-    page = search(
-        services.index, principal, text, limit=_limit(limit), cursor=cursor, clock=services.clock
-    )
+    page = search(index, principal, text, limit=_limit(limit), cursor=cursor, clock=clock)
     return JobListing(list(page.documents), page.next_cursor)
 
 
 def search_jobs_json(
-    services: Services,
+    index: SearchIndex,
+    clock: Clock,
     principal: Principal,
     text: str,
     *,
@@ -156,13 +158,12 @@ def search_jobs_json(
     cursor: str | None = None,
 ) -> JsonPage:
     """`search_jobs`, each document as the index's JSON text (for the API to send on)."""
-    return search_json(
-        services.index, principal, text, limit=_limit(limit), cursor=cursor, clock=services.clock
-    )
+    return search_json(index, principal, text, limit=_limit(limit), cursor=cursor, clock=clock)
 
 
 def jobs_in_storage(
-    services: Services,
+    blobs: BlobStore,
+    settings: Settings,
     principal: Principal,
     user: str,
     *,
@@ -175,11 +176,11 @@ def jobs_in_storage(
     wanted = {_status(s).value for s in status.split(",")} if status else None
     documents: list[SearchDocument] = []
     for job in sorted(
-        _job_folders(services, principal, user, project),
+        _job_folders(blobs, principal, user, project),
         key=lambda j: (j.created_at, str(j)),
         reverse=True,
     ):
-        document = stored_document(services, job)
+        document = stored_document(blobs, settings, job)
         if wanted is None or document["status"] in wanted:
             documents.append(document)
             if len(documents) >= limit:
@@ -188,9 +189,8 @@ def jobs_in_storage(
 
 
 def _job_folders(
-    services: Services, principal: Principal, user: str, project: str | None
+    blobs: BlobStore, principal: Principal, user: str, project: str | None
 ) -> Iterator[JobId]:
-    blobs = services.blobs
     projects = (
         [_name(project, "project")]
         if project
@@ -215,16 +215,16 @@ def _job_folders(
                 yield job
 
 
-def stored_document(services: Services, job: JobId) -> SearchDocument:
+def stored_document(blobs: BlobStore, settings: Settings, job: JobId) -> SearchDocument:
     """The job's document built from its metadata.json; just the job ID's facts when the
     metadata is missing or invalid (status None)."""
     from shared.jobdocument import build_document
 
     try:
-        meta, etag = stored_metadata(services, job)
+        meta, etag = stored_metadata(blobs, settings, job)
     except (BlobNotFound, InvalidMetadata):
         return _document_of_id(job)
-    return build_document(meta, prices=services.settings.node_prices, source_version=etag)
+    return build_document(meta, prices=settings.node_prices, source_version=etag)
 
 
 def _document_of_id(job: JobId) -> SearchDocument:
@@ -243,14 +243,16 @@ def _document_of_id(job: JobId) -> SearchDocument:
 # ---- one job -------------------------------------------------------------------------------
 
 
-def stored_metadata(services: Services, job: JobId) -> tuple[JobMetadata, str]:
+def stored_metadata(blobs: BlobStore, settings: Settings, job: JobId) -> tuple[JobMetadata, str]:
     """The job's validated metadata and its etag; `BlobNotFound` or `InvalidMetadata`."""
     from shared.metadata_store import read_metadata
 
-    return read_metadata(services.blobs, job, max_bytes=services.settings.max_metadata_bytes)
+    return read_metadata(blobs, job, max_bytes=settings.max_metadata_bytes)
 
 
-def job_details(services: Services, principal: Principal, job_id: str) -> JobDetails:
+def job_details(
+    blobs: BlobStore, index: SearchIndex, settings: Settings, principal: Principal, job_id: str
+) -> JobDetails:
     """The job's metadata and its search document, each with the reason when unavailable."""
     from shared.metadata import metadata_as_dict
 
@@ -258,31 +260,31 @@ def job_details(services: Services, principal: Principal, job_id: str) -> JobDet
     metadata: dict[str, Any] | None = None
     metadata_problem = document = index_problem = None
     try:
-        metadata = metadata_as_dict(stored_metadata(services, job)[0])
+        metadata = metadata_as_dict(stored_metadata(blobs, settings, job)[0])
     except BlobNotFound:
         metadata_problem = "metadata.json does not exist"
     except InvalidMetadata as exc:
         metadata_problem = str(exc)
     try:
-        document = services.index.get(str(job))
+        document = index.get(str(job))
     except INDEX_FAILURES as exc:
         index_problem = f"index unavailable: {_one_line(exc)}"
-    if metadata is None and document is None and not _has_log(services, job):
+    if metadata is None and document is None and not _has_log(blobs, job):
         raise JobNotFound(str(job))
     return JobDetails(str(job), metadata, metadata_problem, document, index_problem)
 
 
-def _has_log(services: Services, job: JobId) -> bool:
-    return any(services.blobs.props(p) is not None for p in (log_path(job), archived_log_path(job)))
+def _has_log(blobs: BlobStore, job: JobId) -> bool:
+    return any(blobs.props(p) is not None for p in (log_path(job), archived_log_path(job)))
 
 
-def cancel_job(services: Services, principal: Principal, job_id: str) -> JobMetadata:
+def cancel_job(blobs: BlobStore, clock: Clock, principal: Principal, job_id: str) -> JobMetadata:
     """Mark the job cancelled by a conditional write; a finished job raises `JobFinished`."""
     from shared.metadata_store import update_metadata
     from shared.transitions import transition
 
     job = visible_job(principal, job_id)
-    now = services.clock.now()
+    now = clock.now()
 
     def cancelled(meta: JobMetadata) -> JobMetadata:
         if meta.status.is_final:
@@ -290,20 +292,20 @@ def cancel_job(services: Services, principal: Principal, job_id: str) -> JobMeta
         return transition(meta, JobStatus.CANCELLED, now)
 
     try:
-        return update_metadata(services.blobs, job, cancelled)
+        return update_metadata(blobs, job, cancelled)
     except BlobNotFound:
         raise JobNotFound(str(job)) from None
     except InvalidMetadata as exc:  # what is stored is broken: a failure, not the caller's input
         raise StorageError(metadata_path(job), f"cannot be cancelled: {exc.reason}") from None
 
 
-def status_reader(services: Services, job: JobId) -> Callable[[], bool]:
+def status_reader(blobs: BlobStore, settings: Settings, job: JobId) -> Callable[[], bool]:
     """A check for `follow_log`: is the job's status final? A job whose metadata is missing or
     invalid has no status that could ever change, so it counts as final (drain, then stop)."""
 
     def is_final() -> bool:
         try:
-            return stored_metadata(services, job)[0].status.is_final
+            return stored_metadata(blobs, settings, job)[0].status.is_final
         except (BlobNotFound, InvalidMetadata):
             return True
 
@@ -311,7 +313,8 @@ def status_reader(services: Services, job: JobId) -> Callable[[], bool]:
 
 
 def job_log(
-    services: Services,
+    blobs: BlobStore,
+    settings: Settings,
     principal: Principal,
     job_id: str,
     *,
@@ -325,31 +328,31 @@ def job_log(
 
     job = visible_job(principal, job_id)
     if follow:
-        if services.blobs.props(metadata_path(job)) is None and not _has_log(services, job):
+        if blobs.props(metadata_path(job)) is None and not _has_log(blobs, job):
             raise JobNotFound(str(job))
-        status = status_reader(services, job)
+        status = status_reader(blobs, settings, job)
         if stop is None:
-            return follow_log(services.blobs, job, status, poll_seconds=poll_seconds)
+            return follow_log(blobs, job, status, poll_seconds=poll_seconds)
         # `stop` (the client left) ends the tail within one poll: drain once, then return.
         return follow_log(
-            services.blobs,
+            blobs,
             job,
             lambda: stop.is_set() or status(),
             poll_seconds=poll_seconds,
             sleep=stop.wait,
         )
     try:
-        return stored_log(services.blobs, job)
+        return stored_log(blobs, job)
     except BlobNotFound:
         # No log and no job at all is the same "not found" as `jobs status` says.
-        if services.blobs.props(metadata_path(job)) is None:
+        if blobs.props(metadata_path(job)) is None:
             raise JobNotFound(str(job)) from None
         raise
 
 
-def log_size(services: Services, principal: Principal, job_id: str) -> int:
+def log_size(blobs: BlobStore, principal: Principal, job_id: str) -> int:
     """How many bytes the job's plain log holds now (0 before it has one)."""
-    props = services.blobs.props(log_path(visible_job(principal, job_id)))
+    props = blobs.props(log_path(visible_job(principal, job_id)))
     return 0 if props is None else props.size
 
 

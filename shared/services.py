@@ -12,11 +12,13 @@ theirs with `install(...)` and drop it with `reset()`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shared.clock import Clock, SystemClock
+from shared.errors import SearchIndexError
 from shared.ports import BlobStore, SearchIndex
 
 if TYPE_CHECKING:  # loaded when settings are read (the CLI may read them without pydantic)
@@ -88,7 +90,11 @@ def _index_of(settings: Settings) -> SearchIndex:
     from shared.adapters.sqlite_index import SqliteIndex
 
     index = SqliteIndex(settings.index_path)
-    index.ensure()
+    # A file that cannot be opened as an index is handed out all the same: each question then
+    # fails as `SearchIndexError` inside the handler, which can fall back (to storage) or say so,
+    # instead of failing the whole command while its ports are wired.
+    with contextlib.suppress(SearchIndexError):
+        index.ensure()
     return index
 
 

@@ -299,7 +299,7 @@ def test_an_unreadable_index_is_a_503_that_says_so(
     with TestClient(create_app(lambda: degraded)) as client:
         response = client.get("/api/jobs", headers=ALICE)
         assert response.status_code == 503
-        assert "index unavailable" in response.json()["detail"]
+        assert "file is not a database" in response.json()["detail"]
         job = world.jobs["alice_old"]
         details = client.get(f"/api/jobs/{job.job_id}", headers=ALICE).json()
         assert details["metadata"]["job_id"] == job.job_id

@@ -13,6 +13,7 @@ import pytest
 from producer.jobs import set_status
 from query.jobs import cancel_job, job_details, job_log, list_jobs
 from query.logs import filter_raw
+from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.errors import BlobArchived, InvalidInput, JobFinished, JobNotFound
 from shared.jobid import parse_job_id
@@ -29,11 +30,7 @@ def without_index(services: Services, tmp_path: Path) -> Services:
     """The same storage, but the index file is unreadable garbage."""
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(b"this is not a database" * 100)
-    return Services(
-        services.settings.model_copy(update={"index_path": broken}),
-        services.clock,
-        blobs=services.blobs,
-    )
+    return services.using(index=SqliteIndex(broken))
 
 
 def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(
@@ -43,7 +40,7 @@ def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(
     old = seed_job(services, when=NOW - timedelta(days=2))
     new = seed_job(services, when=NOW - timedelta(hours=1), project="vision")
     seed_job(services, user="bob")
-    listing = list_jobs(services, ALICE)
+    listing = list_jobs(services.index, services.blobs, services.clock, services.settings, ALICE)
     assert [d["job_id"] for d in listing.documents] == [new.job_id, old.job_id]
     assert listing.degraded is None
 
@@ -53,19 +50,49 @@ def test_list_filters_by_status_project_and_limit(services: Services) -> None:
     failed = seed_job(services, status="failed", when=NOW - timedelta(hours=3))
     seed_job(services, status="completed", when=NOW - timedelta(hours=2))
     running = seed_job(services, status="running", project="vision", when=NOW - timedelta(hours=1))
-    assert [d["job_id"] for d in list_jobs(services, ALICE, status="failed").documents] == [
-        failed.job_id
-    ]
-    assert [d["job_id"] for d in list_jobs(services, ALICE, project="vision").documents] == [
-        running.job_id
-    ]
-    assert len(list_jobs(services, ALICE, limit=2).documents) == 2
+    assert [
+        d["job_id"]
+        for d in list_jobs(
+            services.index,
+            services.blobs,
+            services.clock,
+            services.settings,
+            ALICE,
+            status="failed",
+        ).documents
+    ] == [failed.job_id]
+    assert [
+        d["job_id"]
+        for d in list_jobs(
+            services.index,
+            services.blobs,
+            services.clock,
+            services.settings,
+            ALICE,
+            project="vision",
+        ).documents
+    ] == [running.job_id]
+    assert (
+        len(
+            list_jobs(
+                services.index, services.blobs, services.clock, services.settings, ALICE, limit=2
+            ).documents
+        )
+        == 2
+    )
 
 
 def test_a_bad_status_is_a_usage_error_naming_the_option(services: Services) -> None:
     """An unknown status never reaches the index: it is refused with the allowed values."""
     with pytest.raises(InvalidInput, match="status"):
-        list_jobs(services, ALICE, status="exploded")
+        list_jobs(
+            services.index,
+            services.blobs,
+            services.clock,
+            services.settings,
+            ALICE,
+            status="exploded",
+        )
 
 
 def test_an_unreadable_index_falls_back_to_the_users_folders_in_storage(
@@ -76,21 +103,28 @@ def test_an_unreadable_index_falls_back_to_the_users_folders_in_storage(
     done = seed_job(services, project="vision", when=NOW - timedelta(hours=1), index=False)
     seed_job(services, user="bob", index=False)
     degraded = without_index(services, tmp_path)
-    listing = list_jobs(degraded, ALICE)
+    listing = list_jobs(degraded.index, degraded.blobs, degraded.clock, degraded.settings, ALICE)
     assert [d["job_id"] for d in listing.documents] == [done.job_id, failed.job_id]
     assert listing.degraded is not None
     assert "index unavailable" in listing.degraded
     assert "from storage" in listing.degraded
     assert [d["status"] for d in listing.documents] == ["completed", "failed"]
-    only_failed = list_jobs(degraded, ALICE, status="failed")
+    only_failed = list_jobs(
+        degraded.index, degraded.blobs, degraded.clock, degraded.settings, ALICE, status="failed"
+    )
     assert [d["job_id"] for d in only_failed.documents] == [failed.job_id]
-    assert list_jobs(degraded, ALICE, user="bob").documents == []
+    assert (
+        list_jobs(
+            degraded.index, degraded.blobs, degraded.clock, degraded.settings, ALICE, user="bob"
+        ).documents
+        == []
+    )
 
 
 def test_details_give_metadata_and_document_of_a_visible_job(services: Services) -> None:
     """Status shows the whole metadata and the index's derived fields."""
     meta = seed_job(services, levels=["INFO", "ERROR"])
-    details = job_details(services, ALICE, meta.job_id)
+    details = job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id)
     assert details.metadata is not None
     assert details.metadata["config"]["node_type"] == "gpu_small"
     assert details.document is not None
@@ -103,9 +137,9 @@ def test_another_users_job_is_not_found_exactly_like_a_missing_one(services: Ser
     meta = seed_job(services)
     missing = meta.job_id[:-8] + "00000000"
     with pytest.raises(JobNotFound) as theirs:
-        job_details(services, BOB, meta.job_id)
+        job_details(services.blobs, services.index, services.settings, BOB, meta.job_id)
     with pytest.raises(JobNotFound) as nobodys:
-        job_details(services, ALICE, missing)
+        job_details(services.blobs, services.index, services.settings, ALICE, missing)
     assert str(theirs.value).replace(meta.job_id, "X") == str(nobodys.value).replace(missing, "X")
 
 
@@ -113,7 +147,7 @@ def test_invalid_metadata_still_shows_the_job_with_the_reason(services: Services
     """A broken metadata.json does not hide the job: details say what is wrong with it."""
     meta = seed_job(services, levels=["INFO"])
     services.blobs.write(metadata_path(meta.parsed_job_id), b'{"job_id": 1}')
-    details = job_details(services, ALICE, meta.job_id)
+    details = job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id)
     assert details.metadata is None
     assert details.metadata_problem is not None
     assert "metadata.json of" in details.metadata_problem
@@ -122,9 +156,11 @@ def test_invalid_metadata_still_shows_the_job_with_the_reason(services: Services
 def test_cancel_marks_a_running_job_cancelled_in_its_metadata(services: Services) -> None:
     """Cancelling rewrites metadata.json conditionally with status cancelled and an end time."""
     meta = seed_job(services, status="running")
-    cancelled = cancel_job(services, ALICE, meta.job_id)
+    cancelled = cancel_job(services.blobs, services.clock, ALICE, meta.job_id)
     assert cancelled.status.value == "cancelled"
-    stored = job_details(services, ALICE, meta.job_id).metadata
+    stored = job_details(
+        services.blobs, services.index, services.settings, ALICE, meta.job_id
+    ).metadata
     assert stored is not None
     assert stored["status"] == "cancelled"
 
@@ -133,32 +169,52 @@ def test_a_finished_job_cannot_be_cancelled(services: Services) -> None:
     """A completed job stays completed; the error says why."""
     meta = seed_job(services, status="completed")
     with pytest.raises(JobFinished, match="is already completed"):
-        cancel_job(services, ALICE, meta.job_id)
-    assert job_details(services, ALICE, meta.job_id).metadata["status"] == "completed"
+        cancel_job(services.blobs, services.clock, ALICE, meta.job_id)
+    assert (
+        job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id).metadata[
+            "status"
+        ]
+        == "completed"
+    )
 
 
 def test_another_users_job_cannot_be_cancelled_and_is_untouched(services: Services) -> None:
     """Bob cannot cancel Alice's job; it is 'not found' and stays running."""
     meta = seed_job(services, status="running")
     with pytest.raises(JobNotFound):
-        cancel_job(services, BOB, meta.job_id)
-    assert job_details(services, ALICE, meta.job_id).metadata["status"] == "running"
+        cancel_job(services.blobs, services.clock, BOB, meta.job_id)
+    assert (
+        job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id).metadata[
+            "status"
+        ]
+        == "running"
+    )
 
 
 def test_a_project_admin_may_read_and_cancel_a_users_job(services: Services) -> None:
     """`admin:frauddetect` sees and cancels jobs of that project, not of others."""
     meta = seed_job(services, status="running")
     admin = Principal.of("carol", ("admin:frauddetect",))
-    assert cancel_job(services, admin, meta.job_id).status.value == "cancelled"
+    assert (
+        cancel_job(services.blobs, services.clock, admin, meta.job_id).status.value == "cancelled"
+    )
     with pytest.raises(JobNotFound):
-        job_details(services, Principal.of("carol", ("admin:vision",)), meta.job_id)
+        job_details(
+            services.blobs,
+            services.index,
+            services.settings,
+            Principal.of("carol", ("admin:vision",)),
+            meta.job_id,
+        )
 
 
 def test_the_stored_log_streams_with_a_level_filter(services: Services) -> None:
     """The log is read in chunks and filtered by level, lines unchanged."""
     meta = seed_job(services, levels=["INFO", "ERROR", "DEBUG", "CRITICAL"])
     lines = log_lines(meta, ["INFO", "ERROR", "DEBUG", "CRITICAL"]).splitlines(keepends=True)
-    kept = b"".join(filter_raw(job_log(services, ALICE, meta.job_id), "ERROR"))
+    kept = b"".join(
+        filter_raw(job_log(services.blobs, services.settings, ALICE, meta.job_id), "ERROR")
+    )
     assert kept == lines[1] + lines[3]
 
 
@@ -166,7 +222,9 @@ def test_the_log_is_readable_when_the_metadata_is_missing(services: Services) ->
     """Graceful degradation: a job whose metadata.json is gone still shows its log."""
     meta = seed_job(services, levels=["INFO", "WARNING"])
     services.blobs.delete(metadata_path(meta.parsed_job_id))
-    assert b"".join(job_log(services, ALICE, meta.job_id)) == log_lines(meta, ["INFO", "WARNING"])
+    assert b"".join(job_log(services.blobs, services.settings, ALICE, meta.job_id)) == log_lines(
+        meta, ["INFO", "WARNING"]
+    )
 
 
 def test_an_archived_log_is_read_from_its_gzip_copy(services: Services) -> None:
@@ -181,7 +239,7 @@ def test_an_archived_log_is_read_from_its_gzip_copy(services: Services) -> None:
         content_encoding="gzip",
         metadata={"source_etag": "0x1"},
     )  # as the lifecycle writes it
-    assert b"".join(job_log(services, ALICE, meta.job_id)) == data
+    assert b"".join(job_log(services.blobs, services.settings, ALICE, meta.job_id)) == data
 
 
 def test_a_log_in_the_archive_tier_says_it_must_be_rehydrated(services: Services) -> None:
@@ -191,7 +249,7 @@ def test_a_log_in_the_archive_tier_says_it_must_be_rehydrated(services: Services
     services.blobs.write(archived_log_path(job), gzip.compress(b"{}\n"), content_encoding="gzip")
     services.blobs.set_tier(archived_log_path(job), "Archive")
     with pytest.raises(BlobArchived, match="rehydrate"):
-        job_log(services, ALICE, meta.job_id)
+        job_log(services.blobs, services.settings, ALICE, meta.job_id)
 
 
 def test_follow_tails_a_running_job_until_it_is_final_then_drains(services: Services) -> None:
@@ -210,7 +268,11 @@ def test_follow_tails_a_running_job_until_it_is_final_then_drains(services: Serv
     thread = threading.Thread(target=writer)
     thread.start()
     started = time.monotonic()
-    received = b"".join(job_log(services, ALICE, meta.job_id, follow=True, poll_seconds=0.05))
+    received = b"".join(
+        job_log(
+            services.blobs, services.settings, ALICE, meta.job_id, follow=True, poll_seconds=0.05
+        )
+    )
     thread.join()
     assert received.startswith(b"".join(more))
     assert time.monotonic() - started < 20
@@ -220,7 +282,7 @@ def test_logs_of_another_users_job_are_not_found(services: Services) -> None:
     """Bob cannot read Alice's log, and learns nothing about whether it exists."""
     meta = seed_job(services, levels=["INFO"])
     with pytest.raises(JobNotFound):
-        job_log(services, BOB, meta.job_id)
+        job_log(services.blobs, services.settings, BOB, meta.job_id)
     assert parse_job_id(meta.job_id).user == "alice"
 
 
@@ -232,7 +294,7 @@ def test_a_log_bigger_than_one_range_streams_back_byte_for_byte(
     meta = seed_job(services)
     data = log_lines(meta, ["INFO", "ERROR", "DEBUG"] * 200)
     services.blobs.write(log_path(meta.parsed_job_id), data, content_type="application/x-ndjson")
-    chunks = list(job_log(services, ALICE, meta.job_id))
+    chunks = list(job_log(services.blobs, services.settings, ALICE, meta.job_id))
     assert len(chunks) > 10
     assert b"".join(chunks) == data
 
@@ -245,6 +307,6 @@ def test_an_append_blob_log_read_in_parallel_ranges_keeps_its_order(
     meta = seed_job(services, levels=["INFO"])
     more = log_lines(meta, ["DEBUG", "ERROR", "WARNING"] * 100)
     services.blobs.append(log_path(meta.parsed_job_id), more)
-    chunks = list(job_log(services, ALICE, meta.job_id))
+    chunks = list(job_log(services.blobs, services.settings, ALICE, meta.job_id))
     assert len(chunks) > 20
     assert b"".join(chunks) == log_lines(meta, ["INFO"]) + more

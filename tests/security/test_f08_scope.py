@@ -81,5 +81,6 @@ def test_a_folder_named_after_another_users_job_lends_nothing(
     forged = f"projects/{alice.project}/users/dave/jobs/{alice.job_id}/notes.txt"
     services.blobs.write(forged, b"x", content_type="text/plain")
     assert job_prefix(alice.parsed_job_id) not in forged
-    listing = list_jobs(without_index(services, tmp_path), Principal.of("dave"))
+    root = without_index(services, tmp_path)
+    listing = list_jobs(root.index, root.blobs, root.clock, root.settings, Principal.of("dave"))
     assert [d["job_id"] for d in listing.documents] == [own.job_id]
