@@ -88,7 +88,7 @@ def list_jobs(  # noqa: PLR0917 - one parameter per option
     def fetch(after: str | None) -> use_cases.JobListing:
         listing = use_cases.list_jobs(
             built.index,
-            built.blobs,
+            lambda: built.blobs,
             built.clock,
             built.settings,
             who,

@@ -86,7 +86,7 @@ def visible_job(principal: Principal, job_id: str) -> JobId:
 
 def list_jobs(
     index: SearchIndex,
-    blobs: BlobStore,
+    storage: Callable[[], BlobStore],
     clock: Clock,
     settings: Settings,
     principal: Principal,
@@ -100,8 +100,9 @@ def list_jobs(
 ) -> JobListing:
     """Newest jobs first through the index; from storage, for one user, if the index fails.
     `status` may list alternatives (`failed,cancelled`), as in the query language; `since` is
-    `7d`, `12h`, `2w` back from now or an ISO date/time. `settings` give the storage fallback's
-    metadata size limit and node prices."""
+    `7d`, `12h`, `2w` back from now or an ISO date/time. `storage` gives the blob store for
+    that fallback only (so a listing the index answers builds no storage client); `settings`
+    give its metadata size limit and node prices."""
     filters = terms(status=status, project=project, user=user)  # checked before any I/O
     limit = _limit(limit)
     text = f"created:>={since_term(since)}" if since else ""
@@ -112,7 +113,7 @@ def list_jobs(
     except INDEX_FAILURES as exc:
         owner = _name(user, "user") if user else principal.user
         documents = jobs_in_storage(
-            blobs, settings, principal, owner, status=status, project=project, limit=limit
+            storage(), settings, principal, owner, status=status, project=project, limit=limit
         )
         reason = f"index unavailable ({_one_line(exc)}); listed {owner}'s jobs from storage"
         return JobListing(documents, None, reason)

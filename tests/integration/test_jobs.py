@@ -40,7 +40,9 @@ def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(
     old = seed_job(services, when=NOW - timedelta(days=2))
     new = seed_job(services, when=NOW - timedelta(hours=1), project="vision")
     seed_job(services, user="bob")
-    listing = list_jobs(services.index, services.blobs, services.clock, services.settings, ALICE)
+    listing = list_jobs(
+        services.index, lambda: services.blobs, services.clock, services.settings, ALICE
+    )
     assert [d["job_id"] for d in listing.documents] == [new.job_id, old.job_id]
     assert listing.degraded is None
 
@@ -54,7 +56,7 @@ def test_list_filters_by_status_project_and_limit(services: Services) -> None:
         d["job_id"]
         for d in list_jobs(
             services.index,
-            services.blobs,
+            lambda: services.blobs,
             services.clock,
             services.settings,
             ALICE,
@@ -65,7 +67,7 @@ def test_list_filters_by_status_project_and_limit(services: Services) -> None:
         d["job_id"]
         for d in list_jobs(
             services.index,
-            services.blobs,
+            lambda: services.blobs,
             services.clock,
             services.settings,
             ALICE,
@@ -75,7 +77,12 @@ def test_list_filters_by_status_project_and_limit(services: Services) -> None:
     assert (
         len(
             list_jobs(
-                services.index, services.blobs, services.clock, services.settings, ALICE, limit=2
+                services.index,
+                lambda: services.blobs,
+                services.clock,
+                services.settings,
+                ALICE,
+                limit=2,
             ).documents
         )
         == 2
@@ -87,7 +94,7 @@ def test_a_bad_status_is_a_usage_error_naming_the_option(services: Services) -> 
     with pytest.raises(InvalidInput, match="status"):
         list_jobs(
             services.index,
-            services.blobs,
+            lambda: services.blobs,
             services.clock,
             services.settings,
             ALICE,
@@ -103,19 +110,31 @@ def test_an_unreadable_index_falls_back_to_the_users_folders_in_storage(
     done = seed_job(services, project="vision", when=NOW - timedelta(hours=1), index=False)
     seed_job(services, user="bob", index=False)
     degraded = without_index(services, tmp_path)
-    listing = list_jobs(degraded.index, degraded.blobs, degraded.clock, degraded.settings, ALICE)
+    listing = list_jobs(
+        degraded.index, lambda: degraded.blobs, degraded.clock, degraded.settings, ALICE
+    )
     assert [d["job_id"] for d in listing.documents] == [done.job_id, failed.job_id]
     assert listing.degraded is not None
     assert "index unavailable" in listing.degraded
     assert "from storage" in listing.degraded
     assert [d["status"] for d in listing.documents] == ["completed", "failed"]
     only_failed = list_jobs(
-        degraded.index, degraded.blobs, degraded.clock, degraded.settings, ALICE, status="failed"
+        degraded.index,
+        lambda: degraded.blobs,
+        degraded.clock,
+        degraded.settings,
+        ALICE,
+        status="failed",
     )
     assert [d["job_id"] for d in only_failed.documents] == [failed.job_id]
     assert (
         list_jobs(
-            degraded.index, degraded.blobs, degraded.clock, degraded.settings, ALICE, user="bob"
+            degraded.index,
+            lambda: degraded.blobs,
+            degraded.clock,
+            degraded.settings,
+            ALICE,
+            user="bob",
         ).documents
         == []
     )

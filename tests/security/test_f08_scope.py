@@ -82,5 +82,7 @@ def test_a_folder_named_after_another_users_job_lends_nothing(
     services.blobs.write(forged, b"x", content_type="text/plain")
     assert job_prefix(alice.parsed_job_id) not in forged
     root = without_index(services, tmp_path)
-    listing = list_jobs(root.index, root.blobs, root.clock, root.settings, Principal.of("dave"))
+    listing = list_jobs(
+        root.index, lambda: root.blobs, root.clock, root.settings, Principal.of("dave")
+    )
     assert [d["job_id"] for d in listing.documents] == [own.job_id]
