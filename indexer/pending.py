@@ -5,7 +5,7 @@ changed or gone since the checkpoint, grouped so that one job's events stay toge
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,26 +42,49 @@ def is_watched(name: str) -> bool:
 def pending_events(
     container: str,
     listing: Iterable[BlobProps],
-    seen: Mapping[str, list[str]],
+    seen: Mapping[str, Sequence[str]],
 ) -> list[PendingEvent]:
     """Events for blobs that are new or changed since `seen`, then for blobs that vanished
     (only where the listing was complete: a blob past a failed page, or in a prefix that failed
     to list, is not gone)."""
-    current: set[str] = set()
+    listed = list(listing)
+    events = changed_events(container, listed, seen)
+    covered = listing.lists if isinstance(listing, StoppableListing) else lambda _: True
+    current = {props.name for props in listed}
+    return events + [
+        deleted_event(container, name, known)
+        for name, known in seen.items()
+        if name not in current and is_watched(name) and covered(name)
+    ]
+
+
+def changed_events(
+    container: str, listed: Iterable[BlobProps], seen: Mapping[str, Sequence[str]]
+) -> list[PendingEvent]:
+    """`BlobCreated` for each watched blob of `listed` that is new or whose etag is not the one
+    `seen` recorded, unless the recorded version is newer (a listing page read earlier)."""
     events: list[PendingEvent] = []
-    for props in listing:
+    for props in listed:
         if not is_watched(props.name):
             continue
-        current.add(props.name)
         known = seen.get(props.name)
-        if known is None or known[0] != props.etag:
-            events.append(PendingEvent(props.name, props, grid_event(container, props)))
-    covered = listing.lists if isinstance(listing, StoppableListing) else lambda _: True
-    for name, (etag, modified) in seen.items():
-        if name not in current and covered(name):
-            gone = _gone(name, etag, modified)
-            events.append(PendingEvent(name, None, grid_event(container, gone, deleted=True)))
+        if known is not None and (known[0] == props.etag or _is_older(props, known[1])):
+            continue
+        events.append(PendingEvent(props.name, props, grid_event(container, props)))
     return events
+
+
+def deleted_event(container: str, name: str, known: Sequence[str]) -> PendingEvent:
+    """`BlobDeleted` for a recorded blob (its recorded etag and last-modified)."""
+    gone = _gone(name, known[0], known[1])
+    return PendingEvent(name, None, grid_event(container, gone, deleted=True))
+
+
+def _is_older(props: BlobProps, recorded_modified: str) -> bool:
+    try:
+        return props.last_modified < parse_datetime(recorded_modified)
+    except (ValueError, TypeError):
+        return False
 
 
 def group_by_job(events: Iterable[PendingEvent]) -> list[list[PendingEvent]]:

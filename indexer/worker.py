@@ -1,36 +1,37 @@
 """`ascend pipeline run`: the local stand-in for Event Grid, pass by pass.
 
-Each pass lists the container (names, etags, last-modified), compares it with the checkpoint of
-what was already handled (`indexer.checkpoint`), turns every new or changed blob into the
-`BlobCreated` event Azure would send and every vanished one into `BlobDeleted`
-(`indexer.pending`), and hands the events to the same `indexer.handler.handle` as the Event Grid
-function (`indexer.delivery`). An event that failed transiently is left out of the checkpoint and
-offered again on the next pass. The worker prints nothing: the edge gets one line per pass.
+A pass lists blobs (`indexer.scan`: the whole container for `--once`; the recent job folders
+and a slice of a background full scan for the watching worker), compares them with the
+checkpoint of what was already handled (`indexer.checkpoint`, a SQLite file), turns every new or
+changed blob into the `BlobCreated` event Azure would send and every vanished one into
+`BlobDeleted` (`indexer.pending`), and hands the events to the same `indexer.handler.handle` as
+the Event Grid function (`indexer.delivery`). Each handled blob is recorded as its batch
+finishes; an event that failed transiently is not, and is offered again on the next pass. The
+worker prints nothing: the edge gets one line per pass.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date
 from pathlib import Path
 
-from indexer.checkpoint import Seen, checkpoint_path, load_checkpoint, save_checkpoint
+from indexer.checkpoint import checkpoint_path, open_checkpoint
 from indexer.delivery import deliver
-from indexer.pending import Handled, group_by_job, pending_events
+from indexer.pending import Handled, group_by_job
 from indexer.rejected import record_skipped
+from indexer.scan import FullScan, Listed, Watcher
 from shared.errors import AscendError
-from shared.listing import StoppableListing
-from shared.ports import BlobProps
+from shared.ports import BlobProps, Checkpoint, Seen
 from shared.services import Services
 from shared.settings import Settings
 
 log = logging.getLogger("ascend.pipeline")
 POLL_SECONDS = 1.5
-SAVE_EVERY_SECONDS = 10.0
 
 
 @dataclass
@@ -57,46 +58,49 @@ def run_once(
     processes: int | None = None,
     checkpoint: Path | None = None,
 ) -> RunSummary:
-    """One pass: deliver every pending event, update the checkpoint, return what happened.
-    `processes` > 1 spreads a large pass over that many processes of `workers` threads each."""
-    path = checkpoint or checkpoint_path(services.settings)
-    seen = load_checkpoint(path)
-    listing = StoppableListing(services.blobs.list(""))
-    groups = group_by_job(pending_events(services.settings.container, listing, seen))
-    summary = RunSummary(listing_error=listing.error, unlisted=len(listing.skipped))
-    record_skipped(services.blobs, listing.skipped, at=services.clock.now())
-    last_save = time.monotonic()
+    """One full pass (`pipeline run --once`): the whole container against the checkpoint, every
+    pending event delivered. `processes` > 1 spreads a large pass over that many processes of
+    `workers` threads each."""
+    store = open_checkpoint(checkpoint or checkpoint_path(services.settings))
+    try:
+        listed = FullScan(services.blobs, store, services.settings.container).everything()
+        return deliver_pass(services, store, listed, workers=workers, processes=processes)
+    finally:
+        store.close()
+
+
+def deliver_pass(
+    services: Services,
+    checkpoint: Checkpoint,
+    listed: Listed,
+    *,
+    workers: int | None = None,
+    processes: int | None = None,
+) -> RunSummary:
+    """Deliver what `listed` found, recording each handled blob version in `checkpoint` as its
+    batch finishes (a transient failure is not recorded: the next pass offers it again), and
+    the prefixes the listing had to go around under `_ascend/rejected/`."""
+    summary = RunSummary(listing_error=listed.error, unlisted=len(listed.skipped))
+    record_skipped(services.blobs, listed.skipped, at=services.clock.now())
 
     def account(handled: Handled) -> None:
-        nonlocal last_save
-        for event, kind in handled:
-            _account(event.name, event.props, kind, seen, summary)
-        if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
-            save_checkpoint(path, seen)
-            last_save = time.monotonic()
+        summary.counts.update(kind for _, kind in handled)
+        checkpoint.record(
+            (event.name, _version(event.props)) for event, kind in handled if kind != "failed"
+        )
 
     deliver(
         services,
-        groups,
+        group_by_job(listed.events),
         account,
         workers=max(1, workers or services.settings.pipeline_workers),
         processes=max(1, processes or services.settings.pipeline_processes),
     )
-    if groups:
-        save_checkpoint(path, seen)
     return summary
 
 
-def _account(
-    name: str, props: BlobProps | None, kind: str, seen: Seen, summary: RunSummary
-) -> None:
-    summary.counts[kind] += 1
-    if kind == "failed":
-        return
-    if props is None:
-        seen.pop(name, None)
-    else:
-        seen[name] = [props.etag, props.last_modified.isoformat()]
+def _version(props: BlobProps | None) -> Seen | None:
+    return None if props is None else (props.etag, props.last_modified.isoformat())
 
 
 def run_forever(
@@ -121,21 +125,36 @@ def watch(
     poll_seconds: float = POLL_SECONDS,
     on_pass: Callable[[str], None] | None = None,
     on_idle: Callable[[], None] | None = None,
+    checkpoint: Path | None = None,
+    watcher: Callable[[Checkpoint], Watcher] | None = None,
 ) -> None:
-    """Run passes every `poll_seconds` until `stop_event` is set; `on_pass` gets the one-line
-    summary of each pass that saw events, `on_idle` is called after each pass that saw none
-    (the edge prints them)."""
-    while not stop_event.is_set():
-        try:
-            summary = run_once(services)
-        except AscendError as exc:  # storage down, a bad page: the next pass tries again
-            log.warning("pipeline pass failed, retrying: %s", exc)
-            summary = RunSummary()
-        if summary.events and on_pass is not None:
-            on_pass(pass_line(summary))
-        elif not summary.events and on_idle is not None:
-            on_idle()
-        stop_event.wait(poll_seconds)
+    """Run passes every `poll_seconds` until `stop_event` is set: each lists the recent job
+    folders and a slice of the background full scan (`indexer.scan.Watcher`). `on_pass` gets
+    the one-line summary of each pass that saw events, `on_idle` is called after each pass that
+    saw none (the edge prints them)."""
+    store = open_checkpoint(checkpoint or checkpoint_path(services.settings))
+    listings = (watcher or _watcher(services))(store)
+    try:
+        while not stop_event.is_set():
+            try:
+                summary = deliver_pass(services, store, listings.pending())
+            except AscendError as exc:  # storage down, a bad page: the next pass tries again
+                log.warning("pipeline pass failed, retrying: %s", exc)
+                summary = RunSummary()
+            if summary.events and on_pass is not None:
+                on_pass(pass_line(summary))
+            elif not summary.events and on_idle is not None:
+                on_idle()
+            stop_event.wait(poll_seconds)
+    finally:
+        store.close()
+
+
+def _watcher(services: Services) -> Callable[[Checkpoint], Watcher]:
+    def today() -> date:
+        return services.clock.now().astimezone(UTC).date()
+
+    return lambda store: Watcher(services.blobs, store, services.settings.container, today)
 
 
 def pass_line(summary: RunSummary) -> str:

@@ -207,3 +207,34 @@ class SearchIndex(Protocol):
     def set_tier(self, job_ids: Sequence[str], tier: str) -> int:
         """Record the access tier a job's log has reached; returns the documents changed."""
         ...
+
+
+Seen = tuple[str, str]  # a handled blob version: (etag, last-modified ISO)
+
+
+class Checkpoint(Protocol):
+    """The local worker's record of the blob versions it has handled (`ascend pipeline run`)."""
+
+    def count(self) -> int: ...
+
+    def get(self, names: Sequence[str]) -> dict[str, Seen]:
+        """The recorded versions of those of `names` that have one."""
+        ...
+
+    def between(self, after: str | None, upto: str | None) -> Iterator[tuple[str, Seen]]:
+        """Recorded blobs with `after` < name <= `upto` (None: unbounded), in name order."""
+        ...
+
+    def under(self, prefix: str) -> dict[str, Seen]:
+        """Recorded blobs whose name starts with `prefix`."""
+        ...
+
+    def record(self, handled: Iterable[tuple[str, Seen | None]]) -> None:
+        """Store each blob's handled version (None: the blob is gone, forget it)."""
+        ...
+
+    def owners(self) -> list[tuple[str, str]]:
+        """Every (project, user) whose job folders held a handled blob."""
+        ...
+
+    def close(self) -> None: ...

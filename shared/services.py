@@ -15,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.clock import Clock, SystemClock
 from shared.errors import SearchIndexError
-from shared.ports import BlobStore, SearchIndex
+from shared.ports import BlobStore, Checkpoint, SearchIndex
 
 if TYPE_CHECKING:  # loaded when settings are read (the CLI may read them without pydantic)
     from shared.settings import Settings
@@ -96,6 +97,13 @@ def _index_of(settings: Settings) -> SearchIndex:
     with contextlib.suppress(SearchIndexError):
         index.ensure()
     return index
+
+
+def checkpoint_at(path: Path) -> Checkpoint:
+    """The local worker's checkpoint: a SQLite file at `path` (created if missing)."""
+    from shared.adapters.sqlite_checkpoint import SqliteCheckpoint
+
+    return SqliteCheckpoint(path)
 
 
 _root: Services | None = None

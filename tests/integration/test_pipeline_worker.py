@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer import delivery
-from indexer.checkpoint import load_checkpoint
+from indexer.checkpoint import open_checkpoint
 from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.reconcile import reconcile
@@ -50,7 +50,7 @@ def test_a_second_pass_finds_nothing_new(services: Services, tmp_path: Path) -> 
     first = run_once(services, checkpoint=tmp_path / "c.json")
     assert first.counts["indexed"] == 1
     assert run_once(services, checkpoint=tmp_path / "c.json").events == 0
-    assert len(load_checkpoint(tmp_path / "c.json")) == 2  # log + metadata, not the copy
+    assert open_checkpoint(tmp_path / "c.json").count() == 2  # log + metadata, not the copy
 
 
 def test_a_backlog_larger_than_the_jobs_in_flight_is_all_delivered(
