@@ -2,8 +2,10 @@
 
 The daily reconcile in Azure cannot list a container of millions of blobs in one invocation
 (`host.json` gives 10 minutes), so it is split: `changed_partitions` finds the (project, day)
-partitions with blobs created since the last run (Find Blobs by Tags on the `created` tag, cost
-growing with what is new, not with history), and `reconcile_partition` does one of them: a
+partitions with jobs created since the last run (Find Blobs by Tags on the `created` tag, plus,
+for jobs written without tags whose event was lost, one delimiter listing of each user's
+`jobs/{YYYYMMDD}-` folders per day of the window: cost growing with the window and the users,
+not with history), and `reconcile_partition` does one of them: a
 listing of each of the project's users' jobs of that day and of the day's by-date copies, the
 index's documents of that day in one query, and then job by job the same decisions as the full
 `indexer.reconcile` (`is_current`, re-index, re-tag), with a progress marker (`shared.partitions`)
@@ -29,7 +31,7 @@ from indexer.reconcile import (
 from indexer.rejected import record_skipped
 from shared.documents import SearchDocument
 from shared.errors import InternalError, InvalidBlobPath, TransientError
-from shared.jobid import parse_job_id
+from shared.jobid import is_valid_name, parse_job_id
 from shared.layout import (
     PROJECTS,
     BlobKind,
@@ -46,6 +48,7 @@ from shared.partitions import (
     Progress,
     RunRecord,
     created_on,
+    days_between,
     read_last_run,
     run_finished,
     run_id,
@@ -60,8 +63,17 @@ from shared.tags import CREATED, KIND
 
 
 def changed_partitions(blobs: BlobStore, run: str, since: date, today: date) -> list[Partition]:
-    """The (project, day) partitions with a metadata.json created from `since` to `today`, found
-    by their `created` and `kind` tags (eventually consistent in Azure: minutes, not days)."""
+    """The (project, day) partitions with a job created from `since` to `today`: those whose
+    metadata.json carries the `created` tag (one Find Blobs by Tags), and those with a job
+    folder of that day without it (`folder_partitions`)."""
+    tagged = tagged_partitions(blobs, since, today)
+    found = tagged | folder_partitions(blobs, since, today, known=tagged)
+    return [Partition("reconcile", run, project, day) for project, day in sorted(found)]
+
+
+def tagged_partitions(blobs: BlobStore, since: date, today: date) -> set[tuple[str, date]]:
+    """(project, day) of each metadata.json whose `created` and `kind` tags say it was created
+    from `since` to `today` (eventually consistent in Azure: minutes, not days)."""
     expression = (
         f"\"{KIND}\" = 'metadata' AND \"{CREATED}\" >= '{since:%Y%m%d}' "
         f"AND \"{CREATED}\" <= '{today:%Y%m%d}'"
@@ -74,7 +86,32 @@ def changed_partitions(blobs: BlobStore, run: str, since: date, today: date) -> 
             continue
         if ref.job_id is not None and ref.kind is BlobKind.METADATA:
             found.add((ref.job_id.project, ref.job_id.created_at.date()))
-    return [Partition("reconcile", run, project, day) for project, day in sorted(found)]
+    return found
+
+
+def folder_partitions(
+    blobs: BlobStore, since: date, today: date, *, known: set[tuple[str, date]]
+) -> set[tuple[str, date]]:
+    """(project, day) with a job folder of that day, beyond `known`: for each project and user,
+    one delimiter listing of `jobs/{YYYYMMDD}-` per day (job IDs start with their creation day),
+    so a job written without tags whose event was lost is still reconciled. Its first folder
+    answers; a (project, day) already known is not asked again."""
+    found: set[tuple[str, date]] = set()
+    for project in _folders(blobs, f"{PROJECTS}/"):
+        for user in _folders(blobs, f"{PROJECTS}/{project}/users/"):
+            for day in days_between(since, today):
+                if (project, day) in known or (project, day) in found:
+                    continue
+                prefix = f"{user_jobs_prefix(project, user)}{day:%Y%m%d}-"
+                if next(iter(blobs.walk(prefix)), None) is not None:
+                    found.add((project, day))
+    return found
+
+
+def _folders(blobs: BlobStore, prefix: str) -> list[str]:
+    """The sanitized names of the virtual folders directly under `prefix`."""
+    names = (f.removeprefix(prefix).rstrip("/") for f in blobs.walk(prefix) if f.endswith("/"))
+    return sorted(name for name in names if is_valid_name(name))
 
 
 def partition_listing(

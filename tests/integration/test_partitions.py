@@ -9,14 +9,21 @@ from datetime import timedelta
 import pytest
 
 from ascend_cli.azurite import Azurite
-from indexer.reconcile_partition import changed_partitions, reconcile_partition
+from indexer.reconcile_partition import (
+    changed_partitions,
+    reconcile_partition,
+    reconcile_recent,
+    schedule_reconcile,
+    tagged_partitions,
+)
 from shared.adapters.azure_blob import AzureBlobStore, RetryPolicy
 from shared.errors import TransientError
 from shared.partitions import Budget, Partition, read_progress
 from shared.services import Services
 from shared.settings import azurite_connection_string
 from tests.conftest import NOW
-from tests.support.events import make_metadata, write_job
+from tests.support.bare import bare_job, container_of
+from tests.support.events import lines, log_record, make_metadata, write_job
 from tests.support.faultproxy import FOREVER, FaultProxy
 
 DAY = NOW - timedelta(hours=6)
@@ -65,3 +72,23 @@ def test_a_partition_killed_mid_slice_is_finished_by_the_next_invocation(
     fresh = progress.counts["indexed"] - killed.counts["indexed"]
     assert fresh == 20 - len(before)  # nothing indexed twice, nothing skipped
     assert progress.counts["indexed"] + progress.counts["unchanged"] == 20
+
+
+def test_the_daily_reconcile_finds_an_untagged_job_whose_event_was_lost(
+    services: Services,
+) -> None:
+    """A bare-SDK job written today without tags, and no event handled: the `created` tag
+    cannot name its partition, the listing of its user's `jobs/{day}-` folder does, and the
+    next daily reconcile indexes it."""
+    meta = make_metadata(run="0000000b", created=DAY)
+    bare_job(container_of(services.blobs), meta, lines([log_record(meta["job_id"])]))
+    write_job(services.blobs, make_metadata(run="0000000c", created=DAY - timedelta(days=9)))
+    since = DAY.date() - timedelta(days=1)
+    assert tagged_partitions(services.blobs, since, NOW.date()) == set()
+    parts = schedule_reconcile(services, NOW)
+    assert [(p.project, p.day) for p in parts] == [("frauddetect", DAY.date())]
+    assert reconcile_recent(services, 1)["indexed"] == 1
+    doc = services.index.get(meta["job_id"])
+    assert doc is not None
+    assert doc["status"] == "completed"
+    assert services.index.count() == 1  # the older job is outside the window
