@@ -41,9 +41,20 @@ class InvalidMetadata(InvalidInput):
 class TransientError(AscendError):
     """A failure a later retry may cure: timeouts, throttling, resets, 5xx."""
 
+    # Whether retrying within the same call may help; False where the answer was definite for
+    # now (nothing listens): the caller fails at once, and a later pass or command tries again.
+    retry_at_once = True
+
 
 class StorageUnreachable(TransientError):
     """Blob storage did not answer at all (connection refused, no such host)."""
+
+
+class StorageRefused(StorageUnreachable):
+    """Nothing listens at the storage address (connection refused: Azurite not started, a wrong
+    port): said at once, not after seconds of retries that cannot change it."""
+
+    retry_at_once = False
 
 
 class StorageError(AscendError):

@@ -58,6 +58,7 @@ from shared.errors import (
     NotSignedIn,
     PreconditionFailed,
     StorageError,
+    StorageRefused,
     StorageUnreachable,
     TransientError,
 )
@@ -580,6 +581,23 @@ def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
         return None
 
 
+def _refused(exc: BaseException) -> bool:
+    """Whether a request failed because the connection was refused (nothing listens there):
+    a ConnectionRefusedError somewhere in the chain of causes the SDK and urllib3 wrap."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        pending += [current.__cause__, current.__context__, *current.args]
+        pending += [getattr(current, name, None) for name in ("inner_exception", "reason")]
+    return "connection refused" in str(exc).lower()
+
+
 def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one table of cases
     if type(exc).__name__ == "AzureSigningError":  # the SDK could not sign with the key
         return StorageError(
@@ -592,6 +610,11 @@ def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one 
             name,
             "no Azure credential: not signed in (run `az login`), or "
             "ASCEND_STORAGE_ACCOUNT_URL is wrong",
+        )
+    if isinstance(exc, ServiceRequestError) and _refused(exc):
+        return StorageRefused(
+            f"{name}: blob storage is not reachable ({first_line(exc)}); "
+            "is `make run` running, or ASCEND_STORAGE_* set right?"
         )
     if isinstance(exc, ServiceRequestError) and "connect" in str(exc).lower():
         return StorageUnreachable(

@@ -19,7 +19,7 @@ from azure.core.exceptions import AzureError
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
     wait_random_exponential,
@@ -51,9 +51,10 @@ class AzureRetry:
     sleep: Callable[[float], None] = time.sleep
 
     def run(self, call: Callable[[], T]) -> T:
-        """`call()`, again after each `TransientError` until the bounds are reached."""
+        """`call()`, again after each `TransientError` until the bounds are reached (not after
+        one that says retrying at once cannot help, such as a refused connection)."""
         retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception(_worth_retrying),
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
             wait=self._wait,
             sleep=self.sleep,
@@ -79,6 +80,10 @@ class AzureRetry:
         if isinstance(exc, Throttled) and exc.retry_after is not None:
             return float(min(exc.retry_after, self.max_retry_after))
         return float(wait_random_exponential(multiplier=self.base, max=self.cap)(state))
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    return isinstance(exc, TransientError) and exc.retry_at_once
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -3,6 +3,7 @@ traceback; a second worker on the same index is refused."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,29 @@ def test_storage_that_does_not_answer_asks_whether_make_run_runs(
     code, _, err = invoke_cli("pipeline", "rejected")
     assert code == 1
     assert "is `make run` running" in _one_line(err)
+
+
+def test_refused_storage_is_said_at_once_not_after_retries(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connection refused is not retried: the one line comes within a second or two (it took
+    3.5-6.5 s of retries), for reading a job as for listing."""
+    point_cli_at(settings, monkeypatch, roles="admin")
+    monkeypatch.setenv(
+        "ASCEND_STORAGE_CONNECTION_STRING", azurite_connection_string(port=free_port())
+    )
+    invoke_cli("pipeline", "rejected")  # the Azure SDK imported before the clock starts
+    for command in (
+        ("pipeline", "rejected"),
+        ("jobs", "status", "20250101-000000-alice-vision-a3f5d2c8-00000001"),
+        ("retention", "plan"),
+    ):
+        started = time.monotonic()
+        code, _, err = invoke_cli(*command)
+        elapsed = time.monotonic() - started
+        assert code == 1
+        assert "is `make run` running" in _one_line(err)
+        assert elapsed < 2.0, (command, elapsed)
 
 
 def test_no_credential_says_run_az_login() -> None:
