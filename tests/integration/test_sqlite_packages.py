@@ -1,6 +1,6 @@
 """`package:` terms on a real SQLite file: the `package_jobs` table stays in step with the rows
 through any writes, listings driven by it come in the listing's exact order page after page,
-and the five README questions keep their query plans (EXPLAIN QUERY PLAN)."""
+and the README questions keep their query plans (EXPLAIN QUERY PLAN)."""
 
 from __future__ import annotations
 
@@ -193,6 +193,7 @@ def _plan(index: SqliteIndex, principal: Principal, text: str) -> str:
     [
         ("status:failed created:>=-7d", "SEARCH jobs USING INDEX jobs_status_created"),
         ("dep:a3f5d2c8", "SEARCH jobs USING INDEX jobs_dep_hash"),
+        ("signature:0123456789ab", "SEARCH jobs USING INDEX jobs_signature_created"),
         ('package:"torch==2.0.0"', "SEARCH package_jobs USING PRIMARY KEY"),
         ('package:"torch>=2.0.0,<2.2"', "MERGE (UNION)"),
         ("", "SCAN jobs USING INDEX jobs_created"),
