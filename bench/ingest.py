@@ -183,7 +183,7 @@ def bench_floor(docs: list[dict[str, Any]], batch: int, repeat: int, folder: Pat
     rates = []
     for run in range(repeat):
         conn = sqlite3.connect(folder / f"floor-{run}.sqlite3", isolation_level=None)
-        for pragma in ("page_size=16384", "journal_mode=WAL", "synchronous=NORMAL"):
+        for pragma in ("page_size=4096", "journal_mode=WAL", "synchronous=NORMAL"):
             conn.execute(f"PRAGMA {pragma}")
         conn.execute(f"CREATE TABLE jobs ({columns})")
         started = time.perf_counter()
