@@ -98,9 +98,10 @@ _BOOL_FIELDS = frozenset(f.name for f in FIELDS if f.type is FieldType.BOOL)
 _MAX_VARIABLES = 900
 _SELECTED = ", ".join(f"jobs.{c}" for c in COLUMNS)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 FLAT_TABLE_VERSION = 2  # files older than this still have side tables: `_migrate` them
 PACKAGE_JOBS_VERSION = 4  # files older than this have no package_jobs rows to fill
+PARTIAL_SIGNATURE_VERSION = 5  # files older than this index every job's signature
 _PINS = "package_pins"  # version 3's column, dropped by the migration to 4
 _PACKAGE_VERSIONS = """CREATE TABLE IF NOT EXISTS package_versions (name TEXT NOT NULL,
     version TEXT NOT NULL, PRIMARY KEY (name, version)) WITHOUT ROWID;
@@ -269,7 +270,7 @@ class SqliteIndex:
                 self._migrate(conn)
             if found:
                 self._add_new_columns(conn)
-            if found and version < 4:  # made partial in version 4: SCHEMA makes it again
+            if found and version < PARTIAL_SIGNATURE_VERSION:  # SCHEMA makes it partial
                 conn.execute("DROP INDEX IF EXISTS jobs_signature_created")
             conn.executescript(SCHEMA)
             if found and version < PACKAGE_JOBS_VERSION:

@@ -418,3 +418,29 @@ def test_an_index_the_schema_has_changed_under_is_brought_up_to_date(tmp_path: P
     assert "jobs_report_storage" not in names
     assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     index.close()
+
+
+def test_a_file_of_version_4_gets_the_partial_signature_index(tmp_path: Path) -> None:
+    """A version-4 file (every job in the signature index) has it remade partial by `ensure()`
+    and still answers `signature:`."""
+    path = tmp_path / "v4.sqlite3"
+    index = SqliteIndex(path)
+    index.ensure()
+    index.upsert(
+        [_doc("2026-03-10T10:00:00.000Z", status="failed", error_signature="0123456789ab")]
+    )
+    index.close()
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript("""DROP INDEX jobs_signature_created;
+        CREATE INDEX jobs_signature_created ON jobs (error_signature, created_at);
+        PRAGMA user_version = 4;""")
+    old.close()
+
+    index = SqliteIndex(path)
+    index.ensure()
+    made = index.conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'jobs_signature_created'"
+    ).fetchone()[0]
+    assert "WHERE error_signature IS NOT NULL" in made
+    assert _hits(index, "signature:0123456789ab") == [JOB]
+    index.close()
