@@ -179,10 +179,18 @@ def module_file(name: str) -> str | None:
 
 
 def test_the_package_holds_only_what_runs() -> None:
-    """No tests, bench, infra, node_modules, .venv or .ascend in the Functions package."""
+    """No tests, bench, infra, build backend, node_modules, .venv or .ascend in the package."""
     files = package_files()
     assert {"function_app.py", "host.json", "requirements.txt"} <= files
-    for excluded in ("tests/", "bench/", "infra/", "node_modules/", ".venv/", ".ascend/"):
+    for excluded in (
+        "tests/",
+        "bench/",
+        "infra/",
+        "node_modules/",
+        ".venv/",
+        ".ascend/",
+        "build_backend/",
+    ):
         assert not [f for f in files if f.startswith(excluded)], f"{excluded} is packaged"
 
 

@@ -38,34 +38,54 @@ def test_a_missing_library_is_one_line_not_a_traceback() -> None:
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.slow
-def test_building_the_wheel_leaves_no_build_folder_in_the_tree(tmp_path: Path) -> None:
-    """`pip install .` (a wheel built from the tree) leaves no setuptools `build/` folder behind."""
-    tree = tmp_path / "tree"
+def _tree_copy(destination: Path) -> Path:
+    """The repository's files as a fresh clone has them (no venv, caches or build output)."""
     shutil.copytree(
         ROOT,
-        tree,
+        destination,
         ignore=shutil.ignore_patterns(
             ".git",
-            ".venv",
+            ".venv*",
             "node_modules",
             "build",
             "*.egg-info",
             ".ascend",
             "__pycache__",
             ".*_cache",
+            ".hypothesis",
         ),
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", ".", "-w", str(tmp_path / "out")],
-        capture_output=True,
+    return destination
+
+
+def _pip_wheel(tree: Path, out: Path) -> subprocess.Popen[str]:
+    """`pip wheel .` offline: the venv's own setuptools (no build isolation, no index)."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"),
+            *("--no-index", "-q", ".", "-w", str(out)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
         cwd=tree,
     )
-    assert done.returncode == 0, done.stderr
-    assert [w.name for w in (tmp_path / "out").iterdir()] == ["ascend_index-0.1.0-py3-none-any.whl"]
+
+
+@pytest.mark.slow
+def test_two_wheels_built_at_once_offline_leave_nothing_in_the_tree(tmp_path: Path) -> None:
+    """`pip wheel .` needs no network, two builds at once do not share a build folder, and
+    neither leaves `build/` or an egg-info folder in the source tree."""
+    tree = _tree_copy(tmp_path / "tree")
+    builds = [_pip_wheel(tree, tmp_path / f"out{n}") for n in (1, 2)]
+    for build in builds:
+        _, err = build.communicate(timeout=600)
+        assert build.returncode == 0, err
+    for n in (1, 2):
+        wheels = [w.name for w in (tmp_path / f"out{n}").iterdir()]
+        assert wheels == ["ascend_index-0.1.0-py3-none-any.whl"]
     assert not (tree / "build").exists()
+    assert not list(tree.glob("*.egg-info"))
 
 
 def test_the_command_starts_without_importing_packaging() -> None:
