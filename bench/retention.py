@@ -6,17 +6,20 @@
 The index (a real SQLite file) is filled with `--jobs` synthetic documents in batches: a year of
 jobs whose `tier` already records the stage they reached, plus 5% retained jobs up to two years
 old. For each crossing count C, C jobs are put one stage behind (as if they had just crossed a
-threshold), and the plan is timed: the candidate queries on the index, then the pure plan of each
-candidate with the blob listing it would get (synthesized from the document, so the timing is the
-index and the planner, not Azurite). Baseline, measured in the same run: the same plan over every
-job, read page by page (what a sweep without candidate queries would do). With `--azurite-jobs K`
-the per-job cost of the real storage inventory (two prefix listings on Azurite) is measured too,
-and the table extrapolates it to C jobs. Prints a table and one JSON line.
+threshold), and the plan is timed: the candidate queries on the index (the few fields the sweep
+reads, `lifecycle.inventory.Candidate`), then the pure plan of each candidate with the blob listing
+it would get (synthesized from the candidate row, so the timing is the index and the planner, not
+Azurite). Wall time and this process's CPU time are both printed: on a shared machine the wall
+time depends on the load, which is printed too. Baseline, measured in the same run: the same plan
+over every job, read page by page (what a sweep without candidate queries would do). With
+`--azurite-jobs K` the per-job cost of the real storage inventory (two prefix listings on Azurite)
+is measured too, and the table extrapolates it to C jobs. Prints a table and one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -26,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from lifecycle.inventory import candidate_documents, read_job_state
+from lifecycle.inventory import Candidate, candidate_of, candidates, read_job_state
 from lifecycle.plan import BlobState, JobState, plan_job, stage_at
 from lifecycle.policy import DEFAULT_POLICY, PolicyBook
 from shared.adapters.sqlite_index import SqliteIndex
@@ -83,36 +86,40 @@ def fill(index: SqliteIndex, jobs: int) -> float:
     return time.perf_counter() - start
 
 
-def synthetic_state(doc: dict[str, Any]) -> JobState:
-    """The blobs a listing would return for a job at the stage its document records (names
-    built from the document, as the listing would return them)."""
-    job = parse_job_id(doc["job_id"])
-    folder = f"projects/{job.project}/users/{job.user}/jobs/{doc['job_id']}/"
-    tier = doc.get("tier") or "Hot"
-    created = doc["created_at"]
+ARTIFACTS = ("model.pkl",)  # what `document` declares
+_new = tuple.__new__  # a BlobState from a plain tuple: the listing's cost, not the bench's
+
+
+def synthetic_state(row: Candidate) -> JobState:
+    """The blobs a listing would return for a job at the stage its index row records (names
+    built from the row, as the listing would return them)."""
+    job_id = row.job_id
+    job = parse_job_id(job_id)
+    folder = f"projects/{job.project}/users/{job.user}/jobs/{job_id}/"
+    tier = row.tier or "Hot"
+    created = row.created_at
     by_date = (
         f"projects/{job.project}/logs/by-date/{created[:4]}/{created[5:7]}/"
-        f"{created[8:10]}/{doc['job_id']}.log.jsonl"
+        f"{created[8:10]}/{job_id}.log.jsonl"
     )
+    meta_tier = "Cool" if tier == "Archive" else tier
     blobs = [
-        BlobState(
-            folder + "metadata.json", BlobKind.METADATA, tier="Cool" if tier == "Archive" else tier
-        ),
-        BlobState(folder + "package.pkl", BlobKind.PACKAGE, tier=tier),
-        BlobState(folder + "result.pkl", BlobKind.RESULT, tier=tier),
-        BlobState(by_date, BlobKind.BY_DATE_LOG, tier=tier),
-        *(
-            BlobState(
-                folder + "artifacts/" + a, BlobKind.ARTIFACT, tier=tier, artifact_type="model"
-            )
-            for a in doc["artifact_names"]
-        ),
+        _blob(folder + "metadata.json", BlobKind.METADATA, meta_tier),
+        _blob(folder + "package.pkl", BlobKind.PACKAGE, tier),
+        _blob(folder + "result.pkl", BlobKind.RESULT, tier),
+        _blob(by_date, BlobKind.BY_DATE_LOG, tier),
+        *(_blob(folder + "artifacts/" + a, BlobKind.ARTIFACT, tier, "model") for a in ARTIFACTS),
     ]
     if tier == "Archive":
-        blobs.append(BlobState(folder + "job.log.jsonl.gz", BlobKind.ARCHIVED_LOG, tier="Cool"))
+        blobs.append(_blob(folder + "job.log.jsonl.gz", BlobKind.ARCHIVED_LOG, "Cool"))
     else:
         blobs.append(BlobState(folder + "job.log.jsonl", BlobKind.LOG, blob_type="AppendBlob"))
-    return JobState(job, bool(doc["retain"]), tuple(blobs), "etag", doc.get("tier"))
+    return JobState(job, bool(row.retain), tuple(blobs), "etag", row.tier, job_id=job_id)
+
+
+def _blob(name: str, kind: BlobKind, tier: str | None, artifact: str | None = None) -> BlobState:
+    """`BlobState(name, kind, tier=tier, artifact_type=artifact)`, built as a tuple."""
+    return _new(BlobState, (name, kind, "BlockBlob", tier, "", False, artifact, True))
 
 
 def put_behind(index: SqliteIndex, jobs: int, count: int) -> list[tuple[str, str]]:
@@ -139,8 +146,8 @@ def _set_tiers(index: SqliteIndex, rows: list[tuple[str, str]]) -> None:
 
 def plan_candidates(index: SqliteIndex) -> tuple[int, int]:
     jobs = actions = 0
-    for doc in candidate_documents(index, PolicyBook(), NOW):
-        plan = plan_job(synthetic_state(doc), DEFAULT_POLICY, NOW)
+    for row in candidates(index, PolicyBook(), NOW):
+        plan = plan_job(synthetic_state(row), DEFAULT_POLICY, NOW)
         jobs += 1
         actions += len(plan.actions)
     return jobs, actions
@@ -155,18 +162,19 @@ def plan_everything(index: SqliteIndex, page: int = 20_000) -> tuple[int, int]:
         if not docs:
             return jobs, actions
         for doc in docs:
-            plan = plan_job(synthetic_state(doc), DEFAULT_POLICY, NOW)
+            plan = plan_job(synthetic_state(candidate_of(doc)), DEFAULT_POLICY, NOW)
             jobs += 1
             actions += len(plan.actions)
         after = docs[-1]["job_id"]
 
 
-def timed(call: Any, repeat: int) -> tuple[list[float], Any]:
+def timed(call: Any, repeat: int) -> tuple[list[tuple[float, float]], Any]:
+    """(wall seconds, this process's CPU seconds) of each of `repeat` calls, and the last result."""
     times, result = [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = call()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - start, time.process_time() - cpu))
     return times, result
 
 
@@ -189,7 +197,7 @@ def azurite_seconds_per_job(jobs: int, workdir: Path) -> float:
         store.ensure_container()
         docs = [document(n) for n in range(jobs)]
         for doc in docs:
-            state = synthetic_state(doc)
+            state = synthetic_state(candidate_of(doc))
             for blob in state.blobs:
                 if blob.blob_type == "AppendBlob":
                     store.create_append(blob.name)
@@ -198,7 +206,7 @@ def azurite_seconds_per_job(jobs: int, workdir: Path) -> float:
         times = []
         for doc in docs:
             start = time.perf_counter()
-            read_job_state(store, doc["job_id"], doc, DEFAULT_POLICY, NOW)
+            read_job_state(store, doc["job_id"], candidate_of(doc), DEFAULT_POLICY, NOW)
             times.append(time.perf_counter() - start)
         return statistics.median(times)
     finally:
@@ -229,7 +237,11 @@ def main(argv: list[str] | None = None) -> None:
         baseline = None
         if not args.no_baseline:
             base_times, (base_jobs, _) = timed(lambda: plan_everything(index), 1)
-            baseline = {"jobs": base_jobs, "median_s": statistics.median(base_times)}
+            baseline = {
+                "jobs": base_jobs,
+                "median_s": statistics.median(wall for wall, _ in base_times),
+                "cpu_median_s": statistics.median(cpu for _, cpu in base_times),
+            }
         per_job = (
             azurite_seconds_per_job(args.azurite_jobs, Path(tmp)) if args.azurite_jobs else None
         )
@@ -237,13 +249,18 @@ def main(argv: list[str] | None = None) -> None:
     report(args.jobs, fill_s, rows, baseline, per_job)
 
 
-def _row(crossing: int, jobs: int, actions: int, times: list[float]) -> dict[str, Any]:
+def _row(
+    crossing: int, jobs: int, actions: int, times: list[tuple[float, float]]
+) -> dict[str, Any]:
+    walls = [wall for wall, _ in times]
     return {
         "crossing": crossing,
         "candidates": jobs,
         "actions": actions,
-        "median_s": statistics.median(times),
-        "p95_s": p95(times),
+        "median_s": statistics.median(walls),
+        "p95_s": p95(walls),
+        "cpu_median_s": statistics.median(cpu for _, cpu in times),
+        "load": round(os.getloadavg()[0], 1),
     }
 
 
@@ -255,10 +272,14 @@ def report(
     per_job: float | None,
 ) -> None:
     first = next((r for r in rows if r["crossing"]), rows[0])
-    print(f"\nretention plan over {jobs:,} jobs in the embedded index (median of repeats)")
+    print(
+        f"\nretention plan over {jobs:,} jobs in the embedded index (median of repeats; wall "
+        "seconds, this process's CPU seconds, and the machine's 1-minute load average)"
+    )
     print(
         f"{'crossing':>9} {'candidates':>10} {'actions':>8} {'median s':>9} {'p95 s':>7} "
-        f"{'vs first':>8} {'vs full scan':>12} {'+ Azurite inventory':>20}"
+        f"{'cpu s':>6} {'load':>5} {'vs first':>8} {'vs full scan':>12} "
+        f"{'+ Azurite inventory':>20}"
     )
     for row in rows:
         ratio = row["median_s"] / first["median_s"] if first["median_s"] else 0.0
@@ -266,13 +287,14 @@ def report(
         storage = f"~{row['candidates'] * per_job:.0f} s" if per_job is not None else "-"
         print(
             f"{row['crossing']:>9,} {row['candidates']:>10,} {row['actions']:>8,} "
-            f"{row['median_s']:>9.3f} {row['p95_s']:>7.3f} {ratio:>7.1f}x {scan:>12} "
+            f"{row['median_s']:>9.3f} {row['p95_s']:>7.3f} {row['cpu_median_s']:>6.2f} "
+            f"{row['load']:>5.1f} {ratio:>7.1f}x {scan:>12} "
             f"{storage:>20}"
         )
     if baseline:
         print(
             f"baseline (plan every job, paged): {baseline['median_s']:.2f} s "
-            f"for {baseline['jobs']:,} jobs"
+            f"({baseline['cpu_median_s']:.2f} s CPU) for {baseline['jobs']:,} jobs"
         )
     if per_job is not None:
         print(f"storage inventory on Azurite: {per_job * 1000:.1f} ms per candidate job (median)")

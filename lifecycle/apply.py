@@ -12,7 +12,7 @@ action of the job is done.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -108,7 +108,7 @@ class Applier:
             return plan
         fresh = replan()
         note = "re-checked (metadata.json changed since planning): "
-        actions = tuple(replace(a, reason=note + a.reason) for a in fresh.actions)
+        actions = tuple(a._replace(reason=note + a.reason) for a in fresh.actions)
         return JobPlan(
             fresh.job_id,
             actions,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,9 +58,9 @@ COLDEST: dict[BlobKind, Tier] = {
 COMPRESSED_KINDS = frozenset({BlobKind.LOG})
 
 
-@dataclass(frozen=True, slots=True)
-class BlobState:
-    """One blob of a job as the inventory found it."""
+class BlobState(NamedTuple):
+    """One blob of a job as the inventory found it (a tuple: a sweep holds hundreds of
+    thousands)."""
 
     name: str
     kind: BlobKind | None  # None: a file of the job folder outside the layout
@@ -82,11 +83,16 @@ class JobState:
     doc_tier: str | None = None
     indexed: bool = True
     final: bool = True  # the job finished: its log is written for good and may be compressed
+    job_id: str = ""  # `job` as text, as the index and listing had it ("": made from `job`)
+
+    def __post_init__(self) -> None:
+        if not self.job_id:
+            object.__setattr__(self, "job_id", str(self.job))
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
-    """One thing to do to one blob (the CLI's `--json` line)."""
+class Action(NamedTuple):
+    """One thing to do to one blob (the CLI's `--json` line); a tuple, made by the hundred
+    thousand."""
 
     job_id: str
     blob: str
@@ -158,27 +164,108 @@ def _delete_age_of(policy: RetentionPolicy, artifact_types: frozenset[str | None
 def plan_job(state: JobState, policy: RetentionPolicy, now: datetime) -> JobPlan:
     """The actions that bring `state` to what `policy` wants at `now`."""
     age = age_days(state.job, now)
-    job_id = str(state.job)
-    retained = state.retain or any(b.retain_tag for b in state.blobs)
-    whole = job_delete_age(state.blobs, policy)
-    job_goes = not retained and reached(age, whole)
-    ordered = sorted(state.blobs, key=lambda b: (b.kind is BlobKind.METADATA, b.name))
-    ask = _Asker(policy, age, retained=retained, whole=whole, final=state.final)
-    actions = [a for b in ordered if (a := ask(b, job_id))]
+    blobs = state.blobs
+    shape = _Shape(
+        math.floor(age),
+        f"{age:.0f}",
+        state.retain,
+        state.final,
+        state.indexed,
+        state.doc_tier,
+        tuple(map(_SHAPE_OF, blobs)),
+    )
+    table = _answers(policy)
+    try:
+        answer = table[shape]
+    except KeyError:
+        if len(table) > MAX_ANSWERS:
+            table.clear()
+        answer = table[shape] = _answer(shape, policy)
+    job_id = state.job_id
+    actions = _actions(job_id, blobs, answer.decisions)
+    if answer.last:  # metadata.json, after every other blob of the job
+        actions += _actions(job_id, blobs, answer.last)
+    return JobPlan(
+        job_id=job_id,
+        actions=actions,
+        stage=answer.stage,
+        delete_document=answer.delete_document,
+        metadata_etag=state.metadata_etag,
+        doc_tier=state.doc_tier,
+    )
+
+
+class _Shape(NamedTuple):
+    """All a job's plan depends on but its names and etags: the age only through the whole days
+    reached (every threshold is a whole number of days) and its text in the reasons, and each
+    blob's kind, type, tier, artifact type and `retain` tag. A sweep of 100,000 jobs has a few
+    hundred shapes; working each plan out again was most of its time."""
+
+    day: int
+    age: str
+    retain: bool
+    final: bool
+    indexed: bool
+    doc_tier: str | None
+    blobs: tuple[tuple[BlobKind | None, str, str | None, str | None, bool], ...]
+
+
+class _Answer(NamedTuple):
+    """The plan of a shape: (blob position, decision) for each blob with an action but
+    metadata.json, then for metadata.json; the stage and whether the document goes."""
+
+    decisions: tuple[tuple[int, Decision], ...]
+    last: tuple[tuple[int, Decision], ...]
+    stage: Tier
+    delete_document: bool
+
+
+def _actions(
+    job_id: str, blobs: tuple[BlobState, ...], decisions: tuple[tuple[int, Decision], ...]
+) -> tuple[Action, ...]:
+    """The actions of `decisions` on `blobs`, in blob name order."""
+    made = [
+        _new(Action, (job_id, blobs[n].name, *decision, blobs[n].etag, blobs[n].tagged))
+        for n, decision in decisions
+    ]
+    if len(made) > 1:
+        made.sort(key=_BLOB)
+    return tuple(made)
+
+
+_SHAPE_OF = operator.attrgetter("kind", "blob_type", "tier", "artifact_type", "retain_tag")
+_BLOB = operator.attrgetter("blob")
+
+
+def _answer(shape: _Shape, policy: RetentionPolicy) -> _Answer:
+    """The plan of every job of `shape` under `policy`."""
+    day, text, retain, final, indexed, doc_tier, blobs = shape
+    retained = retain or any(b[4] for b in blobs)
+    whole = _delete_age_of(policy, frozenset(b[3] for b in blobs if b[0] is BlobKind.ARTIFACT))
+    decisions = [
+        (n, decision)
+        for n, (kind, blob_type, tier, artifact_type, _) in enumerate(blobs)
+        if (
+            decision := _decision(
+                Question(
+                    kind, blob_type, tier, artifact_type, policy, day, text, retained, whole, final
+                )
+            )
+        )
+    ]
+    last = tuple(d for d in decisions if blobs[d[0]][0] is BlobKind.METADATA)
     # A running job's log cannot be compressed yet: its stage is not advanced, so the job stays
     # a candidate and its log is compressed by the first sweep after it finished.
     held = (
-        not state.final
-        and reached(age, compress_age(policy))
-        and any(b.kind in COMPRESSED_KINDS for b in state.blobs)
+        not final
+        and reached(day, compress_age(policy))
+        and any(b[0] in COMPRESSED_KINDS for b in blobs)
     )
-    return JobPlan(
-        job_id=job_id,
-        actions=tuple(actions),
-        stage=_known_stage(state.doc_tier) if held else stage_at(policy, age),
-        delete_document=job_goes and state.indexed,
-        metadata_etag=state.metadata_etag,
-        doc_tier=state.doc_tier,
+    return _Answer(
+        tuple(d for d in decisions if d not in last),
+        last,
+        _known_stage(doc_tier) if held else stage_at(policy, day),
+        not retained and reached(day, whole) and indexed,
     )
 
 
@@ -204,7 +291,24 @@ def decide(
     final: bool = True,
 ) -> Action | None:
     """The one action for `blob` of job `job` at `age` days, or None."""
-    return _Asker(policy, age, retained=retained, whole=whole, final=final)(blob, job)
+    decision = _decision(
+        Question(
+            blob.kind,
+            blob.blob_type,
+            blob.tier,
+            blob.artifact_type,
+            policy,
+            math.floor(age),
+            f"{age:.0f}",
+            retained,
+            whole,
+            final,
+        )
+    )
+    if decision is None:
+        return None
+    action, tier, reason = decision
+    return Action(job, blob.name, action, tier, reason, blob.etag, blob.tagged)
 
 
 Decision = tuple[ActionKind, Tier | None, str]
@@ -227,59 +331,15 @@ class Question(NamedTuple):
     final: bool
 
 
-class _Asker:
-    """`decide` for the blobs of one job: the answer for a blob like another one (same kind,
-    type, tier, artifact type) is looked up, not worked out again. A sweep of 100,000 jobs asks
-    a few hundred distinct questions; building each answer was most of its time."""
-
-    __slots__ = ("answers", "day", "policy", "rest", "text")
-
-    def __init__(
-        self, policy: RetentionPolicy, age: float, *, retained: bool, whole: int | None, final: bool
-    ) -> None:
-        self.policy, self.answers = policy, _answers(policy)
-        self.day, self.text = math.floor(age), f"{age:.0f}"
-        self.rest = (retained, whole, final)
-
-    def __call__(self, blob: BlobState, job: str) -> Action | None:
-        key = (
-            blob.kind,
-            blob.blob_type,
-            blob.tier,
-            blob.artifact_type,
-            self.day,
-            self.text,
-            *self.rest,
-        )
-        try:
-            decision = self.answers[key]
-        except KeyError:
-            if len(self.answers) > MAX_ANSWERS:
-                self.answers.clear()
-            decision = self.answers[key] = _decision(
-                Question(
-                    blob.kind,
-                    blob.blob_type,
-                    blob.tier,
-                    blob.artifact_type,
-                    self.policy,
-                    self.day,
-                    self.text,
-                    *self.rest,
-                )
-            )
-        if decision is None:
-            return None
-        action, tier, reason = decision
-        return Action(job, blob.name, action, tier, reason, blob.etag, blob.tagged)
-
-
 MAX_ANSWERS = 100_000
+# A NamedTuple from a plain tuple, without its keyword-handling __new__ (a few times faster; the
+# plan of 100,000 jobs makes half a million actions).
+_new = tuple.__new__
 
 
 @functools.lru_cache(maxsize=64)
-def _answers(policy: RetentionPolicy) -> dict[tuple[object, ...], Decision | None]:
-    """The answers already worked out under `policy` (one table per policy)."""
+def _answers(policy: RetentionPolicy) -> dict[_Shape, _Answer]:
+    """The plans of the shapes already worked out under `policy` (one table per policy)."""
     return {}
 
 

@@ -19,11 +19,10 @@ from typing import TypeVar
 
 from lifecycle.apply import Applier, Result
 from lifecycle.audit import SYSTEM_SWEEP, AuditLog
-from lifecycle.inventory import candidate_documents, read_job_state
+from lifecycle.inventory import Candidate, candidate_of, candidates, read_job_state
 from lifecycle.overrides import load_policy_book
 from lifecycle.plan import JobPlan, plan_job
 from lifecycle.policy import PolicyBook, RetentionPolicy
-from shared.documents import SearchDocument
 from shared.jobid import parse_job_id
 from shared.listing import ListingIncomplete
 from shared.partitions import Budget, Partition, Progress, work_through
@@ -65,13 +64,12 @@ def plan_sweep(
     """The plan of every job with something to do at `now`; jobs' blobs are listed in parallel."""
     book = book or load_policy_book(services.blobs)
 
-    def plan_of(doc: SearchDocument) -> tuple[JobPlan, RetentionPolicy]:
-        policy = book.for_project(doc["project"])
-        state = read_job_state(services.blobs, doc["job_id"], doc, policy, now)
+    def plan_of(found: Candidate) -> tuple[JobPlan, RetentionPolicy]:
+        policy = book.for_project(found.project)
+        state = read_job_state(services.blobs, found.job_id, found, policy, now)
         return plan_job(state, policy, now), policy
 
-    candidates = candidate_documents(services.index, book, now, project)
-    for plan, policy in _bounded(plan_of, candidates, workers):
+    for plan, policy in _bounded(plan_of, candidates(services.index, book, now, project), workers):
         if not plan.is_empty:
             yield plan, policy
 
@@ -94,12 +92,12 @@ class JobSweeper:
         )
         self.book = load_policy_book(self.services.blobs)
 
-    def __call__(self, doc: SearchDocument) -> list[Result]:
-        policy = self.book.for_project(doc["project"])
+    def __call__(self, found: Candidate) -> list[Result]:
+        policy = self.book.for_project(found.project)
         try:
-            state = read_job_state(self.services.blobs, doc["job_id"], doc, policy, self.now)
+            state = read_job_state(self.services.blobs, found.job_id, found, policy, self.now)
         except ListingIncomplete as exc:  # never act on part of a job: it waits for a sweep
-            log.warning("sweep leaves job %s for a later sweep: %s", doc["job_id"], exc)
+            log.warning("sweep leaves job %s for a later sweep: %s", found.job_id, exc)
             return []
         plan = plan_job(state, policy, self.now)
         if plan.is_empty:
@@ -123,9 +121,9 @@ def run_sweep(
     """Plan and apply, each job on the pool; `on_result` sees every result as it happens."""
     sweeper = JobSweeper(services, now, who)
     summary = SweepSummary()
-    candidates = candidate_documents(services.index, sweeper.book, now, project)
+    found = candidates(services.index, sweeper.book, now, project)
     try:
-        for results in _bounded(sweeper, candidates, workers):
+        for results in _bounded(sweeper, found, workers):
             if results:
                 summary.add(results)
             for result in results:
@@ -140,8 +138,8 @@ def sweep_partitions(services: Services, now: datetime, run: str) -> list[Partit
     """The (project, creation day) partitions that hold candidate jobs at `now`."""
     book = load_policy_book(services.blobs)
     found = {
-        (doc["project"], parse_job_id(doc["job_id"]).created_at.date())
-        for doc in candidate_documents(services.index, book, now)
+        (row.project, parse_job_id(row.job_id).created_at.date())
+        for row in candidates(services.index, book, now)
     }
     return [Partition("sweep", run, project, day) for project, day in sorted(found)]
 
@@ -157,26 +155,24 @@ def sweep_partition(
 ) -> Progress:
     """Sweep one partition's candidates in job-ID order until done or the budget is spent."""
     sweeper = JobSweeper(services, now)
-    docs = sorted(
-        candidate_documents(services.index, sweeper.book, now, part.project, part.day),
-        key=lambda d: d["job_id"],
-    )
+    rows = sorted(candidates(services.index, sweeper.book, now, part.project, part.day))
 
-    def work(batch: list[SearchDocument]) -> list[str]:
+    def work(batch: list[Candidate]) -> list[str]:
         outcomes: list[str] = []
         for results in _bounded(sweeper, batch, workers):
             outcomes += [f"{r.action.action} {r.result.kind}" for r in results]
         return outcomes
 
     return work_through(
-        services.blobs, part, ((d["job_id"], d) for d in docs), work, budget, slice_size=slice_size
+        services.blobs, part, ((r.job_id, r) for r in rows), work, budget, slice_size=slice_size
     )
 
 
 def replan_job(services: Services, job_id: str, policy: RetentionPolicy, now: datetime) -> JobPlan:
     """The plan of one job from its current state (the re-check of a job that changed)."""
     doc = services.index.get(job_id)
-    return plan_job(read_job_state(services.blobs, job_id, doc, policy, now), policy, now)
+    found = candidate_of(doc) if doc is not None else None
+    return plan_job(read_job_state(services.blobs, job_id, found, policy, now), policy, now)
 
 
 def _bounded(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:

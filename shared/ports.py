@@ -185,6 +185,14 @@ class SearchIndex(Protocol):
         document is decoded and encoded again in Python on the way to a caller)."""
         ...
 
+    def find_rows(
+        self, query: Query, fields: Sequence[str], *, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """`find`, each document as the tuple of its `fields` only, typed as in a document
+        (booleans, lists; a missing value None): for callers that read a few fields of many
+        jobs (the retention sweep's candidates) without building whole documents."""
+        ...
+
     def count(self, query: Query | None = None) -> int:
         """How many documents match `query` (all of them when None)."""
         ...

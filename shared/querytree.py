@@ -217,6 +217,14 @@ def check_group_fields(fields: Sequence[str]) -> None:
             raise InvalidInput(f"field {name!r}", "is not a facetable field of the search document")
 
 
+def check_fields(fields: Sequence[str]) -> tuple[str, ...]:
+    """`fields` as a tuple; `InvalidInput` unless each is a field of the search document."""
+    for name in fields:
+        if name not in FIELD_BY_NAME:
+            raise InvalidInput(f"field {name!r}", "is not a field of the search document")
+    return tuple(fields)
+
+
 def matching_tag_texts(key: str, texts: Iterable[str]) -> tuple[str, ...]:
     """The indexed `tags` texts (`key=value`) whose key is `key`."""
     return tuple(sorted({t for t in texts if t.partition("=")[0] == key}))

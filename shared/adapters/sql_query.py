@@ -379,6 +379,14 @@ def ordered(order: str) -> str:
     return f" ORDER BY {order}" if order else ""
 
 
+def rows_sql(query: Query, fields: Sequence[str], limit: int) -> SqlSelect:
+    """The columns `fields` of the rows `query` matches, in its sort, at most `limit`."""
+    where = compile_sql(query)
+    columns = ", ".join(_column(name) for name in fields)
+    text = f"SELECT {columns} {_FROM} WHERE {where.where} ORDER BY {where.order_by} LIMIT ?"
+    return SqlSelect(text, (*where.params, limit))
+
+
 def json_document(row: Sequence[Any]) -> JsonDocument:
     """A row of `document_json_sql` as the document's JSON text (the doubles added by orjson,
     which prints the shortest text that reads back the same) and its cursor values."""

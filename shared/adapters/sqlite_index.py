@@ -51,7 +51,7 @@ import re
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ from shared.adapters.sql_query import (
     facet_sql,
     json_document,
     ordered,
+    rows_sql,
 )
 from shared.documents import (
     FIELD_BY_NAME,
@@ -81,7 +82,15 @@ from shared.documents import (
 )
 from shared.errors import SearchIndexError, TransientError
 from shared.packages import matching_versions, split_requirement
-from shared.querytree import Measure, Package, Query, Term, check_group_fields, map_terms
+from shared.querytree import (
+    Measure,
+    Package,
+    Query,
+    Term,
+    check_fields,
+    check_group_fields,
+    map_terms,
+)
 
 _SQL_TYPES = {
     FieldType.STRING: "TEXT",
@@ -406,6 +415,16 @@ class SqliteIndex:
             for row in self._rows(document_json_sql(self._resolved(query), limit))
         ]
 
+    def find_rows(
+        self, query: Query, fields: Sequence[str], *, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """Only the columns of `fields`: no row becomes a document (booleans and JSON lists are
+        typed as in one)."""
+        names = check_fields(fields)
+        rows = self._rows(rows_sql(self._resolved(query), names, limit))
+        typed = _typer(names)
+        return rows if typed is None else [typed(row) for row in rows]
+
     def count(self, query: Query | None = None) -> int:
         rows = self._rows(count_sql(self._resolved(query or Query())))
         return int(rows[0][0])
@@ -709,6 +728,39 @@ def _typed(field: str, value: Any) -> Any:
     if FIELD_BY_NAME[field].type is FieldType.BOOL and value is not None:
         return bool(value)
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def _typer(fields: tuple[str, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]] | None:
+    """What turns a row of `fields` into document values (booleans from 0/1, lists and metrics
+    from JSON text), or None when every column is read as it is."""
+    readers = [(n, _READERS.get(FIELD_BY_NAME[name].type)) for n, name in enumerate(fields)]
+    conversions = [(n, read) for n, read in readers if read is not None]
+    if not conversions:
+        return None
+
+    def typed(row: Sequence[Any]) -> tuple[Any, ...]:
+        values = list(row)
+        for n, read in conversions:
+            values[n] = read(values[n])
+        return tuple(values)
+
+    return typed
+
+
+def _json_list(value: Any) -> Any:
+    return orjson.loads(value) if value else []
+
+
+def _json_map(value: Any) -> Any:
+    return orjson.loads(value) if value else {}
+
+
+_READERS: dict[FieldType, Callable[[Any], Any]] = {
+    FieldType.BOOL: lambda value: None if value is None else bool(value),
+    FieldType.STRINGS: _json_list,
+    FieldType.METRICS: _json_map,
+}
 
 
 def _typed_group(row: dict[str, Any], group_by: Sequence[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import FIELDS, FieldType, empty_document, format_datetime
+from shared.errors import InvalidInput
 from shared.ports import SearchIndex
 from shared.querytree import Equals, Query, Sort
 from tests.support.search_transport import ENDPOINT, FakeSearchService
@@ -244,5 +245,40 @@ def test_any_document_is_sent_as_json_exactly_as_written(
             index.upsert([document])
             (found,) = index.find_json(Query(), limit=5)
             assert orjson.loads(found.json) == document
+    finally:
+        sqlite.close()
+
+
+def test_find_rows_gives_the_fields_find_gives_in_the_same_order(port: SearchIndex) -> None:
+    """Each row is the named fields of the document `find` returns, in its sort and limit."""
+    port.upsert([doc(1, cost_usd=3.5, retain=True), doc(2, cost_usd=None), doc(3, tags=[])])
+    by_cost = Query((), Sort("cost_usd", descending=True))
+    fields = ("job_id", "retain", "cost_usd", "tags", "metrics_last", "tier")
+    rows = port.find_rows(by_cost, fields, limit=2)
+    assert rows == [tuple(d[f] for f in fields) for d in port.find(by_cost, limit=2)]
+    assert rows[0][1] is True
+
+
+def test_find_rows_of_a_name_that_is_not_a_field_is_refused_in_one_line(
+    port: SearchIndex,
+) -> None:
+    """A field the document does not have is a usage error naming it, not an index failure."""
+    with pytest.raises(InvalidInput, match="'secret'"):
+        port.find_rows(Query(), ("job_id", "secret"), limit=5)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=documents(), fields=st.lists(st.sampled_from([f.name for f in FIELDS]), min_size=1))
+def test_any_fields_of_any_document_read_back_alike_from_both_adapters(
+    document: dict[str, Any], fields: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever the values and whichever fields (repeated or not), both adapters' rows are the
+    document's values of those fields."""
+    sqlite = sqlite_index_at(tmp_path_factory.mktemp("rows") / "index.sqlite3")
+    azure = azure_index()
+    try:
+        for index in (sqlite, azure):
+            index.upsert([document])
+            assert index.find_rows(Query(), fields, limit=5) == [tuple(document[f] for f in fields)]
     finally:
         sqlite.close()

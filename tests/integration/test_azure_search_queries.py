@@ -14,7 +14,7 @@ import pytest
 
 import query
 from lifecycle.apply import update_document
-from lifecycle.inventory import candidate_documents
+from lifecycle.inventory import candidates
 from lifecycle.plan import JobPlan
 from lifecycle.policy import PolicyBook
 from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
@@ -59,7 +59,7 @@ def test_the_sweeps_candidate_queries_reach_the_service_as_these_filters(
 ) -> None:
     """One filtered search per stage, oldest first, with no value outside a literal."""
     service.script = [search_results(INDEX, []) for _ in range(5)]
-    assert list(candidate_documents(index, PolicyBook(), NOW)) == []
+    assert list(candidates(index, PolicyBook(), NOW)) == []
     sent = bodies(service)
     assert [b["filter"] for b in sent] == [
         "tier eq null and created_at le 2026-02-12T02:30:00.000Z",
@@ -70,6 +70,7 @@ def test_the_sweeps_candidate_queries_reach_the_service_as_these_filters(
     ]
     assert {b["orderby"] for b in sent} == {"created_at asc,job_id asc"}
     assert {b["top"] for b in sent} == {1000}
+    assert {b["select"] for b in sent} == {"job_id,project,created_at,tier,retain,status"}
 
 
 def test_a_project_sweep_scopes_each_filter_to_that_project(
@@ -77,7 +78,7 @@ def test_a_project_sweep_scopes_each_filter_to_that_project(
 ) -> None:
     """`--project o'x` is one quoted literal AND-ed to every candidate filter."""
     service.script = [search_results(INDEX, []) for _ in range(5)]
-    list(candidate_documents(index, PolicyBook(), NOW, project="o'x"))
+    list(candidates(index, PolicyBook(), NOW, project="o'x"))
     assert all(b["filter"].endswith(" and project eq 'o''x'") for b in bodies(service))
 
 
@@ -92,8 +93,8 @@ def test_candidates_past_one_page_are_fetched_by_keyset_never_skip(
         search_results(INDEX, docs[2000:]),
         *(search_results(INDEX, []) for _ in range(4)),
     ]
-    found = list(candidate_documents(index, PolicyBook(), NOW))
-    assert [d["job_id"] for d in found] == [d["job_id"] for d in docs]
+    found = list(candidates(index, PolicyBook(), NOW))
+    assert [c.job_id for c in found] == [d["job_id"] for d in docs]
     second = bodies(service)[1]
     assert "skip" not in second
     assert second["filter"] == (

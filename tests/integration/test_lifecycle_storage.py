@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lifecycle.audit import AuditLog, AuditRecord, read_audit
 from lifecycle.compress import compress_log
-from lifecycle.inventory import candidate_documents
+from lifecycle.inventory import candidates
 from lifecycle.overrides import load_policy_book, policy_path, reset_override, set_override
 from lifecycle.policy import DEFAULT_POLICY, InvalidPolicy, PolicyBook, RetentionPolicy
 from shared.adapters.azure_blob import AzureBlobStore
@@ -138,7 +138,7 @@ def test_candidates_are_only_the_jobs_crossing_a_threshold(sqlite_index: SqliteI
     for label, (age, tier, retain) in ages.items():
         job = seed_doc(sqlite_index, NOW - timedelta(days=age), retain=retain, tier=tier)
         names[str(job)] = label
-    found = {names[d["job_id"]] for d in candidate_documents(sqlite_index, PolicyBook(), NOW)}
+    found = {names[c.job_id] for c in candidates(sqlite_index, PolicyBook(), NOW)}
     assert found == {"cool_due", "archive_due", "delete_due"}
 
 
@@ -166,7 +166,7 @@ def test_any_project_text_is_bound_as_a_value_never_spliced_into_sql(
 ) -> None:
     """A hostile --project value matches nothing and breaks nothing (bound parameter)."""
     seed_doc(sqlite_index, NOW - timedelta(days=40), retain=False, tier=None)
-    assert list(candidate_documents(sqlite_index, PolicyBook(), NOW, project=project)) == []
+    assert list(candidates(sqlite_index, PolicyBook(), NOW, project=project)) == []
     assert sqlite_index.count() >= 1
 
 

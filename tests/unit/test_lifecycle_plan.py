@@ -9,7 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lifecycle.plan import COMPRESS, DELETE, SET_TIER, BlobState, JobPlan, JobState, plan_job
+from lifecycle.plan import (
+    COMPRESS,
+    DELETE,
+    SET_TIER,
+    BlobState,
+    JobPlan,
+    JobState,
+    age_days,
+    decide,
+    job_delete_age,
+    plan_job,
+)
 from lifecycle.policy import DEFAULT_POLICY, RetentionPolicy
 from shared.jobid import make_job_id
 from shared.layout import (
@@ -47,7 +58,7 @@ def fresh_job(*, retain: bool = False) -> JobState:
     return JobState(
         JOB,
         retain,
-        tuple(replace(b, tier=None if b.blob_type != "BlockBlob" else "Hot") for b in blobs),
+        tuple(b._replace(tier=None if b.blob_type != "BlockBlob" else "Hot") for b in blobs),
         "m1",
     )
 
@@ -65,7 +76,7 @@ def carry_out(state: JobState, plan: JobPlan) -> JobState:
     for action in plan.actions:
         blob = by_name.pop(action.blob)
         if action.action == SET_TIER:
-            by_name[blob.name] = replace(blob, tier=action.tier)
+            by_name[blob.name] = blob._replace(tier=action.tier)
         elif action.action == COMPRESS:
             gz = archived_log_path(JOB)
             by_name[gz] = BlobState(gz, BlobKind.ARCHIVED_LOG, tier=action.tier)
@@ -147,7 +158,7 @@ def test_a_retained_job_is_never_deleted_but_still_moves_to_colder_tiers() -> No
 def test_a_retain_tag_on_any_blob_protects_the_whole_job() -> None:
     """A blob tagged retain=true (a racing change) keeps the whole job from deletion."""
     state = fresh_job()
-    tagged = replace(state, blobs=(replace(state.blobs[0], retain_tag=True), *state.blobs[1:]))
+    tagged = replace(state, blobs=(state.blobs[0]._replace(retain_tag=True), *state.blobs[1:]))
     assert DELETE not in {a for a, _ in actions_at(tagged, 400).values()}
 
 
@@ -195,7 +206,7 @@ def test_tiers_only_get_colder() -> None:
     archived = replace(
         state,
         blobs=tuple(
-            replace(b, tier="Archive") if b.kind is BlobKind.PACKAGE else b for b in state.blobs
+            b._replace(tier="Archive") if b.kind is BlobKind.PACKAGE else b for b in state.blobs
         ),
     )
     assert "package.pkl" not in actions_at(archived, 45)
@@ -243,3 +254,58 @@ def test_a_day_short_of_a_threshold_is_not_past_it() -> None:
     before for a job a few hours older (the reason's rounded age is the same '30')."""
     assert actions_at(fresh_job(), 30.2)
     assert actions_at(fresh_job(), 29.9) == {}
+
+
+_KINDS = st.sampled_from([*BlobKind, None])
+_TIERS = st.sampled_from([None, "Hot", "Cool", "Cold", "Archive"])
+_blobs = st.lists(
+    st.builds(
+        BlobState,
+        name=st.sampled_from(
+            [metadata_path(JOB), package_path(JOB), log_path(JOB), "x/metadata.json", "a", "b"]
+        ),
+        kind=_KINDS,
+        blob_type=st.sampled_from(["BlockBlob", "AppendBlob"]),
+        tier=_TIERS,
+        etag=st.sampled_from(["", "e1"]),
+        retain_tag=st.booleans(),
+        artifact_type=st.sampled_from([None, "model", "plot"]),
+        tagged=st.booleans(),
+    ),
+    max_size=8,
+)
+_policies = st.sampled_from(
+    [
+        DEFAULT_POLICY,
+        RetentionPolicy(cool_after=7, archive_after=100, delete_after=730),
+        RetentionPolicy(cool_after=None, archive_after=200, delete_after=300),
+        RetentionPolicy(cool_after=30, archive_after=None, delete_after=None),
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(
+    blobs=_blobs,
+    days=st.floats(0, 900),
+    retain=st.booleans(),
+    final=st.booleans(),
+    policy=_policies,
+)
+def test_a_plan_is_each_blobs_own_decision_in_name_order_metadata_last(
+    blobs: list[BlobState], days: float, retain: bool, final: bool, policy: RetentionPolicy
+) -> None:
+    """Plans are reused between jobs of the same shape; each is still exactly what deciding
+    blob by blob gives, in blob name order with metadata.json last, whatever the blobs."""
+    state = JobState(JOB, retain, tuple(blobs), "m1", final=final)
+    now = CREATED + timedelta(days=days)
+    age = age_days(JOB, now)
+    retained = retain or any(b.retain_tag for b in blobs)
+    whole = job_delete_age(blobs, policy)
+    ordered = sorted(blobs, key=lambda b: (b.kind is BlobKind.METADATA, b.name))
+    one_by_one = tuple(
+        action
+        for b in ordered
+        if (action := decide(b, str(JOB), policy, age, retained=retained, whole=whole, final=final))
+    )
+    assert plan_job(state, policy, now).actions == one_by_one
