@@ -1,8 +1,9 @@
 """`BlobStore` over `azure-storage-blob`, for Azure Blob Storage and Azurite alike.
 
 Transient failures (timeouts, connection resets, 408/429/500/502/503/504) are retried here with
-tenacity, bounded and jittered; the SDK's own retry policy is switched off so that a request is
-never retried twice over. Everything else is translated at once, in `_translate`, into the
+tenacity, bounded and jittered, or after the answer's Retry-After when it carries one (503
+ServerBusy when the account or a partition is past its scalability target); the SDK's own retry
+policy is switched off so that a request is never retried twice over. Everything else is translated at once, in `_translate`, into the
 `shared.errors` tree with the blob's name in the message.
 
 Integrity: uploads send an MD5 per request and store the whole blob's MD5 as Content-MD5; reads
@@ -49,7 +50,13 @@ from azure.storage.blob import (
 # Blob's `source_etag`); the generated model goes through its `**kwargs` to the request.
 from azure.storage.blob._generated.models import SourceModifiedAccessConditions
 
-from shared.adapters.azure_retry import TRANSIENT_STATUS, AzureRetry, first_line
+from shared.adapters.azure_retry import (
+    TRANSIENT_STATUS,
+    AzureRetry,
+    Throttled,
+    first_line,
+    retry_after_seconds,
+)
 from shared.errors import (
     BlobArchived,
     BlobExists,
@@ -628,7 +635,11 @@ def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one 
     # The SDK gives a plain string or a StorageErrorCode, whose str() is "StorageErrorCode.X".
     code = str(getattr(raw_code, "value", raw_code))
     if status in TRANSIENT_STATUS:
-        return TransientError(f"{name}: HTTP {status} {code}".rstrip())
+        # 503 ServerBusy / 500 OperationTimedOut: the account or a partition is past its
+        # scalability target; retried after the Retry-After the answer carries, if any.
+        response = getattr(exc, "response", None)
+        headers = dict(response.headers) if response is not None else {}
+        return Throttled(f"{name}: HTTP {status} {code}".rstrip(), retry_after_seconds(headers))
     if code == "BlobArchived":
         return BlobArchived(name, "is archived and cannot be read until rehydrated")
     if isinstance(exc, ResourceNotFoundError):

@@ -151,3 +151,44 @@ def test_a_job_created_and_updated_through_lost_answers_is_consistent(
     assert proxy.faults_applied == 2
     assert moved.status is JobStatus.RUNNING
     assert read_metadata(faulty, job)[0] == moved
+
+
+def test_server_busy_is_retried_after_the_retry_after_it_asks_for(
+    blob_store: AzureBlobStore, proxy: FaultProxy, settings: Settings
+) -> None:
+    """Two `503 ServerBusy` answers with `Retry-After: 2` (a throttled account) are waited out
+    for exactly that long, not the jittered backoff, and the tier is then set."""
+    waits: list[float] = []
+    via_proxy = settings.model_copy(
+        update={"storage_connection_string": azurite_connection_string(port=proxy.port)}
+    )
+    store = AzureBlobStore.from_settings(
+        via_proxy, retry=RetryPolicy(ATTEMPTS, 20, 0.01, 0.05, sleep=waits.append)
+    )
+    blob_store.write("busy.bin", b"x")
+    proxy.inject("busy", times=2, seconds=2)
+    store.set_tier("busy.bin", "Cool")
+    assert waits == [2.0, 2.0]
+    assert (proxy.faults_applied, proxy.requests) == (2, 3)
+    props = blob_store.props("busy.bin")
+    assert props is not None
+    assert props.tier == "Cool"
+
+
+def test_a_delete_answered_server_busy_is_retried_and_deletes_once(
+    blob_store: AzureBlobStore, proxy: FaultProxy, settings: Settings
+) -> None:
+    """A guarded delete answered `503 ServerBusy` is sent again after the Retry-After and
+    deletes the blob (the throttled request never reached storage)."""
+    waits: list[float] = []
+    via_proxy = settings.model_copy(
+        update={"storage_connection_string": azurite_connection_string(port=proxy.port)}
+    )
+    store = AzureBlobStore.from_settings(
+        via_proxy, retry=RetryPolicy(ATTEMPTS, 20, 0.01, 0.05, sleep=waits.append)
+    )
+    blob_store.write("gone.bin", b"x", tags={"retain": "false"})
+    proxy.inject("busy", seconds=1)
+    assert store.delete("gone.bin", if_tags="\"retain\" <> 'true'") is True
+    assert waits == [1.0]
+    assert blob_store.props("gone.bin") is None

@@ -7,7 +7,10 @@ requests, in order:
 - `drop`: close the client's connection without forwarding the request (nothing reaches Azurite);
 - `reset`: forward the request, let Azurite answer, pass on a few bytes of the answer, then reset
   the connection (the request *did* land: the client just never learns it);
-- `delay`: hold the request for `seconds` before forwarding it (a slow network or server).
+- `delay`: hold the request for `seconds` before forwarding it (a slow network or server);
+- `busy`: answer the request itself, as Azure Storage does past a scalability target: `503 Server
+  Busy` with error code `ServerBusy` and `Retry-After: {seconds}`, and close the connection
+  (nothing reaches Azurite).
 
     with FaultProxy(azurite.port) as proxy:
         proxy.inject("drop", times=2)
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
 
-Fault = Literal["drop", "reset", "delay"]
+Fault = Literal["drop", "reset", "delay", "busy"]
 FOREVER = -1
 
 
@@ -171,6 +174,10 @@ class _Pump:
             if plan is not None and plan.fault == "drop":
                 _reset(self.client)
                 return False
+            if plan is not None and plan.fault == "busy":
+                self.client.sendall(_server_busy(plan.seconds))
+                self.client.close()
+                return False
             if plan is not None and plan.fault == "delay":
                 time.sleep(plan.seconds)
             self.reset_on_answer = plan is not None and plan.fault == "reset"
@@ -185,6 +192,25 @@ class _Pump:
         self.client.sendall(data)
         self.awaiting_request = True
         return True
+
+
+_BUSY_BODY = (
+    b'<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code>'
+    b"<Message>Operations per second is over the account limit.</Message></Error>"
+)
+
+
+def _server_busy(retry_after: float) -> bytes:
+    """Azure Storage's answer to a request past the account's or a partition's target."""
+    head = (
+        "HTTP/1.1 503 Operations per second is over the account limit.\r\n"
+        "Content-Type: application/xml\r\n"
+        "x-ms-error-code: ServerBusy\r\n"
+        f"Retry-After: {retry_after:g}\r\n"
+        f"Content-Length: {len(_BUSY_BODY)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + _BUSY_BODY
 
 
 def _reset(sock: socket.socket) -> None:
