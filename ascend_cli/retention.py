@@ -1,7 +1,8 @@
 """`ascend retention ...`: plan and apply the lifecycle sweep by hand; show and set policies.
 
 `plan` and `apply` print one line per action (`--json`: `job_id, blob, action, tier, reason`, and
-`outcome` for apply) and a summary on stderr. `--now` runs the sweep as of another date. Both need
+`outcome` for apply) and a summary on stderr. `--now` runs the sweep as of another date; `apply
+--concurrency N --rate R` works on N jobs at once within R storage requests a second. Both need
 `admin`, or `admin:P` together with `--project P`; so does setting a project's policy.
 """
 
@@ -56,6 +57,25 @@ ArchiveOption = Annotated[str | None, typer.Option("--archive", help="Days to Ar
 DeleteOption = Annotated[str | None, typer.Option("--delete", help="Days to deletion, or 'never'.")]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, nothing else.")]
+ConcurrencyOption = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        min=1,
+        max=64,
+        help="Jobs worked on at once (default: ASCEND_SWEEP_CONCURRENCY, 8).",
+    ),
+]
+RateOption = Annotated[
+    int | None,
+    typer.Option(
+        "--rate",
+        min=1,
+        max=20_000,
+        help="At most this many storage requests a second (default: "
+        "ASCEND_SWEEP_REQUESTS_PER_SECOND, 1000; an account takes 20,000).",
+    ),
+]
 _err = Console(stderr=True, highlight=False)
 
 
@@ -76,13 +96,15 @@ def plan_command(
 
 @app.command("apply")
 @handle_errors
-def apply_command(
+def apply_command(  # noqa: PLR0917 - one parameter per CLI option
     now: NowOption = None,
     project: ProjectOption = None,
     yes: Annotated[
         bool, typer.Option("--yes", help="Really do it (default: a dry run, like plan).")
     ] = False,
     as_json: JsonOption = False,
+    concurrency: ConcurrencyOption = None,
+    rate: RateOption = None,
 ) -> None:
     """Carry the sweep out: tiers, compression, deletions; every action audited. A dry run
     (what plan prints) unless --yes."""
@@ -107,7 +129,15 @@ def apply_command(
             bar.advance(task)
             _emit([result.as_json()], as_json)
 
-        summary = run_sweep(services(), moment, project=scope, who=who, on_result=done)
+        summary = run_sweep(
+            services(),
+            moment,
+            project=scope,
+            who=who,
+            on_result=done,
+            workers=concurrency,
+            rate=rate,
+        )
     note(summary.line(f"as of {moment:%Y-%m-%dT%H:%M:%SZ}: did"))
     if summary.outcomes.get("failed"):
         raise typer.Exit(1)

@@ -10,6 +10,7 @@ BENCHES = {
     "logs": "filtering a 500 MB log by level: jq, grep, our filter, ascend jobs logs vs raw GET",
     "reports": "each report on 1,000,000 jobs vs a scan of every document; signature cost",
     "retention": "plan time on 1,000,000 jobs as the number crossing a threshold grows",
+    "retention_apply": "blobs/minute the retention apply moves on Azurite: 1 job at once vs a pool",
     "capture": "lines/s through capture into Azurite; overhead vs printing to /dev/null",
     "seed": "producer: seeding jobs/s, LogStreamer.write and flush rates",
     "azure_search": "Azure AI Search adapter upserts through the SDK pipeline (fake service)",

@@ -3,8 +3,10 @@
 `plan_sweep` only reads; `run_sweep` also acts. Both derive everything from the current state of
 storage and index, so a sweep that was killed half-way and is run again finishes the work and
 repeats nothing, and a second run right after a complete one does nothing. Each candidate job is
-listed, planned and applied on a bounded thread pool (storage round trips dominate); the audit
-log is flushed after every job and when the sweep stops.
+listed, planned and applied on a bounded thread pool (storage round trips dominate), at most
+`workers` jobs at once (`ASCEND_SWEEP_CONCURRENCY`), every storage request within a budget
+(`ASCEND_SWEEP_REQUESTS_PER_SECOND`, `lifecycle.pacing`); a job's own actions stay in order
+(metadata.json last). The audit log is flushed after every job and when the sweep stops.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lifecycle.apply import Applier, Result
 from lifecycle.audit import SYSTEM_SWEEP, AuditLog
 from lifecycle.inventory import Candidate, candidate_of, candidates, read_job_state
 from lifecycle.overrides import load_policy_book
+from lifecycle.pacing import paced
 from lifecycle.plan import JobPlan, plan_job
 from lifecycle.policy import PolicyBook, RetentionPolicy
 from shared.jobid import parse_job_id
@@ -59,9 +62,12 @@ def plan_sweep(
     *,
     project: str | None = None,
     book: PolicyBook | None = None,
-    workers: int = 4,
+    workers: int | None = None,
+    rate: int | None = None,
 ) -> Iterator[tuple[JobPlan, RetentionPolicy]]:
-    """The plan of every job with something to do at `now`; jobs' blobs are listed in parallel."""
+    """The plan of every job with something to do at `now`; jobs' blobs are listed in parallel
+    (`workers`, `rate`: as `run_sweep`)."""
+    services, workers = within_budget(services, workers, rate)
     book = book or load_policy_book(services.blobs)
 
     def plan_of(found: Candidate) -> tuple[JobPlan, RetentionPolicy]:
@@ -116,9 +122,12 @@ def run_sweep(
     project: str | None = None,
     who: str = SYSTEM_SWEEP,
     on_result: Callable[[Result], None] | None = None,
-    workers: int = 4,
+    workers: int | None = None,
+    rate: int | None = None,
 ) -> SweepSummary:
-    """Plan and apply, each job on the pool; `on_result` sees every result as it happens."""
+    """Plan and apply, `workers` jobs at a time, at most `rate` storage requests a second (None:
+    the settings'); `on_result` sees every result as it happens."""
+    services, workers = within_budget(services, workers, rate)
     sweeper = JobSweeper(services, now, who)
     summary = SweepSummary()
     found = candidates(services.index, sweeper.book, now, project)
@@ -150,10 +159,11 @@ def sweep_partition(
     part: Partition,
     budget: Budget,
     *,
-    workers: int = 4,
+    workers: int | None = None,
     slice_size: int = 16,
 ) -> Progress:
     """Sweep one partition's candidates in job-ID order until done or the budget is spent."""
+    services, workers = within_budget(services, workers, None)
     sweeper = JobSweeper(services, now)
     rows = sorted(candidates(services.index, sweeper.book, now, part.project, part.day))
 
@@ -166,6 +176,17 @@ def sweep_partition(
     return work_through(
         services.blobs, part, ((r.job_id, r) for r in rows), work, budget, slice_size=slice_size
     )
+
+
+def within_budget(
+    services: Services, workers: int | None, rate: int | None
+) -> tuple[Services, int]:
+    """`services` whose storage requests keep to `rate` a second, and the jobs in flight (None:
+    `sweep_requests_per_second` and `sweep_concurrency` of the settings)."""
+    settings = services.settings
+    per_second = rate if rate is not None else settings.sweep_requests_per_second
+    budgeted = services.using(blobs=paced(services.blobs, per_second), index=services.index)
+    return budgeted, workers if workers is not None else settings.sweep_concurrency
 
 
 def replan_job(services: Services, job_id: str, policy: RetentionPolicy, now: datetime) -> JobPlan:

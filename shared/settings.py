@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     storage_api_version: str | None = DEFAULT_STORAGE_API_VERSION
     pipeline_workers: int = Field(default=8, ge=1, le=64)
     pipeline_processes: int = Field(default=1, ge=1, le=64)
+    sweep_concurrency: int = Field(default=8, ge=1, le=64)
+    sweep_requests_per_second: int = Field(default=1000, ge=1, le=20_000)
 
     @field_validator("storage_connection_string")
     @classmethod

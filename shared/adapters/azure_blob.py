@@ -3,8 +3,9 @@
 Transient failures (timeouts, connection resets, 408/429/500/502/503/504) are retried here with
 tenacity, bounded and jittered, or after the answer's Retry-After when it carries one (503
 ServerBusy when the account or a partition is past its scalability target); the SDK's own retry
-policy is switched off so that a request is never retried twice over. Everything else is translated at once, in `_translate`, into the
-`shared.errors` tree with the blob's name in the message.
+policy is switched off so that a request is never retried twice over. Everything else is
+translated at once, in `_translate`, into the `shared.errors` tree with the blob's name in the
+message.
 
 Integrity: uploads send an MD5 per request and store the whole blob's MD5 as Content-MD5; reads
 verify both. Azurite facts that shape this: the client pins `api_version` to one Azurite accepts,
