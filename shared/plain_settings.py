@@ -133,6 +133,8 @@ class PlainSettings:
     user_map: dict[str, str] = field(default_factory=dict)
     partition_budget_seconds: float = 420.0
     reconcile_lookback_days: int = 3
+    sweep_concurrency: int = 8
+    sweep_requests_per_second: int = 1000
 
     @property
     def connection_string(self) -> str | None:

@@ -64,8 +64,6 @@ class Settings(BaseSettings):
     storage_api_version: str | None = DEFAULT_STORAGE_API_VERSION
     pipeline_workers: int = Field(default=8, ge=1, le=64)
     pipeline_processes: int = Field(default=1, ge=1, le=64)
-    sweep_concurrency: int = Field(default=8, ge=1, le=64)
-    sweep_requests_per_second: int = Field(default=1000, ge=1, le=20_000)
 
     @field_validator("storage_connection_string")
     @classmethod
@@ -85,6 +83,10 @@ class Settings(BaseSettings):
     user_map: dict[str, str] = Field(default_factory=dict)
     partition_budget_seconds: float = Field(default=420.0, gt=0)
     reconcile_lookback_days: int = Field(default=3, ge=0, le=366)
+    # The retention sweep: jobs in flight, and its budget of storage requests a second (a
+    # standard account's target is 20,000 for everything; `lifecycle.pacing`).
+    sweep_concurrency: int = Field(default=8, ge=1, le=64)
+    sweep_requests_per_second: int = Field(default=1000, ge=1, le=20_000)
 
     @field_validator("roles", mode="before")
     @classmethod
