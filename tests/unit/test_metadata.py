@@ -333,3 +333,21 @@ def test_arbitrary_bytes_never_crash_the_validator(raw: bytes) -> None:
     with pytest.raises(InvalidMetadata) as caught:
         parse_metadata(raw)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_nesting_is_refused_however_the_text_comes_and_brackets_in_strings_are_not(
+    as_bytes: bool,
+) -> None:
+    """33 nested objects are refused as bytes and as text; 40 brackets inside tag values (no
+    nesting) are not, though they pass the quick bracket count that skips the depth walk."""
+    deep = make_metadata(config={"node_type": "cpu"}, extra_field={})
+    inner: dict[str, Any] = {}
+    for _ in range(33):
+        inner = {"x": inner}
+    deep["extra_field"] = inner
+    shallow = make_metadata(tags={"note": "{[" * 20})
+    encode = orjson.dumps if as_bytes else (lambda d: orjson.dumps(d).decode())
+    with pytest.raises(InvalidMetadata, match="nests deeper than 32 levels"):
+        parse_metadata(encode(deep))
+    assert parse_metadata(encode(shallow)).tags["note"] == "{[" * 20
