@@ -100,3 +100,15 @@ def test_a_setting_that_needs_coercing_still_works_through_pydantic(tmp_path: Pa
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("\n") == 3
     assert "pydantic_settings" in modules
+
+
+def test_a_group_builds_only_the_command_that_runs() -> None:
+    """`ascend jobs list` builds the click command of `list` alone; help still lists them all."""
+    from ascend_cli.main import _load
+
+    group = _load("jobs")
+    assert not group.commands
+    assert group.get_command(None, "list").name == "list"
+    assert set(group.commands) == {"list"}
+    assert group.list_commands(None)[:2] == ["list", "status"]
+    assert {"logs", "metrics", "artifacts", "download", "cancel"} <= set(group.list_commands(None))
