@@ -72,7 +72,7 @@ from shared.adapters.azure_search_payloads import (
 from shared.adapters.odata_facets import (
     PREVIEW_API_VERSION,
     facet_expressions,
-    group_terms,
+    group_filter,
     read_groups,
     searched_measures,
 )
@@ -82,8 +82,6 @@ from shared.errors import InvalidInput, SearchIndexError, TransientError, Unsupp
 from shared.packages import matching_package_texts
 from shared.querytree import (
     Measure,
-    Missing,
-    Not,
     Package,
     Query,
     Tag,
@@ -353,15 +351,15 @@ class AzureSearchIndex:
         the group fields, metrics under its last level); null groups asked again with
         `field eq null`; `min`/`max` of a non-numeric field from one sorted search per group."""
         check_group_fields(group_by)
-        resolved = self._resolved(query)
-        rows = self._groups(resolved, list(group_by), list(measures))
+        where = compile_odata(self._resolved(query)).filter
+        rows = self._groups(where, list(group_by), list(measures))
         searched = [(row, m) for row in rows for m in searched_measures(measures)]
         if searched:
             self._check_searches(len(searched))
 
             def extreme(job: tuple[dict[str, Any], Measure]) -> Any:
                 row, measure = job
-                return self._extreme(resolved, [(f, row[f]) for f in group_by], measure)
+                return self._extreme(where, [(f, row[f]) for f in group_by], measure)
 
             # The SDK's clients are thread-safe; the searches are independent and short.
             with ThreadPoolExecutor(max_workers=min(SEARCH_THREADS, len(searched))) as pool:
@@ -371,10 +369,9 @@ class AzureSearchIndex:
         return sorted(rows, key=lambda r: (-r["count"], *(_ordered(r[f]) for f in group_by)))
 
     def _groups(
-        self, query: Query, group_by: list[str], measures: list[Measure]
+        self, where: str | None, group_by: list[str], measures: list[Measure]
     ) -> list[dict[str, Any]]:
-        odata = compile_odata(query)
-        body: dict[str, Any] = {"search": "*", "filter": odata.filter, "top": 0, "count": True}
+        body: dict[str, Any] = {"search": "*", "filter": where, "top": 0, "count": True}
         facets = facet_expressions(group_by, measures, MAX_FACET_VALUES)
         if facets:
             body["facets"] = facets
@@ -382,17 +379,16 @@ class AzureSearchIndex:
         rows, nulls = read_groups(answer, group_by, measures, MAX_FACET_VALUES)
         for null in nulls:
             level = group_by.index(null.field)
-            narrowed = query.where(*group_terms([*null.path, (null.field, None)]))
+            narrowed = group_filter(where, [*null.path, (null.field, None)])
             for row in self._groups(narrowed, group_by[level + 1 :], measures):
                 rows.append(dict(null.path) | {null.field: None} | row)
         return rows
 
-    def _extreme(self, query: Query, path: Sequence[tuple[str, Any]], measure: Measure) -> Any:
+    def _extreme(self, where: str | None, path: Sequence[tuple[str, Any]], measure: Measure) -> Any:
         """`min`/`max` of `measure.field` in one group: its first document in that order."""
-        terms = [*group_terms(path), Not(Missing(measure.field))]
-        odata = compile_odata(query.where(*terms))
+        within = group_filter(where, path, f"{measure.field} ne null")
         way = "asc" if measure.op == "min" else "desc"
-        found = self._search(odata.filter, [f"{measure.field} {way}"], 1, [measure.field])
+        found = self._search(within, [f"{measure.field} {way}"], 1, [measure.field])
         return found[0].get(measure.field) if found else None
 
     def _check_searches(self, needed: int) -> None:

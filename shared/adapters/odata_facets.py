@@ -22,9 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.adapters.odata_query import literal
 from shared.documents import FIELD_BY_NAME, FieldType
 from shared.errors import SearchIndexError
-from shared.querytree import Compare, Equals, IsTrue, Measure, Missing, Term
+from shared.querytree import Measure
 
 PREVIEW_API_VERSION = "2025-11-01-Preview"  # facet hierarchies, and metrics beyond `sum`
 _NUMERIC = frozenset({FieldType.INT, FieldType.FLOAT})
@@ -140,18 +141,18 @@ def _number(measure: Measure, value: Any) -> Any:
     return int(value) if integral and float(value).is_integer() else float(value)
 
 
-def group_terms(path: Sequence[tuple[str, Any]]) -> list[Term]:
-    """Terms selecting the jobs of one group: each field equal to its value (None: missing)."""
-    return [_equal(name, value) for name, value in path]
+def group_filter(base: str | None, path: Sequence[tuple[str, Any]], *more: str) -> str | None:
+    """`base` AND each group field equal to its value (`eq null` for None; `any` for a value of
+    a collection field), AND `more` clauses: the filter of one group's jobs."""
+    clauses = [f"({base})"] if base else []
+    clauses += [_equal(name, value) for name, value in path]
+    return " and ".join([*clauses, *more]) or None
 
 
-def _equal(name: str, value: Any) -> Term:
-    if value is None:
-        return Missing(name)
-    if FIELD_BY_NAME[name].is_collection:
-        raise SearchIndexError(f"{name}: a collection field cannot select one group")
-    if isinstance(value, bool):
-        return IsTrue(name, value)
-    if isinstance(value, int | float):
-        return Compare(name, "=", float(value))
-    return Equals(name, (str(value),))
+def _equal(name: str, value: Any) -> str:
+    spec = FIELD_BY_NAME[name]
+    if spec.is_collection:
+        return f"{name}/any(v: v eq {literal(value)})"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{name} eq {value}"
+    return f"{name} eq {literal(value)}"
