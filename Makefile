@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 AZURITE := node_modules/azurite/package.json
 PYTEST_WORKERS ?= 2
-TYPED := shared indexer lifecycle query producer api dashboard web ascend_cli function_app.py infra
+# tests/ too: a misspelled document field or a wrong builder argument fails `make lint`.
+TYPED := shared indexer lifecycle query producer api dashboard web ascend_cli function_app.py infra tests
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 CHROMIUM := /usr/bin/chromium
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.error import URLError
 from urllib.parse import urlencode
 from urllib.request import urlopen
@@ -29,6 +30,8 @@ from tests.support.dashboard_data import X_CASES, error_records, job_with_artifa
 from tests.support.jobs_data import NOW, make_services, seed_job
 
 sync_api = pytest.importorskip("playwright.sync_api")
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 CHROMIUM = "/usr/bin/chromium"
 BIG_LOG_BYTES = 100 << 20
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
@@ -138,7 +141,7 @@ def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     """One headless Chromium for the module: no sandbox, no background networking."""
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
@@ -158,9 +161,9 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object, site: Site) -> Iterator[object]:
+def page(browser: Browser, site: Site) -> Iterator[Page]:
     """A fresh page; after the test, every request it made went to the local server."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
     tab = context.new_page()
@@ -172,10 +175,11 @@ def page(browser: object, site: Site) -> Iterator[object]:
     assert strays == [], f"requests left 127.0.0.1: {strays}"
 
 
-def _ids(page: object) -> list[str]:
-    return page.eval_on_selector_all(  # type: ignore[attr-defined]
+def _ids(page: Page) -> list[str]:
+    ids: list[str] = page.eval_on_selector_all(
         "tr[data-job-id]", "rows => rows.map(r => r.dataset.jobId)"
     )
+    return ids
 
 
 def _cli_search(site: Site, query: str) -> list[str]:
@@ -192,30 +196,30 @@ def _cli_search(site: Site, query: str) -> list[str]:
 
 @pytest.mark.parametrize("query", ["", "status:completed", "project:vision", "sort:created"])
 def test_the_jobs_table_shows_what_ascend_search_returns(
-    page: object, site: Site, query: str
+    page: Page, site: Site, query: str
 ) -> None:
     """The table's rows, in order, are the job IDs `ascend search --json` prints as alice."""
-    page.goto(site.base + "/?" + urlencode({"q": query, "limit": "200"}))  # type: ignore[attr-defined]
+    page.goto(site.base + "/?" + urlencode({"q": query, "limit": "200"}))
     assert _ids(page) == _cli_search(site, query)
 
 
-def test_paging_reaches_every_job_once(page: object, site: Site) -> None:
+def test_paging_reaches_every_job_once(page: Page, site: Site) -> None:
     """Following "Next page" three rows at a time visits each of alice's jobs exactly once."""
-    page.goto(site.base + "/?limit=3")  # type: ignore[attr-defined]
+    page.goto(site.base + "/?limit=3")
     seen = _ids(page)
-    while page.locator("[data-next-page]").count():  # type: ignore[attr-defined]
-        page.click("[data-next-page]")  # type: ignore[attr-defined]
+    while page.locator("[data-next-page]").count():
+        page.click("[data-next-page]")
         seen += _ids(page)
     assert sorted(seen) == sorted(_cli_search(site, ""))
     assert len(seen) == len(set(seen))
 
 
-def test_a_facet_click_narrows_the_table(page: object, site: Site) -> None:
+def test_a_facet_click_narrows_the_table(page: Page, site: Site) -> None:
     """The project facet counts what `ascend search` finds per project; clicking `vision`
     leaves only vision jobs (and only that facet value) and puts it in the URL."""
-    page.goto(site.base + "/")  # type: ignore[attr-defined]
-    page.wait_for_selector("[data-facets-src][data-loaded]")  # type: ignore[attr-defined]
-    counts = page.eval_on_selector_all(  # type: ignore[attr-defined]
+    page.goto(site.base + "/")
+    page.wait_for_selector("[data-facets-src][data-loaded]")
+    counts = page.eval_on_selector_all(
         "[data-facet=project] a",
         "as => as.map(a => [a.dataset.facetValue, +a.querySelector('.count').textContent])",
     )
@@ -223,90 +227,93 @@ def test_a_facet_click_narrows_the_table(page: object, site: Site) -> None:
         "frauddetect": len(_cli_search(site, "project:frauddetect")),
         "vision": len(_cli_search(site, "project:vision")),
     }
-    page.click("[data-facet=project] [data-facet-value=vision]")  # type: ignore[attr-defined]
-    assert "project%3Avision" in page.url  # type: ignore[attr-defined]
-    page.wait_for_selector("[data-facets-src][data-loaded]")  # type: ignore[attr-defined]
-    assert page.locator("[data-facet=project] a").count() == 1  # type: ignore[attr-defined]
+    page.click("[data-facet=project] [data-facet-value=vision]")
+    assert "project%3Avision" in page.url
+    page.wait_for_selector("[data-facets-src][data-loaded]")
+    assert page.locator("[data-facet=project] a").count() == 1
     assert _ids(page) == _cli_search(site, "project:vision")
 
 
 @pytest.mark.parametrize("case", list(X_CASES))
-def test_the_chart_x_axis_follows_the_seeds_rule(page: object, site: Site, case: str) -> None:
+def test_the_chart_x_axis_is_the_one_choose_x_axis_picks(page: Page, site: Site, case: str) -> None:
     """progress, then epoch, then increasing integers, increasing numbers, any numbers; time
     when fewer than two keys are numeric."""
-    page.goto(f"{site.base}/jobs/{site.jobs[case].job_id}")  # type: ignore[attr-defined]
-    figure = page.wait_for_selector("figure[data-chart]")  # type: ignore[attr-defined]
+    page.goto(f"{site.base}/jobs/{site.jobs[case].job_id}")
+    figure = page.wait_for_selector("figure[data-chart]")
+    assert figure is not None
     assert figure.get_attribute("data-x") == X_CASES[case][1]
-    rows = page.locator("[data-metrics-row]")  # type: ignore[attr-defined]
+    rows = page.locator("[data-metrics-row]")
     assert rows.count() == 20
     assert rows.first.locator("td").first.inner_text() > rows.last.locator("td").first.inner_text()
 
 
-def _drawn(page: object) -> dict[str, tuple[str, bool]]:
-    return page.evaluate(  # type: ignore[attr-defined, no-any-return]
+def _drawn(page: Page) -> dict[str, list[object]]:
+    drawn: dict[str, list[object]] = page.evaluate(
         """() => { const f = document.querySelector('figure[data-chart]');
         const out = {}; f.querySelectorAll('[data-series]').forEach((b, i) => {
           out[b.dataset.series] = [b.getAttribute('aria-pressed'), f.uplot.series[i + 1].show];
         }); return out; }"""
     )
+    return drawn
 
 
-def test_legend_clicks_isolate_restore_and_toggle_series(page: object, site: Site) -> None:
+def test_legend_clicks_isolate_restore_and_toggle_series(page: Page, site: Site) -> None:
     """A click leaves only that series drawn, a second click draws all, Ctrl+click toggles one
     (aria-pressed and uPlot's own series state agree)."""
-    page.goto(f"{site.base}/jobs/{site.jobs['epoch'].job_id}")  # type: ignore[attr-defined]
-    page.wait_for_selector("figure[data-chart] [data-series=loss]")  # type: ignore[attr-defined]
+    page.goto(f"{site.base}/jobs/{site.jobs['epoch'].job_id}")
+    page.wait_for_selector("figure[data-chart] [data-series=loss]")
     assert _drawn(page) == {s: ["true", True] for s in ("acc", "loss", "step")}
-    page.click("[data-series=loss]")  # type: ignore[attr-defined]
+    page.click("[data-series=loss]")
     assert _drawn(page) == {
         "acc": ["false", False],
         "loss": ["true", True],
         "step": ["false", False],
     }
-    page.click("[data-series=loss]")  # type: ignore[attr-defined]
+    page.click("[data-series=loss]")
     assert _drawn(page) == {s: ["true", True] for s in ("acc", "loss", "step")}
-    page.click("[data-series=acc]", modifiers=["Control"])  # type: ignore[attr-defined]
+    page.click("[data-series=acc]", modifiers=["Control"])
     assert _drawn(page) == {"acc": ["false", False], "loss": ["true", True], "step": ["true", True]}
-    page.click("[data-series=acc]", modifiers=["Control"])  # type: ignore[attr-defined]
+    page.click("[data-series=acc]", modifiers=["Control"])
     assert _drawn(page)["acc"] == ["true", True]
 
 
-def test_the_log_filters_by_level_and_by_text(page: object, site: Site) -> None:
+def test_the_log_filters_by_level_and_by_text(page: Page, site: Site) -> None:
     """Level ERROR shows only ERROR and CRITICAL lines; a text filter only lines with it."""
     url = f"{site.base}/jobs/{site.jobs['errors'].job_id}"
-    page.goto(url)  # type: ignore[attr-defined]
-    page.select_option("select[name=level]", "ERROR")  # type: ignore[attr-defined]
-    page.click("#log-filter button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_url("**level=ERROR**")  # type: ignore[attr-defined]
-    levels = page.eval_on_selector_all(  # type: ignore[attr-defined]
+    page.goto(url)
+    page.select_option("select[name=level]", "ERROR")
+    page.click("#log-filter button[type=submit]")
+    page.wait_for_url("**level=ERROR**")
+    levels = page.eval_on_selector_all(
         "[data-section=logs] [data-level]", "ls => ls.map(l => l.dataset.level)"
     )
     assert levels == ["ERROR", "CRITICAL"]
-    page.goto(url + "?text=LOW+DISK")  # type: ignore[attr-defined]
-    texts = page.eval_on_selector_all(  # type: ignore[attr-defined]
+    page.goto(url + "?text=LOW+DISK")
+    texts = page.eval_on_selector_all(
         "[data-section=logs] [data-level] .msg", "ls => ls.map(l => l.textContent)"
     )
     assert texts == ["low disk"]
 
 
-def test_a_100_mb_logs_page_paints_its_first_lines_quickly(page: object, site: Site) -> None:
+def test_a_100_mb_logs_page_paints_its_first_lines_quickly(page: Page, site: Site) -> None:
     """The job page of a 100 MB log shows its first lines within 5 s on a loaded 2-core
     machine (the server reads one page, not the log; bench.dashboard measures it)."""
     started = time.monotonic()
-    page.goto(f"{site.base}/jobs/{site.jobs['big'].job_id}", wait_until="domcontentloaded")  # type: ignore[attr-defined]
-    page.wait_for_selector("[data-section=logs] [data-level]")  # type: ignore[attr-defined]
+    page.goto(f"{site.base}/jobs/{site.jobs['big'].job_id}", wait_until="domcontentloaded")
+    page.wait_for_selector("[data-section=logs] [data-level]")
     elapsed = time.monotonic() - started
     print(f"100 MB log: first lines painted after {elapsed * 1000:.0f} ms")
     assert elapsed < 5
-    assert page.locator("[data-section=logs] [data-level]").count() == 500  # type: ignore[attr-defined]
-    page.click("#log-more")  # type: ignore[attr-defined]
-    page.wait_for_selector("[data-line='1000']")  # type: ignore[attr-defined]
+    assert page.locator("[data-section=logs] [data-level]").count() == 500
+    page.click("#log-more")
+    page.wait_for_selector("[data-line='1000']")
 
 
-def test_another_users_job_is_a_404_everywhere(page: object, site: Site) -> None:
+def test_another_users_job_is_a_404_everywhere(page: Page, site: Site) -> None:
     """alice gets 404 for bob's job page, its log stream, its artifact and a compare with it."""
     bob, art = site.jobs["bob"].job_id, site.jobs["bob_artifact"].job_id
-    response = page.goto(f"{site.base}/jobs/{bob}")  # type: ignore[attr-defined]
+    response = page.goto(f"{site.base}/jobs/{bob}")
+    assert response is not None
     assert response.status == 404
     mine = site.jobs["epoch"].job_id
     for path in (
@@ -316,23 +323,23 @@ def test_another_users_job_is_a_404_everywhere(page: object, site: Site) -> None
         f"/compare?jobs={mine},{bob}",
         f"/jobs/{bob}/metrics.csv",
     ):
-        assert page.request.get(site.base + path).status == 404, path  # type: ignore[attr-defined]
+        assert page.request.get(site.base + path).status == 404, path
 
 
-def test_compare_overlays_each_metric_across_jobs(page: object, site: Site) -> None:
+def test_compare_overlays_each_metric_across_jobs(page: Page, site: Site) -> None:
     """Comparing two jobs draws one chart per metric with one series per job, and marks the
     metric values that differ."""
     a, b = site.jobs["epoch"].job_id, site.jobs["progress"].job_id
-    page.goto(f"{site.base}/compare?jobs={a},{b}")  # type: ignore[attr-defined]
-    page.wait_for_selector("figure[data-chart='loss']")  # type: ignore[attr-defined]
-    series = page.eval_on_selector_all(  # type: ignore[attr-defined]
+    page.goto(f"{site.base}/compare?jobs={a},{b}")
+    page.wait_for_selector("figure[data-chart='loss']")
+    series = page.eval_on_selector_all(
         "figure[data-chart='loss'] [data-series]", "bs => bs.map(b => b.dataset.series)"
     )
     assert series == [a, b]
-    assert page.locator("[data-compare='last metric values'] tr[data-differs]").count() >= 1  # type: ignore[attr-defined]
+    assert page.locator("[data-compare='last metric values'] tr[data-differs]").count() >= 1
 
 
-def test_live_tail_shows_new_lines_until_the_job_finishes(page: object, site: Site) -> None:
+def test_live_tail_shows_new_lines_until_the_job_finishes(page: Page, site: Site) -> None:
     """A running job's page receives appended lines over server-sent events, and the tail
     ends once the job's status is final."""
     from producer.jobs import set_status
@@ -340,36 +347,37 @@ def test_live_tail_shows_new_lines_until_the_job_finishes(page: object, site: Si
     from tests.support.jobs_data import log_lines
 
     meta = site.jobs["live"]
-    page.goto(f"{site.base}/jobs/{meta.job_id}")  # type: ignore[attr-defined]
-    page.wait_for_selector("[data-section=logs] [data-line='2']")  # type: ignore[attr-defined]
-    assert page.locator("#live-tail").is_checked()  # type: ignore[attr-defined]
-    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    page.goto(f"{site.base}/jobs/{meta.job_id}")
+    page.wait_for_selector("[data-section=logs] [data-line='2']")
+    assert page.locator("#live-tail").is_checked()
+    page.wait_for_timeout(500)
     appended = log_lines(meta, ["INFO", "INFO", "ERROR"]).splitlines(True)[2:]
     site.services.blobs.append(log_path(meta.parsed_job_id), b"".join(appended))
-    line = page.wait_for_selector("[data-section=logs] [data-line='3']")  # type: ignore[attr-defined]
+    line = page.wait_for_selector("[data-section=logs] [data-line='3']")
+    assert line is not None
     assert line.get_attribute("data-level") == "ERROR"
     set_status(site.services.blobs, meta.parsed_job_id, "completed", FixedClock(NOW), exit_code=0)
-    page.wait_for_function(  # type: ignore[attr-defined]
+    page.wait_for_function(
         "() => document.getElementById('log-state').textContent === 'job finished'"
     )
 
 
-def test_first_error_jumps_to_the_first_error_line(page: object, site: Site) -> None:
+def test_first_error_jumps_to_the_first_error_line(page: Page, site: Site) -> None:
     """ "First error" reopens the log at the first ERROR line, numbered as in the whole log."""
-    page.goto(f"{site.base}/jobs/{site.jobs['errors'].job_id}")  # type: ignore[attr-defined]
-    page.click("#first-error")  # type: ignore[attr-defined]
-    page.wait_for_url("**#L3")  # type: ignore[attr-defined]
-    first = page.locator("[data-section=logs] [data-level]").first  # type: ignore[attr-defined]
+    page.goto(f"{site.base}/jobs/{site.jobs['errors'].job_id}")
+    page.click("#first-error")
+    page.wait_for_url("**#L3")
+    first = page.locator("[data-section=logs] [data-level]").first
     assert (first.get_attribute("data-line"), first.get_attribute("data-level")) == ("3", "ERROR")
 
 
-def test_another_x_axis_can_be_chosen(page: object, site: Site) -> None:
+def test_another_x_axis_can_be_chosen(page: Page, site: Site) -> None:
     """Choosing `time` in the X menu redraws the chart against time."""
-    page.goto(f"{site.base}/jobs/{site.jobs['epoch'].job_id}")  # type: ignore[attr-defined]
-    page.wait_for_selector("figure[data-chart][data-x=epoch]")  # type: ignore[attr-defined]
-    page.select_option("#x-choice", "time")  # type: ignore[attr-defined]
-    page.wait_for_selector("figure[data-chart][data-x=time]")  # type: ignore[attr-defined]
-    series = page.eval_on_selector_all(  # type: ignore[attr-defined]
+    page.goto(f"{site.base}/jobs/{site.jobs['epoch'].job_id}")
+    page.wait_for_selector("figure[data-chart][data-x=epoch]")
+    page.select_option("#x-choice", "time")
+    page.wait_for_selector("figure[data-chart][data-x=time]")
+    series = page.eval_on_selector_all(
         "figure[data-chart] [data-series]", "bs => bs.map(b => b.dataset.series)"
     )
     assert series == ["acc", "epoch", "loss", "step"]

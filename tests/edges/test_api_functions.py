@@ -7,6 +7,7 @@ import functools
 import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlencode
 
 import azure.functions as func
@@ -31,7 +32,7 @@ def http_function() -> func.decorators.function_app.Function:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     [function] = [f for f in module.app.get_functions() if f.get_function_name() == "http_api"]
-    return function
+    return cast(func.Function, function)
 
 
 @pytest.fixture

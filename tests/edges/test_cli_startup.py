@@ -32,12 +32,14 @@ def _index_of_three_jobs(path: Path) -> list[str]:
         )
         doc = empty_document(str(job))
         doc.update(
-            created_at=format_datetime(created),
-            updated_at=format_datetime(created),
-            status="completed",
-            user="alice",
-            project="vision",
-            dep_hash=job.dep_hash,
+            {
+                "created_at": format_datetime(created),
+                "updated_at": format_datetime(created),
+                "status": "completed",
+                "user": "alice",
+                "project": "vision",
+                "dep_hash": job.dep_hash,
+            }
         )
         documents.append(doc)
     index = SqliteIndex(path)

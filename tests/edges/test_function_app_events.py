@@ -41,7 +41,8 @@ def _user_function() -> Callable[..., Any]:
     functions = {f.get_function_name(): f for f in module.app.get_functions()}
     function = functions["on_blob_event"]
     assert "eventGridTrigger" in " ".join(function.get_raw_bindings())
-    return function.get_user_function()
+    user_function: Callable[..., Any] = function.get_user_function()
+    return user_function
 
 
 APP_FILE = Path(__file__).resolve().parents[2] / "function_app.py"

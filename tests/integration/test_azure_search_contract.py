@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
 from shared.adapters.sqlite_index import SqliteIndex
-from shared.documents import FIELDS, FieldType, empty_document, format_datetime
+from shared.documents import (
+    FIELDS,
+    FieldType,
+    SearchDocument,
+    as_document,
+    empty_document,
+    format_datetime,
+)
 from shared.errors import InvalidInput
 from shared.ports import SearchIndex
 from shared.querytree import Equals, Query, Sort
@@ -55,8 +62,8 @@ def port(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex
 
 def doc(
     n: int, updated: str = "2025-12-04T14:35:23.456Z", version: str = "v1", **fields: Any
-) -> dict[str, Any]:
-    built = empty_document(f"20251204-143022-alice-demo-a3f5d2c8-{n:08x}")
+) -> SearchDocument:
+    built: dict[str, Any] = dict(empty_document(f"20251204-143022-alice-demo-a3f5d2c8-{n:08x}"))
     built.update(
         created_at="2025-12-04T14:30:22.000Z",
         updated_at=updated,
@@ -78,7 +85,7 @@ def doc(
         log_lines=9,
     )
     built.update(fields)
-    return built
+    return as_document(built)
 
 
 def test_a_written_document_reads_back_equal(port: SearchIndex) -> None:
@@ -91,7 +98,9 @@ def test_an_older_document_never_replaces_a_newer_one(port: SearchIndex) -> None
     """A late event's older document is skipped; the newer one stays."""
     port.upsert([doc(1, updated="2025-12-05T00:00:00.000Z", status="failed")])
     assert port.upsert([doc(1, updated="2025-12-04T00:00:00.000Z", status="running")]) == []
-    assert port.get(doc(1)["job_id"])["status"] == "failed"
+    stored = port.get(doc(1)["job_id"])
+    assert stored is not None
+    assert stored["status"] == "failed"
 
 
 def test_a_newer_document_replaces_the_older(port: SearchIndex) -> None:
@@ -198,17 +207,17 @@ _VALUES: dict[FieldType, st.SearchStrategy[Any]] = {
 
 
 @st.composite
-def documents(draw: Callable[..., Any]) -> dict[str, Any]:
+def documents(draw: Callable[..., Any]) -> SearchDocument:
     built = {f.name: draw(_VALUES[f.type]) for f in FIELDS}
     built["job_id"] = draw(_key)
     built["updated_at"] = draw(_times)
-    return built
+    return as_document(built)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents())
 def test_any_document_reads_back_the_same_from_both_adapters(
-    document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    document: SearchDocument, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Whatever the text, numbers, lists and metrics, both adapters return what was written."""
     sqlite = sqlite_index_at(tmp_path_factory.mktemp("prop") / "index.sqlite3")
@@ -235,7 +244,7 @@ def test_find_json_sends_what_find_returns_with_the_cursor_values(port: SearchIn
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents())
 def test_any_document_is_sent_as_json_exactly_as_written(
-    document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    document: SearchDocument, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The JSON text each adapter makes decodes to the document written, whatever its values."""
     sqlite = sqlite_index_at(tmp_path_factory.mktemp("json") / "index.sqlite3")
@@ -255,7 +264,8 @@ def test_find_rows_gives_the_fields_find_gives_in_the_same_order(port: SearchInd
     by_cost = Query((), Sort("cost_usd", descending=True))
     fields = ("job_id", "retain", "cost_usd", "tags", "metrics_last", "tier")
     rows = port.find_rows(by_cost, fields, limit=2)
-    assert rows == [tuple(d[f] for f in fields) for d in port.find(by_cost, limit=2)]
+    found: list[dict[str, Any]] = [dict(d) for d in port.find(by_cost, limit=2)]
+    assert rows == [tuple(d[f] for f in fields) for d in found]
     assert rows[0][1] is True
 
 
@@ -270,7 +280,7 @@ def test_find_rows_of_a_name_that_is_not_a_field_is_refused_in_one_line(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents(), fields=st.lists(st.sampled_from([f.name for f in FIELDS]), min_size=1))
 def test_any_fields_of_any_document_read_back_alike_from_both_adapters(
-    document: dict[str, Any], fields: list[str], tmp_path_factory: pytest.TempPathFactory
+    document: SearchDocument, fields: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Whatever the values and whichever fields (repeated or not), both adapters' rows are the
     document's values of those fields."""
@@ -279,6 +289,7 @@ def test_any_fields_of_any_document_read_back_alike_from_both_adapters(
     try:
         for index in (sqlite, azure):
             index.upsert([document])
-            assert index.find_rows(Query(), fields, limit=5) == [tuple(document[f] for f in fields)]
+            values: dict[str, Any] = dict(document)
+            assert index.find_rows(Query(), fields, limit=5) == [tuple(values[f] for f in fields)]
     finally:
         sqlite.close()

@@ -18,7 +18,7 @@ from shared.adapters.azure_search_payloads import (
     index_definition_body,
 )
 from shared.adapters.odata_query import quote
-from shared.documents import FIELDS, empty_document
+from shared.documents import FIELDS, SearchDocument, as_document, empty_document
 from shared.errors import InvalidInput, SearchIndexError, TransientError
 from shared.querytree import Equals, Query, Sort, Tag
 from shared.settings import Settings
@@ -51,8 +51,8 @@ def job_id(n: int) -> str:
 
 def document(
     n: int, *, updated: str = "2025-12-04T14:35:23.456Z", version: str = "v1", **fields: Any
-) -> dict[str, Any]:
-    doc = empty_document(job_id(n))
+) -> SearchDocument:
+    doc: dict[str, Any] = dict(empty_document(job_id(n)))
     doc.update(
         created_at="2025-12-04T14:30:22.000Z",
         updated_at=updated,
@@ -72,7 +72,7 @@ def document(
         log_errors=0,
     )
     doc.update(fields)
-    return doc
+    return as_document(doc)
 
 
 @pytest.fixture
@@ -299,7 +299,9 @@ def test_an_older_document_is_not_sent_over_a_newer_one(
     assert lookup["filter"] == f"search.in(job_id, '{job_id(1)}', ',')"
     assert lookup["select"] == "job_id,updated_at,source_version"
     assert len(service.transport.of("index")) == 1
-    assert index.get(job_id(1))["updated_at"] == "2025-12-04T15:00:00.000Z"
+    stored = index.get(job_id(1))
+    assert stored is not None
+    assert stored["updated_at"] == "2025-12-04T15:00:00.000Z"
 
 
 def test_the_same_update_time_is_ordered_by_source_version(index: AzureSearchIndex) -> None:

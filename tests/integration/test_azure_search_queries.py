@@ -22,6 +22,7 @@ from shared.clock import FixedClock
 from shared.documents import FIELD_NAMES
 from shared.principal import Principal
 from shared.settings import Settings
+from shared.tiers import Tier
 from tests.support.search_transport import ENDPOINT, FakeSearchService, search_results
 
 INDEX = "ascend-jobs"
@@ -108,7 +109,7 @@ def test_a_new_stage_is_merged_into_the_document_alone(
     index: AzureSearchIndex, service: FakeSearchService
 ) -> None:
     """The sweep records `tier` by merging that field alone; a document gone since is fine."""
-    plan = JobPlan(doc(1)["job_id"], (), "Cool", False, None, None)
+    plan = JobPlan(doc(1)["job_id"], (), Tier.COOL, False, None, None)
     update_document(index, plan)
     (request,) = service.transport.of("index")
     assert request.json() == {

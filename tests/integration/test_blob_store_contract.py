@@ -263,7 +263,7 @@ def test_a_stored_checksum_that_does_not_match_the_bytes_is_detected(
     """A blob whose stored Content-MD5 disagrees with its bytes fails the read, naming it."""
     blob_store.write("tampered", b"honest bytes")
     client = blob_store.container.get_blob_client("tampered")
-    client.set_http_headers(ContentSettings(content_md5=hashlib.md5(b"other").digest()))  # noqa: S324
+    client.set_http_headers(ContentSettings(content_md5=bytearray(hashlib.md5(b"other").digest())))  # noqa: S324
     with pytest.raises(StorageError, match=r"^tampered: .*(MD5|checksum) mismatch"):
         blob_store.read("tampered")
 

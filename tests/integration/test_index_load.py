@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,7 +14,7 @@ from shared.settings import DEFAULT_NODE_PRICES
 from tests.support.builders import make_metadata
 
 
-def _line(**overrides: object) -> bytes:
+def _line(**overrides: Any) -> bytes:
     return orjson.dumps(make_metadata(**overrides))
 
 

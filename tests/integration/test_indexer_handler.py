@@ -10,6 +10,7 @@ import orjson
 from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.rejected import list_rejections
+from shared.adapters.sqlite_index import SqliteIndex
 from shared.jobid import parse_job_id
 from shared.layout import (
     artifact_path,
@@ -189,6 +190,7 @@ def test_a_reindex_keeps_the_tier_the_lifecycle_recorded(services: Services) -> 
     """Once the sweep moved a job to Cool, a later metadata event does not reset it to Hot."""
     job = write_job(services.blobs)
     deliver(services, metadata_path(job))
+    assert isinstance(services.index, SqliteIndex)
     services.index.set_field(str(job), "tier", "Cool")  # what the sweep records
     services.index.set_field(str(job), "updated_at", "2000-01-01T00:00:00.000Z")  # re-index wins
     deliver(services, metadata_path(job))

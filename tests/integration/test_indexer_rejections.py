@@ -10,6 +10,7 @@ import orjson
 
 from indexer.rejected import list_rejections
 from indexer.worker import run_once
+from shared.adapters.sqlite_index import SqliteIndex
 from shared.jobid import parse_job_id
 from shared.layout import metadata_path
 from shared.services import Services
@@ -108,6 +109,7 @@ def test_each_bad_input_is_rejected_with_its_reason_and_good_jobs_are_indexed(
         assert case.reason in reasons[case.blob].reason, case.name
         assert reasons[case.blob].event_id, case.name
         assert services.blobs.props(case.blob) == before[case.blob], case.name  # untouched
+    assert isinstance(services.index, SqliteIndex)
     assert {d["job_id"] for d in services.index.select()} == {str(j) for j in good}
 
 

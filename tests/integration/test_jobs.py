@@ -189,12 +189,9 @@ def test_a_finished_job_cannot_be_cancelled(services: Services) -> None:
     meta = seed_job(services, status="completed")
     with pytest.raises(JobFinished, match="is already completed"):
         cancel_job(services.blobs, services.clock, ALICE, meta.job_id)
-    assert (
-        job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id).metadata[
-            "status"
-        ]
-        == "completed"
-    )
+    details = job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id)
+    assert details.metadata is not None
+    assert details.metadata["status"] == "completed"
 
 
 def test_another_users_job_cannot_be_cancelled_and_is_untouched(services: Services) -> None:
@@ -202,12 +199,9 @@ def test_another_users_job_cannot_be_cancelled_and_is_untouched(services: Servic
     meta = seed_job(services, status="running")
     with pytest.raises(JobNotFound):
         cancel_job(services.blobs, services.clock, BOB, meta.job_id)
-    assert (
-        job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id).metadata[
-            "status"
-        ]
-        == "running"
-    )
+    details = job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id)
+    assert details.metadata is not None
+    assert details.metadata["status"] == "running"
 
 
 def test_a_project_admin_may_read_and_cancel_a_users_job(services: Services) -> None:

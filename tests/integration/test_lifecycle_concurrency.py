@@ -69,8 +69,8 @@ class World:
             (
                 r["who"],
                 r["action"],
-                self.named(r["blob"]),
-                self.named(r["job_id"]),
+                self.named(str(r["blob"])),
+                self.named(None if r["job_id"] is None else str(r["job_id"])),
                 r["tier"],
                 r["outcome"],
                 r["reason"],

@@ -69,7 +69,7 @@ def test_a_log_that_grows_during_compression_is_kept(
     job = seed_job(blob_store, sqlite_index, NOW - timedelta(days=100))
     growing = AppendingWhileRead(blob_store, log_path(job))
     with pytest.raises(PreconditionFailed):
-        compress_log(growing, log_path(job))  # type: ignore[arg-type]
+        compress_log(growing, log_path(job))
     assert b"one more line" in b"".join(blob_store.read_chunks(log_path(job)))
 
 

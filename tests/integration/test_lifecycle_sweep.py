@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from lifecycle.apply import Applier
+from lifecycle.apply import Applier, Result
 from lifecycle.audit import AuditLog, read_audit
 from lifecycle.overrides import set_override
 from lifecycle.plan import DELETE
@@ -81,7 +82,7 @@ def assert_swept(services: Services, jobs: dict[JobId, tuple[int, bool]]) -> Non
         assert (services.index.get(str(job)) is None) == (expected == {})
 
 
-def audit_records(services: Services) -> list[dict]:
+def audit_records(services: Services) -> list[dict[str, Any]]:
     return list(read_audit(services.blobs, datetime.now(UTC).date()))
 
 
@@ -91,7 +92,7 @@ def test_apply_leaves_storage_and_index_as_planned_and_a_second_apply_does_nothi
     """Tiers read back from the blobs, retained jobs all present, one audit record per action."""
     jobs = seed_two_years(services)
     planned = [a for plan, _ in plan_sweep(services, NOW) for a in plan.actions]
-    results = []
+    results: list[Result] = []
     summary = run_sweep(services, NOW, on_result=results.append)
     assert len(results) == len(planned)
     assert {r.outcome for r in results} == {"done"}

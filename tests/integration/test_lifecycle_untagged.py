@@ -94,7 +94,7 @@ def test_retain_set_after_the_recheck_stops_the_next_untagged_delete(services: S
     job = seed_job(services.blobs, services.index, OLD, tagged=False)
     plan, policy = next(plan_sweep(services, NOW))
     racing = RetainOnFirstDelete(services.blobs, job)
-    applier = Applier(racing, services.index, AuditLog(services.blobs), "test", NOW)  # type: ignore[arg-type]
+    applier = Applier(racing, services.index, AuditLog(services.blobs), "test", NOW)
     _, results = applier.apply_job(plan, lambda: replan_job(services, str(job), policy, NOW))
     assert [r.outcome.split(":")[0] for r in results] == ["done", "skipped"]
     assert len(stored(services, job)) == 6

@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from indexer import worker
-from indexer.checkpoint import open_checkpoint
-from indexer.pending import Handled
+from indexer import delivery, worker
+from indexer.checkpoint import checkpoint_path, open_checkpoint
+from indexer.pending import Handled, PendingEvent
 from indexer.scan import Watcher, recent_prefixes
 from indexer.worker import deliver_pass, run_once
 from shared.layout import log_path, metadata_path
@@ -83,11 +83,14 @@ def test_a_pass_killed_half_way_is_finished_by_the_next_without_repeats(
         write_job(services.blobs, make_metadata(run=f"000000{n:02d}"))
     path = tmp_path / "c.sqlite3"
     recorded: list[str] = []
-    original = worker.deliver
+    original = delivery.deliver
 
     def killed_after_two_jobs(
-        services_: Services, groups: list, account: Callable[[Handled], None], **options: int
-    ) -> None:  # type: ignore[type-arg]
+        services_: Services,
+        groups: list[list[PendingEvent]],
+        account: Callable[[Handled], None],
+        **options: int,
+    ) -> None:
         def counting(handled: Handled) -> None:
             if len(recorded) >= 4:  # two jobs' events (log, metadata) recorded: the kill
                 raise KeyboardInterrupt
@@ -168,6 +171,6 @@ def test_the_watching_worker_stops_and_leaves_its_checkpoint(services: Services)
         stop.set()
 
     worker.watch(services, stop, poll_seconds=0.01, on_pass=on_pass)
-    path = worker.checkpoint_path(services.settings)
+    path = checkpoint_path(services.settings)
     assert path.name.endswith(".checkpoint.sqlite3")
     assert open_checkpoint(path).count() == 2

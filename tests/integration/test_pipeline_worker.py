@@ -24,8 +24,9 @@ from indexer.reconcile import reconcile
 from indexer.rejected import list_rejections
 from indexer.worker import RunSummary, pass_line, run_forever, run_once
 from shared.adapters.sqlite_index import SqliteIndex
-from shared.documents import parse_datetime
+from shared.documents import SearchDocument, parse_datetime
 from shared.layout import artifact_path, by_date_log_path, log_path, metadata_path
+from shared.ports import SearchIndex
 from shared.services import Services
 from shared.tags import job_blob_tags
 from tests.conftest import NOW
@@ -40,7 +41,8 @@ from tests.support.events import (
 )
 
 
-def _docs(index: SqliteIndex) -> dict[str, dict[str, object]]:
+def _docs(index: SearchIndex) -> dict[str, SearchDocument]:
+    assert isinstance(index, SqliteIndex), "these tests read the embedded index's rows"
     return {d["job_id"]: d for d in index.select()}
 
 
@@ -163,6 +165,7 @@ def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(
         write_job(services.blobs, make_metadata(run=run, status="failed"))
     run_once(services, checkpoint=tmp_path / "c.json")
     before = _docs(services.index)
+    assert isinstance(services.index, SqliteIndex)
     services.index.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{services.settings.index_path}{suffix}").unlink(missing_ok=True)
@@ -252,14 +255,14 @@ def test_two_workers_on_the_same_job_leave_it_correct(services: Services, tmp_pa
 
 # ---- at least once, any order ----------------------------------------------------------------
 
-_STATE: dict[str, object] = {}
+_STATE: dict[str, Any] = {}
 
 
-def _history(services: Services) -> tuple[list[dict], dict[str, dict[str, object]]]:
+def _history(services: Services) -> tuple[list[dict[str, Any]], dict[str, SearchDocument]]:
     """Three jobs with a past: versions, a deletion, a late flush. Returns every event Event
     Grid may have sent, and the truth (each current job indexed once, in a fresh index)."""
     c = services.settings.container
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     jobs = [
         write_job(services.blobs, make_metadata(run=r, status="running"))
         for r in ("00000001", "00000002", "00000003")
@@ -297,7 +300,7 @@ def test_duplicated_and_shuffled_events_give_the_truth(
     indexing the current storage once."""
     if _STATE.get("container") != services.settings.container:
         _STATE.update(container=services.settings.container, history=_history(services))
-    events, truth = _STATE["history"]  # type: ignore[misc]
+    events, truth = _STATE["history"]
     delivered = [e for e, n in zip(events, repeats, strict=False) for _ in range(n)]
     delivered += events[len(repeats) :]
     random.Random(seed).shuffle(delivered)

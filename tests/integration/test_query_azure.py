@@ -36,7 +36,8 @@ def index(service: FakeSearchService) -> AzureSearchIndex:
 
 
 def hit(n: int, **fields: Any) -> dict[str, Any]:
-    doc = job(n, hours_ago=n, **fields)
+    """A document as Azure AI Search holds it: `metrics_last` as a list of name/value pairs."""
+    doc: dict[str, Any] = dict(job(n, hours_ago=n, **fields))
     doc["metrics_last"] = [{"name": k, "value": v} for k, v in doc["metrics_last"].items()]
     return doc
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from query.resolve import bind_times
 from query.scope import scope_term
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
-from shared.documents import value_text
+from shared.documents import SearchDocument, value_text
 from shared.errors import InvalidInput
 from shared.principal import Principal
 from shared.querytree import Equals, Measure, Query
@@ -41,12 +41,12 @@ HYPOTHESIS = settings(
 )
 
 
-def ids(docs: list[dict[str, Any]]) -> list[str]:
+def ids(docs: Sequence[Mapping[str, Any]]) -> list[str]:
     return [d["job_id"] for d in docs]
 
 
 @contextmanager
-def fresh_index(docs: list[dict[str, Any]]) -> Iterator[SqliteIndex]:
+def fresh_index(docs: list[SearchDocument]) -> Iterator[SqliteIndex]:
     """A new index file holding `docs` (one per hypothesis example)."""
     with tempfile.TemporaryDirectory() as tmp:
         index = SqliteIndex(Path(tmp) / "index.sqlite3")
@@ -58,11 +58,11 @@ def fresh_index(docs: list[dict[str, Any]]) -> Iterator[SqliteIndex]:
             index.close()
 
 
-def all_documents(index: SqliteIndex) -> list[dict[str, Any]]:
+def all_documents(index: SqliteIndex) -> list[SearchDocument]:
     return index.find(Query(), limit=10_000)
 
 
-def expected(principal: Principal, text: str, docs: list[dict[str, Any]]) -> list[str]:
+def expected(principal: Principal, text: str, docs: Sequence[Mapping[str, Any]]) -> list[str]:
     """What the plain-Python oracle says `principal` should get for `text`."""
     query = bind_times(parse_query(text).where(scope_term(principal)), NOW)
     return ids(evaluate(query, docs))
@@ -208,7 +208,7 @@ def test_a_cursor_from_another_sort_is_a_usage_error(readme_jobs: SqliteIndex) -
     ),
     query_texts(),
 )
-def test_sqlite_and_the_python_oracle_agree(docs: tuple[dict[str, Any], ...], text: str) -> None:
+def test_sqlite_and_the_python_oracle_agree(docs: tuple[SearchDocument, ...], text: str) -> None:
     """On random documents and queries, the SQL backend returns exactly the oracle's list."""
     with fresh_index(list(docs)) as index:
         got = run(index, ADMIN, parse_query(text), limit=1000, clock=CLOCK).documents
@@ -233,7 +233,7 @@ principals = st.builds(
     principals,
 )
 def test_no_query_shows_a_principal_a_job_it_may_not_see(
-    docs: tuple[dict[str, Any], ...], text: str, principal: Principal
+    docs: tuple[SearchDocument, ...], text: str, principal: Principal
 ) -> None:
     """Whatever the query, a principal gets only jobs it may see, and all the matching ones."""
     with fresh_index(list(docs)) as index:
@@ -345,9 +345,11 @@ def test_arbitrary_text_in_any_field_never_widens_a_result(
     assert ids(got) == expected(Principal.of("bob"), text, docs)
 
 
-def oracle_groups(docs: list[dict[str, Any]], field: str) -> dict[Any, list[dict[str, Any]]]:
+def oracle_groups(
+    docs: Sequence[Mapping[str, Any]], field: str
+) -> dict[Any, list[Mapping[str, Any]]]:
     """The matching documents per value of `field` (each value of a list field)."""
-    groups: dict[Any, list[dict[str, Any]]] = {}
+    groups: dict[Any, list[Mapping[str, Any]]] = {}
     for doc in docs:
         value = doc.get(field)
         for one in value if isinstance(value, list) else [value]:
@@ -364,7 +366,7 @@ def oracle_groups(docs: list[dict[str, Any]], field: str) -> dict[Any, list[dict
     st.sampled_from(["user", "status", "node_type", "use_gpu", "tags", "packages"]),
 )
 def test_count_facets_and_aggregates_agree_with_the_python_oracle(
-    docs: tuple[dict[str, Any], ...], text: str, field: str
+    docs: tuple[SearchDocument, ...], text: str, field: str
 ) -> None:
     """count, facets and sums per group over the SQL backend equal the oracle's arithmetic."""
     matching = evaluate(bind_times(parse_query(text), NOW), list(docs))

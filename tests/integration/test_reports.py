@@ -148,7 +148,7 @@ def test_cost_per_group_equals_the_metadata(index: SearchIndex, by: list[str]) -
 
 def _cost_key(job: SeededJob, by: str) -> str:
     created = _created(job)
-    return {
+    keys: dict[str, str] = {
         "project": job.meta["project"],
         "user": job.meta["user"],
         "node": job.meta["config"]["node_type"],
@@ -156,7 +156,8 @@ def _cost_key(job: SeededJob, by: str) -> str:
         "image": job.image,
         "month": f"{created:%Y-%m}",
         "week": (created - timedelta(days=created.weekday())).date().isoformat(),
-    }[by]
+    }
+    return keys[by]
 
 
 def _created(job: SeededJob) -> datetime:
@@ -313,12 +314,13 @@ def test_bad_options_are_one_line_errors() -> None:
 
 
 def _matches(job: SeededJob, text: str) -> bool:
-    return {
+    matches: dict[str, bool] = {
         "": True,
         "status:failed": job.meta["status"] == "failed",
         "gpu:true": job.gpu,
         "user:alice": job.meta["user"] == "alice",
-    }[text]
+    }
+    return matches[text]
 
 
 PRINCIPALS = st.builds(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from query import search
 from shared.adapters.sqlite_index import SCHEMA_VERSION, SqliteIndex
 from shared.clock import SystemClock
-from shared.documents import empty_document
+from shared.documents import SearchDocument, as_document, empty_document
 from shared.errors import TransientError
 from shared.principal import Principal
 from shared.querytree import Query
@@ -24,8 +25,8 @@ JOB = "20260310-093000-alice-frauddetect-a3f5d2c8-7b9e4f1a"
 ADMIN = Principal.of("root", "admin")
 
 
-def _doc(updated: str, version: str = "v", job: str = JOB, **fields: object) -> dict[str, object]:
-    doc = empty_document(job)
+def _doc(updated: str, version: str = "v", job: str = JOB, **fields: object) -> SearchDocument:
+    doc: dict[str, Any] = dict(empty_document(job))
     doc.update(
         {
             "created_at": "2026-03-10T09:30:00.000Z",
@@ -37,7 +38,7 @@ def _doc(updated: str, version: str = "v", job: str = JOB, **fields: object) -> 
             **fields,
         }
     )
-    return doc
+    return as_document(doc)
 
 
 def _hits(index: SqliteIndex, text: str) -> list[str]:

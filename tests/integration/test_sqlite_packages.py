@@ -4,7 +4,7 @@ and the README questions keep their query plans (EXPLAIN QUERY PLAN)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from query.service import iter_json, scoped
 from shared.adapters.sql_query import document_json_sql
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
-from shared.documents import empty_document
+from shared.documents import SearchDocument, as_document, empty_document
 from shared.packages import split_requirement, version_matches
 from shared.principal import Principal
 
@@ -27,7 +27,7 @@ NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 CLOCK = FixedClock(NOW)
 ADMIN = Principal.of("root", "admin")
 ALICE = Principal.of("alice")
-REQUIREMENT_SETS = (
+REQUIREMENT_SETS: tuple[list[str], ...] = (
     ["torch==2.0.0", "numpy==1.26.4"],
     ["torch==2.1.0", "numpy"],
     ["Torch==2.1.0+cu118"],
@@ -51,8 +51,8 @@ def _job(n: int) -> str:
     return f"20260310-093000-alice-frauddetect-a3f5d2c8-{n:08x}"
 
 
-def _doc(n: int, step: int, packages: list[str], created: str, status: str) -> dict[str, Any]:
-    doc = empty_document(_job(n))
+def _doc(n: int, step: int, packages: list[str], created: str, status: str) -> SearchDocument:
+    doc: dict[str, Any] = dict(empty_document(_job(n)))
     doc.update(
         created_at=created,
         updated_at=f"2026-03-13T10:{step:02d}:00.000Z",
@@ -62,7 +62,7 @@ def _doc(n: int, step: int, packages: list[str], created: str, status: str) -> d
         project="fraud",
         packages=packages,
     )
-    return doc
+    return as_document(doc)
 
 
 def _oracle_entries(index: SqliteIndex) -> set[tuple[str, str, str, str]]:
@@ -75,7 +75,7 @@ def _oracle_entries(index: SqliteIndex) -> set[tuple[str, str, str, str]]:
     }
 
 
-def _matches(doc: dict[str, Any], text: str) -> bool:
+def _matches(doc: Mapping[str, Any], text: str) -> bool:
     """Does the row match `text`? Each query of QUERIES decided in Python."""
     pairs = {split_requirement(p) for p in doc["packages"]}
     torch = [v for name, v in pairs if name == "torch"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -24,7 +26,7 @@ IN_AZURE_AUTH_ON = {"WEBSITE_SITE_NAME": "ascend-func", "WEBSITE_AUTH_ENABLED": 
 # The header App Service sends for an Entra ID (v2) sign-in, as Microsoft documents its shape:
 # claims go through the default mapping, so app roles arrive as `roles` while `role_typ` is the
 # long URI (see AzureAD/microsoft-identity-web#2166).
-DOCUMENTED = {
+DOCUMENTED: dict[str, Any] = {
     "auth_typ": "aad",
     "claims": [
         {"typ": "aud", "val": "11111111-2222-3333-4444-555555555555"},
@@ -44,7 +46,7 @@ DOCUMENTED = {
 }
 
 
-def header_of(document: dict[str, object]) -> str:
+def header_of(document: Mapping[str, object]) -> str:
     return base64.b64encode(orjson.dumps(document)).decode()
 
 
@@ -96,7 +98,7 @@ def test_roles_under_the_declared_role_typ_also_count() -> None:
         DOCUMENTED,
         role_typ="roles_uri",
         claims=[*DOCUMENTED["claims"], {"typ": "roles_uri", "val": "admin"}],
-    )  # type: ignore[list-item]
+    )
     principal = resolve_principal(
         header_of(document), IdentityRules(domain="contoso.com"), IN_AZURE_AUTH_ON
     )

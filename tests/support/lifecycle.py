@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from shared.documents import empty_document, format_datetime
+from shared.documents import SearchDocument, as_document, empty_document, format_datetime
 from shared.jobid import JobId, make_job_id
 from shared.layout import (
     artifact_path,
@@ -119,9 +119,9 @@ def seed_job(
     return job
 
 
-def document(job: JobId, *, retain: bool, artifacts: list[str]) -> dict[str, Any]:
+def document(job: JobId, *, retain: bool, artifacts: list[str]) -> SearchDocument:
     """The search document of a seeded job (the fields the lifecycle reads, and a few more)."""
-    doc = empty_document(str(job))
+    doc: dict[str, Any] = dict(empty_document(str(job)))
     created = format_datetime(job.created_at)
     doc.update(
         created_at=created,
@@ -136,7 +136,7 @@ def document(job: JobId, *, retain: bool, artifacts: list[str]) -> dict[str, Any
         artifact_names=artifacts,
         source_version="1",
     )
-    return doc
+    return as_document(doc)
 
 
 class Killed(BaseException):

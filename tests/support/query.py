@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from shared.documents import empty_document, format_datetime
+from shared.documents import SearchDocument, as_document, empty_document, format_datetime
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 USERS = ("alice", "bob", "carol")
@@ -43,11 +43,11 @@ def job(
     hours_ago: float = 0,
     image: str = IMAGES[0],
     **fields: Any,
-) -> dict[str, Any]:
+) -> SearchDocument:
     """A complete search document for job number `n`, created `hours_ago` before NOW."""
     created = NOW - timedelta(hours=hours_ago)
     job_id = f"{created:%Y%m%d-%H%M%S}-{user}-{project}-{image[:8]}-{n:08x}"
-    doc = empty_document(job_id)
+    doc: dict[str, Any] = dict(empty_document(job_id))
     doc.update(
         created_at=format_datetime(created),
         updated_at=format_datetime(created),
@@ -63,7 +63,7 @@ def job(
         source_version="v1",
     )
     doc.update(fields)
-    return doc
+    return as_document(doc)
 
 
 def _maybe(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -71,7 +71,7 @@ def _maybe(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def documents(draw: st.DrawFn, n: int) -> dict[str, Any]:
+def documents(draw: st.DrawFn, n: int) -> SearchDocument:
     """A random document (job number `n`) from the vocabularies."""
     numbers = st.sampled_from([0.0, 0.5, 1.0, 2.5, 10.0, 3600.0])
     return job(

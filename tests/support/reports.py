@@ -14,6 +14,7 @@ import orjson
 from indexer.document import LogFacts, build_document
 from indexer.logstats import summarize
 from producer.demo_logs import _crash
+from shared.documents import SearchDocument
 from shared.jobid import parse_job_id
 from shared.metadata import parse_metadata
 from shared.settings import DEFAULT_NODE_PRICES
@@ -40,7 +41,7 @@ class SeededJob:
     crash: str | None  # the exception type of a failed job
     tier: str
     log_bytes: int
-    document: dict[str, Any]
+    document: SearchDocument
 
     @property
     def duration(self) -> float:

@@ -80,7 +80,7 @@ class Reply:
 Responder = Callable[[RecordedRequest], Reply]
 
 
-class RecordingTransport(HttpTransport):  # type: ignore[misc]
+class RecordingTransport(HttpTransport[Any, Any]):
     """Records every request and answers with `responder`'s reply."""
 
     def __init__(self, responder: Responder) -> None:
@@ -139,7 +139,10 @@ def _response(request: Any, reply: Reply) -> RestRequestsTransportResponse:
     raw._content = body  # a requests.Response built by hand
     raw.raw = io.BytesIO(body)
     raw.url = request.url
-    return RestRequestsTransportResponse(request=request, internal_response=raw, block_size=4096)
+    # the SDK's own requests-backed response class, which it leaves unannotated
+    return RestRequestsTransportResponse(  # type: ignore[no-untyped-call]
+        request=request, internal_response=raw, block_size=4096
+    )
 
 
 # ---- documented answers ---------------------------------------------------------------------

@@ -15,6 +15,8 @@ from dashboard import metrics
 from dashboard.assets import VENDOR, VENDORED
 from dashboard.logview import LogFilter, scan
 from dashboard.views import narrowed
+from shared.jobid import JobId
+from shared.ports import BlobStore
 
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 
@@ -134,7 +136,7 @@ def test_a_sort_header_replaces_the_querys_sort() -> None:
     assert sorted_by("", "-cost") == "sort:-cost"
 
 
-def _store_with_log(data: bytes, *, gzipped: bool) -> tuple[object, object]:
+def _store_with_log(data: bytes, *, gzipped: bool) -> tuple[BlobStore, JobId]:
     import gzip
 
     from shared.adapters.memory_blob import MemoryBlobStore
@@ -166,12 +168,12 @@ def test_a_page_from_an_offset_reads_the_plain_log_or_its_gzip_copy(gzipped: boo
     first = scan(
         log_chunks(store, job, 0, 1 << 20),
         offset=0,
-        line=0,  # type: ignore[arg-type]
+        line=0,
         wanted=LogFilter(),
         limit=10,
     )
     second = scan(
-        log_chunks(store, job, first.next_offset, 1 << 20),  # type: ignore[arg-type]
+        log_chunks(store, job, first.next_offset, 1 << 20),
         offset=first.next_offset,
         line=first.next_line,
         wanted=LogFilter(),

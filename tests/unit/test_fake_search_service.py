@@ -68,7 +68,7 @@ def test_the_fake_filters_exactly_the_documents_the_oracle_matches(
 
 def test_a_hierarchy_with_metrics_answers_nested_buckets_and_sums() -> None:
     """`a > (b > (m,metric:sum ; m,metric:max))`: buckets per value, metrics per leaf."""
-    hits = [
+    hits: list[dict[str, Any]] = [
         {"project": "p", "status": "failed", "cost_usd": 1.5},
         {"project": "p", "status": "failed", "cost_usd": 2.0},
         {"project": "p", "status": "completed", "cost_usd": None},

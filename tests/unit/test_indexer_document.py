@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
 from indexer.document import LogFacts, build_document, job_cost, package_names
-from indexer.logstats import LogStats
-from shared.documents import FIELDS
+from shared.documents import FIELDS, SearchDocument
+from shared.jobdocument import LogStats
 from shared.metadata import parse_metadata
 from shared.settings import DEFAULT_NODE_PRICES
 from tests.support.events import make_metadata
 
 
-def _doc(log: LogFacts | None = None, **overrides: object) -> dict[str, object]:
+def _doc(log: LogFacts | None = None, **overrides: Any) -> SearchDocument:
     meta = parse_metadata(orjson.dumps(make_metadata(**overrides)))
     return build_document(
         meta, prices=DEFAULT_NODE_PRICES, source_version="v1", log=log or LogFacts()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.logstats import LogStats, numeric_metrics, summarize
+from indexer.logstats import numeric_metrics, summarize
+from shared.jobdocument import LogStats
 from shared.logrecords import iter_log_lines
 from tests.support.events import default_log, job_id, lines
 
@@ -59,7 +62,7 @@ _VALUES = st.one_of(
 
 
 @given(st.lists(st.dictionaries(st.text(max_size=5), _VALUES, max_size=4), max_size=6))
-def test_any_metrics_objects_are_summarized_without_error(metrics: list[dict]) -> None:
+def test_any_metrics_objects_are_summarized_without_error(metrics: list[dict[str, Any]]) -> None:
     """Whatever the records' metrics hold, stats come out and hold only finite floats."""
     records = [
         {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +251,7 @@ def delivered(event_filter: dict[str, Any], event_type: str, subject: str, api: 
 def _passes(item: dict[str, Any], value: str) -> bool:
     values = [v.lower() for v in item["values"]]
     value = value.lower()  # string comparisons of advanced filters ignore case
-    test = {
+    test: Callable[[], bool] = {
         "StringIn": lambda: value in values,
         "StringNotContains": lambda: not any(v in value for v in values),
         "StringNotBeginsWith": lambda: not any(value.startswith(v) for v in values),
@@ -263,7 +264,8 @@ def _passes(item: dict[str, Any], value: str) -> bool:
 
 
 def committed(name: str) -> dict[str, Any]:
-    return orjson.loads((GENERATED / name).read_bytes())
+    document: dict[str, Any] = orjson.loads((GENERATED / name).read_bytes())
+    return document
 
 
 @pytest.mark.parametrize("name", sorted(generate.render()))

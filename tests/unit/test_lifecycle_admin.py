@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lifecycle.admin import select_jobs
+from shared.documents import SearchDocument
 from shared.errors import AccessDenied
 from shared.principal import Principal
 
@@ -26,7 +27,7 @@ ROLES = st.sampled_from(["admin", "admin:vision", "admin:fraud", "admin:vision,a
 
 @given(DOCS, ROLES, st.booleans())
 def test_bulk_operations_act_only_on_administered_projects_and_retained_jobs_by_choice(
-    docs: list[dict], roles: str, include_retained: bool
+    docs: list[SearchDocument], roles: str, include_retained: bool
 ) -> None:
     """Every job is either selected (administered, and not retained unless included) or skipped
     with its reason."""

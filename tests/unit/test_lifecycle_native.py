@@ -16,7 +16,7 @@ def rules_by_name(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def days(definition: dict[str, Any], action: str) -> int:
-    return definition["actions"]["baseBlob"][action]["daysAfterCreationGreaterThan"]
+    return int(definition["actions"]["baseBlob"][action]["daysAfterCreationGreaterThan"])
 
 
 def test_the_native_policy_uses_the_same_days_as_the_policy_table() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -33,7 +35,7 @@ def test_the_default_policy_is_the_designs_table() -> None:
     ],
 )
 def test_a_policy_that_makes_no_sense_is_refused_with_the_reason(
-    document: dict, reason: str
+    document: dict[str, Any], reason: str
 ) -> None:
     """Each incoherent policy is refused in one line that names the project and the reason."""
     with pytest.raises(InvalidPolicy) as caught:
@@ -112,7 +114,7 @@ KEYS = st.sampled_from(
 
 @given(st.dictionaries(KEYS | st.text(max_size=12), JSON, max_size=6))
 @example(document={"\n": None})  # a key with a newline once split the refusal
-def test_any_json_document_gives_a_policy_or_one_line_refusal(document: dict) -> None:
+def test_any_json_document_gives_a_policy_or_one_line_refusal(document: dict[str, Any]) -> None:
     """Whatever an admin or a hand-edited file holds: a valid policy, or InvalidPolicy in one
     line naming the policy, never another exception."""
     result = parse_or_reason(document, "policy for project 'p'")
@@ -130,7 +132,7 @@ def test_any_stored_bytes_give_a_policy_or_one_line_refusal(raw: bytes) -> None:
     assert isinstance(result, RetentionPolicy) or "\n" not in result
 
 
-def parse_or_reason(data: dict | bytes, subject: str) -> RetentionPolicy | str:
+def parse_or_reason(data: dict[str, Any] | bytes, subject: str) -> RetentionPolicy | str:
     """The policy, or the refusal's message."""
     try:
         return policy_from_json(data, subject=subject)

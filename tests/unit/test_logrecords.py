@@ -200,6 +200,7 @@ def test_an_endless_line_is_reported_without_being_held_whole() -> None:
     assert isinstance(results[0], BadLine)
     assert results[0].reason == "longer than 1048576 bytes"
     assert len(results[0].raw) == 200
+    assert isinstance(results[1], dict)
     assert results[1]["message"] == "m"
 
 

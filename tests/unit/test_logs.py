@@ -49,7 +49,8 @@ def reference(data: bytes, minimum: str) -> bytes:
             record = orjson.loads(raw)
         except orjson.JSONDecodeError:
             continue
-        rank = LEVEL_RANK.get(record.get("level"), -1) if isinstance(record, dict) else -1
+        level = record.get("level") if isinstance(record, dict) else None
+        rank = LEVEL_RANK.get(level, -1) if isinstance(level, str) else -1
         if rank >= LEVEL_RANK[minimum]:
             kept.append(raw if raw.endswith(b"\n") else raw + b"\n")
     return b"".join(kept)

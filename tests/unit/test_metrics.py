@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,7 +75,7 @@ def test_booleans_and_huge_numbers_are_not_numeric() -> None:
     assert is_number(0.5)
 
 
-def axis(*rows: dict[str, object]) -> str | None:
+def axis(*rows: Mapping[str, object]) -> str | None:
     return choose_x_axis(rows).key
 
 
@@ -124,7 +125,7 @@ def test_rung_6_numbers_of_any_monotonicity() -> None:
 
 def test_rung_7_any_numbers_when_some_values_are_not_numbers() -> None:
     """Keys whose values are only sometimes numbers come last, alphabetically among themselves."""
-    rows = [{"m": 1.0, "n": "warmup"}, {"m": None, "n": 2.0}]
+    rows: list[dict[str, object]] = [{"m": 1.0, "n": "warmup"}, {"m": None, "n": 2.0}]
     assert axis(*rows) == "m"
     assert choose_x_axis(rows).reason == "'m': some numbers"
 
@@ -144,7 +145,7 @@ def test_time_when_nothing_fits() -> None:
 
 def test_series_are_every_other_numeric_key_against_the_axis() -> None:
     """Each numeric metric except the X key becomes a series of points where both are numbers."""
-    rows = [
+    rows: list[tuple[datetime, dict[str, object]]] = [
         (T0, {"epoch": 1, "loss": 2.0, "acc": "n/a"}),
         (T0 + timedelta(seconds=1), {"epoch": 2, "loss": 1.0, "acc": 0.5}),
     ]

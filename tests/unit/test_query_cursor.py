@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import orjson
 import pytest
@@ -15,7 +16,7 @@ from query.scope import scope_term
 from shared.errors import InvalidInput
 from shared.principal import Principal
 
-DOC = {
+DOC: dict[str, Any] = {
     "job_id": "20260314-120000-alice-fraud-a3f5d2c8-00000001",
     "created_at": "2026-03-14T12:00:00.000Z",
     "cost_usd": 2.5,

@@ -23,8 +23,9 @@ def commands(
 ) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every visible command of the CLI with its path (`("retention", "policy", "show")`),
     asked through the group's own listing (the root loads its commands lazily)."""
-    for name in sorted(group.list_commands(None)):
-        command = group.get_command(None, name)
+    context = typer.Context(group)
+    for name in sorted(group.list_commands(context)):
+        command = group.get_command(context, name)
         if command is None or command.hidden:
             continue
         if isinstance(command, TyperGroup):

@@ -16,7 +16,7 @@ def render(*pieces: str) -> list[str]:
     return lines + renderer.close()
 
 
-def collapse(lines: list[str]) -> list[object]:
+def collapse(lines: list[str]) -> list[str | Repeated]:
     collapser = RepeatCollapser()
     return [item for line in lines for item in collapser.push(line)] + collapser.flush()
 
