@@ -58,7 +58,9 @@ def test_download_of_named_artifacts_only_and_an_unknown_name_is_a_usage_error(
     dest = tmp_path / "out"
     code, _, _ = invoke_cli("jobs", "download", job_id, "metrics.json", "--dest", str(dest))
     assert code == 0
-    assert [p.name for p in dest.iterdir()] == ["metrics.json"]
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == {
+        "metrics.json": FILES["metrics.json"]
+    }
     code, _, err = invoke_cli("jobs", "download", job_id, "nope.bin", "--dest", str(dest))
     assert code == 2
     assert "artifact 'nope.bin'" in err

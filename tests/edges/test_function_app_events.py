@@ -69,7 +69,16 @@ def test_a_cloud_event_is_handled_like_an_event_grid_event(wired: Services) -> N
     job = write_job(wired.blobs)
     payload = created_payload(wired.blobs, wired.settings.container, metadata_path(job))
     _user_function()(cloud_event(payload))
-    assert wired.index.get(str(job)) is not None
+    document = wired.index.get(str(job))
+    assert document is not None
+    assert (document["job_id"], document["user"], document["project"], document["status"]) == (
+        str(job),
+        job.user,
+        job.project,
+        "completed",
+    )
+    # the version it was indexed from is this metadata.json's etag, as from Event Grid's shape
+    assert str(document["source_version"]).endswith(payload["data"]["eTag"].strip('"'))
 
 
 def test_a_bad_metadata_event_returns_normally_and_is_recorded(wired: Services) -> None:

@@ -101,15 +101,15 @@ def test_export_downloads_every_file_of_each_job_verified(
     folder = tmp_path / str(job)
     assert (folder / "artifacts" / "model.pkl").read_bytes() == ARTIFACT_BYTES
     assert (folder / "package.pkl").read_bytes() == b"package-bytes"
-    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-    assert files == [
-        "artifacts/model.pkl",
-        "artifacts/plot.png",
-        "job.log.jsonl",
-        "metadata.json",
-        "package.pkl",
-        "result.pkl",
-    ]
+    prefix = job_prefix(job)
+    stored = {
+        p.name[len(prefix) :]: services.blobs.read(p.name).data for p in services.blobs.list(prefix)
+    }
+    exported = {
+        str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+    assert exported == stored  # every blob of the job folder, byte for byte, and nothing else
+    assert len(exported) == 6
 
 
 def test_an_artifact_that_does_not_match_its_sha256_is_not_exported(
