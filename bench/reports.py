@@ -16,6 +16,7 @@ jobs (the indexer computes it only for jobs with an error).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -27,7 +28,6 @@ from typing import Any
 
 import orjson
 
-from bench._timing import timed_runs
 from bench.peer_data import STATUSES
 from bench.query import NOW, synthetic_jobs, write_index
 from indexer.document import week_of
@@ -225,6 +225,19 @@ def signature_cost(samples: int = 20_000) -> tuple[float, float]:
     return statistics.median(cpu), statistics.median(wall)
 
 
+def _timed(
+    run: Callable[[], list[dict[str, Any]]], repeat: int
+) -> tuple[list[float], list[float], list[dict[str, Any]]]:
+    """Wall and CPU seconds of `repeat` calls of `run`, and its last answer."""
+    wall, cpu, rows = [], [], []
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        rows = run()
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
+    return wall, cpu, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1_000_000)
@@ -238,28 +251,31 @@ def main() -> None:
         build(path, args.jobs)
     index = SqliteIndex(path)
     index.ensure()
-    micros, wall = signature_cost()
+    micros, signature_wall = signature_cost()
     print(
-        f"signature: {micros:.1f} µs CPU median per failed job (aim < 20; wall {wall:.1f}); "
+        f"signature: {micros:.1f} µs CPU median per failed job "
+        f"(aim < 20; wall {signature_wall:.1f}); "
         f"{micros * FAILED_SHARE:.1f} µs per job averaged over the "
         f"{FAILED_SHARE:.0%}-failed mix"
     )
     results = []
     fast, slow = indexed(index), scanned(index)
-    print(f"{'report':<22} {'median ms':>10} {'scan ms':>10} {'ratio':>7}  rows")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'report':<22} {'median ms':>10} {'CPU ms':>8} {'scan ms':>10} {'ratio':>7}  rows")
     for name, run in fast.items():
-        times = timed_runs(run, args.repeat)
-        scan_times = timed_runs(slow[name], 1)
-        same = comparable(name, run()) == comparable(name, slow[name]())
-        median, base = statistics.median(times) * 1e3, statistics.median(scan_times) * 1e3
+        wall, cpu, rows = _timed(run, args.repeat)
+        scan_wall, _, scan_rows = _timed(slow[name], 1)
+        same = comparable(name, rows) == comparable(name, scan_rows)
+        median, base = statistics.median(wall) * 1e3, scan_wall[0] * 1e3
         print(
-            f"{name:<22} {median:>10.1f} {base:>10.1f} {median / base:>7.3f}  "
-            f"{len(run())}{'' if same else '  (DIFFERS from the scan)'}"
+            f"{name:<22} {median:>10.1f} {statistics.median(cpu) * 1e3:>8.1f} {base:>10.1f} "
+            f"{median / base:>7.3f}  {len(rows)}{'' if same else '  (DIFFERS from the scan)'}"
         )
         results.append(
             {
                 "report": name,
                 "median_ms": round(median, 1),
+                "cpu_ms": round(statistics.median(cpu) * 1e3, 1),
                 "scan_ms": round(base, 1),
                 "equal": same,
             }
@@ -269,7 +285,7 @@ def main() -> None:
             {
                 "jobs": args.jobs,
                 "signature_cpu_us": round(micros, 2),
-                "signature_wall_us": round(wall, 2),
+                "signature_wall_us": round(signature_wall, 2),
                 "reports": results,
             }
         ).decode()

@@ -34,7 +34,18 @@ from shared.documents import SearchDocument, format_datetime
 from shared.errors import InvalidInput
 from shared.ports import SearchIndex
 from shared.principal import Principal
-from shared.querytree import AllOf, Compare, Equals, IsTrue, Measure, Not, Query, Term
+from shared.querytree import (
+    AllOf,
+    AnyOf,
+    Compare,
+    Equals,
+    IsTrue,
+    Measure,
+    Missing,
+    Not,
+    Query,
+    Term,
+)
 from shared.settings import DEFAULT_TIER_PRICES
 
 _AGO = re.compile(r"(\d{1,6})([hdw])")
@@ -252,8 +263,15 @@ def _policy_scopes(policies: SweepPolicies) -> list[tuple[StagePolicy, tuple[Ter
     ]
 
 
+_NOT_ARCHIVED = AnyOf((Equals("tier", ("Hot", "Cool")), Missing("tier")))
+
+
 def _sweep_terms(now: datetime, policy: StagePolicy) -> list[tuple[str | None, tuple[Term, ...]]]:
-    """(stage, the terms of the jobs the next sweep takes there; None: deletes) per stage."""
+    """(stage, the terms of the jobs the next sweep takes there; None: deletes) per stage.
+
+    Each stage names its jobs by a value and a time range (not retained: `retain` false or
+    none; not yet archived: tier Hot, Cool or none), so that the index reads only those jobs,
+    through (retain, created_at) and (tier, created_at), instead of every job's row."""
 
     def older(days: int) -> Compare:
         return Compare("created_at", "<", now - timedelta(days=days))
@@ -261,13 +279,12 @@ def _sweep_terms(now: datetime, policy: StagePolicy) -> list[tuple[str | None, t
     stages: list[tuple[str | None, tuple[Term, ...]]] = []
     deleted: tuple[Term, ...] = ()
     if policy.delete_after is not None:
-        deleted = (older(policy.delete_after), Not(IsTrue("retain", True)))
+        kept = AnyOf((IsTrue("retain", False), Missing("retain")))
+        deleted = (older(policy.delete_after), kept)
         stages.append((None, deleted))
     spared = (Not(AllOf(deleted)),) if deleted else ()
     if policy.archive_after is not None:
-        stages.append(
-            ("Archive", (older(policy.archive_after), Not(Equals("tier", ("Archive",))), *spared))
-        )
+        stages.append(("Archive", (older(policy.archive_after), _NOT_ARCHIVED, *spared)))
     if policy.cool_after is not None:
         younger = (Not(older(policy.archive_after)),) if policy.archive_after is not None else ()
         stages.append(

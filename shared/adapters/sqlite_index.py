@@ -26,7 +26,10 @@ partial (only failed jobs have a signature: 85% of its inserts and bytes saved).
 Each index costs about 5% of the upsert rate. Four covering indexes serve the reports
 (`query.reports`): their leading columns are the GROUP BY of the failures, cost and storage
 reports by project, and the images report, so SQLite reads a narrow index in group order instead
-of every wide row (`bench/reports.py`).
+of every wide row (`bench/reports.py`). The failures and images ones keep each group's newest
+first (`created_at DESC, job_id DESC`): `max()` then meets its answer on the group's first entry
+and only compares the rest, where in ascending order every entry was a new maximum, copied (the
+images report's scan took 40% less CPU).
 
 Facets (the dashboard's jobs page): `facet_counts(field, value, n)` keeps the jobs per value of
 `COUNTED_FACETS` over the whole index, moved by every upsert, delete and in-place set in its own
@@ -146,15 +149,17 @@ CREATE INDEX IF NOT EXISTS jobs_tier_created ON jobs (tier, created_at);
 CREATE INDEX IF NOT EXISTS jobs_retain_created ON jobs (retain, created_at);
 CREATE INDEX IF NOT EXISTS jobs_signature_created ON jobs (error_signature, created_at)
     WHERE error_signature IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_report_failures ON jobs (status, error_signature, user, project,
-    image_hash, created_at, job_id);
+DROP INDEX IF EXISTS jobs_report_failures;
+CREATE INDEX IF NOT EXISTS jobs_report_failures_newest ON jobs (status, error_signature, user,
+    project, image_hash, created_at DESC, job_id DESC);
 CREATE INDEX IF NOT EXISTS jobs_report_cost ON jobs (project, status, use_gpu, duration_seconds,
     cost_usd);
 DROP INDEX IF EXISTS jobs_report_storage;
 CREATE INDEX IF NOT EXISTS jobs_report_bytes ON jobs (project, status, tier, retain, created_at,
     log_bytes, artifact_bytes);
-CREATE INDEX IF NOT EXISTS jobs_report_images ON jobs (user, image_hash, status, created_at,
-    job_id);
+DROP INDEX IF EXISTS jobs_report_images;
+CREATE INDEX IF NOT EXISTS jobs_report_images_newest ON jobs (user, image_hash, status,
+    created_at DESC, job_id DESC);
 CREATE INDEX IF NOT EXISTS jobs_user_facets ON jobs (user, status, project, node_type);
 """
 )

@@ -16,12 +16,14 @@ from lifecycle.policy import DEFAULT_POLICY, PolicyBook, RetentionPolicy
 from query import count, reports
 from query.reports import ReportRequest, Window, parse_window
 from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
+from shared.adapters.sql_query import aggregate_sql
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.documents import format_datetime, parse_datetime
 from shared.errors import InvalidInput
 from shared.ports import SearchIndex
 from shared.principal import Principal
+from shared.querytree import Equals, Measure, Query
 from shared.settings import Settings
 from tests.support.builders import NOW
 from tests.support.reports import USERS, SeededJob, seeded_jobs
@@ -46,6 +48,15 @@ def index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             search_endpoint=ENDPOINT, search_index="ascend-jobs", search_api_key="k"
         )
         built = AzureSearchIndex.from_settings(settings, retry=retry, transport=service.transport)
+    built.ensure()
+    built.upsert([j.document for j in JOBS])
+    return built
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> SqliteIndex:
+    """The seeded jobs in the embedded index alone (for its query plans)."""
+    built = SqliteIndex(tmp_path_factory.mktemp("plans") / "index.sqlite3")
     built.ensure()
     built.upsert([j.document for j in JOBS])
     return built
@@ -229,7 +240,7 @@ def _forecast(jobs: list[SeededJob], policy: RetentionPolicy) -> tuple[int, int,
     return moves, deletes, freed
 
 
-def test_each_project_forecasts_the_sweep_with_its_own_policy(index: SqliteIndex) -> None:
+def test_each_project_forecasts_the_sweep_with_its_own_policy(index: SearchIndex) -> None:
     """A project with its own retention policy (`ascend retention policy set`) is forecast at
     it, the others at the default: the same jobs, other numbers."""
     short = RetentionPolicy(cool_after=7, archive_after=20, delete_after=200)
@@ -355,3 +366,49 @@ def test_a_report_never_counts_a_job_its_reader_may_not_see(
     images = {j.image for j in visible}
     assert {r["image"] for r in reports.images(request)} <= images
     assert {r["user"] for r in reports.cost(request, ["user"])} <= set(USERS)
+
+
+@pytest.mark.parametrize(
+    ("group_by", "measures", "covering"),
+    [
+        (
+            ["user", "image_hash", "status"],
+            [Measure("max", "created_at"), Measure("max", "job_id")],
+            "jobs_report_images_newest",
+        ),
+        (
+            ["error_signature", "user", "project", "image_hash"],
+            [Measure("min", "created_at"), Measure("max", "created_at"), Measure("max", "job_id")],
+            "jobs_report_failures_newest",
+        ),
+    ],
+)
+def test_the_images_and_failures_reports_read_a_covering_index_in_group_order(
+    embedded: SqliteIndex, group_by: list[str], measures: list[Measure], covering: str
+) -> None:
+    """Their GROUP BY reads one narrow index, newest first in each group, with no sort (an
+    older file's ascending indexes are replaced by `ensure()`)."""
+    old = embedded.conn
+    old.execute("CREATE INDEX IF NOT EXISTS jobs_report_images ON jobs (user, image_hash)")
+    embedded.ensure()
+    names = {r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "jobs_report_images" not in names
+    where = (Equals("status", ("failed",)),) if "error_signature" in group_by else ()
+    select = aggregate_sql(Query(where), group_by, measures)
+    plan = " ".join(r[3] for r in old.execute("EXPLAIN QUERY PLAN " + select.text, select.params))
+    assert f"COVERING INDEX {covering}" in plan
+    assert "TEMP B-TREE FOR GROUP BY" not in plan
+
+
+def test_the_sweep_forecast_reads_only_the_jobs_the_sweep_would_take(
+    embedded: SqliteIndex,
+) -> None:
+    """Each stage of the storage report's forecast seeks (retain, created_at) or (tier,
+    created_at) for its jobs: no scan of every job."""
+    fields = ["project", "status", "tier", "retain"]
+    for _, terms in reports._sweep_terms(NOW, reports.StageAges()):
+        select = aggregate_sql(Query(terms), fields, [Measure("sum", "log_bytes")])
+        plan = [
+            r[3] for r in embedded.conn.execute("EXPLAIN QUERY PLAN " + select.text, select.params)
+        ]
+        assert not any(step.startswith("SCAN") for step in plan), plan
