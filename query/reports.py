@@ -308,11 +308,8 @@ def images(request: ReportRequest, *, unused_days: int = 30) -> list[Row]:
 
 def packages(request: ReportRequest) -> list[Row]:
     """Each pinned package (`name==version`) by how many distinct images carry it."""
-    rows = _image_rows(request)
-    jobs: dict[tuple[str, str], int] = {}
-    for row in rows:
-        key = (row["user"], row["image_hash"])
-        jobs[key] = jobs.get(key, 0) + row["count"]
+    rows = request.aggregate(["user", "image_hash"], (Measure("max", "job_id"),))
+    jobs = {(row["user"], row["image_hash"]): row["count"] for row in rows}
     return fold_packages(
         {**p, "count": jobs[(p["user"], p["image_hash"])]} for p in _image_packages(request, rows)
     )
