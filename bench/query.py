@@ -115,12 +115,13 @@ def write_index(path: Path, documents: Iterable[dict[str, Any]], count: int) -> 
     index = SqliteIndex(path)
     index.ensure()
     started, batch = time.perf_counter(), []
-    for doc in documents:
-        batch.append(doc)
-        if len(batch) == BATCH:
-            index.upsert(batch)
-            batch = []
-    index.upsert(batch)
+    with index.deferred_indexes():  # a new file: the query indexes are made after the rows
+        for doc in documents:
+            batch.append(doc)
+            if len(batch) == BATCH:
+                index.upsert(batch)
+                batch = []
+        index.upsert(batch)
     index.close()
     seconds = time.perf_counter() - started
     print(f"built {count:,} jobs in {seconds:.0f} s ({count / seconds:,.0f} jobs/s): {path}")
