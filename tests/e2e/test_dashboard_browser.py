@@ -344,7 +344,7 @@ def test_live_tail_shows_new_lines_until_the_job_finishes(page: Page, site: Site
     ends once the job's status is final."""
     from producer.jobs import set_status
     from shared.clock import FixedClock
-    from tests.support.jobs_data import log_lines
+    from tests.support.builders import log_lines
 
     meta = site.jobs["live"]
     page.goto(f"{site.base}/jobs/{meta.job_id}")

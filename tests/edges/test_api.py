@@ -19,7 +19,8 @@ from ascend_cli.azurite import Azurite
 from shared.metadata import JobMetadata
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.jobs_data import NOW, log_lines, make_services, seed_job
+from tests.support.builders import log_lines
+from tests.support.jobs_data import NOW, make_services, seed_job
 from web.auth import HEADER, encode_client_principal
 
 LEVELS = ["INFO", "ERROR", "DEBUG", "CRITICAL"]

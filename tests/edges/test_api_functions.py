@@ -16,7 +16,8 @@ import pytest
 
 import shared.services
 from shared.services import Services
-from tests.support.jobs_data import log_lines, seed_job
+from tests.support.builders import log_lines
+from tests.support.jobs_data import seed_job
 from web.auth import HEADER, encode_client_principal
 
 APP_FILE = Path(__file__).resolve().parents[2] / "function_app.py"

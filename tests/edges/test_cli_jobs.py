@@ -23,8 +23,9 @@ from shared.layout import log_path
 from shared.metadata import JobMetadata
 from shared.principal import Principal
 from shared.services import Services
+from tests.support.builders import log_lines
 from tests.support.cli import point_cli_at
-from tests.support.jobs_data import NOW, log_lines, make_services, seed_job
+from tests.support.jobs_data import NOW, make_services, seed_job
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from shared.jobid import parse_job_id
 from shared.layout import archived_log_path, log_path, metadata_path
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.jobs_data import NOW, log_lines, seed_job
+from tests.support.builders import log_lines
+from tests.support.jobs_data import NOW, seed_job
 
 ALICE = Principal.of("alice")
 BOB = Principal.of("bob")

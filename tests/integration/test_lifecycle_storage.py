@@ -24,7 +24,8 @@ from shared.jobid import JobId, make_job_id
 from shared.layout import log_path
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.lifecycle import document, log_lines, seed_job
+from tests.support.builders import log_lines
+from tests.support.lifecycle import document, seed_job
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 _RUNS = itertools.count(0x100000)
@@ -202,4 +203,4 @@ def test_a_policy_path_refuses_a_project_that_is_not_a_name() -> None:
 def test_seeded_logs_are_json_lines(services: Services) -> None:
     """The builders write valid records (a sanity check of the test data itself)."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=1), lines=3)
-    assert log_lines(job, 3) == b"".join(services.blobs.read_chunks(log_path(job)))
+    assert log_lines(job, ["INFO"] * 3) == b"".join(services.blobs.read_chunks(log_path(job)))

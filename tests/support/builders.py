@@ -26,7 +26,7 @@ from shared.errors import InvalidInput
 from shared.jobid import DependencySet, JobId, compute_run_hash
 from shared.jobid import make_job_id as _make_job_id
 from shared.layout import metadata_path
-from shared.logrecords import JobContext, make_record
+from shared.logrecords import JobContext, dump_record, make_record
 from shared.metadata import JobMetadata, JobStatus
 from shared.ports import BlobStore
 from shared.tags import job_blob_tags
@@ -150,6 +150,25 @@ def make_log_records(
         make_record(context, level="INFO", logger="ascend.user", message=f"step {i}", when=finish)
         for i in range(count - len(records))
     ]
+
+
+def log_lines(job: JobId | JobMetadata, levels: Iterable[str]) -> bytes:
+    """The job's log as JSON Lines: one `ascend.runner` record per level, in order, messages
+    numbered (`message 0`, `message 1`, ...) a second apart from the job's creation."""
+    job_id = job.parsed_job_id if isinstance(job, JobMetadata) else job
+    context = JobContext(str(job_id), job_id.user, job_id.project)
+    return b"".join(
+        dump_record(
+            make_record(
+                context,
+                level=level,
+                logger="ascend.runner",
+                message=f"message {n}",
+                when=job_id.created_at + timedelta(seconds=n),
+            )
+        )
+        for n, level in enumerate(levels)
+    )
 
 
 def demo_plan(index: int = 0, *, seed: int = 0, now: datetime = NOW, **changes: Any) -> JobPlan:

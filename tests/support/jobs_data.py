@@ -4,7 +4,7 @@ into Azurite, their logs as append blobs, and their documents in a real SQLite i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,10 +16,10 @@ from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
 from shared.jobid import DependencySet
 from shared.layout import log_path
-from shared.logrecords import JobContext, dump_record, make_record
 from shared.metadata import JobMetadata
 from shared.services import Services
 from shared.settings import Settings
+from tests.support.builders import log_lines
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 DEPENDENCIES = DependencySet(("torch==2.0.0", "numpy==1.24.0"), "3.11", use_gpu=True)
@@ -43,23 +43,6 @@ def make_services(
     index = SqliteIndex(settings.index_path)
     index.ensure()
     return Services(settings, FixedClock(NOW), blobs=blobs, index=index)
-
-
-def log_lines(meta: JobMetadata, levels: Iterable[str]) -> bytes:
-    """One record per level, in order, messages numbered: `message 0`, `message 1`, ..."""
-    job = JobContext(meta.job_id, meta.user, meta.project)
-    return b"".join(
-        dump_record(
-            make_record(
-                job,
-                level=level,
-                logger="ascend.runner",
-                message=f"message {n}",
-                when=meta.created_at + timedelta(seconds=n),
-            )
-        )
-        for n, level in enumerate(levels)
-    )
 
 
 def seed_job(

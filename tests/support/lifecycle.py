@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from shared.documents import SearchDocument, as_document, empty_document, format_datetime
 from shared.jobid import JobId, make_job_id
 from shared.layout import (
@@ -28,31 +26,12 @@ from shared.layout import (
 from shared.metadata import JobMetadata, dump_metadata
 from shared.ports import BlobStore
 from shared.tags import job_blob_tags
+from tests.support.builders import log_lines
 
 DEP_HASH = "a3f5d2c8e9b1"
 ARTIFACT_BYTES = b"x" * 64
 ARTIFACT_SHA256 = hashlib.sha256(ARTIFACT_BYTES).hexdigest()
 _runs = itertools.count(1)
-
-
-def log_lines(job: JobId, count: int) -> bytes:
-    """`count` structured log records of `job`, as JSON Lines."""
-    return b"".join(
-        orjson.dumps(
-            {
-                "timestamp": format_datetime(job.created_at),
-                "level": "INFO",
-                "logger": "ascend.runner",
-                "job_id": str(job),
-                "user": job.user,
-                "project": job.project,
-                "message": f"step {i} of the training loop",
-                "extra": {"i": i},
-            },
-            option=orjson.OPT_APPEND_NEWLINE,
-        )
-        for i in range(count)
-    )
 
 
 def seed_job(
@@ -113,8 +92,8 @@ def seed_job(
     for name, _ in artifacts:
         blobs.write(artifact_path(job, name), ARTIFACT_BYTES, tags=tags("artifact"))
     blobs.create_append(log_path(job), tags=tags("log"), content_type="application/x-ndjson")
-    blobs.append(log_path(job), log_lines(job, lines))
-    blobs.write(by_date_log_path(job), log_lines(job, lines), tags=tags("by_date_log"))
+    blobs.append(log_path(job), log_lines(job, ["INFO"] * lines))
+    blobs.write(by_date_log_path(job), log_lines(job, ["INFO"] * lines), tags=tags("by_date_log"))
     index.upsert([document(job, retain=retain, artifacts=[n for n, _ in artifacts])])
     return job
 
