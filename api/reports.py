@@ -3,20 +3,42 @@ object per group: the group key(s), `count` of jobs, the measures), scoped to th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
+from pydantic import StringConstraints
 
 from lifecycle.overrides import load_policy_book
 from query import reports
+from query.report_rows import COST_KEYS, STORAGE_KEYS
 from shared.principal import Principal
 from shared.services import Services
 from web.caller import Caller
 
 QueryText = Annotated[str, Query(max_length=4000, description="query text (query language)")]
 Since = Annotated[str | None, Query(max_length=40, description="7d, 12h, 2w or ISO time")]
-ByKeys = Annotated[list[str] | None, Query(description="group keys; repeat or comma-separate")]
+
+
+def _keys_pattern(keys: Iterable[str]) -> str:
+    """A `by` value: known keys, comma-separated (spaces around them allowed), none empty."""
+    key = f" *(?:{'|'.join(keys)}) *"
+    return f"^{key}(?:,{key})*$"
+
+
+def _by_description(keys: Iterable[str]) -> str:
+    return f"group keys ({', '.join(keys)}); repeat or comma-separate"
+
+
+# What the schema says is what the API checks: an unknown or empty key is refused with 400.
+CostKeys = Annotated[
+    list[Annotated[str, StringConstraints(pattern=_keys_pattern(COST_KEYS))]] | None,
+    Query(description=_by_description(COST_KEYS)),
+]
+StorageKeys = Annotated[
+    list[Annotated[str, StringConstraints(pattern=_keys_pattern(STORAGE_KEYS))]] | None,
+    Query(description=_by_description(STORAGE_KEYS)),
+]
 
 
 def register(api: FastAPI, services: Callable[[], Services]) -> None:
@@ -41,13 +63,21 @@ def register(api: FastAPI, services: Callable[[], Services]) -> None:
 
     @api.get("/api/reports/cost", summary="Jobs, GPU/CPU hours, cost, failures per group")
     def cost(
-        who: Caller, q: QueryText = "", by: ByKeys = None, since: Since = None, until: Since = None
+        who: Caller,
+        q: QueryText = "",
+        by: CostKeys = None,
+        since: Since = None,
+        until: Since = None,
     ) -> dict[str, Any]:
         return {"rows": reports.cost(request(who, q, since, until), _keys(by))}
 
     @api.get("/api/reports/storage", summary="Bytes and monthly cost per group and tier")
     def storage(
-        who: Caller, q: QueryText = "", by: ByKeys = None, since: Since = None, until: Since = None
+        who: Caller,
+        q: QueryText = "",
+        by: StorageKeys = None,
+        since: Since = None,
+        until: Since = None,
     ) -> dict[str, Any]:
         built = services()
         rows = reports.storage(
@@ -76,4 +106,5 @@ def register(api: FastAPI, services: Callable[[], Services]) -> None:
 
 
 def _keys(by: list[str] | None) -> list[str]:
-    return [k.strip() for v in (by or ["project"]) for k in v.split(",") if k.strip()]
+    """The group keys of `by` values (each already checked against the pattern)."""
+    return [k.strip(" ") for v in (by or ["project"]) for k in v.split(",")]

@@ -23,10 +23,12 @@ _ESCAPES = (b"\\u004", b"\\u005")
 
 
 def parse_level(text: str | None) -> str | None:
-    """A user's minimum level (any case), or None for no filter; `InvalidInput` if unknown."""
-    if text is None or not text.strip():
+    """A user's minimum level (any ASCII case, spaces or tabs around it), or None for no
+    filter; `InvalidInput` if unknown. Exactly what the API's documented pattern says."""
+    stripped = (text or "").strip(" \t")
+    if not stripped:
         return None
-    level = text.strip().upper()
+    level = stripped.upper() if stripped.isascii() else ""  # `ı`.upper() is `I`: not a level
     level = {"WARN": "WARNING", "FATAL": "CRITICAL"}.get(level, level)
     if level not in LEVEL_RANK:
         raise InvalidInput(f"level {text!r}", f"must be one of {', '.join(LEVELS)}")
