@@ -21,6 +21,7 @@ BENCHES = {
     "partitions": "reconcile and sweep across invocations with a small time budget",
     "masking": "secret masking cost per console line (plain, metrics, JSON, with a secret)",
     "hostile": "peak RSS of jobs logs on a 400 KB gzip bomb; serve answering with 100 follows",
+    "listing_failure": "a whole listing on Azurite clean vs around one unlistable blob name",
     "tagging": "storage requests per indexed job: producer-tagged vs bare-SDK untagged jobs",
     "dashboard": "server time: jobs page on 1,000,000 jobs with facets; a 100 MB log's job page",
     "startup": "ascend --help and ascend jobs list (20 jobs) vs python -c pass, median seconds",
