@@ -2,6 +2,7 @@
 computed by scanning every document, in the same run; and the error signature's cost per job.
 
     .venv/bin/python -m bench.reports [--jobs 1000000] [--repeat 5] [--path FILE] [--rebuild]
+    .venv/bin/python -m bench.reports --upserts   # what the report indexes' order costs writes
 
 The index is built once (bench.query's synthetic jobs, plus the fields reports read: error
 signatures of failed jobs from the demo's five realistic crashes, log and artifact bytes, tiers
@@ -28,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from bench import ingest
 from bench.peer_data import STATUSES
 from bench.query import NOW, synthetic_jobs, write_index
 from indexer.document import week_of
@@ -40,6 +42,7 @@ from query.report_rows import (
     fold_packages,
     fold_storage,
 )
+from shared.adapters import sqlite_index
 from shared.adapters.sqlite_index import COLUMNS, SqliteIndex, row_to_document
 from shared.clock import FixedClock
 from shared.documents import format_datetime, parse_datetime
@@ -225,6 +228,33 @@ def signature_cost(samples: int = 20_000) -> tuple[float, float]:
     return statistics.median(cpu), statistics.median(wall)
 
 
+def upsert_cost(docs: int = 20_000, runs: int = 6) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) documents/s upserted into fresh index files with the report indexes
+    newest first (now) and ascending (before), runs interleaved: what the order costs writes."""
+    now = sqlite_index.SCHEMA
+    variants = {
+        "newest first": now,
+        "ascending": now.replace("created_at DESC, job_id DESC", "created_at, job_id")
+        .replace("_report_failures_newest", "_report_failures_ascending")
+        .replace("_report_images_newest", "_report_images_ascending"),
+    }
+    built = ingest.documents(docs)
+    rates: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in variants}
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for run in range(runs):
+                for name, schema in variants.items():
+                    sqlite_index.SCHEMA = schema
+                    where = Path(folder) / f"{run}-{name.replace(' ', '-')}"
+                    where.mkdir()
+                    wall, cpu = ingest.bench_upsert(built, 1000, 1, where)
+                    rates[name][0].extend(wall)
+                    rates[name][1].extend(cpu)
+    finally:
+        sqlite_index.SCHEMA = now
+    return {k: (statistics.median(w), statistics.median(c)) for k, (w, c) in rates.items()}
+
+
 def _timed(
     run: Callable[[], list[dict[str, Any]]], repeat: int
 ) -> tuple[list[float], list[float], list[dict[str, Any]]]:
@@ -244,7 +274,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--path", type=Path)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--upserts",
+        action="store_true",
+        help="only: upserts/s with the report indexes newest first vs ascending",
+    )
     args = parser.parse_args()
+    if args.upserts:
+        for name, (rate, cpu_rate) in upsert_cost().items():
+            print(f"upserts, report indexes {name}: {rate:,.0f} docs/s, {cpu_rate:,.0f} per CPU s")
+        return
     path = args.path or Path(tempfile.gettempdir()) / f"ascend-bench-reports-{args.jobs}.sqlite3"
     if args.rebuild or not path.exists():
         path.unlink(missing_ok=True)
