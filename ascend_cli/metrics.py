@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -28,10 +28,13 @@ from rich.text import Text
 
 from ascend_cli import tables
 from ascend_cli.common import JobIdArg, fail, handle_errors, note, principal, print_jsonl, services
-from producer.metrics import Series, XAxis, choose_x_axis, is_number, numeric_series
-from query.jobs import job_log
 from shared.errors import InvalidInput
-from shared.logrecords import iter_log_lines
+
+if TYPE_CHECKING:
+    from producer.metrics import Series, XAxis
+
+# The log readers and the series' rules are imported by the functions that use them: this
+# module is loaded with every `ascend jobs ...` command (it registers `jobs metrics`).
 
 SPARKS = "▁▂▃▄▅▆▇█"
 MARKED_POINTS = 60  # a series this short is drawn with a marker on each point
@@ -63,6 +66,8 @@ def metrics(
     `--plot` PNG."""
     if plot is not None and plot.suffix.lower() != ".png":
         raise InvalidInput(f"--plot {str(plot)!r}", "must name a .png file")
+    from query.jobs import job_log
+
     root = services()
     records = metrics_records(job_log(root.blobs, root.settings, principal(), job_id))
     if json:
@@ -77,6 +82,8 @@ def metrics(
 
 def metrics_records(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
     """The records of a streamed log that carry a non-empty `metrics` object."""
+    from shared.logrecords import iter_log_lines
+
     for record in iter_log_lines(chunks):
         if (
             isinstance(record, dict)
@@ -102,6 +109,8 @@ class Collected:
 def collect(records: Iterable[dict[str, Any]], limit: int) -> Collected:
     """One pass: the last `limit` records, and per record only what a plot uses (numbers kept,
     other values as None so the X-axis ladder still sees them)."""
+    from producer.metrics import is_number
+
     collected = Collected(newest=deque(maxlen=limit))
     for record in records:
         values = record["metrics"]
@@ -127,6 +136,8 @@ def _time(text: object) -> datetime:
 
 
 def _show(job_id: str, collected: Collected) -> None:
+    from producer.metrics import choose_x_axis, numeric_series
+
     if not collected.count:
         note(f"job {job_id} has no metrics records")
         return
@@ -185,6 +196,8 @@ def sparkline(values: Sequence[float], width: int = 40) -> str:
 
 
 def _plot(job_id: str, collected: Collected, path: Path) -> None:
+    from producer.metrics import choose_x_axis, numeric_series
+
     axis = choose_x_axis(row for _, row in collected.points)
     series = numeric_series(collected.points, axis)
     if not series:

@@ -148,9 +148,11 @@ def jobs_table(
     """One row per search document, with the columns that fit `width` characters."""
     moment = now or datetime.now(UTC)
     rows = [_cells(doc, moment) for doc in documents]
-    columns, id_width = choose_columns(rows, width)
+    columns, widths = choose_columns(rows, width)
     table = new_table(*(c.header for c in columns), right=(c.header for c in columns if c.right))
-    table.columns[0].width = id_width
+    for column, column_width in zip(table.columns, widths, strict=True):
+        column.width = column_width  # measured already: rich need not measure every cell again
+    id_width = widths[0]
     for row in rows:
         cells = [Text(row[c.header]) for c in columns]
         cells[0] = Text(wrap_job_id(row["JOB ID"], id_width))
@@ -159,9 +161,9 @@ def jobs_table(
     return table
 
 
-def choose_columns(rows: Sequence[Mapping[str, str]], width: int) -> tuple[list[Column], int]:
-    """The columns to show and the job ID's width: the required ones always; each optional one
-    while the whole job ID still fits beside it; a job ID too long for the rest wraps at '-'."""
+def choose_columns(rows: Sequence[Mapping[str, str]], width: int) -> tuple[list[Column], list[int]]:
+    """The columns to show and their widths: the required ones always; each optional one while
+    the whole job ID still fits beside it; a job ID too long for the rest wraps at '-'."""
     natural = {
         c.header: max([len(c.header), *(cell_len(r[c.header]) for r in rows)])
         for c in (*REQUIRED, *OPTIONAL)
@@ -176,9 +178,9 @@ def choose_columns(rows: Sequence[Mapping[str, str]], width: int) -> tuple[list[
             if used + extra <= width:
                 columns.append(column)
                 used += extra
-        return columns, natural["JOB ID"]
+        return columns, [natural[c.header] for c in columns]
     rest = used - natural["JOB ID"]
-    return columns, max(JOB_ID_MIN, width - rest)
+    return columns, [max(JOB_ID_MIN, width - rest)] + [natural[c.header] for c in columns[1:]]
 
 
 def wrap_job_id(job_id: str, width: int) -> str:

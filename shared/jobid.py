@@ -17,9 +17,7 @@ against existing names (`find_collision`) before handing a new name out.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
-import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -193,6 +191,11 @@ def make_job_id(
 
 def compute_run_hash(function_name: str, args_hash: str, nonce: str | None = None) -> str:
     """First 8 hex characters of SHA-256(function_name + args_hash + nonce); nonce is random."""
+    # hashlib and secrets here, not at the top: parsing job IDs (every `ascend` command) needs
+    # neither, and loading OpenSSL's hashes costs a few ms of start-up
+    import hashlib
+    import secrets
+
     nonce = secrets.token_hex(16) if nonce is None else nonce
     digest = hashlib.sha256(f"{function_name}{args_hash}{nonce}".encode())
     return digest.hexdigest()[:RUN_HASH_LENGTH]
@@ -209,6 +212,8 @@ class DependencySet:
 
     def calculate_hash(self) -> str:
         """12 hex characters, independent of package order, case and PEP 503 name spelling."""
+        import hashlib
+
         canonical = "\n".join(
             [
                 f"python={self.python_version}",
