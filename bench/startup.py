@@ -2,6 +2,7 @@
 embedded index) against `python -c pass`, as median wall-clock seconds of new processes.
 
     .venv/bin/python -m bench.startup [--runs 15]
+    chrt -f 50 .venv/bin/python -m bench.startup     # on a loaded machine: as if it were quiet
 
 The runs of the three commands alternate, so a busy machine slows each of them alike; the
 ratios to `python -c pass` are of the same run. The aim (issue 18): both under 0.25 s. Each
