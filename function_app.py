@@ -26,7 +26,8 @@ def on_blob_event(event: func.EventGridEvent) -> None:
     from indexer.handler import handle
     from shared.services import services
 
-    outcome = handle(event_from_function(event), services())
+    root = services()
+    outcome = handle(event_from_function(event), root.blobs, root.index, root.clock, root.settings)
     log.info("blob event handled", extra={"outcome": outcome.kind, "blob": outcome.blob})
 
 

@@ -158,8 +158,9 @@ def events(
         if props is None:
             raise SystemExit(f"bench: {name_of(job)} was not written")
         payloads.append(grid_event("bench", props))
+    ports = (services.blobs, services.index, services.clock, services.settings)
     return measure(
-        counter, [functools.partial(handle, event_from_dict(p), services) for p in payloads]
+        counter, [functools.partial(handle, event_from_dict(p), *ports) for p in payloads]
     )
 
 

@@ -61,7 +61,13 @@ def handle_group(services: Services, group: list[PendingEvent]) -> Handled:
     results: Handled = []
     for event in group:
         try:
-            outcome = handle(event_from_dict(event.payload), services)
+            outcome = handle(
+                event_from_dict(event.payload),
+                services.blobs,
+                services.index,
+                services.clock,
+                services.settings,
+            )
             results.append((event, outcome.kind))
         except TransientError as exc:
             log.warning("will retry %s: %s", event.name, exc)

@@ -32,8 +32,8 @@ from shared.jobdocument import LogFacts, build_document
 from shared.jobid import JobId
 from shared.layout import job_prefix, log_path, metadata_path
 from shared.metadata import FINAL_STATUSES, JobMetadata, parse_metadata
-from shared.ports import Blob, BlobProps
-from shared.services import Services
+from shared.ports import Blob, BlobProps, BlobStore, SearchIndex
+from shared.settings import Settings
 from shared.tags import RETAIN
 
 _FINAL = frozenset(s.value for s in FINAL_STATUSES)
@@ -53,7 +53,9 @@ def metadata_of(blob: Blob, job: JobId) -> JobMetadata:
 
 
 def index_job(
-    services: Services,
+    blobs: BlobStore,
+    index: SearchIndex,
+    settings: Settings,
     job: JobId,
     *,
     sequencer: str | None = None,
@@ -66,35 +68,35 @@ def index_job(
     event about the content the document was made from (a duplicate: Event Grid delivers at
     least once) costs no storage request, unless `recheck` (reconcile found the job stale)."""
     name = metadata_path(job)
-    limit = services.settings.max_metadata_bytes
+    limit = settings.max_metadata_bytes
     if event_size is not None and event_size > limit:
         raise InvalidMetadata(
             f"metadata.json of {job}", f"is {event_size} bytes, over the limit of {limit}"
         )
-    previous = services.index.get(str(job))
+    previous = index.get(str(job))
     if not recheck and _indexed_from(previous, event_etag, sequencer):
         return Skipped(name, "already indexed from this content (a repeated event)")
     try:
-        blob = services.blobs.read(name, max_bytes=limit)
+        blob = blobs.read(name, max_bytes=limit)
     except BlobNotFound:
         return Skipped(name, "metadata.json is gone (deleted after the event)")
     meta = metadata_of(blob, job)
     version = _version(blob.props, previous, sequencer if event_etag == blob.props.etag else None)
     untagged = _untagged(blob.props)
-    log, folder = _log_and_folder(services, job, meta, previous, untagged=untagged)
-    facts = _log_facts(services, job, meta, log, previous)
+    log, folder = _log_and_folder(blobs, job, meta, previous, untagged=untagged)
+    facts = _log_facts(blobs, job, meta, log, previous)
     doc = build_document(
         meta,
-        prices=services.settings.node_prices,
+        prices=settings.node_prices,
         source_version=version,
         log=facts,
-        image_packages=_image_packages(services, meta),
+        image_packages=_image_packages(blobs, meta),
     )
     if folder is not None:
-        retag_job_blobs(services.blobs, folder, retain=meta.retain)
+        retag_job_blobs(blobs, folder, retain=meta.retain)
     elif untagged:
-        _tag_metadata(services, blob.props, meta.retain)
-    if not services.index.upsert([doc]):
+        _tag_metadata(blobs, blob.props, meta.retain)
+    if not index.upsert([doc]):
         return Skipped(name, "the index already holds a newer version of this job")
     return Indexed(name, str(job))
 
@@ -124,13 +126,13 @@ def _untagged(props: BlobProps) -> bool:
     return props.tag_count is not None and props.tag_count < JOB_TAG_COUNT
 
 
-def _tag_metadata(services: Services, props: BlobProps, retain: bool) -> None:
-    current = services.blobs.get_tags(props.name) if props.tag_count else {}
-    retag_blob(services.blobs, props.name, current, retain)
+def _tag_metadata(blobs: BlobStore, props: BlobProps, retain: bool) -> None:
+    current = blobs.get_tags(props.name) if props.tag_count else {}
+    retag_blob(blobs, props.name, current, retain)
 
 
 def _log_and_folder(
-    services: Services,
+    blobs: BlobStore,
     job: JobId,
     meta: JobMetadata,
     previous: SearchDocument | None,
@@ -141,39 +143,39 @@ def _log_and_folder(
     tags may be stale or missing."""
     name = log_path(job)
     if previous is None:
-        changed = untagged or _log_tag_differs(services, name, meta.retain)
+        changed = untagged or _log_tag_differs(blobs, name, meta.retain)
     else:
         changed = bool(previous.get("retain")) != meta.retain
     if changed:
-        folder = list(services.blobs.list(job_prefix(job), with_tags=True))
+        folder = list(blobs.list(job_prefix(job), with_tags=True))
         return LogRead(next((p for p in folder if p.name == name), None)), folder
     if previous is not None:
-        return LogRead(services.blobs.props(name)), None
+        return LogRead(blobs.props(name)), None
     # First index: a final job's log is read whole anyway (stats), in the same request as its
     # props; a job still running needs nothing of it (its tier is the default).
-    return (read_log(services.blobs, name) if meta.status.is_final else LogRead(None)), None
+    return (read_log(blobs, name) if meta.status.is_final else LogRead(None)), None
 
 
-def _log_tag_differs(services: Services, name: str, retain: bool) -> bool:
+def _log_tag_differs(blobs: BlobStore, name: str, retain: bool) -> bool:
     try:
-        tags = services.blobs.get_tags(name)
+        tags = blobs.get_tags(name)
     except BlobNotFound:
         return False
     return tags.get(RETAIN) != ("true" if retain else "false")
 
 
 def _log_facts(
-    services: Services, job: JobId, meta: JobMetadata, log: LogRead, previous: SearchDocument | None
+    blobs: BlobStore, job: JobId, meta: JobMetadata, log: LogRead, previous: SearchDocument | None
 ) -> LogFacts:
     if meta.status.is_final:
         return finalize_log(
-            services.blobs, job, log.props, retain=meta.retain, previous=previous, stats=log.stats
+            blobs, job, log.props, retain=meta.retain, previous=previous, stats=log.stats
         )
     size = log.props.size if log.props is not None else kept_size(previous)
     return LogFacts(tier=job_tier(log.props, previous), size=size)
 
 
-def _image_packages(services: Services, meta: JobMetadata) -> list[str]:
+def _image_packages(blobs: BlobStore, meta: JobMetadata) -> list[str]:
     if meta.dependencies.packages:
         return []
-    return image_packages(services.blobs, meta.dependencies.hash)
+    return image_packages(blobs, meta.dependencies.hash)

@@ -157,7 +157,7 @@ def reindex_job(services: Services, item: tuple[str, JobState, BlobProps], known
         event_from_dict(grid_event(services.settings.container, metadata)), recheck=True
     )
     try:
-        outcome = handle(event, services)
+        outcome = handle(event, services.blobs, services.index, services.clock, services.settings)
         retagged = _retag_from_listing(services, job_id, state)
     except TransientError:
         return "failed"

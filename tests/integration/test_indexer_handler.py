@@ -143,9 +143,15 @@ def test_deleting_metadata_removes_the_document_only_when_it_is_gone(services: S
     props = services.blobs.props(name)
     assert props is not None
     deleted = event_from_dict(grid_event(services.settings.container, props, deleted=True))
-    assert handle(deleted, services).kind == "skipped"
+    assert (
+        handle(deleted, services.blobs, services.index, services.clock, services.settings).kind
+        == "skipped"
+    )
     services.blobs.delete(name)
-    assert handle(deleted, services).kind == "removed"
+    assert (
+        handle(deleted, services.blobs, services.index, services.clock, services.settings).kind
+        == "removed"
+    )
     assert services.index.get(str(job)) is None
 
 

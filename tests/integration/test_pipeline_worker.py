@@ -238,7 +238,9 @@ def test_two_workers_on_the_same_job_leave_it_correct(services: Services, tmp_pa
     def work() -> None:
         own = services.using(index=SqliteIndex(services.settings.index_path))
         try:
-            assert handle(event_from_dict(payload), own).kind in {"indexed", "skipped"}
+            assert handle(
+                event_from_dict(payload), own.blobs, own.index, own.clock, own.settings
+            ).kind in {"indexed", "skipped"}
         except BaseException as exc:  # collected for the main thread
             errors.append(exc)
 
@@ -285,7 +287,13 @@ def _history(services: Services) -> tuple[list[dict[str, Any]], dict[str, Search
     truth_index.ensure()
     truth = services.using(index=truth_index)
     for j in jobs[:2]:
-        handle(event_from_dict(created_payload(services.blobs, c, metadata_path(j))), truth)
+        handle(
+            event_from_dict(created_payload(services.blobs, c, metadata_path(j))),
+            truth.blobs,
+            truth.index,
+            truth.clock,
+            truth.settings,
+        )
     return events, _docs(truth_index)
 
 
@@ -308,7 +316,7 @@ def test_duplicated_and_shuffled_events_give_the_truth(
     index.ensure()
     own = services.using(index=index)
     for payload in delivered:
-        handle(event_from_dict(payload), own)
+        handle(event_from_dict(payload), own.blobs, own.index, own.clock, own.settings)
     assert _docs(index) == truth
     index.close()
 

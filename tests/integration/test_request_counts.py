@@ -74,7 +74,7 @@ def requests_of(counted: tuple[Services, FaultProxy], plain: Services, name: str
     assert props is not None, name
     event = event_from_dict(grid_event(plain.settings.container, props))
     before = len(proxy.request_lines)
-    handle(event, services)
+    handle(event, services.blobs, services.index, services.clock, services.settings)
     return proxy.request_lines[before:]
 
 

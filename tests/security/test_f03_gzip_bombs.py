@@ -89,7 +89,13 @@ def test_a_foreign_gz_log_is_rejected_by_the_indexer_and_never_read(services: Se
     meta = seed_job(services)
     name = archived_log_path(meta.parsed_job_id)
     services.blobs.write(name, BOMB, content_encoding="gzip")
-    outcome = handle(created(services, name, "ev-1"), services)
+    outcome = handle(
+        created(services, name, "ev-1"),
+        services.blobs,
+        services.index,
+        services.clock,
+        services.settings,
+    )
     assert isinstance(outcome, Rejected)
     assert [r.blob for r in list_rejections(services.blobs)] == [name]
     with pytest.raises(StorageError, match="not written by the pipeline"):
@@ -100,7 +106,16 @@ def test_the_lifecycles_own_gz_passes_the_indexer(services: Services) -> None:
     """A .gz the lifecycle wrote is skipped as the pipeline's own output, and reads back."""
     meta = seed_job(services, levels=["INFO", "ERROR"])
     done = compress_log(services.blobs, log_path(meta.parsed_job_id))
-    assert isinstance(handle(created(services, done.destination, "ev-2"), services), Skipped)
+    assert isinstance(
+        handle(
+            created(services, done.destination, "ev-2"),
+            services.blobs,
+            services.index,
+            services.clock,
+            services.settings,
+        ),
+        Skipped,
+    )
     assert b"".join(stored_log(services.blobs, meta.parsed_job_id)).count(b"\n") == 2
 
 

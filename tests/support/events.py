@@ -174,7 +174,9 @@ def created_payload(blobs: BlobStore, container: str, name: str) -> dict[str, An
 def deliver(services: Services, name: str) -> Outcome:
     """Hand the BlobCreated event of `name` to the handler, as Event Grid would."""
     payload = created_payload(services.blobs, services.settings.container, name)
-    return handle(event_from_dict(payload), services)
+    return handle(
+        event_from_dict(payload), services.blobs, services.index, services.clock, services.settings
+    )
 
 
 def function_event(payload: dict[str, Any]) -> func.EventGridEvent:
