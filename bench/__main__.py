@@ -19,6 +19,7 @@ BENCHES = {
     "azurite_ops": "Azurite's own CPU per request kind the indexer makes, in GETs",
     "events": "storage requests and CPU per event kind the indexer handles, vs one GET",
     "partitions": "reconcile and sweep across invocations with a small time budget",
+    "freshness": "local worker: blob written to job searchable at 1k/10k/100k jobs vs a full pass",
     "masking": "secret masking cost per console line (plain, metrics, JSON, with a secret)",
     "hostile": "peak RSS of jobs logs on a 400 KB gzip bomb; serve answering with 100 follows",
     "listing_failure": "a whole listing on Azurite clean vs around one unlistable blob name",

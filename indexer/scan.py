@@ -4,9 +4,9 @@
   checkpoint's rows of the same name range (`Checkpoint.between`), so neither side is ever held
   whole. `ascend pipeline run --once` does one to the end; the watching worker does one slice
   of it per pass (`SWEEP_BLOBS_PER_PASS`), starting a new scan at most every
-  `SWEEP_EVERY_SECONDS` (at once when the last one took a single pass: a container that small
-  is listed whole every pass): the guarantee that nothing is missed, at a bounded cost per
-  pass.
+  `SWEEP_EVERY_SECONDS`, or ten times the last scan's duration if longer (at once when the last
+  one took a single pass: a container that small is listed whole every pass): the guarantee
+  that nothing is missed, at a bounded share of the worker's time.
 - The **recent job folders** of a watching pass: for every (project, user) whose jobs the
   checkpoint holds, the jobs created on the last `HOT_DAYS` days (UTC), listed by the prefix
   `jobs/{YYYYMMDD}-` (job IDs start with their creation time). This is where new and running
@@ -38,6 +38,7 @@ CHUNK = 1000  # listed blobs compared with the checkpoint at a time
 HOT_DAYS = 2  # today and yesterday (UTC): a job started before midnight still runs after it
 SWEEP_BLOBS_PER_PASS = 5000  # one page of a listing: on Azurite every page costs a scan
 SWEEP_EVERY_SECONDS = 300.0  # a new full scan starts at most this often
+SWEEP_SHARE = 0.1  # and a scan's own duration is at most this share of the time between scans
 Events = dict[str, PendingEvent]  # by blob name: a blob listed twice in a pass is handled once
 
 
@@ -161,6 +162,7 @@ class Watcher:
         self.sweep_started: float | None = None
         self.sweeps_finished = 0
         self.sweep_passes = 0  # passes the current (or last) full scan has taken
+        self.sweep_took = 0.0  # seconds the last full scan took, from start to finish
 
     def pending(self) -> Listed:
         """This pass's events (recent folders first), listing errors and skipped prefixes."""
@@ -178,14 +180,16 @@ class Watcher:
             if sweep.finished:
                 listings.append(sweep.listing)
                 self.sweep, self.sweeps_finished = None, self.sweeps_finished + 1
+                self.sweep_took = self.monotonic() - (self.sweep_started or 0.0)
         errors = [listing.error for listing in listings if listing.error]
         skipped = tuple(s for listing in listings for s in listing.skipped)
         return Listed(list(events.values()), errors[0] if errors else None, skipped)
 
     def _sweep(self) -> FullScan | None:
         """The current full scan, or a new one when due: `sweep_every` after the last one
-        started, or at once when the last one took a single pass (a small container is simply
-        listed every pass)."""
+        started, and no sooner than `1 / SWEEP_SHARE` times its duration (on Azurite a page of
+        a large container costs seconds: the scans then keep to a tenth of the time), or at once
+        when the last one took a single pass (a small container is listed every pass)."""
         if self.sweep is None and self._sweep_due():
             self.sweep = FullScan(self.blobs, self.checkpoint, self.container)
             self.sweep_started, self.sweep_passes = self.monotonic(), 0
@@ -196,4 +200,5 @@ class Watcher:
     def _sweep_due(self) -> bool:
         if self.sweep_started is None or self.sweep_passes <= 1:
             return True
-        return self.monotonic() - self.sweep_started >= self.sweep_every
+        wait = max(self.sweep_every, self.sweep_took / SWEEP_SHARE)
+        return self.monotonic() - self.sweep_started >= wait

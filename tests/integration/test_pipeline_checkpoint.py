@@ -174,3 +174,24 @@ def test_the_watching_worker_stops_and_leaves_its_checkpoint(services: Services)
     path = checkpoint_path(services.settings)
     assert path.name.endswith(".checkpoint.sqlite3")
     assert open_checkpoint(path).count() == 2
+
+
+def test_a_long_full_scan_is_repeated_no_sooner_than_ten_times_its_duration(
+    services: Services, tmp_path: Path
+) -> None:
+    """A scan that took 400 s (a large container on Azurite) starts again after 4,000 s, not
+    after the 600 s minimum: scans keep to a tenth of the worker's time."""
+    write_job(services.blobs, make_metadata(run="00000004", created=OLD))
+    store = open_checkpoint(tmp_path / "c.sqlite3")
+    ticks = Ticks()
+    listings = watcher(services, store, ticks, sweep_blobs=1)
+    while listings.sweeps_finished == 0:
+        one_pass(services, store, listings)
+        ticks.now += 100.0
+    assert listings.sweep_took == pytest.approx(300.0, abs=101.0)
+    ticks.now = listings.sweep_took * 10 - 50.0
+    one_pass(services, store, listings)
+    assert listings.sweep is None
+    ticks.now = listings.sweep_took * 10 + 1.0
+    one_pass(services, store, listings)
+    assert listings.sweep is not None
