@@ -214,9 +214,10 @@ def _metric(value: str, quoted: bool) -> Term:
     match = _METRIC_RE.fullmatch(_literal(value))
     if match is None:
         raise TermError(f"{value!r} is not NAME, or NAME followed by =, >, >=, <, <= and a number")
-    if match["op"] is None:
+    op = next((o for o in _OPS if o == match["op"]), None)  # the pattern allows only these
+    if op is None:
         return Metric(match["name"])
-    return Metric(match["name"], match["op"], _number(match["value"]))  # type: ignore[arg-type]
+    return Metric(match["name"], op, _number(match["value"]))
 
 
 BUILDERS: dict[str, Builder] = {
