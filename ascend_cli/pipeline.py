@@ -93,10 +93,11 @@ def reconcile(
     from indexer.reconcile_partition import reconcile_recent
 
     require_admin("pipeline reconcile")
+    root = services()
     summary = (
-        reconcile_index(services())
+        reconcile_index(root.blobs, root.index, root.clock, root.settings)
         if since_days is None
-        else reconcile_recent(services(), since_days)
+        else reconcile_recent(root, since_days)
     )
     failed = summary.pop("failed", 0)
     if json:

@@ -73,7 +73,7 @@ def run(connection: str, tmp: Path, jobs: int, budget: float) -> dict[str, objec
         set_status(blobs, job, "completed", clock=FixedClock(DAY + timedelta(hours=2)), exit_code=0)
     warm = SqliteIndex(tmp / "warm.sqlite3")  # makes the by-date copies: both timed runs
     warm.ensure()  # below then do the same work (index every job, copies present)
-    reconcile(Services(settings, clock=FixedClock(NOW), blobs=blobs, index=warm))
+    reconcile(blobs, warm, FixedClock(NOW), settings)
     index = SqliteIndex(settings.index_path)
     index.ensure()
     services = Services(settings, clock=FixedClock(NOW), blobs=blobs, index=index)
@@ -86,7 +86,7 @@ def run(connection: str, tmp: Path, jobs: int, budget: float) -> dict[str, objec
     base_index.ensure()
     base = Services(settings, clock=FixedClock(NOW), blobs=blobs, index=base_index)
     start = time.perf_counter()
-    counts = reconcile(base)
+    counts = reconcile(base.blobs, base.index, base.clock, base.settings)
     full_s = time.perf_counter() - start
     print(f"full reconcile in one invocation (baseline): {full_s:.1f} s, {counts}")
     for name, row in (("reconcile", rec), ("sweep", swp)):

@@ -78,7 +78,7 @@ def seeded(connection: str, tmp: Path, jobs: int, level: int) -> Services:
     index = SqliteIndex(settings.index_path)
     index.ensure()
     services = Services(settings, clock=FixedClock(NOW), blobs=blobs, index=index)
-    reconcile(services)
+    reconcile(services.blobs, services.index, services.clock, services.settings)
     return services
 
 

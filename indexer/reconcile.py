@@ -24,6 +24,7 @@ from indexer.finalize import SOURCE_SIZE, CopyState
 from indexer.handler import handle
 from indexer.rejected import record_rejection, record_skipped
 from indexer.retag import retag_job_blobs, stale_tags
+from shared.clock import Clock
 from shared.documents import SearchDocument
 from shared.errors import InvalidBlobPath, TransientError
 from shared.gunzip import SOURCE_ETAG, written_by_pipeline
@@ -31,8 +32,8 @@ from shared.jobid import parse_job_id
 from shared.layout import PROJECTS, BlobKind, metadata_path, parse_blob_name
 from shared.listing import StoppableListing
 from shared.metadata import FINAL_STATUSES
-from shared.ports import BlobProps
-from shared.services import Services
+from shared.ports import BlobProps, BlobStore, SearchIndex
+from shared.settings import Settings
 
 _FINAL = frozenset(s.value for s in FINAL_STATUSES)
 KINDS = ("indexed", "updated", "removed", "unchanged", "rejected")
@@ -84,16 +85,16 @@ def forged_copies(states: dict[str, JobState]) -> list[BlobProps]:
     return plain + gzipped
 
 
-def record_forged_copies(services: Services, states: dict[str, JobState]) -> int:
+def record_forged_copies(blobs: BlobStore, clock: Clock, states: dict[str, JobState]) -> int:
     """Record each forged by-date copy (once per version) under `_ascend/rejected/`; the blob
     itself is never touched. Returns how many were found."""
     forged = forged_copies(states)
     for props in forged:
         record_rejection(
-            services.blobs,
+            blobs,
             blob=props.name,
             event_id="reconcile",
-            at=services.clock.now(),
+            at=clock.now(),
             etag=props.etag,
             reason=f"{props.name}: a by-date copy the pipeline did not write (no "
             "source marks): never trusted as the job's log",
@@ -116,20 +117,27 @@ def is_current(doc: SearchDocument, state: JobState, metadata: BlobProps) -> boo
     return log is None or CopyState(state.copy).is_copy_of(log)
 
 
-def reconcile(services: Services, *, workers: int | None = None) -> dict[str, int]:
+def reconcile(
+    blobs: BlobStore,
+    index: SearchIndex,
+    clock: Clock,
+    settings: Settings,
+    *,
+    workers: int | None = None,
+) -> dict[str, int]:
     """Bring the index in line with storage; counts of indexed, updated, removed, unchanged,
     rejected (and `failed`: transient failures left for the next run; `unlisted`: prefixes that
     failed to list, gone around and recorded as rejected)."""
-    known = {job_id for job_id, _, _ in services.index.keys()}  # noqa: SIM118 - a port method
+    known = {job_id for job_id, _, _ in index.keys()}  # noqa: SIM118 - a port method
     # read before the listing: a job created meanwhile is never a removal candidate
-    listing = StoppableListing(services.blobs.list(f"{PROJECTS}/", with_tags=True))
+    listing = StoppableListing(blobs.list(f"{PROJECTS}/", with_tags=True))
     states = job_states(listing)
     listing.raise_failure()  # only prefixes that fail to list are gone around
     counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
     if listing.skipped:
-        record_skipped(services.blobs, listing.skipped, at=services.clock.now())
+        record_skipped(blobs, listing.skipped, at=clock.now())
         counts["unlisted"] = len(listing.skipped)
-    counts["rejected"] += record_forged_copies(services, states)
+    counts["rejected"] += record_forged_copies(blobs, clock, states)
     todo: list[tuple[str, JobState, BlobProps]] = []
     present: set[str] = set()
     for job_id, state in states.items():
@@ -137,28 +145,37 @@ def reconcile(services: Services, *, workers: int | None = None) -> dict[str, in
         if metadata is None:
             continue
         present.add(job_id)
-        doc = services.index.get(job_id) if job_id in known else None
+        doc = index.get(job_id) if job_id in known else None
         if doc is not None and is_current(doc, state, metadata):
             counts["unchanged"] += 1
         else:
             todo.append((job_id, state, metadata))
-    with ThreadPoolExecutor(max_workers=workers or services.settings.pipeline_workers) as pool:
-        for kind in pool.map(lambda item: reindex_job(services, item, item[0] in known), todo):
+    with ThreadPoolExecutor(max_workers=workers or settings.pipeline_workers) as pool:
+        for kind in pool.map(
+            lambda item: reindex_job(blobs, index, clock, settings, item, known=item[0] in known),
+            todo,
+        ):
             counts[kind] += 1
-    counts["removed"] += _remove(services, known - present)
+    counts["removed"] += _remove(blobs, index, known - present)
     return dict(counts)
 
 
-def reindex_job(services: Services, item: tuple[str, JobState, BlobProps], known: bool) -> str:
+def reindex_job(
+    blobs: BlobStore,
+    index: SearchIndex,
+    clock: Clock,
+    settings: Settings,
+    item: tuple[str, JobState, BlobProps],
+    *,
+    known: bool,
+) -> str:
     """Index one missing or stale job through the events' handler and re-tag its listed blobs;
     the outcome kind (`failed` for a transient failure, left for the next run)."""
     job_id, state, metadata = item
-    event = replace(
-        event_from_dict(grid_event(services.settings.container, metadata)), recheck=True
-    )
+    event = replace(event_from_dict(grid_event(settings.container, metadata)), recheck=True)
     try:
-        outcome = handle(event, services.blobs, services.index, services.clock, services.settings)
-        retagged = _retag_from_listing(services, job_id, state)
+        outcome = handle(event, blobs, index, clock, settings)
+        retagged = _retag_from_listing(blobs, index, job_id, state)
     except TransientError:
         return "failed"
     if outcome.kind == "indexed" or retagged:
@@ -166,21 +183,17 @@ def reindex_job(services: Services, item: tuple[str, JobState, BlobProps], known
     return "rejected" if outcome.kind == "rejected" else "unchanged"
 
 
-def _retag_from_listing(services: Services, job_id: str, state: JobState) -> int:
+def _retag_from_listing(blobs: BlobStore, index: SearchIndex, job_id: str, state: JobState) -> int:
     """Re-tag the listed blobs of the job whose `retain` tag disagrees with its document."""
-    doc = services.index.get(job_id)
+    doc = index.get(job_id)
     if doc is None:
         return 0
-    blobs = [*state.folder.values(), *([state.copy] if state.copy else [])]
-    return retag_job_blobs(services.blobs, blobs, retain=bool(doc.get("retain")))
+    listed = [*state.folder.values(), *([state.copy] if state.copy else [])]
+    return retag_job_blobs(blobs, listed, retain=bool(doc.get("retain")))
 
 
-def _remove(services: Services, candidates: set[str]) -> int:
+def _remove(blobs: BlobStore, index: SearchIndex, candidates: set[str]) -> int:
     """Delete documents of jobs whose metadata.json is really gone (checked once more: a job
     created after the keys were read is not among the candidates at all)."""
-    gone = [
-        j
-        for j in sorted(candidates)
-        if services.blobs.props(metadata_path(parse_job_id(j))) is None
-    ]
-    return services.index.delete(gone) if gone else 0
+    gone = [j for j in sorted(candidates) if blobs.props(metadata_path(parse_job_id(j))) is None]
+    return index.delete(gone) if gone else 0

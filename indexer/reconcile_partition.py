@@ -147,7 +147,9 @@ def reconcile_partition(
     unlisted: list[Skipped] = []
     states = job_states(partition_listing(services.blobs, part.project, part.day, unlisted))
     record_skipped(services.blobs, unlisted, at=services.clock.now())
-    record_forged_copies(services, states)  # from the listing: no request for the pipeline's own
+    record_forged_copies(
+        services.blobs, services.clock, states
+    )  # from the listing: no request for the pipeline's own
     docs = partition_documents(services.index, part.project, part.day)
     present = {job_id for job_id, state in states.items() if _metadata(state) is not None}
 
@@ -183,7 +185,14 @@ def _one(services: Services, job_id: str, state: JobState, doc: SearchDocument |
         raise InternalError(f"job {job_id}: worked without a metadata.json")
     if doc is not None and is_current(doc, state, metadata):
         return "unchanged"
-    return reindex_job(services, (job_id, state, metadata), known=doc is not None)
+    return reindex_job(
+        services.blobs,
+        services.index,
+        services.clock,
+        services.settings,
+        (job_id, state, metadata),
+        known=doc is not None,
+    )
 
 
 def _metadata(state: JobState) -> BlobProps | None:

@@ -172,9 +172,11 @@ def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(
     fresh = SqliteIndex(services.settings.index_path)
     fresh.ensure()
     services = services.using(index=fresh)
-    assert reconcile(services)["indexed"] == 3
+    assert (
+        reconcile(services.blobs, services.index, services.clock, services.settings)["indexed"] == 3
+    )
     assert _docs(fresh) == before
-    assert reconcile(services) == {
+    assert reconcile(services.blobs, services.index, services.clock, services.settings) == {
         "indexed": 0,
         "updated": 0,
         "removed": 0,
@@ -192,7 +194,7 @@ def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(
     run_once(services, checkpoint=tmp_path / "c.json")
     services.blobs.delete(metadata_path(gone))
     services.blobs.append(log_path(grown), lines([log_record(str(grown), "INFO", "late")]))
-    summary = reconcile(services)
+    summary = reconcile(services.blobs, services.index, services.clock, services.settings)
     assert (summary["removed"], summary["updated"], summary["unchanged"]) == (1, 1, 0)
     doc = services.index.get(str(grown))
     assert doc is not None
@@ -210,7 +212,10 @@ def test_a_blob_written_later_with_another_retain_is_retagged_by_its_event(
     services.blobs.write(name, b"m", tags=job_blob_tags(job, "artifact", retain=True))
     run_once(services, checkpoint=tmp_path / "c.json")
     assert services.blobs.get_tags(name)["retain"] == "false"
-    assert reconcile(services)["unchanged"] == 1
+    assert (
+        reconcile(services.blobs, services.index, services.clock, services.settings)["unchanged"]
+        == 1
+    )
 
 
 def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services, tmp_path: Path) -> None:
@@ -222,11 +227,14 @@ def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services, tmp_pa
     services.blobs.write(other, b"m", tags=job_blob_tags(job, "artifact", retain=True))
     bare = artifact_path(job, "plot.png")
     services.blobs.write(bare, b"p")
-    summary = reconcile(services)
+    summary = reconcile(services.blobs, services.index, services.clock, services.settings)
     assert (summary["updated"], summary["unchanged"]) == (1, 0)
     assert services.blobs.get_tags(other)["retain"] == "false"
     assert services.blobs.get_tags(bare) == job_blob_tags(job, "artifact", retain=False)
-    assert reconcile(services)["unchanged"] == 1
+    assert (
+        reconcile(services.blobs, services.index, services.clock, services.settings)["unchanged"]
+        == 1
+    )
 
 
 def test_two_workers_on_the_same_job_leave_it_correct(services: Services, tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> N
     after a reconcile; the pipeline's own copy is not, and the forged blobs are left untouched."""
 
     own = parse_job_id(seed_job(services, levels=["INFO", "ERROR"]).job_id)
-    reconcile(services)
+    reconcile(services.blobs, services.index, services.clock, services.settings)
     assert services.blobs.props(by_date_log_path(own)) is not None  # the pipeline's own copy
     assert not list(list_rejections(services.blobs))
     other = parse_job_id(seed_job(services, levels=["INFO"]).job_id)
@@ -96,7 +96,7 @@ def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> N
     }
     for name, data in forged.items():
         services.blobs.write(name, data)
-    counts = reconcile(services)
+    counts = reconcile(services.blobs, services.index, services.clock, services.settings)
     rejected = {r.blob for r in list_rejections(services.blobs)}
     assert set(forged) <= rejected
     assert by_date_log_path(own) not in rejected

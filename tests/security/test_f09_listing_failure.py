@@ -106,7 +106,7 @@ def test_nothing_under_a_skipped_prefix_is_taken_as_deleted(
 def test_reconcile_indexes_around_the_bad_prefix(services: Services) -> None:
     """Reconcile lists the same way: the good job is indexed, the skipped prefix counted."""
     _, good = _write_two_jobs_with_a_bad_blob_in_the_first(services)
-    counts = reconcile(services)
+    counts = reconcile(services.blobs, services.index, services.clock, services.settings)
     assert services.index.get(good) is not None
     assert counts["unlisted"] == 1
 
