@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard.routes import ServicesFactory, render
+from shared.ports import BlobStore
 from shared.principal import Principal
 from shared.services import Services
 from web.caller import Caller
@@ -25,7 +26,7 @@ def mount_admin(app: FastAPI, services: ServicesFactory) -> None:
     def admin_page(request: Request, caller: Caller) -> HTMLResponse:
         built = services()
         actions, more = sweep_preview(built, caller)
-        rejected = rejections(built, caller)
+        rejected = rejections(built.blobs, caller)
         return render(
             request,
             "admin.html",
@@ -39,13 +40,13 @@ def mount_admin(app: FastAPI, services: ServicesFactory) -> None:
         )
 
 
-def rejections(built: Services, caller: Principal) -> list[dict[str, Any]]:
+def rejections(blobs: BlobStore, caller: Principal) -> list[dict[str, Any]]:
     """Rejected inputs the caller may see, newest first."""
     from indexer.rejected import list_rejections, visible_to
 
     rows = [
         r.model_dump(include={"blob", "reason", "event_id", "at"})
-        for r in list_rejections(built.blobs)
+        for r in list_rejections(blobs)
         if visible_to(caller, r)
     ]
     return sorted(rows, key=lambda r: str(r["at"]), reverse=True)

@@ -12,6 +12,7 @@ import threading
 import time
 from base64 import b64encode
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,11 +37,14 @@ from dashboard.logview import (
 )
 from query import jobs as use_cases
 from query.parser import QueryError
+from shared.clock import Clock
 from shared.errors import BlobArchived, BlobNotFound, InvalidInput, JobNotFound, StorageError
 from shared.jobid import JobId
 from shared.layout import artifact_path
+from shared.ports import BlobStore, SearchIndex
 from shared.principal import Principal
 from shared.services import Services
+from shared.settings import Settings
 from web.caller import Caller
 from web.follow import FollowGate, follow_body
 
@@ -147,7 +151,7 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
             error=error,
             limit=limit,
             column=getattr(error, "position", None),
-            rows=[_row(d, built) for d in (listing.documents if listing else [])],
+            rows=[_row(d, built.clock.now()) for d in (listing.documents if listing else [])],
             next_cursor=listing.next_cursor if listing else None,
             cursor=cursor,
         )
@@ -158,7 +162,12 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
     ) -> HTMLResponse:
         """The facet counts of the jobs page, fetched once the table has painted: counting
         every match of a broad query takes longer than one page of it."""
-        return render(request, "facets.html", q=q, facets=facet_counts(services(), caller, q))
+        return render(
+            request,
+            "facets.html",
+            q=q,
+            facets=facet_counts(services().index, services().clock, caller, q),
+        )
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
     def job_page(
@@ -168,7 +177,7 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
         details = use_cases.job_details(built.blobs, built.index, built.settings, caller, job_id)
         job = use_cases.visible_job(caller, job_id)
         wanted = LogFilter.of(at.level, at.text)
-        page, problem = _first_page(built, job, at.where, wanted)
+        page, problem = _first_page(built.blobs, job, at.where, wanted)
         document = details.document or {}
         metadata = details.metadata or {}
         return render(
@@ -185,7 +194,7 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
             image=_image(metadata, document, job),
             page=page,
             log_problem=problem,
-            log_size=_size(built, job),
+            log_size=_size(built.blobs, job),
             wanted=wanted,
             offset=at.offset,
             final=use_cases.status_reader(built.blobs, built.settings, job)(),
@@ -202,7 +211,7 @@ def _pages(app: FastAPI, services: ServicesFactory) -> None:
             use_cases.job_details(built.blobs, built.index, built.settings, caller, job_id)
             for job_id in ids
         ]
-        records = {d.job_id: _records(built, caller, d.job_id) for d in found}
+        records = {d.job_id: _records(built.blobs, built.settings, caller, d.job_id) for d in found}
         lasts = [_last_values(records[d.job_id]) for d in found]
         return render(
             request,
@@ -227,9 +236,9 @@ def _compare_ids(text: str) -> list[str]:
     return ids
 
 
-def _row(document: Mapping[str, Any], built: Services) -> dict[str, Any]:
+def _row(document: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     created = views.parse_time(document.get("created_at"))
-    return {**document, "created_relative": views.relative(created, built.clock.now())}
+    return {**document, "created_relative": views.relative(created, now)}
 
 
 def _image(metadata: dict[str, Any], document: Mapping[str, Any], job: JobId) -> str | None:
@@ -238,27 +247,27 @@ def _image(metadata: dict[str, Any], document: Mapping[str, Any], job: JobId) ->
     return f"{job.user}-{digest}" if digest else None
 
 
-def _size(built: Services, job: JobId) -> int | None:
+def _size(blobs: BlobStore, job: JobId) -> int | None:
     try:
-        return log_size(built.blobs, job)
+        return log_size(blobs, job)
     except StorageError:
         return None
 
 
 def _first_page(
-    built: Services, job: JobId, where: tuple[int, int], wanted: LogFilter
+    blobs: BlobStore, job: JobId, where: tuple[int, int], wanted: LogFilter
 ) -> tuple[LogPage | None, str | None]:
     try:
-        return _read_page(built, job, where, wanted, PAGE_LINES), None
+        return _read_page(blobs, job, where, wanted, PAGE_LINES), None
     except (BlobNotFound, BlobArchived) as exc:
         return None, str(exc)
 
 
 def _read_page(
-    built: Services, job: JobId, where: tuple[int, int], wanted: LogFilter, limit: int
+    blobs: BlobStore, job: JobId, where: tuple[int, int], wanted: LogFilter, limit: int
 ) -> LogPage:
     offset, line = where
-    chunks = log_chunks(built.blobs, job, offset, PAGE_BUDGET + (1 << 20))
+    chunks = log_chunks(blobs, job, offset, PAGE_BUDGET + (1 << 20))
     try:
         return scan(chunks, offset=offset, line=line, wanted=wanted, limit=limit)
     finally:
@@ -267,14 +276,14 @@ def _read_page(
             close()
 
 
-def facet_counts(built: Services, caller: Principal, text: str) -> dict[str, dict[str, int]]:
+def facet_counts(
+    index: SearchIndex, clock: Clock, caller: Principal, text: str
+) -> dict[str, dict[str, int]]:
     """Jobs per value of the facet fields (most first) over what the query matches for
     `caller`: the same scope as the table, through the index port's facets."""
     from query.service import facets
 
-    counted = facets(
-        built.index, caller, text, list(views.FACET_FIELDS), clock=built.clock, limit=FACET_VALUES
-    )
+    counted = facets(index, caller, text, list(views.FACET_FIELDS), clock=clock, limit=FACET_VALUES)
     return {
         field: {v: n for v, n in values.items() if v not in ("", "null", "None")}
         for field, values in counted.items()
@@ -290,7 +299,9 @@ def _log_routes(app: FastAPI, services: ServicesFactory) -> None:
         request: Request, job_id: str, caller: Caller, at: Annotated[LogQuery, Query()]
     ) -> HTMLResponse:
         job = use_cases.visible_job(caller, job_id)
-        page = _read_page(services(), job, at.where, LogFilter.of(at.level, at.text), at.limit)
+        page = _read_page(
+            services().blobs, job, at.where, LogFilter.of(at.level, at.text), at.limit
+        )
         response = render(request, "log_lines.html", page=page)
         response.headers.update(_page_headers(page))
         return response
@@ -319,7 +330,9 @@ def _log_routes(app: FastAPI, services: ServicesFactory) -> None:
         gate: FollowGate = request.app.state.follow_gate
         gate.enter(caller.user)
         stop = threading.Event()
-        events = _tail(built, job, _resume(last_event_id, at.where), stop=stop)
+        events = _tail(
+            built.blobs, built.settings, job, _resume(last_event_id, at.where), stop=stop
+        )
         return StreamingResponse(
             follow_body(gate, caller.user, events, stop),
             media_type="text/event-stream",
@@ -343,22 +356,24 @@ def _resume(last_event_id: str | None, where: tuple[int, int]) -> tuple[int, int
 
 
 def _tail(
-    built: Services,
+    blobs: BlobStore,
+    settings: Settings,
     job: JobId,
     where: tuple[int, int],
+    *,
     poll_seconds: float = 1.0,
     stop: threading.Event | None = None,
 ) -> Iterator[bytes]:
     """Server-sent events: rendered lines as the log grows, `end` once the job is final; ends
     within one poll once `stop` is set (the client left)."""
     stop = stop or threading.Event()
-    is_final = use_cases.status_reader(built.blobs, built.settings, job)
+    is_final = use_cases.status_reader(blobs, settings, job)
     deadline = time.monotonic() + TAIL_SECONDS
     everything = LogFilter()
     offset, line = where
     while time.monotonic() < deadline and not stop.is_set():
         final = is_final()
-        page = _read_page(built, job, (offset, line), everything, 2000)
+        page = _read_page(blobs, job, (offset, line), everything, 2000)
         if page.lines:
             html = TEMPLATES.get_template("log_lines.html").render(page=page)
             data = "".join(f"data: {part}\n" for part in html.splitlines() or [""])
@@ -375,11 +390,11 @@ def _tail(
 # ---- metrics and artifacts -------------------------------------------------------------------
 
 
-def _records(built: Services, caller: Principal, job_id: str) -> list[dict[str, Any]]:
+def _records(
+    blobs: BlobStore, settings: Settings, caller: Principal, job_id: str
+) -> list[dict[str, Any]]:
     try:
-        return list(
-            charts.metrics_records(use_cases.job_log(built.blobs, built.settings, caller, job_id))
-        )
+        return list(charts.metrics_records(use_cases.job_log(blobs, settings, caller, job_id)))
     except (BlobNotFound, BlobArchived):
         return []
 
@@ -396,12 +411,12 @@ def _data_routes(app: FastAPI, services: ServicesFactory) -> None:
     def metrics_json(
         job_id: str, caller: Caller, x: Annotated[str | None, Query(max_length=200)] = None
     ) -> Response:
-        records = _records(services(), caller, job_id)
+        records = _records(services().blobs, services().settings, caller, job_id)
         return Response(orjson.dumps(charts.payload(records, x)), media_type="application/json")
 
     @app.get("/jobs/{job_id}/metrics.csv", include_in_schema=False)
     def metrics_csv(job_id: str, caller: Caller) -> Response:
-        records = _records(services(), caller, job_id)
+        records = _records(services().blobs, services().settings, caller, job_id)
         return Response(
             charts.csv_text(records),
             media_type="text/csv",
@@ -410,7 +425,7 @@ def _data_routes(app: FastAPI, services: ServicesFactory) -> None:
 
     @app.get("/jobs/{job_id}/metrics.jsonl", include_in_schema=False)
     def metrics_jsonl(job_id: str, caller: Caller) -> Response:
-        records = _records(services(), caller, job_id)
+        records = _records(services().blobs, services().settings, caller, job_id)
         body = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
         return Response(
             body, media_type="application/x-ndjson", headers=_attachment(f"{job_id}.metrics.jsonl")
