@@ -5,18 +5,22 @@ would otherwise end every listing of every prefix above it, for as long as the b
 a flat listing fails, the prefix is narrowed: its children one level down (a listing with the
 `/` delimiter) are grouped by the first character after their common stem, and each group is
 listed flat on its own, so only the group holding the bad name fails and is narrowed again. The
-narrowing ends at the smallest prefix whose children cannot be listed at all; that prefix (past
-the last name already listed) is skipped and reported (`Skipped`), everything else is listed in
-name order, in the same pass. Prefixes skipped once are remembered (`ListingMemory`): the next
-listing goes around them at once and tries each of them again on its own.
+narrowing ends at the smallest prefix whose children cannot be listed at all; there the names
+going on with each character of the layout's names (letters, digits, `-._`) are listed apart,
+and only the rest of that prefix (past the last name already listed: the names going on with a
+character whose listing failed, or with another character) is skipped and reported (`Skipped`);
+everything else is listed, in the same pass. Prefixes skipped once are remembered
+(`ListingMemory`): the next listing goes around them at once and tries each of them again on
+its own.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import string
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -31,6 +35,10 @@ from shared.ports import BlobProps
 
 T = TypeVar("T")
 log = logging.getLogger("ascend.listing")
+# The characters of the layout's names (projects, users, job IDs, file names), in name order:
+# where a folder's names cannot be listed, those going on with each of them are listed apart.
+PROBE_CHARACTERS = "".join(sorted(string.ascii_letters + string.digits + "-._"))
+PROBE_ROUNDS = 4  # folders per listing narrowed that way (65 requests each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +48,21 @@ class Skipped:
     prefix: str
     after: str | None
     reason: str
+    listed: tuple[str, ...] = ()  # longer prefixes under `prefix` that were listed on their own
 
     def covers(self, name: str) -> bool:
         """Whether `name` falls in the part that was not listed."""
-        return name.startswith(self.prefix) and (self.after is None or name > self.after)
+        return (
+            name.startswith(self.prefix)
+            and (self.after is None or name > self.after)
+            and not any(name.startswith(p) for p in self.listed)
+        )
 
     def describe(self) -> str:
         past = f" after {self.after!r}" if self.after else ""
-        return f"{self.prefix!r}{past} ({self.reason})"
+        heads = sorted({p[len(self.prefix) :] for p in self.listed})
+        but = f" but those going on with {''.join(heads)!r}" if heads else ""
+        return f"{self.prefix!r}{past}{but} ({self.reason})"
 
 
 class ListingIncomplete(StorageError):
@@ -90,6 +105,7 @@ class Narrowing(Generic[T]):
     name_of: Callable[[T], str]
     memory: ListingMemory = field(default_factory=ListingMemory)
     skipped: list[Skipped] = field(default_factory=list)
+    probe_rounds: int = PROBE_ROUNDS  # rounds of listings by next character left
 
     def run(self, prefix: str) -> Iterator[T]:
         """Every blob under `prefix` that can be listed, in name order."""
@@ -124,7 +140,8 @@ class Narrowing(Generic[T]):
         except AscendError as exc:
             if not narrowable(exc):
                 raise
-            self.skipped.append(Skipped(prefix, after, " ".join(str(exc).split())))
+            listed = yield from self._by_next_character(prefix, after)
+            self.skipped.append(Skipped(prefix, after, " ".join(str(exc).split()), listed))
             log.warning("skipped %s", self.skipped[-1].describe())
             return
         # characters, not path parts: groups split within a name, e.g. among job IDs
@@ -139,6 +156,29 @@ class Narrowing(Generic[T]):
             groups = [stem]
         for group in groups:
             yield from self._list(group, after, suspects, probe=True)
+
+    def _by_next_character(
+        self, prefix: str, after: str | None
+    ) -> Generator[T, None, tuple[str, ...]]:
+        """Even the names one level down fail (the bad name is one of them): list the names
+        going on with each character of the layout's names on their own (one flat listing
+        each, no deeper); the prefixes that listed. A few rounds per listing, then none."""
+        if self.probe_rounds <= 0:
+            return ()
+        self.probe_rounds -= 1
+        listed: list[str] = []
+        for probe in (prefix + c for c in PROBE_CHARACTERS):
+            try:
+                items = [
+                    i for i in self.flat(probe, True) if not listed_before(self.name_of(i), after)
+                ]
+            except AscendError as exc:
+                if not narrowable(exc):
+                    raise
+                continue
+            listed.append(probe)
+            yield from items
+        return tuple(listed)
 
 
 def listed_before(name: str, after: str | None) -> bool:

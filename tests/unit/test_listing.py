@@ -64,8 +64,9 @@ def job(user: str, n: int, file: str = "metadata.json") -> str:
 
 
 def test_a_bad_blob_only_costs_its_own_job_folder() -> None:
-    """Jobs before and after the bad one (and other users') are listed, in order; the skipped
-    part is the rest of the bad job's folder, past what was listed before the failure."""
+    """Jobs before and after the bad one (and other users') are listed, and the bad job's other
+    blobs too (its folder's names are listed by next character): only names going on like the
+    bad one, or with a character outside the layout's, are skipped."""
     names = {job("alice", n) for n in range(1, 6)} | {job("bob", 1), job("alice", 3, "x\x07")}
     store = AzuriteLike(names)
     narrowing = store.narrowing()
@@ -73,8 +74,22 @@ def test_a_bad_blob_only_costs_its_own_job_folder() -> None:
     assert listed == sorted(n for n in names if not bad(n))  # job 3's metadata sorts first
     [skipped] = narrowing.skipped
     assert skipped.prefix == job("alice", 3, "")
-    assert skipped.covers(job("alice", 3, "y"))
+    assert skipped.covers(job("alice", 3, "x\x07"))
+    assert skipped.covers(job("alice", 3, "~"))
+    assert not skipped.covers(job("alice", 3, "y"))
     assert not skipped.covers(job("alice", 4))
+
+
+def test_a_bad_folder_name_costs_only_the_names_going_on_like_it() -> None:
+    """A user folder whose name holds a control character: the other users are listed; only
+    the users going on with its next character (here `a`) wait."""
+    names = {job("alice", 1), job("bob", 1), job("carol", 1), job("al\x07x", 1)}
+    narrowing = AzuriteLike(names).narrowing()
+    assert list(narrowing.run("")) == [job("bob", 1), job("carol", 1)]
+    [skipped] = narrowing.skipped
+    assert skipped.prefix == "projects/p/users/"
+    assert skipped.covers(job("alice", 1))
+    assert not skipped.covers(job("bob", 1))
 
 
 def test_a_known_bad_prefix_is_gone_around_at_once_next_time() -> None:
@@ -86,9 +101,9 @@ def test_a_known_bad_prefix_is_gone_around_at_once_next_time() -> None:
     first = store.failures
     store.failures = 0
     again = store.narrowing(memory)
-    assert len(list(again.run(""))) == 4  # job 3's folder is tried alone, and fails
+    assert len(list(again.run(""))) == 5  # job 3's folder is tried alone, and fails
     assert [s.prefix for s in again.skipped] == [job("alice", 3, "")]
-    assert store.failures == 2 < first  # the folder's flat listing and its walk
+    assert store.failures == 3 < first  # the folder's listing, its walk, its names at "x"
     store.names.discard(job("alice", 3, "x\x07"))
     healed = store.narrowing(memory)
     assert len(list(healed.run(""))) == 5
