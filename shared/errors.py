@@ -50,9 +50,10 @@ class StorageUnreachable(TransientError):
     """Blob storage did not answer at all (connection refused, no such host)."""
 
 
-class StorageRefused(StorageUnreachable):
-    """Nothing listens at the storage address (connection refused: Azurite not started, a wrong
-    port): said at once, not after seconds of retries that cannot change it."""
+class StorageAbsent(StorageUnreachable):
+    """Nothing is there to answer: the connection was refused (Azurite not started, a wrong
+    port) or the host name does not exist (a mistyped account URL). Said at once, not after
+    seconds of retries that cannot change it."""
 
     retry_at_once = False
 

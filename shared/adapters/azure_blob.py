@@ -18,6 +18,7 @@ import base64
 import contextlib
 import functools
 import hashlib
+import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -65,8 +66,8 @@ from shared.errors import (
     InvalidInput,
     NotSignedIn,
     PreconditionFailed,
+    StorageAbsent,
     StorageError,
-    StorageRefused,
     StorageUnreachable,
     TransientError,
 )
@@ -589,9 +590,10 @@ def _next_page(iterator: Iterator[Iterator[Any]]) -> list[Any] | None:
         return None
 
 
-def _refused(exc: BaseException) -> bool:
-    """Whether a request failed because the connection was refused (nothing listens there):
-    a ConnectionRefusedError somewhere in the chain of causes the SDK and urllib3 wrap."""
+def _absent(exc: BaseException) -> bool:
+    """Whether a request failed because nothing is there: a refused connection, or a host name
+    that does not exist (not a lookup that failed for now), somewhere in the chain of causes
+    the SDK and urllib3 wrap."""
     seen: set[int] = set()
     pending: list[object] = [exc]
     while pending:
@@ -599,7 +601,9 @@ def _refused(exc: BaseException) -> bool:
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
+        if isinstance(current, ConnectionRefusedError) or (
+            isinstance(current, socket.gaierror) and current.errno == socket.EAI_NONAME
+        ):
             return True
         pending += [current.__cause__, current.__context__, *current.args]
         pending += [getattr(current, name, None) for name in ("inner_exception", "reason")]
@@ -619,8 +623,8 @@ def _translate(name: str, exc: AzureError) -> Exception:  # noqa: PLR0911 - one 
             "no Azure credential: not signed in (run `az login`), or "
             "ASCEND_STORAGE_ACCOUNT_URL is wrong",
         )
-    if isinstance(exc, ServiceRequestError) and _refused(exc):
-        return StorageRefused(
+    if isinstance(exc, ServiceRequestError) and _absent(exc):
+        return StorageAbsent(
             f"{name}: blob storage is not reachable ({first_line(exc)}); "
             "is `make run` running, or ASCEND_STORAGE_* set right?"
         )

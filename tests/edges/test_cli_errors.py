@@ -3,17 +3,18 @@ traceback; a second worker on the same index is refused."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
 from ascend_cli.azurite import free_port
 from ascend_cli.lock import WorkerRunning, worker_lock
 from shared.adapters.azure_blob import _translate
 from shared.adapters.sqlite_index import SqliteIndex
-from shared.errors import NotSignedIn
+from shared.errors import NotSignedIn, StorageAbsent, TransientError
 from shared.settings import Settings, azurite_connection_string
 from tests.support.cli import invoke_cli, point_cli_at
 
@@ -84,6 +85,28 @@ def test_refused_storage_is_said_at_once_not_after_retries(
         assert code == 1
         assert "is `make run` running" in _one_line(err)
         assert elapsed < 2.0, (command, elapsed)
+
+
+@pytest.mark.parametrize(
+    ("cause", "said_at_once"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), True),
+        (socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), False),
+        (TimeoutError("timed out"), False),
+    ],
+)
+def test_only_an_address_with_nothing_there_is_said_at_once(
+    cause: Exception, said_at_once: bool
+) -> None:
+    """A refused connection or a host name that does not exist is StorageAbsent (not retried);
+    a lookup that failed for now or a timeout stays retried."""
+    error = ServiceRequestError("Failed to establish a new connection")
+    error.__cause__ = cause
+    translated = _translate("_ascend/rejected/", error)
+    assert isinstance(translated, TransientError)
+    assert isinstance(translated, StorageAbsent) is said_at_once
+    assert translated.retry_at_once is not said_at_once
 
 
 def test_no_credential_says_run_az_login() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.adapters.azure_retry import AzureRetry
-from shared.errors import StorageRefused, StorageUnreachable, TransientError
+from shared.errors import StorageAbsent, StorageUnreachable, TransientError
 
 
 def _failing(error: Exception, calls: list[int]) -> object:
@@ -20,7 +20,7 @@ def _failing(error: Exception, calls: list[int]) -> object:
 @pytest.mark.parametrize(
     ("error", "attempts"),
     [
-        (StorageRefused("nothing listens at 127.0.0.1:10000"), 1),
+        (StorageAbsent("nothing listens at 127.0.0.1:10000"), 1),
         (StorageUnreachable("no answer from the host"), 4),
         (TransientError("HTTP 503"), 4),
     ],
@@ -28,7 +28,7 @@ def _failing(error: Exception, calls: list[int]) -> object:
 def test_a_refused_connection_fails_at_once_other_transient_errors_are_retried(
     error: Exception, attempts: int
 ) -> None:
-    """StorageRefused is raised after one call; the others after every allowed attempt."""
+    """StorageAbsent is raised after one call; the others after every allowed attempt."""
     calls: list[int] = []
     policy = AzureRetry(attempts=4, sleep=lambda _: None)
     with pytest.raises(type(error)):
