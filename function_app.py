@@ -66,7 +66,7 @@ def retention_sweep(timer: func.TimerRequest, partitions: func.Out[list[str]]) -
 
     built = services()
     now = built.clock.now()
-    parts = sweep_partitions(built, now, run_id(now))
+    parts = sweep_partitions(built.blobs, built.index, now, run_id(now))
     partitions.set([p.message() for p in parts])
     log.info("retention sweep queued", extra={"partitions": len(parts), "past_due": timer.past_due})
 
@@ -95,7 +95,7 @@ def work_partition(message: func.QueueMessage, again: func.Out[str]) -> None:
     progress = (
         reconcile_partition(built, part, budget)
         if part.task == "reconcile"
-        else sweep_partition(built, as_of, part, budget)
+        else sweep_partition(built.blobs, built.index, built.settings, as_of, part, budget=budget)
     )
     if not progress.done:
         again.set(part.message())

@@ -88,7 +88,8 @@ def plan_command(
     moment, scope = parse_now(now), checked_project(project)
     _require_admin(scope)
     summary = SweepSummary()
-    for job_plan, _ in plan_sweep(services(), moment, project=scope):
+    built = services()
+    for job_plan, _ in plan_sweep(built.blobs, built.index, built.settings, moment, project=scope):
         _emit([a.as_json() for a in job_plan.actions], as_json)
         summary.add([Result(a, PLANNED) for a in job_plan.actions])
     note(summary.line(f"as of {moment:%Y-%m-%dT%H:%M:%SZ}: would do"))
@@ -129,8 +130,11 @@ def apply_command(  # noqa: PLR0917 - one parameter per CLI option
             bar.advance(task)
             _emit([result.as_json()], as_json)
 
+        built = services()
         summary = run_sweep(
-            services(),
+            built.blobs,
+            built.index,
+            built.settings,
             moment,
             project=scope,
             who=who,

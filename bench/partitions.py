@@ -81,7 +81,12 @@ def run(connection: str, tmp: Path, jobs: int, budget: float) -> dict[str, objec
     rec = invocations(lambda b: reconcile_partition(services, part, b), budget)
     check(index.count() == jobs, "a job was skipped")
     sweep = Partition("sweep", "20260314T023000", "proj", DAY.date())
-    swp = invocations(lambda b: sweep_partition(services, NOW, sweep, b), budget)
+    swp = invocations(
+        lambda b: sweep_partition(
+            services.blobs, services.index, services.settings, NOW, sweep, budget=b
+        ),
+        budget,
+    )
     base_index = SqliteIndex(tmp / "baseline.sqlite3")
     base_index.ensure()
     base = Services(settings, clock=FixedClock(NOW), blobs=blobs, index=base_index)

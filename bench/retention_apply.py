@@ -86,7 +86,9 @@ def applied(services: Services, level: int, rate: int, azurite_pid: int | None) 
     """Apply the sweep with `level` jobs in flight; what it did and how fast."""
     before = process_cpu_seconds(azurite_pid) if azurite_pid else 0.0
     start, cpu = time.perf_counter(), time.process_time()
-    summary = run_sweep(services, NOW, workers=level, rate=rate)
+    summary = run_sweep(
+        services.blobs, services.index, services.settings, NOW, workers=level, rate=rate
+    )
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     actions = sum(summary.actions.values())
     return {

@@ -5,15 +5,16 @@ administers. It only reads: the sweep is planned, never applied."""
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from dashboard.routes import ServicesFactory, render
-from shared.ports import BlobStore
+from shared.ports import BlobStore, SearchIndex
 from shared.principal import Principal
-from shared.services import Services
+from shared.settings import Settings
 from web.caller import Caller
 
 MAX_ROWS = 500
@@ -25,7 +26,9 @@ def mount_admin(app: FastAPI, services: ServicesFactory) -> None:
     @app.get("/admin", response_class=HTMLResponse, include_in_schema=False)
     def admin_page(request: Request, caller: Caller) -> HTMLResponse:
         built = services()
-        actions, more = sweep_preview(built, caller)
+        actions, more = sweep_preview(
+            built.blobs, built.index, built.settings, built.clock.now(), caller
+        )
         rejected = rejections(built.blobs, caller)
         return render(
             request,
@@ -52,17 +55,18 @@ def rejections(blobs: BlobStore, caller: Principal) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: str(r["at"]), reverse=True)
 
 
-def sweep_preview(built: Services, caller: Principal) -> tuple[list[dict[str, Any]], bool]:
+def sweep_preview(
+    blobs: BlobStore, index: SearchIndex, settings: Settings, now: datetime, caller: Principal
+) -> tuple[list[dict[str, Any]], bool]:
     """The first `MAX_ROWS` actions the sweep would take now in the caller's projects (all for
     an admin), and whether there are more; nothing for a caller who administers nothing."""
     from lifecycle.sweep import plan_sweep
 
     scopes: list[str | None] = [None] if caller.is_admin else [*sorted(caller.admin_projects)]
-    now = built.clock.now()
     planned = (
         action.as_json()
         for project in scopes
-        for plan, _ in plan_sweep(built, now, project=project)
+        for plan, _ in plan_sweep(blobs, index, settings, now, project=project)
         for action in plan.actions
     )
     actions = list(itertools.islice(planned, MAX_ROWS + 1))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from lifecycle.apply import Applier, Result
 from lifecycle.audit import SYSTEM_SWEEP, AuditLog
@@ -29,7 +29,10 @@ from lifecycle.policy import PolicyBook, RetentionPolicy
 from shared.jobid import parse_job_id
 from shared.listing import ListingIncomplete
 from shared.partitions import Budget, Partition, Progress, work_through
-from shared.services import Services
+from shared.ports import BlobStore, SearchIndex
+
+if TYPE_CHECKING:  # read by the callers; the CLI may load this module without pydantic
+    from shared.settings import Settings
 
 log = logging.getLogger("ascend.sweep")
 T = TypeVar("T")
@@ -57,7 +60,9 @@ class SweepSummary:
 
 
 def plan_sweep(
-    services: Services,
+    blobs: BlobStore,
+    index: SearchIndex,
+    settings: Settings,
     now: datetime,
     *,
     project: str | None = None,
@@ -67,15 +72,15 @@ def plan_sweep(
 ) -> Iterator[tuple[JobPlan, RetentionPolicy]]:
     """The plan of every job with something to do at `now`; jobs' blobs are listed in parallel
     (`workers`, `rate`: as `run_sweep`)."""
-    services, workers = within_budget(services, workers, rate)
-    book = book or load_policy_book(services.blobs)
+    blobs, workers = within_budget(blobs, settings, workers, rate)
+    book = book or load_policy_book(blobs)
 
     def plan_of(found: Candidate) -> tuple[JobPlan, RetentionPolicy]:
         policy = book.for_project(found.project)
-        state = read_job_state(services.blobs, found.job_id, found, policy, now)
+        state = read_job_state(blobs, found.job_id, found, policy, now)
         return plan_job(state, policy, now), policy
 
-    for plan, policy in _bounded(plan_of, candidates(services.index, book, now, project), workers):
+    for plan, policy in _bounded(plan_of, candidates(index, book, now, project), workers):
         if not plan.is_empty:
             yield plan, policy
 
@@ -84,7 +89,8 @@ def plan_sweep(
 class JobSweeper:
     """Plans and applies one candidate job at a time (the audit flushed after each job)."""
 
-    services: Services
+    blobs: BlobStore
+    index: SearchIndex
     now: datetime
     who: str = SYSTEM_SWEEP
     audit: AuditLog = field(init=False)
@@ -92,16 +98,14 @@ class JobSweeper:
     book: PolicyBook = field(init=False)
 
     def __post_init__(self) -> None:
-        self.audit = AuditLog(self.services.blobs)
-        self.applier = Applier(
-            self.services.blobs, self.services.index, self.audit, self.who, self.now
-        )
-        self.book = load_policy_book(self.services.blobs)
+        self.audit = AuditLog(self.blobs)
+        self.applier = Applier(self.blobs, self.index, self.audit, self.who, self.now)
+        self.book = load_policy_book(self.blobs)
 
     def __call__(self, found: Candidate) -> list[Result]:
         policy = self.book.for_project(found.project)
         try:
-            state = read_job_state(self.services.blobs, found.job_id, found, policy, self.now)
+            state = read_job_state(self.blobs, found.job_id, found, policy, self.now)
         except ListingIncomplete as exc:  # never act on part of a job: it waits for a sweep
             log.warning("sweep leaves job %s for a later sweep: %s", found.job_id, exc)
             return []
@@ -109,14 +113,16 @@ class JobSweeper:
         if plan.is_empty:
             return []
         _, results = self.applier.apply_job(
-            plan, lambda: replan_job(self.services, plan.job_id, policy, self.now)
+            plan, lambda: replan_job(self.blobs, self.index, plan.job_id, policy, self.now)
         )
         self.audit.flush()
         return results
 
 
 def run_sweep(
-    services: Services,
+    blobs: BlobStore,
+    index: SearchIndex,
+    settings: Settings,
     now: datetime,
     *,
     project: str | None = None,
@@ -127,10 +133,10 @@ def run_sweep(
 ) -> SweepSummary:
     """Plan and apply, `workers` jobs at a time, at most `rate` storage requests a second (None:
     the settings'); `on_result` sees every result as it happens."""
-    services, workers = within_budget(services, workers, rate)
-    sweeper = JobSweeper(services, now, who)
+    blobs, workers = within_budget(blobs, settings, workers, rate)
+    sweeper = JobSweeper(blobs, index, now, who)
     summary = SweepSummary()
-    found = candidates(services.index, sweeper.book, now, project)
+    found = candidates(index, sweeper.book, now, project)
     try:
         for results in _bounded(sweeper, found, workers):
             if results:
@@ -143,29 +149,33 @@ def run_sweep(
     return summary
 
 
-def sweep_partitions(services: Services, now: datetime, run: str) -> list[Partition]:
+def sweep_partitions(
+    blobs: BlobStore, index: SearchIndex, now: datetime, run: str
+) -> list[Partition]:
     """The (project, creation day) partitions that hold candidate jobs at `now`."""
-    book = load_policy_book(services.blobs)
+    book = load_policy_book(blobs)
     found = {
         (row.project, parse_job_id(row.job_id).created_at.date())
-        for row in candidates(services.index, book, now)
+        for row in candidates(index, book, now)
     }
     return [Partition("sweep", run, project, day) for project, day in sorted(found)]
 
 
 def sweep_partition(
-    services: Services,
+    blobs: BlobStore,
+    index: SearchIndex,
+    settings: Settings,
     now: datetime,
     part: Partition,
-    budget: Budget,
     *,
+    budget: Budget,
     workers: int | None = None,
     slice_size: int = 16,
 ) -> Progress:
     """Sweep one partition's candidates in job-ID order until done or the budget is spent."""
-    services, workers = within_budget(services, workers, None)
-    sweeper = JobSweeper(services, now)
-    rows = sorted(candidates(services.index, sweeper.book, now, part.project, part.day))
+    blobs, workers = within_budget(blobs, settings, workers, None)
+    sweeper = JobSweeper(blobs, index, now)
+    rows = sorted(candidates(index, sweeper.book, now, part.project, part.day))
 
     def work(batch: list[Candidate]) -> list[str]:
         outcomes: list[str] = []
@@ -174,26 +184,26 @@ def sweep_partition(
         return outcomes
 
     return work_through(
-        services.blobs, part, ((r.job_id, r) for r in rows), work, budget, slice_size=slice_size
+        blobs, part, ((r.job_id, r) for r in rows), work, budget, slice_size=slice_size
     )
 
 
 def within_budget(
-    services: Services, workers: int | None, rate: int | None
-) -> tuple[Services, int]:
-    """`services` whose storage requests keep to `rate` a second, and the jobs in flight (None:
+    blobs: BlobStore, settings: Settings, workers: int | None, rate: int | None
+) -> tuple[BlobStore, int]:
+    """`blobs` whose requests keep to `rate` a second, and the jobs in flight (None:
     `sweep_requests_per_second` and `sweep_concurrency` of the settings)."""
-    settings = services.settings
     per_second = rate if rate is not None else settings.sweep_requests_per_second
-    budgeted = services.using(blobs=paced(services.blobs, per_second), index=services.index)
-    return budgeted, workers if workers is not None else settings.sweep_concurrency
+    return paced(blobs, per_second), workers if workers is not None else settings.sweep_concurrency
 
 
-def replan_job(services: Services, job_id: str, policy: RetentionPolicy, now: datetime) -> JobPlan:
+def replan_job(
+    blobs: BlobStore, index: SearchIndex, job_id: str, policy: RetentionPolicy, now: datetime
+) -> JobPlan:
     """The plan of one job from its current state (the re-check of a job that changed)."""
-    doc = services.index.get(job_id)
+    doc = index.get(job_id)
     found = candidate_of(doc) if doc is not None else None
-    return plan_job(read_job_state(services.blobs, job_id, found, policy, now), policy, now)
+    return plan_job(read_job_state(blobs, job_id, found, policy, now), policy, now)
 
 
 def _bounded(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:

@@ -147,7 +147,7 @@ def test_a_bare_job_whose_retain_flips_between_plan_and_apply_is_kept(
     job = parse_job_id(meta["job_id"])
     ascend("pipeline", "run", "--once")
     index = SqliteIndex(services.settings.index_path)
-    plan, policy = next(plan_sweep(services, SWEEP))
+    plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, SWEEP))
     assert {a.action for a in plan.actions} == {DELETE}
     bare_metadata(
         container_of(services.blobs),
@@ -157,7 +157,9 @@ def test_a_bare_job_whose_retain_flips_between_plan_and_apply_is_kept(
         ascend("pipeline", "run", "--once")
         assert services.blobs.get_tags(log_path(job))["retain"] == "true"
     applier = Applier(services.blobs, services.index, AuditLog(services.blobs), "test", SWEEP)
-    _, results = applier.apply_job(plan, lambda: replan_job(services, str(job), policy, SWEEP))
+    _, results = applier.apply_job(
+        plan, lambda: replan_job(services.blobs, services.index, str(job), policy, SWEEP)
+    )
     assert DELETE not in {r.action.action for r in results}
     assert len(job_blobs(services.blobs, job)) == 7
     ascend("pipeline", "run", "--once")

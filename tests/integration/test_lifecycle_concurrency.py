@@ -100,8 +100,12 @@ def test_a_concurrent_budgeted_apply_ends_as_a_sequential_one(
     one = world(settings, tmp_path, "seq", retry=RetryPolicy(4, 20, 0.01, 0.05))
     many = world(settings, tmp_path, "pool", retry=RetryPolicy(4, 20, 0.01, 0.05))
     assert one.storage() == many.storage()
-    first = run_sweep(one.services, NOW, workers=1, rate=20_000)
-    second = run_sweep(many.services, NOW, workers=8, rate=200)
+    first = run_sweep(
+        one.services.blobs, one.services.index, one.services.settings, NOW, workers=1, rate=20_000
+    )
+    second = run_sweep(
+        many.services.blobs, many.services.index, many.services.settings, NOW, workers=8, rate=200
+    )
     assert (first.jobs, first.actions, first.outcomes) == (
         second.jobs,
         second.actions,
@@ -128,8 +132,10 @@ def test_a_sweep_answered_server_busy_waits_and_ends_as_an_unthrottled_one(
         via_proxy, tmp_path, "busy", retry=RetryPolicy(6, 60, 0.01, 0.05, sleep=waits.append)
     )
     proxy.inject("busy", times=10, after=40, seconds=3)
-    run_sweep(calm.services, NOW, workers=1)
-    summary = run_sweep(busy.services, NOW, workers=8, rate=500)
+    run_sweep(calm.services.blobs, calm.services.index, calm.services.settings, NOW, workers=1)
+    summary = run_sweep(
+        busy.services.blobs, busy.services.index, busy.services.settings, NOW, workers=8, rate=500
+    )
     assert proxy.faults_applied == 10
     assert waits.count(3.0) == 10
     assert set(summary.outcomes) == {"done"}

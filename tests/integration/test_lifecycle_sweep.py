@@ -91,9 +91,15 @@ def test_apply_leaves_storage_and_index_as_planned_and_a_second_apply_does_nothi
 ) -> None:
     """Tiers read back from the blobs, retained jobs all present, one audit record per action."""
     jobs = seed_two_years(services)
-    planned = [a for plan, _ in plan_sweep(services, NOW) for a in plan.actions]
+    planned = [
+        a
+        for plan, _ in plan_sweep(services.blobs, services.index, services.settings, NOW)
+        for a in plan.actions
+    ]
     results: list[Result] = []
-    summary = run_sweep(services, NOW, on_result=results.append)
+    summary = run_sweep(
+        services.blobs, services.index, services.settings, NOW, on_result=results.append
+    )
     assert len(results) == len(planned)
     assert {r.outcome for r in results} == {"done"}
     assert_swept(services, jobs)
@@ -103,7 +109,7 @@ def test_apply_leaves_storage_and_index_as_planned_and_a_second_apply_does_nothi
         (r.action.blob, r.action.action, "done", "system:sweep") for r in results
     }
     assert summary.jobs == 7
-    again = run_sweep(services, NOW)
+    again = run_sweep(services.blobs, services.index, services.settings, NOW)
     assert again.jobs == 0
     assert len(audit_records(services)) == len(results)
 
@@ -111,7 +117,7 @@ def test_apply_leaves_storage_and_index_as_planned_and_a_second_apply_does_nothi
 def test_the_document_records_the_stage_each_job_reached(services: Services) -> None:
     """After the sweep, `tier` in the index says Hot, Cool or Archive by age."""
     jobs = seed_two_years(services)
-    run_sweep(services, NOW)
+    run_sweep(services.blobs, services.index, services.settings, NOW)
     stages = {
         age: (services.index.get(str(j)) or {}).get("tier")
         for j, (age, r) in jobs.items()
@@ -128,15 +134,15 @@ def test_a_sweep_killed_mid_way_is_completed_by_the_next_without_repeating_work(
     jobs = seed_two_years(services)
     dying = services.using(blobs=DyingBlobStore(services.blobs, changes_before_kill))
     with pytest.raises(Killed):
-        run_sweep(dying, NOW, workers=1)
-    run_sweep(services, NOW, workers=1)
+        run_sweep(dying.blobs, dying.index, dying.settings, NOW, workers=1)
+    run_sweep(services.blobs, services.index, services.settings, NOW, workers=1)
     assert_swept(services, jobs)
     done = Counter(
         (r["blob"], r["action"]) for r in audit_records(services) if r["outcome"] == "done"
     )
     assert done
     assert max(done.values()) == 1
-    assert run_sweep(services, NOW).jobs == 0
+    assert run_sweep(services.blobs, services.index, services.settings, NOW).jobs == 0
 
 
 def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
@@ -144,14 +150,16 @@ def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
 ) -> None:
     """retain=true written between plan and apply: the re-check sees it and deletes nothing."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=400))
-    plan, policy = next(plan_sweep(services, NOW))
+    plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     assert {a.action for a in plan.actions} == {DELETE}
     seed_again = services.blobs.read(metadata_path(job)).data.replace(
         b'"experiment":"baseline"', b'"retain":"true"'
     )
     services.blobs.write(metadata_path(job), seed_again)
     applier = Applier(services.blobs, services.index, AuditLog(services.blobs), "test", NOW)
-    _, results = applier.apply_job(plan, lambda: replan_job(services, str(job), policy, NOW))
+    _, results = applier.apply_job(
+        plan, lambda: replan_job(services.blobs, services.index, str(job), policy, NOW)
+    )
     assert DELETE not in {r.action.action for r in results}
     assert all(r.action.reason.startswith("re-checked") for r in results)
     assert services.blobs.props(metadata_path(job)) is not None
@@ -161,7 +169,7 @@ def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
 def test_a_racing_retain_tag_stops_the_deletion_of_that_job(services: Services) -> None:
     """A blob tagged retain=true after planning is not deleted (tag condition on the delete)."""
     job = seed_job(services.blobs, services.index, NOW - timedelta(days=400))
-    plan, _ = next(plan_sweep(services, NOW))
+    plan, _ = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     first = plan.actions[0].blob
     tags = services.blobs.get_tags(first)
     services.blobs.set_tags(first, {**tags, "retain": "true"})
@@ -186,7 +194,10 @@ def test_a_project_override_changes_what_the_sweep_does_for_that_project_only(
         "slow",
         RetentionPolicy(cool_after=60, archive_after=120, delete_after=400),
     )
-    touched = {plan.job_id for plan, _ in plan_sweep(services, NOW)}
+    touched = {
+        plan.job_id
+        for plan, _ in plan_sweep(services.blobs, services.index, services.settings, NOW)
+    }
     assert touched == {str(other)}
     assert str(slow) not in touched
 
@@ -195,4 +206,9 @@ def test_the_sweep_for_one_project_touches_no_other_project(services: Services) 
     """`--project` scoping: candidates come only from that project."""
     seed_job(services.blobs, services.index, NOW - timedelta(days=45), project="alpha")
     beta = seed_job(services.blobs, services.index, NOW - timedelta(days=45), project="beta")
-    assert {p.job_id for p, _ in plan_sweep(services, NOW, project="beta")} == {str(beta)}
+    assert {
+        p.job_id
+        for p, _ in plan_sweep(
+            services.blobs, services.index, services.settings, NOW, project="beta"
+        )
+    } == {str(beta)}

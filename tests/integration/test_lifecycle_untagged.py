@@ -63,14 +63,14 @@ def test_untagged_jobs_past_the_delete_age_are_deleted_and_retained_ones_kept(
     by its metadata, keeps the retain=true one, and a second sweep does nothing."""
     gone = seed_job(services.blobs, services.index, OLD, tagged=False)
     kept = seed_job(services.blobs, services.index, OLD, retain=True, tagged=False)
-    summary = run_sweep(services, NOW)
+    summary = run_sweep(services.blobs, services.index, services.settings, NOW)
     assert summary.outcomes["done"] > 0
     assert set(summary.outcomes) == {"done"}
     assert stored(services, gone) == []
     assert services.index.get(str(gone)) is None
     assert metadata_path(kept) in stored(services, kept)
     assert services.index.get(str(kept)) is not None
-    assert run_sweep(services, NOW).jobs == 0
+    assert run_sweep(services.blobs, services.index, services.settings, NOW).jobs == 0
 
 
 def test_an_untagged_job_whose_retain_flips_between_plan_and_apply_is_kept(
@@ -78,11 +78,13 @@ def test_an_untagged_job_whose_retain_flips_between_plan_and_apply_is_kept(
 ) -> None:
     """retain=true written (untagged) after planning: the re-check re-plans, nothing goes."""
     job = seed_job(services.blobs, services.index, OLD, tagged=False)
-    plan, policy = next(plan_sweep(services, NOW))
+    plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     assert {a.action for a in plan.actions} == {DELETE}
     set_retain_in_metadata(services.blobs, job)
     applier = Applier(services.blobs, services.index, AuditLog(services.blobs), "test", NOW)
-    _, results = applier.apply_job(plan, lambda: replan_job(services, str(job), policy, NOW))
+    _, results = applier.apply_job(
+        plan, lambda: replan_job(services.blobs, services.index, str(job), policy, NOW)
+    )
     assert DELETE not in {r.action.action for r in results}
     assert len(stored(services, job)) == 7
     assert services.index.get(str(job)) is not None
@@ -92,10 +94,12 @@ def test_retain_set_after_the_recheck_stops_the_next_untagged_delete(services: S
     """Each untagged blob's delete re-reads metadata.json's etag: a retain=true written after
     the first delete keeps every other blob, metadata.json and the document."""
     job = seed_job(services.blobs, services.index, OLD, tagged=False)
-    plan, policy = next(plan_sweep(services, NOW))
+    plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     racing = RetainOnFirstDelete(services.blobs, job)
     applier = Applier(racing, services.index, AuditLog(services.blobs), "test", NOW)
-    _, results = applier.apply_job(plan, lambda: replan_job(services, str(job), policy, NOW))
+    _, results = applier.apply_job(
+        plan, lambda: replan_job(services.blobs, services.index, str(job), policy, NOW)
+    )
     assert [r.outcome.split(":")[0] for r in results] == ["done", "skipped"]
     assert len(stored(services, job)) == 6
     assert metadata_path(job) in stored(services, job)

@@ -117,7 +117,9 @@ def test_the_sweep_leaves_only_the_unlistable_job(services: Services) -> None:
     run_once(services, checkpoint=services.settings.index_path.parent / "c.json")
     with pytest.raises(ListingIncomplete):
         list(services.blobs.list(job_prefix(bad)))
-    summary = run_sweep(services, datetime(2030, 1, 1, tzinfo=UTC))
+    summary = run_sweep(
+        services.blobs, services.index, services.settings, datetime(2030, 1, 1, tzinfo=UTC)
+    )
     assert summary.jobs >= 1  # the good job was swept
     assert services.blobs.props(f"{job_prefix(bad)}metadata.json") is not None
 
