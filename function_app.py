@@ -50,7 +50,7 @@ def index_reconcile(timer: func.TimerRequest, partitions: func.Out[list[str]]) -
     from shared.services import services
 
     built = services()
-    parts = schedule_reconcile(built, built.clock.now())
+    parts = schedule_reconcile(built.blobs, built.settings, built.clock.now())
     partitions.set([p.message() for p in parts])
     log.info("reconcile queued", extra={"partitions": len(parts), "past_due": timer.past_due})
 
@@ -93,7 +93,9 @@ def work_partition(message: func.QueueMessage, again: func.Out[str]) -> None:
         return
     budget = Budget.start(built.settings.partition_budget_seconds)
     progress = (
-        reconcile_partition(built, part, budget)
+        reconcile_partition(
+            built.blobs, built.index, built.clock, built.settings, part, budget=budget
+        )
         if part.task == "reconcile"
         else sweep_partition(built.blobs, built.index, built.settings, as_of, part, budget=budget)
     )

@@ -97,7 +97,7 @@ def reconcile(
     summary = (
         reconcile_index(root.blobs, root.index, root.clock, root.settings)
         if since_days is None
-        else reconcile_recent(root, since_days)
+        else reconcile_recent(root.blobs, root.index, root.clock, root.settings, since_days)
     )
     failed = summary.pop("failed", 0)
     if json:

@@ -78,7 +78,12 @@ def run(connection: str, tmp: Path, jobs: int, budget: float) -> dict[str, objec
     index.ensure()
     services = Services(settings, clock=FixedClock(NOW), blobs=blobs, index=index)
     part = Partition("reconcile", "20260314T013000", "proj", DAY.date())
-    rec = invocations(lambda b: reconcile_partition(services, part, b), budget)
+    rec = invocations(
+        lambda b: reconcile_partition(
+            services.blobs, services.index, services.clock, services.settings, part, budget=b
+        ),
+        budget,
+    )
     check(index.count() == jobs, "a job was skipped")
     sweep = Partition("sweep", "20260314T023000", "proj", DAY.date())
     swp = invocations(

@@ -16,9 +16,10 @@ partition whose metadata.json is gone are removed when its last slice is done.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from indexer.reconcile import (
     KINDS,
@@ -29,6 +30,7 @@ from indexer.reconcile import (
     reindex_job,
 )
 from indexer.rejected import record_skipped
+from shared.clock import Clock
 from shared.documents import SearchDocument
 from shared.errors import InternalError, InvalidBlobPath, TransientError
 from shared.jobid import is_valid_name, parse_job_id
@@ -58,7 +60,7 @@ from shared.partitions import (
 )
 from shared.ports import BlobProps, BlobStore, SearchIndex
 from shared.querytree import Equals, Query, Sort
-from shared.services import Services
+from shared.settings import Settings
 from shared.tags import CREATED, KIND
 
 
@@ -141,21 +143,28 @@ def partition_documents(index: SearchIndex, project: str, day: date) -> dict[str
 
 
 def reconcile_partition(
-    services: Services, part: Partition, budget: Budget, *, slice_size: int = 16
+    blobs: BlobStore,
+    index: SearchIndex,
+    clock: Clock,
+    settings: Settings,
+    part: Partition,
+    *,
+    budget: Budget,
+    slice_size: int = 16,
 ) -> Progress:
     """Work through the partition's jobs after its marker until done or the budget is spent."""
     unlisted: list[Skipped] = []
-    states = job_states(partition_listing(services.blobs, part.project, part.day, unlisted))
-    record_skipped(services.blobs, unlisted, at=services.clock.now())
-    record_forged_copies(
-        services.blobs, services.clock, states
-    )  # from the listing: no request for the pipeline's own
-    docs = partition_documents(services.index, part.project, part.day)
+    states = job_states(partition_listing(blobs, part.project, part.day, unlisted))
+    record_skipped(blobs, unlisted, at=clock.now())
+    # from the listing: no request for the pipeline's own copies
+    record_forged_copies(blobs, clock, states)
+    docs = partition_documents(index, part.project, part.day)
     present = {job_id for job_id, state in states.items() if _metadata(state) is not None}
+    reindex = partial(reindex_job, blobs, index, clock, settings)
 
     def work(items: list[tuple[str, JobState]]) -> list[str]:
         kinds = list(
-            pool.map(lambda item: _one(services, item[0], item[1], docs.get(item[0])), items)
+            pool.map(lambda item: _one(reindex, item[0], item[1], docs.get(item[0])), items)
         )
         if "failed" in kinds:  # the marker stays before this slice: it is worked again
             raise TransientError(
@@ -168,43 +177,37 @@ def reconcile_partition(
         gone = [
             j
             for j in sorted(set(docs) - present)
-            if services.blobs.props(metadata_path(parse_job_id(j))) is None
+            if blobs.props(metadata_path(parse_job_id(j))) is None
         ]
-        return Counter({"removed": services.index.delete(gone) if gone else 0})
+        return Counter({"removed": index.delete(gone) if gone else 0})
 
     jobs = ((job_id, (job_id, states[job_id])) for job_id in sorted(present))
-    with ThreadPoolExecutor(max_workers=services.settings.pipeline_workers) as pool:
-        return work_through(
-            services.blobs, part, jobs, work, budget, finish=finish, slice_size=slice_size
-        )
+    with ThreadPoolExecutor(max_workers=settings.pipeline_workers) as pool:
+        return work_through(blobs, part, jobs, work, budget, finish=finish, slice_size=slice_size)
 
 
-def _one(services: Services, job_id: str, state: JobState, doc: SearchDocument | None) -> str:
+def _one(
+    reindex: Callable[..., str], job_id: str, state: JobState, doc: SearchDocument | None
+) -> str:
+    """One job's outcome kind: `unchanged` when its document is current, else re-indexed."""
     metadata = _metadata(state)
     if metadata is None:
         raise InternalError(f"job {job_id}: worked without a metadata.json")
     if doc is not None and is_current(doc, state, metadata):
         return "unchanged"
-    return reindex_job(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        (job_id, state, metadata),
-        known=doc is not None,
-    )
+    return reindex((job_id, state, metadata), known=doc is not None)
 
 
 def _metadata(state: JobState) -> BlobProps | None:
     return next((p for n, p in state.folder.items() if n.endswith("/metadata.json")), None)
 
 
-def schedule_reconcile(services: Services, now: datetime) -> list[Partition]:
+def schedule_reconcile(blobs: BlobStore, settings: Settings, now: datetime) -> list[Partition]:
     """The partitions of today's reconcile: those with jobs created since the last finished run
     (less `reconcile_lookback_days`, for jobs still running then); while a run is unfinished the
     next one keeps its window. Records the run in `_ascend/progress/reconcile/last.json`."""
-    blobs, run, today = services.blobs, run_id(now), now.astimezone(UTC).date()
-    lookback = timedelta(days=services.settings.reconcile_lookback_days)
+    run, today = run_id(now), now.astimezone(UTC).date()
+    lookback = timedelta(days=settings.reconcile_lookback_days)
     previous = read_last_run(blobs, "reconcile")
     if previous is None:
         since = today - lookback
@@ -217,14 +220,17 @@ def schedule_reconcile(services: Services, now: datetime) -> list[Partition]:
     return parts
 
 
-def reconcile_recent(services: Services, days: int) -> dict[str, int]:
+def reconcile_recent(
+    blobs: BlobStore, index: SearchIndex, clock: Clock, settings: Settings, days: int
+) -> dict[str, int]:
     """The daily reconcile in one process (`ascend pipeline reconcile --since-days N`): every
     partition with jobs created in the last `days` days, one after the other, no time budget."""
-    now = services.clock.now()
+    now = clock.now()
     today = now.astimezone(UTC).date()
     counts: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
-    for part in changed_partitions(
-        services.blobs, run_id(now), today - timedelta(days=days), today
-    ):
-        counts.update(reconcile_partition(services, part, Budget.start(float("inf"))).counts)
+    for part in changed_partitions(blobs, run_id(now), today - timedelta(days=days), today):
+        progress = reconcile_partition(
+            blobs, index, clock, settings, part, budget=Budget.start(float("inf"))
+        )
+        counts.update(progress.counts)
     return dict(counts)

@@ -61,12 +61,26 @@ def test_a_partition_killed_mid_slice_is_finished_by_the_next_invocation(
         )
         proxy.inject("drop", times=FOREVER, after=60)  # the listings and a few jobs' work
         with pytest.raises(TransientError):
-            reconcile_partition(dying, part, Budget.start(600))
+            reconcile_partition(
+                dying.blobs,
+                dying.index,
+                dying.clock,
+                dying.settings,
+                part,
+                budget=Budget.start(600),
+            )
     before = {str(j) for j in jobs if services.index.get(str(j)) is not None}
     assert 0 < len(before) < 20
     killed = read_progress(good, part)
     assert not killed.done
-    progress = reconcile_partition(services, part, Budget.start(600))
+    progress = reconcile_partition(
+        services.blobs,
+        services.index,
+        services.clock,
+        services.settings,
+        part,
+        budget=Budget.start(600),
+    )
     assert progress.done
     assert all(services.index.get(str(j)) is not None for j in jobs)
     fresh = progress.counts["indexed"] - killed.counts["indexed"]
@@ -85,9 +99,14 @@ def test_the_daily_reconcile_finds_an_untagged_job_whose_event_was_lost(
     write_job(services.blobs, make_metadata(run="0000000c", created=DAY - timedelta(days=9)))
     since = DAY.date() - timedelta(days=1)
     assert tagged_partitions(services.blobs, since, NOW.date()) == set()
-    parts = schedule_reconcile(services, NOW)
+    parts = schedule_reconcile(services.blobs, services.settings, NOW)
     assert [(p.project, p.day) for p in parts] == [("frauddetect", DAY.date())]
-    assert reconcile_recent(services, 1)["indexed"] == 1
+    assert (
+        reconcile_recent(services.blobs, services.index, services.clock, services.settings, 1)[
+            "indexed"
+        ]
+        == 1
+    )
     doc = services.index.get(meta["job_id"])
     assert doc is not None
     assert doc["status"] == "completed"

@@ -111,5 +111,12 @@ def test_a_forged_by_date_copy_is_recorded_by_the_partitioned_reconcile(services
     forged = by_date_log_path(job)
     services.blobs.write(forged, b'{"level": "INFO", "message": "forged"}\n')
     part = Partition("reconcile", "test", job.project, job.created_at.date())
-    reconcile_partition(services, part, Budget.start(60.0))
+    reconcile_partition(
+        services.blobs,
+        services.index,
+        services.clock,
+        services.settings,
+        part,
+        budget=Budget.start(60.0),
+    )
     assert forged in {r.blob for r in list_rejections(services.blobs)}
