@@ -56,9 +56,19 @@ def run(
         with worker_lock(built.settings.index_path):
             note(f"pipeline: watching container {built.settings.container!r}; Ctrl-C to stop")
             report = PassReporter()
-            watch(built, threading.Event(), on_pass=report.on_pass, on_idle=report.on_idle)
+            watch(
+                built.blobs,
+                built.index,
+                built.clock,
+                built.settings,
+                threading.Event(),
+                on_pass=report.on_pass,
+                on_idle=report.on_idle,
+            )
         return
-    result = run_once(built, workers=workers, processes=processes)
+    result = run_once(
+        built.blobs, built.index, built.clock, built.settings, workers=workers, processes=processes
+    )
     summary = result.as_dict()
     if json:
         print_jsonl([summary])

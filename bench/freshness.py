@@ -140,7 +140,7 @@ def measure(services: Services, store: Checkpoint, size: int, samples: int) -> d
     stop = threading.Event()
     worker = threading.Thread(
         target=watch,
-        args=(services, stop),
+        args=(services.blobs, services.index, services.clock, services.settings, stop),
         kwargs={
             "checkpoint": store_path(services),
             "watcher": lambda s: quiet_watcher(services, s),

@@ -330,7 +330,13 @@ def bench_e2e(
         started = time.perf_counter()
         children = _children_cpu_seconds()
         summary = run_once(
-            services, workers=workers, processes=processes, checkpoint=folder / "checkpoint.json"
+            services.blobs,
+            services.index,
+            services.clock,
+            services.settings,
+            workers=workers,
+            processes=processes,
+            checkpoint=folder / "checkpoint.json",
         )
         seconds = time.perf_counter() - started
         azurite_cpu = process_cpu_seconds(azurite.process.pid) - azurite_cpu

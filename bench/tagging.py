@@ -130,7 +130,9 @@ def _measure(
     )
     checkpoint = tmp / f"{container}.checkpoint.json"
     jobs = write_jobs(writer, count, tagged=tagged, start=0)
-    run_once(services, checkpoint=checkpoint)
+    run_once(
+        services.blobs, services.index, services.clock, services.settings, checkpoint=checkpoint
+    )
     first = Counter(counter.counts)
     counter.counts.clear()
     for job in jobs:
@@ -139,7 +141,9 @@ def _measure(
             b"late",
             tags=job_blob_tags(job, "artifact", retain=False) if tagged else None,
         )
-    run_once(services, checkpoint=checkpoint)
+    run_once(
+        services.blobs, services.index, services.clock, services.settings, checkpoint=checkpoint
+    )
     later = Counter(counter.counts)
     index.close()
     return {

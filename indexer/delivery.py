@@ -29,6 +29,7 @@ from indexer.handler import handle
 from indexer.pending import Handled, PendingEvent
 from shared.clock import Clock
 from shared.errors import InternalError, TransientError
+from shared.ports import BlobStore, SearchIndex
 from shared.services import Services
 from shared.settings import Settings
 
@@ -40,34 +41,40 @@ Account = Callable[[Handled], None]
 
 
 def deliver(
-    services: Services,
+    blobs: BlobStore,
+    index: SearchIndex,
+    clock: Clock,
+    settings: Settings,
     groups: list[list[PendingEvent]],
-    account: Account,
     *,
+    account: Account,
     workers: int,
     processes: int,
 ) -> None:
-    """Handle every group, calling `account` with each batch's results as it finishes."""
+    """Handle every group, calling `account` with each batch's results as it finishes. Each
+    process of a spread pass builds its own adapters from `settings` and `clock`."""
     if processes > 1 and len(groups) >= MIN_GROUPS_PER_PROCESS * processes:
-        _deliver_in_processes(services, groups, account, workers=workers, processes=processes)
+        _deliver_in_processes(
+            settings, clock, groups, account=account, workers=workers, processes=processes
+        )
     elif groups:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend") as pool:
-            task = functools.partial(handle_group, services)
+            task = functools.partial(handle_group, blobs, index, clock, settings)
             _drain(pool, task, groups, window=2 * workers, account=account)
 
 
-def handle_group(services: Services, group: list[PendingEvent]) -> Handled:
+def handle_group(
+    blobs: BlobStore,
+    index: SearchIndex,
+    clock: Clock,
+    settings: Settings,
+    group: list[PendingEvent],
+) -> Handled:
     """One job's events, in order; a transient failure is `failed`, the rest go on."""
     results: Handled = []
     for event in group:
         try:
-            outcome = handle(
-                event_from_dict(event.payload),
-                services.blobs,
-                services.index,
-                services.clock,
-                services.settings,
-            )
+            outcome = handle(event_from_dict(event.payload), blobs, index, clock, settings)
             results.append((event, outcome.kind))
         except TransientError as exc:
             log.warning("will retry %s: %s", event.name, exc)
@@ -76,10 +83,11 @@ def handle_group(services: Services, group: list[PendingEvent]) -> Handled:
 
 
 def _deliver_in_processes(
-    services: Services,
+    settings: Settings,
+    clock: Clock,
     groups: list[list[PendingEvent]],
-    account: Account,
     *,
+    account: Account,
     workers: int,
     processes: int,
 ) -> None:
@@ -94,7 +102,7 @@ def _deliver_in_processes(
         max_workers=processes,
         mp_context=context,
         initializer=_start_process,
-        initargs=(services.settings, services.clock, workers),
+        initargs=(settings, clock, workers),
     ) as pool:
         _drain(pool, _handle_batch, batches, window=2 * processes, account=account)
 
@@ -125,13 +133,15 @@ def _drain(
 
 # ---- in a pipeline process -----------------------------------------------------------------
 
-_process: tuple[Services, ThreadPoolExecutor] | None = None
+_process: tuple[Callable[[list[PendingEvent]], Handled], ThreadPoolExecutor] | None = None
 
 
 def _start_process(settings: Settings, clock: Clock, workers: int) -> None:
+    """The process's own root (its adapters, built from `settings`) and its thread pool."""
     global _process  # noqa: PLW0603 - one set of adapters per pipeline process
+    root = Services(settings, clock=clock)
     _process = (
-        Services(settings, clock=clock),
+        functools.partial(handle_group, root.blobs, root.index, clock, settings),
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ascend"),
     )
 
@@ -139,6 +149,6 @@ def _start_process(settings: Settings, clock: Clock, workers: int) -> None:
 def _handle_batch(groups: list[list[PendingEvent]]) -> Handled:
     if _process is None:
         raise InternalError("a pipeline process handled a batch before _start_process ran")
-    services, threads = _process
-    handled = threads.map(functools.partial(handle_group, services), groups)
+    handle_one, threads = _process
+    handled = threads.map(handle_one, groups)
     return [pair for results in handled for pair in results]

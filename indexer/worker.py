@@ -25,8 +25,9 @@ from indexer.delivery import deliver
 from indexer.pending import Handled, group_by_job
 from indexer.rejected import record_skipped
 from indexer.scan import FullScan, Listed, Watcher
+from shared.clock import Clock
 from shared.errors import AscendError
-from shared.ports import BlobProps, Checkpoint, Seen
+from shared.ports import BlobProps, BlobStore, Checkpoint, SearchIndex, Seen
 from shared.services import Services
 from shared.settings import Settings
 
@@ -52,7 +53,10 @@ class RunSummary:
 
 
 def run_once(
-    services: Services,
+    blobs: BlobStore,
+    index: SearchIndex,
+    clock: Clock,
+    settings: Settings,
     *,
     workers: int | None = None,
     processes: int | None = None,
@@ -61,19 +65,31 @@ def run_once(
     """One full pass (`pipeline run --once`): the whole container against the checkpoint, every
     pending event delivered. `processes` > 1 spreads a large pass over that many processes of
     `workers` threads each."""
-    store = open_checkpoint(checkpoint or checkpoint_path(services.settings))
+    store = open_checkpoint(checkpoint or checkpoint_path(settings))
     try:
-        listed = FullScan(services.blobs, store, services.settings.container).everything()
-        return deliver_pass(services, store, listed, workers=workers, processes=processes)
+        listed = FullScan(blobs, store, settings.container).everything()
+        return deliver_pass(
+            blobs,
+            index,
+            clock,
+            settings,
+            checkpoint=store,
+            listed=listed,
+            workers=workers,
+            processes=processes,
+        )
     finally:
         store.close()
 
 
 def deliver_pass(
-    services: Services,
+    blobs: BlobStore,
+    index: SearchIndex,
+    clock: Clock,
+    settings: Settings,
+    *,
     checkpoint: Checkpoint,
     listed: Listed,
-    *,
     workers: int | None = None,
     processes: int | None = None,
 ) -> RunSummary:
@@ -81,7 +97,7 @@ def deliver_pass(
     batch finishes (a transient failure is not recorded: the next pass offers it again), and
     the prefixes the listing had to go around under `_ascend/rejected/`."""
     summary = RunSummary(listing_error=listed.error, unlisted=len(listed.skipped))
-    record_skipped(services.blobs, listed.skipped, at=services.clock.now())
+    record_skipped(blobs, listed.skipped, at=clock.now())
 
     def account(handled: Handled) -> None:
         summary.counts.update(kind for _, kind in handled)
@@ -90,11 +106,14 @@ def deliver_pass(
         )
 
     deliver(
-        services,
+        blobs,
+        index,
+        clock,
+        settings,
         group_by_job(listed.events),
-        account,
-        workers=max(1, workers or services.settings.pipeline_workers),
-        processes=max(1, processes or services.settings.pipeline_processes),
+        account=account,
+        workers=max(1, workers or settings.pipeline_workers),
+        processes=max(1, processes or settings.pipeline_processes),
     )
     return summary
 
@@ -113,13 +132,24 @@ def run_forever(
 ) -> None:
     """Poll until `stop_event` is set (`make run`); `on_pass` sees a line per busy pass,
     `on_idle` each pass that found nothing to do."""
+    root = Services(settings)
     watch(
-        Services(settings), stop_event, poll_seconds=poll_seconds, on_pass=on_pass, on_idle=on_idle
+        root.blobs,
+        root.index,
+        root.clock,
+        settings,
+        stop_event,
+        poll_seconds=poll_seconds,
+        on_pass=on_pass,
+        on_idle=on_idle,
     )
 
 
 def watch(
-    services: Services,
+    blobs: BlobStore,
+    index: SearchIndex,
+    clock: Clock,
+    settings: Settings,
     stop_event: threading.Event,
     *,
     poll_seconds: float = POLL_SECONDS,
@@ -132,12 +162,14 @@ def watch(
     folders and a slice of the background full scan (`indexer.scan.Watcher`). `on_pass` gets
     the one-line summary of each pass that saw events, `on_idle` is called after each pass that
     saw none (the edge prints them)."""
-    store = open_checkpoint(checkpoint or checkpoint_path(services.settings))
-    listings = (watcher or _watcher(services))(store)
+    store = open_checkpoint(checkpoint or checkpoint_path(settings))
+    listings = (watcher or _watcher(blobs, clock, settings.container))(store)
     try:
         while not stop_event.is_set():
             try:
-                summary = deliver_pass(services, store, listings.pending())
+                summary = deliver_pass(
+                    blobs, index, clock, settings, checkpoint=store, listed=listings.pending()
+                )
             except AscendError as exc:  # storage down, a bad page: the next pass tries again
                 log.warning("pipeline pass failed, retrying: %s", exc)
                 summary = RunSummary()
@@ -150,11 +182,11 @@ def watch(
         store.close()
 
 
-def _watcher(services: Services) -> Callable[[Checkpoint], Watcher]:
+def _watcher(blobs: BlobStore, clock: Clock, container: str) -> Callable[[Checkpoint], Watcher]:
     def today() -> date:
-        return services.clock.now().astimezone(UTC).date()
+        return clock.now().astimezone(UTC).date()
 
-    return lambda store: Watcher(services.blobs, store, services.settings.container, today)
+    return lambda store: Watcher(blobs, store, container, today)
 
 
 def pass_line(summary: RunSummary) -> str:

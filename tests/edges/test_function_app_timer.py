@@ -156,7 +156,13 @@ def test_a_reconcile_tick_indexes_lost_events_and_fixes_stale_retain_tags(
     is not retained (the native policy deletes by that tag) is tagged back."""
     blobs, index = composition_root.blobs, composition_root.index
     seen = write_job(blobs, make_metadata(run="00000001", created=RECENT))
-    run_once(composition_root, checkpoint=tmp_path / "checkpoint.json")
+    run_once(
+        composition_root.blobs,
+        composition_root.index,
+        composition_root.clock,
+        composition_root.settings,
+        checkpoint=tmp_path / "checkpoint.json",
+    )
     stale = artifact_path(seen, "model.pkl")
     blobs.write(stale, b"m", tags=job_blob_tags(seen, "artifact", retain=True))
     lost = write_job(blobs, make_metadata(run="00000002", created=RECENT))  # no event for it

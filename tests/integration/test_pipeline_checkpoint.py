@@ -17,9 +17,11 @@ from indexer.checkpoint import checkpoint_path, open_checkpoint
 from indexer.pending import Handled, PendingEvent
 from indexer.scan import Watcher, recent_prefixes
 from indexer.worker import deliver_pass, run_once
+from shared.clock import Clock
 from shared.layout import log_path, metadata_path
-from shared.ports import Checkpoint
+from shared.ports import BlobStore, Checkpoint, SearchIndex
 from shared.services import Services
+from shared.settings import Settings
 from tests.conftest import NOW
 from tests.support.bare import bare_job, container_of
 from tests.support.events import lines, log_record, make_metadata, write_job, write_metadata
@@ -53,7 +55,14 @@ def watcher(services: Services, store: Checkpoint, ticks: Ticks, sweep_blobs: in
 def one_pass(services: Services, store: Checkpoint, listings: Watcher) -> dict[str, int]:
     listed = listings.pending()
     assert listed.error is None
-    return deliver_pass(services, store, listed).as_dict()
+    return deliver_pass(
+        services.blobs,
+        services.index,
+        services.clock,
+        services.settings,
+        checkpoint=store,
+        listed=listed,
+    ).as_dict()
 
 
 def test_an_old_json_checkpoint_is_moved_in_once(services: Services, tmp_path: Path) -> None:
@@ -68,7 +77,12 @@ def test_an_old_json_checkpoint_is_moved_in_once(services: Services, tmp_path: P
     old = tmp_path / "pipeline-c.checkpoint.json"
     old.write_bytes(orjson.dumps(seen))
     path = tmp_path / "pipeline-c.checkpoint.sqlite3"
-    assert run_once(services, checkpoint=path).events == 0
+    assert (
+        run_once(
+            services.blobs, services.index, services.clock, services.settings, checkpoint=path
+        ).events
+        == 0
+    )
     assert not old.exists()
     assert (tmp_path / "pipeline-c.checkpoint.json.migrated").exists()
     assert open_checkpoint(path).count() == 2
@@ -86,8 +100,12 @@ def test_a_pass_killed_half_way_is_finished_by_the_next_without_repeats(
     original = delivery.deliver
 
     def killed_after_two_jobs(
-        services_: Services,
+        blobs: BlobStore,
+        index: SearchIndex,
+        clock: Clock,
+        settings: Settings,
         groups: list[list[PendingEvent]],
+        *,
         account: Callable[[Handled], None],
         **options: int,
     ) -> None:
@@ -97,18 +115,37 @@ def test_a_pass_killed_half_way_is_finished_by_the_next_without_repeats(
             account(handled)
             recorded.extend(event.name for event, _ in handled)
 
-        original(services_, groups, counting, **options)
+        original(blobs, index, clock, settings, groups, account=counting, **options)
 
     monkeypatch.setattr(worker, "deliver", killed_after_two_jobs)
     with pytest.raises(KeyboardInterrupt):
-        run_once(services, workers=1, checkpoint=path)
+        run_once(
+            services.blobs,
+            services.index,
+            services.clock,
+            services.settings,
+            workers=1,
+            checkpoint=path,
+        )
     monkeypatch.setattr(worker, "deliver", original)
     assert open_checkpoint(path).count() == len(recorded) == 4
-    second = run_once(services, workers=1, checkpoint=path)
+    second = run_once(
+        services.blobs,
+        services.index,
+        services.clock,
+        services.settings,
+        workers=1,
+        checkpoint=path,
+    )
     assert second.events == 24 - len(recorded)  # each unrecorded blob once, no recorded one
     assert open_checkpoint(path).count() == 24
     assert services.index.count() == 12
-    assert run_once(services, checkpoint=path).events == 0
+    assert (
+        run_once(
+            services.blobs, services.index, services.clock, services.settings, checkpoint=path
+        ).events
+        == 0
+    )
 
 
 def test_a_watching_pass_lists_recent_job_folders_and_finds_a_bare_job_at_once(
@@ -170,7 +207,15 @@ def test_the_watching_worker_stops_and_leaves_its_checkpoint(services: Services)
     def on_pass(_: str) -> None:
         stop.set()
 
-    worker.watch(services, stop, poll_seconds=0.01, on_pass=on_pass)
+    worker.watch(
+        services.blobs,
+        services.index,
+        services.clock,
+        services.settings,
+        stop,
+        poll_seconds=0.01,
+        on_pass=on_pass,
+    )
     path = checkpoint_path(services.settings)
     assert path.name.endswith(".checkpoint.sqlite3")
     assert open_checkpoint(path).count() == 2
