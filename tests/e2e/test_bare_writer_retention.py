@@ -31,8 +31,9 @@ from shared.services import Services
 from shared.settings import Settings
 from shared.tiers import Tier, tier_rank
 from tests.support.bare import bare_job, bare_metadata, container_of
+from tests.support.builders import make_metadata
 from tests.support.cli import invoke_cli, point_cli_at
-from tests.support.events import default_log, lines, make_metadata
+from tests.support.events import default_log, lines
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 SWEEP = START + timedelta(days=730)  # two years after the first job
@@ -82,9 +83,9 @@ def write_bare_jobs(blobs: BlobStore) -> list[Written]:
     written = []
     for n, (age, retain, status) in enumerate(JOBS):
         meta = make_metadata(
-            run=f"{n:08x}",
+            run_hash=f"{n:08x}",
             status=status,
-            created=SWEEP - timedelta(days=age),
+            created_at=SWEEP - timedelta(days=age),
             tags={"retain": "true"} if retain else {"experiment": "bare"},
         )
         log = lines(default_log(meta["job_id"]))
@@ -142,7 +143,7 @@ def test_a_bare_job_whose_retain_flips_between_plan_and_apply_is_kept(
 ) -> None:
     """retain=true written by the bare writer after the plan (re-indexed and re-tagged before
     the apply or not): nothing of the job is deleted, and the next sweeps leave it alone."""
-    meta = make_metadata(run="f11f11f1", created=SWEEP - timedelta(days=400))
+    meta = make_metadata(run_hash="f11f11f1", created_at=SWEEP - timedelta(days=400))
     bare_job(container_of(services.blobs), meta, lines(default_log(meta["job_id"])))
     job = parse_job_id(meta["job_id"])
     ascend("pipeline", "run", "--once")

@@ -13,8 +13,9 @@ from ascend_cli.main import app
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.services import Services
 from shared.settings import Settings
+from tests.support.builders import make_metadata
 from tests.support.cli import point_cli_at
-from tests.support.events import make_metadata, write_job, write_metadata
+from tests.support.events import EVENTS_CREATED, write_job, write_metadata
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_rejected_lists_each_rejection_as_one_json_line(
     runner: CliRunner, services: Services
 ) -> None:
     """`pipeline rejected --json` prints blob, reason, event_id and at for each rejected input."""
-    meta = make_metadata()
+    meta = make_metadata(created_at=EVENTS_CREATED)
     meta["tags"] = {"bad key!": "x"}
     name = write_metadata(services.blobs, meta)
     assert runner.invoke(app, ["pipeline", "run", "--once"]).exit_code == 0
@@ -111,9 +112,11 @@ def test_reconcile_since_days_looks_only_at_recent_jobs(
     of today and leaves one of last month to the full rebuild."""
     now = datetime.now(UTC)
     recent = write_job(
-        services.blobs, make_metadata(run="00000011", created=now - timedelta(hours=1))
+        services.blobs, make_metadata(run_hash="00000011", created_at=now - timedelta(hours=1))
     )
-    old = write_job(services.blobs, make_metadata(run="00000012", created=now - timedelta(days=40)))
+    old = write_job(
+        services.blobs, make_metadata(run_hash="00000012", created_at=now - timedelta(days=40))
+    )
     result = runner.invoke(app, ["pipeline", "reconcile", "--since-days", "2", "--json"])
     assert result.exit_code == 0, result.stderr
     assert _lines(result.stdout) == [

@@ -19,11 +19,12 @@ from shared.errors import TransientError
 from shared.layout import metadata_path
 from shared.services import Services
 from shared.settings import Settings, azurite_connection_string
+from tests.support.builders import make_metadata
 from tests.support.events import (
+    EVENTS_CREATED,
     cloud_event,
     created_payload,
     function_event,
-    make_metadata,
     write_job,
     write_metadata,
 )
@@ -83,7 +84,7 @@ def test_a_cloud_event_is_handled_like_an_event_grid_event(wired: Services) -> N
 
 def test_a_bad_metadata_event_returns_normally_and_is_recorded(wired: Services) -> None:
     """Invalid metadata does not raise (Event Grid would retry it for a day): it is recorded."""
-    meta = make_metadata()
+    meta = make_metadata(created_at=EVENTS_CREATED)
     meta["status"] = "exploded"
     name = write_metadata(wired.blobs, meta)
     _user_function()(function_event(created_payload(wired.blobs, wired.settings.container, name)))

@@ -25,7 +25,8 @@ from shared.services import Services
 from shared.settings import azurite_connection_string
 from shared.tags import job_blob_tags
 from tests.conftest import NOW
-from tests.support.events import make_metadata, write_job
+from tests.support.builders import make_metadata
+from tests.support.events import write_job
 from tests.support.faultproxy import FOREVER, FaultProxy
 from tests.support.functions_queue import Binding, QueueHost
 from tests.support.lifecycle import seed_job
@@ -155,7 +156,7 @@ def test_a_reconcile_tick_indexes_lost_events_and_fixes_stale_retain_tags(
     """A job whose events were lost is indexed; a blob left tagged `retain=true` on a job that
     is not retained (the native policy deletes by that tag) is tagged back."""
     blobs, index = composition_root.blobs, composition_root.index
-    seen = write_job(blobs, make_metadata(run="00000001", created=RECENT))
+    seen = write_job(blobs, make_metadata(run_hash="00000001", created_at=RECENT))
     run_once(
         composition_root.blobs,
         composition_root.index,
@@ -165,7 +166,9 @@ def test_a_reconcile_tick_indexes_lost_events_and_fixes_stale_retain_tags(
     )
     stale = artifact_path(seen, "model.pkl")
     blobs.write(stale, b"m", tags=job_blob_tags(seen, "artifact", retain=True))
-    lost = write_job(blobs, make_metadata(run="00000002", created=RECENT))  # no event for it
+    lost = write_job(
+        blobs, make_metadata(run_hash="00000002", created_at=RECENT)
+    )  # no event for it
     tick(reconcile_function(), partition_host())
     doc = index.get(str(lost))
     assert doc is not None
@@ -180,8 +183,8 @@ def test_the_daily_reconcile_looks_only_at_jobs_created_since_the_last_one(
     """A job created before the look-back window is not reconciled by the timer (its events
     cover it; the full rebuild is `ascend pipeline reconcile`); one created inside it is."""
     blobs, index = composition_root.blobs, composition_root.index
-    old = write_job(blobs, make_metadata(run="00000004", created=NOW - timedelta(days=40)))
-    new = write_job(blobs, make_metadata(run="00000005", created=RECENT))
+    old = write_job(blobs, make_metadata(run_hash="00000004", created_at=NOW - timedelta(days=40)))
+    new = write_job(blobs, make_metadata(run_hash="00000005", created_at=RECENT))
     host = partition_host()
     assert tick(reconcile_function(), host) == 1  # one partition: (frauddetect, RECENT's day)
     assert index.get(str(old)) is None
@@ -195,7 +198,7 @@ def test_a_reconcile_partition_with_transient_failures_is_retried_then_poisoned(
     queue retries it, five tries, then the poison queue, where monitoring sees it), its marker
     does not move past the job, and the index is not touched; once storage answers, the poisoned
     message moved back finishes the job."""
-    job = write_job(composition_root.blobs, make_metadata(run="00000003", created=RECENT))
+    job = write_job(composition_root.blobs, make_metadata(run_hash="00000003", created_at=RECENT))
     partitions: Binding[list[str]] = Binding()
     reconcile_function().get_user_function()(TimerRequest(past_due=True), partitions)
     assert partitions.value is not None
@@ -242,7 +245,7 @@ def test_a_reconcile_stopped_by_its_budget_is_finished_by_the_next_invocations(
     counts) and none is skipped."""
     with_settings(composition_root, partition_budget_seconds=1e-6)
     jobs = [
-        write_job(composition_root.blobs, make_metadata(run=f"{n:08x}", created=RECENT))
+        write_job(composition_root.blobs, make_metadata(run_hash=f"{n:08x}", created_at=RECENT))
         for n in range(20)
     ]
     host = partition_host()

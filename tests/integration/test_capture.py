@@ -21,7 +21,8 @@ from shared.logrecords import iter_log_lines
 from shared.ports import BlobStore
 from shared.services import Services
 from shared.settings import Settings, azurite_connection_string
-from tests.support.events import deliver, make_metadata, write_metadata
+from tests.support.builders import make_metadata
+from tests.support.events import HASH12, deliver, write_metadata
 
 JOB = parse_job_id("20260310-093000-alice-frauddetect-a3f5d2c8-7b9e4f1a")
 ACCOUNT_KEY = base64.b64encode(bytes(range(64))).decode()
@@ -157,7 +158,9 @@ def test_the_search_document_of_a_captured_job_carries_metrics_last(
         capture_job_output(streamer),
     ):
         training_job()
-    meta = make_metadata(status="failed")
+    meta = make_metadata(
+        status="failed", created_at=JOB.created_at, dependency_hash=HASH12, run_hash=JOB.run_hash
+    )
     write_metadata(blob_store, meta)
     assert deliver(services, metadata_path(JOB)).kind == "indexed"
     document = services.index.get(str(JOB))

@@ -22,12 +22,14 @@ from shared.layout import (
 from shared.services import Services
 from shared.tags import job_blob_tags
 from tests.support.bare import bare_job, bare_metadata, container_of
+from tests.support.builders import make_metadata
 from tests.support.events import (
+    EVENTS_CREATED,
+    HASH12,
     default_log,
     deliver,
     lines,
     log_record,
-    make_metadata,
     write_job,
     write_log,
     write_metadata,
@@ -36,7 +38,18 @@ from tests.support.events import (
 
 def test_a_metadata_event_indexes_the_job_with_its_derived_fields(services: Services) -> None:
     """A completed job's metadata event yields a document with every derived field filled."""
-    job = write_job(services.blobs)
+    meta = make_metadata(
+        created_at=EVENTS_CREATED,
+        dependency_hash=HASH12,
+        dependencies={"packages": ["numpy==1.24.0", "Scikit_Learn==1.3.0", "torch==2.0.0"]},
+        execution={"duration_seconds": 3600.0},
+        artifacts=[
+            {"name": "model.pkl", "type": "model", "size_bytes": 1000},
+            {"name": "plot.png", "type": "visualization", "size_bytes": 24},
+        ],
+        drop=["tags.dataset_version"],
+    )
+    job = write_job(services.blobs, meta)
     outcome = deliver(services, metadata_path(job))
     assert outcome.kind == "indexed"
     doc = services.index.get(str(job))
@@ -73,7 +86,7 @@ def test_a_final_job_gets_a_tagged_block_blob_copy_of_its_log(services: Services
 
 def test_a_running_job_is_indexed_without_a_copy_or_log_fields(services: Services) -> None:
     """Before a job is final there is no by-date copy and its log fields are unknown."""
-    job = write_job(services.blobs, make_metadata(status="running"))
+    job = write_job(services.blobs, make_metadata(status="running", created_at=EVENTS_CREATED))
     assert deliver(services, metadata_path(job)).kind == "indexed"
     doc = services.index.get(str(job))
     assert doc is not None
@@ -101,7 +114,11 @@ def test_a_changed_retain_tag_retags_every_blob_of_the_job(services: Services) -
     deliver(services, metadata_path(job))
     write_metadata(
         services.blobs,
-        make_metadata(tags={"retain": "true"}, updated=datetime(2026, 3, 11, tzinfo=UTC)),
+        make_metadata(
+            tags={"retain": "true"},
+            updated_at=datetime(2026, 3, 11, tzinfo=UTC),
+            created_at=EVENTS_CREATED,
+        ),
     )
     deliver(services, metadata_path(job))
     for name in (log_path(job), metadata_path(job), by_date_log_path(job)):
@@ -114,7 +131,7 @@ def test_a_changed_retain_tag_retags_every_blob_of_the_job(services: Services) -
 def test_retain_changed_before_the_first_index_retags_every_blob(services: Services) -> None:
     """The log was tagged when the job started; metadata.json says otherwise by the time the job
     is first indexed: every blob of the job, the by-date copy included, ends up retained."""
-    meta = make_metadata(tags={"retain": "true"})
+    meta = make_metadata(tags={"retain": "true"}, created_at=EVENTS_CREATED)
     write_log(services.blobs, meta["job_id"], default_log(meta["job_id"]), retain=False)
     job = parse_job_id(meta["job_id"])
     services.blobs.write(
@@ -157,7 +174,7 @@ def test_deleting_metadata_removes_the_document_only_when_it_is_gone(services: S
 
 def test_a_rejected_event_is_recorded_once_however_often_it_arrives(services: Services) -> None:
     """The same bad metadata delivered three times leaves one rejection record, blob untouched."""
-    meta = make_metadata()
+    meta = make_metadata(created_at=EVENTS_CREATED)
     name = write_metadata(services.blobs, b"{not json", meta["job_id"])
     before = services.blobs.props(name)
     for _ in range(3):
@@ -180,7 +197,7 @@ def test_an_image_requirements_file_is_recorded_and_fills_jobs_without_packages(
     services.blobs.write(name, b"# pinned\nTorch==2.1.0\nnumpy>=1.24\n\n--index-url x\n")
     assert deliver(services, name).kind == "indexed"
     assert deliver(services, name).kind == "skipped"
-    meta = make_metadata()
+    meta = make_metadata(created_at=EVENTS_CREATED, dependency_hash=HASH12)
     meta["dependencies"]["packages"] = []
     job = write_job(services.blobs, meta)
     deliver(services, metadata_path(job))
@@ -208,7 +225,7 @@ def test_a_reindex_keeps_the_tier_the_lifecycle_recorded(services: Services) -> 
 def test_a_log_larger_than_one_request_is_streamed_and_copied_whole(services: Services) -> None:
     """A final job indexed for the first time with a log over 4 MiB: its stats count every line
     and its by-date copy has the log's bytes."""
-    meta = make_metadata()
+    meta = make_metadata(created_at=EVENTS_CREATED)
     records = [log_record(meta["job_id"], "INFO", f"step {n} " + "x" * 120) for n in range(36000)]
     records[-1] = log_record(meta["job_id"], "ERROR", "the last error")
     name = write_log(services.blobs, meta["job_id"], records[:18000])
@@ -231,7 +248,7 @@ def test_a_job_written_untagged_gets_the_job_tags_on_every_blob_at_its_first_ind
     services: Services,
 ) -> None:
     """Bare-SDK blobs (no tags) all carry retain, project, user, job, kind, created afterwards."""
-    meta = make_metadata()
+    meta = make_metadata(created_at=EVENTS_CREATED)
     names = bare_job(container_of(services.blobs), meta, lines(default_log(meta["job_id"])))
     job = parse_job_id(meta["job_id"])
     assert deliver(services, metadata_path(job)).kind == "indexed"
@@ -244,7 +261,7 @@ def test_a_blob_written_after_the_first_index_is_tagged_when_its_event_arrives(
     services: Services,
 ) -> None:
     """An artifact uploaded untagged after the metadata was indexed gets the job's tags."""
-    meta = make_metadata(tags={"retain": "true"})
+    meta = make_metadata(tags={"retain": "true"}, created_at=EVENTS_CREATED)
     bare_job(container_of(services.blobs), meta, b"", artifacts=())
     job = parse_job_id(meta["job_id"])
     deliver(services, metadata_path(job))
@@ -258,7 +275,7 @@ def test_a_blob_written_after_the_first_index_is_tagged_when_its_event_arrives(
 
 def test_a_writers_own_tags_are_kept_next_to_the_job_tags(services: Services) -> None:
     """A blob that carries its writer's tag keeps it when the indexer adds the job's tags."""
-    meta = make_metadata()
+    meta = make_metadata(created_at=EVENTS_CREATED)
     bare_job(container_of(services.blobs), meta, b"", artifacts=())
     job = parse_job_id(meta["job_id"])
     deliver(services, metadata_path(job))
@@ -273,12 +290,15 @@ def test_a_writers_own_tags_are_kept_next_to_the_job_tags(services: Services) ->
 
 def test_metadata_rewritten_untagged_by_its_writer_is_tagged_again(services: Services) -> None:
     """A bare writer's status update clears metadata.json's tags; the next index restores them."""
-    meta = make_metadata(status="running")
+    meta = make_metadata(status="running", created_at=EVENTS_CREATED)
     container = container_of(services.blobs)
     bare_job(container, meta, b"", artifacts=())
     job = parse_job_id(meta["job_id"])
     deliver(services, metadata_path(job))
-    bare_metadata(container, make_metadata(updated=datetime(2026, 3, 11, tzinfo=UTC)))
+    bare_metadata(
+        container,
+        make_metadata(updated_at=datetime(2026, 3, 11, tzinfo=UTC), created_at=EVENTS_CREATED),
+    )
     assert services.blobs.get_tags(metadata_path(job)) == {}
     assert deliver(services, metadata_path(job)).kind == "indexed"
     assert services.blobs.get_tags(metadata_path(job)) == job_blob_tags(

@@ -14,7 +14,8 @@ from shared.adapters.sqlite_index import SqliteIndex
 from shared.jobid import parse_job_id
 from shared.layout import metadata_path
 from shared.services import Services
-from tests.support.events import job_id, make_metadata, write_job, write_metadata
+from tests.support.builders import make_metadata
+from tests.support.events import EVENTS_CREATED, HASH12, job_id, write_job, write_metadata
 
 
 class Case(NamedTuple):
@@ -31,7 +32,7 @@ def _folder(run: str, user: str = "alice") -> str:
 def _bad(run: str, **changes: object) -> bytes:
     """A valid metadata of job `run` with `changes`: `section__field=value`, `field=value`, or
     `field=None` to drop it."""
-    meta = make_metadata(run=run)
+    meta = make_metadata(run_hash=run, created_at=EVENTS_CREATED, dependency_hash=HASH12)
     for key, value in changes.items():
         section, _, field = key.partition("__")
         if field:
@@ -98,7 +99,10 @@ def test_each_bad_input_is_rejected_with_its_reason_and_good_jobs_are_indexed(
     services: Services, tmp_path: Path
 ) -> None:
     """Bad inputs between good jobs: each is recorded with its reason, the good ones indexed."""
-    good = [write_job(services.blobs, make_metadata(run=run)) for run in ("00000001", "00000002")]
+    good = [
+        write_job(services.blobs, make_metadata(run_hash=run, created_at=EVENTS_CREATED))
+        for run in ("00000001", "00000002")
+    ]
     for case in CORPUS:
         services.blobs.write(case.blob, case.data)
     before = {case.blob: services.blobs.props(case.blob) for case in CORPUS}
@@ -148,7 +152,7 @@ def test_a_fixed_metadata_is_indexed_and_the_old_rejection_stays_listed(
         services.settings,
         checkpoint=tmp_path / "c.json",
     )
-    write_metadata(services.blobs, make_metadata(run="0000000a"))
+    write_metadata(services.blobs, make_metadata(run_hash="0000000a", created_at=EVENTS_CREATED))
     summary = run_once(
         services.blobs,
         services.index,
@@ -163,7 +167,11 @@ def test_a_fixed_metadata_is_indexed_and_the_old_rejection_stays_listed(
 def test_scalar_tag_values_and_numeric_cpu_are_indexed_not_rejected(services: Services) -> None:
     """A job writing `"retain": true`, a numeric tag and `"cpu": 4` is indexed with the
     contract's strings (retain true), and nothing is recorded as rejected."""
-    from tests.support.builders import make_job_id, metadata_bytes, write_raw_metadata
+    from tests.support.builders import (
+        make_job_id,
+        metadata_bytes,
+        write_raw_metadata,
+    )
 
     job = make_job_id(run_hash="0000abcd")
     write_raw_metadata(

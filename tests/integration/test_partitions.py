@@ -23,7 +23,8 @@ from shared.services import Services
 from shared.settings import azurite_connection_string
 from tests.conftest import NOW
 from tests.support.bare import bare_job, container_of
-from tests.support.events import lines, log_record, make_metadata, write_job
+from tests.support.builders import make_metadata
+from tests.support.events import lines, log_record, write_job
 from tests.support.faultproxy import FOREVER, FaultProxy
 
 DAY = NOW - timedelta(hours=6)
@@ -31,9 +32,11 @@ DAY = NOW - timedelta(hours=6)
 
 def test_changed_partitions_come_from_the_created_tag(services: Services) -> None:
     """Jobs of two projects on one day and one older job: two partitions since yesterday."""
-    write_job(services.blobs, make_metadata(run="00000001", created=DAY))
-    write_job(services.blobs, make_metadata(run="00000002", project="vision", created=DAY))
-    write_job(services.blobs, make_metadata(run="00000003", created=DAY - timedelta(days=9)))
+    write_job(services.blobs, make_metadata(run_hash="00000001", created_at=DAY))
+    write_job(services.blobs, make_metadata(run_hash="00000002", project="vision", created_at=DAY))
+    write_job(
+        services.blobs, make_metadata(run_hash="00000003", created_at=DAY - timedelta(days=9))
+    )
     parts = changed_partitions(services.blobs, "r1", DAY.date() - timedelta(days=1), NOW.date())
     assert [(p.project, p.day) for p in parts] == [
         ("frauddetect", DAY.date()),
@@ -48,7 +51,8 @@ def test_a_partition_killed_mid_slice_is_finished_by_the_next_invocation(
     stays before the unfinished slice; the next invocation indexes the rest and finds the jobs
     done before the kill current, so every job is indexed exactly once."""
     jobs = [
-        write_job(services.blobs, make_metadata(run=f"{n:08x}", created=DAY)) for n in range(20)
+        write_job(services.blobs, make_metadata(run_hash=f"{n:08x}", created_at=DAY))
+        for n in range(20)
     ]
     part = Partition("reconcile", "20260314T013000", "frauddetect", DAY.date())
     good = services.blobs
@@ -94,9 +98,11 @@ def test_the_daily_reconcile_finds_an_untagged_job_whose_event_was_lost(
     """A bare-SDK job written today without tags, and no event handled: the `created` tag
     cannot name its partition, the listing of its user's `jobs/{day}-` folder does, and the
     next daily reconcile indexes it."""
-    meta = make_metadata(run="0000000b", created=DAY)
+    meta = make_metadata(run_hash="0000000b", created_at=DAY)
     bare_job(container_of(services.blobs), meta, lines([log_record(meta["job_id"])]))
-    write_job(services.blobs, make_metadata(run="0000000c", created=DAY - timedelta(days=9)))
+    write_job(
+        services.blobs, make_metadata(run_hash="0000000c", created_at=DAY - timedelta(days=9))
+    )
     since = DAY.date() - timedelta(days=1)
     assert tagged_partitions(services.blobs, since, NOW.date()) == set()
     parts = schedule_reconcile(services.blobs, services.settings, NOW)

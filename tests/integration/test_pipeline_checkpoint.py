@@ -24,7 +24,8 @@ from shared.services import Services
 from shared.settings import Settings
 from tests.conftest import NOW
 from tests.support.bare import bare_job, container_of
-from tests.support.events import lines, log_record, make_metadata, write_job, write_metadata
+from tests.support.builders import make_metadata
+from tests.support.events import EVENTS_CREATED, lines, log_record, write_job, write_metadata
 
 TODAY = NOW.date()
 OLD = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -94,7 +95,9 @@ def test_a_pass_killed_half_way_is_finished_by_the_next_without_repeats(
     """Killed after its first batches, the pass has recorded what they handled; the next pass
     offers exactly the rest (only batches in flight at the kill may come again)."""
     for n in range(12):
-        write_job(services.blobs, make_metadata(run=f"000000{n:02d}"))
+        write_job(
+            services.blobs, make_metadata(run_hash=f"000000{n:02d}", created_at=EVENTS_CREATED)
+        )
     path = tmp_path / "c.sqlite3"
     recorded: list[str] = []
     original = delivery.deliver
@@ -153,16 +156,18 @@ def test_a_watching_pass_lists_recent_job_folders_and_finds_a_bare_job_at_once(
 ) -> None:
     """Between full scans, a job created today by a bare SDK writer (no tags, no event) is
     indexed by the next pass, while a change to an older job waits for the next full scan."""
-    old = write_job(services.blobs, make_metadata(run="00000001", created=OLD, status="running"))
+    old = write_job(
+        services.blobs, make_metadata(run_hash="00000001", created_at=OLD, status="running")
+    )
     store = open_checkpoint(tmp_path / "c.sqlite3")
     ticks = Ticks()
     listings = watcher(services, store, ticks, sweep_blobs=1)
     while listings.sweeps_finished == 0:
         one_pass(services, store, listings)  # the first full scan, one blob per pass
     assert services.index.get(str(old)) is not None
-    fresh = make_metadata(run="00000002", created=NOW - timedelta(hours=1))
+    fresh = make_metadata(run_hash="00000002", created_at=NOW - timedelta(hours=1))
     bare_job(container_of(services.blobs), fresh, lines([log_record(fresh["job_id"])]))
-    write_metadata(services.blobs, make_metadata(run="00000001", created=OLD))
+    write_metadata(services.blobs, make_metadata(run_hash="00000001", created_at=OLD))
     assert one_pass(services, store, listings)["indexed"] == 1
     assert services.index.get(fresh["job_id"]) is not None
     doc = services.index.get(str(old))
@@ -180,7 +185,7 @@ def test_a_deleted_blob_in_a_recent_folder_is_removed_by_the_next_pass(
     services: Services, tmp_path: Path
 ) -> None:
     """A metadata.json deleted from today's folder becomes BlobDeleted at the next pass."""
-    job = write_job(services.blobs, make_metadata(run="00000003", created=NOW))
+    job = write_job(services.blobs, make_metadata(run_hash="00000003", created_at=NOW))
     store = open_checkpoint(tmp_path / "c.sqlite3")
     listings = watcher(services, store, Ticks(), sweep_blobs=100)
     one_pass(services, store, listings)
@@ -226,7 +231,7 @@ def test_a_long_full_scan_is_repeated_no_sooner_than_ten_times_its_duration(
 ) -> None:
     """A scan that took 400 s (a large container on Azurite) starts again after 4,000 s, not
     after the 600 s minimum: scans keep to a tenth of the worker's time."""
-    write_job(services.blobs, make_metadata(run="00000004", created=OLD))
+    write_job(services.blobs, make_metadata(run_hash="00000004", created_at=OLD))
     store = open_checkpoint(tmp_path / "c.sqlite3")
     ticks = Ticks()
     listings = watcher(services, store, ticks, sweep_blobs=1)

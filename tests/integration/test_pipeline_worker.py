@@ -30,12 +30,13 @@ from shared.ports import SearchIndex
 from shared.services import Services
 from shared.tags import job_blob_tags
 from tests.conftest import NOW
+from tests.support.builders import make_metadata
 from tests.support.events import (
+    EVENTS_CREATED,
     created_payload,
     job_id,
     lines,
     log_record,
-    make_metadata,
     write_job,
     write_metadata,
 )
@@ -75,7 +76,10 @@ def test_a_backlog_larger_than_the_jobs_in_flight_is_all_delivered(
 ) -> None:
     """One worker keeps two jobs in flight: the other five are handed out as those finish, and
     every event is delivered once."""
-    jobs = [write_job(services.blobs, make_metadata(run=f"0000000{n}")) for n in range(7)]
+    jobs = [
+        write_job(services.blobs, make_metadata(run_hash=f"0000000{n}", created_at=EVENTS_CREATED))
+        for n in range(7)
+    ]
     summary = run_once(
         services.blobs,
         services.index,
@@ -101,7 +105,10 @@ def test_a_pass_spread_over_processes_indexes_what_threads_do(
     """Two pipeline processes (spawned, each with its own adapters) give the index, copies and
     rejections that one process's threads give; the parent's clock reaches them."""
     for n, status in enumerate(["completed", "failed", "running", "cancelled"] * 3):
-        write_job(services.blobs, make_metadata(run=f"000000{n:02d}", status=status))
+        write_job(
+            services.blobs,
+            make_metadata(run_hash=f"000000{n:02d}", status=status, created_at=EVENTS_CREATED),
+        )
     write_metadata(services.blobs, b"{not json", str(job_id(run="000000ff")))
     monkeypatch.setattr(delivery, "MIN_GROUPS_PER_PROCESS", 1)
     pools: list[int] = []
@@ -207,7 +214,7 @@ def test_a_deleted_metadata_becomes_a_blob_deleted_event(
 
 def test_running_then_completed_is_indexed_as_completed(services: Services, tmp_path: Path) -> None:
     """A job seen running, then completed, ends completed with its by-date copy."""
-    job = write_job(services.blobs, make_metadata(status="running"))
+    job = write_job(services.blobs, make_metadata(status="running", created_at=EVENTS_CREATED))
     run_once(
         services.blobs,
         services.index,
@@ -215,7 +222,10 @@ def test_running_then_completed_is_indexed_as_completed(services: Services, tmp_
         services.settings,
         checkpoint=tmp_path / "c.json",
     )
-    write_metadata(services.blobs, make_metadata(updated=datetime(2026, 3, 10, 11, tzinfo=UTC)))
+    write_metadata(
+        services.blobs,
+        make_metadata(updated_at=datetime(2026, 3, 10, 11, tzinfo=UTC), created_at=EVENTS_CREATED),
+    )
     run_once(
         services.blobs,
         services.index,
@@ -234,7 +244,9 @@ def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(
 ) -> None:
     """Delete the index file, reconcile: the same documents are back; a second run is a no-op."""
     for run in ("00000001", "00000002", "00000003"):
-        write_job(services.blobs, make_metadata(run=run, status="failed"))
+        write_job(
+            services.blobs, make_metadata(run_hash=run, status="failed", created_at=EVENTS_CREATED)
+        )
     run_once(
         services.blobs,
         services.index,
@@ -267,8 +279,8 @@ def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(
     services: Services, tmp_path: Path
 ) -> None:
     """A job whose folder is gone is removed; a log grown without an event is re-copied."""
-    gone = write_job(services.blobs, make_metadata(run="00000001"))
-    grown = write_job(services.blobs, make_metadata(run="00000002"))
+    gone = write_job(services.blobs, make_metadata(run_hash="00000001", created_at=EVENTS_CREATED))
+    grown = write_job(services.blobs, make_metadata(run_hash="00000002", created_at=EVENTS_CREATED))
     run_once(
         services.blobs,
         services.index,
@@ -376,7 +388,9 @@ def _history(services: Services) -> tuple[list[dict[str, Any]], dict[str, Search
     c = services.settings.container
     events: list[dict[str, Any]] = []
     jobs = [
-        write_job(services.blobs, make_metadata(run=r, status="running"))
+        write_job(
+            services.blobs, make_metadata(run_hash=r, status="running", created_at=EVENTS_CREATED)
+        )
         for r in ("00000001", "00000002", "00000003")
     ]
     events += [created_payload(services.blobs, c, metadata_path(j)) for j in jobs]
@@ -384,7 +398,11 @@ def _history(services: Services) -> tuple[list[dict[str, Any]], dict[str, Search
     for j in jobs[:2]:
         write_metadata(
             services.blobs,
-            make_metadata(run=j.run_hash, updated=datetime(2026, 3, 10, 12, tzinfo=UTC)),
+            make_metadata(
+                run_hash=j.run_hash,
+                updated_at=datetime(2026, 3, 10, 12, tzinfo=UTC),
+                created_at=EVENTS_CREATED,
+            ),
         )
         events.append(created_payload(services.blobs, c, metadata_path(j)))
     services.blobs.append(log_path(jobs[0]), lines([log_record(str(jobs[0]), "ERROR", "late")]))

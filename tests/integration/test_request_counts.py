@@ -26,7 +26,8 @@ from shared.layout import (
 from shared.services import Services
 from shared.settings import azurite_connection_string
 from shared.tags import job_blob_tags
-from tests.support.events import HASH12, make_metadata, write_job, write_log, write_metadata
+from tests.support.builders import make_metadata
+from tests.support.events import EVENTS_CREATED, HASH12, write_job, write_log, write_metadata
 from tests.support.faultproxy import FaultProxy
 
 # Event kind -> the storage requests its handling may make (Azurite's own read of a copy's
@@ -89,11 +90,11 @@ def operation(line: str) -> str:
 def measure(counted: tuple[Services, FaultProxy], plain: Services) -> dict[str, list[str]]:
     """Each event kind's requests, on a fresh job of its own where it needs one."""
     blobs = plain.blobs
-    running = make_metadata(run="00000001", status="running")
+    running = make_metadata(run_hash="00000001", status="running", created_at=EVENTS_CREATED)
     write_metadata(blobs, running)
     started = parse_job_id(running["job_id"])
     write_log(blobs, str(started), [])
-    final = write_job(blobs, make_metadata(run="00000002"))
+    final = write_job(blobs, make_metadata(run_hash="00000002", created_at=EVENTS_CREATED))
     found: dict[str, Any] = {}
     found["metadata.json, running job, first event"] = requests_of(
         counted, plain, metadata_path(started)

@@ -27,7 +27,8 @@ from shared.listing import ListingIncomplete, StoppableListing
 from shared.ports import BlobProps
 from shared.services import Services
 from shared.settings import Settings
-from tests.support.events import make_metadata, write_job
+from tests.support.builders import make_metadata
+from tests.support.events import EVENTS_CREATED, write_job
 
 JOB = "projects/p/users/alice/jobs/20260101-000000-alice-p-00000000-00000000"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -53,9 +54,11 @@ class FailingListStore(MemoryBlobStore):
 def _write_two_jobs_with_a_bad_blob_in_the_first(services: Services) -> tuple[JobId, str]:
     """Job A (sorts first) gets a blob whose name holds a control character; job B, written
     after it, is good."""
-    first = write_job(services.blobs, make_metadata(run="00000001"))
+    first = write_job(services.blobs, make_metadata(run_hash="00000001", created_at=EVENTS_CREATED))
     services.blobs.write(f"{job_prefix(first)}{BAD_NAME}", b"x")
-    second = write_job(services.blobs, make_metadata(run="00000002"))
+    second = write_job(
+        services.blobs, make_metadata(run_hash="00000002", created_at=EVENTS_CREATED)
+    )
     assert str(first) < str(second)
     return first, str(second)
 
@@ -119,7 +122,7 @@ def test_nothing_under_a_skipped_prefix_is_taken_as_deleted(
     services: Services, tmp_path: Path
 ) -> None:
     """A job indexed before the bad blob appeared stays indexed while its folder cannot list."""
-    first = write_job(services.blobs, make_metadata(run="00000001"))
+    first = write_job(services.blobs, make_metadata(run_hash="00000001", created_at=EVENTS_CREATED))
     run_once(
         services.blobs,
         services.index,

@@ -83,15 +83,21 @@ def make_metadata(
     user: str | None = None,
     project: str | None = None,
     created_at: datetime | str | None = None,
+    updated_at: datetime | str | None = None,
     status: str = "completed",
     dependencies: DependencySet | Mapping[str, Any] = DEPENDENCIES,
+    dependency_hash: str | None = None,
+    run_hash: str | None = None,
     drop: Iterable[str] = (),
     **overrides: Any,
 ) -> dict[str, Any]:
     """A metadata.json document as a JSON-ready dict, valid unless asked otherwise.
 
-    Without `job`, `user`, `project` and `created_at` choose the job ID. With `job`, they
-    override the document's fields instead (to build mismatches). Other overrides are merged in
+    Without `job`, `user`, `project`, `created_at` (a datetime or ISO text), `run_hash` and
+    `dependency_hash` (12 hex digits, also the document's `dependencies.hash`; by default the
+    hash of `dependencies`) choose the job ID. With `job`,
+    they override the document's fields instead (to build mismatches). `updated_at` replaces
+    the default (five minutes after creation for a finished job). Other overrides are merged in
     (nested dicts key by key: `execution={"exit_code": 1}`; `dependencies` may be a
     `DependencySet` or such a dict); `drop` removes dotted paths (`"execution.end_time"`).
     """
@@ -101,11 +107,15 @@ def make_metadata(
     identity = {"user": user, "project": project, "created_at": created_at}
     chosen = {k: v for k, v in identity.items() if v is not None}
     if job is None:
-        job = make_job_id(dependencies=dependencies, **chosen)  # type: ignore[arg-type]
+        job = _job_of(chosen, dependencies, dependency_hash, run_hash)
         chosen = {}
     doc = _base_document(job, status, dependencies)
+    if dependency_hash is not None:
+        doc["dependencies"]["hash"] = dependency_hash
     for key, value in chosen.items():
         doc[key] = _iso(value) if isinstance(value, datetime) else value
+    if updated_at is not None:
+        doc["updated_at"] = _iso(updated_at) if isinstance(updated_at, datetime) else updated_at
     _merge(doc, overrides)
     for path in drop:
         _drop(doc, path.split("."))
@@ -223,6 +233,24 @@ def write_raw_metadata(
 
 
 # ---- internals -----------------------------------------------------------------------------
+
+
+def _job_of(
+    chosen: Mapping[str, Any],
+    dependencies: DependencySet,
+    dependency_hash: str | None,
+    run_hash: str | None,
+) -> JobId:
+    """The job ID of a document built without one (`created_at` may be ISO text)."""
+    created = chosen.get("created_at", CREATED)
+    return make_job_id(
+        user=chosen.get("user", "alice"),
+        project=chosen.get("project", "frauddetect"),
+        created_at=datetime.fromisoformat(created) if isinstance(created, str) else created,
+        dependencies=dependencies,
+        dependency_hash=dependency_hash,
+        run_hash=run_hash,
+    )
 
 
 def _base_document(job: JobId, status: str, deps: DependencySet) -> dict[str, Any]:

@@ -3,8 +3,7 @@ writes it (tagged blobs, an append-blob log), log records, and the events Event 
 
 from __future__ import annotations
 
-import copy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
@@ -18,8 +17,9 @@ from shared.layout import log_path, metadata_path
 from shared.ports import BlobStore
 from shared.services import Services
 from shared.tags import job_blob_tags
+from tests.support.builders import make_metadata
 
-CREATED = datetime(2026, 3, 10, 9, 30, 0, tzinfo=UTC)
+EVENTS_CREATED = datetime(2026, 3, 10, 9, 30, 0, tzinfo=UTC)  # the indexer tests' jobs
 HASH12 = "a3f5d2c8e9b1"
 
 
@@ -27,57 +27,10 @@ def job_id(
     user: str = "alice",
     project: str = "frauddetect",
     run: str = "7b9e4f1a",
-    created: datetime = CREATED,
+    created: datetime = EVENTS_CREATED,
     hash12: str = HASH12,
 ) -> str:
     return f"{created:%Y%m%d-%H%M%S}-{user}-{project}-{hash12[:8]}-{run}"
-
-
-def make_metadata(
-    *,
-    user: str = "alice",
-    project: str = "frauddetect",
-    run: str = "7b9e4f1a",
-    status: str = "completed",
-    created: datetime = CREATED,
-    updated: datetime | None = None,
-    **overrides: Any,
-) -> dict[str, Any]:
-    """A valid metadata.json as a dict (the design's example); `overrides` replace top keys."""
-    jid = job_id(user, project, run, created)
-    start = created + timedelta(seconds=24)
-    meta: dict[str, Any] = {
-        "job_id": jid,
-        "created_at": _iso(created),
-        "updated_at": _iso(updated or created + timedelta(minutes=5)),
-        "status": status,
-        "user": user,
-        "project": project,
-        "function_name": "train_model",
-        "config": {"cpu": "4", "memory": "8Gi", "timeout": 3600, "node_type": "gpu_small"},
-        "dependencies": {
-            "hash": HASH12,
-            "python_version": "3.11",
-            "packages": ["numpy==1.24.0", "Scikit_Learn==1.3.0", "torch==2.0.0"],
-            "system_packages": [],
-            "use_gpu": True,
-        },
-        "execution": {
-            "start_time": _iso(start),
-            "end_time": _iso(start + timedelta(seconds=3600)),
-            "duration_seconds": 3600.0,
-            "exit_code": 0,
-        },
-        "artifacts": [
-            {"name": "model.pkl", "type": "model", "size_bytes": 1000},
-            {"name": "plot.png", "type": "visualization", "size_bytes": 24},
-        ],
-        "tags": {"experiment": "baseline"},
-    }
-    if status in {"queued", "running"}:
-        meta["execution"] = {"start_time": _iso(start)} if status == "running" else {}
-    meta.update(copy.deepcopy(overrides))
-    return meta
 
 
 def log_record(
@@ -152,7 +105,7 @@ def write_job(
     records: list[dict[str, Any]] | None = None,
 ) -> JobId:
     """A job's log then its metadata.json, as a finished job leaves them."""
-    meta = meta or make_metadata()
+    meta = meta or make_metadata(created_at=EVENTS_CREATED)
     retain = meta.get("tags", {}).get("retain") == "true"
     write_log(
         blobs,

@@ -18,8 +18,8 @@ from shared.documents import SearchDocument
 from shared.jobid import parse_job_id
 from shared.metadata import parse_metadata
 from shared.settings import DEFAULT_NODE_PRICES
-from tests.support.builders import NOW
-from tests.support.events import log_record, make_metadata
+from tests.support.builders import NOW, make_metadata
+from tests.support.events import log_record
 
 USERS = {"alice": ("fraud", "vision"), "bob": ("fraud",), "carol": ("nlp", "vision")}
 NODES = {"gpu_small": True, "gpu_medium": True, "cpu_small": False, "cpu_medium": False}
@@ -77,10 +77,16 @@ def _job(rng: random.Random, n: int) -> SeededJob:
     status = rng.choice(STATUSES)
     created = (NOW - timedelta(minutes=rng.randint(10, 60 * 24 * 400))).replace(microsecond=0)
     duration = round(rng.uniform(60, 20000), 3)
-    meta = make_metadata(user=user, project=project, run=f"{n:08x}", status=status, created=created)
+    meta = make_metadata(
+        user=user,
+        project=project,
+        run_hash=f"{n:08x}",
+        status=status,
+        created_at=created,
+        dependency_hash=image,
+    )
     meta["config"]["node_type"] = node
-    meta["dependencies"].update(hash=image, packages=PACKAGES[image], use_gpu=NODES[node])
-    meta["job_id"] = meta["job_id"].replace("a3f5d2c8", image[:8])
+    meta["dependencies"].update(packages=PACKAGES[image], use_gpu=NODES[node])
     if status != "running":
         meta["execution"]["duration_seconds"] = duration
         end = created + timedelta(seconds=24 + duration)

@@ -13,11 +13,20 @@ from shared.documents import FIELDS, SearchDocument
 from shared.jobdocument import LogStats
 from shared.metadata import parse_metadata
 from shared.settings import DEFAULT_NODE_PRICES
-from tests.support.events import make_metadata
+from tests.support.builders import make_metadata
+from tests.support.events import EVENTS_CREATED
+
+ONE_HOUR = {
+    "start_time": "2026-03-10T09:30:24.000Z",
+    "end_time": "2026-03-10T10:30:24.000Z",
+    "duration_seconds": 3600.0,
+    "exit_code": 0,
+}
 
 
-def _doc(log: LogFacts | None = None, **overrides: Any) -> SearchDocument:
-    meta = parse_metadata(orjson.dumps(make_metadata(**overrides)))
+def _doc(log: LogFacts | None = None, **fields: Any) -> SearchDocument:
+    """The document of a job created at EVENTS_CREATED, `fields` replacing top-level keys."""
+    meta = parse_metadata(orjson.dumps(make_metadata(created_at=EVENTS_CREATED) | fields))
     return build_document(
         meta, prices=DEFAULT_NODE_PRICES, source_version="v1", log=log or LogFacts()
     )
@@ -37,8 +46,8 @@ def test_times_are_in_the_one_document_form() -> None:
 
 def test_cost_is_node_hours_times_the_hourly_price() -> None:
     """One hour on gpu_small costs its hourly price; an unknown node type costs 0."""
-    assert _doc()["cost_usd"] == DEFAULT_NODE_PRICES["gpu_small"]
-    assert _doc(config={"node_type": "quantum_xl"})["cost_usd"] == 0.0
+    assert _doc(execution=ONE_HOUR)["cost_usd"] == DEFAULT_NODE_PRICES["gpu_small"]
+    assert _doc(execution=ONE_HOUR, config={"node_type": "quantum_xl"})["cost_usd"] == 0.0
     assert job_cost(None, "gpu_small", DEFAULT_NODE_PRICES) is None
 
 
