@@ -31,9 +31,8 @@ from shared.services import Services
 from shared.settings import Settings
 from shared.tiers import Tier, tier_rank
 from tests.support.bare import bare_job, bare_metadata, container_of
-from tests.support.builders import make_metadata
+from tests.support.builders import default_log, lines, make_metadata
 from tests.support.cli import invoke_cli, point_cli_at
-from tests.support.events import default_log, lines
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 SWEEP = START + timedelta(days=730)  # two years after the first job

@@ -29,7 +29,7 @@ def job_id(
 ) -> str:
     """alice's completed job with two artifacts; the CLI acts as alice."""
     point_cli_at(settings, monkeypatch)
-    return write_job(blob_store, artifacts=FILES).job_id
+    return str(write_job(blob_store, artifacts=FILES))
 
 
 def test_artifacts_lists_names_sizes_and_sha256(job_id: str) -> None:

@@ -13,9 +13,8 @@ from ascend_cli.main import app
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.services import Services
 from shared.settings import Settings
-from tests.support.builders import make_metadata
+from tests.support.builders import EVENTS_CREATED, make_metadata, write_job, write_metadata
 from tests.support.cli import point_cli_at
-from tests.support.events import EVENTS_CREATED, write_job, write_metadata
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def test_run_once_indexes_pending_jobs_and_prints_one_summary(
 ) -> None:
     """`pipeline run --once --json` drains, exits 0 and prints one JSON summary, nothing else
     (a pass this small stays in this process, whatever `--processes` says)."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     result = runner.invoke(
         app, ["pipeline", "run", "--once", "--workers", "2", "--processes", "2", "--json"]
     )
@@ -47,7 +46,7 @@ def test_run_once_indexes_pending_jobs_and_prints_one_summary(
 
 def test_run_once_without_json_reports_on_stderr(runner: CliRunner, services: Services) -> None:
     """Without --json stdout stays empty and the counts go to stderr."""
-    write_job(services.blobs)
+    write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     result = runner.invoke(app, ["pipeline", "run", "--once"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
@@ -95,7 +94,7 @@ def test_rejected_says_so_when_there_is_nothing(runner: CliRunner, services: Ser
 
 def test_reconcile_prints_one_summary_object(runner: CliRunner, services: Services) -> None:
     """`pipeline reconcile --json` prints the five counts; a second run finds all unchanged."""
-    write_job(services.blobs)
+    write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     first = runner.invoke(app, ["pipeline", "reconcile", "--json"])
     assert first.exit_code == 0, first.stderr
     assert _lines(first.stdout) == [

@@ -19,15 +19,8 @@ from shared.errors import TransientError
 from shared.layout import metadata_path
 from shared.services import Services
 from shared.settings import Settings, azurite_connection_string
-from tests.support.builders import make_metadata
-from tests.support.events import (
-    EVENTS_CREATED,
-    cloud_event,
-    created_payload,
-    function_event,
-    write_job,
-    write_metadata,
-)
+from tests.support.builders import EVENTS_CREATED, make_metadata, write_job, write_metadata
+from tests.support.events import cloud_event, created_payload, function_event
 
 
 @functools.cache
@@ -57,7 +50,7 @@ def wired(services: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
 
 def test_a_metadata_event_indexes_the_job(wired: Services) -> None:
     """A func.EventGridEvent for metadata.json leaves the job's document in the SQLite index."""
-    job = write_job(wired.blobs)
+    job = write_job(wired.blobs, make_metadata(created_at=EVENTS_CREATED))
     payload = created_payload(wired.blobs, wired.settings.container, metadata_path(job))
     assert _user_function()(function_event(payload)) is None
     doc = wired.index.get(str(job))
@@ -67,7 +60,7 @@ def test_a_metadata_event_indexes_the_job(wired: Services) -> None:
 
 def test_a_cloud_event_is_handled_like_an_event_grid_event(wired: Services) -> None:
     """The CloudEvents 1.0 shape of the same event indexes the job too."""
-    job = write_job(wired.blobs)
+    job = write_job(wired.blobs, make_metadata(created_at=EVENTS_CREATED))
     payload = created_payload(wired.blobs, wired.settings.container, metadata_path(job))
     _user_function()(cloud_event(payload))
     document = wired.index.get(str(job))
@@ -96,7 +89,7 @@ def test_a_bad_metadata_event_returns_normally_and_is_recorded(wired: Services) 
 
 def test_an_event_of_another_type_is_ignored(wired: Services) -> None:
     """A BlobTierChanged event returns normally and changes nothing."""
-    job = write_job(wired.blobs)
+    job = write_job(wired.blobs, make_metadata(created_at=EVENTS_CREATED))
     payload = created_payload(wired.blobs, wired.settings.container, metadata_path(job))
     payload["eventType"] = "Microsoft.Storage.BlobTierChanged"
     _user_function()(function_event(payload))
@@ -107,7 +100,7 @@ def test_a_persistent_transient_fault_raises_so_event_grid_retries(
     services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With storage unreachable after the retries, the function raises TransientError."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     payload = created_payload(services.blobs, settings.container, metadata_path(job))
     dead = settings.model_copy(
         update={"storage_connection_string": azurite_connection_string(port=free_port())}

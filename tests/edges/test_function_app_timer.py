@@ -25,8 +25,7 @@ from shared.services import Services
 from shared.settings import azurite_connection_string
 from shared.tags import job_blob_tags
 from tests.conftest import NOW
-from tests.support.builders import make_metadata
-from tests.support.events import write_job
+from tests.support.builders import make_metadata, write_job
 from tests.support.faultproxy import FOREVER, FaultProxy
 from tests.support.functions_queue import Binding, QueueHost
 from tests.support.lifecycle import seed_job

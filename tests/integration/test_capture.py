@@ -21,8 +21,8 @@ from shared.logrecords import iter_log_lines
 from shared.ports import BlobStore
 from shared.services import Services
 from shared.settings import Settings, azurite_connection_string
-from tests.support.builders import make_metadata
-from tests.support.events import HASH12, deliver, write_metadata
+from tests.support.builders import HASH12, make_metadata, write_metadata
+from tests.support.events import deliver
 
 JOB = parse_job_id("20260310-093000-alice-frauddetect-a3f5d2c8-7b9e4f1a")
 ACCOUNT_KEY = base64.b64encode(bytes(range(64))).decode()

@@ -22,18 +22,18 @@ from shared.layout import (
 from shared.services import Services
 from shared.tags import job_blob_tags
 from tests.support.bare import bare_job, bare_metadata, container_of
-from tests.support.builders import make_metadata
-from tests.support.events import (
+from tests.support.builders import (
     EVENTS_CREATED,
     HASH12,
     default_log,
-    deliver,
     lines,
     log_record,
+    make_metadata,
     write_job,
     write_log,
     write_metadata,
 )
+from tests.support.events import deliver
 
 
 def test_a_metadata_event_indexes_the_job_with_its_derived_fields(services: Services) -> None:
@@ -71,7 +71,7 @@ def test_a_metadata_event_indexes_the_job_with_its_derived_fields(services: Serv
 
 def test_a_final_job_gets_a_tagged_block_blob_copy_of_its_log(services: Services) -> None:
     """The by-date copy is a block blob with the log's bytes and the job's index tags."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     deliver(services, metadata_path(job))
     copy = services.blobs.props(by_date_log_path(job), with_tags=True)
     assert copy is not None
@@ -97,7 +97,7 @@ def test_a_running_job_is_indexed_without_a_copy_or_log_fields(services: Service
 
 def test_a_late_flush_after_the_copy_refreshes_it(services: Services) -> None:
     """Log lines appended after finalization reach the copy and the document on the log's event."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     deliver(services, metadata_path(job))
     services.blobs.append(log_path(job), lines([log_record(str(job), "ERROR", "late")]))
     assert deliver(services, log_path(job)).kind == "indexed"
@@ -110,7 +110,7 @@ def test_a_late_flush_after_the_copy_refreshes_it(services: Services) -> None:
 
 def test_a_changed_retain_tag_retags_every_blob_of_the_job(services: Services) -> None:
     """Setting tags.retain=true in metadata re-tags the log and the by-date copy too."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     deliver(services, metadata_path(job))
     write_metadata(
         services.blobs,
@@ -145,7 +145,7 @@ def test_retain_changed_before_the_first_index_retags_every_blob(services: Servi
 
 def test_the_pipelines_own_writes_are_skipped(services: Services) -> None:
     """Events for the by-date copy and the system's records are recognized and skipped."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     deliver(services, metadata_path(job))
     assert deliver(services, by_date_log_path(job)).kind == "skipped"
     services.blobs.write("_ascend/rejected/x.json", b"{}")
@@ -154,7 +154,7 @@ def test_the_pipelines_own_writes_are_skipped(services: Services) -> None:
 
 def test_deleting_metadata_removes_the_document_only_when_it_is_gone(services: Services) -> None:
     """A BlobDeleted event removes the document, unless the blob is back."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     name = metadata_path(job)
     deliver(services, name)
     props = services.blobs.props(name)
@@ -211,7 +211,7 @@ def test_an_image_requirements_file_is_recorded_and_fills_jobs_without_packages(
 
 def test_a_reindex_keeps_the_tier_the_lifecycle_recorded(services: Services) -> None:
     """Once the sweep moved a job to Cool, a later metadata event does not reset it to Hot."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     deliver(services, metadata_path(job))
     assert isinstance(services.index, SqliteIndex)
     services.index.set_field(str(job), "tier", "Cool")  # what the sweep records
@@ -308,7 +308,7 @@ def test_metadata_rewritten_untagged_by_its_writer_is_tagged_again(services: Ser
 
 def test_a_final_job_whose_log_is_empty_is_indexed_with_zero_lines(services: Services) -> None:
     """An append log created but never written to (0 bytes) is read, copied and counted."""
-    job = write_job(services.blobs, records=[])
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED), records=[])
     assert deliver(services, metadata_path(job)).kind == "indexed"
     doc = services.index.get(str(job))
     assert doc is not None

@@ -14,8 +14,14 @@ from shared.adapters.sqlite_index import SqliteIndex
 from shared.jobid import parse_job_id
 from shared.layout import metadata_path
 from shared.services import Services
-from tests.support.builders import make_metadata
-from tests.support.events import EVENTS_CREATED, HASH12, job_id, write_job, write_metadata
+from tests.support.builders import (
+    EVENTS_CREATED,
+    HASH12,
+    job_id,
+    make_metadata,
+    write_job,
+    write_metadata,
+)
 
 
 class Case(NamedTuple):

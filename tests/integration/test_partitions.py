@@ -23,8 +23,7 @@ from shared.services import Services
 from shared.settings import azurite_connection_string
 from tests.conftest import NOW
 from tests.support.bare import bare_job, container_of
-from tests.support.builders import make_metadata
-from tests.support.events import lines, log_record, write_job
+from tests.support.builders import lines, log_record, make_metadata, write_job
 from tests.support.faultproxy import FOREVER, FaultProxy
 
 DAY = NOW - timedelta(hours=6)

@@ -24,8 +24,14 @@ from shared.services import Services
 from shared.settings import Settings
 from tests.conftest import NOW
 from tests.support.bare import bare_job, container_of
-from tests.support.builders import make_metadata
-from tests.support.events import EVENTS_CREATED, lines, log_record, write_job, write_metadata
+from tests.support.builders import (
+    EVENTS_CREATED,
+    lines,
+    log_record,
+    make_metadata,
+    write_job,
+    write_metadata,
+)
 
 TODAY = NOW.date()
 OLD = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -68,7 +74,7 @@ def one_pass(services: Services, store: Checkpoint, listings: Watcher) -> dict[s
 
 def test_an_old_json_checkpoint_is_moved_in_once(services: Services, tmp_path: Path) -> None:
     """The blobs a JSON checkpoint recorded are not offered again; the file is set aside."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     names = [log_path(job), metadata_path(job)]
     seen = {}
     for name in names:
@@ -206,7 +212,7 @@ def test_recent_prefixes_are_each_owner_s_job_folders_of_the_last_days() -> None
 def test_the_watching_worker_stops_and_leaves_its_checkpoint(services: Services) -> None:
     """`watch` records what it handled in the SQLite checkpoint beside the index and stops
     when asked."""
-    write_job(services.blobs)
+    write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     stop = threading.Event()
 
     def on_pass(_: str) -> None:

@@ -30,16 +30,16 @@ from shared.ports import SearchIndex
 from shared.services import Services
 from shared.tags import job_blob_tags
 from tests.conftest import NOW
-from tests.support.builders import make_metadata
-from tests.support.events import (
+from tests.support.builders import (
     EVENTS_CREATED,
-    created_payload,
     job_id,
     lines,
     log_record,
+    make_metadata,
     write_job,
     write_metadata,
 )
+from tests.support.events import created_payload
 
 
 def _docs(index: SearchIndex) -> dict[str, SearchDocument]:
@@ -49,7 +49,7 @@ def _docs(index: SearchIndex) -> dict[str, SearchDocument]:
 
 def test_a_second_pass_finds_nothing_new(services: Services, tmp_path: Path) -> None:
     """The checkpoint remembers what was handled: a second --once pass delivers no events."""
-    write_job(services.blobs)
+    write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     first = run_once(
         services.blobs,
         services.index,
@@ -159,7 +159,7 @@ def test_a_changed_log_after_the_job_finished_refreshes_the_copy(
     services: Services, tmp_path: Path
 ) -> None:
     """A late flush changes the log's etag; the next pass re-copies it and updates the stats."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     run_once(
         services.blobs,
         services.index,
@@ -190,7 +190,7 @@ def test_a_deleted_metadata_becomes_a_blob_deleted_event(
     services: Services, tmp_path: Path
 ) -> None:
     """A blob gone from the listing is delivered as BlobDeleted and its document removed."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     run_once(
         services.blobs,
         services.index,
@@ -302,7 +302,7 @@ def test_a_blob_written_later_with_another_retain_is_retagged_by_its_event(
 ) -> None:
     """An artifact written while `retain` was briefly true (a change undone before any event was
     handled) is put back in step when its own event arrives; reconcile then finds nothing."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     run_once(
         services.blobs,
         services.index,
@@ -329,7 +329,7 @@ def test_a_blob_written_later_with_another_retain_is_retagged_by_its_event(
 def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services, tmp_path: Path) -> None:
     """A blob with another `retain`, or none of the tags, whose event never came: reconcile
     judges it stale and tags it like the rest of the job."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     run_once(
         services.blobs,
         services.index,
@@ -353,7 +353,7 @@ def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services, tmp_pa
 
 def test_two_workers_on_the_same_job_leave_it_correct(services: Services, tmp_path: Path) -> None:
     """Six threads handling the same event, each with its own index connection, agree."""
-    job = write_job(services.blobs)
+    job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
     payload = created_payload(services.blobs, services.settings.container, metadata_path(job))
     errors: list[BaseException] = []
 
@@ -458,7 +458,7 @@ def test_the_forever_worker_indexes_new_jobs_until_stopped(services: Services) -
     )
     worker.start()
     try:
-        job = write_job(services.blobs)
+        job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
         deadline = time.monotonic() + 30
         while SqliteIndex(services.settings.index_path).get(str(job)) is None:
             assert time.monotonic() < deadline, "the job was not indexed within 30 s"

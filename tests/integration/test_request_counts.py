@@ -26,8 +26,14 @@ from shared.layout import (
 from shared.services import Services
 from shared.settings import azurite_connection_string
 from shared.tags import job_blob_tags
-from tests.support.builders import make_metadata
-from tests.support.events import EVENTS_CREATED, HASH12, write_job, write_log, write_metadata
+from tests.support.builders import (
+    EVENTS_CREATED,
+    HASH12,
+    make_metadata,
+    write_job,
+    write_log,
+    write_metadata,
+)
 from tests.support.faultproxy import FaultProxy
 
 # Event kind -> the storage requests its handling may make (Azurite's own read of a copy's

@@ -27,8 +27,7 @@ from shared.listing import ListingIncomplete, StoppableListing
 from shared.ports import BlobProps
 from shared.services import Services
 from shared.settings import Settings
-from tests.support.builders import make_metadata
-from tests.support.events import EVENTS_CREATED, write_job
+from tests.support.builders import EVENTS_CREATED, make_metadata, write_job
 
 JOB = "projects/p/users/alice/jobs/20260101-000000-alice-p-00000000-00000000"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ written into storage through the producer (the way real jobs write them).
     job = make_job_id(user="bob", created_at=NOW - timedelta(days=40))
     doc = make_metadata(status="failed", tags={"retain": "true"})        # a valid dict
     bad = make_metadata(drop=["dependencies.hash"], user="mallory")      # an invalid one
-    meta = write_job(blob_store, status="completed", log_lines=30)      # real blobs on Azurite
+    job = write_job(blob_store, status="completed", log_lines=30)       # real blobs on Azurite
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ import orjson
 from producer.demo import write_plan
 from producer.demo_logs import plan_log
 from producer.demo_plan import JobPlan, plan_job
-from producer.jobs import read_metadata
 from shared.errors import InvalidInput
-from shared.jobid import DependencySet, JobId, compute_run_hash
+from shared.jobid import DependencySet, JobId, compute_run_hash, parse_job_id
 from shared.jobid import make_job_id as _make_job_id
-from shared.layout import metadata_path
+from shared.layout import log_path, metadata_path
 from shared.logrecords import JobContext, dump_record, make_record
 from shared.metadata import JobMetadata, JobStatus
 from shared.ports import BlobStore
@@ -47,13 +46,22 @@ DEPENDENCIES = DependencySet(
 __all__ = [
     "CREATED",
     "DEPENDENCIES",
+    "EVENTS_CREATED",
+    "HASH12",
     "NOW",
+    "default_log",
     "demo_plan",
+    "job_id",
+    "lines",
+    "log_lines",
+    "log_record",
     "make_job_id",
     "make_log_records",
     "make_metadata",
     "metadata_bytes",
     "write_job",
+    "write_log",
+    "write_metadata",
     "write_raw_metadata",
 ]
 
@@ -188,7 +196,9 @@ def demo_plan(index: int = 0, *, seed: int = 0, now: datetime = NOW, **changes: 
 
 def write_job(
     blobs: BlobStore,
+    meta: Mapping[str, Any] | None = None,
     *,
+    records: Sequence[Mapping[str, Any]] | None = None,
     status: str = "completed",
     user: str = "alice",
     project: str = "frauddetect",
@@ -199,10 +209,17 @@ def write_job(
     tags: Mapping[str, str] | None = None,
     dependencies: DependencySet = DEPENDENCIES,
     seed: int = 0,
-) -> JobMetadata:
-    """Write one whole job through the producer (metadata, package, images, log, artifacts,
-    result) and return its final metadata. Statuses: queued, running, completed, failed,
-    cancelled (cancelled while running)."""
+) -> JobId:
+    """Write one job into storage and return its ID.
+
+    With `meta` (a metadata.json dict, valid or not): its log as an append blob (`records`, by
+    default `default_log`'s five) then the document as it is, both tagged, as a finished job
+    leaves them. Without: the whole job through the producer (metadata, package, images, log of
+    `log_lines`, artifacts, result); statuses queued, running, completed, failed, cancelled
+    (cancelled while running).
+    """
+    if meta is not None:
+        return _write_document_job(blobs, dict(meta), records)
     plan = _plan(
         status=JobStatus(status),
         user=user,
@@ -214,7 +231,17 @@ def write_job(
     )
     plan = _with_content(plan, log_lines, artifacts, result)
     write_plan(blobs, plan)
-    return read_metadata(blobs, plan.job)[0]
+    return plan.job
+
+
+def _write_document_job(
+    blobs: BlobStore, meta: dict[str, Any], records: Sequence[Mapping[str, Any]] | None
+) -> JobId:
+    retain = meta.get("tags", {}).get("retain") == "true"
+    log = default_log(meta["job_id"]) if records is None else [dict(r) for r in records]
+    write_log(blobs, meta["job_id"], log, retain=retain)
+    write_metadata(blobs, meta)
+    return parse_job_id(meta["job_id"])
 
 
 def write_raw_metadata(
@@ -230,6 +257,85 @@ def write_raw_metadata(
         tags=job_blob_tags(job, "metadata", retain=retain),
     )
     return path
+
+
+EVENTS_CREATED = datetime(2026, 3, 10, 9, 30, 0, tzinfo=UTC)  # the indexer tests' jobs
+HASH12 = "a3f5d2c8e9b1"
+
+
+def job_id(
+    user: str = "alice",
+    project: str = "frauddetect",
+    run: str = "7b9e4f1a",
+    created: datetime = EVENTS_CREATED,
+    hash12: str = HASH12,
+) -> str:
+    return f"{created:%Y%m%d-%H%M%S}-{user}-{project}-{hash12[:8]}-{run}"
+
+
+def log_record(
+    jid: str, level: str = "INFO", message: str = "step", metrics: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    job = parse_job_id(jid)
+    record: dict[str, Any] = {
+        "timestamp": "2026-03-10T09:30:30.000000Z",
+        "level": level,
+        "logger": "ascend.runner",
+        "job_id": jid,
+        "user": job.user,
+        "project": job.project,
+        "message": message,
+    }
+    if metrics:
+        record["metrics"] = metrics
+    return record
+
+
+def default_log(jid: str) -> list[dict[str, Any]]:
+    """Five records: two errors (the last says 'CUDA out of memory') and two metric updates."""
+    return [
+        log_record(jid, "INFO", "Job started"),
+        log_record(jid, "INFO", "epoch 1", metrics={"loss": 0.9, "gpu_util": 80}),
+        log_record(jid, "ERROR", "Failed to upload artifact, retrying"),
+        log_record(jid, "INFO", "epoch 2", metrics={"loss": 0.4}),
+        log_record(jid, "CRITICAL", "CUDA out of memory"),
+    ]
+
+
+def lines(records: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+def write_metadata(blobs: BlobStore, meta: dict[str, Any] | bytes, jid: str | None = None) -> str:
+    """Write metadata.json (dict or raw bytes) with the job's tags; returns the blob name."""
+    job = parse_job_id(jid or (meta["job_id"] if isinstance(meta, dict) else ""))
+    data = meta if isinstance(meta, bytes) else orjson.dumps(meta)
+    retain = isinstance(meta, dict) and meta.get("tags", {}).get("retain") == "true"
+    name = metadata_path(job)
+    blobs.write(
+        name,
+        data,
+        content_type="application/json",
+        tags=job_blob_tags(job, "metadata", retain=retain),
+    )
+    return name
+
+
+def write_log(
+    blobs: BlobStore, jid: str, records: list[dict[str, Any]], *, retain: bool = False
+) -> str:
+    """The job's log as an append blob (as a running job streams it)."""
+    job = parse_job_id(jid)
+    name = log_path(job)
+    blobs.create_append(
+        name,
+        tags=job_blob_tags(job, "log", retain=retain),
+        content_type="application/x-ndjson",
+        create_only=False,
+    )
+    if records:
+        blobs.append(name, lines(records))
+    return name
 
 
 # ---- internals -----------------------------------------------------------------------------

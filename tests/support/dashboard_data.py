@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from producer.jobs import read_metadata
 from shared.layout import log_path
 from shared.logrecords import JobContext, dump_record, make_record
 from shared.metadata import JobMetadata
@@ -109,8 +110,9 @@ def job_with_artifact(
     services: Services, *, user: str = "alice", data: bytes = b"model weights"
 ) -> JobMetadata:
     """A finished job written by the producer with one artifact `model.bin`, indexed."""
-    meta = write_job(
+    job = write_job(
         services.blobs, user=user, created_at=NOW - timedelta(days=2), artifacts={"model.bin": data}
     )
+    meta = read_metadata(services.blobs, job)[0]
     index_job(services, meta)
     return meta

@@ -18,8 +18,7 @@ from shared.documents import SearchDocument
 from shared.jobid import parse_job_id
 from shared.metadata import parse_metadata
 from shared.settings import DEFAULT_NODE_PRICES
-from tests.support.builders import NOW, make_metadata
-from tests.support.events import log_record
+from tests.support.builders import NOW, log_record, make_metadata
 
 USERS = {"alice": ("fraud", "vision"), "bob": ("fraud",), "carol": ("nlp", "vision")}
 NODES = {"gpu_small": True, "gpu_medium": True, "cpu_small": False, "cpu_medium": False}

@@ -13,8 +13,7 @@ from shared.documents import FIELDS, SearchDocument
 from shared.jobdocument import LogStats
 from shared.metadata import parse_metadata
 from shared.settings import DEFAULT_NODE_PRICES
-from tests.support.builders import make_metadata
-from tests.support.events import EVENTS_CREATED
+from tests.support.builders import EVENTS_CREATED, make_metadata
 
 ONE_HOUR = {
     "start_time": "2026-03-10T09:30:24.000Z",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from indexer.logstats import numeric_metrics, summarize
 from shared.jobdocument import LogStats
 from shared.logrecords import iter_log_lines
-from tests.support.events import default_log, job_id, lines
+from tests.support.builders import default_log, job_id, lines
 
 
 def _stats(data: bytes, size: int = 1 << 20) -> LogStats:

@@ -16,7 +16,7 @@ from query import parse_query
 from query.ast import Equals
 from shared.metadata import JobStatus
 from shared.signatures import error_pattern, error_signature, mask_message
-from tests.support.events import job_id, log_record
+from tests.support.builders import job_id, log_record
 
 HEX = "0123456789abcdef"
 WORD = st.text(string.ascii_letters, min_size=2, max_size=12).filter(
