@@ -16,10 +16,11 @@ partition whose metadata.json is gone are removed when its last slice is done.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 from indexer.reconcile import (
     KINDS,
@@ -186,9 +187,13 @@ def reconcile_partition(
         return work_through(blobs, part, jobs, work, budget, finish=finish, slice_size=slice_size)
 
 
-def _one(
-    reindex: Callable[..., str], job_id: str, state: JobState, doc: SearchDocument | None
-) -> str:
+class _Reindex(Protocol):
+    """`reindex_job` bound to the ports: one job's outcome kind."""
+
+    def __call__(self, item: tuple[str, JobState, BlobProps], *, known: bool) -> str: ...
+
+
+def _one(reindex: _Reindex, job_id: str, state: JobState, doc: SearchDocument | None) -> str:
     """One job's outcome kind: `unchanged` when its document is current, else re-indexed."""
     metadata = _metadata(state)
     if metadata is None:

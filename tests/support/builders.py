@@ -1,10 +1,12 @@
 """Builders of realistic test data: job IDs, metadata documents, log records, and whole jobs
-written into storage through the producer (the way real jobs write them).
+written into storage through the producer (the way real jobs write them) or from a document as
+it is (the indexer's tests, which need exact and invalid documents).
 
     job = make_job_id(user="bob", created_at=NOW - timedelta(days=40))
     doc = make_metadata(status="failed", tags={"retain": "true"})        # a valid dict
     bad = make_metadata(drop=["dependencies.hash"], user="mallory")      # an invalid one
     job = write_job(blob_store, status="completed", log_lines=30)       # real blobs on Azurite
+    job = write_job(blob_store, make_metadata(created_at=EVENTS_CREATED), records=[])
 """
 
 from __future__ import annotations
@@ -258,6 +260,8 @@ def write_raw_metadata(
     )
     return path
 
+
+# ---- the indexer tests' jobs: a document and its log written as they are ---------------------
 
 EVENTS_CREATED = datetime(2026, 3, 10, 9, 30, 0, tzinfo=UTC)  # the indexer tests' jobs
 HASH12 = "a3f5d2c8e9b1"
