@@ -77,6 +77,9 @@ def create_app(
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # No trailing-slash redirects: '/api/jobs/%2F' (a job ID of '/') must not be sent on to
+        # the job list; a path is either a route or a 404.
+        redirect_slashes=False,
         description="Search Ascend jobs and read their logs. Every call runs as the "
         f"principal of the `{HEADER}` header (App Service authentication).",
     )

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from api import create_app
@@ -247,6 +247,8 @@ printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(job_id=(printable | st.text(max_size=40)).filter(lambda t: t not in {"", ".", ".."}))
+@example(job_id="/")
+@example(job_id="//")
 def test_any_job_id_text_is_answered_cleanly(world: World, job_id: str) -> None:
     """Whatever text is asked for as a job ID, the API answers 404 or 400, never an error."""
     path = quote(job_id, safe="")
