@@ -211,21 +211,36 @@ def comparable(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 FAILED_SHARE = STATUSES.count("failed") / len(STATUSES)
 
 
-def signature_cost(samples: int = 20_000) -> tuple[float, float]:
+REFERENCE_STEPS = 1_000_000
+
+
+def reference_loop() -> float:
+    """CPU ms of a fixed pure-Python loop: how fast this (virtual) machine runs Python right
+    now. Its speed drifts by up to ~1.6x between runs here; the signature moves with it."""
+    start = time.process_time()
+    total = 0
+    for step in range(REFERENCE_STEPS):
+        total += step
+    return (time.process_time() - start) * 1e3
+
+
+def signature_cost(samples: int = 20_000) -> tuple[float, float, float]:
     """(median CPU µs, median wall-clock µs) of `error_pattern` + `error_signature` per failed
-    job over the demo's crashes. CPU time is the cost itself; on a shared machine wall time
-    also counts the waits for a core."""
+    job over the demo's crashes, and the median `reference_loop` ms timed between the batches.
+    CPU time is the cost itself; on a shared machine wall time also counts the waits for a
+    core."""
     rng = random.Random(3)
     job = parse_job_id("20260310-093000-alice-frauddetect-a3f5d2c8-7b9e4f1a")
     crashes = [_crash(rng, job) for _ in range(500)]
-    cpu, wall = [], []
+    cpu, wall, reference = [], [], []
     for _ in range(samples // len(crashes)):
         start, start_cpu = time.perf_counter(), time.process_time()
         for kind, message in crashes:
             error_signature(error_pattern(kind, message))
         cpu.append((time.process_time() - start_cpu) / len(crashes) * 1e6)
         wall.append((time.perf_counter() - start) / len(crashes) * 1e6)
-    return statistics.median(cpu), statistics.median(wall)
+        reference.append(reference_loop())
+    return statistics.median(cpu), statistics.median(wall), statistics.median(reference)
 
 
 def upsert_cost(docs: int = 20_000, runs: int = 6) -> dict[str, tuple[float, float]]:
@@ -290,12 +305,13 @@ def main() -> None:
         build(path, args.jobs)
     index = SqliteIndex(path)
     index.ensure()
-    micros, signature_wall = signature_cost()
+    micros, signature_wall, reference = signature_cost()
     print(
         f"signature: {micros:.1f} µs CPU median per failed job "
         f"(aim < 20; wall {signature_wall:.1f}); "
         f"{micros * FAILED_SHARE:.1f} µs per job averaged over the "
-        f"{FAILED_SHARE:.0%}-failed mix"
+        f"{FAILED_SHARE:.0%}-failed mix; machine speed in the same run: "
+        f"{reference:.0f} ms CPU for a {REFERENCE_STEPS:,}-step Python loop"
     )
     results = []
     fast, slow = indexed(index), scanned(index)
@@ -325,6 +341,7 @@ def main() -> None:
                 "jobs": args.jobs,
                 "signature_cpu_us": round(micros, 2),
                 "signature_wall_us": round(signature_wall, 2),
+                "reference_loop_ms": round(reference, 1),
                 "reports": results,
             }
         ).decode()
