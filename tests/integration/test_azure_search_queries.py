@@ -17,13 +17,16 @@ from lifecycle.apply import update_document
 from lifecycle.inventory import candidates
 from lifecycle.plan import JobPlan
 from lifecycle.policy import PolicyBook
-from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
+from shared.adapters.azure_search import AzureSearchIndex
 from shared.clock import FixedClock
 from shared.documents import FIELD_NAMES
 from shared.principal import Principal
-from shared.settings import Settings
 from shared.tiers import Tier
-from tests.support.search_transport import ENDPOINT, FakeSearchService, search_results
+from tests.support.search_transport import (
+    FakeSearchService,
+    fake_search_index,
+    search_results,
+)
 
 INDEX = "ascend-jobs"
 NOW = datetime(2026, 3, 14, 2, 30, tzinfo=UTC)
@@ -38,9 +41,7 @@ def service() -> FakeSearchService:
 
 @pytest.fixture
 def index(service: FakeSearchService) -> AzureSearchIndex:
-    retry = SearchRetry(attempts=2, max_seconds=5, base=0.01, cap=0.02, sleep=lambda s: None)
-    settings = Settings(search_endpoint=ENDPOINT, search_index=INDEX, search_api_key="key")
-    return AzureSearchIndex.from_settings(settings, retry=retry, transport=service.transport)
+    return fake_search_index(service)
 
 
 def bodies(service: FakeSearchService) -> list[dict[str, Any]]:

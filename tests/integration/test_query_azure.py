@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 
 from query import search
-from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
+from shared.adapters.azure_search import AzureSearchIndex
 from shared.clock import FixedClock
 from shared.principal import Principal
-from shared.settings import Settings
 from tests.support.query import NOW, job
-from tests.support.search_transport import ENDPOINT, FakeSearchService, search_results
+from tests.support.search_transport import (
+    FakeSearchService,
+    fake_search_index,
+    search_results,
+)
 
 INDEX = "ascend-jobs"
 CLOCK = FixedClock(NOW)
@@ -30,9 +33,7 @@ def service() -> FakeSearchService:
 
 @pytest.fixture
 def index(service: FakeSearchService) -> AzureSearchIndex:
-    retry = SearchRetry(attempts=2, max_seconds=5, base=0.01, cap=0.02, sleep=lambda s: None)
-    settings = Settings(search_endpoint=ENDPOINT, search_index=INDEX, search_api_key="key")
-    return AzureSearchIndex.from_settings(settings, retry=retry, transport=service.transport)
+    return fake_search_index(service)
 
 
 def hit(n: int, **fields: Any) -> dict[str, Any]:

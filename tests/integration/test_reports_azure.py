@@ -24,12 +24,12 @@ from shared.clock import FixedClock
 from shared.errors import Unsupported
 from shared.principal import Principal
 from shared.querytree import Measure, Query
-from shared.settings import Settings
 from tests.support.query import documents, job
 from tests.support.search_transport import (
     ENDPOINT,
     FakeSearchService,
     RecordedRequest,
+    fake_search_index,
     search_results,
 )
 
@@ -46,9 +46,7 @@ def service() -> FakeSearchService:
 
 @pytest.fixture
 def index(service: FakeSearchService) -> AzureSearchIndex:
-    retry = SearchRetry(attempts=2, max_seconds=5, base=0.01, cap=0.02, sleep=lambda s: None)
-    settings = Settings(search_endpoint=ENDPOINT, search_index=INDEX, search_api_key="key")
-    return AzureSearchIndex.from_settings(settings, retry=retry, transport=service.transport)
+    return fake_search_index(service)
 
 
 def searches(service: FakeSearchService) -> list[RecordedRequest]:

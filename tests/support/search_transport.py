@@ -34,6 +34,8 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._requests_basic import RestRequestsTransportResponse
 from requests.structures import CaseInsensitiveDict
 
+from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
+from shared.settings import Settings
 from tests.support.odata_eval import answer_facets, compile_filter, parse_facets
 
 ENDPOINT = "https://ascend-test.search.windows.net"
@@ -310,3 +312,11 @@ def _ordered(hits: list[dict[str, Any]], orderby: str | None) -> list[dict[str, 
             reverse=direction == "desc",
         )
     return hits
+
+
+def fake_search_index(service: FakeSearchService) -> AzureSearchIndex:
+    """The real Azure AI Search adapter talking to `service` through its transport, with
+    retries quick enough for tests (two attempts, no sleeping)."""
+    retry = SearchRetry(attempts=2, max_seconds=5, base=0.01, cap=0.02, sleep=lambda s: None)
+    settings = Settings(search_endpoint=ENDPOINT, search_index=service.index, search_api_key="key")
+    return AzureSearchIndex.from_settings(settings, retry=retry, transport=service.transport)
