@@ -34,7 +34,8 @@ import orjson
 from ascend_cli.azurite import start_azurite
 from bench._timing import check
 from shared.layout import archived_log_path
-from tests.support.jobs_data import make_services, seed_job
+from tests.support.builders import seed_job
+from tests.support.jobs_data import make_services
 
 
 def bomb(inflated_mb: int) -> bytes:
@@ -90,7 +91,12 @@ def follow_streams(services, users: list[str], probes: int) -> dict[str, object]
     from api import create_app
     from web.auth import encode_client_principal
 
-    jobs = {u: seed_job(services, user=u, status="running", levels=["INFO"]).job_id for u in users}
+    jobs = {
+        u: seed_job(
+            services.blobs, services.index, user=u, status="running", levels=["INFO"]
+        ).job_id
+        for u in users
+    }
     port = free_port()
     app = create_app(lambda: services)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
@@ -141,9 +147,9 @@ def main() -> None:
         try:
             services = make_services(azurite, Path(tmp))
             packed = bomb(args.bomb_mb)
-            plain = seed_job(services, levels=["INFO"])
-            foreign = seed_job(services, function_name="foreign")
-            marked = seed_job(services, function_name="marked")
+            plain = seed_job(services.blobs, services.index, levels=["INFO"])
+            foreign = seed_job(services.blobs, services.index, function_name="foreign")
+            marked = seed_job(services.blobs, services.index, function_name="marked")
             services.blobs.write(
                 archived_log_path(foreign.parsed_job_id), packed, content_encoding="gzip"
             )

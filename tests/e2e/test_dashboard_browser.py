@@ -26,8 +26,9 @@ from shared.layout import log_path
 from shared.logrecords import JobContext, dump_record, make_record
 from shared.metadata import JobMetadata
 from shared.services import Services
+from tests.support.builders import seed_job
 from tests.support.dashboard_data import X_CASES, error_records, job_with_artifact, job_with_log
-from tests.support.jobs_data import NOW, make_services, seed_job
+from tests.support.jobs_data import NOW, make_services
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _free_port() -> int:
 
 def _big_log(services: Services) -> JobMetadata:
     """A finished job whose log is 100 MB of INFO lines with an error near the end."""
-    meta = seed_job(services, when=NOW - timedelta(hours=2))
+    meta = seed_job(services.blobs, services.index, NOW - timedelta(hours=2))
     job = JobContext(meta.job_id, meta.user, meta.project)
     block = b"".join(
         dump_record(
@@ -92,7 +93,11 @@ def site(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     )
     jobs["big"] = _big_log(services)
     jobs["live"] = seed_job(
-        services, status="running", levels=["INFO", "INFO"], when=NOW - timedelta(minutes=10)
+        services.blobs,
+        services.index,
+        NOW - timedelta(minutes=10),
+        status="running",
+        levels=["INFO", "INFO"],
     )
     jobs["bob"] = job_with_log(services, rows=X_CASES["epoch"][0], user="bob")
     jobs["bob_artifact"] = job_with_artifact(services, user="bob")

@@ -19,8 +19,8 @@ from ascend_cli.azurite import Azurite
 from shared.metadata import JobMetadata
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.builders import log_lines
-from tests.support.jobs_data import NOW, make_services, seed_job
+from tests.support.builders import log_lines, seed_job
+from tests.support.jobs_data import NOW, make_services
 from web.auth import HEADER, encode_client_principal
 
 LEVELS = ["INFO", "ERROR", "DEBUG", "CRITICAL"]
@@ -38,12 +38,16 @@ def world(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """Jobs of alice and bob in frauddetect and of carol in vision, indexed, with logs."""
     services = make_services(azurite, tmp_path_factory.mktemp("api"))
     jobs = {
-        "alice_old": seed_job(services, when=NOW - timedelta(days=3), levels=LEVELS),
-        "alice_failed": seed_job(
-            services, status="failed", when=NOW - timedelta(days=1), levels=LEVELS
+        "alice_old": seed_job(
+            services.blobs, services.index, NOW - timedelta(days=3), levels=LEVELS
         ),
-        "bob": seed_job(services, user="bob", levels=LEVELS),
-        "carol": seed_job(services, user="carol", project="vision", levels=LEVELS),
+        "alice_failed": seed_job(
+            services.blobs, services.index, NOW - timedelta(days=1), status="failed", levels=LEVELS
+        ),
+        "bob": seed_job(services.blobs, services.index, user="bob", levels=LEVELS),
+        "carol": seed_job(
+            services.blobs, services.index, user="carol", project="vision", levels=LEVELS
+        ),
     }
     with TestClient(create_app(lambda: services)) as client:
         yield World(services, client, jobs)

@@ -16,8 +16,7 @@ import pytest
 
 import shared.services
 from shared.services import Services
-from tests.support.builders import log_lines
-from tests.support.jobs_data import seed_job
+from tests.support.builders import log_lines, seed_job
 from web.auth import HEADER, encode_client_principal
 
 APP_FILE = Path(__file__).resolve().parents[2] / "function_app.py"
@@ -76,8 +75,8 @@ def test_search_through_the_function_returns_the_callers_jobs(
     services: Services, http_api: object
 ) -> None:
     """GET /api/jobs through the Functions middleware answers like the ASGI app."""
-    meta = seed_job(services)
-    seed_job(services, user="bob")
+    meta = seed_job(services.blobs, services.index)
+    seed_job(services.blobs, services.index, user="bob")
     response = call(http_api, "/api/jobs")
     assert response.status_code == 200
     assert [d["job_id"] for d in orjson.loads(response.get_body())["documents"]] == [meta.job_id]
@@ -87,7 +86,7 @@ def test_logs_through_the_function_are_the_filtered_json_lines(
     services: Services, http_api: object
 ) -> None:
     """The log endpoint works through the function (the host buffers the body)."""
-    meta = seed_job(services, levels=["INFO", "CRITICAL"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO", "CRITICAL"])
     response = call(http_api, f"/api/jobs/{meta.job_id}/logs", level="ERROR")
     assert response.status_code == 200
     assert response.get_body() == log_lines(meta, ["INFO", "CRITICAL"]).splitlines(True)[1]
@@ -97,7 +96,7 @@ def test_follow_through_the_function_is_refused_with_the_reason(
     services: Services, http_api: object
 ) -> None:
     """The Functions host cannot stream, so `follow=true` is a 400 that says so."""
-    meta = seed_job(services, status="running", levels=["INFO"])
+    meta = seed_job(services.blobs, services.index, status="running", levels=["INFO"])
     response = call(http_api, f"/api/jobs/{meta.job_id}/logs", follow="true")
     assert response.status_code == 400
     assert b"ascend serve" in response.get_body()

@@ -23,9 +23,9 @@ from shared.layout import log_path
 from shared.metadata import JobMetadata
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.builders import log_lines
+from tests.support.builders import log_lines, seed_job
 from tests.support.cli import point_cli_at
-from tests.support.jobs_data import NOW, make_services, seed_job
+from tests.support.jobs_data import NOW, make_services
 
 
 @pytest.fixture
@@ -48,9 +48,9 @@ def test_list_json_prints_the_users_documents_newest_first(
     services: Services, cli: CliRunner
 ) -> None:
     """`jobs list --json` is JSON Lines of alice's search documents only, newest first."""
-    old = seed_job(services, when=NOW - timedelta(days=1))
-    new = seed_job(services, status="failed", when=NOW - timedelta(hours=1))
-    seed_job(services, user="bob")
+    old = seed_job(services.blobs, services.index, NOW - timedelta(days=1))
+    new = seed_job(services.blobs, services.index, NOW - timedelta(hours=1), status="failed")
+    seed_job(services.blobs, services.index, user="bob")
     code, out, err = run(cli, "jobs", "list", "--json")
     assert (code, err) == (0, "")
     documents = jsonl(out)
@@ -60,7 +60,7 @@ def test_list_json_prints_the_users_documents_newest_first(
 
 def test_list_prints_a_readable_table(services: Services, cli: CliRunner) -> None:
     """Without --json the list is a table with the job ID, status and function."""
-    meta = seed_job(services, status="failed")
+    meta = seed_job(services.blobs, services.index, status="failed")
     code, out, _ = run(cli, "jobs", "list", "--status", "failed")
     assert code == 0
     assert "JOB ID" in out
@@ -73,7 +73,7 @@ def test_list_falls_back_to_storage_when_the_index_file_is_unreadable(
     services: Services, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A corrupt index does not stop `jobs list`: it reads storage and says so on stderr."""
-    meta = seed_job(services, index=False)
+    meta = seed_job(services.blobs, None)
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(b"garbage" * 1000)
     monkeypatch.setenv("ASCEND_INDEX_PATH", str(broken))
@@ -97,7 +97,7 @@ def test_status_json_has_the_document_and_the_whole_metadata(
     services: Services, cli: CliRunner
 ) -> None:
     """`jobs status --json` prints one object: the search document plus `metadata`."""
-    meta = seed_job(services, levels=["INFO", "ERROR"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO", "ERROR"])
     code, out, _ = run(cli, "jobs", "status", meta.job_id, "--json")
     assert code == 0
     [shown] = jsonl(out)
@@ -110,7 +110,7 @@ def test_status_shows_panels_of_every_part_of_the_metadata(
     services: Services, cli: CliRunner
 ) -> None:
     """The readable status has panels for config, dependencies, execution, tags and the index."""
-    meta = seed_job(services)
+    meta = seed_job(services.blobs, services.index)
     code, out, _ = run(cli, "jobs", "status", meta.job_id)
     assert code == 0
     for title in ("Job", "Config", "Dependencies", "Execution", "Tags", "Index"):
@@ -121,7 +121,7 @@ def test_status_shows_panels_of_every_part_of_the_metadata(
 
 def test_status_of_another_users_job_is_not_found(services: Services, cli: CliRunner) -> None:
     """Alice asking for Bob's job gets exit 1 and 'not found', nothing about the job."""
-    meta = seed_job(services, user="bob")
+    meta = seed_job(services.blobs, services.index, user="bob")
     code, out, err = run(cli, "jobs", "status", meta.job_id)
     assert (code, out) == (1, "")
     assert "not found" in err
@@ -139,7 +139,7 @@ def test_cancel_marks_a_running_job_and_refuses_a_finished_one(
     services: Services, cli: CliRunner
 ) -> None:
     """Cancelling a running job succeeds; cancelling it again fails with the reason."""
-    meta = seed_job(services, status="running", when=NOW - timedelta(hours=1))
+    meta = seed_job(services.blobs, services.index, NOW - timedelta(hours=1), status="running")
     code, out, _ = run(cli, "jobs", "cancel", meta.job_id)
     assert code == 0
     assert "cancelled" in out
@@ -153,7 +153,7 @@ def test_logs_json_with_a_level_prints_the_stored_lines_unchanged(
 ) -> None:
     """`jobs logs --json --level ERROR` prints exactly the stored ERROR/CRITICAL lines."""
     levels = ["INFO", "ERROR", "DEBUG", "CRITICAL", "WARNING"]
-    meta = seed_job(services, levels=levels)
+    meta = seed_job(services.blobs, services.index, levels=levels)
     lines = log_lines(meta, levels).splitlines(keepends=True)
     code, out, _ = run(cli, "jobs", "logs", meta.job_id, "--level", "error", "--json")
     assert code == 0
@@ -164,7 +164,7 @@ def test_logs_json_with_a_level_prints_the_stored_lines_unchanged(
 
 def test_logs_are_shown_readably_one_record_per_line(services: Services, cli: CliRunner) -> None:
     """Without --json each record is a line with its time, level, logger and message."""
-    meta = seed_job(services, levels=["INFO", "WARNING"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO", "WARNING"])
     code, out, _ = run(cli, "jobs", "logs", meta.job_id)
     assert code == 0
     assert "WARNING" in out
@@ -174,7 +174,7 @@ def test_logs_are_shown_readably_one_record_per_line(services: Services, cli: Cl
 
 def test_an_unknown_level_is_a_usage_error(services: Services, cli: CliRunner) -> None:
     """`--level LOUD` exits 2 naming the allowed levels."""
-    meta = seed_job(services, levels=["INFO"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO"])
     code, _, err = run(cli, "jobs", "logs", meta.job_id, "--level", "LOUD")
     assert code == 2
     assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in err
@@ -184,7 +184,9 @@ def test_follow_streams_a_running_job_and_exits_zero_when_it_completes(
     services: Services, cli: CliRunner
 ) -> None:
     """`--follow --json` prints lines as they are appended and ends once the job is final."""
-    meta = seed_job(services, status="running", levels=["INFO"], when=NOW - timedelta(hours=1))
+    meta = seed_job(
+        services.blobs, services.index, NOW - timedelta(hours=1), status="running", levels=["INFO"]
+    )
     job = meta.parsed_job_id
     lines = log_lines(meta, ["INFO", "ERROR", "INFO"]).splitlines(keepends=True)
 
@@ -209,7 +211,13 @@ def test_tail_with_follow_prints_the_last_lines_then_what_is_appended(
     then each new line until the job ends. On a loaded machine the command may start after the
     writer has appended a line, so "written so far" is whichever of the writes it saw first."""
     levels = ["INFO", "ERROR", "DEBUG", "WARNING", "INFO"]
-    meta = seed_job(services, status="running", levels=levels[:3], when=NOW - timedelta(hours=1))
+    meta = seed_job(
+        services.blobs,
+        services.index,
+        NOW - timedelta(hours=1),
+        status="running",
+        levels=levels[:3],
+    )
     job = meta.parsed_job_id
     lines = log_lines(meta, levels).splitlines(keepends=True)
 
@@ -236,7 +244,9 @@ def shared_world(
     """Jobs of alice and bob in frauddetect and of carol in vision, indexed, with logs."""
     services = make_services(azurite, tmp_path_factory.mktemp("cli"))
     jobs = [
-        seed_job(services, user=user, project=project, levels=["INFO", "ERROR"])
+        seed_job(
+            services.blobs, services.index, user=user, project=project, levels=["INFO", "ERROR"]
+        )
         for user, project in (("alice", "frauddetect"), ("bob", "frauddetect"), ("carol", "vision"))
     ]
     return services, jobs
@@ -289,7 +299,7 @@ def test_logs_tail_grep_and_raw_output_like_logcli(services: Services, cli: CliR
     """`--tail 2 -o raw` prints the last two messages only; `--grep` keeps the matching lines
     unchanged with -o json."""
     levels = ["INFO", "ERROR", "DEBUG", "CRITICAL", "WARNING"]
-    meta = seed_job(services, levels=levels)
+    meta = seed_job(services.blobs, services.index, levels=levels)
     lines = log_lines(meta, levels).splitlines(keepends=True)
     code, out, _ = run(cli, "jobs", "logs", meta.job_id, "--tail", "2", "-o", "raw")
     assert code == 0
@@ -303,7 +313,9 @@ def test_logs_since_counts_back_from_now(services: Services, cli: CliRunner) -> 
     """A job logged 6 hours ago has nothing in the last hour and everything in the last day
     (the CLI's clock is the real one, as for a user)."""
     real_now = datetime.now(UTC)
-    meta = seed_job(services, levels=["INFO", "WARNING"], when=real_now - timedelta(hours=6))
+    meta = seed_job(
+        services.blobs, services.index, real_now - timedelta(hours=6), levels=["INFO", "WARNING"]
+    )
     _, recent, _ = run(cli, "jobs", "logs", meta.job_id, "--since", "1h", "--json")
     _, today, _ = run(cli, "jobs", "logs", meta.job_id, "--since", "1d", "--json")
     assert (len(recent.splitlines()), len(today.splitlines())) == (0, 2)

@@ -12,8 +12,8 @@ import pytest
 
 from ascend_cli.listing import CSV_FIELDS
 from shared.services import Services
+from tests.support.builders import seed_job
 from tests.support.cli import invoke_cli, point_cli_at
-from tests.support.jobs_data import seed_job
 
 REAL_NOW = datetime.now(UTC)  # the CLI's clock is the real one, as for a user
 
@@ -23,7 +23,8 @@ def job_ids(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Five of alice's jobs, 1 to 5 days old, newest first; the CLI acts as alice."""
     point_cli_at(services.settings, monkeypatch)
     return [
-        seed_job(services, when=REAL_NOW - timedelta(days=n, hours=1)).job_id for n in range(1, 6)
+        seed_job(services.blobs, services.index, REAL_NOW - timedelta(days=n, hours=1)).job_id
+        for n in range(1, 6)
     ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.services import Services
 from tests.edges.test_api_functions import call, http_api  # noqa: F401 - the fixture
-from tests.support.jobs_data import seed_job
+from tests.support.builders import seed_job
 
 HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
 
@@ -23,7 +23,7 @@ def test_a_running_jobs_page_polls_and_its_event_stream_is_refused(
     http_api: object,  # noqa: F811 - the fixture, imported by name
 ) -> None:
     """Through the function, the job page tails by polling and the SSE route says why not."""
-    meta = seed_job(services, status="running", levels=["INFO", "ERROR"])
+    meta = seed_job(services.blobs, services.index, status="running", levels=["INFO", "ERROR"])
     page = call(http_api, f"/jobs/{meta.job_id}")
     assert page.status_code == 200
     assert b'data-live="poll"' in page.get_body()

@@ -202,9 +202,9 @@ def test_an_artifact_whose_bytes_do_not_match_its_sha256_is_not_delivered_whole(
 
 def test_a_queued_job_without_a_log_has_a_page_saying_so(world: World) -> None:
     """A job with metadata but no log yet still opens; the log section says there is none."""
-    from tests.support.jobs_data import seed_job
+    from tests.support.builders import seed_job
 
-    job = seed_job(world.services, status="queued").job_id
+    job = seed_job(world.services.blobs, world.services.index, status="queued").job_id
     response = world.client.get(f"/jobs/{job}")
     assert response.status_code == 200
     assert "does not exist (yet)" in response.text

@@ -20,8 +20,8 @@ from shared.jobid import parse_job_id
 from shared.layout import archived_log_path, log_path, metadata_path
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.builders import log_lines
-from tests.support.jobs_data import NOW, seed_job
+from tests.support.builders import log_lines, seed_job
+from tests.support.jobs_data import NOW
 
 ALICE = Principal.of("alice")
 BOB = Principal.of("bob")
@@ -38,9 +38,9 @@ def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(
     services: Services,
 ) -> None:
     """Alice sees her own jobs, newest first; Bob's job is not in her list."""
-    old = seed_job(services, when=NOW - timedelta(days=2))
-    new = seed_job(services, when=NOW - timedelta(hours=1), project="vision")
-    seed_job(services, user="bob")
+    old = seed_job(services.blobs, services.index, NOW - timedelta(days=2))
+    new = seed_job(services.blobs, services.index, NOW - timedelta(hours=1), project="vision")
+    seed_job(services.blobs, services.index, user="bob")
     listing = list_jobs(
         services.index, lambda: services.blobs, services.clock, services.settings, ALICE
     )
@@ -50,9 +50,11 @@ def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(
 
 def test_list_filters_by_status_project_and_limit(services: Services) -> None:
     """`--status`, `--project` and `--limit` narrow the list as the contract says."""
-    failed = seed_job(services, status="failed", when=NOW - timedelta(hours=3))
-    seed_job(services, status="completed", when=NOW - timedelta(hours=2))
-    running = seed_job(services, status="running", project="vision", when=NOW - timedelta(hours=1))
+    failed = seed_job(services.blobs, services.index, NOW - timedelta(hours=3), status="failed")
+    seed_job(services.blobs, services.index, NOW - timedelta(hours=2), status="completed")
+    running = seed_job(
+        services.blobs, services.index, NOW - timedelta(hours=1), status="running", project="vision"
+    )
     assert [
         d["job_id"]
         for d in list_jobs(
@@ -107,9 +109,9 @@ def test_an_unreadable_index_falls_back_to_the_users_folders_in_storage(
     services: Services, tmp_path: Path
 ) -> None:
     """With the index file corrupt, the list comes from storage, says so, and stays scoped."""
-    failed = seed_job(services, status="failed", when=NOW - timedelta(hours=2), index=False)
-    done = seed_job(services, project="vision", when=NOW - timedelta(hours=1), index=False)
-    seed_job(services, user="bob", index=False)
+    failed = seed_job(services.blobs, None, NOW - timedelta(hours=2), status="failed")
+    done = seed_job(services.blobs, None, NOW - timedelta(hours=1), project="vision")
+    seed_job(services.blobs, None, user="bob")
     degraded = without_index(services, tmp_path)
     listing = list_jobs(
         degraded.index, lambda: degraded.blobs, degraded.clock, degraded.settings, ALICE
@@ -143,7 +145,7 @@ def test_an_unreadable_index_falls_back_to_the_users_folders_in_storage(
 
 def test_details_give_metadata_and_document_of_a_visible_job(services: Services) -> None:
     """Status shows the whole metadata and the index's derived fields."""
-    meta = seed_job(services, levels=["INFO", "ERROR"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO", "ERROR"])
     details = job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id)
     assert details.metadata is not None
     assert details.metadata["config"]["node_type"] == "gpu_small"
@@ -154,7 +156,7 @@ def test_details_give_metadata_and_document_of_a_visible_job(services: Services)
 
 def test_another_users_job_is_not_found_exactly_like_a_missing_one(services: Services) -> None:
     """Bob asking for Alice's job gets the same answer as for a job that never existed."""
-    meta = seed_job(services)
+    meta = seed_job(services.blobs, services.index)
     missing = meta.job_id[:-8] + "00000000"
     with pytest.raises(JobNotFound) as theirs:
         job_details(services.blobs, services.index, services.settings, BOB, meta.job_id)
@@ -165,7 +167,7 @@ def test_another_users_job_is_not_found_exactly_like_a_missing_one(services: Ser
 
 def test_invalid_metadata_still_shows_the_job_with_the_reason(services: Services) -> None:
     """A broken metadata.json does not hide the job: details say what is wrong with it."""
-    meta = seed_job(services, levels=["INFO"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO"])
     services.blobs.write(metadata_path(meta.parsed_job_id), b'{"job_id": 1}')
     details = job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id)
     assert details.metadata is None
@@ -175,7 +177,7 @@ def test_invalid_metadata_still_shows_the_job_with_the_reason(services: Services
 
 def test_cancel_marks_a_running_job_cancelled_in_its_metadata(services: Services) -> None:
     """Cancelling rewrites metadata.json conditionally with status cancelled and an end time."""
-    meta = seed_job(services, status="running")
+    meta = seed_job(services.blobs, services.index, status="running")
     cancelled = cancel_job(services.blobs, services.clock, ALICE, meta.job_id)
     assert cancelled.status.value == "cancelled"
     stored = job_details(
@@ -187,7 +189,7 @@ def test_cancel_marks_a_running_job_cancelled_in_its_metadata(services: Services
 
 def test_a_finished_job_cannot_be_cancelled(services: Services) -> None:
     """A completed job stays completed; the error says why."""
-    meta = seed_job(services, status="completed")
+    meta = seed_job(services.blobs, services.index, status="completed")
     with pytest.raises(JobFinished, match="is already completed"):
         cancel_job(services.blobs, services.clock, ALICE, meta.job_id)
     details = job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id)
@@ -197,7 +199,7 @@ def test_a_finished_job_cannot_be_cancelled(services: Services) -> None:
 
 def test_another_users_job_cannot_be_cancelled_and_is_untouched(services: Services) -> None:
     """Bob cannot cancel Alice's job; it is 'not found' and stays running."""
-    meta = seed_job(services, status="running")
+    meta = seed_job(services.blobs, services.index, status="running")
     with pytest.raises(JobNotFound):
         cancel_job(services.blobs, services.clock, BOB, meta.job_id)
     details = job_details(services.blobs, services.index, services.settings, ALICE, meta.job_id)
@@ -207,7 +209,7 @@ def test_another_users_job_cannot_be_cancelled_and_is_untouched(services: Servic
 
 def test_a_project_admin_may_read_and_cancel_a_users_job(services: Services) -> None:
     """`admin:frauddetect` sees and cancels jobs of that project, not of others."""
-    meta = seed_job(services, status="running")
+    meta = seed_job(services.blobs, services.index, status="running")
     admin = Principal.of("carol", ("admin:frauddetect",))
     assert (
         cancel_job(services.blobs, services.clock, admin, meta.job_id).status.value == "cancelled"
@@ -224,7 +226,7 @@ def test_a_project_admin_may_read_and_cancel_a_users_job(services: Services) -> 
 
 def test_the_stored_log_streams_with_a_level_filter(services: Services) -> None:
     """The log is read in chunks and filtered by level, lines unchanged."""
-    meta = seed_job(services, levels=["INFO", "ERROR", "DEBUG", "CRITICAL"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO", "ERROR", "DEBUG", "CRITICAL"])
     lines = log_lines(meta, ["INFO", "ERROR", "DEBUG", "CRITICAL"]).splitlines(keepends=True)
     kept = b"".join(
         filter_raw(job_log(services.blobs, services.settings, ALICE, meta.job_id), "ERROR")
@@ -234,7 +236,7 @@ def test_the_stored_log_streams_with_a_level_filter(services: Services) -> None:
 
 def test_the_log_is_readable_when_the_metadata_is_missing(services: Services) -> None:
     """Graceful degradation: a job whose metadata.json is gone still shows its log."""
-    meta = seed_job(services, levels=["INFO", "WARNING"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO", "WARNING"])
     services.blobs.delete(metadata_path(meta.parsed_job_id))
     assert b"".join(job_log(services.blobs, services.settings, ALICE, meta.job_id)) == log_lines(
         meta, ["INFO", "WARNING"]
@@ -243,7 +245,7 @@ def test_the_log_is_readable_when_the_metadata_is_missing(services: Services) ->
 
 def test_an_archived_log_is_read_from_its_gzip_copy(services: Services) -> None:
     """When the lifecycle replaced the log by job.log.jsonl.gz, the log is gunzipped on the fly."""
-    meta = seed_job(services)
+    meta = seed_job(services.blobs, services.index)
     job = meta.parsed_job_id
     data = log_lines(meta, ["INFO", "ERROR"] * 500)
     services.blobs.write(
@@ -258,7 +260,7 @@ def test_an_archived_log_is_read_from_its_gzip_copy(services: Services) -> None:
 
 def test_a_log_in_the_archive_tier_says_it_must_be_rehydrated(services: Services) -> None:
     """An archived log with no readable copy is a clear error, not an empty log."""
-    meta = seed_job(services)
+    meta = seed_job(services.blobs, services.index)
     job = meta.parsed_job_id
     services.blobs.write(archived_log_path(job), gzip.compress(b"{}\n"), content_encoding="gzip")
     services.blobs.set_tier(archived_log_path(job), "Archive")
@@ -268,7 +270,7 @@ def test_a_log_in_the_archive_tier_says_it_must_be_rehydrated(services: Services
 
 def test_follow_tails_a_running_job_until_it_is_final_then_drains(services: Services) -> None:
     """Lines appended while following arrive in order; the tail ends once the job completes."""
-    meta = seed_job(services, status="running", levels=["INFO"])
+    meta = seed_job(services.blobs, services.index, status="running", levels=["INFO"])
     job = meta.parsed_job_id
     more = log_lines(meta, ["INFO", "ERROR", "WARNING", "INFO"]).splitlines(keepends=True)
 
@@ -294,7 +296,7 @@ def test_follow_tails_a_running_job_until_it_is_final_then_drains(services: Serv
 
 def test_logs_of_another_users_job_are_not_found(services: Services) -> None:
     """Bob cannot read Alice's log, and learns nothing about whether it exists."""
-    meta = seed_job(services, levels=["INFO"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO"])
     with pytest.raises(JobNotFound):
         job_log(services.blobs, services.settings, BOB, meta.job_id)
     assert parse_job_id(meta.job_id).user == "alice"
@@ -305,7 +307,7 @@ def test_a_log_bigger_than_one_range_streams_back_byte_for_byte(
 ) -> None:
     """Bulk range reads (no per-range MD5) give back the stored log exactly, MD5 checked."""
     monkeypatch.setattr("query.logs.BULK_RANGE", 4096)
-    meta = seed_job(services)
+    meta = seed_job(services.blobs, services.index)
     data = log_lines(meta, ["INFO", "ERROR", "DEBUG"] * 200)
     services.blobs.write(log_path(meta.parsed_job_id), data, content_type="application/x-ndjson")
     chunks = list(job_log(services.blobs, services.settings, ALICE, meta.job_id))
@@ -318,7 +320,7 @@ def test_an_append_blob_log_read_in_parallel_ranges_keeps_its_order(
 ) -> None:
     """A running job's append-blob log, fetched two ranges at a time, comes back in order."""
     monkeypatch.setattr("query.logs.BULK_RANGE", 1000)
-    meta = seed_job(services, levels=["INFO"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO"])
     more = log_lines(meta, ["DEBUG", "ERROR", "WARNING"] * 100)
     services.blobs.append(log_path(meta.parsed_job_id), more)
     chunks = list(job_log(services.blobs, services.settings, ALICE, meta.job_id))

@@ -24,8 +24,7 @@ from shared.jobid import JobId, make_job_id
 from shared.layout import log_path
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.builders import log_lines
-from tests.support.lifecycle import document, seed_job
+from tests.support.builders import log_lines, seed_document, seed_job
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 _RUNS = itertools.count(0x100000)
@@ -35,7 +34,14 @@ def test_a_compressed_log_decompresses_to_the_original_and_replaces_it(
     blob_store: AzureBlobStore, sqlite_index: SqliteIndex
 ) -> None:
     """The .gz is a Cool block blob with Content-Encoding gzip and the log's tags; the log goes."""
-    job = seed_job(blob_store, sqlite_index, NOW - timedelta(days=100), lines=2000)
+    job = seed_job(
+        blob_store,
+        sqlite_index,
+        NOW - timedelta(days=100),
+        every_blob=True,
+        project="vision",
+        levels=["INFO"] * 2000,
+    ).parsed_job_id
     original = b"".join(blob_store.read_chunks(log_path(job)))
     done = compress_log(blob_store, log_path(job))
     gz = blob_store.props(done.destination, with_tags=True)
@@ -67,7 +73,14 @@ def test_a_log_that_grows_during_compression_is_kept(
     blob_store: AzureBlobStore, sqlite_index: SqliteIndex
 ) -> None:
     """The original is deleted only if unchanged (etag), so a running job loses nothing."""
-    job = seed_job(blob_store, sqlite_index, NOW - timedelta(days=100))
+    job = seed_job(
+        blob_store,
+        sqlite_index,
+        NOW - timedelta(days=100),
+        every_blob=True,
+        project="vision",
+        levels=["INFO"] * 30,
+    ).parsed_job_id
     growing = AppendingWhileRead(blob_store, log_path(job))
     with pytest.raises(PreconditionFailed):
         compress_log(growing, log_path(job))
@@ -152,7 +165,7 @@ def seed_doc(index: SqliteIndex, created: datetime, *, retain: bool, tier: str |
         run_hash=f"{next(_RUNS):08x}",
         created_at=created,
     )
-    doc = document(job, retain=retain, artifacts=[])
+    doc = seed_document(job, retain=retain, artifacts=[])
     doc["tier"] = tier
     index.upsert([doc])
     return job
@@ -202,5 +215,12 @@ def test_a_policy_path_refuses_a_project_that_is_not_a_name() -> None:
 
 def test_seeded_logs_are_json_lines(services: Services) -> None:
     """The builders write valid records (a sanity check of the test data itself)."""
-    job = seed_job(services.blobs, services.index, NOW - timedelta(days=1), lines=3)
+    job = seed_job(
+        services.blobs,
+        services.index,
+        NOW - timedelta(days=1),
+        every_blob=True,
+        project="vision",
+        levels=["INFO"] * 3,
+    ).parsed_job_id
     assert log_lines(job, ["INFO"] * 3) == b"".join(services.blobs.read_chunks(log_path(job)))

@@ -18,7 +18,8 @@ from shared.jobid import JobId
 from shared.layout import by_date_log_path, job_prefix, metadata_path
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.lifecycle import DyingBlobStore, Killed, seed_job
+from tests.support.builders import seed_job
+from tests.support.lifecycle import DyingBlobStore, Killed
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 AGES = [
@@ -35,7 +36,15 @@ AGES = [
 
 def seed_two_years(services: Services) -> dict[JobId, tuple[int, bool]]:
     return {
-        seed_job(services.blobs, services.index, NOW - timedelta(days=age), retain=retain): (
+        seed_job(
+            services.blobs,
+            services.index,
+            NOW - timedelta(days=age),
+            every_blob=True,
+            project="vision",
+            levels=["INFO"] * 30,
+            retain=retain,
+        ).parsed_job_id: (
             age,
             retain,
         )
@@ -149,7 +158,14 @@ def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
     services: Services,
 ) -> None:
     """retain=true written between plan and apply: the re-check sees it and deletes nothing."""
-    job = seed_job(services.blobs, services.index, NOW - timedelta(days=400))
+    job = seed_job(
+        services.blobs,
+        services.index,
+        NOW - timedelta(days=400),
+        every_blob=True,
+        project="vision",
+        levels=["INFO"] * 30,
+    ).parsed_job_id
     plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     assert {a.action for a in plan.actions} == {DELETE}
     seed_again = services.blobs.read(metadata_path(job)).data.replace(
@@ -168,7 +184,14 @@ def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
 
 def test_a_racing_retain_tag_stops_the_deletion_of_that_job(services: Services) -> None:
     """A blob tagged retain=true after planning is not deleted (tag condition on the delete)."""
-    job = seed_job(services.blobs, services.index, NOW - timedelta(days=400))
+    job = seed_job(
+        services.blobs,
+        services.index,
+        NOW - timedelta(days=400),
+        every_blob=True,
+        project="vision",
+        levels=["INFO"] * 30,
+    ).parsed_job_id
     plan, _ = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     first = plan.actions[0].blob
     tags = services.blobs.get_tags(first)
@@ -186,8 +209,22 @@ def test_a_project_override_changes_what_the_sweep_does_for_that_project_only(
     services: Services,
 ) -> None:
     """Project `slow` cools at 60 days: its 45-day job stays Hot, another project's cools."""
-    slow = seed_job(services.blobs, services.index, NOW - timedelta(days=45), project="slow")
-    other = seed_job(services.blobs, services.index, NOW - timedelta(days=45), project="vision")
+    slow = seed_job(
+        services.blobs,
+        services.index,
+        NOW - timedelta(days=45),
+        every_blob=True,
+        project="slow",
+        levels=["INFO"] * 30,
+    ).parsed_job_id
+    other = seed_job(
+        services.blobs,
+        services.index,
+        NOW - timedelta(days=45),
+        every_blob=True,
+        project="vision",
+        levels=["INFO"] * 30,
+    ).parsed_job_id
     set_override(
         services.blobs,
         Principal.of("root", "admin:slow"),
@@ -204,8 +241,22 @@ def test_a_project_override_changes_what_the_sweep_does_for_that_project_only(
 
 def test_the_sweep_for_one_project_touches_no_other_project(services: Services) -> None:
     """`--project` scoping: candidates come only from that project."""
-    seed_job(services.blobs, services.index, NOW - timedelta(days=45), project="alpha")
-    beta = seed_job(services.blobs, services.index, NOW - timedelta(days=45), project="beta")
+    seed_job(
+        services.blobs,
+        services.index,
+        NOW - timedelta(days=45),
+        every_blob=True,
+        project="alpha",
+        levels=["INFO"] * 30,
+    )
+    beta = seed_job(
+        services.blobs,
+        services.index,
+        NOW - timedelta(days=45),
+        every_blob=True,
+        project="beta",
+        levels=["INFO"] * 30,
+    ).parsed_job_id
     assert {
         p.job_id
         for p, _ in plan_sweep(

@@ -22,7 +22,7 @@ from shared.errors import StorageError
 from shared.gunzip import STEP, gunzip
 from shared.layout import archived_log_path, log_path
 from shared.services import Services
-from tests.support.jobs_data import seed_job
+from tests.support.builders import seed_job
 
 
 def bomb(inflated_mb: int) -> bytes:
@@ -86,7 +86,7 @@ def test_bounded_gunzip_gives_back_any_content_in_any_step(parts: list[bytes], s
 def test_a_foreign_gz_log_is_rejected_by_the_indexer_and_never_read(services: Services) -> None:
     """A .gz dropped in a job folder (no lifecycle marker) is a recorded rejection; `jobs logs`
     refuses to read it instead of inflating it."""
-    meta = seed_job(services)
+    meta = seed_job(services.blobs, services.index)
     name = archived_log_path(meta.parsed_job_id)
     services.blobs.write(name, BOMB, content_encoding="gzip")
     outcome = handle(
@@ -104,7 +104,7 @@ def test_a_foreign_gz_log_is_rejected_by_the_indexer_and_never_read(services: Se
 
 def test_the_lifecycles_own_gz_passes_the_indexer(services: Services) -> None:
     """A .gz the lifecycle wrote is skipped as the pipeline's own output, and reads back."""
-    meta = seed_job(services, levels=["INFO", "ERROR"])
+    meta = seed_job(services.blobs, services.index, levels=["INFO", "ERROR"])
     done = compress_log(services.blobs, log_path(meta.parsed_job_id))
     assert isinstance(
         handle(
@@ -121,7 +121,7 @@ def test_the_lifecycles_own_gz_passes_the_indexer(services: Services) -> None:
 
 def test_a_marked_bomb_still_stops_jobs_logs(services: Services) -> None:
     """Even with a forged marker, reading the log stops at the ratio cap, memory flat."""
-    meta = seed_job(services)
+    meta = seed_job(services.blobs, services.index)
     services.blobs.write(
         archived_log_path(meta.parsed_job_id),
         bomb(512),

@@ -16,7 +16,7 @@ import uvicorn
 
 from api import create_app
 from shared.services import Services
-from tests.support.jobs_data import seed_job
+from tests.support.builders import seed_job
 from web.auth import HEADER, encode_client_principal
 from web.follow import FollowGate, TooManyStreams
 
@@ -59,7 +59,9 @@ def free_port() -> int:
 def server(services: Services) -> Iterator[Server]:
     """`ascend serve`'s app under uvicorn, with running jobs of alice, bob and carol."""
     jobs = {
-        user: seed_job(services, user=user, status="running", levels=["INFO"]).job_id
+        user: seed_job(
+            services.blobs, services.index, user=user, status="running", levels=["INFO"]
+        ).job_id
         for user in ("alice", "bob", "carol")
     }
     app = create_app(lambda: services)

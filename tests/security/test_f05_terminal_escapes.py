@@ -17,8 +17,9 @@ from shared.layout import log_path
 from shared.logrecords import JobContext, dump_record, make_record
 from shared.services import Services
 from shared.settings import Settings
+from tests.support.builders import seed_job
 from tests.support.cli import invoke_cli, point_cli_at
-from tests.support.jobs_data import NOW, seed_job
+from tests.support.jobs_data import NOW
 
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLnNofHNo\x07"  # sets the viewer's clipboard
 CSI = "\x1b[2J\x1b[H"  # clears the screen
@@ -49,7 +50,9 @@ def assert_no_raw_controls(text: str) -> None:
 @pytest.fixture
 def hostile_job(services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
     """An admin's view of a job whose function name and log carry escape sequences."""
-    meta = seed_job(services, function_name=f"train{HOSTILE}", when=NOW - timedelta(hours=1))
+    meta = seed_job(
+        services.blobs, services.index, NOW - timedelta(hours=1), function_name=f"train{HOSTILE}"
+    )
     context = JobContext(meta.job_id, meta.user, meta.project)
     record = make_record(
         context, level="ERROR", logger=f"x{CSI}", message=f"boom {HOSTILE}", when=NOW
@@ -90,8 +93,8 @@ def hostile_rows(
     """Jobs beside one whose function name holds escapes, control characters and wide
     characters, and a rejection whose reason does, seen by an admin: (the name, the job)."""
     name = f"tr{CSI}ain{OSC52}{CONTROLS}{C1}{WIDE}{BIDI}[/x]"
-    seed_job(services, function_name="plain_name", when=NOW - timedelta(hours=2))
-    hostile = seed_job(services, function_name=name, when=NOW - timedelta(hours=1))
+    seed_job(services.blobs, services.index, NOW - timedelta(hours=2), function_name="plain_name")
+    hostile = seed_job(services.blobs, services.index, NOW - timedelta(hours=1), function_name=name)
     record_rejection(
         services.blobs,
         blob="projects/p/users/alice/jobs/x/metadata.json",

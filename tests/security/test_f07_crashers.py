@@ -26,7 +26,7 @@ from shared.metadata import parse_metadata
 from shared.partitions import Budget, Partition
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.jobs_data import seed_job
+from tests.support.builders import seed_job
 
 CLOCK = FixedClock(datetime(2026, 3, 14, tzinfo=UTC))
 
@@ -85,11 +85,11 @@ def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> N
     """A by-date copy (plain or .gz) the pipeline did not write is listed in `pipeline rejected`
     after a reconcile; the pipeline's own copy is not, and the forged blobs are left untouched."""
 
-    own = parse_job_id(seed_job(services, levels=["INFO", "ERROR"]).job_id)
+    own = parse_job_id(seed_job(services.blobs, services.index, levels=["INFO", "ERROR"]).job_id)
     reconcile(services.blobs, services.index, services.clock, services.settings)
     assert services.blobs.props(by_date_log_path(own)) is not None  # the pipeline's own copy
     assert not list(list_rejections(services.blobs))
-    other = parse_job_id(seed_job(services, levels=["INFO"]).job_id)
+    other = parse_job_id(seed_job(services.blobs, services.index, levels=["INFO"]).job_id)
     forged = {
         by_date_log_path(other): b'{"level": "INFO", "message": "forged"}\n',
         by_date_log_path(other, archived=True): b"\x1f\x8b not from the lifecycle",
@@ -107,7 +107,7 @@ def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> N
 def test_a_forged_by_date_copy_is_recorded_by_the_partitioned_reconcile(services: Services) -> None:
     """Azure's daily reconcile (one project-day at a time) records it from its listing too."""
 
-    job = parse_job_id(seed_job(services, levels=["INFO"]).job_id)
+    job = parse_job_id(seed_job(services.blobs, services.index, levels=["INFO"]).job_id)
     forged = by_date_log_path(job)
     services.blobs.write(forged, b'{"level": "INFO", "message": "forged"}\n')
     part = Partition("reconcile", "test", job.project, job.created_at.date())

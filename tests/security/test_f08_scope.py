@@ -16,8 +16,9 @@ from shared.principal import Principal
 from shared.services import Services
 from shared.settings import Settings
 from tests.integration.test_jobs import without_index
+from tests.support.builders import seed_job
 from tests.support.cli import invoke_cli, point_cli_at
-from tests.support.jobs_data import NOW, seed_job
+from tests.support.jobs_data import NOW
 
 
 @pytest.mark.parametrize(
@@ -76,8 +77,8 @@ def test_a_folder_named_after_another_users_job_lends_nothing(
     services: Services, tmp_path: Path
 ) -> None:
     """Index down: a folder in dave's tree named after alice's job shows dave nothing of hers."""
-    alice = seed_job(services, status="failed", when=NOW - timedelta(hours=1), index=False)
-    own = seed_job(services, user="dave", when=NOW - timedelta(hours=2), index=False)
+    alice = seed_job(services.blobs, None, NOW - timedelta(hours=1), status="failed")
+    own = seed_job(services.blobs, None, NOW - timedelta(hours=2), user="dave")
     forged = f"projects/{alice.project}/users/dave/jobs/{alice.job_id}/notes.txt"
     services.blobs.write(forged, b"x", content_type="text/plain")
     assert job_prefix(alice.parsed_job_id) not in forged

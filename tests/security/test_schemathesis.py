@@ -25,7 +25,8 @@ from schemathesis.specs.openapi.checks import (
 from api import create_app
 from ascend_cli.azurite import Azurite
 from shared.services import Services
-from tests.support.jobs_data import make_services, seed_job
+from tests.support.builders import seed_job
+from tests.support.jobs_data import make_services
 from web.auth import HEADER, encode_client_principal
 
 _SERVICES: list[Services] = []
@@ -37,7 +38,7 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP).include(path_r
 def world(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The app's services: a real Azurite container and index holding one job of alice."""
     services = make_services(azurite, Path(tmp_path_factory.mktemp("schemathesis")))
-    seed_job(services, levels=["INFO", "ERROR"])
+    seed_job(services.blobs, services.index, levels=["INFO", "ERROR"])
     _SERVICES.append(services)
     yield
     _SERVICES.clear()

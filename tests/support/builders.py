@@ -12,6 +12,8 @@ it is (the indexer's tests, which need exact and invalid documents).
 from __future__ import annotations
 
 import copy
+import hashlib
+import itertools
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -23,13 +25,25 @@ import orjson
 from producer.demo import write_plan
 from producer.demo_logs import plan_log
 from producer.demo_plan import JobPlan, plan_job
+from producer.jobs import read_metadata, set_status, start_job
+from shared.clock import FixedClock
+from shared.documents import SearchDocument, as_document, empty_document, format_datetime
 from shared.errors import InvalidInput
+from shared.jobdocument import build_document
 from shared.jobid import DependencySet, JobId, compute_run_hash, parse_job_id
 from shared.jobid import make_job_id as _make_job_id
-from shared.layout import log_path, metadata_path
+from shared.layout import (
+    artifact_path,
+    by_date_log_path,
+    log_path,
+    metadata_path,
+    package_path,
+    result_path,
+)
 from shared.logrecords import JobContext, dump_record, make_record
-from shared.metadata import JobMetadata, JobStatus
-from shared.ports import BlobStore
+from shared.metadata import JobMetadata, JobStatus, dump_metadata
+from shared.ports import BlobStore, SearchIndex
+from shared.settings import DEFAULT_NODE_PRICES
 from shared.tags import job_blob_tags
 
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)  # the tests' fixed clock (tests/conftest.py)
@@ -46,6 +60,7 @@ DEPENDENCIES = DependencySet(
     use_gpu=True,
 )
 __all__ = [
+    "ARTIFACT_BYTES",
     "CREATED",
     "DEPENDENCIES",
     "EVENTS_CREATED",
@@ -61,6 +76,8 @@ __all__ = [
     "make_log_records",
     "make_metadata",
     "metadata_bytes",
+    "seed_document",
+    "seed_job",
     "write_job",
     "write_log",
     "write_metadata",
@@ -340,6 +357,185 @@ def write_log(
     if records:
         blobs.append(name, lines(records))
     return name
+
+
+# ---- seeded jobs: a job in storage and its document in the index, in one call ----------------
+
+SEEDED = NOW - timedelta(hours=6)
+SEED_DEPENDENCIES = DependencySet(("torch==2.0.0", "numpy==1.24.0"), "3.11", use_gpu=True)
+SEED_ARTIFACTS = (("model.pkl", "model"), ("plot.png", "plot"))
+ARTIFACT_BYTES = b"x" * 64
+ARTIFACT_SHA256 = hashlib.sha256(ARTIFACT_BYTES).hexdigest()
+_runs = itertools.count(1)
+
+
+def seed_job(
+    blobs: BlobStore,
+    index: SearchIndex | None,
+    created_at: datetime = SEEDED,
+    *,
+    user: str = "alice",
+    project: str = "frauddetect",
+    status: str = "completed",
+    function_name: str = "train_model",
+    levels: Sequence[str] = (),
+    every_blob: bool = False,
+    retain: bool = False,
+    artifacts: Iterable[tuple[str, str]] = SEED_ARTIFACTS,
+    tagged: bool = True,
+) -> JobMetadata:
+    """Write one job created at `created_at` and, unless `index` is None, index its document.
+
+    By default the producer writes it (metadata moved to `status`, a log of one record per
+    level if `levels`) and the document indexed is the one the indexer builds from it. With
+    `every_blob=True` (the lifecycle's tests, which count actions per blob): a finished job's
+    every blob written directly (metadata, package, result, `artifacts` as (name, type), the
+    log of `levels` and the indexer's by-date copy of it), each tagged (`retain` in the tags)
+    unless `tagged=False` (another writer's job, not yet tagged by the indexer), and the
+    hand-made `seed_document` indexed.
+    """
+    if every_blob:
+        meta = _write_every_blob(
+            blobs,
+            created_at=created_at,
+            user=user,
+            project=project,
+            function_name=function_name,
+            levels=levels,
+            retain=retain,
+            artifacts=list(artifacts),
+            tagged=tagged,
+        )
+        if index is not None:
+            names = [artifact.name for artifact in meta.artifacts]
+            index.upsert([seed_document(meta.parsed_job_id, retain=retain, artifacts=names)])
+        return meta
+    meta = _write_through_producer(
+        blobs,
+        when=created_at,
+        user=user,
+        project=project,
+        status=status,
+        function_name=function_name,
+        levels=levels,
+    )
+    if index is not None:
+        current, etag = read_metadata(blobs, meta.job_id)
+        index.upsert([build_document(current, prices=DEFAULT_NODE_PRICES, source_version=etag)])
+    return meta
+
+
+def seed_document(job: JobId, *, retain: bool, artifacts: list[str]) -> SearchDocument:
+    """The hand-made document of an `every_blob` job (the fields the lifecycle reads, a few
+    more)."""
+    doc: dict[str, Any] = dict(empty_document(str(job)))
+    created = format_datetime(job.created_at)
+    doc.update(
+        created_at=created,
+        updated_at=created,
+        status="completed",
+        user=job.user,
+        project=job.project,
+        function_name="train_model",
+        dep_hash=job.dep_hash,
+        image_hash=HASH12,
+        retain=retain,
+        artifact_names=artifacts,
+        source_version="1",
+    )
+    return as_document(doc)
+
+
+def _write_through_producer(
+    blobs: BlobStore,
+    *,
+    when: datetime,
+    user: str,
+    project: str,
+    status: str,
+    function_name: str,
+    levels: Sequence[str],
+) -> JobMetadata:
+    meta = start_job(
+        blobs,
+        user=user,
+        project=project,
+        function_name=function_name,
+        args_hash=f"{next(_runs):032x}",
+        dependencies=SEED_DEPENDENCIES,
+        config={"node_type": "gpu_small", "cpu": "4"},
+        tags={"experiment": "base"},
+        clock=FixedClock(when),
+    )
+    job = meta.parsed_job_id
+    if status != "queued":
+        meta = set_status(blobs, job, "running", FixedClock(when + timedelta(seconds=5)))
+    if status not in {"queued", "running"}:
+        meta = set_status(blobs, job, status, FixedClock(when + timedelta(minutes=5)), exit_code=0)
+    if levels:
+        blobs.create_append(log_path(job), content_type="application/x-ndjson")
+        blobs.append(log_path(job), log_lines(meta, levels))
+    return meta
+
+
+def _write_every_blob(
+    blobs: BlobStore,
+    *,
+    created_at: datetime,
+    user: str,
+    project: str,
+    function_name: str,
+    levels: Sequence[str],
+    retain: bool,
+    artifacts: list[tuple[str, str]],
+    tagged: bool,
+) -> JobMetadata:
+    job = _make_job_id(
+        user=user,
+        project=project,
+        dependency_hash=HASH12,
+        run_hash=f"{next(_runs):08x}",
+        created_at=created_at,
+    )
+    meta = JobMetadata.model_validate(
+        {
+            "job_id": str(job),
+            "created_at": created_at,
+            "updated_at": created_at,
+            "status": "completed",
+            "user": user,
+            "project": project,
+            "function_name": function_name,
+            "dependencies": {
+                "hash": HASH12,
+                "python_version": "3.11",
+                "packages": ["torch==2.0.0"],
+            },
+            "artifacts": [
+                {"name": n, "type": t, "size_bytes": 64, "sha256": ARTIFACT_SHA256}
+                for n, t in artifacts
+            ],
+            "tags": {"retain": "true"} if retain else {"experiment": "baseline"},
+        }
+    )
+
+    def tags(kind: str) -> dict[str, str] | None:
+        return job_blob_tags(job, kind, retain=retain) if tagged else None
+
+    blobs.write(
+        metadata_path(job),
+        dump_metadata(meta),
+        tags=tags("metadata"),
+        content_type="application/json",
+    )
+    blobs.write(package_path(job), b"package-bytes", tags=tags("package"))
+    blobs.write(result_path(job), b"result-bytes", tags=tags("result"))
+    for name, _ in artifacts:
+        blobs.write(artifact_path(job, name), ARTIFACT_BYTES, tags=tags("artifact"))
+    blobs.create_append(log_path(job), tags=tags("log"), content_type="application/x-ndjson")
+    blobs.append(log_path(job), log_lines(job, levels))
+    blobs.write(by_date_log_path(job), log_lines(job, levels), tags=tags("by_date_log"))
+    return meta
 
 
 # ---- internals -----------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from shared.layout import log_path
 from shared.logrecords import JobContext, dump_record, make_record
 from shared.metadata import JobMetadata
 from shared.services import Services
-from tests.support.builders import write_job
-from tests.support.jobs_data import NOW, index_job, seed_job
+from tests.support.builders import seed_job, write_job
+from tests.support.jobs_data import NOW, index_job
 
 # name -> (metrics rows, the X key `choose_x_axis` picks)
 X_CASES: dict[str, tuple[list[dict[str, Any]], str]] = {
@@ -96,7 +96,7 @@ def job_with_log(
     when: datetime = NOW - timedelta(hours=6),
 ) -> JobMetadata:
     """A job (metadata, indexed) whose log is `lines` then the metrics `rows`."""
-    meta = seed_job(services, user=user, project=project, status=status, when=when, index=False)
+    meta = seed_job(services.blobs, None, when, user=user, project=project, status=status)
     body = [*(lines or []), *records(meta, rows)]
     blobs = services.blobs
     blobs.create_append(log_path(meta.parsed_job_id), content_type="application/x-ndjson")
