@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from ascend_cli.azurite import Azurite
+from shared.units import human_bytes
 from tests.support.jobs_data import make_services
 from tests.support.reports import seeded_jobs
 from web.auth import HEADER, encode_client_principal
@@ -53,3 +54,22 @@ def test_a_bad_since_is_a_message_on_the_page(client: TestClient) -> None:
     assert page.status_code == 200
     assert "data-error" in page.text
     assert "--since" in page.text
+
+
+def test_storage_sizes_are_shown_in_human_units_as_the_api_counts_them(client: TestClient) -> None:
+    """Each storage row shows its logs, copies, artifacts and tiers as `1.4 MiB`, the API's
+    byte counts in the CLI's units (a small deployment read 0.00 GiB everywhere)."""
+    bob = {HEADER: encode_client_principal("bob")}
+    params = {"since": "", "by": "user"}
+    html = client.get("/reports", params=params, headers=bob).text
+    rows = client.get("/api/reports/storage", params={"by": "user"}, headers=bob).json()["rows"]
+    shown = re.findall(r"<tr data-storage-row>(.*?)</tr>", html, re.S)
+    assert rows
+    assert len(shown) == len(rows)
+    for row, cells in zip(rows, shown, strict=True):
+        texts = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", cells)]
+        sizes = [
+            row[f"{kind}_bytes"] for kind in ("log", "copy", "artifact", "hot", "cool", "archive")
+        ]
+        assert texts[2:8] == [human_bytes(n, grouped=False) for n in sizes]
+        assert "GiB" not in cells or any(n >= 1 << 30 for n in sizes)
