@@ -19,7 +19,7 @@ of a text or time field per group with one sorted `top: 1` search each (8 in fli
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from http import HTTPStatus
@@ -403,21 +403,12 @@ class AzureSearchIndex:
         """A Search Documents POST on the preview api-version (facet hierarchies and metrics,
         which the GA SDK cannot send), through the SDK's pipeline (auth, tracing)."""
 
+        content = orjson.dumps(body)
+
         def send() -> dict[str, Any]:
-            request = HttpRequest(
-                "POST",
-                f"/indexes('{self.name}')/docs/search.post.search",
-                params={"api-version": PREVIEW_API_VERSION},
-                headers={
-                    "Content-Type": "application/json",
-                    "Accept": "application/json;odata.metadata=none",
-                },
-                content=orjson.dumps(body),
+            answer: dict[str, Any] = self._post(
+                "search.post.search", PREVIEW_API_VERSION, content, {HTTPStatus.OK}
             )
-            response = self.client.send_request(request)
-            if response.status_code != HTTPStatus.OK:
-                raise HttpResponseError(response=response)
-            answer: dict[str, Any] = orjson.loads(response.read())
             return answer
 
         return self._call(f"{what} in index {self.name} ({body['filter'] or 'all'})", send)
@@ -563,24 +554,32 @@ class AzureSearchIndex:
         # Sent through the SDK's pipeline (auth, api-version, tracing) with `send_request`, the
         # body encoded here by orjson: its size is measured exactly, and the SDK's model
         # serializer, most of the client's CPU time on large batches, is skipped.
+        content = request_body(actions)
+        accepted = {HTTPStatus.OK, HTTPStatus.MULTI_STATUS}
+
+        def send() -> list[IndexingResult]:
+            answer = self._post("search.index", API_VERSION, content, accepted)
+            return [IndexingResult.of(item) for item in answer["value"]]
+
+        return self._call(f"index {self.name}", send)
+
+    def _post(self, operation: str, api_version: str, content: bytes, ok: Collection[int]) -> Any:
+        """POST `content` (JSON) to the index's `docs/{operation}` through the SDK's pipeline
+        (auth, tracing); the decoded answer, or `HttpResponseError` for a status not in `ok`."""
         request = HttpRequest(
             "POST",
-            f"/indexes('{self.name}')/docs/search.index",
-            params={"api-version": API_VERSION},
+            f"/indexes('{self.name}')/docs/{operation}",
+            params={"api-version": api_version},
             headers={
                 "Content-Type": "application/json",
                 "Accept": "application/json;odata.metadata=none",
             },
-            content=request_body(actions),
+            content=content,
         )
-
-        def send() -> list[IndexingResult]:
-            response = self.client.send_request(request)
-            if response.status_code not in {200, 207}:
-                raise HttpResponseError(response=response)
-            return [IndexingResult.of(item) for item in orjson.loads(response.read())["value"]]
-
-        return self._call(f"index {self.name}", send)
+        response = self.client.send_request(request)
+        if response.status_code not in ok:
+            raise HttpResponseError(response=response)
+        return orjson.loads(response.read())
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
         return self.retry.call(what, call, _translate)
