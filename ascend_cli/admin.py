@@ -17,9 +17,6 @@ from rich.progress import Progress
 
 from ascend_cli.common import handle_errors, note, principal, print_jsonl, say, services
 from lifecycle.admin import (
-    WOULD_DELETE,
-    BulkOutcome,
-    BulkOutcomeKind,
     BulkRunner,
     JobOutcome,
     Selected,
@@ -28,6 +25,7 @@ from lifecycle.admin import (
     select_jobs,
 )
 from lifecycle.audit import AuditLog
+from lifecycle.outcome import WOULD_DELETE, Outcome, OutcomeKind
 
 app = typer.Typer(help="Admin bulk operations over the jobs a query matches.", no_args_is_help=True)
 
@@ -111,9 +109,7 @@ def _selection(query: str, include_retained: bool) -> tuple[list[Selected], list
     chosen, skipped = [], []
     for job in select_jobs(docs, principal(), include_retained=include_retained):
         if job.skip_reason:
-            skipped.append(
-                JobOutcome(job.job_id, BulkOutcome(BulkOutcomeKind.SKIPPED, job.skip_reason))
-            )
+            skipped.append(JobOutcome(job.job_id, Outcome(OutcomeKind.SKIPPED, job.skip_reason)))
         else:
             chosen.append(job)
     return chosen, skipped
@@ -139,8 +135,8 @@ def _finish(
     outcomes: list[JobOutcome], skipped: list[JobOutcome], as_json: bool, verb: str
 ) -> None:
     _report(outcomes + skipped, as_json)
-    failed = [o for o in outcomes if o.result.kind is BulkOutcomeKind.FAILED]
-    done = sum(o.result.kind is BulkOutcomeKind.DONE for o in outcomes)
+    failed = [o for o in outcomes if o.result.kind is OutcomeKind.FAILED]
+    done = sum(o.result.kind is OutcomeKind.DONE for o in outcomes)
     note(f"{count_jobs(done)} {verb}, {len(failed)} failed, {len(skipped)} skipped")
     if failed:
         raise typer.Exit(1)

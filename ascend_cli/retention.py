@@ -27,8 +27,9 @@ from ascend_cli.common import (
     services,
 )
 from ascend_cli.tables import new_table, print_table
-from lifecycle.apply import PLANNED, Result
+from lifecycle.apply import Result
 from lifecycle.native import native_policy_document
+from lifecycle.outcome import PLANNED
 from lifecycle.overrides import load_policy_book, reset_override, set_override
 from lifecycle.plan import Action
 from lifecycle.policy import RetentionPolicy, policy_from_json

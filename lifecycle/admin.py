@@ -22,12 +22,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from lifecycle.audit import AuditLog, AuditRecord, now_text
 from lifecycle.guarded_delete import delete_unless_retained
+from lifecycle.outcome import DONE, Outcome, OutcomeKind
 from shared.documents import SearchDocument
 from shared.errors import (
     AccessDenied,
@@ -60,39 +60,13 @@ class Selected:
     skip_reason: str | None = None
 
 
-class BulkOutcomeKind(StrEnum):
-    """How a bulk operation ended for one job or blob (the audit log's `outcome` starts with it)."""
-
-    DONE = "done"
-    WOULD_DELETE = "would delete"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-    PARTLY = "partly done"
-    REQUESTED = "requested"
-
-
-@dataclass(frozen=True, slots=True)
-class BulkOutcome:
-    """An outcome's kind and, when there is one, why (`skipped: retain=true`)."""
-
-    kind: BulkOutcomeKind
-    reason: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.reason}" if self.reason else str(self.kind)
-
-
-DONE = BulkOutcome(BulkOutcomeKind.DONE)
-WOULD_DELETE = BulkOutcome(BulkOutcomeKind.WOULD_DELETE)
-
-
 @dataclass(frozen=True, slots=True)
 class JobOutcome:
     """What happened to one job, and the blobs acted on (None: not counted, as in a dry run or
     a skip)."""
 
     job_id: str
-    result: BulkOutcome
+    result: Outcome
     blobs: int | None = None
 
     @property
@@ -141,7 +115,7 @@ class BulkRunner:
             try:
                 return operation(job)
             except AscendError as exc:
-                return JobOutcome(job.job_id, BulkOutcome(BulkOutcomeKind.FAILED, str(exc)))
+                return JobOutcome(job.job_id, Outcome(OutcomeKind.FAILED, str(exc)))
             finally:
                 self.audit.flush()
 
@@ -152,9 +126,7 @@ class BulkRunner:
                 progress(outcome)
         return outcomes
 
-    def record(
-        self, action: str, blob: str, job_id: str, outcome: BulkOutcome, reason: str
-    ) -> None:
+    def record(self, action: str, blob: str, job_id: str, outcome: Outcome, reason: str) -> None:
         self.audit.record(
             AuditRecord(
                 at=now_text(),
@@ -177,10 +149,10 @@ def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: 
     metadata = metadata_path(parsed)
     metadata_etag, retained = _judged_by_metadata(runner.blobs, metadata, listed)
     if retained and not job.retain:
-        skipped = BulkOutcome(BulkOutcomeKind.SKIPPED, "retain=true")
+        skipped = Outcome(OutcomeKind.SKIPPED, "retain=true")
         runner.record("delete", metadata, job.job_id, skipped, query)
         return JobOutcome(
-            job.job_id, BulkOutcome(BulkOutcomeKind.SKIPPED, "retain=true in metadata.json"), 0
+            job.job_id, Outcome(OutcomeKind.SKIPPED, "retain=true in metadata.json"), 0
         )
     count = 0
     for props in listed:
@@ -198,15 +170,15 @@ def delete_job(runner: BulkRunner, index: SearchIndex, job: Selected, *, query: 
                 )
             )
         except PreconditionFailed:
-            was_set = BulkOutcome(BulkOutcomeKind.SKIPPED, "retain=true was set")
+            was_set = Outcome(OutcomeKind.SKIPPED, "retain=true was set")
             runner.record("delete", props.name, job.job_id, was_set, query)
-            meanwhile = BulkOutcome(BulkOutcomeKind.SKIPPED, "retain=true was set meanwhile")
+            meanwhile = Outcome(OutcomeKind.SKIPPED, "retain=true was set meanwhile")
             return JobOutcome(job.job_id, meanwhile, count)
         runner.record(
             "delete",
             props.name,
             job.job_id,
-            DONE if deleted else BulkOutcome(BulkOutcomeKind.SKIPPED, "already gone"),
+            DONE if deleted else Outcome(OutcomeKind.SKIPPED, "already gone"),
             f"admin delete: {query}",
         )
         count += deleted
@@ -263,7 +235,7 @@ def export_job(
             )
         except (BlobArchived, StorageError) as exc:
             problems.append(str(exc))
-            failed = BulkOutcome(BulkOutcomeKind.FAILED, str(exc))
+            failed = Outcome(OutcomeKind.FAILED, str(exc))
             runner.record("export", props.name, job.job_id, failed, query)
             continue
         runner.record("export", props.name, job.job_id, DONE, f"admin export: {query}")
@@ -275,15 +247,13 @@ def _rehydrate(runner: BulkRunner, name: str, job_id: str, query: str) -> None:
     try:
         runner.blobs.set_tier(name, Tier.HOT, rehydrate_priority="Standard")
     except StorageError as exc:
-        runner.record(
-            "rehydrate", name, job_id, BulkOutcome(BulkOutcomeKind.FAILED, str(exc)), query
-        )
+        runner.record("rehydrate", name, job_id, Outcome(OutcomeKind.FAILED, str(exc)), query)
         return
-    requested = BulkOutcome(BulkOutcomeKind.REQUESTED)
+    requested = Outcome(OutcomeKind.REQUESTED)
     runner.record("rehydrate", name, job_id, requested, f"admin export --rehydrate: {query}")
 
 
-def _export_outcome(problems: list[str], archived: list[str], rehydrate: bool) -> BulkOutcome:
+def _export_outcome(problems: list[str], archived: list[str], rehydrate: bool) -> Outcome:
     then = (
         "rehydration requested: export again when done (hours)"
         if rehydrate
@@ -300,8 +270,8 @@ def _export_outcome(problems: list[str], archived: list[str], rehydrate: bool) -
     )
     if problems:
         also = f"; and {waiting}" if waiting else ""
-        return BulkOutcome(BulkOutcomeKind.FAILED, f"{len(problems)} blob(s): {problems[0]}{also}")
-    return BulkOutcome(BulkOutcomeKind.PARTLY, waiting) if waiting else DONE
+        return Outcome(OutcomeKind.FAILED, f"{len(problems)} blob(s): {problems[0]}{also}")
+    return Outcome(OutcomeKind.PARTLY, waiting) if waiting else DONE
 
 
 def _check_relative(name: str, relative: str) -> None:

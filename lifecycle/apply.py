@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from lifecycle.audit import AuditLog, AuditRecord, now_text
 from lifecycle.compress import compress_log
 from lifecycle.guarded_delete import delete_unless_retained
+from lifecycle.outcome import DONE, GONE, Outcome, OutcomeKind
 from lifecycle.plan import Action, ActionKind, JobPlan
 from shared.documents import format_datetime
 from shared.errors import AscendError, BlobNotFound, PreconditionFailed
@@ -27,32 +27,6 @@ from shared.jobid import parse_job_id
 from shared.layout import metadata_path
 from shared.ports import BlobStore, SearchIndex
 from shared.tiers import Tier
-
-
-class OutcomeKind(StrEnum):
-    """How an action ended: done, skipped (nothing to do, or not safe now), or failed; or that
-    it is only planned (`retention plan`)."""
-
-    PLANNED = "planned"
-    DONE = "done"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What came of one action: its kind and, unless done, why (`skipped: already gone`)."""
-
-    kind: OutcomeKind
-    reason: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.reason}" if self.reason else str(self.kind)
-
-
-DONE = Outcome(OutcomeKind.DONE)
-GONE = Outcome(OutcomeKind.SKIPPED, "already gone")
-PLANNED = Outcome(OutcomeKind.PLANNED)
 
 
 @dataclass(frozen=True, slots=True)

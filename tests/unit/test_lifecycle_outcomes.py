@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from lifecycle.apply import DONE, GONE, Outcome, OutcomeKind
+from lifecycle.outcome import DONE, GONE, Outcome, OutcomeKind
 from lifecycle.plan import ActionKind
 from shared.tiers import Tier, tier_rank
 
