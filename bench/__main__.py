@@ -7,6 +7,7 @@ BENCHES = {
     "load": "bulk load into a 1,000,000-job index: CPU per job of each step, events one at a time",
     "query": "median/p95 of the five README questions on 1,000,000 jobs in the embedded index",
     "peer": "five questions: MLflow (make bench-peer), ours, plain SQLite, alternately",
+    "size": "bytes per job of an index file: the file, the pages in use, each B-tree (dbstat)",
     "logs": "filtering a 500 MB log by level: jq, grep, our filter, ascend jobs logs vs raw GET",
     "reports": "each report on 1,000,000 jobs vs a scan of every document; signature cost",
     "retention": "plan time on 1,000,000 jobs as the number crossing a threshold grows",

@@ -42,6 +42,7 @@ import orjson
 from packaging.specifiers import SpecifierSet
 
 from bench.peer_data import NOW, TORCH, Question, jobs, questions
+from bench.size import measure
 from indexer.load import load_lines
 from query.service import MAX_LIMIT, iter_json, search_json
 from shared.adapters.sqlite_index import COLUMNS, SqliteIndex
@@ -265,11 +266,10 @@ def rounds(
     }
 
 
-def index_bytes_per_job(path: Path, count: int) -> int:
-    conn = sqlite3.connect(path)
-    pages, size = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
-    conn.close()
-    return round(pages * size / count)
+def index_bytes_per_job(path: Path) -> int:
+    """The bytes per job of the index's pages in use (`bench.size`): a cached file migrated to
+    a newer schema keeps the pages its old tables freed, for its next rows, until a VACUUM."""
+    return int(measure(path)["in_use_bytes_per_job"])
 
 
 def main() -> None:
@@ -297,7 +297,7 @@ def main() -> None:
         results = {q.name: rounds(q, args.pairs, index, conn, mlflow) for q in questions(args.jobs)}
     finally:
         mlflow.close()
-    report(args, facts, results, index_bytes_per_job(folder / "ours.sqlite3", args.jobs))
+    report(args, facts, results, index_bytes_per_job(folder / "ours.sqlite3"))
 
 
 def report(
@@ -312,7 +312,7 @@ def report(
         f"MLflow loaded {loaded['client_runs']} runs through its client "
         f"({loaded['client_runs_per_s']} runs/s), {loaded['schema_runs']:,} into its schema; "
         f"ours: {facts['ours']['jobs_per_s']:,} jobs/s through `ascend index load`'s path; "
-        f"our index {per_job:,} B/job"
+        f"our index {per_job:,} B/job in use"
     )
     print()
     print(

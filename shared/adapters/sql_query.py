@@ -5,7 +5,8 @@ Pure: every value is bound as `?`; the only names spliced into the text are docu
 the tree, which the parser takes from a fixed table (and which are checked here again). The
 table is `jobs` of `shared.adapters.sqlite_index`; `tag:` and `metric:` terms read its JSON
 columns `tags` and `metrics_last` with `json_each`; `package:` terms read the index table
-`package_jobs (name, version, created_at, job_id)`. This is the one place the embedded index's
+`package_jobs (version_id, created, job_id)` (`created`: `epoch_ms` of created_at), with the
+ids of `package_versions (id, name, version)`. This is the one place the embedded index's
 SQL is written from a tree.
 
 A listing (`compile_listing`) whose terms include a `package:` term and nothing that narrows by
@@ -16,7 +17,7 @@ first page nor every row of `jobs` is probed for a rare version. The merged arms
 co-routine (`LIMIT -1` keeps SQLite from flattening them into the join) and the outer loop
 keeps their order, so the outer SELECT has no ORDER BY of its own: `tests` pin that plan with
 EXPLAIN QUERY PLAN and the order of the results. Anywhere else a `package:` term is a probe of
-the candidate row's own (name, version, created_at, job_id) keys.
+the candidate row's own (version_id, created, job_id) keys.
 """
 
 from __future__ import annotations
@@ -57,6 +58,20 @@ from shared.querytree import (
 
 _OPS = {"=": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _TIE = "(created_at, job_id)"
+# `package_jobs.created` of a job without a readable created_at: below every time, as a NULL
+# created_at sorts below every text in `jobs`.
+NO_TIME = -(1 << 62)
+# The id of the (name, version) pair bound as two `?`s.
+VERSION_ID = "(SELECT id FROM package_versions WHERE name = ? AND version = ?)"
+
+
+def epoch_ms(time: str) -> str:
+    """SQL of the document time `time` (an SQL expression: `?`, a column) as epoch
+    milliseconds, NULL or unreadable as `NO_TIME`: for the documents' one time text
+    (`format_datetime`) the integers sort as the texts do. SQLite keeps a julian day as
+    integer milliseconds, so the round trip through a double is exact after `round`."""
+    days = f"julianday({time}) - 2440587.5"
+    return f"coalesce(CAST(round(({days}) * 86400000) AS INTEGER), {NO_TIME})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +143,11 @@ def _created_bounds(query: Query) -> tuple[str, tuple[Any, ...]]:
     params: list[Any] = []
     for term in query.terms:
         if isinstance(term, Compare) and term.field == "created_at":
-            texts.append(f" AND created_at {_OPS[term.op]} ?")
+            texts.append(f" AND created {_OPS[term.op]} {epoch_ms('?')}")
             params.append(_bound(term.value))
         elif isinstance(term, After) and term.sort.field == "created_at":
-            texts.append(f" AND (created_at, job_id) {'<' if term.sort.descending else '>'} (?, ?)")
+            way = "<" if term.sort.descending else ">"
+            texts.append(f" AND (created, job_id) {way} ({epoch_ms('?')}, ?)")
             params.extend((term.created_at, term.job_id))
     return "".join(texts), tuple(params)
 
@@ -142,8 +158,8 @@ def _package_source(term: Package, query: Query) -> tuple[str, tuple[Any, ...]]:
     way = "DESC" if query.sort.descending else "ASC"
     bounds, bound_params = _created_bounds(query)
     arm = (
-        "SELECT created_at AS p_created, job_id AS p_job FROM package_jobs "  # noqa: S608
-        f"WHERE name = ? AND version = ?{bounds}"  # bounds: fixed text, values bound
+        "SELECT created AS p_created, job_id AS p_job FROM package_jobs "  # noqa: S608
+        f"WHERE version_id = {VERSION_ID}{bounds}"  # bounds: fixed text, values bound
     )
     versions = package_versions(term)
     arms = " UNION ".join(arm for _ in versions)
@@ -225,8 +241,9 @@ _PLAIN_TEXT = re.compile(r"[ !#-.0-\[\]-~]*")
 
 
 _PACKAGE_PROBE = (
-    "EXISTS (SELECT 1 FROM package_jobs pj WHERE pj.name = ? AND pj.version IN ({marks}) "
-    "AND pj.created_at = coalesce(jobs.created_at, '') AND pj.job_id = jobs.job_id)"
+    "EXISTS (SELECT 1 FROM package_jobs pj WHERE pj.version_id IN (SELECT id FROM "  # noqa: S608
+    "package_versions WHERE name = ? AND version IN ({marks})) "
+    f"AND pj.created = {epoch_ms('jobs.created_at')} AND pj.job_id = jobs.job_id)"
 )
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from lifecycle.policy import DEFAULT_POLICY, PolicyBook, RetentionPolicy
 from query import count, reports
 from query.reports import ReportRequest, Window, parse_window
+from query.service import scoped
 from shared.adapters.azure_search import AzureSearchIndex, SearchRetry
 from shared.adapters.sql_query import aggregate_sql
 from shared.adapters.sqlite_index import SqliteIndex
@@ -379,7 +380,7 @@ def test_a_report_never_counts_a_job_its_reader_may_not_see(
         (
             ["error_signature", "user", "project", "image_hash"],
             [Measure("min", "created_at"), Measure("max", "created_at"), Measure("max", "job_id")],
-            "jobs_report_failures_newest",
+            "jobs_report_failed",
         ),
     ],
 )
@@ -398,6 +399,42 @@ def test_the_images_and_failures_reports_read_a_covering_index_in_group_order(
     plan = " ".join(r[3] for r in old.execute("EXPLAIN QUERY PLAN " + select.text, select.params))
     assert f"COVERING INDEX {covering}" in plan
     assert "TEMP B-TREE FOR GROUP BY" not in plan
+
+
+def _failures_plans(index: SqliteIndex, principal: Principal, status: str) -> list[str]:
+    """EXPLAIN QUERY PLAN of each aggregate the failures report runs as `principal` (the
+    status a bound parameter, as the report binds it), with `status` in place of failed."""
+    window = Window(NOW - timedelta(days=7), NOW)
+    plans = []
+    for group_by, measures, where in (
+        (["error_signature", "user", "project", "image_hash"], reports._FAILURE_MEASURES, Window()),
+        (["error_signature"], (), window),
+    ):
+        query = scoped(
+            principal, Query(), CLOCK, Query((*where.terms(), Equals("status", (status,))))
+        )
+        select = aggregate_sql(query, group_by, measures)
+        assert status in select.params
+        rows = index.conn.execute("EXPLAIN QUERY PLAN " + select.text, select.params)
+        plans.append(" ".join(r[3] for r in rows))
+    return plans
+
+
+@pytest.mark.parametrize("principal", [ADMIN, Principal.of("alice")])
+def test_the_failures_report_reads_the_partial_index_of_failed_jobs(
+    embedded: SqliteIndex, principal: Principal
+) -> None:
+    """The failures report's aggregates, for an admin and for a user, read the covering index
+    that holds only failed jobs, though `failed` comes as a bound parameter (SQLite plans
+    again with the value bound); another status cannot use it."""
+    made = embedded.conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'jobs_report_failed'"
+    ).fetchone()[0]
+    assert made.endswith("WHERE status = 'failed'")
+    for plan in _failures_plans(embedded, principal, "failed"):
+        assert "USING COVERING INDEX jobs_report_failed (status=?)" in plan, plan
+    for plan in _failures_plans(embedded, principal, "completed"):
+        assert "jobs_report_failed" not in plan, plan
 
 
 def test_the_sweep_forecast_reads_only_the_jobs_the_sweep_would_take(

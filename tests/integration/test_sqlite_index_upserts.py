@@ -261,7 +261,7 @@ def test_a_file_without_error_signatures_gains_the_columns_and_answers_signature
     index.upsert([_doc("2026-03-10T10:00:00.000Z")])
     index.close()
     old = sqlite3.connect(path, isolation_level=None)
-    old.executescript("""DROP INDEX jobs_signature_created; DROP INDEX jobs_report_failures_newest;
+    old.executescript("""DROP INDEX jobs_signature_created; DROP INDEX jobs_report_failed;
         ALTER TABLE jobs DROP COLUMN error_signature; ALTER TABLE jobs DROP COLUMN error_pattern;
         PRAGMA user_version = 2;""")
     old.close()

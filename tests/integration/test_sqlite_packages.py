@@ -5,7 +5,7 @@ and the README questions keep their query plans (EXPLAIN QUERY PLAN)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,16 @@ from hypothesis import strategies as st
 
 from query import parse_query, search
 from query.service import iter_json, scoped
-from shared.adapters.sql_query import document_json_sql
-from shared.adapters.sqlite_index import SqliteIndex
+from shared.adapters.sql_query import document_json_sql, epoch_ms
+from shared.adapters.sqlite_index import SCHEMA_VERSION, SqliteIndex
 from shared.clock import FixedClock
-from shared.documents import SearchDocument, as_document, empty_document
+from shared.documents import (
+    SearchDocument,
+    as_document,
+    empty_document,
+    format_datetime,
+    parse_datetime,
+)
 from shared.packages import split_requirement, version_matches
 from shared.principal import Principal
 
@@ -65,14 +71,28 @@ def _doc(n: int, step: int, packages: list[str], created: str, status: str) -> S
     return as_document(doc)
 
 
-def _oracle_entries(index: SqliteIndex) -> set[tuple[str, str, str, str]]:
-    """`package_jobs` as it should be: derived from every row's own packages."""
+def _epoch_ms(text: str) -> int:
+    return (parse_datetime(text) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def _oracle_entries(index: SqliteIndex) -> set[tuple[str, str, int, str]]:
+    """`package_jobs` as it should be: derived from every row's own packages (creation times as
+    epoch milliseconds)."""
     rows = index.conn.execute("SELECT job_id, created_at, packages FROM jobs").fetchall()
     return {
-        (*split_requirement(text), created, job_id)
+        (*split_requirement(text), _epoch_ms(created), job_id)
         for job_id, created, packages in rows
         for text in orjson.loads(packages)
     }
+
+
+def _stored_entries(index: SqliteIndex) -> set[tuple[str, str, int, str]]:
+    """`package_jobs` as stored, each version id read as its (name, version)."""
+    rows = index.conn.execute(
+        "SELECT v.name, v.version, p.created, p.job_id FROM package_jobs p "
+        "JOIN package_versions v ON v.id = p.version_id"
+    )
+    return set(rows.fetchall())
 
 
 def _matches(doc: Mapping[str, Any], text: str) -> bool:
@@ -142,8 +162,7 @@ def test_package_listings_equal_a_filter_of_the_rows_through_any_writes(
                 if kind == "stale":
                     doc["updated_at"] = "2026-03-01T00:00:00.000Z"
                 index.upsert([doc])
-        stored = set(index.conn.execute("SELECT * FROM package_jobs").fetchall())
-        assert stored == _oracle_entries(index)
+        assert _stored_entries(index) == _oracle_entries(index)
         rows = index.select()
         for text in QUERIES:
             expected = sorted(
@@ -194,7 +213,7 @@ def _plan(index: SqliteIndex, principal: Principal, text: str) -> str:
         ("status:failed created:>=-7d", "SEARCH jobs USING INDEX jobs_status_created"),
         ("dep:a3f5d2c8", "SEARCH jobs USING INDEX jobs_dep_hash"),
         ("signature:0123456789ab", "SEARCH jobs USING INDEX jobs_signature_created"),
-        ('package:"torch==2.0.0"', "SEARCH package_jobs USING PRIMARY KEY"),
+        ('package:"torch==2.0.0"', "SEARCH package_jobs USING PRIMARY KEY (version_id=?)"),
         ('package:"torch>=2.0.0,<2.2"', "MERGE (UNION)"),
         ("", "SCAN jobs USING INDEX jobs_created"),
     ],
@@ -218,5 +237,135 @@ def test_a_narrower_index_drives_a_package_listing_and_the_package_is_probed(
     package keys, instead of reading every job with the package."""
     plan = _plan(sample_index, ALICE, 'package:"torch>=2"')
     assert "jobs_user_created" in plan, plan
-    assert "SEARCH pj USING PRIMARY KEY" in plan, plan
+    assert "SEARCH pj USING PRIMARY KEY (version_id=? AND created=? AND job_id=?)" in plan, plan
     assert "MERGE" not in plan, plan
+
+
+def _sql_epoch_ms(index: SqliteIndex, text: str | None) -> int:
+    return int(index.conn.execute(f"SELECT {epoch_ms('?')}", (text,)).fetchone()[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(datetime(1900, 1, 1), datetime(2200, 1, 1), timezones=st.just(UTC)),
+        min_size=2,
+        max_size=2,
+    )
+)
+def test_package_rows_keep_creation_times_as_milliseconds_in_the_texts_order(
+    moments: list[datetime],
+) -> None:
+    """`package_jobs.created` of any document time is its epoch milliseconds, and two times'
+    integers compare as their texts do (the listing's order is the texts')."""
+    index = SqliteIndex(":memory:")
+    first, second = (format_datetime(m) for m in moments)
+    assert _sql_epoch_ms(index, first) == _epoch_ms(first)
+    ordered = sorted([first, second])
+    assert sorted([first, second], key=lambda t: _sql_epoch_ms(index, t)) == ordered
+    assert _sql_epoch_ms(index, None) < _sql_epoch_ms(index, "0001-01-01T00:00:00.000Z")
+    index.close()
+
+
+def test_jobs_created_in_the_same_millisecond_list_in_job_id_order(tmp_path: Path) -> None:
+    """Jobs created in the same millisecond come in job ID order (IDs that do not follow the
+    creation times), page after page, in a listing driven by `package_jobs` and in one that
+    probes it."""
+    index = SqliteIndex(tmp_path / "index.sqlite3")
+    index.ensure()
+    same, later = "2026-03-11T09:00:00.000Z", "2026-03-11T09:00:00.001Z"
+    docs = [
+        _doc(n, 0, ["torch==2.0.0"], created, "failed")
+        for n, created in enumerate([same, later, same, same, later, same])
+    ]
+    docs.append(_doc(6, 0, ["torch==2.1.0"], same, "failed"))
+    index.upsert(docs)
+    newest_first = [_job(n) for n in (4, 1, 6, 5, 3, 2, 0)]
+    assert list(_listed(index, 'package:"torch>=2"')) == newest_first
+    assert list(_listed(index, 'package:"torch>=2" sort:created')) == newest_first[::-1]
+    assert list(_listed(index, 'package:"torch>=2" user:alice')) == [
+        j for j in newest_first if int(j[-8:], 16) % 2 == 0
+    ]
+    index.close()
+
+
+# The version-5 tables, as that schema made them (texts for names, versions and times).
+_VERSION_5 = """
+    DROP TABLE package_jobs; DROP TABLE package_versions; DROP INDEX jobs_report_failed;
+    CREATE TABLE package_versions (name TEXT NOT NULL, version TEXT NOT NULL,
+        PRIMARY KEY (name, version)) WITHOUT ROWID;
+    CREATE TABLE package_jobs (name TEXT NOT NULL, version TEXT NOT NULL,
+        created_at TEXT NOT NULL, job_id TEXT NOT NULL,
+        PRIMARY KEY (name, version, created_at, job_id)) WITHOUT ROWID;
+    CREATE INDEX jobs_report_failures_newest ON jobs (status, error_signature, user,
+        project, image_hash, created_at DESC, job_id DESC);
+    PRAGMA user_version = 5;
+"""
+
+
+def _answers(index: SqliteIndex) -> dict[str, list[str]]:
+    """Every job of each package query and of two others, in order, as an admin."""
+    texts = (*QUERIES, "status:failed", "")
+    return {text: list(_listed(index, text)) for text in texts}
+
+
+def test_a_file_of_version_5_is_migrated_and_answers_the_same(sample_index: SqliteIndex) -> None:
+    """A version-5 file (package rows keyed by texts, every job in the failures index) keeps
+    its jobs, is brought to the current schema in place by `ensure()`, and answers every
+    package query with the same jobs in the same order."""
+    before = _answers(sample_index)
+    entries = _stored_entries(sample_index)
+    conn = sample_index.conn
+    conn.executescript(_VERSION_5)
+    conn.executemany(
+        "INSERT INTO package_jobs VALUES (?, ?, ?, ?)",
+        [
+            (name, version, created, job_id)
+            for job_id, created, packages in conn.execute(
+                "SELECT job_id, created_at, packages FROM jobs"
+            )
+            for name, version in {split_requirement(text) for text in orjson.loads(packages)}
+        ],
+    )
+    conn.execute("INSERT INTO package_versions SELECT DISTINCT name, version FROM package_jobs")
+    sample_index.close()
+
+    index = SqliteIndex(sample_index.path)
+    index.ensure()
+    assert index.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    columns = [r[1] for r in index.conn.execute("PRAGMA table_info(package_jobs)")]
+    assert columns == ["version_id", "created", "job_id"]
+    names = {r[0] for r in index.conn.execute("SELECT name FROM sqlite_master")}
+    assert "jobs_report_failures_newest" not in names
+    assert "jobs_report_failed" in names
+    assert _stored_entries(index) == entries == _oracle_entries(index)
+    assert _answers(index) == before
+    index.close()
+
+
+def test_package_rows_are_made_again_for_jobs_written_by_sql(tmp_path: Path) -> None:
+    """Jobs copied into a new file by SQL alone (no package rows) gain their `package_jobs`
+    rows from `_fill_package_jobs`, which keeps the ids of versions already known."""
+    source = SqliteIndex(tmp_path / "source.sqlite3")
+    source.ensure()
+    source.upsert(
+        [_doc(n, 0, list(REQUIREMENT_SETS[n % 5]), CREATED[n % 3], "failed") for n in range(12)]
+    )
+    source.close()
+    index = SqliteIndex(tmp_path / "copy.sqlite3")
+    index.ensure()
+    index.upsert([_doc(99, 0, ["numpy==1.26.4"], CREATED[0], "failed")])
+    known = index.conn.execute("SELECT id, name, version FROM package_versions").fetchall()
+    index.conn.execute("ATTACH ? AS source", (str(tmp_path / "source.sqlite3"),))
+    index.conn.execute("INSERT INTO jobs SELECT * FROM source.jobs")
+    index.conn.execute("DETACH source")
+    index._fill_package_jobs(index.conn)
+    assert _stored_entries(index) == _oracle_entries(index)
+    assert set(known) <= set(index.conn.execute("SELECT id, name, version FROM package_versions"))
+    rows = index.select()
+    expected = sorted(
+        ((d["created_at"], d["job_id"]) for d in rows if _matches(d, 'package:"torch==2.0.0"')),
+        reverse=True,
+    )
+    assert list(_listed(index, 'package:"torch==2.0.0"')) == [job for _, job in expected]
+    index.close()

@@ -20,8 +20,10 @@ from shared.querytree import After, Package, Query, Sort, Tag, map_terms, matchi
 NOW = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
 EACH = "EXISTS (SELECT 1 FROM json_each(jobs.{}) j WHERE {})"
 PROBE = (
-    "EXISTS (SELECT 1 FROM package_jobs pj WHERE pj.name = ? AND pj.version IN ({marks}) "
-    "AND pj.created_at = coalesce(jobs.created_at, '') AND pj.job_id = jobs.job_id)"
+    "EXISTS (SELECT 1 FROM package_jobs pj WHERE pj.version_id IN (SELECT id FROM "
+    "package_versions WHERE name = ? AND version IN ({marks})) AND pj.created = "
+    "coalesce(CAST(round((julianday(jobs.created_at) - 2440587.5) * 86400000) AS INTEGER), "
+    "-4611686018427387904) AND pj.job_id = jobs.job_id)"
 )
 
 
