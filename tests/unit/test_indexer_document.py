@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.document import LogFacts, build_document, job_cost, package_names
+from indexer.document import LogFacts, build_document, job_cost, package_names, week_of
 from shared.documents import FIELDS, SearchDocument
 from shared.jobdocument import LogStats
 from shared.metadata import parse_metadata
@@ -85,3 +86,36 @@ def test_package_names_never_fail_and_are_normalized(specs: list[str]) -> None:
     for name in package_names(specs):
         assert name == name.lower()
         assert not any(bad in name for bad in ("--", "_", "."))
+
+
+def test_the_document_keeps_the_field_order_and_owns_its_lists() -> None:
+    """Keys come in `FIELDS` order (as `empty_document` gives them), and two documents built
+    from one job share no list or dict: changing one leaves the other as it was."""
+    meta = parse_metadata(orjson.dumps(make_metadata(created_at=EVENTS_CREATED)))
+    first, second = (
+        build_document(meta, prices=DEFAULT_NODE_PRICES, source_version="v1") for _ in range(2)
+    )
+    assert list(first) == [f.name for f in FIELDS]
+    for name, value in first.items():
+        if isinstance(value, list | dict):
+            assert value is not second[name], name  # type: ignore[literal-required]
+    first["packages"].append("changed==1")
+    assert "changed==1" not in second["packages"]
+    assert meta.dependencies.packages == second["packages"]
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1970, 1, 5), max_value=datetime(8999, 12, 1), timezones=st.just(UTC)
+    ).map(lambda d: d.replace(microsecond=0))
+)
+def test_the_week_and_month_are_those_of_the_creation_time(created: datetime) -> None:
+    """created_week is the Monday of the UTC creation day (`week_of`), created_month its
+    year and month (`%Y-%m`), both as the time text the document stores begins."""
+    meta = parse_metadata(orjson.dumps(make_metadata(created_at=created)))
+    doc = build_document(meta, prices=DEFAULT_NODE_PRICES, source_version="v1")
+    assert doc["created_week"] == week_of(created)
+    assert doc["created_month"] == f"{created:%Y-%m}"
+    monday = datetime.fromisoformat(doc["created_week"] or "").date()
+    assert monday.weekday() == 0
+    assert 0 <= (created.date() - monday).days < 7

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import types
 import typing
+from datetime import UTC, datetime
 
-from shared.documents import FIELDS, FieldType, SearchDocument, empty_document
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.documents import (
+    FIELDS,
+    FieldType,
+    SearchDocument,
+    empty_document,
+    format_datetime,
+    parse_datetime,
+)
 
 PYTHON_TYPES = {
     FieldType.STRING: str,
@@ -36,3 +47,16 @@ def test_each_field_has_the_python_type_of_its_field_type() -> None:
 def test_an_empty_document_has_every_field() -> None:
     """empty_document fills each field: lists empty, metrics {}, the rest None."""
     assert set(empty_document("x")) == {f.name for f in FIELDS}
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_document_times_are_the_utc_isoformat_to_the_millisecond(moment: datetime) -> None:
+    """`format_datetime` (%-formatting since ingest spends on it) writes what isoformat writes:
+    the instant in UTC, milliseconds truncated, `Z`; and `parse_datetime` reads it back."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # a zone pushes year 1 or 9999 out of range: not a document time
+        return
+    text = format_datetime(moment)
+    assert text == utc.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+    assert parse_datetime(text) == utc.replace(microsecond=utc.microsecond // 1000 * 1000)
