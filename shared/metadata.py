@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import orjson
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -22,7 +23,6 @@ from pydantic import (
     Field,
     StrictInt,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -39,12 +39,15 @@ ALLOWED_TRANSITIONS = {
 }
 
 TAG_KEY = r"^[A-Za-z0-9_.:+/=-]{1,128}$"
+_ONE_SECOND = timedelta(seconds=1)
 
 
 def scalar_text(value: Any) -> Any:
     """What jobs really write for a text value, as the contract's string: a JSON boolean as
     `true`/`false`, a number as its shortest form (`4`, `0.5`); anything else is left for
     validation to accept (a string) or refuse (null, objects, lists, NaN)."""
+    if type(value) is str:  # what nearly every value is: one check
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -56,8 +59,10 @@ def scalar_text(value: Any) -> Any:
 
 Text = Annotated[str, Field(max_length=1024)]
 # Kubernetes takes a quantity as a number or a string (`cpu: 4`, `cpu: "4"`, `memory: "8Gi"`).
-Quantity = Annotated[str, BeforeValidator(scalar_text), Field(max_length=1024)]
-TagValue = Annotated[str, BeforeValidator(scalar_text), Field(max_length=256)]
+# The length before the BeforeValidator: pydantic-core checks it in the str schema (after it,
+# pydantic adds a Python function per value that says "items after validation").
+Quantity = Annotated[str, Field(max_length=1024), BeforeValidator(scalar_text)]
+TagValue = Annotated[str, Field(max_length=256), BeforeValidator(scalar_text)]
 NonNegative = Annotated[float, Field(ge=0)]
 
 
@@ -67,6 +72,10 @@ class _Model(BaseModel):
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
+
+
+# A time with a zone, kept in UTC (`datetime.UTC`, not pydantic's own zone object).
+UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class JobConfig(_Model):
@@ -86,15 +95,13 @@ class Dependencies(_Model):
 
 
 class Execution(_Model):
-    start_time: AwareDatetime | None = None
-    end_time: AwareDatetime | None = None
+    start_time: UtcTime | None = None
+    end_time: UtcTime | None = None
     duration_seconds: NonNegative | None = None
     pod_name: Text | None = None
     namespace: Text | None = None
     node_name: Text | None = None
     exit_code: StrictInt | None = None  # strict: `true` or "0" is not an exit code
-
-    _utc_times = field_validator("start_time", "end_time")(lambda v: None if v is None else _utc(v))
 
     @model_validator(mode="after")
     def _end_not_before_start(self) -> Execution:
@@ -126,8 +133,8 @@ class JobMetadata(_Model):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     job_id: str
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
+    created_at: UtcTime
+    updated_at: UtcTime
     status: JobStatus
     user: str
     project: str
@@ -140,8 +147,6 @@ class JobMetadata(_Model):
     tags: Annotated[
         dict[Annotated[str, Field(pattern=TAG_KEY)], TagValue], Field(default_factory=dict)
     ]
-
-    _utc_times = field_validator("created_at", "updated_at")(_utc)
 
     @property
     def parsed_job_id(self) -> JobId:
@@ -164,7 +169,7 @@ class JobMetadata(_Model):
             raise ValueError(
                 f"project {self.project!r} does not match the job ID's project {job.project!r}"
             )
-        if abs(self.created_at - job.created_at) >= timedelta(seconds=1):
+        if abs(self.created_at - job.created_at) >= _ONE_SECOND:
             raise ValueError(
                 f"created_at {self.created_at.isoformat()} does not match the job ID's "
                 f"timestamp {job.created_at:%Y%m%d-%H%M%S}"

@@ -135,6 +135,40 @@ def test_every_valid_job_id_round_trips_through_text(
     assert str(parse_job_id(str(job))) == str(job)
 
 
+def _six_ints(date: str, time: str) -> datetime | None:
+    """The job ID timestamp as the parser once read it: six ints, or None when not a time."""
+    try:
+        year, month, day = int(date[:4]), int(date[4:6]), int(date[6:])
+        return datetime(year, month, day, int(time[:2]), int(time[2:4]), int(time[4:]), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+digits = st.text("0123456789", min_size=1, max_size=1)
+days = st.builds(
+    "{}{:02d}{:02d}".format,
+    st.sampled_from(["0000", "0001", "1969", "1970", "2024", "2025", "2100", "9000", "9999"]),
+    st.integers(0, 99),
+    st.integers(0, 99),
+) | st.text("0123456789", min_size=8, max_size=8)
+times = st.builds("{:02d}{:02d}{:02d}".format, *[st.integers(0, 99)] * 3)
+
+
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
+@given(date=days, time=times)
+def test_the_timestamp_is_read_as_the_six_numbers_say(date: str, time: str) -> None:
+    """Any 8 + 6 digits: the job ID parses exactly when they are a real UTC date and time of
+    the allowed years, to that time in `UTC` (the parser reads them with fromisoformat now)."""
+    text = f"{date}-{time}-alice-proj-a3f5d2c8-7b9e4f1a"
+    expected = _six_ints(date, time)
+    if expected is None or not 1970 <= expected.year <= 9000:
+        assert not is_job_id(text)
+    else:
+        created = parse_job_id(text).created_at
+        assert created == expected
+        assert created.tzinfo is UTC
+
+
 @hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
 @given(st.text(max_size=80))
 def test_random_text_is_never_mistaken_for_a_job_id(text: str) -> None:
