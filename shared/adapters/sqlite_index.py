@@ -35,7 +35,10 @@ and only compares the rest, where in ascending order every entry was a new maxim
 images report's scan took 40% less CPU). The failures one holds only failed jobs (`WHERE status
 = 'failed'`, 18 B/job against 123 over every job): SQLite takes it for the report's bound
 `status = ?` by planning again once 'failed' is bound; it keeps `status` as a column, as SQLite
-3.40 counts a column of the WHERE as needed to cover (tests pin both plans).
+3.40 counts a column of the WHERE as needed to cover (tests pin both plans). The cost one has
+created_at before the summed columns: a new job's entry goes at the end of its group, where by
+duration it fell anywhere in it (one random leaf per job: at 1M, 11.7 page writes per new job
+against 13.6, 12-15% less upsert CPU, same run; +24 B/job).
 
 Facets (the dashboard's jobs page): `facet_counts(field, value, n)` keeps the jobs per value of
 `COUNTED_FACETS` over the whole index, moved by every upsert, delete and in-place set in its own
@@ -173,8 +176,9 @@ DROP INDEX IF EXISTS jobs_report_failures;
 DROP INDEX IF EXISTS jobs_report_failures_newest;
 CREATE INDEX IF NOT EXISTS jobs_report_failed ON jobs (status, error_signature, user, project,
     image_hash, created_at DESC, job_id DESC) WHERE status = 'failed';
-CREATE INDEX IF NOT EXISTS jobs_report_cost ON jobs (project, status, use_gpu, duration_seconds,
-    cost_usd);
+DROP INDEX IF EXISTS jobs_report_cost;
+CREATE INDEX IF NOT EXISTS jobs_report_cost_created ON jobs (project, status, use_gpu, created_at,
+    duration_seconds, cost_usd);
 DROP INDEX IF EXISTS jobs_report_storage;
 CREATE INDEX IF NOT EXISTS jobs_report_bytes ON jobs (project, status, tier, retain, created_at,
     log_bytes, artifact_bytes);

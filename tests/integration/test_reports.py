@@ -401,6 +401,24 @@ def test_the_images_and_failures_reports_read_a_covering_index_in_group_order(
     assert "TEMP B-TREE FOR GROUP BY" not in plan
 
 
+def test_the_cost_report_reads_its_covering_index_in_group_order(embedded: SqliteIndex) -> None:
+    """The cost report's groups (project, status, GPU) come from one covering index in group
+    order, its creation time before the summed columns so that new jobs append to their group
+    (an older file's index without it is replaced by `ensure()`)."""
+    old = embedded.conn
+    old.execute(
+        "CREATE INDEX IF NOT EXISTS jobs_report_cost ON jobs (project, status, use_gpu, "
+        "duration_seconds, cost_usd)"
+    )
+    embedded.ensure()
+    names = {r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "jobs_report_cost" not in names
+    select = aggregate_sql(Query(), ["project", "status", "use_gpu"], reports._COST_MEASURES)
+    plan = " ".join(r[3] for r in old.execute("EXPLAIN QUERY PLAN " + select.text, select.params))
+    assert "COVERING INDEX jobs_report_cost_created" in plan, plan
+    assert "TEMP B-TREE FOR GROUP BY" not in plan, plan
+
+
 def _failures_plans(index: SqliteIndex, principal: Principal, status: str) -> list[str]:
     """EXPLAIN QUERY PLAN of each aggregate the failures report runs as `principal` (the
     status a bound parameter, as the report binds it), with `status` in place of failed."""
