@@ -13,7 +13,13 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from shared.errors import InvalidMetadata
-from shared.metadata import JobStatus, dump_metadata, metadata_as_dict, parse_metadata
+from shared.metadata import (
+    JobStatus,
+    dump_metadata,
+    metadata_as_dict,
+    parse_metadata,
+    scalar_text,
+)
 from tests.support.builders import make_job_id, make_metadata, metadata_bytes
 
 JOB = make_job_id()
@@ -256,6 +262,28 @@ def test_long_tag_values_and_quantities_are_refused_in_characters(
     assert refused(metadata_bytes(**changes)) == reason
     just_fits = {"tags": {"k": "v" * 256}, "config": {"cpu": "4" * 1024}}
     assert parse_metadata(metadata_bytes(**just_fits)).tags["k"] == "v" * 256
+
+
+@hypothesis_settings(deadline=None)  # shared 2-core machine: time varies
+@given(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(min_size=250, max_size=260)
+    | st.text(max_size=20)
+    | st.lists(st.integers(), max_size=2)
+)
+def test_a_tag_value_is_taken_exactly_when_its_text_fits(value: Any) -> None:
+    """Any JSON value as a tag value: accepted, as `scalar_text` writes it, exactly when that is
+    text of at most 256 characters (the rule as the Python check after conversion applied it)."""
+    text = scalar_text(value)
+    try:
+        meta = parse_metadata(metadata_bytes(tags={"k": value}))
+    except InvalidMetadata:
+        assert not (isinstance(text, str) and len(text) <= 256)
+    else:
+        assert meta.tags["k"] == text
 
 
 def test_a_huge_error_list_is_summarized_in_one_short_line() -> None:
