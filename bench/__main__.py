@@ -5,7 +5,7 @@ from __future__ import annotations
 BENCHES = {
     "ingest": "documents/s into the embedded index; pipeline run --once events/s vs Azurite GETs",
     "load": "bulk load into a 1,000,000-job index: CPU per job of each step, events one at a time",
-    "query": "median/p95 of the five README questions on 1,000,000 jobs in the embedded index",
+    "query": "median/p95 of the five README questions on 1M jobs (--jobs 1000000 10000000: 10M)",
     "peer": "five questions: MLflow (make bench-peer), ours, plain SQLite, alternately",
     "size": "bytes per job of an index file: the file, the pages in use, each B-tree (dbstat)",
     "logs": "filtering a 500 MB log by level: jq, grep, our filter, ascend jobs logs vs raw GET",
