@@ -23,6 +23,7 @@ import functools
 import hashlib
 import os
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -135,7 +136,9 @@ def build(path: Path, count: int) -> None:
     except SystemExit:
         path.unlink()  # not kept for the next run
         raise
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"built {count:,} jobs in {time.perf_counter() - started:.0f} s: {path}")
+    print(f"peak RSS of this process so far: {peak:,.0f} MiB")
 
 
 def index_path(jobs: int) -> Path:
