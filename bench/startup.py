@@ -23,15 +23,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared.adapters.sqlite_index import SqliteIndex
-from shared.documents import empty_document, format_datetime
+from shared.documents import as_document, empty_document, format_datetime
 from shared.jobid import compute_run_hash, make_job_id
 
 AIM_SECONDS = 0.25
 ASCEND = str(Path(sys.executable).with_name("ascend"))
 
 
-def fill_index(path: Path, jobs: int = 20) -> None:
-    """An embedded index with `jobs` of alice's jobs, an hour apart."""
+def fill_index(path: Path, jobs: int = 20) -> list[str]:
+    """An embedded index with `jobs` of alice's jobs, an hour apart; their job IDs."""
     now = datetime.now(UTC).replace(microsecond=0)
     documents = []
     for n in range(jobs):
@@ -43,25 +43,28 @@ def fill_index(path: Path, jobs: int = 20) -> None:
             dependency_hash="a3f5d2c8e9b1",
             run_hash=compute_run_hash("train", str(n), "bench"),
         )
-        doc = empty_document(str(job))
-        doc.update(
-            created_at=format_datetime(created),
-            updated_at=format_datetime(created),
-            status="completed",
-            user="alice",
-            project="bench",
-            dep_hash=job.dep_hash,
-            function_name="train_model",
-            node_type="gpu_small",
-            duration_seconds=600.0,
-            cost_usd=0.5,
-            log_errors=0,
+        doc = as_document(
+            {
+                **empty_document(str(job)),
+                "created_at": format_datetime(created),
+                "updated_at": format_datetime(created),
+                "status": "completed",
+                "user": "alice",
+                "project": "bench",
+                "dep_hash": job.dep_hash,
+                "function_name": "train_model",
+                "node_type": "gpu_small",
+                "duration_seconds": 600.0,
+                "cost_usd": 0.5,
+                "log_errors": 0,
+            }
         )
         documents.append(doc)
     index = SqliteIndex(path)
     index.ensure()
     index.upsert(documents)
     index.close()
+    return [str(d["job_id"]) for d in documents]
 
 
 def measure(runs: int) -> dict[str, list[tuple[float, float]]]:

@@ -7,46 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shared.adapters.sqlite_index import SqliteIndex
-from shared.documents import empty_document, format_datetime
-from shared.jobid import compute_run_hash, make_job_id
+from bench.startup import fill_index
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {"pydantic", "pydantic_core", "pydantic_settings", "packaging", "azure"}
-
-
-def _index_of_three_jobs(path: Path) -> list[str]:
-    now = datetime.now(UTC).replace(microsecond=0)
-    documents = []
-    for n in range(3):
-        created = now - timedelta(hours=n + 1)
-        job = make_job_id(
-            user="alice",
-            project="vision",
-            created_at=created,
-            dependency_hash="a3f5d2c8e9b1",
-            run_hash=compute_run_hash("train", str(n), "vision"),
-        )
-        doc = empty_document(str(job))
-        doc.update(
-            {
-                "created_at": format_datetime(created),
-                "updated_at": format_datetime(created),
-                "status": "completed",
-                "user": "alice",
-                "project": "vision",
-                "dep_hash": job.dep_hash,
-            }
-        )
-        documents.append(doc)
-    index = SqliteIndex(path)
-    index.ensure()
-    index.upsert(documents)
-    index.close()
-    return [str(d["job_id"]) for d in documents]
 
 
 def _imported_by(
@@ -71,7 +37,7 @@ def _imported_by(
 
 def test_jobs_list_on_the_embedded_index_imports_no_heavy_library(tmp_path: Path) -> None:
     """`ascend jobs list` prints the jobs without importing pydantic, packaging or azure."""
-    jobs = _index_of_three_jobs(tmp_path / "index.sqlite3")
+    jobs = fill_index(tmp_path / "index.sqlite3", jobs=3)
     env = {key: value for key, value in os.environ.items() if not key.upper().startswith("ASCEND_")}
     env |= {
         "ASCEND_INDEX_PATH": str(tmp_path / "index.sqlite3"),
@@ -90,7 +56,7 @@ def test_jobs_list_on_the_embedded_index_imports_no_heavy_library(tmp_path: Path
 
 def test_a_setting_that_needs_coercing_still_works_through_pydantic(tmp_path: Path) -> None:
     """With a numeric setting the full settings model is loaded and the command still works."""
-    _index_of_three_jobs(tmp_path / "index.sqlite3")
+    fill_index(tmp_path / "index.sqlite3", jobs=3)
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ASCEND_")}
     env |= {
         "ASCEND_INDEX_PATH": str(tmp_path / "index.sqlite3"),
