@@ -22,7 +22,7 @@ from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
 from indexer.reconcile import reconcile
 from indexer.rejected import list_rejections
-from indexer.worker import RunSummary, pass_line, run_forever, run_once
+from indexer.worker import RunSummary, pass_line, run_forever
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.documents import SearchDocument, parse_datetime
 from shared.layout import artifact_path, by_date_log_path, log_path, metadata_path
@@ -40,6 +40,7 @@ from tests.support.builders import (
     write_metadata,
 )
 from tests.support.events import created_payload
+from tests.support.worker import run_pass
 
 
 def _docs(index: SearchIndex) -> dict[str, SearchDocument]:
@@ -50,24 +51,9 @@ def _docs(index: SearchIndex) -> dict[str, SearchDocument]:
 def test_a_second_pass_finds_nothing_new(services: Services, tmp_path: Path) -> None:
     """The checkpoint remembers what was handled: a second --once pass delivers no events."""
     write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
-    first = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    first = run_pass(services, checkpoint=tmp_path / "c.json")
     assert first.counts["indexed"] == 1
-    assert (
-        run_once(
-            services.blobs,
-            services.index,
-            services.clock,
-            services.settings,
-            checkpoint=tmp_path / "c.json",
-        ).events
-        == 0
-    )
+    assert run_pass(services, checkpoint=tmp_path / "c.json").events == 0
     assert open_checkpoint(tmp_path / "c.json").count() == 2  # log + metadata, not the copy
 
 
@@ -80,14 +66,7 @@ def test_a_backlog_larger_than_the_jobs_in_flight_is_all_delivered(
         write_job(services.blobs, make_metadata(run_hash=f"0000000{n}", created_at=EVENTS_CREATED))
         for n in range(7)
     ]
-    summary = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        workers=1,
-        checkpoint=tmp_path / "c.json",
-    )
+    summary = run_pass(services, workers=1, checkpoint=tmp_path / "c.json")
     assert summary.as_dict() == {
         "events": 14,
         "indexed": 7,
@@ -119,15 +98,7 @@ def test_a_pass_spread_over_processes_indexes_what_threads_do(
             super().__init__(max_workers=max_workers, **options)
 
     monkeypatch.setattr(delivery, "ProcessPoolExecutor", Recorded)
-    spread = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        workers=2,
-        processes=2,
-        checkpoint=tmp_path / "spread.json",
-    )
+    spread = run_pass(services, workers=2, processes=2, checkpoint=tmp_path / "spread.json")
     assert pools == [2]
     assert spread.as_dict() == {
         "events": 25,
@@ -142,11 +113,8 @@ def test_a_pass_spread_over_processes_indexes_what_threads_do(
     in_processes = _docs(services.index)
     threads_only = SqliteIndex(tmp_path / "threads.sqlite3")
     threads_only.ensure()
-    run_once(
-        services.blobs,
-        threads_only,
-        services.clock,
-        services.settings,
+    run_pass(
+        services.using(index=threads_only),
         workers=2,
         processes=1,
         checkpoint=tmp_path / "threads.json",
@@ -160,21 +128,9 @@ def test_a_changed_log_after_the_job_finished_refreshes_the_copy(
 ) -> None:
     """A late flush changes the log's etag; the next pass re-copies it and updates the stats."""
     job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     services.blobs.append(log_path(job), lines([log_record(str(job), "ERROR", "late")]))
-    summary = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    summary = run_pass(services, checkpoint=tmp_path / "c.json")
     assert summary.counts["indexed"] == 1
     doc = services.index.get(str(job))
     assert doc is not None
@@ -191,48 +147,21 @@ def test_a_deleted_metadata_becomes_a_blob_deleted_event(
 ) -> None:
     """A blob gone from the listing is delivered as BlobDeleted and its document removed."""
     job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     services.blobs.delete(metadata_path(job))
-    assert (
-        run_once(
-            services.blobs,
-            services.index,
-            services.clock,
-            services.settings,
-            checkpoint=tmp_path / "c.json",
-        ).counts["removed"]
-        == 1
-    )
+    assert run_pass(services, checkpoint=tmp_path / "c.json").counts["removed"] == 1
     assert services.index.count() == 0
 
 
 def test_running_then_completed_is_indexed_as_completed(services: Services, tmp_path: Path) -> None:
     """A job seen running, then completed, ends completed with its by-date copy."""
     job = write_job(services.blobs, make_metadata(status="running", created_at=EVENTS_CREATED))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     write_metadata(
         services.blobs,
         make_metadata(updated_at=datetime(2026, 3, 10, 11, tzinfo=UTC), created_at=EVENTS_CREATED),
     )
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     doc = services.index.get(str(job))
     assert doc is not None
     assert doc["status"] == "completed"
@@ -247,13 +176,7 @@ def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(
         write_job(
             services.blobs, make_metadata(run_hash=run, status="failed", created_at=EVENTS_CREATED)
         )
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     before = _docs(services.index)
     assert isinstance(services.index, SqliteIndex)
     services.index.close()
@@ -281,13 +204,7 @@ def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(
     """A job whose folder is gone is removed; a log grown without an event is re-copied."""
     gone = write_job(services.blobs, make_metadata(run_hash="00000001", created_at=EVENTS_CREATED))
     grown = write_job(services.blobs, make_metadata(run_hash="00000002", created_at=EVENTS_CREATED))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     services.blobs.delete(metadata_path(gone))
     services.blobs.append(log_path(grown), lines([log_record(str(grown), "INFO", "late")]))
     summary = reconcile(services.blobs, services.index, services.clock, services.settings)
@@ -303,22 +220,10 @@ def test_a_blob_written_later_with_another_retain_is_retagged_by_its_event(
     """An artifact written while `retain` was briefly true (a change undone before any event was
     handled) is put back in step when its own event arrives; reconcile then finds nothing."""
     job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     name = artifact_path(job, "model.pkl")
     services.blobs.write(name, b"m", tags=job_blob_tags(job, "artifact", retain=True))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     assert services.blobs.get_tags(name)["retain"] == "false"
     assert (
         reconcile(services.blobs, services.index, services.clock, services.settings)["unchanged"]
@@ -330,13 +235,7 @@ def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services, tmp_pa
     """A blob with another `retain`, or none of the tags, whose event never came: reconcile
     judges it stale and tags it like the rest of the job."""
     job = write_job(services.blobs, make_metadata(created_at=EVENTS_CREATED))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     other = artifact_path(job, "model.pkl")
     services.blobs.write(other, b"m", tags=job_blob_tags(job, "artifact", retain=True))
     bare = artifact_path(job, "plot.png")
