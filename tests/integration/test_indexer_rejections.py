@@ -9,7 +9,6 @@ from typing import NamedTuple
 import orjson
 
 from indexer.rejected import list_rejections
-from indexer.worker import run_once
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.jobid import parse_job_id
 from shared.layout import metadata_path
@@ -22,6 +21,7 @@ from tests.support.builders import (
     write_job,
     write_metadata,
 )
+from tests.support.worker import run_pass
 
 
 class Case(NamedTuple):
@@ -112,14 +112,7 @@ def test_each_bad_input_is_rejected_with_its_reason_and_good_jobs_are_indexed(
     for case in CORPUS:
         services.blobs.write(case.blob, case.data)
     before = {case.blob: services.blobs.props(case.blob) for case in CORPUS}
-    summary = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        workers=4,
-        checkpoint=tmp_path / "checkpoint.json",
-    )
+    summary = run_pass(services, workers=4, checkpoint=tmp_path / "checkpoint.json")
     assert summary.counts["rejected"] == len(CORPUS)
     reasons = {r.blob: r for r in list_rejections(services.blobs)}
     for case in CORPUS:
@@ -135,13 +128,7 @@ def test_a_blob_outside_projects_is_skipped_without_a_record(
 ) -> None:
     """Stray blobs outside projects/ are logged and skipped, not recorded as rejected."""
     services.blobs.write("scratch/readme.txt", b"hello")
-    summary = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "checkpoint.json",
-    )
+    summary = run_pass(services, checkpoint=tmp_path / "checkpoint.json")
     assert summary.counts["skipped"] == 1
     assert list(list_rejections(services.blobs)) == []
 
@@ -151,21 +138,9 @@ def test_a_fixed_metadata_is_indexed_and_the_old_rejection_stays_listed(
 ) -> None:
     """Rejections are history: fixing the blob indexes the job and keeps the record."""
     name = write_metadata(services.blobs, b"{", job_id(run="0000000a"))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     write_metadata(services.blobs, make_metadata(run_hash="0000000a", created_at=EVENTS_CREATED))
-    summary = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    summary = run_pass(services, checkpoint=tmp_path / "c.json")
     assert summary.counts["indexed"] == 1
     assert [r.blob for r in list_rejections(services.blobs)] == [name]
 
@@ -189,7 +164,7 @@ def test_scalar_tag_values_and_numeric_cpu_are_indexed_not_rejected(services: Se
             config={"cpu": 4, "node_type": "gpu_small"},
         ),
     )
-    run_once(services.blobs, services.index, services.clock, services.settings)
+    run_pass(services)
     document = services.index.get(str(job))
     assert document is not None
     assert document["retain"] is True
