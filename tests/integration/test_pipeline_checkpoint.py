@@ -16,7 +16,7 @@ from indexer import delivery, worker
 from indexer.checkpoint import checkpoint_path, open_checkpoint
 from indexer.pending import Handled, PendingEvent
 from indexer.scan import Watcher, recent_prefixes
-from indexer.worker import deliver_pass, run_once
+from indexer.worker import deliver_pass
 from shared.clock import Clock
 from shared.layout import log_path, metadata_path
 from shared.ports import BlobStore, Checkpoint, SearchIndex
@@ -32,6 +32,7 @@ from tests.support.builders import (
     write_job,
     write_metadata,
 )
+from tests.support.worker import run_pass, watch_until_stopped
 
 TODAY = NOW.date()
 OLD = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -84,12 +85,7 @@ def test_an_old_json_checkpoint_is_moved_in_once(services: Services, tmp_path: P
     old = tmp_path / "pipeline-c.checkpoint.json"
     old.write_bytes(orjson.dumps(seen))
     path = tmp_path / "pipeline-c.checkpoint.sqlite3"
-    assert (
-        run_once(
-            services.blobs, services.index, services.clock, services.settings, checkpoint=path
-        ).events
-        == 0
-    )
+    assert run_pass(services, checkpoint=path).events == 0
     assert not old.exists()
     assert (tmp_path / "pipeline-c.checkpoint.json.migrated").exists()
     assert open_checkpoint(path).count() == 2
@@ -128,33 +124,14 @@ def test_a_pass_killed_half_way_is_finished_by_the_next_without_repeats(
 
     monkeypatch.setattr(worker, "deliver", killed_after_two_jobs)
     with pytest.raises(KeyboardInterrupt):
-        run_once(
-            services.blobs,
-            services.index,
-            services.clock,
-            services.settings,
-            workers=1,
-            checkpoint=path,
-        )
+        run_pass(services, workers=1, checkpoint=path)
     monkeypatch.setattr(worker, "deliver", original)
     assert open_checkpoint(path).count() == len(recorded) == 4
-    second = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        workers=1,
-        checkpoint=path,
-    )
+    second = run_pass(services, workers=1, checkpoint=path)
     assert second.events == 24 - len(recorded)  # each unrecorded blob once, no recorded one
     assert open_checkpoint(path).count() == 24
     assert services.index.count() == 12
-    assert (
-        run_once(
-            services.blobs, services.index, services.clock, services.settings, checkpoint=path
-        ).events
-        == 0
-    )
+    assert run_pass(services, checkpoint=path).events == 0
 
 
 def test_a_watching_pass_lists_recent_job_folders_and_finds_a_bare_job_at_once(
@@ -218,15 +195,7 @@ def test_the_watching_worker_stops_and_leaves_its_checkpoint(services: Services)
     def on_pass(_: str) -> None:
         stop.set()
 
-    worker.watch(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        stop,
-        poll_seconds=0.01,
-        on_pass=on_pass,
-    )
+    watch_until_stopped(services, stop, on_pass=on_pass)
     path = checkpoint_path(services.settings)
     assert path.name.endswith(".checkpoint.sqlite3")
     assert open_checkpoint(path).count() == 2
