@@ -15,7 +15,6 @@ import pytest
 from indexer.pending import pending_events
 from indexer.reconcile import reconcile
 from indexer.rejected import list_rejections
-from indexer.worker import run_once, watch
 from lifecycle.sweep import run_sweep
 from shared.adapters.memory_blob import MemoryBlobStore
 from shared.adapters.sqlite_index import SqliteIndex
@@ -28,6 +27,7 @@ from shared.ports import BlobProps
 from shared.services import Services
 from shared.settings import Settings
 from tests.support.builders import EVENTS_CREATED, make_metadata, write_job
+from tests.support.worker import run_pass, watch_until_stopped
 
 JOB = "projects/p/users/alice/jobs/20260101-000000-alice-p-00000000-00000000"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -68,13 +68,7 @@ def test_a_good_job_after_the_bad_blob_is_indexed_in_the_same_pass(
     """Against Azurite: the job after the bad blob in name order is indexed in the first pass;
     the bad job's folder is the only prefix skipped, named in the pass and in `rejected`."""
     bad, good = _write_two_jobs_with_a_bad_blob_in_the_first(services)
-    summary = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    summary = run_pass(services, checkpoint=tmp_path / "c.json")
     assert services.index.get(good) is not None
     assert summary.unlisted == 1
     assert summary.listing_error is not None
@@ -90,30 +84,12 @@ def test_the_skipped_part_is_tried_again_and_nothing_is_skipped_once_it_lists(
     """The bad job's own metadata and log are listed apart (by next character) and indexed;
     each pass tries the skipped part again, and once the bad blob is gone nothing is skipped."""
     bad, _ = _write_two_jobs_with_a_bad_blob_in_the_first(services)
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     assert services.index.get(str(bad)) is not None
-    again = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    again = run_pass(services, checkpoint=tmp_path / "c.json")
     assert again.unlisted == 1  # still there: still skipped, still reported
     services.blobs.delete(f"{job_prefix(bad)}{BAD_NAME}")
-    last = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    last = run_pass(services, checkpoint=tmp_path / "c.json")
     assert last.listing_error is None
 
 
@@ -122,21 +98,9 @@ def test_nothing_under_a_skipped_prefix_is_taken_as_deleted(
 ) -> None:
     """A job indexed before the bad blob appeared stays indexed while its folder cannot list."""
     first = write_job(services.blobs, make_metadata(run_hash="00000001", created_at=EVENTS_CREATED))
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    run_pass(services, checkpoint=tmp_path / "c.json")
     services.blobs.write(f"{job_prefix(first)}{BAD_NAME}", b"x")
-    summary = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "c.json",
-    )
+    summary = run_pass(services, checkpoint=tmp_path / "c.json")
     assert summary.counts["removed"] == 0
     assert services.index.get(str(first)) is not None
 
@@ -152,13 +116,7 @@ def test_reconcile_indexes_around_the_bad_prefix(services: Services) -> None:
 def test_the_sweep_leaves_only_the_unlistable_job(services: Services) -> None:
     """The sweep of a job whose folder cannot list leaves that job for later, not the sweep."""
     bad, _ = _write_two_jobs_with_a_bad_blob_in_the_first(services)
-    run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=services.settings.index_path.parent / "c.json",
-    )
+    run_pass(services, checkpoint=services.settings.index_path.parent / "c.json")
     with pytest.raises(ListingIncomplete):
         list(services.blobs.list(job_prefix(bad)))
     summary = run_sweep(
@@ -184,13 +142,7 @@ def test_the_worker_survives_a_failing_listing(tmp_path: Path) -> None:
     index = SqliteIndex(settings.index_path)
     index.ensure()
     services = Services(settings, clock=FixedClock(WHEN), blobs=FailingListStore(), index=index)
-    summary = run_once(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        checkpoint=tmp_path / "checkpoint.json",
-    )
+    summary = run_pass(services, checkpoint=tmp_path / "checkpoint.json")
     assert summary.listing_error is not None
     passes = []
     stop = threading.Event()
@@ -203,14 +155,5 @@ def test_the_worker_survives_a_failing_listing(tmp_path: Path) -> None:
     def on_pass(_: str) -> None:
         count()
 
-    watch(
-        services.blobs,
-        services.index,
-        services.clock,
-        services.settings,
-        stop,
-        poll_seconds=0.01,
-        on_pass=on_pass,
-        on_idle=count,
-    )
+    watch_until_stopped(services, stop, on_pass=on_pass, on_idle=count)
     assert len(passes) >= 2
