@@ -7,11 +7,12 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from producer.jobs import set_status
-from query.jobs import cancel_job, job_details, job_log, list_jobs
+from query.jobs import JobListing, cancel_job, job_details, job_log, list_jobs
 from query.logs import filter_raw
 from shared.adapters.sqlite_index import SqliteIndex
 from shared.clock import FixedClock
@@ -34,6 +35,14 @@ def without_index(services: Services, tmp_path: Path) -> Services:
     return services.using(index=SqliteIndex(broken))
 
 
+def alice_lists(services: Services, **filters: Any) -> JobListing:
+    """Alice's `jobs list` through the index of `services` (storage if it fails), with `filters`
+    as `list_jobs` takes them."""
+    return list_jobs(
+        services.index, lambda: services.blobs, services.clock, services.settings, ALICE, **filters
+    )
+
+
 def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(
     services: Services,
 ) -> None:
@@ -41,9 +50,7 @@ def test_list_shows_the_callers_jobs_newest_first_and_never_another_users(
     old = seed_job(services.blobs, services.index, NOW - timedelta(days=2))
     new = seed_job(services.blobs, services.index, NOW - timedelta(hours=1), project="vision")
     seed_job(services.blobs, services.index, user="bob")
-    listing = list_jobs(
-        services.index, lambda: services.blobs, services.clock, services.settings, ALICE
-    )
+    listing = alice_lists(services)
     assert [d["job_id"] for d in listing.documents] == [new.job_id, old.job_id]
     assert listing.degraded is None
 
@@ -55,54 +62,19 @@ def test_list_filters_by_status_project_and_limit(services: Services) -> None:
     running = seed_job(
         services.blobs, services.index, NOW - timedelta(hours=1), status="running", project="vision"
     )
-    assert [
-        d["job_id"]
-        for d in list_jobs(
-            services.index,
-            lambda: services.blobs,
-            services.clock,
-            services.settings,
-            ALICE,
-            status="failed",
-        ).documents
-    ] == [failed.job_id]
-    assert [
-        d["job_id"]
-        for d in list_jobs(
-            services.index,
-            lambda: services.blobs,
-            services.clock,
-            services.settings,
-            ALICE,
-            project="vision",
-        ).documents
-    ] == [running.job_id]
-    assert (
-        len(
-            list_jobs(
-                services.index,
-                lambda: services.blobs,
-                services.clock,
-                services.settings,
-                ALICE,
-                limit=2,
-            ).documents
-        )
-        == 2
-    )
+    assert [d["job_id"] for d in alice_lists(services, status="failed").documents] == [
+        failed.job_id
+    ]
+    assert [d["job_id"] for d in alice_lists(services, project="vision").documents] == [
+        running.job_id
+    ]
+    assert len(alice_lists(services, limit=2).documents) == 2
 
 
 def test_a_bad_status_is_a_usage_error_naming_the_option(services: Services) -> None:
     """An unknown status never reaches the index: it is refused with the allowed values."""
     with pytest.raises(InvalidInput, match="status"):
-        list_jobs(
-            services.index,
-            lambda: services.blobs,
-            services.clock,
-            services.settings,
-            ALICE,
-            status="exploded",
-        )
+        alice_lists(services, status="exploded")
 
 
 def test_an_unreadable_index_falls_back_to_the_users_folders_in_storage(
@@ -113,34 +85,15 @@ def test_an_unreadable_index_falls_back_to_the_users_folders_in_storage(
     done = seed_job(services.blobs, None, NOW - timedelta(hours=1), project="vision")
     seed_job(services.blobs, None, user="bob")
     degraded = without_index(services, tmp_path)
-    listing = list_jobs(
-        degraded.index, lambda: degraded.blobs, degraded.clock, degraded.settings, ALICE
-    )
+    listing = alice_lists(degraded)
     assert [d["job_id"] for d in listing.documents] == [done.job_id, failed.job_id]
     assert listing.degraded is not None
     assert "index unavailable" in listing.degraded
     assert "from storage" in listing.degraded
     assert [d["status"] for d in listing.documents] == ["completed", "failed"]
-    only_failed = list_jobs(
-        degraded.index,
-        lambda: degraded.blobs,
-        degraded.clock,
-        degraded.settings,
-        ALICE,
-        status="failed",
-    )
+    only_failed = alice_lists(degraded, status="failed")
     assert [d["job_id"] for d in only_failed.documents] == [failed.job_id]
-    assert (
-        list_jobs(
-            degraded.index,
-            lambda: degraded.blobs,
-            degraded.clock,
-            degraded.settings,
-            ALICE,
-            user="bob",
-        ).documents
-        == []
-    )
+    assert alice_lists(degraded, user="bob").documents == []
 
 
 def test_details_give_metadata_and_document_of_a_visible_job(services: Services) -> None:
