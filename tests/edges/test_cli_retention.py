@@ -10,9 +10,9 @@ import pytest
 from shared.jobid import JobId
 from shared.layout import job_prefix, metadata_path
 from shared.services import Services
-from tests.support.builders import seed_job
 from tests.support.cli import invoke_cli as run
 from tests.support.cli import point_cli_at
+from tests.support.lifecycle import lifecycle_job
 
 CREATED = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 BLOCK_FILES = ("metadata.json", "package.pkl", "result.pkl", "model.pkl", "plot.png", "by-date")
@@ -55,23 +55,8 @@ def test_plan_lists_exactly_the_expected_action_for_each_blob_around_each_thresh
     services: Services, env: pytest.MonkeyPatch, age_days: float
 ) -> None:
     """At each threshold and just before it, every blob gets the table's action, nothing more."""
-    plain = seed_job(
-        services.blobs,
-        services.index,
-        CREATED,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
-    kept = seed_job(
-        services.blobs,
-        services.index,
-        CREATED,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        retain=True,
-    ).parsed_job_id
+    plain = lifecycle_job(services.blobs, services.index, CREATED)
+    kept = lifecycle_job(services.blobs, services.index, CREATED, retain=True)
     now = CREATED + timedelta(days=age_days)
     code, out, err = run("retention", "plan", "--now", now.isoformat(), "--json")
     assert code == 0, err
@@ -91,14 +76,7 @@ def test_apply_does_what_plan_said_then_a_second_apply_does_nothing(
     services: Services, env: pytest.MonkeyPatch
 ) -> None:
     """`apply --json` reports each planned action with outcome done; rerun prints nothing."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        CREATED,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, CREATED)
     now = (CREATED + timedelta(days=100)).isoformat()
     _, planned, _ = run("retention", "plan", "--now", now, "--json")
     code, out, err = run("retention", "apply", "--yes", "--now", now, "--json")
@@ -116,23 +94,8 @@ def test_apply_at_the_delete_age_removes_the_job_but_keeps_the_retained_one(
     services: Services, env: pytest.MonkeyPatch
 ) -> None:
     """A year on, the plain job's folder and document are gone; the retain=true job is there."""
-    plain = seed_job(
-        services.blobs,
-        services.index,
-        CREATED,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
-    kept = seed_job(
-        services.blobs,
-        services.index,
-        CREATED,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        retain=True,
-    ).parsed_job_id
+    plain = lifecycle_job(services.blobs, services.index, CREATED)
+    kept = lifecycle_job(services.blobs, services.index, CREATED, retain=True)
     code, _, err = run("retention", "apply", "--yes", "--now", "2026-03-02T00:00:00Z")
     assert code == 0, err
     assert list(services.blobs.list_names(job_prefix(plain))) == []
@@ -222,14 +185,7 @@ def test_jobs_logs_still_reads_a_log_the_sweep_compressed(
     services: Services, env: pytest.MonkeyPatch
 ) -> None:
     """After the Archive-age sweep the owner's `jobs logs --json` prints the same records."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        CREATED,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 40,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, CREATED, records=40)
     env.setenv("ASCEND_USER", "alice")
     env.setenv("ASCEND_ROLES", "")
     _, before, _ = run("jobs", "logs", str(job), "--json")
@@ -264,14 +220,7 @@ def test_apply_without_yes_is_a_dry_run_that_changes_nothing(
     services: Services, env: pytest.MonkeyPatch
 ) -> None:
     """Like `admin delete`, `retention apply` only says what it would do unless --yes."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        CREATED,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, CREATED)
     code, out, err = run("retention", "apply", "--now", "2026-03-02T00:00:00Z", "--json")
     assert code == 0, err
     assert {x["action"] for x in jsonl(out)} >= {"delete"}

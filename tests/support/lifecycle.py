@@ -1,11 +1,41 @@
-"""A double for the lifecycle tests: a real store that dies after k writes (seeded jobs come
-from `tests.support.builders.seed_job(..., every_blob=True)`)."""
+"""For the lifecycle tests: their usual seeded job (`lifecycle_job`, every blob written through
+`tests.support.builders.seed_job(..., every_blob=True)`) and a real store that dies after k
+writes."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from shared.ports import BlobStore
+from shared.jobid import JobId
+from shared.ports import BlobStore, SearchIndex
+from tests.support.builders import seed_job
+
+
+def lifecycle_job(
+    blobs: BlobStore,
+    index: SearchIndex | None,
+    created_at: datetime,
+    *,
+    project: str = "vision",
+    records: int = 30,
+    user: str = "alice",
+    retain: bool = False,
+    tagged: bool = True,
+) -> JobId:
+    """The id of a finished job created at `created_at`, every blob written (its log `records`
+    INFO records) and, unless `index` is None, indexed; `retain`, `tagged` as in `seed_job`."""
+    return seed_job(
+        blobs,
+        index,
+        created_at,
+        every_blob=True,
+        user=user,
+        project=project,
+        levels=["INFO"] * records,
+        retain=retain,
+        tagged=tagged,
+    ).parsed_job_id
 
 
 class Killed(BaseException):
