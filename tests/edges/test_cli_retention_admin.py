@@ -11,9 +11,9 @@ import pytest
 from shared.layout import metadata_path
 from shared.services import Services
 from tests.conftest import NOW
-from tests.support.builders import seed_job
 from tests.support.cli import invoke_cli as run
 from tests.support.cli import point_cli_at
+from tests.support.lifecycle import lifecycle_job
 
 
 @pytest.fixture
@@ -25,14 +25,7 @@ def env(services: Services, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPat
 
 def test_delete_is_a_dry_run_until_yes(services: Services, env: pytest.MonkeyPatch) -> None:
     """Without --yes it lists what it would delete and deletes nothing; with --yes it deletes."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=2),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=2))
     code, out, err = run("admin", "delete", "project:vision", "--json")
     assert code == 0, err
     assert [orjson.loads(line) for line in out.splitlines()] == [
@@ -49,15 +42,7 @@ def test_delete_is_a_dry_run_until_yes(services: Services, env: pytest.MonkeyPat
 
 def test_retained_jobs_need_include_retained(services: Services, env: pytest.MonkeyPatch) -> None:
     """A retain=true job is skipped with the reason, then deleted with --include-retained."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=2),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        retain=True,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=2), retain=True)
     _, out, _ = run("admin", "delete", "project:vision", "--yes", "--json")
     assert orjson.loads(out)["outcome"] == "skipped: retain=true (use --include-retained)"
     assert services.blobs.props(metadata_path(job)) is not None
@@ -69,14 +54,7 @@ def test_export_writes_each_jobs_files_under_its_id(
     services: Services, env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """DEST_DIR/{job_id}/metadata.json and the rest, exit 0."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=2),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=2))
     code, _, err = run("admin", "export", "project:vision", str(tmp_path / "out"))
     assert code == 0, err
     assert (tmp_path / "out" / str(job) / "metadata.json").is_file()
@@ -87,14 +65,7 @@ def test_a_non_admin_is_refused_and_a_bad_query_is_a_usage_error(
     services: Services, env: pytest.MonkeyPatch
 ) -> None:
     """Exit 1 for a plain user; exit 2 with the parser's reason for a query that does not parse."""
-    seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=2),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    )
+    lifecycle_job(services.blobs, services.index, NOW - timedelta(days=2))
     env.setenv("ASCEND_ROLES", "")
     code, out, err = run("admin", "delete", "project:vision", "--yes")
     assert (code, out) == (1, "")
