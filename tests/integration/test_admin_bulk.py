@@ -15,7 +15,8 @@ from shared.layout import artifact_path, by_date_log_path, job_prefix, metadata_
 from shared.principal import Principal
 from shared.services import Services
 from tests.conftest import NOW
-from tests.support.builders import ARTIFACT_BYTES, seed_job
+from tests.support.builders import ARTIFACT_BYTES
+from tests.support.lifecycle import lifecycle_job
 
 
 def bulk_delete(
@@ -36,34 +37,9 @@ def bulk_delete(
 
 def test_an_admin_deletes_every_matching_job_but_not_retained_ones(services: Services) -> None:
     """Folder, by-date copy and document go; retain=true stays unless included; audited."""
-    gone = [
-        seed_job(
-            services.blobs,
-            services.index,
-            NOW - timedelta(days=d),
-            every_blob=True,
-            project="vision",
-            levels=["INFO"] * 30,
-        ).parsed_job_id
-        for d in (3, 4)
-    ]
-    kept = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=5),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        retain=True,
-    ).parsed_job_id
-    other = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=3),
-        every_blob=True,
-        project="fraud",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    gone = [lifecycle_job(services.blobs, services.index, NOW - timedelta(days=d)) for d in (3, 4)]
+    kept = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=5), retain=True)
+    other = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=3), project="fraud")
     admin = Principal.of("root", "admin")
     outcomes = bulk_delete(services, admin, "project:vision")
     assert outcomes == {
@@ -87,23 +63,10 @@ def test_an_admin_deletes_every_matching_job_but_not_retained_ones(services: Ser
 
 def test_a_project_admin_acts_only_on_that_projects_jobs(services: Services) -> None:
     """admin:vision sees its own jobs elsewhere, but may not delete them."""
-    mine_elsewhere = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=1),
-        every_blob=True,
-        project="fraud",
-        levels=["INFO"] * 30,
-        user="carol",
-    ).parsed_job_id
-    theirs = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=1),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    mine_elsewhere = lifecycle_job(
+        services.blobs, services.index, NOW - timedelta(days=1), project="fraud", user="carol"
+    )
+    theirs = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1))
     outcomes = bulk_delete(services, Principal.of("carol", "admin:vision"), "created:>=-7d")
     assert outcomes == {
         str(theirs): "done",
@@ -116,14 +79,7 @@ def test_a_user_without_an_admin_role_is_refused_before_anything_happens(
     services: Services,
 ) -> None:
     """Bulk operations are for admins only."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=1),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1))
     with pytest.raises(AccessDenied, match="admin"):
         bulk_delete(services, Principal.of("alice"), "project:vision")
     assert services.blobs.props(metadata_path(job)) is not None
@@ -133,14 +89,7 @@ def test_export_downloads_every_file_of_each_job_verified(
     services: Services, tmp_path: Path
 ) -> None:
     """DEST/{job_id}/... holds each blob's bytes; MD5 and artifact sha256 were checked."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=1),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1))
     admin = Principal.of("root", "admin")
     runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
     [selected] = select_jobs(
@@ -168,14 +117,7 @@ def test_an_artifact_that_does_not_match_its_sha256_is_not_exported(
     services: Services, tmp_path: Path
 ) -> None:
     """Changed bytes under an unchanged metadata.json: that file fails, no partial file is left."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=1),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1))
     services.blobs.write(artifact_path(job, "model.pkl"), b"tampered")
     services.blobs.set_tier(package_path(job), "Archive")
     admin = Principal.of("root", "admin")
@@ -200,14 +142,7 @@ def test_archived_blobs_are_listed_not_failed_and_rehydrate_starts_them(
 ) -> None:
     """The readable files are exported; an archived one is named as waiting for rehydration,
     and with rehydrate it gets Set Blob Tier Hot (audited), so a later export fetches it."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=1),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1))
     services.blobs.set_tier(artifact_path(job, "model.pkl"), "Archive")
     admin = Principal.of("root", "admin")
     runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
