@@ -17,7 +17,7 @@ from shared.ports import BlobStore
 from shared.principal import Principal
 from shared.services import Services
 from tests.conftest import NOW
-from tests.support.builders import seed_job
+from tests.support.lifecycle import lifecycle_job
 
 OLD = NOW - timedelta(days=400)
 
@@ -61,25 +61,8 @@ def test_untagged_jobs_past_the_delete_age_are_deleted_and_retained_ones_kept(
 ) -> None:
     """No tag on any blob: the sweep deletes the non-retained job (folder, copy, document)
     by its metadata, keeps the retain=true one, and a second sweep does nothing."""
-    gone = seed_job(
-        services.blobs,
-        services.index,
-        OLD,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        tagged=False,
-    ).parsed_job_id
-    kept = seed_job(
-        services.blobs,
-        services.index,
-        OLD,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        retain=True,
-        tagged=False,
-    ).parsed_job_id
+    gone = lifecycle_job(services.blobs, services.index, OLD, tagged=False)
+    kept = lifecycle_job(services.blobs, services.index, OLD, retain=True, tagged=False)
     summary = run_sweep(services.blobs, services.index, services.settings, NOW)
     assert summary.outcomes["done"] > 0
     assert set(summary.outcomes) == {"done"}
@@ -94,15 +77,7 @@ def test_an_untagged_job_whose_retain_flips_between_plan_and_apply_is_kept(
     services: Services,
 ) -> None:
     """retain=true written (untagged) after planning: the re-check re-plans, nothing goes."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        OLD,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        tagged=False,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, OLD, tagged=False)
     plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     assert {a.action for a in plan.actions} == {DELETE}
     set_retain_in_metadata(services.blobs, job)
@@ -118,15 +93,7 @@ def test_an_untagged_job_whose_retain_flips_between_plan_and_apply_is_kept(
 def test_retain_set_after_the_recheck_stops_the_next_untagged_delete(services: Services) -> None:
     """Each untagged blob's delete re-reads metadata.json's etag: a retain=true written after
     the first delete keeps every other blob, metadata.json and the document."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        OLD,
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        tagged=False,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, OLD, tagged=False)
     plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     racing = RetainOnFirstDelete(services.blobs, job)
     applier = Applier(racing, services.index, AuditLog(services.blobs), "test", NOW)
@@ -144,24 +111,8 @@ def test_admin_delete_removes_an_untagged_job_unless_its_metadata_says_retain(
 ) -> None:
     """Bulk delete judges untagged blobs by metadata.json too: deleted when not retained, kept
     when metadata.json says retain=true though the index does not know yet."""
-    gone = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=3),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        tagged=False,
-    ).parsed_job_id
-    kept = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=3),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-        tagged=False,
-    ).parsed_job_id
+    gone = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=3), tagged=False)
+    kept = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=3), tagged=False)
     set_retain_in_metadata(services.blobs, kept)
     admin = Principal.of("root", "admin")
     docs = [services.index.get(str(gone)), services.index.get(str(kept))]
