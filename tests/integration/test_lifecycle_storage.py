@@ -24,7 +24,8 @@ from shared.jobid import JobId, make_job_id
 from shared.layout import log_path
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.builders import log_lines, seed_document, seed_job
+from tests.support.builders import log_lines, seed_document
+from tests.support.lifecycle import lifecycle_job
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 _RUNS = itertools.count(0x100000)
@@ -34,14 +35,7 @@ def test_a_compressed_log_decompresses_to_the_original_and_replaces_it(
     blob_store: AzureBlobStore, sqlite_index: SqliteIndex
 ) -> None:
     """The .gz is a Cool block blob with Content-Encoding gzip and the log's tags; the log goes."""
-    job = seed_job(
-        blob_store,
-        sqlite_index,
-        NOW - timedelta(days=100),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 2000,
-    ).parsed_job_id
+    job = lifecycle_job(blob_store, sqlite_index, NOW - timedelta(days=100), records=2000)
     original = b"".join(blob_store.read_chunks(log_path(job)))
     done = compress_log(blob_store, log_path(job))
     gz = blob_store.props(done.destination, with_tags=True)
@@ -73,14 +67,7 @@ def test_a_log_that_grows_during_compression_is_kept(
     blob_store: AzureBlobStore, sqlite_index: SqliteIndex
 ) -> None:
     """The original is deleted only if unchanged (etag), so a running job loses nothing."""
-    job = seed_job(
-        blob_store,
-        sqlite_index,
-        NOW - timedelta(days=100),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(blob_store, sqlite_index, NOW - timedelta(days=100))
     growing = AppendingWhileRead(blob_store, log_path(job))
     with pytest.raises(PreconditionFailed):
         compress_log(growing, log_path(job))
@@ -215,12 +202,5 @@ def test_a_policy_path_refuses_a_project_that_is_not_a_name() -> None:
 
 def test_seeded_logs_are_json_lines(services: Services) -> None:
     """The builders write valid records (a sanity check of the test data itself)."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=1),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 3,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1), records=3)
     assert log_lines(job, ["INFO"] * 3) == b"".join(services.blobs.read_chunks(log_path(job)))
