@@ -18,8 +18,7 @@ from shared.jobid import JobId
 from shared.layout import by_date_log_path, job_prefix, metadata_path
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.builders import seed_job
-from tests.support.lifecycle import DyingBlobStore, Killed
+from tests.support.lifecycle import DyingBlobStore, Killed, lifecycle_job
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 AGES = [
@@ -36,15 +35,7 @@ AGES = [
 
 def seed_two_years(services: Services) -> dict[JobId, tuple[int, bool]]:
     return {
-        seed_job(
-            services.blobs,
-            services.index,
-            NOW - timedelta(days=age),
-            every_blob=True,
-            project="vision",
-            levels=["INFO"] * 30,
-            retain=retain,
-        ).parsed_job_id: (
+        lifecycle_job(services.blobs, services.index, NOW - timedelta(days=age), retain=retain): (
             age,
             retain,
         )
@@ -158,14 +149,7 @@ def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
     services: Services,
 ) -> None:
     """retain=true written between plan and apply: the re-check sees it and deletes nothing."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=400),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=400))
     plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     assert {a.action for a in plan.actions} == {DELETE}
     seed_again = services.blobs.read(metadata_path(job)).data.replace(
@@ -184,14 +168,7 @@ def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
 
 def test_a_racing_retain_tag_stops_the_deletion_of_that_job(services: Services) -> None:
     """A blob tagged retain=true after planning is not deleted (tag condition on the delete)."""
-    job = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=400),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=400))
     plan, _ = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     first = plan.actions[0].blob
     tags = services.blobs.get_tags(first)
@@ -209,22 +186,8 @@ def test_a_project_override_changes_what_the_sweep_does_for_that_project_only(
     services: Services,
 ) -> None:
     """Project `slow` cools at 60 days: its 45-day job stays Hot, another project's cools."""
-    slow = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=45),
-        every_blob=True,
-        project="slow",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
-    other = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=45),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    slow = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=45), project="slow")
+    other = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=45))
     set_override(
         services.blobs,
         Principal.of("root", "admin:slow"),
@@ -241,22 +204,8 @@ def test_a_project_override_changes_what_the_sweep_does_for_that_project_only(
 
 def test_the_sweep_for_one_project_touches_no_other_project(services: Services) -> None:
     """`--project` scoping: candidates come only from that project."""
-    seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=45),
-        every_blob=True,
-        project="alpha",
-        levels=["INFO"] * 30,
-    )
-    beta = seed_job(
-        services.blobs,
-        services.index,
-        NOW - timedelta(days=45),
-        every_blob=True,
-        project="beta",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    lifecycle_job(services.blobs, services.index, NOW - timedelta(days=45), project="alpha")
+    beta = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=45), project="beta")
     assert {
         p.job_id
         for p, _ in plan_sweep(
