@@ -19,8 +19,8 @@ from shared.clock import FixedClock
 from shared.jobid import JobId
 from shared.services import Services
 from shared.settings import Settings, azurite_connection_string
-from tests.support.builders import seed_job
 from tests.support.faultproxy import FaultProxy
+from tests.support.lifecycle import lifecycle_job
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 # (age in days, retained, tagged): every stage, retained jobs, and jobs whose blobs carry no
@@ -42,16 +42,9 @@ class World:
         self.index.ensure()
         self.services = Services(settings, FixedClock(NOW), blobs=blobs, index=self.index)
         self.jobs: list[JobId] = [
-            seed_job(
-                blobs,
-                self.index,
-                NOW - timedelta(days=age),
-                every_blob=True,
-                project="vision",
-                levels=["INFO"] * 30,
-                retain=retain,
-                tagged=tagged,
-            ).parsed_job_id
+            lifecycle_job(
+                blobs, self.index, NOW - timedelta(days=age), retain=retain, tagged=tagged
+            )
             for age, retain, tagged in JOBS
         ]
 
