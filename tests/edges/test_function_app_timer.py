@@ -25,9 +25,10 @@ from shared.services import Services
 from shared.settings import azurite_connection_string
 from shared.tags import job_blob_tags
 from tests.conftest import NOW
-from tests.support.builders import make_metadata, seed_job, write_job
+from tests.support.builders import make_metadata, write_job
 from tests.support.faultproxy import FOREVER, FaultProxy
 from tests.support.functions_queue import Binding, QueueHost
+from tests.support.lifecycle import lifecycle_job
 
 RECENT = NOW - timedelta(hours=6)  # inside the daily reconcile's look-back window
 APP_FILE = Path(__file__).resolve().parents[2] / "function_app.py"
@@ -225,30 +226,9 @@ def test_a_reconcile_partition_with_transient_failures_is_retried_then_poisoned(
 def test_a_timer_tick_sweeps_storage_as_of_the_clock(composition_root: Services) -> None:
     """One tick: the old job is deleted, the 100-day job archived, the young job untouched."""
     blobs, index = composition_root.blobs, composition_root.index
-    old = seed_job(
-        blobs,
-        index,
-        NOW - timedelta(days=400),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
-    mid = seed_job(
-        blobs,
-        index,
-        NOW - timedelta(days=100),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
-    young = seed_job(
-        blobs,
-        index,
-        NOW - timedelta(days=3),
-        every_blob=True,
-        project="vision",
-        levels=["INFO"] * 30,
-    ).parsed_job_id
+    old = lifecycle_job(blobs, index, NOW - timedelta(days=400))
+    mid = lifecycle_job(blobs, index, NOW - timedelta(days=100))
+    young = lifecycle_job(blobs, index, NOW - timedelta(days=3))
     tick(sweep_function(), partition_host(), past_due=True)
     assert list(blobs.list_names(job_prefix(old))) == []
     assert blobs.props(package_path(mid)).tier == "Archive"  # type: ignore[union-attr]
@@ -285,15 +265,7 @@ def test_a_sweep_stopped_by_its_budget_acts_on_every_blob_exactly_once(
     blobs = composition_root.blobs
     day = NOW - timedelta(days=40)
     jobs = [
-        seed_job(
-            blobs,
-            composition_root.index,
-            day + timedelta(seconds=n),
-            every_blob=True,
-            project="vision",
-            levels=["INFO"] * 30,
-        ).parsed_job_id
-        for n in range(20)
+        lifecycle_job(blobs, composition_root.index, day + timedelta(seconds=n)) for n in range(20)
     ]
     host = partition_host()
     assert tick(sweep_function(), host) == 2
