@@ -330,16 +330,8 @@ def lines(records: list[dict[str, Any]]) -> bytes:
 def write_metadata(blobs: BlobStore, meta: dict[str, Any] | bytes, jid: str | None = None) -> str:
     """Write metadata.json (dict or raw bytes) with the job's tags; returns the blob name."""
     job = parse_job_id(jid or (meta["job_id"] if isinstance(meta, dict) else ""))
-    data = meta if isinstance(meta, bytes) else orjson.dumps(meta)
     retain = isinstance(meta, dict) and meta.get("tags", {}).get("retain") == "true"
-    name = metadata_path(job)
-    blobs.write(
-        name,
-        data,
-        content_type="application/json",
-        tags=job_blob_tags(job, "metadata", retain=retain),
-    )
-    return name
+    return write_raw_metadata(blobs, job, meta, retain=retain)
 
 
 def write_log(
