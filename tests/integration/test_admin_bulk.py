@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import query
-from lifecycle.admin import BulkRunner, delete_job, export_job, select_jobs
+from lifecycle.admin import BulkRunner, Selected, delete_job, export_job, select_jobs
 from lifecycle.audit import AuditLog, read_audit
 from shared.errors import AccessDenied
 from shared.layout import artifact_path, by_date_log_path, job_prefix, metadata_path, package_path
@@ -33,6 +33,18 @@ def bulk_delete(
         **{j.job_id: f"skipped: {j.skip_reason}" for j in selected if j.skip_reason},
         **{o.job_id: o.outcome for o in outcomes},
     }
+
+
+def vision_export(services: Services) -> tuple[BulkRunner, Selected]:
+    """An admin's runner and the one job `project:vision` selects, ready for `export_job`."""
+    admin = Principal.of("root", "admin")
+    runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
+    [selected] = select_jobs(
+        query.iter_all(services.index, admin, "project:vision", clock=services.clock),
+        admin,
+        include_retained=False,
+    )
+    return runner, selected
 
 
 def test_an_admin_deletes_every_matching_job_but_not_retained_ones(services: Services) -> None:
@@ -90,13 +102,7 @@ def test_export_downloads_every_file_of_each_job_verified(
 ) -> None:
     """DEST/{job_id}/... holds each blob's bytes; MD5 and artifact sha256 were checked."""
     job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1))
-    admin = Principal.of("root", "admin")
-    runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
-    [selected] = select_jobs(
-        query.iter_all(services.index, admin, "project:vision", clock=services.clock),
-        admin,
-        include_retained=False,
-    )
+    runner, selected = vision_export(services)
     outcome = export_job(runner, selected, tmp_path, query="project:vision")
     assert (outcome.outcome, outcome.blobs) == ("done", 6)
     folder = tmp_path / str(job)
@@ -120,13 +126,7 @@ def test_an_artifact_that_does_not_match_its_sha256_is_not_exported(
     job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1))
     services.blobs.write(artifact_path(job, "model.pkl"), b"tampered")
     services.blobs.set_tier(package_path(job), "Archive")
-    admin = Principal.of("root", "admin")
-    runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
-    [selected] = select_jobs(
-        query.iter_all(services.index, admin, "project:vision", clock=services.clock),
-        admin,
-        include_retained=False,
-    )
+    runner, selected = vision_export(services)
     outcome = export_job(runner, selected, tmp_path, query="project:vision")
     assert outcome.outcome.startswith("failed: 1 blob(s)")
     assert "1 archived blob(s) not exported (package.pkl)" in outcome.outcome
@@ -144,13 +144,7 @@ def test_archived_blobs_are_listed_not_failed_and_rehydrate_starts_them(
     and with rehydrate it gets Set Blob Tier Hot (audited), so a later export fetches it."""
     job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=1))
     services.blobs.set_tier(artifact_path(job, "model.pkl"), "Archive")
-    admin = Principal.of("root", "admin")
-    runner = BulkRunner(services.blobs, AuditLog(services.blobs), admin)
-    [selected] = select_jobs(
-        query.iter_all(services.index, admin, "project:vision", clock=services.clock),
-        admin,
-        include_retained=False,
-    )
+    runner, selected = vision_export(services)
     outcome = export_job(runner, selected, tmp_path, query="project:vision")
     assert outcome.outcome == (
         "partly done: 1 archived blob(s) not exported "
