@@ -13,12 +13,18 @@ from lifecycle.audit import AuditLog, read_audit
 from lifecycle.overrides import set_override
 from lifecycle.plan import DELETE
 from lifecycle.policy import RetentionPolicy
-from lifecycle.sweep import plan_sweep, replan_job, run_sweep
+from lifecycle.sweep import plan_sweep, run_sweep
 from shared.jobid import JobId
 from shared.layout import by_date_log_path, job_prefix, metadata_path
 from shared.principal import Principal
 from shared.services import Services
-from tests.support.lifecycle import DyingBlobStore, Killed, lifecycle_job
+from tests.support.lifecycle import (
+    DyingBlobStore,
+    Killed,
+    apply_rechecked,
+    lifecycle_job,
+    set_retain_in_metadata,
+)
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 AGES = [
@@ -152,14 +158,8 @@ def test_a_job_whose_metadata_changed_after_planning_is_rechecked_not_deleted(
     job = lifecycle_job(services.blobs, services.index, NOW - timedelta(days=400))
     plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     assert {a.action for a in plan.actions} == {DELETE}
-    seed_again = services.blobs.read(metadata_path(job)).data.replace(
-        b'"experiment":"baseline"', b'"retain":"true"'
-    )
-    services.blobs.write(metadata_path(job), seed_again)
-    applier = Applier(services.blobs, services.index, AuditLog(services.blobs), "test", NOW)
-    _, results = applier.apply_job(
-        plan, lambda: replan_job(services.blobs, services.index, str(job), policy, NOW)
-    )
+    set_retain_in_metadata(services.blobs, job)
+    results = apply_rechecked(services, job, plan, policy, NOW)
     assert DELETE not in {r.action.action for r in results}
     assert all(r.action.reason.startswith("re-checked") for r in results)
     assert services.blobs.props(metadata_path(job)) is not None

@@ -7,17 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 from lifecycle.admin import BulkRunner, delete_job, select_jobs
-from lifecycle.apply import Applier
 from lifecycle.audit import AuditLog
 from lifecycle.plan import DELETE
-from lifecycle.sweep import plan_sweep, replan_job, run_sweep
+from lifecycle.sweep import plan_sweep, run_sweep
 from shared.jobid import JobId
 from shared.layout import by_date_log_path, job_prefix, metadata_path
 from shared.ports import BlobStore
 from shared.principal import Principal
 from shared.services import Services
 from tests.conftest import NOW
-from tests.support.lifecycle import lifecycle_job
+from tests.support.lifecycle import apply_rechecked, lifecycle_job, set_retain_in_metadata
 
 OLD = NOW - timedelta(days=400)
 
@@ -28,14 +27,6 @@ def stored(services: Services, job: JobId) -> list[str]:
         *services.blobs.list_names(job_prefix(job)),
         *services.blobs.list_names(by_date_log_path(job)),
     ]
-
-
-def set_retain_in_metadata(blobs: BlobStore, job: JobId) -> None:
-    """Rewrite metadata.json with tags.retain=true and no index tags, as a bare writer would."""
-    data = blobs.read(metadata_path(job)).data.replace(
-        b'"experiment":"baseline"', b'"retain":"true"'
-    )
-    blobs.write(metadata_path(job), data)
 
 
 class RetainOnFirstDelete:
@@ -81,10 +72,7 @@ def test_an_untagged_job_whose_retain_flips_between_plan_and_apply_is_kept(
     plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     assert {a.action for a in plan.actions} == {DELETE}
     set_retain_in_metadata(services.blobs, job)
-    applier = Applier(services.blobs, services.index, AuditLog(services.blobs), "test", NOW)
-    _, results = applier.apply_job(
-        plan, lambda: replan_job(services.blobs, services.index, str(job), policy, NOW)
-    )
+    results = apply_rechecked(services, job, plan, policy, NOW)
     assert DELETE not in {r.action.action for r in results}
     assert len(stored(services, job)) == 7
     assert services.index.get(str(job)) is not None
@@ -96,10 +84,7 @@ def test_retain_set_after_the_recheck_stops_the_next_untagged_delete(services: S
     job = lifecycle_job(services.blobs, services.index, OLD, tagged=False)
     plan, policy = next(plan_sweep(services.blobs, services.index, services.settings, NOW))
     racing = RetainOnFirstDelete(services.blobs, job)
-    applier = Applier(racing, services.index, AuditLog(services.blobs), "test", NOW)
-    _, results = applier.apply_job(
-        plan, lambda: replan_job(services.blobs, services.index, str(job), policy, NOW)
-    )
+    results = apply_rechecked(services, job, plan, policy, NOW, blobs=racing)
     assert [r.outcome.split(":")[0] for r in results] == ["done", "skipped"]
     assert len(stored(services, job)) == 6
     assert metadata_path(job) in stored(services, job)

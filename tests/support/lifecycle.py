@@ -1,14 +1,21 @@
 """For the lifecycle tests: their usual seeded job (`lifecycle_job`, every blob written through
-`tests.support.builders.seed_job(..., every_blob=True)`) and a real store that dies after k
-writes."""
+`tests.support.builders.seed_job(..., every_blob=True)`), a writer's retain=true, an apply with
+the sweep's re-check, and a real store that dies after k writes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from lifecycle.apply import Applier, Result
+from lifecycle.audit import AuditLog
+from lifecycle.plan import JobPlan
+from lifecycle.policy import RetentionPolicy
+from lifecycle.sweep import replan_job
 from shared.jobid import JobId
+from shared.layout import metadata_path
 from shared.ports import BlobStore, SearchIndex
+from shared.services import Services
 from tests.support.builders import seed_job
 
 
@@ -36,6 +43,34 @@ def lifecycle_job(
         retain=retain,
         tagged=tagged,
     ).parsed_job_id
+
+
+def set_retain_in_metadata(blobs: BlobStore, job: JobId) -> None:
+    """Rewrite metadata.json with tags.retain=true and no index tags, as a bare writer would."""
+    data = blobs.read(metadata_path(job)).data.replace(
+        b'"experiment":"baseline"', b'"retain":"true"'
+    )
+    blobs.write(metadata_path(job), data)
+
+
+def apply_rechecked(
+    services: Services,
+    job: JobId,
+    plan: JobPlan,
+    policy: RetentionPolicy,
+    now: datetime,
+    *,
+    blobs: BlobStore | None = None,
+) -> list[Result]:
+    """Apply `plan` as "test" on `blobs` (the services' store by default), the re-check
+    re-planning `job` from its current state as the sweep does; the results."""
+    applier = Applier(
+        blobs or services.blobs, services.index, AuditLog(services.blobs), "test", now
+    )
+    _, results = applier.apply_job(
+        plan, lambda: replan_job(services.blobs, services.index, str(job), policy, now)
+    )
+    return results
 
 
 class Killed(BaseException):
