@@ -20,7 +20,6 @@ from indexer import delivery
 from indexer.checkpoint import open_checkpoint
 from indexer.events import event_from_dict, grid_event
 from indexer.handler import handle
-from indexer.reconcile import reconcile
 from indexer.rejected import list_rejections
 from indexer.worker import RunSummary, pass_line, run_forever
 from shared.adapters.sqlite_index import SqliteIndex
@@ -40,7 +39,7 @@ from tests.support.builders import (
     write_metadata,
 )
 from tests.support.events import created_payload
-from tests.support.worker import run_pass
+from tests.support.worker import reconcile_all, run_pass
 
 
 def _docs(index: SearchIndex) -> dict[str, SearchDocument]:
@@ -185,11 +184,9 @@ def test_reconcile_rebuilds_a_lost_index_with_the_same_documents(
     fresh = SqliteIndex(services.settings.index_path)
     fresh.ensure()
     services = services.using(index=fresh)
-    assert (
-        reconcile(services.blobs, services.index, services.clock, services.settings)["indexed"] == 3
-    )
+    assert reconcile_all(services)["indexed"] == 3
     assert _docs(fresh) == before
-    assert reconcile(services.blobs, services.index, services.clock, services.settings) == {
+    assert reconcile_all(services) == {
         "indexed": 0,
         "updated": 0,
         "removed": 0,
@@ -207,7 +204,7 @@ def test_reconcile_removes_vanished_jobs_and_refreshes_stale_copies(
     run_pass(services, checkpoint=tmp_path / "c.json")
     services.blobs.delete(metadata_path(gone))
     services.blobs.append(log_path(grown), lines([log_record(str(grown), "INFO", "late")]))
-    summary = reconcile(services.blobs, services.index, services.clock, services.settings)
+    summary = reconcile_all(services)
     assert (summary["removed"], summary["updated"], summary["unchanged"]) == (1, 1, 0)
     doc = services.index.get(str(grown))
     assert doc is not None
@@ -225,10 +222,7 @@ def test_a_blob_written_later_with_another_retain_is_retagged_by_its_event(
     services.blobs.write(name, b"m", tags=job_blob_tags(job, "artifact", retain=True))
     run_pass(services, checkpoint=tmp_path / "c.json")
     assert services.blobs.get_tags(name)["retain"] == "false"
-    assert (
-        reconcile(services.blobs, services.index, services.clock, services.settings)["unchanged"]
-        == 1
-    )
+    assert reconcile_all(services)["unchanged"] == 1
 
 
 def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services, tmp_path: Path) -> None:
@@ -240,14 +234,11 @@ def test_reconcile_retags_a_blob_whose_event_was_lost(services: Services, tmp_pa
     services.blobs.write(other, b"m", tags=job_blob_tags(job, "artifact", retain=True))
     bare = artifact_path(job, "plot.png")
     services.blobs.write(bare, b"p")
-    summary = reconcile(services.blobs, services.index, services.clock, services.settings)
+    summary = reconcile_all(services)
     assert (summary["updated"], summary["unchanged"]) == (1, 0)
     assert services.blobs.get_tags(other)["retain"] == "false"
     assert services.blobs.get_tags(bare) == job_blob_tags(job, "artifact", retain=False)
-    assert (
-        reconcile(services.blobs, services.index, services.clock, services.settings)["unchanged"]
-        == 1
-    )
+    assert reconcile_all(services)["unchanged"] == 1
 
 
 def test_two_workers_on_the_same_job_leave_it_correct(services: Services, tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import pytest
 import typer
 
 from ascend_cli.retention import parse_now
-from indexer.reconcile import reconcile
 from indexer.reconcile_partition import reconcile_partition
 from indexer.rejected import list_rejections
 from query import search
@@ -27,6 +26,7 @@ from shared.partitions import Budget, Partition
 from shared.principal import Principal
 from shared.services import Services
 from tests.support.builders import seed_job
+from tests.support.worker import reconcile_all
 
 CLOCK = FixedClock(datetime(2026, 3, 14, tzinfo=UTC))
 
@@ -86,7 +86,7 @@ def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> N
     after a reconcile; the pipeline's own copy is not, and the forged blobs are left untouched."""
 
     own = parse_job_id(seed_job(services.blobs, services.index, levels=["INFO", "ERROR"]).job_id)
-    reconcile(services.blobs, services.index, services.clock, services.settings)
+    reconcile_all(services)
     assert services.blobs.props(by_date_log_path(own)) is not None  # the pipeline's own copy
     assert not list(list_rejections(services.blobs))
     other = parse_job_id(seed_job(services.blobs, services.index, levels=["INFO"]).job_id)
@@ -96,7 +96,7 @@ def test_forged_by_date_copies_are_recorded_as_rejected(services: Services) -> N
     }
     for name, data in forged.items():
         services.blobs.write(name, data)
-    counts = reconcile(services.blobs, services.index, services.clock, services.settings)
+    counts = reconcile_all(services)
     rejected = {r.blob for r in list_rejections(services.blobs)}
     assert set(forged) <= rejected
     assert by_date_log_path(own) not in rejected

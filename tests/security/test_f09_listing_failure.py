@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from indexer.pending import pending_events
-from indexer.reconcile import reconcile
 from indexer.rejected import list_rejections
 from lifecycle.sweep import run_sweep
 from shared.adapters.memory_blob import MemoryBlobStore
@@ -27,7 +26,7 @@ from shared.ports import BlobProps
 from shared.services import Services
 from shared.settings import Settings
 from tests.support.builders import EVENTS_CREATED, make_metadata, write_job
-from tests.support.worker import run_pass, watch_until_stopped
+from tests.support.worker import reconcile_all, run_pass, watch_until_stopped
 
 JOB = "projects/p/users/alice/jobs/20260101-000000-alice-p-00000000-00000000"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -108,7 +107,7 @@ def test_nothing_under_a_skipped_prefix_is_taken_as_deleted(
 def test_reconcile_indexes_around_the_bad_prefix(services: Services) -> None:
     """Reconcile lists the same way: the good job is indexed, the skipped prefix counted."""
     _, good = _write_two_jobs_with_a_bad_blob_in_the_first(services)
-    counts = reconcile(services.blobs, services.index, services.clock, services.settings)
+    counts = reconcile_all(services)
     assert services.index.get(good) is not None
     assert counts["unlisted"] == 1
 

@@ -1,5 +1,6 @@
-"""The local worker as the indexer's tests drive it: one `run_once` pass or a fast-polling `watch`
-over the adapters of a `Services` (the jobs they index come from `tests.support.builders`)."""
+"""The local worker as the indexer's tests drive it: one `run_once` pass, a whole reconcile or a
+fast-polling `watch`, over the adapters of a `Services` (the jobs they index come from
+`tests.support.builders`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from indexer.reconcile import reconcile
 from indexer.worker import RunSummary, run_once, watch
 from shared.services import Services
 
@@ -28,6 +30,11 @@ def run_pass(
         processes=processes,
         checkpoint=checkpoint,
     )
+
+
+def reconcile_all(services: Services) -> dict[str, int]:
+    """One whole `pipeline reconcile` over the storage and index of `services`: its counts."""
+    return reconcile(services.blobs, services.index, services.clock, services.settings)
 
 
 def watch_until_stopped(
